@@ -1,0 +1,62 @@
+# Two commands matter: `make demo` and `make test`. Both set everything up first.
+SHELL := /bin/bash
+PYTHON_SYS := /usr/bin/python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_APT := $(VENV)/.apt-done
+STAMP_PIP := $(VENV)/.pip-done
+VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
+
+APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-rasterio \
+	python3-pyqt5 python3-pytest python3-pytestqt python3-hypothesis python3-venv \
+	python3-matplotlib python3-pil python3-tqdm python3-psutil python3-dask python3-distributed \
+	xvfb xauth zip
+PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3.1
+
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: setup demo test lint bench package install clean
+
+setup: $(STAMP_PIP)
+
+# apt only runs when a package is missing, so `make setup` is quiet and fast the second time.
+$(STAMP_APT):
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(APT_PACKAGES) 2>/dev/null \
+		| awk '$$4 != "installed" {print $$1}'; \
+		for p in $(APT_PACKAGES); do dpkg-query -W $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages: $$(echo $$missing | tr '\n' ' ')"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@[ -x $(PY) ] || $(PYTHON_SYS) -m venv --system-site-packages $(VENV)
+	@touch $@
+
+$(STAMP_PIP): $(STAMP_APT) Makefile
+	@echo "Installing Python packages into $(VENV): $(PIP_PACKAGES)"
+	@$(PY) -m pip install -qq --disable-pip-version-check $(PIP_PACKAGES)
+	@touch $@
+
+demo: setup
+	$(PY) scripts/detect.py resources/sample/LC80130312015295LGN00_B2-B5_toa_120m.tif \
+		-o demo_output/cloud_mask.tif --preview demo_output/preview.png --overwrite
+
+test: setup
+	$(PY) -m ruff check .
+	xvfb-run -a -s "-screen 0 1280x1024x24" $(PY) -m pytest -q
+
+lint: setup
+	$(PY) -m ruff check .
+
+bench: setup
+	$(PY) scripts/benchmark.py --size 4096 --output bench_output
+
+package: setup
+	$(PY) scripts/package.py --output dist
+
+install: setup
+	$(PY) scripts/install_dev.py
+
+clean:
+	rm -rf dist demo_output bench_output .pytest_cache .ruff_cache
