@@ -1,0 +1,531 @@
+"""Landsat 8/9 bands, product levels, MTL metadata and reflectance scaling.
+
+Product levels are plain strings: ``"l1"`` (Level-1 digital numbers), ``"toa"``
+(top-of-atmosphere reflectance) and ``"sr"`` (Level-2 surface reflectance);
+``"auto"`` asks :func:`infer_level` to decide. Whatever the level, the reader turns
+pixels into reflectance with one :class:`Scaling` (``DN * gain + offset``, divided by
+the sine of the sun elevation for Level-1 with an MTL file), and :func:`normalize`
+is the single place where reflectance becomes network input, for inference and
+training alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MetadataError, ParameterError
+
+LEVELS = ("l1", "toa", "sr")
+LEVEL_NAMES = {
+    "l1": "Level-1 DN",
+    "toa": "TOA reflectance",
+    "sr": "Level-2 surface reflectance",
+}
+
+#: Landsat 8/9 OLI/TIRS band numbers and their short names.
+LANDSAT_BAND_NAMES: dict[int, str] = {
+    1: "coastal",
+    2: "blue",
+    3: "green",
+    4: "red",
+    5: "nir",
+    6: "swir1",
+    7: "swir2",
+    8: "pan",
+    9: "cirrus",
+    10: "tirs1",
+    11: "tirs2",
+}
+
+#: Band numbers of the model inputs, in the order the network expects them.
+MODEL_BANDS: tuple[int, int, int, int] = (4, 3, 2, 5)
+
+# The value of REFLECTANCE_MULT/ADD in every Landsat 8/9 Level-1 MTL file, and the
+# Collection 2 Level-2 surface reflectance constants (USGS product guides).
+L1_GAIN, L1_OFFSET = 2.0e-5, -0.1
+SR_GAIN, SR_OFFSET = 2.75e-5, -0.2
+# Integer TOA products (e.g. ESPA, Google Earth Engine exports) store reflectance * 10000.
+TOA_INT_GAIN = 1.0e-4
+
+_NAME_ALIASES: dict[str, int] = {
+    "coastal": 1,
+    "aerosol": 1,
+    "blue": 2,
+    "green": 3,
+    "red": 4,
+    "nir": 5,
+    "nearinfrared": 5,
+    "swir1": 6,
+    "swir2": 7,
+    "pan": 8,
+    "panchromatic": 8,
+    "cirrus": 9,
+    "tirs1": 10,
+    "thermal": 10,
+    "tirs2": 11,
+}
+_BAND_CODE = re.compile(
+    r"(?:^|[^a-z0-9])(?:sr_|st_|toa_)?b(?:and)?[ _-]?0?(\d{1,2})(?=$|[^a-z0-9])"
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def band_number_from_text(text: str) -> int | None:
+    """Return the Landsat 8 band number a label names, or None.
+
+    Understands codes ("B4", "b04", "SR_B4", "band 4", file names ending in
+    ``_B4.TIF``) and names ("Red", "nir", "Near infrared", "SWIR1").
+    """
+    lowered = Path(text).stem.lower() if text.lower().endswith((".tif", ".tiff")) else text.lower()
+    codes = {int(m) for m in _BAND_CODE.findall(lowered)}
+    if len(codes) == 1:
+        number = codes.pop()
+        return number if number in LANDSAT_BAND_NAMES else None
+    if codes:
+        return None  # "B2B3B4"-like labels name a stack, not one band
+    # Joining words lets "near infrared", "near-infrared" and "swir 1" match one alias.
+    words = _WORD.findall(lowered)
+    joined = {a + b for a, b in itertools.pairwise(words)}
+    found = {_NAME_ALIASES[w] for w in (*words, *joined) if w in _NAME_ALIASES}
+    return found.pop() if len(found) == 1 else None
+
+
+# --------------------------------------------------------------------------- MTL
+
+
+@dataclass(frozen=True)
+class MtlMetadata:
+    """What the engine needs from a Landsat 8/9 MTL text file.
+
+    Attributes:
+        path: the MTL file.
+        product_id: LANDSAT_PRODUCT_ID (or LANDSAT_SCENE_ID for pre-collection files).
+        collection: 0 (pre-collection), 1 or 2.
+        level: ``"l1"`` or ``"sr"``.
+        sun_elevation: degrees above the horizon at the scene centre.
+        band_files: band number -> file name, as listed in the MTL.
+        reflectance_mult: Level-1 DN -> TOA gain per band.
+        reflectance_add: Level-1 DN -> TOA offset per band.
+        sr_mult: Level-2 DN -> surface reflectance gain per band (empty for Level-1).
+        sr_add: Level-2 DN -> surface reflectance offset per band (empty for Level-1).
+    """
+
+    path: Path
+    product_id: str
+    collection: int
+    level: str
+    sun_elevation: float | None
+    band_files: dict[int, str] = field(default_factory=dict)
+    reflectance_mult: dict[int, float] = field(default_factory=dict)
+    reflectance_add: dict[int, float] = field(default_factory=dict)
+    sr_mult: dict[int, float] = field(default_factory=dict)
+    sr_add: dict[int, float] = field(default_factory=dict)
+
+
+_L2_GROUP = "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"
+
+# One parsed MTL entry: the group path it sits in, its key and its unquoted value.
+_Entry = tuple[tuple[str, ...], str, str]
+
+
+def _read_odl(path: Path) -> list[_Entry]:
+    """Parse the ``GROUP = ... / KEY = VALUE / END_GROUP`` text into flat entries."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise MetadataError(f"Cannot read MTL file {path}: {exc.strerror or exc}.") from exc
+    entries: list[_Entry] = []
+    groups: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line == "END":
+            continue
+        key, sep, value = line.partition("=")
+        key, value = key.strip(), value.strip().strip('"')
+        if not sep or not key:
+            raise MetadataError(
+                f"MTL file {path} line {number} is not 'KEY = VALUE': {line[:60]!r}; "
+                "use the MTL file exactly as USGS delivered it."
+            )
+        if key == "GROUP":
+            groups.append(value)
+        elif key == "END_GROUP":
+            if not groups or groups[-1] != value:
+                raise MetadataError(
+                    f"MTL file {path} line {number} closes group {value} that is not open; "
+                    "use the MTL file exactly as USGS delivered it."
+                )
+            groups.pop()
+        else:
+            entries.append((tuple(groups), key, value))
+    if not entries:
+        raise MetadataError(f"MTL file {path} holds no metadata: is it really a Landsat MTL?")
+    return entries
+
+
+def _lookup(entries: list[_Entry], key: str, group: str | None = None) -> str | None:
+    """First value of ``key``, restricted to entries inside ``group`` when given."""
+    for groups, name, value in entries:
+        if name == key and (group is None or group in groups):
+            return value
+    return None
+
+
+def _require(entries: list[_Entry], path: Path, key: str, group: str | None = None) -> str:
+    value = _lookup(entries, key, group)
+    if value is None:
+        where = f" in group {group}" if group else ""
+        raise MetadataError(
+            f"MTL file {path} lacks {key}{where}: use the complete MTL of the product "
+            "or run without it (standard scaling constants)."
+        )
+    return value
+
+
+def _as_float(value: str, path: Path, key: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise MetadataError(
+            f"MTL file {path} has {key} = {value!r}, which is not a number; "
+            "use the MTL file exactly as USGS delivered it."
+        ) from None
+
+
+def _per_band(
+    entries: list[_Entry], prefix: str, group: str | None, path: Path
+) -> dict[int, float]:
+    """Collect ``PREFIX_BAND_<n>`` numbers found in ``group``."""
+    found: dict[int, float] = {}
+    for groups, name, value in entries:
+        match = re.fullmatch(rf"{prefix}_BAND_(\d+)", name)
+        if match and (group is None or group in groups):
+            found.setdefault(int(match.group(1)), _as_float(value, path, name))
+    return found
+
+
+def _band_file_names(entries: list[_Entry], group: str | None) -> dict[int, str]:
+    files: dict[int, str] = {}
+    for groups, name, value in entries:
+        match = re.fullmatch(r"FILE_NAME_BAND_(\d+)", name)
+        if match and (group is None or group in groups):
+            files.setdefault(int(match.group(1)), value)
+    return files
+
+
+def _mtl_level(entries: list[_Entry], path: Path, c2: bool) -> str:
+    key = "PROCESSING_LEVEL" if c2 else "DATA_TYPE"
+    value = _require(entries, path, key).upper()
+    if value.startswith("L2"):
+        return "sr"
+    if value.startswith("L1"):
+        return "l1"
+    raise MetadataError(
+        f"MTL file {path} has {key} = {value!r}; only Level-1 (L1TP/L1GT/L1GS) and "
+        "Level-2 (L2SP/L2SR) products are supported."
+    )
+
+
+def parse_mtl(path: str | Path) -> MtlMetadata:
+    """Read a Landsat 8/9 Collection 1 or 2 (or pre-collection) MTL text file.
+
+    Raises:
+        MetadataError: the file is unreadable, malformed, or lacks a key the scaling
+            needs; the message names the key and the file.
+    """
+    path = Path(path)
+    entries = _read_odl(path)
+    root = entries[0][0][0] if entries[0][0] else ""
+    if root not in ("L1_METADATA_FILE", "LANDSAT_METADATA_FILE"):
+        raise MetadataError(
+            f"MTL file {path} does not start with GROUP = LANDSAT_METADATA_FILE or "
+            "L1_METADATA_FILE: is it really a Landsat MTL?"
+        )
+    number = _lookup(entries, "COLLECTION_NUMBER")
+    collection = int(_as_float(number, path, "COLLECTION_NUMBER")) if number else 0
+    c2 = root == "LANDSAT_METADATA_FILE"
+    level = _mtl_level(entries, path, c2)
+    product_id = _lookup(entries, "LANDSAT_PRODUCT_ID") or _require(
+        entries, path, "LANDSAT_SCENE_ID"
+    )
+    l1_group = "LEVEL1_RADIOMETRIC_RESCALING" if c2 else "RADIOMETRIC_RESCALING"
+    meta = MtlMetadata(
+        path=path,
+        product_id=product_id,
+        collection=collection,
+        level=level,
+        sun_elevation=_as_float(_require(entries, path, "SUN_ELEVATION"), path, "SUN_ELEVATION"),
+        band_files=_band_file_names(entries, "PRODUCT_CONTENTS" if c2 else None),
+        reflectance_mult=_per_band(entries, "REFLECTANCE_MULT", l1_group, path),
+        reflectance_add=_per_band(entries, "REFLECTANCE_ADD", l1_group, path),
+        sr_mult=_per_band(entries, "REFLECTANCE_MULT", _L2_GROUP, path),
+        sr_add=_per_band(entries, "REFLECTANCE_ADD", _L2_GROUP, path),
+    )
+    _check_complete(meta)
+    return meta
+
+
+def _check_complete(meta: MtlMetadata) -> None:
+    """Every model band needs a file name and the rescaling of its level."""
+    if meta.level == "sr":
+        needed = {
+            "FILE_NAME_BAND": meta.band_files,
+            "REFLECTANCE_MULT": meta.sr_mult,
+            "REFLECTANCE_ADD": meta.sr_add,
+        }
+    else:
+        needed = {
+            "FILE_NAME_BAND": meta.band_files,
+            "REFLECTANCE_MULT": meta.reflectance_mult,
+            "REFLECTANCE_ADD": meta.reflectance_add,
+        }
+    for prefix, values in needed.items():
+        for band in MODEL_BANDS:
+            if band not in values:
+                key = f"{prefix}_{band}" if prefix == "FILE_NAME_BAND" else f"{prefix}_BAND_{band}"
+                raise MetadataError(
+                    f"MTL file {meta.path} lacks {key}: use the complete MTL of the product "
+                    "or run without it (standard scaling constants)."
+                )
+
+
+# ----------------------------------------------------------------------- scaling
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How raw pixel values become reflectance: ``(DN * gain + offset) / sin(sun)``.
+
+    Attributes:
+        gain: one multiplier per band, in reading order.
+        offset: one additive term per band, in reading order.
+        sun_elevation: degrees; when set, reflectance is divided by its sine
+            (Level-1 with an MTL file). None means no sun-angle correction.
+        level: ``"l1"``, ``"toa"`` or ``"sr"``.
+        reason: a sentence saying how the level and the scaling were decided.
+    """
+
+    gain: tuple[float, ...]
+    offset: tuple[float, ...]
+    sun_elevation: float | None
+    level: str
+    reason: str
+
+
+def _mtl_values(mtl: MtlMetadata | None, level: str, bands: Sequence[int]):
+    """Gains and offsets from the MTL for ``level``, or None when it lacks a band."""
+    if mtl is None:
+        return None
+    mult, add = (
+        (mtl.sr_mult, mtl.sr_add) if level == "sr" else (mtl.reflectance_mult, mtl.reflectance_add)
+    )
+    if not all(b in mult and b in add for b in bands):
+        return None
+    return tuple(mult[b] for b in bands), tuple(add[b] for b in bands)
+
+
+def _check_level(level: str) -> None:
+    if level not in LEVELS:
+        raise ParameterError(
+            f"Unknown product level {level!r}: use one of l1, toa, sr (or auto to detect it)."
+        )
+
+
+def scaling_for(
+    level: str,
+    band_numbers: Sequence[int] = MODEL_BANDS,
+    mtl: MtlMetadata | None = None,
+    *,
+    dtype: str | np.dtype | None = None,
+) -> Scaling:
+    """Return the DN-to-reflectance scaling of a product level.
+
+    Args:
+        level: ``"l1"``, ``"toa"`` or ``"sr"``.
+        band_numbers: Landsat band numbers in reading order.
+        mtl: parsed MTL of the product, if any; its values win over the constants.
+        dtype: data type of the raw pixels. An integer TOA raster is taken as
+            reflectance * 10000; a floating-point SR raster as reflectance already.
+    """
+    _check_level(level)
+    n = len(band_numbers)
+    is_float = dtype is not None and np.dtype(dtype).kind == "f"
+    from_mtl = _mtl_values(mtl, level, band_numbers)
+    if level == "toa":
+        if dtype is not None and not is_float:
+            return Scaling(
+                (TOA_INT_GAIN,) * n,
+                (0.0,) * n,
+                None,
+                level,
+                f"TOA reflectance stored as {np.dtype(dtype).name} * 10000: " "scaled by 1e-4",
+            )
+        return Scaling((1.0,) * n, (0.0,) * n, None, level, "TOA reflectance, used as is")
+    if level == "sr":
+        if is_float:
+            return Scaling(
+                (1.0,) * n,
+                (0.0,) * n,
+                None,
+                level,
+                "Level-2 surface reflectance stored as floating point, used as is",
+            )
+        if from_mtl:
+            return Scaling(
+                *from_mtl,
+                None,
+                level,
+                "Level-2 surface reflectance, scaled with the " "MTL's LEVEL2 REFLECTANCE_MULT/ADD",
+            )
+        return Scaling(
+            (SR_GAIN,) * n,
+            (SR_OFFSET,) * n,
+            None,
+            level,
+            "Level-2 surface reflectance without MTL: standard constants " "2.75e-5*DN-0.2",
+        )
+    if from_mtl and mtl is not None and mtl.sun_elevation is not None:
+        return Scaling(
+            *from_mtl,
+            mtl.sun_elevation,
+            level,
+            "Level-1 DN, scaled with the MTL's REFLECTANCE_MULT/ADD and sun "
+            f"elevation {mtl.sun_elevation:.1f}°",
+        )
+    return Scaling(
+        (L1_GAIN,) * n,
+        (L1_OFFSET,) * n,
+        None,
+        level,
+        "Level-1 DN without MTL: standard constants 2e-5*DN-0.1, " "no sun-angle correction",
+    )
+
+
+def to_reflectance(raw: np.ndarray, scaling: Scaling) -> np.ndarray:
+    """Turn raw pixels (C, H, W) into float32 reflectance.
+
+    A writable float32 ``raw`` is converted in place and returned; any other dtype
+    is converted once into a new float32 array.
+    """
+    if raw.ndim != 3 or raw.shape[0] != len(scaling.gain):
+        raise ParameterError(
+            f"Expected {len(scaling.gain)} bands shaped (C, H, W), got shape {raw.shape}."
+        )
+    out = raw if raw.dtype == np.float32 and raw.flags.writeable else raw.astype(np.float32)
+    # Folding the sun-angle division into gain and offset keeps it one pass per band.
+    divisor = math.sin(math.radians(scaling.sun_elevation)) if scaling.sun_elevation else 1.0
+    if divisor <= 0.0:
+        raise ParameterError(
+            f"Sun elevation {scaling.sun_elevation}° is at or below the horizon: "
+            "check the MTL or choose --product toa."
+        )
+    for band, (gain, offset) in enumerate(zip(scaling.gain, scaling.offset, strict=True)):
+        if gain / divisor != 1.0:
+            np.multiply(out[band], np.float32(gain / divisor), out=out[band])
+        if offset != 0.0:
+            np.add(out[band], np.float32(offset / divisor), out=out[band])
+    return out
+
+
+def normalize(
+    reflectance: np.ndarray,
+    valid: np.ndarray,
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    inplace: bool = False,
+) -> np.ndarray:
+    """Standardise reflectance per band, ``(x - mean) / std``, with fill set to 0.
+
+    This is the only place network input is made, for inference and training, so
+    both see identical numbers.
+
+    Args:
+        reflectance: float32 array (C, H, W).
+        valid: bool array (H, W); False pixels become 0 in every band.
+        mean: one mean per band.
+        std: one standard deviation (> 0) per band.
+        inplace: overwrite ``reflectance`` instead of allocating a new array.
+    """
+    channels = reflectance.shape[0]
+    if len(mean) != channels or len(std) != channels:
+        raise ParameterError(
+            f"normalize needs one mean and one std per band ({channels}), "
+            f"got {len(mean)} and {len(std)}: check the checkpoint's statistics."
+        )
+    if min(std) <= 0:
+        raise ParameterError(f"Standard deviations must be positive, got {list(std)}.")
+    mean_arr = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
+    std_arr = np.asarray(std, dtype=np.float32).reshape(-1, 1, 1)
+    out = reflectance if inplace else np.empty(reflectance.shape, dtype=np.float32)
+    np.subtract(reflectance, mean_arr, out=out, dtype=np.float32)
+    np.divide(out, std_arr, out=out)
+    out[:, ~valid] = 0.0
+    return out
+
+
+# --------------------------------------------------------------- level inference
+
+_NAME_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
+    (re.compile(r"(^|_)sr_b\d|_l2s[pr]_", re.I), "sr", "Level-2 surface reflectance"),
+    (re.compile(r"_toa([._]|$)", re.I), "toa", "TOA reflectance"),
+    (re.compile(r"_l1(tp|gt|gs)_", re.I), "l1", "Level-1 DN"),
+    (re.compile(r"^l[co][89]\d{13}[a-z]{3}\d{2}_b\d{1,2}\.tiff?$", re.I), "l1", "Level-1 DN"),
+)
+_OVERRIDE = "pass --product l1, toa or sr if this is wrong"
+
+
+def _level_from_names(names: Sequence[str]) -> tuple[str, str] | None:
+    for pattern, level, label in _NAME_RULES:
+        for name in names:
+            base = Path(name).name
+            if pattern.search(base):
+                return level, f"{label}, from the file name {base}"
+    return None
+
+
+def _level_from_values(dtype: np.dtype, sample: np.ndarray) -> tuple[str, str]:
+    if dtype.kind == "f":
+        return "toa", f"TOA reflectance, because the pixels are {dtype.name}"
+    values = sample[sample != 0]
+    if values.size == 0:
+        return "l1", f"Level-1 DN, because the pixels are {dtype.name} (the sample was all fill)"
+    top, median = float(values.max()), float(np.median(values))
+    # Landsat 8 DN for zero reflectance is 5000 (L1) or 7273 (L2), so a median far
+    # below that only fits reflectance * 10000.
+    if top <= 12000 and median < 4500:
+        return "toa", (
+            f"TOA reflectance * 10000, because the {dtype.name} pixels peak at "
+            f"{top:.0f} with median {median:.0f}"
+        )
+    return "l1", (
+        f"Level-1 DN, because the pixels are {dtype.name} with values up to " f"{top:.0f}"
+    )
+
+
+def infer_level(
+    dtype: str | np.dtype, sample: np.ndarray, names: Sequence[str] = ()
+) -> tuple[str, str]:
+    """Guess the product level of a raster; return ``(level, reason)``.
+
+    File names decide first (``SR_B4``/``_L2SP_`` -> sr, ``_toa`` -> toa,
+    ``_L1TP_`` or a pre-collection ``LC8...LGN00_B4`` -> l1), unless they say
+    Level-1 for floating-point pixels. Otherwise the data type and the value range of
+    the non-zero pixels in ``sample`` decide. The reason ends with how to override.
+    """
+    dtype = np.dtype(dtype)
+    by_name = _level_from_names(names)
+    if by_name and not (by_name[0] == "l1" and dtype.kind == "f"):
+        level, why = by_name
+    else:
+        level, why = _level_from_values(dtype, np.asarray(sample))
+        if by_name:
+            why += f" (the file name suggests {LEVEL_NAMES[by_name[0]]})"
+    return level, f"{why}; {_OVERRIDE}."

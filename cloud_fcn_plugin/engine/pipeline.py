@@ -1,0 +1,329 @@
+"""Whole-scene cloud detection: stream strips of tiles through the network.
+
+The scene is processed one row of tiles at a time. Each row of tiles is read as
+one full-width strip (on a reader thread, one strip ahead), normalised, cut into
+tiles, predicted in batches, and blended into a rolling accumulator with the
+tile window. Once the next row of tiles starts at row ``r``, every row above
+``r`` is final: it is thresholded and handed to the writer thread. Memory thus
+depends on the scene width and the tile size, never on the scene height.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .bands import normalize
+from .errors import CanceledError, NoValidPixelsError, ParameterError
+from .params import DetectionParams, DetectionResult
+from .predict import Predictor, load_predictor
+from .raster_io import MASK_COLORMAP, AtomicRasterWriter, SceneReader, check_output_path, open_scene
+from .tiling import axis_offsets, blend_window
+
+Progress = Callable[[float], None]
+IsCanceled = Callable[[], bool]
+Log = Callable[[str], None]
+
+MASK_CLEAR, MASK_CLOUD, MASK_NODATA = 0, 1, 255
+PROBABILITY_NODATA = {"float32": -1.0, "uint8": 255}
+
+
+@dataclass(frozen=True)
+class Strip:
+    """Final rows of the scene: probabilities and the valid-pixel mask."""
+
+    row_off: int
+    probability: np.ndarray
+    valid: np.ndarray
+
+
+def iter_probability_strips(
+    reader: SceneReader,
+    predictor: Predictor,
+    tile_size: int,
+    overlap: int,
+    progress: Progress | None = None,
+    is_canceled: IsCanceled | None = None,
+) -> Iterator[Strip]:
+    """Yield the scene's cloud probabilities top to bottom, in final strips.
+
+    Tiles that hold only fill are skipped; the others are blended with the
+    tile window and divided by the summed weights.
+
+    Raises:
+        CanceledError: ``is_canceled()`` returned true between two batches.
+    """
+    height, width = reader.height, reader.width
+    rows = axis_offsets(height, tile_size, overlap)
+    cols = axis_offsets(width, tile_size, overlap)
+    tile_h, tile_w = min(tile_size, height), min(tile_size, width)
+    window = blend_window(tile_h, tile_w, overlap)
+    total_tiles = len(rows) * len(cols)
+    prob_sum = np.zeros((tile_h, width), np.float32)
+    weight_sum = np.zeros((tile_h, width), np.float32)
+    meta = predictor.metadata
+
+    def read(row: int) -> tuple[np.ndarray, np.ndarray]:
+        reflectance, valid = reader.read(row, 0, tile_h, width)
+        return normalize(reflectance, valid, meta.mean, meta.std), valid
+
+    with ThreadPoolExecutor(1, thread_name_prefix="cloud-fcn-read") as pool:
+        pending: Future = pool.submit(read, rows[0])
+        for index, row in enumerate(rows):
+            strip, valid = pending.result()
+            if index + 1 < len(rows):
+                pending = pool.submit(read, rows[index + 1])
+            for done_cols, (cols_batch, probabilities) in _predict_strip(
+                strip, valid, cols, tile_w, predictor, is_canceled
+            ):
+                for col, probability in zip(cols_batch, probabilities, strict=True):
+                    prob_sum[:, col : col + tile_w] += probability * window
+                    weight_sum[:, col : col + tile_w] += window
+                if progress is not None:
+                    progress(100.0 * (index * len(cols) + done_cols) / total_tiles)
+            final = (rows[index + 1] if index + 1 < len(rows) else height) - row
+            yield Strip(row, _blended(prob_sum[:final], weight_sum[:final]), valid[:final])
+            _shift_up(prob_sum, final)
+            _shift_up(weight_sum, final)
+
+
+def _predict_strip(
+    strip: np.ndarray,
+    valid: np.ndarray,
+    cols: list[int],
+    tile_w: int,
+    predictor: Predictor,
+    is_canceled: IsCanceled | None,
+) -> Iterator[tuple[int, tuple[list[int], np.ndarray]]]:
+    """Yield ``(columns handled so far, (batch columns, probabilities))`` per batch."""
+    wanted = [col for col in cols if valid[:, col : col + tile_w].any()]
+    handled = len(cols) - len(wanted)
+    for start in range(0, len(wanted), predictor.batch_size):
+        if is_canceled is not None and is_canceled():
+            raise CanceledError("Canceled by the user: no output was written.")
+        batch_cols = wanted[start : start + predictor.batch_size]
+        tiles = np.stack([strip[:, :, col : col + tile_w] for col in batch_cols])
+        handled += len(batch_cols)
+        yield handled, (batch_cols, predictor.predict_tiles(tiles))
+    if not wanted:
+        yield handled, ([], np.empty((0, strip.shape[1], tile_w), np.float32))
+
+
+def _blended(prob_sum: np.ndarray, weight_sum: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(prob_sum)
+    np.divide(prob_sum, weight_sum, out=out, where=weight_sum > 0)
+    return out
+
+
+def _shift_up(buffer: np.ndarray, rows: int) -> None:
+    """Drop the first ``rows`` rows of a rolling buffer and zero the freed rows."""
+    if rows < len(buffer):
+        buffer[: len(buffer) - rows] = buffer[rows:].copy()
+    buffer[max(len(buffer) - rows, 0) :] = 0.0
+
+
+def resolve_tiling(params: DetectionParams, predictor: Predictor) -> tuple[int, int]:
+    """Return ``(tile_size, overlap)``: the parameters', else the checkpoint's."""
+    tile_size = params.tile_size or predictor.metadata.tile_size
+    overlap = params.overlap if params.overlap is not None else predictor.metadata.overlap
+    if 2 * overlap >= tile_size:
+        raise ParameterError(
+            f"Overlap {overlap} is too large for tile size {tile_size}: "
+            "use less than half the tile size."
+        )
+    return tile_size, overlap
+
+
+def predict_scene(
+    reader: SceneReader,
+    predictor: Predictor,
+    *,
+    tile_size: int | None = None,
+    overlap: int | None = None,
+    progress: Progress | None = None,
+    is_canceled: IsCanceled | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the whole probability raster and valid mask of a (small) scene in memory.
+
+    This is the same tiled, blended inference as :func:`detect_clouds`, for
+    evaluation on patches where the arrays fit in memory.
+    """
+    tile_size, overlap = resolve_tiling(
+        DetectionParams(tile_size=tile_size, overlap=overlap), predictor
+    )
+    probability = np.zeros((reader.height, reader.width), np.float32)
+    valid = np.zeros((reader.height, reader.width), bool)
+    for strip in iter_probability_strips(
+        reader, predictor, tile_size, overlap, progress, is_canceled
+    ):
+        rows = slice(strip.row_off, strip.row_off + len(strip.valid))
+        probability[rows] = strip.probability
+        valid[rows] = strip.valid
+    return probability, valid
+
+
+def threshold_mask(probability: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
+    """Return the uint8 mask: 1 cloud (probability above ``threshold``), 0 clear, 255 nodata."""
+    mask = (probability > threshold).astype(np.uint8)
+    mask[~valid] = MASK_NODATA
+    return mask
+
+
+def encode_probability(probability: np.ndarray, valid: np.ndarray, dtype: str) -> np.ndarray:
+    """Return probabilities as float32 (0..1) or uint8 percent, with nodata on fill."""
+    if dtype == "uint8":
+        encoded = np.rint(probability * 100.0).astype(np.uint8)
+    else:
+        encoded = probability.astype(np.float32, copy=True)
+    encoded[~valid] = PROBABILITY_NODATA[dtype]
+    return encoded
+
+
+def detect_clouds(
+    input_path: str | Path,
+    output_path: str | Path,
+    params: DetectionParams | None = None,
+    *,
+    progress: Progress | None = None,
+    is_canceled: IsCanceled | None = None,
+    log: Log | None = None,
+    predictor: Predictor | None = None,
+) -> DetectionResult:
+    """Detect clouds in a Landsat scene and write the mask GeoTIFF (and probabilities).
+
+    Args:
+        input_path: multi-band GeoTIFF, Landsat product folder or ``*_MTL.txt``.
+        output_path: mask GeoTIFF to write (uint8: 1 cloud, 0 clear, 255 nodata).
+        params: run parameters; defaults use the bundled weights.
+        progress: receives the percentage done (0..100).
+        is_canceled: polled between batches; true stops the run, leaving no output.
+        log: receives human-readable notes (inferred product level, warnings).
+        predictor: an already loaded model to reuse across scenes.
+
+    Returns:
+        The run's result with the cloud cover percentage of the valid pixels.
+
+    Raises:
+        CloudFcnError: any bad input, with a one-line message that says what to do.
+    """
+    started = time.perf_counter()
+    params = params or DetectionParams()
+    log = log or (lambda message: None)
+    output = check_output_path(output_path, params.overwrite)
+    probability_path = None
+    if params.probability is not None:
+        probability_path = check_output_path(params.probability, params.overwrite)
+        if probability_path.resolve() == output.resolve():
+            raise ParameterError("The probability raster needs a path other than the mask's.")
+    if predictor is None:
+        predictor = load_predictor(params.weights, params.device, params.batch_size, log)
+    tile_size, overlap = resolve_tiling(params, predictor)
+    threshold = params.threshold if params.threshold is not None else predictor.metadata.threshold
+
+    with open_scene(input_path, bands=params.bands, product=params.product) as reader:
+        for message in reader.messages:
+            log(message)
+        valid_pixels, cloud_pixels = _write_outputs(
+            reader, predictor, output, probability_path, params, tile_size, overlap,
+            threshold, progress, is_canceled,
+        )
+        product, width, height = reader.product, reader.width, reader.height
+
+    cloud_cover = 100.0 * cloud_pixels / valid_pixels
+    return DetectionResult(
+        output=output,
+        probability=probability_path,
+        cloud_cover=cloud_cover,
+        valid_pixels=valid_pixels,
+        cloud_pixels=cloud_pixels,
+        width=width,
+        height=height,
+        seconds=time.perf_counter() - started,
+        device=str(predictor.device),
+        product=product,
+        threshold=threshold,
+        messages=list(reader.messages),
+    )
+
+
+def _write_outputs(
+    reader: SceneReader,
+    predictor: Predictor,
+    output: Path,
+    probability_path: Path | None,
+    params: DetectionParams,
+    tile_size: int,
+    overlap: int,
+    threshold: float,
+    progress: Progress | None,
+    is_canceled: IsCanceled | None,
+) -> tuple[int, int]:
+    """Stream the scene into the output files; commit them only when all went well."""
+    grid = {
+        "width": reader.width,
+        "height": reader.height,
+        "crs": reader.crs,
+        "transform": reader.transform,
+        "overwrite": params.overwrite,
+    }
+    valid_pixels = cloud_pixels = 0
+    with ExitStack() as stack:
+        writers = [
+            stack.enter_context(
+                AtomicRasterWriter(
+                    output, dtype="uint8", nodata=MASK_NODATA, colormap=MASK_COLORMAP,
+                    description="cloud mask: 1 cloud, 0 clear, 255 nodata", **grid,
+                )
+            )
+        ]
+        if probability_path is not None:
+            writers.append(
+                stack.enter_context(
+                    AtomicRasterWriter(
+                        probability_path, dtype=params.probability_dtype,
+                        nodata=PROBABILITY_NODATA[params.probability_dtype],
+                        description="cloud probability"
+                        + (" (percent)" if params.probability_dtype == "uint8" else ""),
+                        **grid,
+                    )
+                )
+            )
+        # Writing (compression) runs on its own thread, overlapping the next strip's compute.
+        pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="cloud-fcn-write"))
+        pending: Future | None = None
+        for strip in iter_probability_strips(
+            reader, predictor, tile_size, overlap, progress, is_canceled
+        ):
+            mask = threshold_mask(strip.probability, strip.valid, threshold)
+            valid_pixels += int(np.count_nonzero(strip.valid))
+            cloud_pixels += int(np.count_nonzero(mask == MASK_CLOUD))
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(
+                _write_strip, writers, strip, mask, params.probability_dtype
+            )
+        if pending is not None:
+            pending.result()
+        if valid_pixels == 0:
+            raise NoValidPixelsError(
+                f"{reader.path} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
+                "check the input file and the band selection."
+            )
+        for writer in writers:
+            writer.commit()
+    return valid_pixels, cloud_pixels
+
+
+def _write_strip(
+    writers: list[AtomicRasterWriter], strip: Strip, mask: np.ndarray, probability_dtype: str
+) -> None:
+    writers[0].write(mask, strip.row_off, 0)
+    if len(writers) > 1:
+        encoded = encode_probability(strip.probability, strip.valid, probability_dtype)
+        writers[1].write(encoded, strip.row_off, 0)

@@ -1,0 +1,154 @@
+"""Batched prediction on one device: device choice, mixed precision, OOM fallback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from .errors import DeviceError, WeightsError
+from .resources import default_weights_path
+from .weights import CheckpointMetadata, load_checkpoint
+
+Log = Callable[[str], None]
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """Return the compute device: ``auto`` picks CUDA, then Apple MPS, then the CPU.
+
+    Raises:
+        DeviceError: an explicitly requested device is not available here.
+    """
+    mps = getattr(torch.backends, "mps", None)
+    mps_ok = mps is not None and mps.is_available()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps") if mps_ok else torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DeviceError(
+            "CUDA was requested but PyTorch sees no CUDA GPU here: use device 'auto' or 'cpu'."
+        )
+    if name == "mps" and not mps_ok:
+        raise DeviceError("Apple MPS was requested but is not available: use 'auto' or 'cpu'.")
+    if name not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"Unknown device {name!r}: choose auto, cpu, cuda or mps.")
+    return torch.device(name)
+
+
+class Predictor:
+    """A model on a device that turns normalised tiles into cloud probabilities.
+
+    Args:
+        model: a registry model returning logits (N, 1, H, W).
+        metadata: the checkpoint metadata (normalisation, threshold, tile size).
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        batch_size: tiles per forward pass; lowered automatically on GPU out-of-memory.
+        log: receives warnings (e.g. the fallback to the CPU).
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        metadata: CheckpointMetadata,
+        device: str = "auto",
+        batch_size: int = 4,
+        log: Log | None = None,
+    ) -> None:
+        self.metadata = metadata
+        self.batch_size = batch_size
+        self.device = select_device(device)
+        self._log = log or (lambda message: None)
+        self.model = model.to(self.device).eval()
+        self.size_multiple = int(getattr(model, "size_multiple", 1))
+
+    @classmethod
+    def from_model(
+        cls,
+        model: torch.nn.Module,
+        metadata: CheckpointMetadata,
+        device: str = "auto",
+        batch_size: int = 4,
+        log: Log | None = None,
+    ) -> Predictor:
+        """Wrap an in-memory model (training, tests) exactly as a loaded checkpoint."""
+        return cls(model, metadata, device=device, batch_size=batch_size, log=log)
+
+    @property
+    def mixed_precision(self) -> bool:
+        """Half precision is used on CUDA only, where it is fast and accurate enough."""
+        return self.device.type == "cuda"
+
+    def predict_tiles(self, tiles: np.ndarray) -> np.ndarray:
+        """Return probabilities (N, H, W) float32 for normalised tiles (N, C, H, W).
+
+        Tiles whose size is not a multiple of the model's ``size_multiple`` are
+        padded by reflection and cropped back.
+        """
+        outputs = []
+        start = 0
+        while start < len(tiles):
+            chunk = tiles[start : start + self.batch_size]
+            probabilities = self._forward_with_fallback(chunk)
+            outputs.append(probabilities)
+            start += len(chunk)
+        return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
+
+    def _forward_with_fallback(self, chunk: np.ndarray) -> np.ndarray:
+        while True:
+            try:
+                return self._forward(chunk)
+            except torch.cuda.OutOfMemoryError:
+                torch.cuda.empty_cache()
+                if self.batch_size > 1 and len(chunk) > 1:
+                    self.batch_size = max(1, self.batch_size // 2)
+                    self._log(f"GPU out of memory: retrying with batch size {self.batch_size}.")
+                    parts = _split(chunk, self.batch_size)
+                    return np.concatenate([self._forward_with_fallback(part) for part in parts])
+                self._log("GPU out of memory even with batch size 1: continuing on the CPU.")
+                self.device = torch.device("cpu")
+                self.model = self.model.to(self.device)
+
+    @torch.inference_mode()
+    def _forward(self, chunk: np.ndarray) -> np.ndarray:
+        batch = torch.from_numpy(np.ascontiguousarray(chunk, dtype=np.float32))
+        batch = batch.to(self.device, non_blocking=True)
+        height, width = batch.shape[-2:]
+        pad_h = -height % self.size_multiple
+        pad_w = -width % self.size_multiple
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+            batch = F.pad(batch, (0, pad_w, 0, pad_h), mode=mode)
+        with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.mixed_precision):
+            logits = self.model(batch)
+        probabilities = torch.sigmoid(logits.float())[:, 0, :height, :width]
+        return probabilities.cpu().numpy()
+
+
+def load_predictor(
+    weights: str | Path | None = None,
+    device: str = "auto",
+    batch_size: int = 4,
+    log: Log | None = None,
+) -> Predictor:
+    """Load a checkpoint (the bundled one by default) onto a device.
+
+    Raises:
+        WeightsError: the checkpoint is missing, corrupt or does not match its model.
+        DeviceError: the requested device is unavailable.
+    """
+    path = Path(weights) if weights is not None else default_weights_path()
+    if weights is None and not path.is_file():
+        raise WeightsError(
+            f"The bundled weights are missing ({path}): reinstall the plugin or pass a "
+            "checkpoint with --weights."
+        )
+    model, metadata = load_checkpoint(path, device="cpu")
+    return Predictor(model, metadata, device=device, batch_size=batch_size, log=log)
+
+
+def _split(chunk: np.ndarray, size: int) -> list[np.ndarray]:
+    return [chunk[i : i + size] for i in range(0, len(chunk), size)]

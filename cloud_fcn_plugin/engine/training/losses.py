@@ -1,0 +1,99 @@
+"""Training losses on logits that ignore nodata pixels.
+
+The soft Jaccard loss is Cloud-Net's (Mohajerani & Saeedi 2019):
+``1 - (sum(y p) + s) / (sum(y) + sum(p) - sum(y p) + s)``, summed over the whole
+batch so that patches without cloud still contribute their false alarms.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ParameterError
+
+LOSSES = ("jaccard", "bce", "both")
+
+
+def soft_jaccard_loss(
+    logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor, smooth: float = 1.0
+) -> torch.Tensor:
+    """Cloud-Net's soft Jaccard loss over the valid pixels of a batch.
+
+    Args:
+        logits: raw network output (N, 1, H, W).
+        target: cloud probability targets in 0..1, same shape.
+        valid: 1 where the pixel counts, 0 on fill, same shape.
+        smooth: added to numerator and denominator; keeps an all-clear batch finite.
+    """
+    prob = torch.sigmoid(logits.float()) * valid
+    target = target.float() * valid
+    intersection = (prob * target).sum()
+    union = prob.sum() + target.sum() - intersection
+    return 1.0 - (intersection + smooth) / (union + smooth)
+
+
+def masked_bce_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    valid: torch.Tensor,
+    pos_weight: float | None = None,
+) -> torch.Tensor:
+    """Binary cross-entropy averaged over the valid pixels.
+
+    Args:
+        logits: raw network output (N, 1, H, W).
+        target: cloud probability targets in 0..1, same shape.
+        valid: 1 where the pixel counts, 0 on fill, same shape.
+        pos_weight: optional weight of the cloud term (class balance).
+    """
+    weight = None
+    if pos_weight is not None:
+        weight = torch.tensor(pos_weight, dtype=torch.float32, device=logits.device)
+    per_pixel = F.binary_cross_entropy_with_logits(
+        logits.float(), target.float(), reduction="none", pos_weight=weight
+    )
+    # clamp keeps an all-fill batch at zero loss instead of NaN.
+    return (per_pixel * valid).sum() / valid.sum().clamp_min(1.0)
+
+
+class CloudLoss(nn.Module):
+    """Soft Jaccard, BCE, or their sum, with optional label smoothing.
+
+    Label smoothing pulls hard 0/1 targets towards 0.5 by ``label_smoothing / 2``;
+    the labels of thin cloud edges are uncertain, so it stops the network
+    chasing them with extreme logits.
+    """
+
+    def __init__(
+        self, kind: str = "both", label_smoothing: float = 0.0, pos_weight: float | None = None
+    ) -> None:
+        """Choose the loss.
+
+        Args:
+            kind: ``jaccard``, ``bce`` or ``both``.
+            label_smoothing: 0 (off) to below 1.
+            pos_weight: optional weight of the cloud term of the BCE.
+        """
+        super().__init__()
+        if kind not in LOSSES:
+            raise ParameterError(f"Unknown loss {kind!r}: choose one of {', '.join(LOSSES)}.")
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ParameterError(f"Label smoothing must be in [0, 1), got {label_smoothing}.")
+        self.kind = kind
+        self.label_smoothing = label_smoothing
+        self.pos_weight = pos_weight
+
+    def forward(
+        self, logits: torch.Tensor, target: torch.Tensor, valid: torch.Tensor
+    ) -> torch.Tensor:
+        """Return the scalar loss of a batch."""
+        valid = valid.to(logits.dtype if logits.is_floating_point() else torch.float32)
+        loss = logits.new_zeros((), dtype=torch.float32)
+        if self.kind in ("bce", "both"):
+            smoothed = target * (1.0 - self.label_smoothing) + 0.5 * self.label_smoothing
+            loss = loss + masked_bce_loss(logits, smoothed, valid, self.pos_weight)
+        if self.kind in ("jaccard", "both"):
+            loss = loss + soft_jaccard_loss(logits, target, valid)
+        return loss

@@ -1,0 +1,125 @@
+"""Tiling: the grid covers every pixel, and the blend windows normalise exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cloud_fcn_plugin.engine.errors import ParameterError
+from cloud_fcn_plugin.engine.tiling import Tile, axis_offsets, blend_window, ramp, tile_grid
+
+sizes = st.integers(min_value=8, max_value=96)
+
+
+@st.composite
+def grids(draw: st.DrawFn) -> tuple[int, int, int, int]:
+    size = draw(sizes)
+    overlap = draw(st.integers(min_value=0, max_value=size // 2 - 1))
+    height = draw(st.integers(min_value=1, max_value=300))
+    width = draw(st.integers(min_value=1, max_value=300))
+    return height, width, size, overlap
+
+
+class TestTile:
+    def test_slices_index_the_window(self) -> None:
+        array = np.arange(100).reshape(10, 10)
+        tile = Tile(2, 3, 4, 5)
+        assert array[tile.toslices()].shape == (4, 5)
+        assert array[tile.toslices()][0, 0] == 23
+        assert (tile.row_end, tile.col_end) == (6, 8)
+
+    def test_is_a_frozen_value(self) -> None:
+        tile = Tile(0, 0, 1, 1)
+        assert tile == Tile(0, 0, 1, 1)
+        with pytest.raises(AttributeError):
+            tile.row_off = 3  # type: ignore[misc]
+
+    @pytest.mark.parametrize("args", [(-1, 0, 4, 4), (0, 0, 0, 4), (0, -2, 4, 4)])
+    def test_rejects_invalid_windows(self, args: tuple[int, int, int, int]) -> None:
+        with pytest.raises(ParameterError, match="Tile"):
+            Tile(*args)
+
+
+class TestAxisOffsets:
+    def test_last_tile_is_shifted_to_the_edge(self) -> None:
+        assert axis_offsets(100, 40, 10) == [0, 30, 60]
+        assert axis_offsets(101, 40, 10) == [0, 30, 60, 61]
+
+    def test_short_axis_gets_one_tile(self) -> None:
+        assert axis_offsets(7, 40, 10) == [0]
+
+    def test_rejects_overlap_not_below_size(self) -> None:
+        with pytest.raises(ParameterError, match="Overlap"):
+            axis_offsets(100, 32, 32)
+
+    @given(length=st.integers(1, 2000), size=sizes, data=st.data())
+    def test_offsets_cover_the_axis_with_the_overlap(
+        self, length: int, size: int, data: st.DataObject
+    ) -> None:
+        overlap = data.draw(st.integers(0, size - 1))
+        offsets = axis_offsets(length, size, overlap)
+        assert offsets[0] == 0
+        assert offsets == sorted(set(offsets))
+        assert offsets[-1] + min(size, length) == length
+        for previous, current in zip(offsets, offsets[1:], strict=False):
+            assert current - previous <= size - overlap
+
+
+class TestTileGrid:
+    @given(grids())
+    def test_every_pixel_is_covered_and_tiles_stay_inside(
+        self, grid: tuple[int, int, int, int]
+    ) -> None:
+        height, width, size, overlap = grid
+        coverage = np.zeros((height, width), int)
+        for tile in tile_grid(height, width, size, overlap):
+            assert tile.row_end <= height and tile.col_end <= width
+            assert tile.height == min(size, height) and tile.width == min(size, width)
+            coverage[tile.toslices()] += 1
+        assert coverage.min() >= 1
+
+    @given(grids())
+    def test_blended_constant_predictions_stay_constant(
+        self, grid: tuple[int, int, int, int]
+    ) -> None:
+        height, width, size, overlap = grid
+        tiles = tile_grid(height, width, size, overlap)
+        window = blend_window(tiles[0].height, tiles[0].width, overlap)
+        weights = np.zeros((height, width), np.float64)
+        blended = np.zeros((height, width), np.float64)
+        for tile in tiles:
+            weights[tile.toslices()] += window
+            blended[tile.toslices()] += 0.7 * window
+        assert weights.min() > 0
+        np.testing.assert_allclose(blended / weights, 0.7, rtol=1e-6)
+
+    @given(grids())
+    def test_normalised_weights_sum_to_one(self, grid: tuple[int, int, int, int]) -> None:
+        height, width, size, overlap = grid
+        tiles = tile_grid(height, width, size, overlap)
+        window = blend_window(tiles[0].height, tiles[0].width, overlap)
+        total = np.zeros((height, width))
+        for tile in tiles:
+            total[tile.toslices()] += window
+        normalised = np.zeros((height, width))
+        for tile in tiles:
+            normalised[tile.toslices()] += window / total[tile.toslices()]
+        np.testing.assert_allclose(normalised, 1.0, rtol=1e-6)
+
+
+class TestBlendWindow:
+    def test_ramp_rises_over_the_overlap_and_is_flat_inside(self) -> None:
+        weights = ramp(10, 3)
+        np.testing.assert_allclose(weights, [0.25, 0.5, 0.75, 1, 1, 1, 1, 0.75, 0.5, 0.25])
+
+    def test_zero_overlap_is_uniform(self) -> None:
+        assert (blend_window(5, 7, 0) == 1).all()
+
+    def test_window_is_positive_symmetric_and_read_only(self) -> None:
+        window = blend_window(32, 48, 8)
+        assert window.shape == (32, 48) and window.min() > 0 and window.max() == 1
+        np.testing.assert_array_equal(window, window[::-1, ::-1])
+        with pytest.raises(ValueError):
+            window[0, 0] = 2
