@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -63,7 +65,7 @@ class TestAxisOffsets:
         assert offsets[0] == 0
         assert offsets == sorted(set(offsets))
         assert offsets[-1] + min(size, length) == length
-        for previous, current in zip(offsets, offsets[1:], strict=False):
+        for previous, current in itertools.pairwise(offsets):
             assert current - previous <= size - overlap
 
 

@@ -62,7 +62,7 @@ class FCN8s(SegmentationModel):
         channels = [scale_channels(c, width) for c, _ in _STAGES]
         previous = [in_channels, *channels[:-1]]
         stages = [
-            _vgg_stage(cin, cout, n) for cin, cout, (_, n) in zip(previous, channels, _STAGES)
+            _vgg_stage(cin, cout, n) for cin, cout, (_, n) in zip(previous, channels, _STAGES, strict=False)
         ]
         self.to_pool3 = nn.Sequential(*stages[:3])
         self.to_pool4 = stages[3]

@@ -1,0 +1,249 @@
+"""Physically sound augmentation of reflectance patches and their cloud masks.
+
+Everything works on reflectance (before normalisation), so a gain means what it
+means on a satellite: a different sun elevation or calibration. The steps:
+
+* random crop with scale jitter: the crop is area-averaged down (or
+  bilinearly up) to simulate pixels from 30 m to 120 m; the mask is averaged
+  too, so a coarse pixel's target is its cloud fraction;
+* cut-and-paste mixing: real cloud (or real clear ground) from another patch
+  is pasted through its own mask, cut by a smooth random blob;
+* flips and 90-degree rotations (the imagery has no preferred orientation);
+* brightness gain: Level-1 reflectance without sun-angle correction is TOA
+  times ``sin(sun elevation)``, so the same ground appears up to about twice as
+  bright in TOA as in Level-1 form;
+* small per-band gain and noise (calibration, atmosphere, sensor noise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One training example in physical units.
+
+    Attributes:
+        reflectance: float32 (4, H, W), red, green, blue, NIR.
+        target: float32 (H, W) cloud fraction 0..1.
+        valid: bool (H, W), False on fill.
+        product: ``toa`` or ``l1`` (decides the brightness gain range).
+    """
+
+    reflectance: np.ndarray
+    target: np.ndarray
+    valid: np.ndarray
+    product: str = "toa"
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Augmentation knobs; ``AugmentConfig.off()`` turns everything off.
+
+    Attributes:
+        flips: random horizontal/vertical flips.
+        rotations: random 90-degree rotations.
+        gain_toa: log-uniform gain range for TOA sources (darker = lower sun).
+        gain_l1: log-uniform gain range for Level-1 sources (brighter = the
+            sun-angle correction they lack).
+        band_jitter: standard deviation of an extra per-band log gain.
+        noise: largest standard deviation of additive noise, in reflectance.
+        scale_prob: probability of scale jitter.
+        scale_range: output pixel size over input pixel size (1 = 30 m, 4 = 120 m).
+        mix_prob: probability of pasting cloud or clear ground from another patch.
+        max_reflectance: clip after the gain (Level-1 DN saturate near 1.21).
+    """
+
+    flips: bool = True
+    rotations: bool = True
+    gain_toa: tuple[float, float] = (0.5, 1.15)
+    gain_l1: tuple[float, float] = (0.9, 2.0)
+    band_jitter: float = 0.05
+    noise: float = 0.01
+    scale_prob: float = 0.3
+    scale_range: tuple[float, float] = (0.8, 4.0)
+    mix_prob: float = 0.3
+    max_reflectance: float = 1.6
+
+    @classmethod
+    def off(cls) -> AugmentConfig:
+        """A configuration that leaves patches as they are (apart from cropping)."""
+        return cls(
+            flips=False,
+            rotations=False,
+            gain_toa=(1.0, 1.0),
+            gain_l1=(1.0, 1.0),
+            band_jitter=0.0,
+            noise=0.0,
+            scale_prob=0.0,
+            mix_prob=0.0,
+        )
+
+    def __post_init__(self) -> None:
+        for name in ("gain_toa", "gain_l1", "scale_range"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ParameterError(f"Augmentation {name} must be 0 < low <= high, got {low, high}.")
+        for name in ("scale_prob", "mix_prob"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ParameterError(f"Augmentation {name} must be a probability in 0..1.")
+
+
+def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
+    """Draw a value whose logarithm is uniform, so x0.5 and x2 are equally likely."""
+    return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+
+
+def random_crop(
+    patch: Patch, size: int, rng: np.random.Generator, scale: float = 1.0
+) -> Patch:
+    """Cut a random window and resample it by ``scale``, padding to ``size`` with fill.
+
+    Args:
+        patch: the source patch.
+        size: output edge in pixels.
+        rng: random generator.
+        scale: output pixel size over source pixel size (2 = 60 m from 30 m).
+    """
+    _, height, width = patch.reflectance.shape
+    src = max(1, round(size * scale))
+    crop_h, crop_w = min(src, height), min(src, width)
+    top = int(rng.integers(0, height - crop_h + 1))
+    left = int(rng.integers(0, width - crop_w + 1))
+    rows, cols = slice(top, top + crop_h), slice(left, left + crop_w)
+    cropped = Patch(
+        patch.reflectance[:, rows, cols],
+        patch.target[rows, cols],
+        patch.valid[rows, cols],
+        patch.product,
+    )
+    if scale != 1.0:
+        out_h = min(size, max(1, round(crop_h / scale)))
+        out_w = min(size, max(1, round(crop_w / scale)))
+        cropped = resample(cropped, out_h, out_w)
+    return pad_to(cropped, size)
+
+
+def resample(patch: Patch, height: int, width: int) -> Patch:
+    """Resize a patch: area mean when shrinking (what a coarser sensor sees), else bilinear."""
+    stack = np.concatenate(
+        [
+            patch.reflectance * patch.valid,
+            (patch.target * patch.valid)[None],
+            patch.valid[None].astype(np.float32),
+        ]
+    )
+    tensor = torch.from_numpy(np.ascontiguousarray(stack, dtype=np.float32))[None]
+    shrinking = height < stack.shape[1]
+    mode = "area" if shrinking else "bilinear"
+    kwargs = {} if shrinking else {"align_corners": False}
+    out = F.interpolate(tensor, size=(height, width), mode=mode, **kwargs)[0].numpy()
+    coverage = out[-1]
+    # A coarse pixel is valid only if it was entirely valid before.
+    valid = coverage > 0.999
+    safe = np.where(valid, coverage, 1.0)
+    reflectance = np.where(valid, out[:4] / safe, 0.0).astype(np.float32)
+    target = np.where(valid, np.clip(out[4] / safe, 0.0, 1.0), 0.0).astype(np.float32)
+    return Patch(reflectance, target, valid, patch.product)
+
+
+def pad_to(patch: Patch, size: int) -> Patch:
+    """Pad a patch to ``size`` x ``size`` with fill (invalid) pixels at a random-free corner."""
+    _, height, width = patch.reflectance.shape
+    if height == size and width == size:
+        return patch
+    reflectance = np.zeros((4, size, size), np.float32)
+    target = np.zeros((size, size), np.float32)
+    valid = np.zeros((size, size), bool)
+    reflectance[:, :height, :width] = patch.reflectance
+    target[:height, :width] = patch.target
+    valid[:height, :width] = patch.valid
+    return Patch(reflectance, target, valid, patch.product)
+
+
+def smooth_blob(shape: tuple[int, int], rng: np.random.Generator, cover: float) -> np.ndarray:
+    """A random, smooth-edged region covering about ``cover`` of the patch."""
+    coarse = torch.from_numpy(rng.standard_normal((1, 1, 6, 6)).astype(np.float32))
+    field = F.interpolate(coarse, size=shape, mode="bicubic", align_corners=False)[0, 0].numpy()
+    return field >= np.quantile(field, 1.0 - cover)
+
+
+def paste(target_patch: Patch, donor: Patch, rng: np.random.Generator) -> Patch:
+    """Paste real cloud, or real clear ground, from ``donor`` through its own mask.
+
+    The pasted region is the donor's cloud (or clear) pixels inside a smooth
+    random blob, so pasted clouds keep their real shapes and spectra and the
+    labels stay exact.
+    """
+    want_cloud = bool(rng.random() < 0.5)
+    donor_class = donor.target >= 0.5 if want_cloud else donor.target < 0.5
+    region = donor_class & donor.valid & smooth_blob(donor.valid.shape, rng, rng.uniform(0.2, 0.7))
+    if not region.any():
+        return target_patch
+    reflectance = target_patch.reflectance.copy()
+    target = target_patch.target.copy()
+    valid = target_patch.valid.copy()
+    reflectance[:, region] = donor.reflectance[:, region]
+    target[region] = donor.target[region]
+    valid[region] = True
+    return Patch(reflectance, target, valid, target_patch.product)
+
+
+def flip_rotate(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -> Patch:
+    """Random flips and quarter turns, applied to image, mask and validity alike."""
+    arrays = [patch.reflectance, patch.target[None], patch.valid[None]]
+    if config.flips and rng.random() < 0.5:
+        arrays = [a[:, :, ::-1] for a in arrays]
+    if config.flips and rng.random() < 0.5:
+        arrays = [a[:, ::-1, :] for a in arrays]
+    if config.rotations:
+        turns = int(rng.integers(0, 4))
+        arrays = [np.rot90(a, turns, axes=(1, 2)) for a in arrays]
+    reflectance, target, valid = (np.ascontiguousarray(a) for a in arrays)
+    return Patch(reflectance, target[0], valid[0], patch.product)
+
+
+def radiometric(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -> Patch:
+    """Brightness gain, per-band gain and additive noise on the valid pixels."""
+    low, high = config.gain_l1 if patch.product == "l1" else config.gain_toa
+    gain = log_uniform(rng, low, high)
+    band_gain = np.exp(rng.normal(0.0, config.band_jitter, size=(4, 1, 1))) if config.band_jitter else 1.0
+    reflectance = patch.reflectance * np.float32(gain) * band_gain
+    if config.noise > 0:
+        sigma = rng.uniform(0.0, config.noise)
+        reflectance = reflectance + rng.normal(0.0, sigma, size=reflectance.shape)
+    reflectance = np.clip(reflectance, -0.1, config.max_reflectance) * patch.valid
+    return replace(patch, reflectance=reflectance.astype(np.float32))
+
+
+def augment(
+    source: Patch,
+    size: int,
+    rng: np.random.Generator,
+    config: AugmentConfig,
+    donor: Patch | None = None,
+) -> Patch:
+    """Crop, mix, flip and re-light one patch.
+
+    Args:
+        source: the patch to augment.
+        size: output edge in pixels.
+        rng: random generator.
+        config: augmentation knobs.
+        donor: another patch for cut-and-paste mixing (skipped if ``None``).
+    """
+    scale = 1.0
+    if rng.random() < config.scale_prob:
+        scale = log_uniform(rng, *config.scale_range)
+    patch = random_crop(source, size, rng, scale)
+    if donor is not None and rng.random() < config.mix_prob:
+        patch = paste(patch, random_crop(donor, size, rng, scale), rng)
+    patch = flip_rotate(patch, rng, config)
+    return radiometric(patch, rng, config)
