@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812
+import torch.nn.functional as F
 
 from .errors import DeviceError, WeightsError
 from .resources import default_weights_path
