@@ -46,25 +46,39 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="A 4-band GeoTIFF is read in Landsat band order B2, B3, B4, B5 "
         "(blue, green, red, NIR) unless --bands says otherwise.",
     )
-    parser.add_argument("input", type=Path,
-                        help="multi-band GeoTIFF, Landsat product folder or *_MTL.txt")
-    parser.add_argument("-o", "--output", type=Path, required=True,
-                        help="cloud mask GeoTIFF to write")
+    parser.add_argument(
+        "input", type=Path, help="multi-band GeoTIFF, Landsat product folder or *_MTL.txt"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="cloud mask GeoTIFF to write"
+    )
     parser.add_argument("--bands", type=parse_bands, help="1-based band indices RED,GREEN,BLUE,NIR")
-    parser.add_argument("--product", choices=PRODUCT_LEVELS, default="auto",
-                        help="product level: Level-1 DN, TOA reflectance or Level-2 SR")
-    parser.add_argument("--threshold", type=float,
-                        help="cloud probability threshold (default: the model's calibrated one)")
+    parser.add_argument(
+        "--product",
+        choices=PRODUCT_LEVELS,
+        default="auto",
+        help="product level: Level-1 DN, TOA reflectance or Level-2 SR",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        help="cloud probability threshold (default: the model's calibrated one)",
+    )
     parser.add_argument("--probability", type=Path, help="also write the cloud probability here")
-    parser.add_argument("--probability-dtype", choices=("float32", "uint8"), default="float32",
-                        help="float32 0..1, or uint8 percent with 255 nodata")
+    parser.add_argument(
+        "--probability-dtype",
+        choices=("float32", "uint8"),
+        default="float32",
+        help="float32 0..1, or uint8 percent with 255 nodata",
+    )
     parser.add_argument("--weights", type=Path, help="checkpoint (.safetensors); default: bundled")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--tile-size", type=int, help="tile edge in pixels (default: the model's)")
     parser.add_argument("--overlap", type=int, help="pixels shared by neighbouring tiles")
     parser.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
-    parser.add_argument("--preview", type=Path,
-                        help="also write a PNG quick-look with cloud outlines")
+    parser.add_argument(
+        "--preview", type=Path, help="also write a PNG quick-look with cloud outlines"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -98,20 +112,31 @@ def run(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     if args.preview is not None:
         check_output_path(args.preview, args.overwrite)
-    bar = tqdm(total=100, unit="%", disable=args.quiet, file=sys.stderr,
-               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}<{remaining}]")
+    bar = tqdm(
+        total=100,
+        unit="%",
+        disable=args.quiet,
+        file=sys.stderr,
+        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}<{remaining}]",
+    )
 
     def progress(percent: float) -> None:
         bar.update(percent - bar.n)
 
     try:
-        result = detect_clouds(args.input, args.output, params, progress=progress,
-                               log=lambda message: bar.write(f"note: {message}", file=sys.stderr))
+        result = detect_clouds(
+            args.input,
+            args.output,
+            params,
+            progress=progress,
+            log=lambda message: bar.write(f"note: {message}", file=sys.stderr),
+        )
     finally:
         bar.close()
     if args.preview is not None:
-        write_preview(args.input, result.output, args.preview, bands=args.bands,
-                      product=args.product)
+        write_preview(
+            args.input, result.output, args.preview, bands=args.bands, product=args.product
+        )
     print(result.summary())
     return 0
 
@@ -133,8 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     except ModuleNotFoundError as error:
         if error.name != "torch":
             raise
-        print("error: PyTorch is not installed: run `make setup` or "
-              "`pip install torch` in this Python environment.", file=sys.stderr)
+        print(
+            "error: PyTorch is not installed: run `make setup` or "
+            "`pip install torch` in this Python environment.",
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -30,8 +30,16 @@ def main() -> None:
     files = [next(args.scene_dir.glob(f"*_{band}_toa.tif")) for band in BANDS]
     with rasterio.open(files[0]) as first:
         profile = first.profile
-    profile.update(count=4, compress="deflate", predictor=3, zlevel=9, tiled=True,
-                   blockxsize=256, blockysize=256, nodata=0.0)
+    profile.update(
+        count=4,
+        compress="deflate",
+        predictor=3,
+        zlevel=9,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        nodata=0.0,
+    )
     with rasterio.open(args.output, "w", **profile) as dst:
         for index, (path, description) in enumerate(zip(files, DESCRIPTIONS, strict=True), 1):
             with rasterio.open(path) as src:

@@ -49,3 +49,89 @@ def cloud38_dir() -> Path:
 def biome_dir() -> Path:
     """The L8 Biome patches (train/val, Images/Masks)."""
     return _require("l8biome_patches")
+
+
+BRIGHTNESS_GAIN = 20.0 / 3.0
+BRIGHTNESS_BIAS = -6.0
+
+
+def brightness_probability(reflectance):
+    """What the brightness checkpoint predicts: sigmoid(20 * mean(red, green, blue) - 6).
+
+    Args:
+        reflectance: array (4, ...) in the order red, green, blue, NIR.
+    """
+    import numpy as np
+
+    logit = BRIGHTNESS_GAIN * reflectance[:3].sum(axis=0) + BRIGHTNESS_BIAS
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def save_brightness_checkpoint(path: Path, tile_size: int = 64, overlap: int = 8) -> Path:
+    """Save a ``pixel_linear`` checkpoint whose output is known by arithmetic.
+
+    It calls pixels whose mean visible reflectance exceeds 0.3 cloud: a crude but
+    real brightness test, deterministic and translation-equivariant.
+    """
+    import torch
+
+    from cloud_fcn_plugin.engine.models import build_model
+    from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
+
+    model = build_model("pixel_linear")
+    conv = next(module for module in model.modules() if isinstance(module, torch.nn.Conv2d))
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([BRIGHTNESS_GAIN] * 3 + [0.0]).view(1, 4, 1, 1))
+        conv.bias.fill_(BRIGHTNESS_BIAS)
+    metadata = CheckpointMetadata(
+        architecture="pixel_linear",
+        arch_args={"in_channels": 4},
+        mean=(0.0, 0.0, 0.0, 0.0),
+        std=(1.0, 1.0, 1.0, 1.0),
+        threshold=0.5,
+        tile_size=tile_size,
+        overlap=overlap,
+        provenance={"note": "hand-set brightness test for the test suite"},
+    )
+    save_checkpoint(path, model, metadata)
+    return path
+
+
+@pytest.fixture(scope="session")
+def brightness_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny deterministic checkpoint (see ``save_brightness_checkpoint``)."""
+    folder = tmp_path_factory.mktemp("weights")
+    return save_brightness_checkpoint(folder / "brightness.safetensors")
+
+
+def write_geotiff(
+    path: Path,
+    bands,
+    *,
+    nodata=None,
+    crs: str = "EPSG:32618",
+    origin: tuple[float, float] = (600000.0, 4500000.0),
+    pixel: float = 30.0,
+    descriptions=None,
+) -> Path:
+    """Write a small georeferenced multi-band GeoTIFF for tests."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    count, height, width = bands.shape
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=width,
+        height=height,
+        count=count,
+        dtype=bands.dtype,
+        crs=crs,
+        transform=from_origin(*origin, pixel, pixel),
+        nodata=nodata,
+    ) as dst:
+        dst.write(bands)
+        for index, text in enumerate(descriptions or (), 1):
+            dst.set_band_description(index, text)
+    return path

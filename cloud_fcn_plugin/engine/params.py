@@ -65,8 +65,10 @@ class DetectionParams:
             raise ParameterError(f"Tile size must be at least 32 pixels, got {self.tile_size}.")
         if self.overlap is not None and self.overlap < 0:
             raise ParameterError(f"Overlap must be zero or more pixels, got {self.overlap}.")
-        if self.tile_size is not None and self.overlap is not None and (
-            2 * self.overlap >= self.tile_size
+        if (
+            self.tile_size is not None
+            and self.overlap is not None
+            and (2 * self.overlap >= self.tile_size)
         ):
             raise ParameterError(
                 f"Overlap {self.overlap} is too large for tile size {self.tile_size}: "

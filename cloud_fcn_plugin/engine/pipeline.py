@@ -230,8 +230,17 @@ def detect_clouds(
         for message in reader.messages:
             log(message)
         valid_pixels, cloud_pixels = _write_outputs(
-            reader, predictor, output, probability_path, params, tile_size, overlap,
-            threshold, progress, is_canceled,
+            Path(input_path).name,
+            reader,
+            predictor,
+            output,
+            probability_path,
+            params,
+            tile_size,
+            overlap,
+            threshold,
+            progress,
+            is_canceled,
         )
         product, width, height = reader.product, reader.width, reader.height
 
@@ -253,6 +262,7 @@ def detect_clouds(
 
 
 def _write_outputs(
+    source_name: str,
     reader: SceneReader,
     predictor: Predictor,
     output: Path,
@@ -277,8 +287,12 @@ def _write_outputs(
         writers = [
             stack.enter_context(
                 AtomicRasterWriter(
-                    output, dtype="uint8", nodata=MASK_NODATA, colormap=MASK_COLORMAP,
-                    description="cloud mask: 1 cloud, 0 clear, 255 nodata", **grid,
+                    output,
+                    dtype="uint8",
+                    nodata=MASK_NODATA,
+                    colormap=MASK_COLORMAP,
+                    description="cloud mask: 1 cloud, 0 clear, 255 nodata",
+                    **grid,
                 )
             )
         ]
@@ -286,7 +300,8 @@ def _write_outputs(
             writers.append(
                 stack.enter_context(
                     AtomicRasterWriter(
-                        probability_path, dtype=params.probability_dtype,
+                        probability_path,
+                        dtype=params.probability_dtype,
                         nodata=PROBABILITY_NODATA[params.probability_dtype],
                         description="cloud probability"
                         + (" (percent)" if params.probability_dtype == "uint8" else ""),
@@ -305,14 +320,12 @@ def _write_outputs(
             cloud_pixels += int(np.count_nonzero(mask == MASK_CLOUD))
             if pending is not None:
                 pending.result()
-            pending = pool.submit(
-                _write_strip, writers, strip, mask, params.probability_dtype
-            )
+            pending = pool.submit(_write_strip, writers, strip, mask, params.probability_dtype)
         if pending is not None:
             pending.result()
         if valid_pixels == 0:
             raise NoValidPixelsError(
-                f"{reader.path} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
+                f"{source_name} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
                 "check the input file and the band selection."
             )
         for writer in writers:

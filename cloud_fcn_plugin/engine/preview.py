@@ -74,7 +74,5 @@ def _stretch(rgb: np.ndarray, valid: np.ndarray) -> np.ndarray:
 def _outline(cloud: np.ndarray) -> np.ndarray:
     """Return the cloud pixels that touch a non-cloud pixel (4-neighbourhood)."""
     padded = np.pad(cloud, 1, mode="edge")
-    interior = (
-        padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-    )
+    interior = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     return cloud & ~interior

@@ -28,14 +28,18 @@ def bilinear_kernel(kernel_size: int) -> torch.Tensor:
 
 def _upsampler(scale: int) -> nn.ConvTranspose2d:
     """Return a learned 1-channel x``scale`` upsampling, initialised as bilinear."""
-    up = nn.ConvTranspose2d(1, 1, kernel_size=2 * scale, stride=scale, padding=scale // 2, bias=False)
+    up = nn.ConvTranspose2d(
+        1, 1, kernel_size=2 * scale, stride=scale, padding=scale // 2, bias=False
+    )
     with torch.no_grad():
         up.weight.copy_(bilinear_kernel(2 * scale)[None, None])
     return up
 
 
 def _vgg_stage(in_channels: int, out_channels: int, convs: int) -> nn.Sequential:
-    layers = [conv_bn_relu(in_channels if i == 0 else out_channels, out_channels) for i in range(convs)]
+    layers = [
+        conv_bn_relu(in_channels if i == 0 else out_channels, out_channels) for i in range(convs)
+    ]
     return nn.Sequential(*layers, nn.MaxPool2d(2))
 
 
@@ -62,7 +66,8 @@ class FCN8s(SegmentationModel):
         channels = [scale_channels(c, width) for c, _ in _STAGES]
         previous = [in_channels, *channels[:-1]]
         stages = [
-            _vgg_stage(cin, cout, n) for cin, cout, (_, n) in zip(previous, channels, _STAGES, strict=False)
+            _vgg_stage(cin, cout, n)
+            for cin, cout, (_, n) in zip(previous, channels, _STAGES, strict=True)
         ]
         self.to_pool3 = nn.Sequential(*stages[:3])
         self.to_pool4 = stages[3]

@@ -155,7 +155,7 @@ def resample(patch: Patch, height: int, width: int) -> Patch:
 
 
 def pad_to(patch: Patch, size: int) -> Patch:
-    """Pad a patch to ``size`` x ``size`` with fill (invalid) pixels at a random-free corner."""
+    """Pad a patch to ``size`` x ``size`` with fill (invalid) pixels below and to the right."""
     _, height, width = patch.reflectance.shape
     if height == size and width == size:
         return patch
@@ -214,7 +214,7 @@ def radiometric(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -
     """Brightness gain, per-band gain and additive noise on the valid pixels."""
     low, high = config.gain_l1 if patch.product == "l1" else config.gain_toa
     gain = log_uniform(rng, low, high)
-    band_gain = np.exp(rng.normal(0.0, config.band_jitter, size=(4, 1, 1))) if config.band_jitter else 1.0
+    band_gain = np.exp(rng.normal(0.0, config.band_jitter, size=(4, 1, 1)))
     reflectance = patch.reflectance * np.float32(gain) * band_gain
     if config.noise > 0:
         sigma = rng.uniform(0.0, config.noise)
@@ -242,6 +242,9 @@ def augment(
     scale = 1.0
     if rng.random() < config.scale_prob:
         scale = log_uniform(rng, *config.scale_range)
+        # Keep at least a quarter of the output valid: small sources cannot give
+        # a whole patch at 120 m, and a patch of mostly fill teaches nothing.
+        scale = min(scale, max(1.0, 2.0 * min(source.target.shape) / size))
     patch = random_crop(source, size, rng, scale)
     if donor is not None and rng.random() < config.mix_prob:
         patch = paste(patch, random_crop(donor, size, rng, scale), rng)

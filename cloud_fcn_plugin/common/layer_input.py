@@ -1,0 +1,105 @@
+"""What the engine should read for a QGIS raster layer, and which bands to use."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .choices import DEFAULT_STACK_BANDS
+
+# A single band file of a Landsat product: ..._B4.TIF, ..._SR_B4.TIF, ..._B4_toa.tif.
+_BAND_FILE = re.compile(r"_(?:SR_)?B(\d{1,2})(?:_[a-z]+)?\.tiff?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LayerInput:
+    """The engine input derived from a layer.
+
+    Attributes:
+        path: file or Landsat product folder the engine reads.
+        is_product: ``True`` when ``path`` is a product folder found from one band file,
+            so bands are picked by file name and band indices do not apply.
+        bands: 1-based (red, green, blue, NIR) guess for a multi-band raster, or ``None``.
+        level: detected product level code (``l1``, ``toa``, ``sr``) or ``None``.
+        level_reason: one sentence telling why that level was detected.
+    """
+
+    path: Path
+    is_product: bool
+    bands: tuple[int, int, int, int] | None
+    level: str | None
+    level_reason: str
+
+
+def layer_file(layer) -> Path:
+    """Return the file behind a GDAL raster layer, without URI options."""
+    from qgis.core import QgsProviderRegistry
+
+    source = layer.source()
+    parts = QgsProviderRegistry.instance().decodeUri(layer.providerType(), source)
+    return Path(parts.get("path") or source.split("|")[0])
+
+
+def is_band_file(path: Path) -> bool:
+    """Tell whether ``path`` names one band file of a Landsat product."""
+    return bool(_BAND_FILE.search(path.name))
+
+
+def engine_path(path: Path) -> tuple[Path, bool]:
+    """Return what the engine reads for a raster file and whether it is a product folder.
+
+    A user loads one band file of a product (``*_B4.TIF``) into QGIS; the engine
+    needs the folder to find the red, green, blue and NIR files beside it.
+    """
+    if is_band_file(path) and path.parent.is_dir():
+        return path.parent, True
+    return path, False
+
+
+def describe_input(path: Path, band_count: int | None = None) -> LayerInput:
+    """Inspect ``path`` (a raster file) and return what to hand to the engine.
+
+    Args:
+        path: the layer's file.
+        band_count: band count known from QGIS, used when the engine cannot inspect the file.
+    """
+    target, is_product = engine_path(path)
+    bands: tuple[int, int, int, int] | None = None
+    level: str | None = None
+    reason = "Product level unknown: it will be detected when the run starts."
+    try:
+        from ..engine.raster_io import inspect_input
+
+        info = inspect_input(target)
+    except Exception as exc:  # a guess only: the run itself reports real errors
+        reason = f"Could not inspect the input: {str(exc).splitlines()[0] if str(exc) else exc}"
+        info = None
+    if info is not None:
+        bands = tuple(info.default_bands) if info.default_bands else None
+        level = info.level
+        reason = info.level_reason
+        band_count = info.band_count
+    if not is_product and bands is None and band_count == 4:
+        bands = DEFAULT_STACK_BANDS
+    return LayerInput(target, is_product, None if is_product else bands, level, reason)
+
+
+def describe_layer(layer) -> LayerInput:
+    """Return :func:`describe_input` for a QGIS raster layer."""
+    return describe_input(layer_file(layer), layer.bandCount())
+
+
+def resolve_bands(
+    chosen: tuple[int, int, int, int], guess: LayerInput
+) -> tuple[int, int, int, int] | None:
+    """Decide the bands of a run from the algorithm's band parameters.
+
+    The parameters default to the B2-B5 stack layout; left at that default they
+    give way to what the layer itself says (band descriptions, Landsat file names).
+    """
+    if guess.is_product:
+        return None
+    if tuple(chosen) == DEFAULT_STACK_BANDS and guess.bands is not None:
+        return guess.bands
+    return tuple(chosen)

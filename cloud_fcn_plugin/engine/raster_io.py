@@ -1,0 +1,753 @@
+"""Windowed reading of Landsat inputs and atomic writing of GeoTIFF outputs.
+
+Three kinds of input are understood, all read by window so memory does not grow
+with the scene:
+
+* ``raster``: one multi-band GeoTIFF (or any raster GDAL reads), with the red, green,
+  blue and NIR band indices given or guessed;
+* ``landsat_product``: a Landsat 8/9 product folder (Collection 1 or 2, Level-1
+  ``*_B4.TIF``, Level-2 ``*_SR_B4.TIF`` or TOA ``*_B4_toa.tif``), or its ``*_MTL.txt``;
+* ``band_files``: four single-band files (red, green, blue, NIR), the 38-Cloud layout.
+
+Band guess for a multi-band raster without band descriptions naming the bands:
+4 bands are Landsat B2, B3, B4, B5 (red=3, green=2, blue=1, NIR=4); 8 floating-point
+bands whose last band holds kelvin (150-400) are the L8 Biome layout B2, B3, B4, B5,
+B6, B7, B9, B10 (red=3, green=2, blue=1, NIR=4); any other stack of 7 or more bands is
+taken as B1, B2, ... (red=4, green=3, blue=2, NIR=5). Anything else must be told.
+
+Outputs go through :class:`AtomicRasterWriter`: a hidden temporary file in the
+destination folder, renamed into place only on :meth:`AtomicRasterWriter.commit`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window
+
+from .bands import (
+    LEVEL_NAMES,
+    LEVELS,
+    MODEL_BANDS,
+    MtlMetadata,
+    Scaling,
+    band_number_from_text,
+    infer_level,
+    parse_mtl,
+    scaling_for,
+    to_reflectance,
+)
+from .errors import (
+    BandMismatchError,
+    InputNotFoundError,
+    InputReadError,
+    OutputExistsError,
+    OutputNotWritableError,
+    ParameterError,
+)
+
+Bands = tuple[int, int, int, int]
+
+#: Values of the cloud mask raster.
+MASK_CLEAR, MASK_CLOUD, MASK_NODATA = 0, 1, 255
+
+#: Colour table of the mask: clear dark (meant transparent), cloud white, nodata
+#: transparent. GeoTIFF palettes drop alpha, so QGIS styles do the transparency.
+MASK_COLORMAP: dict[int, tuple[int, int, int, int]] = {
+    MASK_CLEAR: (40, 40, 40, 0),
+    MASK_CLOUD: (255, 255, 255, 255),
+    MASK_NODATA: (0, 0, 0, 0),
+}
+
+_ROLES = ("red", "green", "blue", "NIR")
+_SAMPLE_SIDE = 256  # side of the decimated sample used to infer the product level
+_BAND_FILE = re.compile(r"(?:^|_)(SR_|ST_)?B(\d{1,2})(_TOA)?\.TIFF?$", re.IGNORECASE)
+_MTL_FILE = re.compile(r"_MTL\.txt$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class InputInfo:
+    """What :func:`inspect_input` learnt about an input without reading its pixels.
+
+    Attributes:
+        path: the raster file, product folder, or red band file.
+        kind: ``"raster"``, ``"landsat_product"`` or ``"band_files"``.
+        width: columns.
+        height: rows.
+        crs: coordinate reference system, None when not georeferenced.
+        transform: pixel-to-map affine transform (identity when not georeferenced).
+        band_count: bands of a raster; 4 for product folders and band files.
+        band_descriptions: band labels of a raster; the roles otherwise.
+        default_bands: guessed 1-based (red, green, blue, NIR) indices of a raster,
+            None when they cannot be guessed or the input is not a raster.
+        band_files: (red, green, blue, NIR) files of a product folder or band files.
+        level: ``"l1"``, ``"toa"`` or ``"sr"``.
+        level_reason: how the level was decided and how to override it.
+        mtl: parsed MTL file of a product folder, if there is one.
+        nodata: declared nodata value of the red band, if any.
+        dtype: data type of the raw pixels.
+        notes: further human notes (how the bands were guessed).
+    """
+
+    path: Path
+    kind: str
+    width: int
+    height: int
+    crs: CRS | None
+    transform: Affine
+    band_count: int
+    band_descriptions: tuple[str, ...]
+    default_bands: Bands | None
+    band_files: tuple[Path, ...] | None
+    level: str
+    level_reason: str
+    mtl: MtlMetadata | None
+    nodata: float | None
+    dtype: str = "uint16"
+    notes: tuple[str, ...] = ()
+
+
+# ------------------------------------------------------------------ opening files
+
+
+def _open(path: Path) -> Any:
+    """Open a raster for reading, turning GDAL failures into our errors."""
+    if not path.exists():
+        raise InputNotFoundError(f"{path} does not exist: check the path and try again.")
+    try:
+        # 38-Cloud and Biome patches carry no georeferencing; that is expected here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return rasterio.open(path)
+    except RasterioError as exc:
+        raise InputReadError(
+            f"{path} is not a raster GDAL can read: {exc}. Choose a GeoTIFF, a Landsat "
+            "product folder or its MTL file."
+        ) from exc
+
+
+def _sample(dataset: Any, index: int) -> np.ndarray:
+    """A nearest-neighbour decimated read of one band, at most 256 x 256 pixels."""
+    shape = (min(dataset.height, _SAMPLE_SIDE), min(dataset.width, _SAMPLE_SIDE))
+    return dataset.read(index, out_shape=shape, resampling=Resampling.nearest)
+
+
+def _crs(dataset: Any) -> CRS | None:
+    return dataset.crs if dataset.crs else None
+
+
+# ------------------------------------------------------------------ band guessing
+
+
+def _bands_from_descriptions(descriptions: Sequence[str]) -> Bands | None:
+    numbers = [band_number_from_text(d) if d else None for d in descriptions]
+    found = {}
+    for index, number in enumerate(numbers, start=1):
+        if number is not None:
+            if number in found:
+                return None  # two bands claim the same Landsat band: do not guess
+            found[number] = index
+    if all(b in found for b in MODEL_BANDS):
+        red, green, blue, nir = (found[b] for b in MODEL_BANDS)
+        return red, green, blue, nir
+    return None
+
+
+def _looks_like_biome(dataset: Any) -> bool:
+    """L8 Biome patches end with thermal B10 in kelvin; a B1..B8 stack ends with pan."""
+    if dataset.count != 8 or np.dtype(dataset.dtypes[7]).kind != "f":
+        return False
+    last = _sample(dataset, 8)
+    last = last[np.isfinite(last) & (last != 0)]
+    return last.size > 0 and 150.0 <= float(np.median(last)) <= 400.0
+
+
+def _guess_bands(dataset: Any) -> tuple[Bands | None, str]:
+    """Guess (red, green, blue, NIR) indices of a multi-band raster, with a note."""
+    name, count = Path(dataset.name).name, dataset.count
+    by_description = _bands_from_descriptions(dataset.descriptions)
+    if by_description:
+        return by_description, f"Bands {by_description} (red, green, blue, NIR) named by {name}."
+    if count == 4:
+        return (3, 2, 1, 4), f"{name} has 4 bands: taken as Landsat B2, B3, B4, B5."
+    if _looks_like_biome(dataset):
+        return (3, 2, 1, 4), (
+            f"{name} has 8 bands ending with a thermal band in kelvin: taken as the L8 Biome "
+            "layout B2, B3, B4, B5, B6, B7, B9, B10."
+        )
+    if count >= 7:
+        return (4, 3, 2, 5), f"{name} has {count} bands: taken as Landsat B1, B2, B3, ..."
+    return None, f"Cannot tell which of the {count} bands of {name} are red, green, blue, NIR."
+
+
+# ------------------------------------------------------------------ inspection
+
+
+def _inspect_raster(path: Path) -> InputInfo:
+    with _open(path) as dataset:
+        bands, note = _guess_bands(dataset)
+        index = bands[0] if bands else 1
+        descriptions = tuple(d or "" for d in dataset.descriptions)
+        level, reason = infer_level(
+            dataset.dtypes[index - 1], _sample(dataset, index), (path.name, *descriptions)
+        )
+        return InputInfo(
+            path=path,
+            kind="raster",
+            width=dataset.width,
+            height=dataset.height,
+            crs=_crs(dataset),
+            transform=dataset.transform,
+            band_count=dataset.count,
+            band_descriptions=descriptions,
+            default_bands=bands,
+            band_files=None,
+            level=level,
+            level_reason=reason,
+            mtl=None,
+            nodata=dataset.nodatavals[index - 1],
+            dtype=dataset.dtypes[index - 1],
+            notes=(note,),
+        )
+
+
+def _inspect_files(
+    path: Path, files: Sequence[Path], kind: str, mtl: MtlMetadata | None
+) -> InputInfo:
+    """Headers of four single-band files on one grid, plus the product level."""
+    headers = [_single_band_header(file) for file in files]
+    _check_same_grid(files, headers)
+    red = headers[0]
+    if mtl is not None:
+        label = "PROCESSING_LEVEL" if mtl.collection == 2 else "DATA_TYPE"
+        level = mtl.level
+        reason = f"{LEVEL_NAMES[level]}, from the {label} of {mtl.path.name}"
+    else:
+        level, reason = infer_level(red["dtype"], red["sample"], [f.name for f in files])
+    return InputInfo(
+        path=path,
+        kind=kind,
+        width=red["width"],
+        height=red["height"],
+        crs=red["crs"],
+        transform=red["transform"],
+        band_count=4,
+        band_descriptions=_ROLES,
+        default_bands=None,
+        band_files=tuple(files),
+        level=level,
+        level_reason=reason,
+        mtl=mtl,
+        nodata=red["nodata"],
+        dtype=red["dtype"],
+    )
+
+
+def _single_band_header(file: Path) -> dict[str, Any]:
+    with _open(file) as dataset:
+        if dataset.count != 1:
+            raise BandMismatchError(
+                f"{file} has {dataset.count} bands but band files must have one each: "
+                "pass it as a raster with bands=(red, green, blue, NIR) instead."
+            )
+        return {
+            "width": dataset.width,
+            "height": dataset.height,
+            "crs": _crs(dataset),
+            "transform": dataset.transform,
+            "dtype": dataset.dtypes[0],
+            "nodata": dataset.nodatavals[0],
+            "sample": _sample(dataset, 1),
+        }
+
+
+def _check_same_grid(files: Sequence[Path], headers: list[dict[str, Any]]) -> None:
+    def grid(h: dict[str, Any]) -> tuple[Any, ...]:
+        return h["width"], h["height"], h["transform"]
+
+    for file, header in zip(files[1:], headers[1:], strict=True):
+        if grid(header) != grid(headers[0]):
+            raise BandMismatchError(
+                f"{file.name} ({header['width']}x{header['height']}) is not on the grid of "
+                f"{files[0].name} ({headers[0]['width']}x{headers[0]['height']}): "
+                "the band files must share one grid."
+            )
+
+
+def _find_mtl(folder: Path) -> MtlMetadata | None:
+    candidates = sorted(p for p in folder.iterdir() if _MTL_FILE.search(p.name))
+    return parse_mtl(candidates[0]) if candidates else None
+
+
+def _band_candidates(folder: Path) -> dict[int, list[Path]]:
+    """Landsat band files of a folder by band number (case-insensitive names)."""
+    found: dict[int, list[Path]] = {}
+    for file in sorted(folder.iterdir()):
+        match = _BAND_FILE.search(file.name)
+        if match and file.is_file() and (match.group(1) or "").upper() != "ST_":
+            found.setdefault(int(match.group(2)), []).append(file)
+    return found
+
+
+def _variant_rank(file: Path) -> int:
+    """Prefer surface reflectance, then TOA, then Level-1 when a folder holds several."""
+    name = file.name.upper()
+    return 0 if "SR_B" in name else 1 if "_TOA." in name else 2
+
+
+def _pick_band_file(folder: Path, band: int, candidates: list[Path], mtl: MtlMetadata | None):
+    if mtl is not None and band in mtl.band_files:
+        wanted = mtl.band_files[band].lower()
+        for file in candidates:
+            if file.name.lower() == wanted:
+                return file
+    return min(candidates, key=lambda f: (_variant_rank(f), f.name))
+
+
+def _product_band_files(folder: Path, mtl: MtlMetadata | None) -> tuple[Path, ...] | None:
+    """(red, green, blue, NIR) files of a product folder; None when it has no band files."""
+    candidates = _band_candidates(folder)
+    if not candidates:
+        return None
+    missing = [b for b in MODEL_BANDS if b not in candidates]
+    if missing:
+        names = ", ".join(f"B{b} ({_ROLES[MODEL_BANDS.index(b)]})" for b in missing)
+        found = ", ".join(f"B{b}" for b in sorted(candidates))
+        raise BandMismatchError(
+            f"{folder} lacks band {names} (found {found}): cloud detection needs B2, B3, B4 "
+            "and B5; add the missing band file of the product."
+        )
+    return tuple(_pick_band_file(folder, b, candidates[b], mtl) for b in MODEL_BANDS)
+
+
+def _inspect_folder(folder: Path, mtl: MtlMetadata | None) -> InputInfo:
+    mtl = mtl if mtl is not None else _find_mtl(folder)
+    files = _product_band_files(folder, mtl)
+    if files is not None:
+        return _inspect_files(folder, files, "landsat_product", mtl)
+    rasters = [p for p in folder.iterdir() if p.suffix.lower() in (".tif", ".tiff")]
+    if len(rasters) == 1:
+        return _inspect_raster(rasters[0])  # a folder holding one stacked raster
+    raise InputReadError(
+        f"{folder} holds no Landsat band files (*_B4.TIF, *_SR_B4.TIF, *_B4_toa.tif): "
+        "choose a product folder, its MTL file or a raster."
+    )
+
+
+def inspect_input(path: str | Path) -> InputInfo:
+    """Describe a raster, Landsat product folder or ``*_MTL.txt`` file cheaply.
+
+    Reads headers and at most a 256 x 256 decimated sample of one band.
+
+    Raises:
+        InputNotFoundError: the path does not exist.
+        InputReadError: GDAL cannot read it, or a folder holds no band files.
+        BandMismatchError: a product folder lacks one of B2-B5.
+        MetadataError: the MTL file is malformed.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise InputNotFoundError(f"{path} does not exist: check the path and try again.")
+    if path.is_dir():
+        return _inspect_folder(path, None)
+    if _MTL_FILE.search(path.name):
+        return _inspect_folder(path.parent, parse_mtl(path))
+    return _inspect_raster(path)
+
+
+def inspect_band_files(files: Sequence[str | Path]) -> InputInfo:
+    """Describe four single-band files given in the order red, green, blue, NIR."""
+    paths = _four_files(files)
+    return _inspect_files(paths[0], paths, "band_files", None)
+
+
+def _four_files(files: Sequence[str | Path]) -> tuple[Path, ...]:
+    if len(files) != 4:
+        raise ParameterError(
+            f"Band files must be four paths (red, green, blue, NIR), got {len(files)}."
+        )
+    return tuple(Path(f).expanduser() for f in files)
+
+
+# ------------------------------------------------------------------ reading
+
+
+class SceneReader:
+    """Reads windows of a scene as float32 reflectance (red, green, blue, NIR).
+
+    Build it with :func:`open_scene`. Reads are serialised by a lock, so one reader
+    may be used from any thread (for example a read-ahead thread), one call at a
+    time; open one reader per thread for parallel reads.
+
+    Attributes:
+        width, height, crs, transform: the grid of the scene.
+        product: resolved product level (``"l1"``, ``"toa"``, ``"sr"``).
+        product_reason: how the level was decided.
+        scaling: the DN-to-reflectance scaling applied by :meth:`read`.
+        nodata: declared nodata of the red band, if any.
+        block_shape: (rows, cols) of the natural read block of the red band.
+        messages: human notes on what was inferred.
+        info: the :class:`InputInfo` the reader was built from.
+    """
+
+    def __init__(
+        self,
+        info: InputInfo,
+        sources: list[tuple[Any, int]],
+        product: str,
+        product_reason: str,
+        scaling: Scaling,
+        messages: list[str],
+    ) -> None:
+        self.info = info
+        self._sources = sources
+        self._datasets = list({id(ds): ds for ds, _ in sources}.values())
+        self._lock = threading.Lock()
+        self.width, self.height = info.width, info.height
+        self.crs, self.transform = info.crs, info.transform
+        self.product, self.product_reason = product, product_reason
+        self.scaling = scaling
+        self.nodata = info.nodata
+        first, index = sources[0]
+        self.block_shape: tuple[int, int] = tuple(first.block_shapes[index - 1])
+        self.messages = messages
+        self._nodata = [ds.nodatavals[i - 1] for ds, i in sources]
+
+    def __enter__(self) -> SceneReader:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying datasets; safe to call twice."""
+        with self._lock:
+            for dataset in self._datasets:
+                dataset.close()
+
+    def profile(self) -> dict[str, Any]:
+        """Creation options that put an output on the grid of this scene."""
+        return {
+            "driver": "GTiff",
+            "width": self.width,
+            "height": self.height,
+            "crs": self.crs,
+            "transform": self.transform,
+        }
+
+    def read(
+        self, row_off: int, col_off: int, height: int, width: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Read a window as reflectance (4, h, w) float32 and a valid mask (h, w).
+
+        The window may extend past the raster edge: pixels outside are fill. Fill
+        pixels are False in the mask and 0 in the reflectance: 0 in every band (in
+        any band for integer Level-1/Level-2 DN, where 0 is Landsat's fill code), NaN
+        or the declared nodata in any band.
+        """
+        if height <= 0 or width <= 0:
+            raise ParameterError(f"Window size must be positive, got {height} x {width}.")
+        r0, r1 = max(row_off, 0), min(row_off + height, self.height)
+        c0, c1 = max(col_off, 0), min(col_off + width, self.width)
+        if r0 >= r1 or c0 >= c1:
+            return np.zeros((4, height, width), np.float32), np.zeros((height, width), bool)
+        with self._lock:
+            raw = self._read_raw(Window(c0, r0, c1 - c0, r1 - r0))
+        valid = self._valid(raw)
+        reflectance = to_reflectance(raw, self.scaling)
+        reflectance[:, ~valid] = 0.0
+        if (r1 - r0, c1 - c0) == (height, width):
+            return reflectance, valid
+        # Only edge windows pay for the padded copy.
+        rows, cols = slice(r0 - row_off, r1 - row_off), slice(c0 - col_off, c1 - col_off)
+        padded = np.zeros((4, height, width), np.float32)
+        padded[:, rows, cols] = reflectance
+        padded_valid = np.zeros((height, width), bool)
+        padded_valid[rows, cols] = valid
+        return padded, padded_valid
+
+    def read_all(self) -> tuple[np.ndarray, np.ndarray]:
+        """Read the whole scene; meant for small patches (training, tests)."""
+        return self.read(0, 0, self.height, self.width)
+
+    def _read_raw(self, window: Window) -> np.ndarray:
+        if len(self._datasets) == 1:
+            dataset = self._datasets[0]
+            return dataset.read([i for _, i in self._sources], window=window)
+        return np.stack([ds.read(i, window=window) for ds, i in self._sources])
+
+    def _valid(self, raw: np.ndarray) -> np.ndarray:
+        # Landsat DN products reserve 0 for fill in each band (band footprints differ by a
+        # pixel at the scene edge); in reflectance a single 0 can be a real dark value.
+        zero = raw == 0
+        dn_coded = raw.dtype.kind in "iu" and self.product in ("l1", "sr")
+        invalid = zero.any(axis=0) if dn_coded else zero.all(axis=0)
+        if raw.dtype.kind == "f":
+            invalid |= np.isnan(raw).any(axis=0)
+        for band, nodata in enumerate(self._nodata):
+            if nodata is not None and not np.isnan(nodata):
+                invalid |= raw[band] == nodata
+        return ~invalid
+
+
+def _check_bands(info: InputInfo, bands: Sequence[int] | None) -> Bands:
+    """Validate (red, green, blue, NIR) indices for a raster input."""
+    name, count = info.path.name, info.band_count
+    if count < 4:
+        raise BandMismatchError(
+            f"{name} has {count} band(s) but cloud detection needs red, green, blue and NIR: "
+            "no NIR band is available; use a raster or product folder that includes NIR "
+            "(Landsat 8 B5)."
+        )
+    chosen = tuple(bands) if bands is not None else info.default_bands
+    if chosen is None:
+        raise BandMismatchError(
+            f"Cannot tell which of the {count} bands of {name} are red, green, blue and NIR: "
+            "pass them, e.g. bands=(4, 3, 2, 5) or --bands 4,3,2,5."
+        )
+    if len(chosen) != 4 or any(not 1 <= b <= count for b in chosen):
+        raise BandMismatchError(
+            f"Bands {chosen} do not fit {name}, which has {count} bands: pass four indices "
+            f"(red, green, blue, NIR) between 1 and {count}."
+        )
+    red, green, blue, nir = (int(b) for b in chosen)
+    return red, green, blue, nir
+
+
+def _resolve_level(info: InputInfo, product: str) -> tuple[str, str]:
+    if product == "auto":
+        return info.level, info.level_reason
+    if product not in LEVELS:
+        raise ParameterError(f"Unknown product level {product!r}: use auto, l1, toa or sr.")
+    reason = f"{LEVEL_NAMES[product]}, as chosen with --product {product}"
+    if product != info.level:
+        reason += f" (detection said {LEVEL_NAMES[info.level]})"
+    return product, reason + "."
+
+
+def _open_sources(info: InputInfo, bands: Sequence[int] | None) -> tuple[list, list[str]]:
+    """Open the datasets and pick the (dataset, band index) of each role."""
+    if info.kind == "raster":
+        chosen = _check_bands(info, bands)
+        dataset = _open(info.path)
+        notes = [f"Bands (red, green, blue, NIR) = {chosen}."] if bands else list(info.notes)
+        return [(dataset, b) for b in chosen], notes
+    notes = []
+    if bands is not None:
+        notes.append(f"Bands {tuple(bands)} ignored: the band files are known by name.")
+    datasets = []
+    try:
+        for file in info.band_files or ():
+            datasets.append(_open(file))
+    except Exception:
+        for dataset in datasets:
+            dataset.close()
+        raise
+    return [(ds, 1) for ds in datasets], notes
+
+
+def open_scene(
+    path: str | Path | None = None,
+    *,
+    bands: Sequence[int] | None = None,
+    product: str = "auto",
+    band_files: Sequence[str | Path] | None = None,
+) -> SceneReader:
+    """Open a raster, Landsat product folder, MTL file or four band files for reading.
+
+    Args:
+        path: raster, product folder or ``*_MTL.txt``; None when ``band_files`` is given.
+        bands: 1-based (red, green, blue, NIR) indices into a multi-band raster; None
+            takes the guess of :func:`inspect_input`.
+        product: ``"auto"``, ``"l1"``, ``"toa"`` or ``"sr"``.
+        band_files: (red, green, blue, NIR) single-band files, e.g. 38-Cloud patches.
+
+    Raises:
+        ParameterError: both or neither of ``path`` and ``band_files``, or a bad product.
+        BandMismatchError: the bands cannot be found or are out of range.
+    """
+    if (path is None) == (band_files is None):
+        raise ParameterError("Give either an input path or four band files, not both/neither.")
+    if product != "auto" and product not in LEVELS:
+        raise ParameterError(f"Unknown product level {product!r}: use auto, l1, toa or sr.")
+    info = inspect_input(path) if path is not None else inspect_band_files(band_files or ())
+    level, reason = _resolve_level(info, product)
+    scaling = scaling_for(level, MODEL_BANDS, info.mtl, dtype=info.dtype)
+    sources, notes = _open_sources(info, bands)
+    messages = [f"Product: {reason}", f"Scaling: {scaling.reason}.", *notes]
+    return SceneReader(info, sources, level, reason, scaling, messages)
+
+
+# ------------------------------------------------------------------ writing
+
+
+def check_output_path(path: str | Path, overwrite: bool) -> Path:
+    """Check an output can be written, before any computing starts.
+
+    Returns:
+        The absolute output path.
+
+    Raises:
+        OutputExistsError: the file exists and ``overwrite`` is False.
+        OutputNotWritableError: the folder is missing or not writable, or the path
+            is a folder.
+    """
+    path = Path(path).expanduser().absolute()
+    if path.is_dir():
+        raise OutputNotWritableError(f"{path} is a folder: give an output file name.")
+    if not path.parent.is_dir():
+        raise OutputNotWritableError(
+            f"Output folder {path.parent} does not exist: create it or choose another one."
+        )
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise OutputNotWritableError(
+            f"Output folder {path.parent} is not writable: choose another folder."
+        )
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists: pass --overwrite or choose another name.")
+    return path
+
+
+def write_mask_colormap(dataset: Any, band: int = 1) -> None:
+    """Attach :data:`MASK_COLORMAP` to a band of a dataset open for writing."""
+    dataset.write_colormap(band, MASK_COLORMAP)
+
+
+class AtomicRasterWriter:
+    """Writes a single-band tiled GeoTIFF that appears only when complete.
+
+    Pixels go to a hidden ``.<name>.partial-<pid>`` file in the destination folder;
+    :meth:`commit` renames it into place. Leaving the ``with`` block without
+    committing (an exception, KeyboardInterrupt, or simply no commit) deletes it and
+    leaves the destination untouched.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        width: int,
+        height: int,
+        crs: CRS | None,
+        transform: Affine,
+        dtype: str | np.dtype,
+        nodata: float | None,
+        colormap: dict[int, tuple[int, ...]] | None = None,
+        description: str | None = None,
+        overwrite: bool = False,
+        block_size: int = 256,
+    ) -> None:
+        if block_size < 16 or block_size % 16:
+            raise ParameterError(f"Block size must be a multiple of 16, got {block_size}.")
+        self.path = check_output_path(path, overwrite)
+        self.overwrite = overwrite
+        self.width, self.height = width, height
+        self.dtype = np.dtype(dtype)
+        self.temp_path = self.path.with_name(f".{self.path.name}.partial-{os.getpid()}")
+        self._committed = False
+        self._dataset = self._create(crs, transform, nodata, block_size)
+        try:
+            if colormap is not None:
+                self._dataset.write_colormap(1, colormap)
+            if description:
+                self._dataset.set_band_description(1, description)
+        except Exception:
+            self.abort()
+            raise
+
+    def _create(self, crs: CRS | None, transform: Affine, nodata: float | None, block: int):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                return rasterio.open(
+                    self.temp_path, "w", driver="GTiff", width=self.width,
+                    height=self.height, count=1, dtype=self.dtype.name, crs=crs,
+                    transform=transform, nodata=nodata, tiled=True, blockxsize=block,
+                    blockysize=block, compress="DEFLATE", BIGTIFF="IF_SAFER",
+                )  # fmt: skip
+        except RasterioError as exc:
+            _remove(self.temp_path)
+            raise OutputNotWritableError(
+                f"Cannot create {self.temp_path}: {exc}; choose another output folder."
+            ) from exc
+
+    def __enter__(self) -> AtomicRasterWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self.abort()
+
+    def write(self, array: np.ndarray, row_off: int, col_off: int) -> None:
+        """Write a (h, w) block at a pixel offset; parts outside the raster are dropped."""
+        if self._dataset is None or self._dataset.closed:
+            raise ParameterError(f"{self.path.name} is already committed or aborted.")
+        if array.ndim != 2:
+            raise ParameterError(f"Write a 2-D (rows, cols) array, got shape {array.shape}.")
+        r0, r1 = max(row_off, 0), min(row_off + array.shape[0], self.height)
+        c0, c1 = max(col_off, 0), min(col_off + array.shape[1], self.width)
+        if r0 >= r1 or c0 >= c1:
+            return
+        block = array[r0 - row_off : r1 - row_off, c0 - col_off : c1 - col_off]
+        window = Window(c0, r0, c1 - c0, r1 - r0)
+        self._dataset.write(block.astype(self.dtype, copy=False), 1, window=window)
+
+    def commit(self) -> Path:
+        """Finish the file and rename it into place; return the final path."""
+        if self._committed:
+            return self.path
+        try:
+            self._dataset.close()
+        except RasterioError as exc:
+            self.abort()
+            raise OutputNotWritableError(
+                f"Writing {self.path} failed: {exc}; check free disk space."
+            ) from exc
+        if self.path.exists() and not self.overwrite:
+            self.abort()
+            raise OutputExistsError(
+                f"{self.path} appeared while computing: pass --overwrite or choose another name."
+            )
+        os.replace(self.temp_path, self.path)
+        self._committed = True
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file; the destination stays as it was."""
+        if self._dataset is not None and not self._dataset.closed:
+            # The file is deleted next, so a failing close does not matter.
+            with contextlib.suppress(RasterioError):
+                self._dataset.close()
+        _remove(self.temp_path)
+        _remove(self.temp_path.with_name(self.temp_path.name + ".aux.xml"))
+
+
+def _remove(path: Path) -> None:
+    # Best effort: a leftover hidden file must not hide the real error.
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)

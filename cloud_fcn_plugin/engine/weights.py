@@ -1,0 +1,432 @@
+"""Checkpoints: one ``.safetensors`` file plus a human-readable ``.json`` sidecar.
+
+The safetensors header holds one metadata key, ``"cloud_fcn"``: a JSON object with
+the architecture, its arguments, the band order and normalisation, the calibrated
+threshold, tiling defaults, provenance, metrics, and ``"sha256"``: a digest of the
+tensors (sorted names; name, dtype, shape and raw bytes of each). The sidecar
+``<stem>.json`` repeats that object and adds ``"file_sha256"``, the digest of the
+whole file, so a changed header is caught too.
+
+Nothing here unpickles: safetensors stores raw little-endian tensor bytes only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from .errors import DeviceError, OutputNotWritableError, ParameterError, WeightsError
+from .models import available_models, build_model
+
+METADATA_KEY = "cloud_fcn"
+FORMAT_VERSION = 1
+DEFAULT_BANDS = ("red", "green", "blue", "nir")
+
+# A .pt/.pth file is a zip archive (torch >= 1.6) or a raw pickle stream.
+_PICKLE_SIGNATURES = (b"PK\x03\x04", b"\x80")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class CheckpointMetadata:
+    """Everything needed to rebuild a model and run it as it was trained.
+
+    Attributes:
+        architecture: registry name, see ``available_models()``.
+        arch_args: ``build_model`` arguments, e.g. ``{"width": 1.0, "in_channels": 4}``.
+        bands: band names in the order the model expects them.
+        mean: per-band mean applied to reflectance: ``(x - mean) / std``.
+        std: per-band standard deviation (> 0).
+        threshold: calibrated default decision threshold on the probability.
+        tile_size: default tile size in pixels.
+        overlap: default tile overlap in pixels.
+        provenance: how it was made (command, data, date, git commit, epochs...).
+        metrics: validation metrics.
+        format_version: version of this metadata layout.
+    """
+
+    architecture: str
+    arch_args: dict = field(default_factory=dict)
+    bands: tuple[str, ...] = DEFAULT_BANDS
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0)
+    std: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)
+    threshold: float = 0.5
+    tile_size: int = 384
+    overlap: int = 32
+    provenance: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        # Normalise JSON lists to tuples and ints to floats so equality is by value.
+        set_ = object.__setattr__
+        set_(self, "bands", tuple(self.bands))
+        set_(self, "mean", _float_tuple("mean", self.mean))
+        set_(self, "std", _float_tuple("std", self.std))
+        for name in ("arch_args", "provenance", "metrics"):
+            value = getattr(self, name)
+            if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+                raise ParameterError(f"{name} must be a JSON object, got {value!r}.")
+            set_(self, name, dict(value))
+        _validate(self)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict (tuples become lists)."""
+        data = asdict(self)
+        for key in ("bands", "mean", "std"):
+            data[key] = list(data[key])
+        return data
+
+    @classmethod
+    def from_json_dict(cls, data: Mapping[str, Any]) -> CheckpointMetadata:
+        """Build and validate metadata read from a checkpoint.
+
+        Raises:
+            WeightsError: a field is missing, unknown or invalid.
+        """
+        if not isinstance(data, Mapping):
+            raise WeightsError("checkpoint metadata is not a JSON object; re-save the checkpoint.")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known - {"sha256"})
+        if unknown:
+            raise WeightsError(
+                f"checkpoint metadata has unknown field(s) {', '.join(unknown)}; "
+                "it was written by another version: update the plugin or re-save it."
+            )
+        missing = sorted({"architecture", "arch_args"} - set(data))
+        if missing:
+            raise WeightsError(
+                f"checkpoint metadata lacks {', '.join(missing)}; re-save the checkpoint."
+            )
+        version = data.get("format_version", FORMAT_VERSION)
+        if isinstance(version, int) and version > FORMAT_VERSION:
+            raise WeightsError(
+                f"checkpoint format version {version} is newer than {FORMAT_VERSION}; "
+                "update the plugin."
+            )
+        try:
+            return cls(**{key: data[key] for key in known if key in data})
+        except (ParameterError, TypeError, ValueError) as exc:
+            raise WeightsError(f"invalid checkpoint metadata: {exc}") from None
+
+
+def _float_tuple(name: str, values: Iterable[Any]) -> tuple[float, ...]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ParameterError(f"{name} must be a list of numbers, got {values!r}.")
+    values = tuple(values)
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        raise ParameterError(f"{name} must be a list of numbers, got {list(values)!r}.")
+    return tuple(float(v) for v in values)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _validate(meta: CheckpointMetadata) -> None:
+    """Raise ParameterError with a one-line fix for the first invalid field."""
+    if not isinstance(meta.architecture, str) or not meta.architecture:
+        raise ParameterError("architecture must be a registry name, e.g. 'cloudfcn_lite'.")
+    if not meta.bands or not all(isinstance(b, str) and b for b in meta.bands):
+        raise ParameterError(f"bands must be non-empty band names, got {meta.bands!r}.")
+    for name in ("mean", "std"):
+        values = getattr(meta, name)
+        if len(values) != len(meta.bands):
+            raise ParameterError(
+                f"{name} has {len(values)} values for {len(meta.bands)} bands; give one per band."
+            )
+        if not all(math.isfinite(v) for v in values):
+            raise ParameterError(f"{name} must be finite, got {list(values)}.")
+    if not all(v > 0 for v in meta.std):
+        raise ParameterError(f"std must be > 0 for every band, got {list(meta.std)}.")
+    if isinstance(meta.threshold, bool) or not isinstance(meta.threshold, int | float):
+        raise ParameterError(f"threshold must be a number, got {meta.threshold!r}.")
+    if not 0.0 <= meta.threshold <= 1.0:
+        raise ParameterError(f"threshold must be within [0, 1], got {meta.threshold}.")
+    if not _is_int(meta.tile_size) or meta.tile_size < 1:
+        raise ParameterError(f"tile_size must be a positive integer, got {meta.tile_size!r}.")
+    if not _is_int(meta.overlap) or not 0 <= meta.overlap < meta.tile_size:
+        raise ParameterError(f"overlap must be an integer in [0, tile_size), got {meta.overlap!r}.")
+    if not _is_int(meta.format_version) or meta.format_version < 1:
+        raise ParameterError(
+            f"format_version must be a positive integer, not {meta.format_version!r}."
+        )
+    try:
+        json.dumps(meta.to_json_dict(), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"metadata must be plain JSON (no NaN, no objects): {exc}") from None
+
+
+# --- digests -----------------------------------------------------------------------
+
+
+def tensors_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
+    """Return the SHA-256 of a state dict: sorted names; name, dtype, shape, raw bytes.
+
+    Args:
+        tensors: name -> tensor (any device; read as contiguous CPU bytes).
+    """
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        header = f"{name}\0{str(tensor.dtype).removeprefix('torch.')}\0{list(tensor.shape)}\0"
+        digest.update(header.encode("utf-8"))
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def checkpoint_sha256(path: str | os.PathLike) -> str:
+    """Return the SHA-256 of the whole checkpoint file (what the sidecar records)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """Return the path of the JSON sidecar written next to a checkpoint."""
+    return Path(path).with_suffix(".json")
+
+
+# --- saving ------------------------------------------------------------------------
+
+
+def _check_matches_architecture(
+    tensors: Mapping[str, torch.Tensor], meta: CheckpointMetadata
+) -> None:
+    # Built on the meta device: no memory, no compute, only names and shapes.
+    with torch.device("meta"):
+        try:
+            reference = build_model(meta.architecture, **meta.arch_args).state_dict()
+        except ParameterError as exc:
+            raise WeightsError(f"cannot save: {exc}") from None
+    problem = _state_dict_mismatch(tensors, reference)
+    if problem:
+        raise WeightsError(
+            f"cannot save: the model does not match {meta.architecture} {meta.arch_args} "
+            f"({problem}); pass the metadata the model was built with."
+        )
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then move the temporary file onto ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def save_checkpoint(
+    path: str | os.PathLike, model: torch.nn.Module, metadata: CheckpointMetadata
+) -> str:
+    """Write ``model``'s state dict and ``metadata`` atomically, plus the JSON sidecar.
+
+    Args:
+        path: destination ``.safetensors`` file; its folder must exist.
+        model: a model built by ``build_model(metadata.architecture, **metadata.arch_args)``.
+        metadata: what to store with the tensors.
+
+    Returns:
+        The SHA-256 of the tensors (also stored in the metadata as ``"sha256"``).
+
+    Raises:
+        WeightsError: the model does not match the metadata's architecture.
+        OutputNotWritableError: the folder does not exist or cannot be written.
+    """
+    path = Path(path)
+    # Clone so no two entries share storage (safetensors refuses shared tensors).
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    _check_matches_architecture(tensors, metadata)
+    sha = tensors_sha256(tensors)
+    header = {**metadata.to_json_dict(), "sha256": sha}
+    sidecar = sidecar_path(path)
+    try:
+        # A stale sidecar would make the new checkpoint look corrupt if we stop midway.
+        sidecar.unlink(missing_ok=True)
+        _atomic_write(
+            path, lambda tmp: save_file(tensors, tmp, metadata={METADATA_KEY: json.dumps(header)})
+        )
+        record = {**header, "file": path.name, "file_sha256": checkpoint_sha256(path)}
+        text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+        _atomic_write(sidecar, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    except OSError as exc:
+        raise OutputNotWritableError(
+            f"cannot write checkpoint {path}: {exc.strerror or exc}; "
+            "check the folder exists and is writable."
+        ) from None
+    return sha
+
+
+# --- reading -----------------------------------------------------------------------
+
+
+def _unparsable(path: Path, exc: Exception) -> WeightsError:
+    """Return the error for a file safetensors cannot parse, naming pickles as such."""
+    with open(path, "rb") as stream:
+        head = stream.read(4)
+    # Checked only after parsing failed: a valid header length can start with 0x80 too.
+    if head.startswith(_PICKLE_SIGNATURES):
+        return WeightsError(
+            f"{path.name} is a PyTorch pickle (.pt/.pth), which is unsafe to load; "
+            "convert it to .safetensors with weights.save_checkpoint."
+        )
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return WeightsError(
+        f"{path.name} is not a valid safetensors file ({reason}); "
+        "it is truncated or corrupt: re-download or re-train it."
+    )
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    """Return the parsed ``cloud_fcn`` JSON object of a checkpoint, reading no tensors."""
+    if not path.is_file():
+        raise WeightsError(
+            f"checkpoint not found: {path}; check the path, train one or reinstall the plugin."
+        )
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            raw = (handle.metadata() or {}).get(METADATA_KEY)
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise _unparsable(path, exc) from None
+    if raw is None:
+        raise WeightsError(
+            f"{path.name} has no '{METADATA_KEY}' metadata; it was not saved by this plugin: "
+            "re-save it with weights.save_checkpoint."
+        )
+    try:
+        header = json.loads(raw)
+    except json.JSONDecodeError:
+        raise WeightsError(
+            f"{path.name}: the '{METADATA_KEY}' metadata is not valid JSON; re-save the checkpoint."
+        ) from None
+    if not isinstance(header, dict):
+        raise WeightsError(f"{path.name}: the metadata is not a JSON object; re-save it.")
+    return header
+
+
+def read_metadata(path: str | os.PathLike) -> CheckpointMetadata:
+    """Return a checkpoint's metadata from its header only (cheap: no tensors are read).
+
+    Raises:
+        WeightsError: missing, not safetensors, corrupt header or invalid metadata.
+    """
+    return CheckpointMetadata.from_json_dict(_read_header(Path(path)))
+
+
+def _verify_sidecar(path: Path) -> None:
+    sidecar = sidecar_path(path)
+    if not sidecar.is_file():
+        return
+    try:
+        expected = json.loads(sidecar.read_text(encoding="utf-8"))["file_sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise WeightsError(
+            f"sidecar {sidecar.name} is unreadable or lacks file_sha256; delete it or re-save."
+        ) from None
+    if checkpoint_sha256(path) != expected:
+        raise WeightsError(
+            f"{path.name} does not match the sha256 in {sidecar.name}: the file is corrupt "
+            "or was modified; re-download or re-train."
+        )
+
+
+def _state_dict_mismatch(
+    tensors: Mapping[str, torch.Tensor], reference: Mapping[str, torch.Tensor]
+) -> str:
+    """Return a short description of name/shape differences, or '' when they match."""
+    missing = sorted(set(reference) - set(tensors))
+    unexpected = sorted(set(tensors) - set(reference))
+    reshaped = [
+        f"{k} {tuple(tensors[k].shape)} != {tuple(reference[k].shape)}"
+        for k in sorted(set(tensors) & set(reference))
+        if tensors[k].shape != reference[k].shape
+    ]
+    parts = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("shape", reshaped)):
+        if items:
+            more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+            parts.append(f"{label}: {', '.join(items[:3])}{more}")
+    return "; ".join(parts)
+
+
+def _torch_device(device: str | torch.device) -> torch.device:
+    try:
+        target = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise DeviceError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'mps'.") from None
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("CUDA is not available here; use device 'cpu'.")
+    if target.type == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError("Apple MPS is not available here; use device 'cpu'.")
+    return target
+
+
+def load_checkpoint(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, CheckpointMetadata]:
+    """Load a checkpoint safely (never unpickles), verify it and build the model.
+
+    Args:
+        path: the ``.safetensors`` file.
+        device: where to put the model.
+
+    Returns:
+        The model in eval mode on ``device``, and its metadata.
+
+    Raises:
+        WeightsError: missing, unsafe, corrupt, modified or mismatched checkpoint.
+        DeviceError: the device is not available.
+    """
+    path = Path(path)
+    target = _torch_device(device)
+    header = _read_header(path)
+    metadata = CheckpointMetadata.from_json_dict(header)
+    if metadata.architecture not in available_models():
+        raise WeightsError(
+            f"{path.name} uses unknown architecture {metadata.architecture!r} "
+            f"(known: {', '.join(available_models())}); update the plugin."
+        )
+    _verify_sidecar(path)
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(
+            f"{path.name}: cannot read tensors ({exc}); the file is corrupt: re-download it."
+        ) from None
+    if not isinstance(header.get("sha256"), str):
+        raise WeightsError(f"{path.name} lacks its tensor sha256; re-save the checkpoint.")
+    if tensors_sha256(tensors) != header["sha256"]:
+        raise WeightsError(
+            f"{path.name}: tensor checksum mismatch: the file is corrupt or was modified; "
+            "re-download or re-train."
+        )
+    try:
+        model = build_model(metadata.architecture, **metadata.arch_args)
+    except ParameterError as exc:
+        raise WeightsError(f"{path.name}: bad arch_args: {exc}") from None
+    problem = _state_dict_mismatch(tensors, model.state_dict())
+    if problem:
+        raise WeightsError(
+            f"{path.name}: weights do not fit {metadata.architecture} {metadata.arch_args} "
+            f"({problem}); the metadata or the file is wrong: re-save or re-train."
+        )
+    model.load_state_dict(tensors, strict=True)
+    return model.to(target).eval(), metadata

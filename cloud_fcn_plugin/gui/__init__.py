@@ -1,0 +1,1 @@
+"""Dock panel, background task and PyTorch installer of the plugin."""

@@ -1,0 +1,108 @@
+"""Dialog that installs PyTorch with pip into the plugin-owned folder, showing pip live."""
+
+from __future__ import annotations
+
+from qgis.PyQt.QtCore import QProcess, pyqtSignal
+from qgis.PyQt.QtGui import QFont, QTextCursor
+from qgis.PyQt.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from .. import deps
+
+
+class TorchInstallerDialog(QDialog):
+    """Runs ``pip install --target`` in a QProcess and streams its output.
+
+    Signals:
+        completed: ``True`` when pip succeeded and torch is importable from the folder.
+    """
+
+    completed = pyqtSignal(bool)
+
+    def __init__(
+        self,
+        parent=None,
+        program: str | None = None,
+        arguments: list[str] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        cuda = deps.has_nvidia_gpu()
+        self.program = program or deps.python_executable()
+        self.arguments = arguments if arguments is not None else deps.pip_install_arguments(cuda)
+        self.setWindowTitle("Install PyTorch")
+        self.resize(720, 420)
+        build = "CUDA" if cuda else "CPU"
+        self.status = QLabel(
+            f"PyTorch ({build} build, about {'2.5 GB' if cuda else '200 MB'}) will be installed "
+            f"into {deps.deps_dir()}, a folder only this plugin uses."
+        )
+        self.status.setWordWrap(True)
+        self.output = QPlainTextEdit()
+        self.output.setReadOnly(True)
+        self.output.setFont(QFont("monospace"))
+        self.output.setPlainText(f"$ {self.program} {' '.join(self.arguments)}\n")
+        self.buttons = QDialogButtonBox()
+        self.install_button = QPushButton("Install")
+        self.buttons.addButton(self.install_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.install_button.clicked.connect(self.start)
+        self.close_button.clicked.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addWidget(self.output)
+        layout.addWidget(self.buttons)
+        self.process = QProcess(self)
+        self.process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        self.process.readyReadStandardOutput.connect(self._read_output)
+        self.process.finished.connect(self._finished)
+        self.process.errorOccurred.connect(self._error)
+
+    def start(self) -> None:
+        """Start pip; output appears as it is printed."""
+        deps.deps_dir().mkdir(parents=True, exist_ok=True)
+        self.install_button.setEnabled(False)
+        self.status.setText("Installing PyTorch… this can take several minutes.")
+        self.process.start(self.program, self.arguments)
+
+    def is_running(self) -> bool:
+        """Tell whether pip is still running."""
+        return self.process.state() != QProcess.ProcessState.NotRunning
+
+    def reject(self) -> None:
+        """Stop pip when the dialog is closed mid-install."""
+        if self.is_running():
+            self.process.kill()
+            self.process.waitForFinished(3000)
+        super().reject()
+
+    def _read_output(self) -> None:
+        text = bytes(self.process.readAllStandardOutput()).decode(errors="replace")
+        self.output.moveCursor(QTextCursor.MoveOperation.End)
+        self.output.insertPlainText(text)
+        self.output.ensureCursorVisible()
+
+    def _finished(self, exit_code: int, _status=None) -> None:
+        self._read_output()
+        ok = exit_code == 0
+        if ok:
+            deps.add_deps_to_path()
+            ok = deps.torch_available()
+        self.status.setText(
+            "PyTorch is installed: cloud detection is ready."
+            if ok
+            else f"Installation failed (pip exit code {exit_code}): see pip's output above."
+        )
+        self.install_button.setEnabled(not ok)
+        self.completed.emit(ok)
+
+    def _error(self, _error) -> None:
+        if self.process.state() == QProcess.ProcessState.NotRunning:
+            self.status.setText(f"Could not start {self.program}: {self.process.errorString()}")
+            self.install_button.setEnabled(True)
+            self.completed.emit(False)

@@ -1,0 +1,30 @@
+"""Styles the mask layer that Processing loads when an algorithm finishes."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from qgis.core import QgsProcessingLayerPostProcessorInterface
+
+from ..common.style import style_mask_layer
+
+
+class MaskStyler(QgsProcessingLayerPostProcessorInterface):
+    """Applies the shipped QML to a finished cloud mask."""
+
+    # Processing takes ownership of the C++ object, but the Python subclass must
+    # stay referenced or its postProcessLayer override is lost to garbage collection.
+    _alive: ClassVar[list[MaskStyler]] = []
+
+    def postProcessLayer(self, layer, context, feedback) -> None:
+        """Style the layer once it is loaded into the project."""
+        if layer is not None and layer.isValid():
+            style_mask_layer(layer)
+
+    @classmethod
+    def create(cls) -> MaskStyler:
+        """Return a new styler kept alive for the rest of the session's runs."""
+        styler = cls()
+        # A few recent ones are enough: Processing runs one post-processor at a time.
+        cls._alive = [*cls._alive[-15:], styler]
+        return styler

@@ -1,0 +1,33 @@
+"""The ``cloud_fcn`` Processing provider."""
+
+from __future__ import annotations
+
+from qgis.core import QgsProcessingProvider
+from qgis.PyQt.QtGui import QIcon
+
+from ..engine.resources import resource_path
+from .detect_algorithm import DetectCloudsAlgorithm
+
+
+class CloudFcnProvider(QgsProcessingProvider):
+    """Holds the cloud detection algorithm for the toolbox, models, batch and qgis_process."""
+
+    def loadAlgorithms(self) -> None:
+        """Register the provider's algorithms."""
+        self.addAlgorithm(DetectCloudsAlgorithm())
+
+    def id(self) -> str:
+        """Return the fixed provider id used in algorithm ids."""
+        return "cloud_fcn"
+
+    def name(self) -> str:
+        """Return the name shown in the toolbox."""
+        return "Cloud FCN"
+
+    def longName(self) -> str:
+        """Return the descriptive provider name."""
+        return "Cloud FCN (Landsat 8/9 cloud detection)"
+
+    def icon(self) -> QIcon:
+        """Return the plugin icon."""
+        return QIcon(str(resource_path("icons", "cloud_fcn.svg")))

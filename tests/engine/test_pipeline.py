@@ -1,0 +1,296 @@
+"""The streaming pipeline: exact arithmetic, tiling independence, outputs, bad inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cloud_fcn_plugin.engine.errors import (
+    BandMismatchError,
+    CanceledError,
+    InputNotFoundError,
+    NoValidPixelsError,
+    OutputExistsError,
+    OutputNotWritableError,
+    ParameterError,
+    WeightsError,
+)
+from cloud_fcn_plugin.engine.params import DetectionParams
+from cloud_fcn_plugin.engine.pipeline import detect_clouds, predict_scene
+from cloud_fcn_plugin.engine.predict import Predictor, load_predictor
+from cloud_fcn_plugin.engine.weights import load_checkpoint
+from tests.conftest import brightness_probability, write_geotiff
+
+LANDSAT_ORDER = (2, 1, 0, 3)  # B2, B3, B4, B5 stack -> red, green, blue, NIR
+
+
+def synthetic_scene(height: int = 150, width: int = 170, seed: int = 0) -> np.ndarray:
+    """A TOA stack (B2, B3, B4, B5) with bright blobs and a fill border."""
+    rng = np.random.default_rng(seed)
+    bands = rng.uniform(0.02, 0.6, (4, height, width)).astype(np.float32)
+    bands[:, :7, :] = 0.0
+    bands[:, :, -11:] = 0.0
+    return bands
+
+
+def expected_mask(bands: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    reflectance = bands[list(LANDSAT_ORDER)]
+    valid = ~(bands == 0).all(axis=0)
+    mask = (brightness_probability(reflectance) > threshold).astype(np.uint8)
+    mask[~valid] = 255
+    return mask
+
+
+class ArrayReader:
+    """An in-memory reader with the SceneReader interface the pipeline uses."""
+
+    def __init__(self, reflectance: np.ndarray) -> None:
+        self.reflectance = reflectance
+        self.height, self.width = reflectance.shape[1:]
+        self.path = "memory"
+
+    def read(self, row_off: int, col_off: int, height: int, width: int):
+        window = self.reflectance[:, row_off : row_off + height, col_off : col_off + width]
+        return window.copy(), np.ones(window.shape[1:], bool)
+
+
+@pytest.fixture(scope="module")
+def predictor(brightness_weights: Path) -> Predictor:
+    model, metadata = load_checkpoint(brightness_weights)
+    return Predictor.from_model(model, metadata, device="cpu", batch_size=3)
+
+
+@pytest.fixture
+def scene(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    bands = synthetic_scene()
+    return write_geotiff(tmp_path / "scene.tif", bands), bands
+
+
+class TestPredictScene:
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        height=st.integers(1, 140),
+        width=st.integers(1, 140),
+        tile=st.sampled_from([32, 48, 64, 96]),
+        data=st.data(),
+    )
+    def test_independent_of_tile_size_and_overlap(
+        self, predictor: Predictor, height: int, width: int, tile: int, data: st.DataObject
+    ) -> None:
+        overlap = data.draw(st.integers(0, tile // 2 - 1))
+        reflectance = np.random.default_rng(height * width).uniform(0, 0.6, (4, height, width))
+        reader = ArrayReader(reflectance.astype(np.float32))
+        probability, valid = predict_scene(reader, predictor, tile_size=tile, overlap=overlap)
+        assert valid.all()
+        np.testing.assert_allclose(probability, brightness_probability(reflectance), atol=1e-5)
+
+    def test_progress_reaches_one_hundred(self, predictor: Predictor) -> None:
+        seen: list[float] = []
+        reader = ArrayReader(np.full((4, 100, 130), 0.2, np.float32))
+        predict_scene(reader, predictor, tile_size=32, overlap=4, progress=seen.append)
+        assert seen == sorted(seen) and seen[-1] == pytest.approx(100.0)
+
+
+class TestDetectClouds:
+    def test_mask_matches_arithmetic_on_the_input_grid(
+        self, scene: tuple[Path, np.ndarray], brightness_weights: Path, tmp_path: Path
+    ) -> None:
+        path, bands = scene
+        params = DetectionParams(weights=brightness_weights, device="cpu")
+        result = detect_clouds(path, tmp_path / "mask.tif", params)
+        with rasterio.open(path) as src, rasterio.open(result.output) as out:
+            assert (out.crs, out.transform, out.shape) == (src.crs, src.transform, src.shape)
+            assert out.dtypes[0] == "uint8" and out.nodata == 255
+            assert out.colormap(1)[1][:3] != out.colormap(1)[0][:3]
+            assert out.profile["tiled"] and out.profile["compress"].lower() == "deflate"
+            mask = out.read(1)
+        expected = expected_mask(bands)
+        np.testing.assert_array_equal(mask, expected)
+        valid = expected != 255
+        assert result.valid_pixels == valid.sum()
+        assert result.cloud_cover == pytest.approx(100 * (expected == 1).sum() / valid.sum())
+        assert result.threshold == 0.5 and result.device == "cpu" and result.product == "toa"
+
+    def test_threshold_override(
+        self, scene: tuple[Path, np.ndarray], brightness_weights: Path, tmp_path: Path
+    ) -> None:
+        path, bands = scene
+        params = DetectionParams(weights=brightness_weights, device="cpu", threshold=0.8)
+        result = detect_clouds(path, tmp_path / "mask.tif", params)
+        with rasterio.open(result.output) as out:
+            np.testing.assert_array_equal(out.read(1), expected_mask(bands, 0.8))
+
+    @pytest.mark.parametrize(
+        ("dtype", "nodata", "scale"), [("float32", -1.0, 1.0), ("uint8", 255, 100)]
+    )
+    def test_probability_output(
+        self,
+        scene: tuple[Path, np.ndarray],
+        brightness_weights: Path,
+        tmp_path: Path,
+        dtype: str,
+        nodata: float,
+        scale: float,
+    ) -> None:
+        path, bands = scene
+        params = DetectionParams(
+            weights=brightness_weights,
+            device="cpu",
+            probability=tmp_path / "prob.tif",
+            probability_dtype=dtype,
+        )
+        detect_clouds(path, tmp_path / "mask.tif", params)
+        with rasterio.open(tmp_path / "prob.tif") as out:
+            assert out.dtypes[0] == dtype and out.nodata == nodata
+            probability = out.read(1).astype(np.float64)
+        valid = expected_mask(bands) != 255
+        expected = brightness_probability(bands[list(LANDSAT_ORDER)]) * scale
+        np.testing.assert_allclose(
+            probability[valid], expected[valid], atol=0.5 if scale > 1 else 1e-5
+        )
+        assert (probability[~valid] == nodata).all()
+
+    def test_cancel_leaves_nothing(
+        self, scene: tuple[Path, np.ndarray], brightness_weights: Path, tmp_path: Path
+    ) -> None:
+        path, _ = scene
+        out_dir = tmp_path / "out"
+        out_dir.mkdir()
+        params = DetectionParams(
+            weights=brightness_weights, device="cpu", batch_size=1, probability=out_dir / "prob.tif"
+        )
+        calls = iter([False, False, True])
+        with pytest.raises(CanceledError, match="no output"):
+            detect_clouds(path, out_dir / "mask.tif", params, is_canceled=lambda: next(calls, True))
+        assert list(out_dir.iterdir()) == []
+
+    def test_existing_output_is_kept_unless_overwrite(
+        self, scene: tuple[Path, np.ndarray], brightness_weights: Path, tmp_path: Path
+    ) -> None:
+        path, _ = scene
+        output = tmp_path / "mask.tif"
+        output.write_bytes(b"precious")
+        params = DetectionParams(weights=brightness_weights, device="cpu")
+        with pytest.raises(OutputExistsError, match="overwrite"):
+            detect_clouds(path, output, params)
+        assert output.read_bytes() == b"precious"
+        detect_clouds(path, output, DetectionParams(weights=brightness_weights, overwrite=True))
+        with rasterio.open(output) as out:
+            assert out.count == 1
+
+    def test_all_fill_raster_is_refused_without_output(
+        self, brightness_weights: Path, tmp_path: Path
+    ) -> None:
+        path = write_geotiff(tmp_path / "empty.tif", np.zeros((4, 40, 50), np.float32))
+        with pytest.raises(NoValidPixelsError, match="no valid pixels"):
+            detect_clouds(path, tmp_path / "mask.tif", DetectionParams(weights=brightness_weights))
+        assert not (tmp_path / "mask.tif").exists()
+        assert [p.name for p in tmp_path.iterdir()] == ["empty.tif"]
+
+    def test_declared_nodata_is_nodata(self, brightness_weights: Path, tmp_path: Path) -> None:
+        bands = synthetic_scene()
+        bands[:, 50:60, 50:60] = -9999.0
+        path = write_geotiff(tmp_path / "nd.tif", bands, nodata=-9999.0)
+        result = detect_clouds(
+            path, tmp_path / "m.tif", DetectionParams(weights=brightness_weights)
+        )
+        with rasterio.open(result.output) as out:
+            assert (out.read(1)[50:60, 50:60] == 255).all()
+
+    def test_bad_inputs_give_clear_errors(
+        self, scene: tuple[Path, np.ndarray], brightness_weights: Path, tmp_path: Path
+    ) -> None:
+        path, _ = scene
+        params = DetectionParams(weights=brightness_weights)
+        with pytest.raises(InputNotFoundError):
+            detect_clouds(tmp_path / "nope.tif", tmp_path / "a.tif", params)
+        with pytest.raises(BandMismatchError, match="band"):
+            detect_clouds(
+                path,
+                tmp_path / "b.tif",
+                DetectionParams(weights=brightness_weights, bands=(3, 2, 1, 9)),
+            )
+        two_bands = write_geotiff(tmp_path / "two.tif", synthetic_scene()[:2])
+        with pytest.raises(BandMismatchError):
+            detect_clouds(two_bands, tmp_path / "c.tif", params)
+        with pytest.raises(OutputNotWritableError):
+            detect_clouds(path, tmp_path / "missing" / "d.tif", params)
+        with pytest.raises(WeightsError):
+            detect_clouds(
+                path, tmp_path / "e.tif", DetectionParams(weights=tmp_path / "w.safetensors")
+            )
+        with pytest.raises(ParameterError):
+            detect_clouds(
+                path,
+                tmp_path / "f.tif",
+                DetectionParams(weights=brightness_weights, probability=tmp_path / "f.tif"),
+            )
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif", "two.tif"]
+
+
+class TestLoadPredictor:
+    def test_explicit_cpu_and_batch_size(self, brightness_weights: Path) -> None:
+        predictor = load_predictor(brightness_weights, device="cpu", batch_size=2)
+        assert predictor.device.type == "cpu" and predictor.batch_size == 2
+        tiles = np.full((3, 4, 8, 8), 0.5, np.float32)
+        out = predictor.predict_tiles(tiles)
+        assert out.shape == (3, 8, 8)
+        np.testing.assert_allclose(out, brightness_probability(tiles.swapaxes(0, 1)), atol=1e-6)
+
+
+@pytest.mark.data
+class TestRealScenes:
+    @pytest.mark.parametrize(
+        ("key", "level"), [("toa_120m", "toa"), ("l1_900m", "l1"), ("sr_600m", "sr")]
+    )
+    def test_mask_on_the_scene_grid_with_nodata_on_fill(
+        self,
+        scene_dirs: dict[str, Path],
+        brightness_weights: Path,
+        tmp_path: Path,
+        key: str,
+        level: str,
+    ) -> None:
+        folder = scene_dirs[key]
+        result = detect_clouds(
+            folder, tmp_path / "mask.tif", DetectionParams(weights=brightness_weights)
+        )
+        assert result.product == level
+        band_files = sorted(
+            p
+            for p in folder.iterdir()
+            if p.name.upper().split("_")[-1][:3] in {"B2.", "B3.", "B4.", "B5."}
+            or p.name.lower().endswith(("_b2_toa.tif", "_b3_toa.tif", "_b4_toa.tif", "_b5_toa.tif"))
+        )
+        assert len(band_files) == 4
+        stack = []
+        for band_file in band_files:
+            with rasterio.open(band_file) as src:
+                stack.append(src.read(1))
+                grid = (src.crs, src.transform, src.shape)
+        fill = (np.stack(stack) == 0).all(axis=0)
+        # A band missing at the footprint edge (0 in one band only) is fill too.
+        complete = (np.stack(stack) != 0).all(axis=0)
+        with rasterio.open(result.output) as out:
+            assert (out.crs, out.transform, out.shape) == grid
+            mask = out.read(1)
+        assert fill.any() and (mask[fill] == 255).all()
+        assert set(np.unique(mask[complete])) <= {0, 1}
+        assert result.valid_pixels == (mask != 255).sum() >= 0.99 * complete.sum()
+        assert 0.0 <= result.cloud_cover <= 100.0
+
+    def test_scene_without_nir_is_refused(
+        self, scene_dirs: dict[str, Path], brightness_weights: Path, tmp_path: Path
+    ) -> None:
+        folder = scene_dirs["rgb_30m"]
+        stack = next(folder.glob("*.TIF"))
+        with pytest.raises(BandMismatchError, match="3 band"):
+            detect_clouds(stack, tmp_path / "mask.tif", DetectionParams(weights=brightness_weights))
+        assert list(tmp_path.iterdir()) == []
