@@ -115,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(
         total=100,
         unit="%",
-        disable=args.quiet,
+        # None: tqdm draws the bar only on a terminal, not into logs and pipes.
+        disable=True if args.quiet else None,
         file=sys.stderr,
         bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}<{remaining}]",
     )

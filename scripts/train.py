@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Train a cloud detection network on labelled Landsat 8 patches, headless.
+
+Examples:
+    # The bundled weights' recipe (CPU, about an hour):
+    python scripts/train.py --train biome:../shared/data/l8biome_patches/train \\
+        --train 38cloud:../shared/data/38cloud_sample/38-Cloud_training \\
+        --val biome:../shared/data/l8biome_patches/val --out runs/lite
+
+    # Cloud-Net's setting on the full 38-Cloud download (GPU):
+    python scripts/train.py --train 38cloud:38-Cloud_training --nonempty --val-split 0.2 \\
+        --arch cloudnet --patch-size 192 --batch-size 12 --epochs 200 --loss jaccard \\
+        --lr 1e-4 --schedule plateau --patience 15 --out runs/cloudnet
+
+    # Continue an interrupted run with the same arguments plus --resume:
+    python scripts/train.py ... --out runs/lite --resume runs/lite/last.safetensors
+
+Datasets are ``38cloud:PATH``, ``biome:PATH``, ``pairs:IMAGES_DIR,MASKS_DIR`` or a
+bare ``PATH`` whose layout is recognised; repeat ``--train`` to mix several.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cloud_fcn_plugin.engine.errors import CloudFcnError, ParameterError
+from cloud_fcn_plugin.engine.training.augment import AugmentConfig
+from cloud_fcn_plugin.engine.training.datasets import MaskCoding, PatchSpec, from_spec, labelled
+from cloud_fcn_plugin.engine.training.losses import LOSSES
+from cloud_fcn_plugin.engine.training.trainer import SCHEDULES, TrainConfig, Trainer
+
+
+def _pair(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH such as 0.5,1.2, got {text!r}") from None
+    return low, high
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers such as 192,255, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command line parser."""
+    defaults = TrainConfig(out_dir=Path("runs/train"))
+    aug = AugmentConfig()
+    parser = argparse.ArgumentParser(
+        description="Train a cloud detection FCN on Landsat 8 patches (red, green, blue, NIR).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("--train", action="append", required=True, metavar="DATASET",
+                      help="training dataset (repeat to mix): 38cloud:PATH, biome:PATH, "
+                      "pairs:IMAGES,MASKS or PATH")  # fmt: skip
+    data.add_argument("--val", action="append", default=[], metavar="DATASET",
+                      help="validation dataset (repeatable), kept apart from training")
+    data.add_argument("--val-split", type=float, default=0.0,
+                      help="without --val: share of the training patches held out")
+    data.add_argument("--nonempty", action="store_true",
+                      help="38-Cloud/95-Cloud: only the patches of the *nonempty*.csv list")
+    data.add_argument("--pairs-bands", type=_ints, default=None,
+                      help="pairs: 1-based red,green,blue,NIR band indices of the images")
+    data.add_argument("--pairs-product", default="auto", choices=("auto", "l1", "toa", "sr"),
+                      help="pairs: product level of the images")
+    data.add_argument("--pairs-cloud-values", type=_ints, default=None,
+                      help="pairs: mask values meaning cloud (default: any non-zero value)")
+    data.add_argument("--pairs-fill-values", type=_ints, default=(),
+                      help="pairs: mask values meaning no label")
+    model = parser.add_argument_group("model and optimisation")
+    model.add_argument("--arch", default=defaults.architecture, help="model registry name")
+    model.add_argument("--width", type=float, default=defaults.width, help="channel multiplier")
+    model.add_argument("--patch-size", type=int, default=defaults.patch_size)
+    model.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    model.add_argument("--epochs", type=int, default=defaults.epochs)
+    model.add_argument("--samples-per-epoch", type=int, default=defaults.samples_per_epoch)
+    model.add_argument("--lr", type=float, default=defaults.lr)
+    model.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    model.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
+    model.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs)
+    model.add_argument("--loss", choices=LOSSES, default=defaults.loss)
+    model.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    model.add_argument("--pos-weight", type=float, default=None, help="BCE weight of cloud")
+    model.add_argument("--patience", type=int, default=defaults.patience,
+                       help="early stopping patience in epochs (0 = off)")
+    model.add_argument("--max-minutes", type=float, default=defaults.max_minutes,
+                       help="stop after the epoch that passes this wall time (0 = off)")
+    model.add_argument("--calibrate-metric", default=defaults.calibrate_metric,
+                       choices=("jaccard", "overall_accuracy"))
+    model.add_argument("--tile-size", type=int, default=defaults.tile_size,
+                       help="inference tile size stored in the checkpoint")
+    model.add_argument("--overlap", type=int, default=defaults.overlap,
+                       help="inference tile overlap stored in the checkpoint")
+    augment = parser.add_argument_group("augmentation")
+    augment.add_argument("--no-augment", action="store_true", help="crops only")
+    augment.add_argument("--gain-toa", type=_pair, default=aug.gain_toa,
+                         help="brightness gain range of TOA patches (sun elevation)")
+    augment.add_argument("--gain-l1", type=_pair, default=aug.gain_l1,
+                         help="brightness gain range of Level-1 patches (missing sun correction)")
+    augment.add_argument("--band-jitter", type=float, default=aug.band_jitter)
+    augment.add_argument("--noise", type=float, default=aug.noise)
+    augment.add_argument("--scale-prob", type=float, default=aug.scale_prob)
+    augment.add_argument("--scale-range", type=_pair, default=aug.scale_range,
+                         help="pixel size factor range (1 = 30 m, 4 = 120 m)")
+    augment.add_argument("--mix-prob", type=float, default=aug.mix_prob,
+                         help="probability of cut-and-paste of real cloud/clear areas")
+    run = parser.add_argument_group("run")
+    run.add_argument("--out", type=Path, required=True, help="output folder")
+    run.add_argument("--resume", type=Path, default=None, help="last.safetensors of a run")
+    run.add_argument("--seed", type=int, default=defaults.seed)
+    run.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda", "mps"))
+    run.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    run.add_argument("--workers", type=int, default=defaults.workers)
+    run.add_argument("--threads", type=int, default=defaults.threads,
+                     help="torch CPU threads (0 = torch's default)")
+    return parser
+
+
+def augment_config(args: argparse.Namespace) -> AugmentConfig:
+    """The augmentation knobs from the arguments."""
+    if args.no_augment:
+        return AugmentConfig.off()
+    return AugmentConfig(
+        gain_toa=args.gain_toa, gain_l1=args.gain_l1, band_jitter=args.band_jitter,
+        noise=args.noise, scale_prob=args.scale_prob, scale_range=args.scale_range,
+        mix_prob=args.mix_prob,
+    )  # fmt: skip
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The training recipe from the arguments."""
+    return TrainConfig(
+        out_dir=args.out, architecture=args.arch, width=args.width, patch_size=args.patch_size,
+        batch_size=args.batch_size, epochs=args.epochs, samples_per_epoch=args.samples_per_epoch,
+        lr=args.lr, weight_decay=args.weight_decay, schedule=args.schedule,
+        warmup_epochs=args.warmup_epochs, loss=args.loss, label_smoothing=args.label_smoothing,
+        pos_weight=args.pos_weight, seed=args.seed, device=args.device, amp=not args.no_amp,
+        workers=args.workers, threads=args.threads, patience=args.patience,
+        max_minutes=args.max_minutes, tile_size=args.tile_size, overlap=args.overlap,
+        calibrate_metric=args.calibrate_metric, augment=augment_config(args),
+    )  # fmt: skip
+
+
+def load_datasets(args: argparse.Namespace, texts: list[str]) -> list[PatchSpec]:
+    """Labelled patch specs of several dataset strings, concatenated."""
+    coding = MaskCoding(cloud=args.pairs_cloud_values, fill=tuple(args.pairs_fill_values))
+    bands = tuple(args.pairs_bands) if args.pairs_bands else None
+    if bands is not None and len(bands) != 4:
+        raise ParameterError("--pairs-bands takes four indices: red,green,blue,NIR.")
+    specs: list[PatchSpec] = []
+    for text in texts:
+        specs += labelled(
+            from_spec(text, nonempty=args.nonempty, bands=bands, product=args.pairs_product,
+                      coding=coding)  # fmt: skip
+        )
+    return specs
+
+
+def split_validation(
+    specs: list[PatchSpec], fraction: float, seed: int
+) -> tuple[list[PatchSpec], list[PatchSpec]]:
+    """Hold out a reproducible random share of the patches for validation."""
+    if not 0.0 <= fraction < 1.0:
+        raise ParameterError(f"--val-split must be in [0, 1), got {fraction}.")
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(specs))
+    count = round(fraction * len(specs))
+    held = {int(i) for i in order[:count]}
+    return [s for i, s in enumerate(specs) if i not in held], [specs[i] for i in sorted(held)]
+
+
+def describe(texts: list[str], specs: list[PatchSpec]) -> dict:
+    """Provenance entry of a dataset: the strings given and the patch names used."""
+    return {"datasets": texts, "patches": len(specs), "names": [s.name for s in specs]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+        train = load_datasets(args, args.train)
+        val = load_datasets(args, args.val)
+        if not val and args.val_split:
+            train, val = split_validation(train, args.val_split, args.seed)
+        argv_used = sys.argv[1:] if argv is None else argv
+        provenance = {
+            "command": shlex.join(["python", "scripts/train.py", *argv_used]),
+            "train_data": describe(args.train, train),
+            "validation_data": describe(args.val or [f"val-split {args.val_split}"], val),
+        }
+        trainer = Trainer(config, train, val, provenance, log=print)
+        if args.resume is not None:
+            trainer.resume(args.resume)
+        summary = trainer.fit()
+    except CloudFcnError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("Interrupted: resume with --resume <out>/last.safetensors.", file=sys.stderr)
+        return 130
+    best = summary.get("best") or summary.get("last")
+    print(f"Done: {best['path']} (threshold {best['threshold']:.3f}); log in {config.out_dir}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
