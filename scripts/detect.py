@@ -6,6 +6,11 @@ Examples:
     python scripts/detect.py LC08_L1TP_..._T1/ -o mask.tif --probability prob.tif
     python scripts/detect.py stack.tif -o mask.tif --bands 4,3,2,5 --product toa
 
+Many scenes (each mask is ``<input stem>_cloudmask.tif`` in ``--output-dir``):
+    python scripts/detect.py archive/ --output-dir masks/ --report report.csv
+    python scripts/detect.py "archive/LC08_*" scenes.txt --output-dir masks/ --scheduler local:4
+    python scripts/detect.py archive/ --output-dir masks/ --scheduler tcp://head:8786 --resume
+
 A 4-band GeoTIFF is read in Landsat band order B2, B3, B4, B5 (blue, green, red,
 NIR) unless ``--bands`` gives the 1-based indices of red, green, blue and NIR.
 """
@@ -18,7 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cloud_fcn_plugin.engine.errors import CanceledError, CloudFcnError
+from cloud_fcn_plugin.engine.errors import (
+    CanceledError,
+    CloudFcnError,
+    OutputNotWritableError,
+    ParameterError,
+)
 from cloud_fcn_plugin.engine.params import (
     DEVICES,
     PRODUCT_LEVELS,
@@ -47,10 +57,28 @@ def build_parser() -> argparse.ArgumentParser:
         "(blue, green, red, NIR) unless --bands says otherwise.",
     )
     parser.add_argument(
-        "input", type=Path, help="multi-band GeoTIFF, Landsat product folder or *_MTL.txt"
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="multi-band GeoTIFF, Landsat product folder or *_MTL.txt; for a batch also "
+        "a glob, a folder of product folders or a .txt list with one input per line",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="cloud mask GeoTIFF to write (one input)")
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        help="folder for the masks of many inputs, named <input stem>_cloudmask.tif",
     )
     parser.add_argument(
-        "-o", "--output", type=Path, required=True, help="cloud mask GeoTIFF to write"
+        "--scheduler",
+        help="local[:N]: a Dask cluster of N workers on this machine (default one per core); "
+        "tcp://HOST:PORT: a running dask scheduler; default: one scene after another here",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="skip scenes whose mask exists and is complete"
+    )
+    parser.add_argument(
+        "--report", type=Path, help="write the batch report here (.json, otherwise CSV)"
     )
     parser.add_argument("--bands", type=parse_bands, help="1-based band indices RED,GREEN,BLUE,NIR")
     parser.add_argument(
@@ -101,8 +129,35 @@ def params_from_args(args: argparse.Namespace) -> DetectionParams:
     )
 
 
+BATCH_ONLY = ("scheduler", "resume", "report", "output_dir")
+
+
+def is_batch(args: argparse.Namespace) -> bool:
+    """Whether the arguments ask for a batch rather than the single-scene run."""
+    return (
+        args.output is None
+        or len(args.inputs) > 1
+        or any(getattr(args, name) not in (None, False) for name in BATCH_ONLY)
+    )
+
+
+def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Reject contradictory output options as usage errors (exit code 2)."""
+    if args.output is not None and args.output_dir is not None:
+        parser.error("give either -o OUT.tif (one input) or --output-dir DIR, not both")
+    if args.output is None and args.output_dir is None:
+        parser.error("give -o OUT.tif for one input, or --output-dir DIR for many")
+    if args.output is not None and len(args.inputs) > 1:
+        parser.error("-o names one mask: use --output-dir DIR with several inputs")
+    if is_batch(args) and (args.probability is not None or args.preview is not None):
+        parser.error("--probability and --preview take one file: use them with one input and -o")
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run one detection; return the process exit code."""
+    """Run one detection, or a batch; return the process exit code."""
+    if is_batch(args):
+        return run_many(args)
+    args.input = Path(args.inputs[0])
     from tqdm import tqdm
 
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
@@ -142,9 +197,69 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def plan(args: argparse.Namespace) -> list:
+    """Expand the inputs and pair each with its output (a list of ``batch.Job``)."""
+    from cloud_fcn_plugin.engine import batch
+    from cloud_fcn_plugin.engine.raster_io import check_output_path
+
+    scenes = batch.expand_inputs(args.inputs)
+    if args.report is not None:
+        check_output_path(args.report, overwrite=True)  # fail now, not after hours of work
+    if args.output is not None:
+        if len(scenes) != 1:
+            raise ParameterError(
+                f"-o names one mask but the input gives {len(scenes)} scenes: use --output-dir."
+            )
+        return [batch.Job(scenes[0], args.output.expanduser().absolute())]
+    try:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputNotWritableError(
+            f"Cannot create the output folder {args.output_dir}: {error.strerror or error}."
+        ) from error
+    return batch.plan_jobs(scenes, args.output_dir)
+
+
+def run_many(args: argparse.Namespace) -> int:
+    """Run a batch with a progress bar over scenes; exit code 1 if any scene failed."""
+    from tqdm import tqdm
+
+    from cloud_fcn_plugin.engine import batch
+
+    params = params_from_args(args)
+    jobs = plan(args)
+    # None: tqdm draws the bar only on a terminal, not into logs and pipes.
+    bar = tqdm(
+        total=len(jobs), unit="scene", disable=True if args.quiet else None, file=sys.stderr
+    )
+
+    def on_done(report: batch.SceneReport) -> None:
+        bar.update(1)
+        if report.status == "failed":
+            bar.write(f"failed: {report.input}: {report.error}", file=sys.stderr)
+
+    try:
+        reports = batch.run_batch(
+            jobs,
+            params,
+            scheduler=args.scheduler,
+            resume=args.resume,
+            on_done=on_done,
+            log=lambda message: bar.write(f"note: {message}", file=sys.stderr),
+        )
+    finally:
+        bar.close()
+    print(batch.format_table(reports))
+    if args.report is not None:
+        print(f"report: {batch.write_report(reports, args.report)}")
+    return 1 if any(report.status == "failed" for report in reports) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse arguments, run, and turn engine errors into one line."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_args(parser, args)
     try:
         return run(args)
     except CanceledError as error:

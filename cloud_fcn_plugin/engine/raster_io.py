@@ -37,7 +37,7 @@ import rasterio
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 from rasterio.windows import Window
 
 from .bands import (
@@ -75,6 +75,8 @@ MASK_COLORMAP: dict[int, tuple[int, int, int, int]] = {
 }
 
 _ROLES = ("red", "green", "blue", "NIR")
+# RasterioIOError is an OSError, not a RasterioError, in rasterio 1.3.
+_GDAL_ERRORS = (RasterioError, RasterioIOError)
 _SAMPLE_SIDE = 256  # side of the decimated sample used to infer the product level
 _BAND_FILE = re.compile(r"(?:^|_)(SR_|ST_)?B(\d{1,2})(_TOA)?\.TIFF?$", re.IGNORECASE)
 _MTL_FILE = re.compile(r"_MTL\.txt$", re.IGNORECASE)
@@ -134,7 +136,7 @@ def _open(path: Path) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             return rasterio.open(path)
-    except RasterioError as exc:
+    except _GDAL_ERRORS as exc:
         raise InputReadError(
             f"{path} is not a raster GDAL can read: {exc}. Choose a GeoTIFF, a Landsat "
             "product folder or its MTL file."
@@ -471,8 +473,15 @@ class SceneReader:
         c0, c1 = max(col_off, 0), min(col_off + width, self.width)
         if r0 >= r1 or c0 >= c1:
             return np.zeros((4, height, width), np.float32), np.zeros((height, width), bool)
-        with self._lock:
-            raw = self._read_raw(Window(c0, r0, c1 - c0, r1 - r0))
+        window = Window(c0, r0, c1 - c0, r1 - r0)
+        try:
+            with self._lock:
+                raw = self._read_raw(window)
+        except _GDAL_ERRORS as exc:
+            raise InputReadError(
+                f"Reading rows {r0}-{r1}, columns {c0}-{c1} of {self.info.path} failed: {exc}. "
+                "The file may be truncated or corrupt: download it again."
+            ) from exc
         valid = self._valid(raw)
         reflectance = to_reflectance(raw, self.scaling)
         reflectance[:, ~valid] = 0.0
@@ -685,7 +694,7 @@ class AtomicRasterWriter:
                     transform=transform, nodata=nodata, tiled=True, blockxsize=block,
                     blockysize=block, compress="DEFLATE", BIGTIFF="IF_SAFER",
                 )  # fmt: skip
-        except RasterioError as exc:
+        except _GDAL_ERRORS as exc:
             _remove(self.temp_path)
             raise OutputNotWritableError(
                 f"Cannot create {self.temp_path}: {exc}; choose another output folder."
@@ -723,7 +732,7 @@ class AtomicRasterWriter:
             return self.path
         try:
             self._dataset.close()
-        except RasterioError as exc:
+        except _GDAL_ERRORS as exc:
             self.abort()
             raise OutputNotWritableError(
                 f"Writing {self.path} failed: {exc}; check free disk space."
@@ -741,7 +750,7 @@ class AtomicRasterWriter:
         """Drop the temporary file; the destination stays as it was."""
         if self._dataset is not None and not self._dataset.closed:
             # The file is deleted next, so a failing close does not matter.
-            with contextlib.suppress(RasterioError):
+            with contextlib.suppress(*_GDAL_ERRORS):
                 self._dataset.close()
         _remove(self.temp_path)
         _remove(self.temp_path.with_name(self.temp_path.name + ".aux.xml"))

@@ -216,8 +216,6 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         except CloudFcnError as exc:
             raise QgsProcessingException(error_sentence(exc)) from exc
         feedback.pushInfo(result.summary())
-        for message in result.messages:
-            feedback.pushInfo(message)
         if context.willLoadLayerOnCompletion(output):
             details = context.layerToLoadOnCompletionDetails(output)
             details.name = mask_layer_name(layer.name())

@@ -1,0 +1,162 @@
+"""Build a realistic full-size Landsat 8 Level-1 test scene for the benchmark.
+
+The scene is a tiled, compressed GeoTIFF with 4 uint16 bands in Landsat order B2,
+B3, B4, B5, like a stack of real Level-1 band files. Its content is a mosaic of real
+patches from ``../shared/data`` (the 38-Cloud patch in DN as it is; the L8 Biome
+patches, TOA reflectance, turned back into DN with ``DN = (TOA + 0.1) / 2e-5``),
+randomly rotated and flipped, so clouds, snow, water and cities all appear. Around it
+lies fill (0): the footprint is a square tilted by 13 degrees that covers about two
+thirds of the grid, as in a WRS-2 scene. The file is written strip by strip, so a
+7,800 x 7,800 scene needs only a few tens of megabytes of memory to build.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.crs import CRS
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.transform import from_origin
+
+PATCH = 256  # side of the mosaic pieces
+BLOCK = 256  # GeoTIFF block side, as in USGS Landsat Collection 2 COGs
+TILT_DEG = 13.0  # WRS-2 scenes are tilted by about this much at mid latitudes
+FOOTPRINT_SIDE = 0.8  # footprint side as a fraction of the grid side: ~36 % fill
+L1_GAIN, L1_OFFSET = 2.0e-5, -0.1
+CLOUD38_BANDS = ("blue", "green", "red", "nir")  # B2, B3, B4, B5
+
+
+@dataclass(frozen=True)
+class SceneInfo:
+    """What was built: the file, its size and how many pixels are valid."""
+
+    path: Path
+    size: int
+    valid_pixels: int
+    patches: int
+
+    @property
+    def fill_fraction(self) -> float:
+        """Share of the grid that is fill around the footprint."""
+        return 1.0 - self.valid_pixels / self.size**2
+
+
+def _quiet_open(path: Path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return rasterio.open(path)
+
+
+def _cloud38_patches(data_dir: Path) -> list[np.ndarray]:
+    """The 38-Cloud patch (DN) as four overlapping 256 x 256 crops."""
+    root = data_dir / "38cloud_sample" / "38-Cloud_training"
+    red_files = sorted((root / "train_red").glob("red_*.TIF"))
+    crops = []
+    for red_file in red_files:
+        suffix = red_file.name[len("red_") :]
+        bands = []
+        for band in CLOUD38_BANDS:
+            with _quiet_open(root / f"train_{band}" / f"{band}_{suffix}") as dataset:
+                bands.append(dataset.read(1))
+        stack = np.stack(bands).astype(np.uint16)
+        side = stack.shape[1]
+        for row in (0, side - PATCH):
+            for col in (0, side - PATCH):
+                crops.append(stack[:, row : row + PATCH, col : col + PATCH].copy())
+    return crops
+
+
+def _biome_patches(data_dir: Path) -> list[np.ndarray]:
+    """L8 Biome patches without fill, turned from TOA reflectance into Level-1 DN."""
+    patches = []
+    for image in sorted((data_dir / "l8biome_patches").glob("*/Images/*.tif")):
+        mask_file = image.parent.parent / "Masks" / image.name
+        with _quiet_open(image) as dataset:
+            toa = dataset.read([1, 2, 3, 4])[:, :PATCH, :PATCH]
+        if mask_file.is_file():
+            with _quiet_open(mask_file) as dataset:
+                if (dataset.read(1) == 0).any():
+                    continue  # fill belongs around the footprint only
+        dn = np.rint((toa.astype(np.float64) - L1_OFFSET) / L1_GAIN)
+        patches.append(np.clip(dn, 1, 65535).astype(np.uint16))
+    return patches
+
+
+def load_patches(data_dir: Path) -> list[np.ndarray]:
+    """Return the real patches (4, 256, 256) uint16 DN used to tile the scene.
+
+    Raises:
+        FileNotFoundError: no patch was found under ``data_dir``.
+    """
+    patches = _cloud38_patches(data_dir) + _biome_patches(data_dir)
+    if not patches:
+        raise FileNotFoundError(
+            f"No 38-Cloud or L8 Biome patches under {data_dir}: pass --data ../shared/data."
+        )
+    return patches
+
+
+def footprint(rows: np.ndarray, cols: np.ndarray, size: int) -> np.ndarray:
+    """Return True inside the tilted square footprint for pixel centres (rows x cols)."""
+    centre = size / 2.0
+    half = FOOTPRINT_SIDE * size / 2.0
+    cos, sin = math.cos(math.radians(TILT_DEG)), math.sin(math.radians(TILT_DEG))
+    y = rows[:, None] + 0.5 - centre
+    x = cols[None, :] + 0.5 - centre
+    return (np.abs(x * cos + y * sin) < half) & (np.abs(y * cos - x * sin) < half)
+
+
+def _mosaic_strip(
+    patches: list[np.ndarray], choice: np.ndarray, turns: np.ndarray, grid_row: int, width: int
+) -> np.ndarray:
+    """Return one strip (4, 256, width) of patches, each rotated and maybe flipped."""
+    strip = np.empty((4, PATCH, choice.shape[1] * PATCH), np.uint16)
+    for grid_col in range(choice.shape[1]):
+        patch = patches[choice[grid_row, grid_col]]
+        turn = turns[grid_row, grid_col]
+        piece = np.rot90(patch, k=turn % 4, axes=(1, 2))
+        if turn >= 4:
+            piece = piece[:, :, ::-1]
+        strip[:, :, grid_col * PATCH : (grid_col + 1) * PATCH] = piece
+    return strip[:, :, :width]
+
+
+def build_scene(path: Path, size: int, data_dir: Path, seed: int = 0) -> SceneInfo:
+    """Write a ``size`` x ``size`` Level-1 DN scene to ``path`` strip by strip.
+
+    Args:
+        path: GeoTIFF to create (replaced if it exists).
+        size: rows and columns.
+        data_dir: the shared real-data folder.
+        seed: makes the mosaic reproducible.
+    """
+    patches = load_patches(data_dir)
+    rng = np.random.default_rng(seed)
+    cells = math.ceil(size / PATCH)
+    choice = rng.integers(0, len(patches), (cells, cells))
+    turns = rng.integers(0, 8, (cells, cells))
+    profile = {
+        "driver": "GTiff", "width": size, "height": size, "count": 4, "dtype": "uint16",
+        "crs": CRS.from_epsg(32617), "transform": from_origin(300000.0, 4400000.0, 30.0, 30.0),
+        "nodata": 0, "tiled": True, "blockxsize": BLOCK, "blockysize": BLOCK,
+        "compress": "DEFLATE", "predictor": 2, "BIGTIFF": "IF_SAFER",
+    }  # fmt: skip
+    valid_pixels = 0
+    cols = np.arange(size)
+    with rasterio.open(path, "w", **profile) as dataset:
+        dataset.descriptions = ("B2", "B3", "B4", "B5")
+        for grid_row in range(cells):
+            row_off = grid_row * PATCH
+            height = min(PATCH, size - row_off)
+            strip = _mosaic_strip(patches, choice, turns, grid_row, size)[:, :height]
+            inside = footprint(np.arange(row_off, row_off + height), cols, size)
+            strip[:, ~inside] = 0
+            valid_pixels += int(np.count_nonzero(inside))
+            dataset.write(strip, window=rasterio.windows.Window(0, row_off, size, height))
+    return SceneInfo(path=path, size=size, valid_pixels=valid_pixels, patches=len(patches))
