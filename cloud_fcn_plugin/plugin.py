@@ -32,8 +32,10 @@ class CloudFcnPlugin:
             return
         from .processing.provider import CloudFcnProvider
 
-        self.provider = CloudFcnProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        provider = CloudFcnProvider()
+        # On failure (a provider with this id exists already) QGIS deletes the object.
+        if QgsApplication.processingRegistry().addProvider(provider):
+            self.provider = provider
 
     def initGui(self) -> None:
         """Add the provider, the dock (hidden), the toolbar button and the menu entry."""

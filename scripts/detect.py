@@ -229,9 +229,7 @@ def run_many(args: argparse.Namespace) -> int:
     params = params_from_args(args)
     jobs = plan(args)
     # None: tqdm draws the bar only on a terminal, not into logs and pipes.
-    bar = tqdm(
-        total=len(jobs), unit="scene", disable=True if args.quiet else None, file=sys.stderr
-    )
+    bar = tqdm(total=len(jobs), unit="scene", disable=True if args.quiet else None, file=sys.stderr)
 
     def on_done(report: batch.SceneReport) -> None:
         bar.update(1)

@@ -39,7 +39,7 @@ def _pair(text: str) -> tuple[float, float]:
     try:
         low, high = (float(v) for v in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected LOW,HIGH such as 0.5,1.2, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH such as 0.5,1.2: {text!r}") from None
     return low, high
 
 
@@ -47,7 +47,7 @@ def _ints(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers such as 192,255, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected integers such as 192,255: {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,23 +59,53 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     data = parser.add_argument_group("data")
-    data.add_argument("--train", action="append", required=True, metavar="DATASET",
-                      help="training dataset (repeat to mix): 38cloud:PATH, biome:PATH, "
-                      "pairs:IMAGES,MASKS or PATH")  # fmt: skip
-    data.add_argument("--val", action="append", default=[], metavar="DATASET",
-                      help="validation dataset (repeatable), kept apart from training")
-    data.add_argument("--val-split", type=float, default=0.0,
-                      help="without --val: share of the training patches held out")
-    data.add_argument("--nonempty", action="store_true",
-                      help="38-Cloud/95-Cloud: only the patches of the *nonempty*.csv list")
-    data.add_argument("--pairs-bands", type=_ints, default=None,
-                      help="pairs: 1-based red,green,blue,NIR band indices of the images")
-    data.add_argument("--pairs-product", default="auto", choices=("auto", "l1", "toa", "sr"),
-                      help="pairs: product level of the images")
-    data.add_argument("--pairs-cloud-values", type=_ints, default=None,
-                      help="pairs: mask values meaning cloud (default: any non-zero value)")
-    data.add_argument("--pairs-fill-values", type=_ints, default=(),
-                      help="pairs: mask values meaning no label")
+    data.add_argument(
+        "--train",
+        action="append",
+        required=True,
+        metavar="DATASET",
+        help="training dataset (repeat to mix): 38cloud:PATH, biome:PATH, "
+        "pairs:IMAGES,MASKS or PATH",
+    )
+    data.add_argument(
+        "--val",
+        action="append",
+        default=[],
+        metavar="DATASET",
+        help="validation dataset (repeatable), kept apart from training",
+    )
+    data.add_argument(
+        "--val-split",
+        type=float,
+        default=0.0,
+        help="without --val: share of the training patches held out",
+    )
+    data.add_argument(
+        "--nonempty",
+        action="store_true",
+        help="38-Cloud/95-Cloud: only the patches of the *nonempty*.csv list",
+    )
+    data.add_argument(
+        "--pairs-bands",
+        type=_ints,
+        default=None,
+        help="pairs: 1-based red,green,blue,NIR band indices of the images",
+    )
+    data.add_argument(
+        "--pairs-product",
+        default="auto",
+        choices=("auto", "l1", "toa", "sr"),
+        help="pairs: product level of the images",
+    )
+    data.add_argument(
+        "--pairs-cloud-values",
+        type=_ints,
+        default=None,
+        help="pairs: mask values meaning cloud (default: any non-zero value)",
+    )
+    data.add_argument(
+        "--pairs-fill-values", type=_ints, default=(), help="pairs: mask values meaning no label"
+    )
     model = parser.add_argument_group("model and optimisation")
     model.add_argument("--arch", default=defaults.architecture, help="model registry name")
     model.add_argument("--width", type=float, default=defaults.width, help="channel multiplier")
@@ -90,29 +120,64 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--loss", choices=LOSSES, default=defaults.loss)
     model.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     model.add_argument("--pos-weight", type=float, default=None, help="BCE weight of cloud")
-    model.add_argument("--patience", type=int, default=defaults.patience,
-                       help="early stopping patience in epochs (0 = off)")
-    model.add_argument("--max-minutes", type=float, default=defaults.max_minutes,
-                       help="stop after the epoch that passes this wall time (0 = off)")
-    model.add_argument("--calibrate-metric", default=defaults.calibrate_metric,
-                       choices=("jaccard", "overall_accuracy"))
-    model.add_argument("--tile-size", type=int, default=defaults.tile_size,
-                       help="inference tile size stored in the checkpoint")
-    model.add_argument("--overlap", type=int, default=defaults.overlap,
-                       help="inference tile overlap stored in the checkpoint")
+    model.add_argument(
+        "--patience",
+        type=int,
+        default=defaults.patience,
+        help="early stopping patience in epochs (0 = off)",
+    )
+    model.add_argument(
+        "--max-minutes",
+        type=float,
+        default=defaults.max_minutes,
+        help="stop after the epoch that passes this wall time (0 = off)",
+    )
+    model.add_argument(
+        "--calibrate-metric",
+        default=defaults.calibrate_metric,
+        choices=("jaccard", "overall_accuracy"),
+    )
+    model.add_argument(
+        "--tile-size",
+        type=int,
+        default=defaults.tile_size,
+        help="inference tile size stored in the checkpoint",
+    )
+    model.add_argument(
+        "--overlap",
+        type=int,
+        default=defaults.overlap,
+        help="inference tile overlap stored in the checkpoint",
+    )
     augment = parser.add_argument_group("augmentation")
     augment.add_argument("--no-augment", action="store_true", help="crops only")
-    augment.add_argument("--gain-toa", type=_pair, default=aug.gain_toa,
-                         help="brightness gain range of TOA patches (sun elevation)")
-    augment.add_argument("--gain-l1", type=_pair, default=aug.gain_l1,
-                         help="brightness gain range of Level-1 patches (missing sun correction)")
+    augment.add_argument(
+        "--gain-toa",
+        type=_pair,
+        default=aug.gain_toa,
+        help="brightness gain range of TOA patches (sun elevation)",
+    )
+    augment.add_argument(
+        "--gain-l1",
+        type=_pair,
+        default=aug.gain_l1,
+        help="brightness gain range of Level-1 patches (missing sun correction)",
+    )
     augment.add_argument("--band-jitter", type=float, default=aug.band_jitter)
     augment.add_argument("--noise", type=float, default=aug.noise)
     augment.add_argument("--scale-prob", type=float, default=aug.scale_prob)
-    augment.add_argument("--scale-range", type=_pair, default=aug.scale_range,
-                         help="pixel size factor range (1 = 30 m, 4 = 120 m)")
-    augment.add_argument("--mix-prob", type=float, default=aug.mix_prob,
-                         help="probability of cut-and-paste of real cloud/clear areas")
+    augment.add_argument(
+        "--scale-range",
+        type=_pair,
+        default=aug.scale_range,
+        help="pixel size factor range (1 = 30 m, 4 = 120 m)",
+    )
+    augment.add_argument(
+        "--mix-prob",
+        type=float,
+        default=aug.mix_prob,
+        help="probability of cut-and-paste of real cloud/clear areas",
+    )
     run = parser.add_argument_group("run")
     run.add_argument("--out", type=Path, required=True, help="output folder")
     run.add_argument("--resume", type=Path, default=None, help="last.safetensors of a run")
@@ -120,8 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda", "mps"))
     run.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     run.add_argument("--workers", type=int, default=defaults.workers)
-    run.add_argument("--threads", type=int, default=defaults.threads,
-                     help="torch CPU threads (0 = torch's default)")
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=defaults.threads,
+        help="torch CPU threads (0 = torch's default)",
+    )
     return parser
 
 
@@ -130,24 +199,45 @@ def augment_config(args: argparse.Namespace) -> AugmentConfig:
     if args.no_augment:
         return AugmentConfig.off()
     return AugmentConfig(
-        gain_toa=args.gain_toa, gain_l1=args.gain_l1, band_jitter=args.band_jitter,
-        noise=args.noise, scale_prob=args.scale_prob, scale_range=args.scale_range,
+        gain_toa=args.gain_toa,
+        gain_l1=args.gain_l1,
+        band_jitter=args.band_jitter,
+        noise=args.noise,
+        scale_prob=args.scale_prob,
+        scale_range=args.scale_range,
         mix_prob=args.mix_prob,
-    )  # fmt: skip
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The training recipe from the arguments."""
     return TrainConfig(
-        out_dir=args.out, architecture=args.arch, width=args.width, patch_size=args.patch_size,
-        batch_size=args.batch_size, epochs=args.epochs, samples_per_epoch=args.samples_per_epoch,
-        lr=args.lr, weight_decay=args.weight_decay, schedule=args.schedule,
-        warmup_epochs=args.warmup_epochs, loss=args.loss, label_smoothing=args.label_smoothing,
-        pos_weight=args.pos_weight, seed=args.seed, device=args.device, amp=not args.no_amp,
-        workers=args.workers, threads=args.threads, patience=args.patience,
-        max_minutes=args.max_minutes, tile_size=args.tile_size, overlap=args.overlap,
-        calibrate_metric=args.calibrate_metric, augment=augment_config(args),
-    )  # fmt: skip
+        out_dir=args.out,
+        architecture=args.arch,
+        width=args.width,
+        patch_size=args.patch_size,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        samples_per_epoch=args.samples_per_epoch,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        warmup_epochs=args.warmup_epochs,
+        loss=args.loss,
+        label_smoothing=args.label_smoothing,
+        pos_weight=args.pos_weight,
+        seed=args.seed,
+        device=args.device,
+        amp=not args.no_amp,
+        workers=args.workers,
+        threads=args.threads,
+        patience=args.patience,
+        max_minutes=args.max_minutes,
+        tile_size=args.tile_size,
+        overlap=args.overlap,
+        calibrate_metric=args.calibrate_metric,
+        augment=augment_config(args),
+    )
 
 
 def load_datasets(args: argparse.Namespace, texts: list[str]) -> list[PatchSpec]:
@@ -159,8 +249,9 @@ def load_datasets(args: argparse.Namespace, texts: list[str]) -> list[PatchSpec]
     specs: list[PatchSpec] = []
     for text in texts:
         specs += labelled(
-            from_spec(text, nonempty=args.nonempty, bands=bands, product=args.pairs_product,
-                      coding=coding)  # fmt: skip
+            from_spec(
+                text, nonempty=args.nonempty, bands=bands, product=args.pairs_product, coding=coding
+            )
         )
     return specs
 

@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ RASTER_SUFFIXES = (".tif", ".tiff")
 LIST_SUFFIXES = (".txt", ".lst")
 MTL_SUFFIX = "_mtl.txt"
 STATUSES = ("ok", "failed", "skipped", "canceled")
+DASK_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 _MAX_LIST_DEPTH = 4
 
 OnDone = Callable[["SceneReport"], None]
@@ -161,7 +162,8 @@ def _unique(paths: Iterable[Path]) -> list[Path]:
     seen: set[Path] = set()
     unique = []
     for path in paths:
-        key = path.absolute()
+        # normpath, not resolve: symlinked copies are distinct scenes with distinct names.
+        key = Path(os.path.normpath(path.absolute()))
         if key not in seen:
             seen.add(key)
             unique.append(path)
@@ -274,6 +276,8 @@ def one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     if isinstance(error, CloudFcnError):
         return text or type(error).__name__
+    if _is_read_error(error):
+        return f"cannot read the input, it is damaged or incomplete: replace it ({text})"
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
@@ -366,7 +370,8 @@ def run_scene(
     except CanceledError:
         raise
     except Exception as error:
-        if not catch_unexpected and not isinstance(error, CloudFcnError):
+        # Bad inputs fail the same way every time: only other errors are worth a retry.
+        if not catch_unexpected and not (isinstance(error, CloudFcnError) or _is_read_error(error)):
             raise
         return SceneReport.for_job(
             job, "failed", one_line(error), seconds=time.perf_counter() - started, worker=worker
@@ -377,6 +382,11 @@ def run_scene(
     )  # fmt: skip
 
 
+def _is_read_error(error: BaseException) -> bool:
+    # A band file cut short passes the header checks and fails mid-read in GDAL.
+    return type(error).__module__.startswith("rasterio")
+
+
 def run_scene_on_worker(
     job: Job, params: DetectionParams, workers_per_host: dict[str, int]
 ) -> SceneReport:
@@ -384,8 +394,14 @@ def run_scene_on_worker(
     from distributed import get_worker
 
     worker = get_worker()
-    _limit_torch_threads(workers_per_host.get(worker.ip, 1) * max(worker.nthreads, 1))
+    _limit_torch_threads(workers_per_host.get(worker.ip, 1) * _worker_threads(worker))
     return run_scene(job, params, worker=worker.address, catch_unexpected=False)
+
+
+def _worker_threads(worker: Any) -> int:
+    # distributed moved ``nthreads`` to ``state`` in 2022.x; older releases lack ``state``.
+    state = getattr(worker, "state", None)
+    return max(int(getattr(state, "nthreads", None) or worker.nthreads), 1)
 
 
 def _limit_torch_threads(tasks_on_host: int) -> None:
@@ -422,7 +438,7 @@ def parse_scheduler(scheduler: str | None) -> tuple[str, int | str | None]:
             return "local", available_cores()
         if count.isdigit() and int(count) > 0:
             return "local", int(count)
-    elif "://" in scheduler and scheduler.split("://", 1)[1]:
+    elif scheduler.partition("://")[0] in DASK_SCHEMES and scheduler.partition("://")[2]:
         return "remote", scheduler
     raise ParameterError(
         f"Unknown scheduler {scheduler!r}: use local, local:N (N workers) or "
@@ -447,7 +463,8 @@ def run_batch(
         jobs: scenes and their outputs (see :func:`plan_jobs`).
         params: detection parameters shared by all scenes.
         scheduler: ``None`` (in this process), ``local[:N]`` or ``tcp://HOST:PORT``.
-        resume: skip jobs whose output is complete (reported as ``skipped``).
+        resume: skip jobs whose output is complete (reported as ``skipped``); an
+            output that exists but does not read (damaged since) is deleted and redone.
         on_done: called with each report as its scene finishes (progress bars).
         log: receives notes such as the Dask dashboard address.
         dashboard_address: where a local cluster serves its dashboard (None: none).
@@ -463,20 +480,15 @@ def run_batch(
     log = log or (lambda message: None)
     on_done = on_done or (lambda report: None)
     reports: dict[Job, SceneReport] = {}
-    todo = []
-    for job in jobs:
-        if resume and is_complete_output(job.output):
-            reports[job] = SceneReport.for_job(job, "skipped", error="complete output exists")
-            on_done(reports[job])
-        else:
-            todo.append(job)
-    if resume:
-        remove_partial_outputs(job.output for job in todo)
 
     def finished(job: Job, report: SceneReport) -> None:
         reports[job] = report
         on_done(report)
 
+    todo = _screen_existing(jobs, params, resume, finished, log)
+    # Outputs were checked just now; one appearing later is this batch's own, written by a
+    # first attempt whose worker then died (Dask recomputes results lost with a worker).
+    params = replace(params, overwrite=True)
     try:
         if kind == "sequential":
             _run_sequential(todo, params, finished)
@@ -485,12 +497,38 @@ def run_batch(
         else:
             _run_remote(todo, params, str(value), finished, log, task)
     except KeyboardInterrupt:
-        done = sum(r.status != "skipped" for r in reports.values())
+        done = sum(job in reports for job in todo)
         raise CanceledError(
             f"Interrupted after {done} of {len(todo)} scenes: the masks written are complete "
             "and no partial file is left; run again with --resume to do the rest."
         ) from None
     return [reports[job] for job in jobs]
+
+
+def _screen_existing(
+    jobs: Sequence[Job],
+    params: DetectionParams,
+    resume: bool,
+    finished: Callable[[Job, SceneReport], None],
+    log: Log,
+) -> list[Job]:
+    """Report jobs whose output exists (skipped or failed); return the jobs left to run."""
+    todo = []
+    for job in jobs:
+        if resume and is_complete_output(job.output):
+            finished(job, SceneReport.for_job(job, "skipped", error="complete output exists"))
+            continue
+        if resume and job.output.exists():
+            log(f"{job.output} exists but does not read as a mask: computing it again")
+            job.output.unlink()
+        if job.output.exists() and not params.overwrite:
+            error = f"{job.output} exists: pass --overwrite to replace it or --resume to keep it."
+            finished(job, SceneReport.for_job(job, "failed", error))
+            continue
+        todo.append(job)
+    if resume:
+        remove_partial_outputs(job.output for job in todo)
+    return todo
 
 
 def _run_sequential(
@@ -537,10 +575,30 @@ def start_local_cluster(workers: int, dashboard_address: str | None = None) -> t
         dashboard_address=dashboard_address,
     )  # fmt: skip
     try:
-        return cluster, Client(cluster)
+        client = Client(cluster)
+        client.register_worker_plugin(IgnoreCtrlC())
     except BaseException:
         cluster.close()
         raise
+    return cluster, client
+
+
+class IgnoreCtrlC:
+    """Dask worker plugin of local clusters: leave Ctrl-C to the client.
+
+    A terminal sends Ctrl-C to every process of the group; workers that ignore it
+    are shut down by the client instead of dying with tracebacks mid-scene. (Duck
+    typed rather than a ``WorkerPlugin`` subclass, so this module needs no dask.)
+    """
+
+    name = "cloud-fcn-ignore-ctrl-c"
+
+    def setup(self, worker: Any) -> None:
+        """Ignore SIGINT in the worker process (plugins run on its main-thread loop)."""
+        import signal
+
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_remote(
@@ -555,7 +613,7 @@ def _run_remote(
 
     try:
         client = Client(address, timeout="20s")
-    except OSError as error:
+    except (OSError, ValueError) as error:
         raise ParameterError(
             f"Cannot reach the dask scheduler at {address}: {error}; start it with "
             "`dask scheduler` and check the address and firewall."
@@ -572,16 +630,20 @@ def _run_remote(
 
 
 def _log_dashboard(client: Any, log: Log, what: str) -> None:
+    import importlib.util
+
     link = None
     try:
         if "dashboard" in client.scheduler_info().get("services", {}):
             link = client.dashboard_link
     except (KeyError, AttributeError):
         link = None
-    if link:
-        log(f"{what}; Dask dashboard: {link}")
-    else:
-        log(f"{what}; no Dask dashboard (install bokeh>=2.4.2 to get one)")
+    if not link:
+        log(f"{what}; the scheduler serves no Dask dashboard")
+        return
+    # Without bokeh the address only serves a page asking for it (Debian 12 lacks it).
+    hint = "" if importlib.util.find_spec("bokeh") else " (its plots need `pip install 'bokeh<3'`)"
+    log(f"{what}; Dask dashboard: {link}{hint}")
 
 
 def workers_per_host(client: Any) -> dict[str, int]:
@@ -718,5 +780,5 @@ def _warm_worker(params: DetectionParams, hosts: dict[str, int]) -> None:
     from distributed import get_worker
 
     worker = get_worker()
-    _limit_torch_threads(hosts.get(worker.ip, 1) * max(worker.nthreads, 1))
+    _limit_torch_threads(hosts.get(worker.ip, 1) * _worker_threads(worker))
     cached_predictor(params)

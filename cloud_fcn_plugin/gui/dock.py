@@ -69,6 +69,7 @@ class DetectCloudsDock(QgsDockWidget):
         self.setObjectName("CloudFcnDetectCloudsDock")
         self.iface = iface
         self.tasks: dict[str, DetectCloudsTask] = {}
+        self.mask_ids: set[str] = set()
         self.input: LayerInput | None = None
         self._build()
         self.refresh_dependencies()
@@ -177,8 +178,12 @@ class DetectCloudsDock(QgsDockWidget):
 
     # ------------------------------------------------------------------ state
     def follow_layer(self, layer: QgsMapLayer | None) -> None:
-        """Select the active layer when it is a raster (connected to currentLayerChanged)."""
-        if isinstance(layer, QgsRasterLayer):
+        """Select the active layer when it is a raster (connected to currentLayerChanged).
+
+        Masks this panel made are skipped: QGIS makes a new layer current, and the
+        panel should stay on the scene the user is working on.
+        """
+        if isinstance(layer, QgsRasterLayer) and layer.id() not in self.mask_ids:
             self.layer_combo.setLayer(layer)
 
     def refresh_dependencies(self) -> None:
@@ -330,6 +335,7 @@ class DetectCloudsDock(QgsDockWidget):
             self._on_failed(layer_id, name, f"The mask {result.output} could not be loaded.")
             return
         style_mask_layer(mask)
+        self.mask_ids.add(mask.id())
         _add_above(mask, layer_id)
         self.cover_label.setText(f"Cloud cover: {result.cloud_cover:.2f} % ({name})")
         self._update_run_button()

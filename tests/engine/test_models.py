@@ -121,6 +121,15 @@ class TestPredict:
         with torch.no_grad():
             torch.testing.assert_close(probs, torch.sigmoid(model(x)))
 
+    def test_lite_inference_layout_gives_training_layout_result(self) -> None:
+        # predict() runs channels-last, forward with autograd runs NCHW: same numbers.
+        torch.manual_seed(0)
+        model = build_model("cloudfcn_lite", width=0.5).eval()
+        x = torch.randn(2, 4, 64, 96)
+        torch.testing.assert_close(
+            model.predict(x), torch.sigmoid(model(x)).detach(), rtol=1e-4, atol=1e-5
+        )
+
     def test_eval_output_does_not_depend_on_batch(self) -> None:
         # BatchNorm must use running statistics in predict(), not batch statistics.
         torch.manual_seed(0)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from cloud_fcn_plugin.engine import weights
@@ -61,7 +62,7 @@ def checkpoint(tmp_path: Path) -> Path:
 
 
 def _header(path: Path) -> dict:
-    return json.loads(weights.safe_open(str(path), "pt").metadata()["cloud_fcn"])
+    return json.loads(safe_open(str(path), "pt").metadata()["cloud_fcn"])
 
 
 def _rewrite(path: Path, header: dict | None, tensors: dict | None = None) -> None:

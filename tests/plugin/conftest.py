@@ -7,7 +7,6 @@ provider registered. Widgets are driven with pytest-qt's ``qtbot``.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +25,7 @@ from tests.plugin.qgis_iface import IfaceStandIn  # noqa: E402
 
 TOA_BAND = "LC80130312015295LGN00_B4_toa.tif"
 TINY_TILE = 128
+_PROVIDERS: list = []
 
 
 @pytest.fixture(scope="session")
@@ -47,19 +47,41 @@ def qapp(qgis_app):
 
 
 @pytest.fixture(scope="session")
-def qgis_processing(qgis_app):
-    """QGIS Processing with its native and GDAL providers, and ours registered."""
+def processing_initialized(qgis_app) -> None:
+    """QGIS Processing with its native and GDAL providers."""
     from processing.core.Processing import Processing
 
+    Processing.initialize()
+
+
+def ensure_provider():
+    """Register the plugin's provider unless it already is; return it."""
     from cloud_fcn_plugin.processing.provider import CloudFcnProvider
 
-    Processing.initialize()
+    registry = QgsApplication.processingRegistry()
+    if registry.providerById("cloud_fcn") is None:
+        provider = CloudFcnProvider()
+        # The Python object must outlive the registration, as a plugin's self.provider does.
+        _PROVIDERS.append(provider)
+        registry.addProvider(provider)
+    return registry.providerById("cloud_fcn")
+
+
+@pytest.fixture()
+def qgis_processing(processing_initialized):
+    """Processing with the ``cloud_fcn`` provider registered."""
+    return ensure_provider()
+
+
+@pytest.fixture()
+def no_provider(processing_initialized) -> Iterator[None]:
+    """Processing without our provider, as before the plugin loads; restored afterwards."""
     registry = QgsApplication.processingRegistry()
     provider = registry.providerById("cloud_fcn")
-    if provider is None:
-        provider = CloudFcnProvider()
-        registry.addProvider(provider)
-    return provider
+    if provider is not None:
+        registry.removeProvider(provider)
+    yield
+    ensure_provider()
 
 
 @pytest.fixture()

@@ -11,7 +11,7 @@ from qgis.PyQt.QtWidgets import QMainWindow, QMenu, QToolBar, QVBoxLayout, QWidg
 class IfaceStandIn(QObject):
     """Main window with a canvas, message bar, plugin toolbar and Raster menu."""
 
-    currentLayerChanged = pyqtSignal(object)
+    currentLayerChanged = pyqtSignal(object)  # noqa: N815 - QgisInterface's name
 
     def __init__(self) -> None:
         super().__init__()

@@ -90,7 +90,9 @@ class AugmentConfig:
         for name in ("gain_toa", "gain_l1", "scale_range"):
             low, high = getattr(self, name)
             if not 0 < low <= high:
-                raise ParameterError(f"Augmentation {name} must be 0 < low <= high, got {low, high}.")
+                raise ParameterError(
+                    f"Augmentation {name} must be 0 < low <= high, got {low}, {high}."
+                )
         for name in ("scale_prob", "mix_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ParameterError(f"Augmentation {name} must be a probability in 0..1.")
@@ -101,9 +103,7 @@ def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return float(np.exp(rng.uniform(np.log(low), np.log(high))))
 
 
-def random_crop(
-    patch: Patch, size: int, rng: np.random.Generator, scale: float = 1.0
-) -> Patch:
+def random_crop(patch: Patch, size: int, rng: np.random.Generator, scale: float = 1.0) -> Patch:
     """Cut a random window and resample it by ``scale``, padding to ``size`` with fill.
 
     Args:

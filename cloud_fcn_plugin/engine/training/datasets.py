@@ -55,10 +55,8 @@ class MaskCoding:
         """Return ``(cloud bool, labelled bool)`` for a label raster."""
         labelled = ~np.isin(mask, self.fill) if self.fill else np.ones(mask.shape, bool)
         if self.cloud is None:
-            cloud = (mask != 0) & labelled
-        else:
-            cloud = np.isin(mask, self.cloud)
-        return cloud, labelled
+            return (mask != 0) & labelled, labelled
+        return np.isin(mask, self.cloud), labelled
 
 
 CLOUD38_CODING = MaskCoding(cloud=None, fill=())
@@ -133,9 +131,7 @@ def _require_dir(path: Path, what: str) -> Path:
 
 
 def _rasters(folder: Path) -> dict[str, Path]:
-    return {
-        p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in _RASTER_SUFFIXES
-    }
+    return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in _RASTER_SUFFIXES}
 
 
 def read_patch_list(csv_path: Path) -> list[str]:
@@ -247,8 +243,17 @@ def image_mask_pairs(
                 f"Image {path.name} has no mask named {stem}.tif in {masks}: "
                 "give each image a mask with the same file name."
             )
-        specs.append(PatchSpec(stem, image=path, mask=mask, bands=bands, product=product,
-                               coding=coding, dataset="pairs"))
+        specs.append(
+            PatchSpec(
+                stem,
+                image=path,
+                mask=mask,
+                bands=bands,
+                product=product,
+                coding=coding,
+                dataset="pairs",
+            )
+        )
     return specs
 
 

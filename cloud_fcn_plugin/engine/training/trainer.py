@@ -47,9 +47,18 @@ Log = Callable[[str], None]
 SCHEDULES = ("cosine", "constant", "plateau")
 STATE_VERSION = 1
 HISTORY_FIELDS = (
-    "epoch", "step", "lr", "train_loss", "val_loss", "val_jaccard", "val_precision",
-    "val_recall", "val_specificity", "val_overall_accuracy", "seconds",
-)  # fmt: skip
+    "epoch",
+    "step",
+    "lr",
+    "train_loss",
+    "val_loss",
+    "val_jaccard",
+    "val_precision",
+    "val_recall",
+    "val_specificity",
+    "val_overall_accuracy",
+    "seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -416,9 +425,13 @@ def calibrate(
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=Path(__file__).resolve().parent, check=False,
-        )  # fmt: skip
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).resolve().parent,
+            check=False,
+        )
     except OSError:
         return None
     return out.stdout.strip() or None
@@ -663,12 +676,15 @@ class Trainer:
             threshold, metrics = 0.5, {}
             if self.val_specs:
                 predictor = Predictor.from_model(model, metadata, device=self.device.type)
-                threshold, metrics = calibrate(predictor, self.val_specs, self.config.calibrate_metric)
+                metric = self.config.calibrate_metric
+                threshold, metrics = calibrate(predictor, self.val_specs, metric)
                 model = predictor.model.cpu()
             save_checkpoint(path, model, replace(metadata, threshold=threshold, metrics=metrics))
             summary[name.removesuffix(".safetensors")] = {
-                "path": str(path), "threshold": threshold, "metrics": metrics,
-            }  # fmt: skip
+                "path": str(path),
+                "threshold": threshold,
+                "metrics": metrics,
+            }
             if metrics:
                 pooled = metrics["at_calibrated_threshold"]["pooled"]
                 self.log(

@@ -1,0 +1,75 @@
+"""The parameter logic the dock and the algorithm share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cloud_fcn_plugin import deps
+from cloud_fcn_plugin.common.choices import DEFAULT_STACK_BANDS
+from cloud_fcn_plugin.common.engine_call import (
+    default_threshold,
+    dependency_error,
+    error_sentence,
+)
+from cloud_fcn_plugin.common.layer_input import (
+    LayerInput,
+    describe_input,
+    engine_path,
+    is_band_file,
+    resolve_bands,
+)
+from cloud_fcn_plugin.engine.errors import BandMismatchError, DependencyMissingError
+
+
+class TestLayerInput:
+    @pytest.mark.parametrize(
+        "name",
+        ["LC08_L1TP_x_B4.TIF", "LC08_L2SP_x_SR_B5.TIF", "LC80130312015295LGN00_B10_toa.tif"],
+    )
+    def test_landsat_band_files(self, name):
+        assert is_band_file(Path(name))
+
+    @pytest.mark.parametrize("name", ["stack_B2-B5.tif", "LC08_x_QA_PIXEL.TIF", "mask.tif"])
+    def test_other_rasters(self, name):
+        assert not is_band_file(Path(name))
+
+    def test_band_file_means_its_product_folder(self, toa_band_file):
+        assert engine_path(toa_band_file) == (toa_band_file.parent, True)
+        described = describe_input(toa_band_file)
+        assert described.is_product and described.bands is None and described.level == "toa"
+
+    def test_four_band_stack_gets_b2_b5_order(self, toa_stack):
+        described = describe_input(toa_stack)
+        assert not described.is_product
+        assert described.bands == DEFAULT_STACK_BANDS
+
+    def test_defaults_give_way_to_the_layer_but_choices_do_not(self):
+        guess = LayerInput(Path("x.tif"), False, (4, 3, 2, 5), "toa", "")
+        assert resolve_bands(DEFAULT_STACK_BANDS, guess) == (4, 3, 2, 5)
+        assert resolve_bands((1, 2, 3, 4), guess) == (1, 2, 3, 4)
+        product = LayerInput(Path("folder"), True, None, "l1", "")
+        assert resolve_bands((1, 2, 3, 4), product) is None
+
+
+class TestEngineCall:
+    def test_missing_torch_is_the_shared_sentence(self):
+        error = dependency_error(ModuleNotFoundError("No module named 'torch'", name="torch"))
+        assert isinstance(error, DependencyMissingError)
+        assert str(error) == deps.missing_torch_message()
+
+    def test_other_missing_package_is_named(self):
+        error = dependency_error(ModuleNotFoundError("nope", name="rasterio"))
+        assert "rasterio" in str(error)
+
+    def test_error_sentence_is_one_line(self):
+        assert error_sentence(BandMismatchError("No NIR band.\ndetails")) == "No NIR band."
+        assert error_sentence(RuntimeError("boom")).startswith("Cloud detection failed")
+
+    def test_threshold_read_from_weights(self, tiny_weights):
+        assert default_threshold(tiny_weights) == (0.5, None)
+
+    def test_threshold_falls_back_and_says_so(self, tmp_path):
+        value, note = default_threshold(tmp_path / "absent.safetensors")
+        assert value == 0.5 and "absent.safetensors" in note

@@ -1,0 +1,65 @@
+"""The plugin without PyTorch: it loads, the panel explains, the algorithm fails cleanly."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+
+from cloud_fcn_plugin import deps
+from tests.plugin.qgis_subprocess import REPO_ROOT, qgis_env, run
+
+pytestmark = [pytest.mark.qgis, pytest.mark.slow]
+
+SENTENCE = "PyTorch is not installed in the Python that QGIS uses"
+
+
+def test_plugin_without_torch(tmp_path, toa_band_file):
+    home = tmp_path / "home"
+    home.mkdir()
+    output = tmp_path / "mask.tif"
+    env = qgis_env(home, hide_torch=True, extra_path=[str(REPO_ROOT)])
+    result = run(
+        [sys.executable, str(REPO_ROOT / "tests" / "plugin" / "missing_torch_probe.py"),
+         str(toa_band_file), str(output)],
+        env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("REPORT "))
+    report = json.loads(line.removeprefix("REPORT "))
+    assert report["torch_imported"] is False
+    assert report["banner_shown"] is True
+    assert report["banner_text"].startswith(SENTENCE)
+    assert report["install_button"] == "Install PyTorch"
+    assert report["run_enabled"] is False
+    assert report["error"].startswith(SENTENCE)
+    assert report["error"] == report["banner_text"]  # the same sentence in both places
+    assert not output.exists()
+
+
+class TestDeps:
+    def test_pip_arguments_target_the_plugin_folder(self, monkeypatch, tmp_path):
+        monkeypatch.setenv("CLOUD_FCN_DEPS_DIR", str(tmp_path / "deps"))
+        cpu = deps.pip_install_arguments(cuda=False)
+        assert cpu[:3] == ["-m", "pip", "install"]
+        assert cpu[cpu.index("--target") + 1] == str(tmp_path / "deps")
+        assert cpu[cpu.index("--index-url") + 1] == deps.CPU_INDEX
+        assert "torch" in cpu
+        cuda = deps.pip_install_arguments(cuda=True)
+        assert cuda[cuda.index("--index-url") + 1] == deps.CUDA_INDEX
+
+    def test_cuda_build_chosen_from_nvidia_smi(self, monkeypatch):
+        monkeypatch.setattr(deps.shutil, "which", lambda name: "/usr/bin/nvidia-smi")
+        assert deps.CUDA_INDEX in deps.pip_install_arguments()
+        monkeypatch.setattr(deps.shutil, "which", lambda name: None)
+        assert deps.CPU_INDEX in deps.pip_install_arguments()
+
+    def test_deps_folder_goes_first_on_sys_path(self, monkeypatch, tmp_path):
+        folder = tmp_path / "deps"
+        folder.mkdir()
+        monkeypatch.setenv("CLOUD_FCN_DEPS_DIR", str(folder))
+        monkeypatch.setattr(sys, "path", list(sys.path))
+        deps.add_deps_to_path()
+        deps.add_deps_to_path()
+        assert sys.path.count(str(folder)) == 1 and sys.path[0] == str(folder)

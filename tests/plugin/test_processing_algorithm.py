@@ -1,0 +1,298 @@
+"""``cloud_fcn:detectclouds`` through real QGIS Processing on the real scenes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from qgis.core import (
+    QgsApplication,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeedback,
+    QgsProcessingModelAlgorithm,
+    QgsProcessingModelChildAlgorithm,
+    QgsProcessingModelChildParameterSource,
+    QgsProcessingModelOutput,
+    QgsProcessingModelParameter,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterRasterLayer,
+    QgsProject,
+    QgsRasterLayer,
+)
+
+from cloud_fcn_plugin.common.choices import DEFAULT_STACK_BANDS
+
+pytestmark = [pytest.mark.qgis, pytest.mark.data]
+
+ALG = "cloud_fcn:detectclouds"
+BAND_FILES = {
+    "toa_120m": "LC80130312015295LGN00_B4_toa.tif",
+    "l1_900m": "LC08_L1TP_016037_20170813_20170814_01_RT_B4.TIF",
+    "sr_600m": "LC08_L2SP_001062_20201031_20201106_02_T2_SR_B4.TIF",
+}
+
+
+def _run(parameters: dict, feedback: QgsProcessingFeedback | None = None) -> dict:
+    from qgis import processing
+
+    return processing.run(ALG, parameters, feedback=feedback or QgsProcessingFeedback())
+
+
+def _assert_same_grid(mask_path: str | Path, source: QgsRasterLayer) -> QgsRasterLayer:
+    mask = QgsRasterLayer(str(mask_path), "mask", "gdal")
+    assert mask.isValid()
+    assert mask.crs() == source.crs()
+    assert mask.width() == source.width() and mask.height() == source.height()
+    assert mask.extent().toString(3) == source.extent().toString(3)
+    assert mask.bandCount() == 1
+    return mask
+
+
+class TestDefinition:
+    def test_parameters_help_and_outputs(self, qgis_processing):
+        alg = QgsApplication.processingRegistry().algorithmById(ALG)
+        assert alg.displayName() == "Detect clouds"
+        names = [p.name() for p in alg.parameterDefinitions()]
+        assert names[:5] == ["INPUT", "RED", "GREEN", "BLUE", "NIR"]
+        assert [alg.parameterDefinition(k).defaultValue() for k in names[1:5]] == list(
+            DEFAULT_STACK_BANDS
+        )
+        advanced = {
+            p.name()
+            for p in alg.parameterDefinitions()
+            if p.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced
+        }
+        assert advanced == {"TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE"}
+        assert "CLOUD_COVER" in [o.name() for o in alg.outputDefinitions()]
+        help_text = alg.shortHelpString()
+        for words in ("Red, green, blue and NIR", "Product level", "Threshold", "Model file",
+                      "1 = cloud, 0 = clear, 255 = no data", "Cloud cover"):
+            assert words in help_text
+        assert not alg.icon().isNull()
+
+
+@pytest.mark.slow
+class TestRun:
+    @pytest.mark.parametrize("scene", sorted(BAND_FILES))
+    def test_product_scene_gives_mask_on_the_input_grid(
+        self, qgis_processing, scene_dirs, tiny_weights, tmp_path, scene
+    ):
+        band_file = scene_dirs[scene] / BAND_FILES[scene]
+        source = QgsRasterLayer(str(band_file), scene, "gdal")
+        output = tmp_path / "mask.tif"
+        result = _run({"INPUT": str(band_file), "MODEL": str(tiny_weights), "OUTPUT": str(output)})
+        assert result["OUTPUT"] == str(output)
+        assert isinstance(result["CLOUD_COVER"], float)
+        assert 0.0 <= result["CLOUD_COVER"] <= 100.0
+        _assert_same_grid(output, source)
+
+    def test_stack_temporary_output_with_probability(
+        self, qgis_processing, toa_stack, tiny_weights, tmp_path
+    ):
+        probability = tmp_path / "probability.tif"
+        result = _run(
+            {
+                "INPUT": str(toa_stack),
+                "MODEL": str(tiny_weights),
+                "THRESHOLD": 0.3,
+                "TILE_SIZE": 96,
+                "OVERLAP": 8,
+                "BATCH_SIZE": 2,
+                "DEVICE": 1,
+                "OUTPUT": "TEMPORARY_OUTPUT",
+                "PROBABILITY": str(probability),
+            }
+        )
+        source = QgsRasterLayer(str(toa_stack), "stack", "gdal")
+        _assert_same_grid(result["OUTPUT"], source)
+        _assert_same_grid(probability, source)
+        assert result["CLOUD_COVER"] > 0.0
+
+    def test_missing_nir_band_is_a_processing_exception(
+        self, qgis_processing, scene_dirs, tiny_weights, tmp_path
+    ):
+        rgb = next(scene_dirs["rgb_30m"].glob("*.TIF"))
+        output = tmp_path / "mask.tif"
+        with pytest.raises(QgsProcessingException) as caught:
+            _run({"INPUT": str(rgb), "MODEL": str(tiny_weights), "OUTPUT": str(output)})
+        message = str(caught.value)
+        assert "\n" not in message.strip() and "Traceback" not in message
+        assert not output.exists()
+
+    def test_cancel_after_first_progress_leaves_no_output(
+        self, qgis_processing, toa_band_file, tiny_weights, tmp_path
+    ):
+        feedback = QgsProcessingFeedback()
+        reports: list[float] = []
+
+        def cancel(progress: float) -> None:
+            reports.append(progress)
+            feedback.cancel()
+
+        feedback.progressChanged.connect(cancel)
+        output = tmp_path / "out" / "mask.tif"
+        output.parent.mkdir()
+        with pytest.raises(QgsProcessingException, match="(?i)cancel"):
+            _run(
+                {"INPUT": str(toa_band_file), "MODEL": str(tiny_weights), "OUTPUT": str(output)},
+                feedback,
+            )
+        assert reports
+        assert list(output.parent.iterdir()) == []
+
+    def test_output_is_loaded_named_and_styled(
+        self, qgis_processing, clean_project, toa_band_file, tiny_weights
+    ):
+        from processing.gui.Postprocessing import handleAlgorithmResults
+        from processing.tools import dataobjects
+
+        alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
+        feedback = QgsProcessingFeedback()
+        context = dataobjects.createContext(feedback)
+        parameters = {"INPUT": str(toa_band_file), "MODEL": str(tiny_weights),
+                      "OUTPUT": "TEMPORARY_OUTPUT"}
+        # What the algorithm dialog does: destinations flagged to load into the project.
+        parameters = _load_outputs_in_project(alg, parameters, context)
+        results, ok = alg.run(parameters, context, feedback)
+        assert ok, feedback.textLog()
+        handleAlgorithmResults(alg, context, feedback, False, parameters)
+        layers = clean_project.mapLayersByName("LC80130312015295LGN00_B4_toa clouds")
+        assert len(layers) == 1
+        _assert_paletted_style(layers[0])
+
+
+@pytest.mark.slow
+class TestBatchAndModel:
+    def test_batch_of_two_scenes_as_the_batch_dialog_runs_it(
+        self, qgis_processing, clean_project, scene_dirs, tiny_weights, tmp_path
+    ):
+        from processing.gui.Postprocessing import handleAlgorithmResults
+        from processing.tools import dataobjects
+
+        alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
+        rows = [
+            {"INPUT": str(scene_dirs[s] / BAND_FILES[s]), "MODEL": str(tiny_weights),
+             "OUTPUT": str(tmp_path / f"{s}_mask.tif")}
+            for s in ("toa_120m", "l1_900m")
+        ]
+        covers = []
+        for row in rows:  # BatchAlgorithmDialog.runAlgorithm: a new context per row
+            feedback = QgsProcessingFeedback()
+            context = dataobjects.createContext(feedback)
+            parameters = _load_outputs_in_project(alg, alg.preprocessParameters(row), context)
+            results, ok = alg.run(parameters, context, feedback)
+            assert ok, feedback.textLog()
+            handleAlgorithmResults(alg, context, feedback, False, parameters)
+            covers.append(results["CLOUD_COVER"])
+        assert all(isinstance(c, float) for c in covers)
+        masks = [lyr for lyr in clean_project.mapLayers().values() if lyr.name().endswith("clouds")]
+        assert len(masks) == 2
+        for row in rows:
+            assert Path(row["OUTPUT"]).is_file()
+
+    def test_model3_chains_detection_with_other_algorithms(
+        self, qgis_processing, toa_band_file, tiny_weights, tmp_path
+    ):
+        import rasterio
+        from qgis import processing
+
+        path = tmp_path / "clouds_then_cover_raster.model3"
+        assert _cloud_model(tiny_weights).toFile(str(path))
+        model = QgsProcessingModelAlgorithm()
+        assert model.fromFile(str(path))
+        ok, errors = model.validate()
+        assert ok, errors
+        report = tmp_path / "stats.html"
+        cover_raster = tmp_path / "cover.tif"
+        mask = tmp_path / "mask.tif"
+        results = processing.run(
+            model,
+            {"scene": str(toa_band_file), "detect:mask": str(mask),
+             "stats:statistics": str(report), "cover:cover_raster": str(cover_raster)},
+            feedback=QgsProcessingFeedback(),
+        )
+        assert results["detect:mask"] == str(mask)
+        assert report.is_file() and "Mean" in report.read_text()
+        with rasterio.open(mask) as src:
+            values = src.read(1)
+        expected = 100.0 * (values == 1).sum() / (values != 255).sum()
+        with rasterio.open(cover_raster) as src:
+            value = float(src.read(1)[0, 0])
+        # The cloud cover flowed from detectclouds' numeric output into the next step.
+        assert value == pytest.approx(expected, abs=1e-3)
+
+
+def _load_outputs_in_project(alg, parameters: dict, context: QgsProcessingContext) -> dict:
+    """Mark destination outputs to be loaded, as the algorithm dialog does."""
+    from qgis.core import QgsProcessingOutputLayerDefinition
+
+    parameters = dict(parameters)
+    for definition in alg.destinationParameterDefinitions():
+        value = parameters.get(definition.name())
+        if value:
+            sink = QgsProcessingOutputLayerDefinition(value, QgsProject.instance())
+            parameters[definition.name()] = sink
+    return parameters
+
+
+def _assert_paletted_style(layer: QgsRasterLayer) -> None:
+    renderer = layer.renderer()
+    assert renderer.type() == "paletted"
+    classes = {c.value: c.color for c in renderer.classes()}
+    assert classes[1].alpha() > 0
+    assert classes[0].alpha() == 0 and classes[255].alpha() == 0
+
+
+def _cloud_model(weights: Path) -> QgsProcessingModelAlgorithm:
+    """Detect clouds, then raster statistics of the mask and a raster of the cloud cover."""
+    model = QgsProcessingModelAlgorithm("Clouds then statistics", "Cloud FCN tests")
+    model.addModelParameter(
+        QgsProcessingParameterRasterLayer("scene", "Scene"), QgsProcessingModelParameter("scene")
+    )
+    static = QgsProcessingModelChildParameterSource.fromStaticValue
+
+    detect = QgsProcessingModelChildAlgorithm(ALG)
+    detect.setChildId("detect")
+    detect.addParameterSources(
+        "INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("scene")]
+    )
+    detect.addParameterSources("MODEL", [static(str(weights))])
+    # The modeler's dialog stores every default explicitly; do the same.
+    for key, value in (("PRODUCT", 0), ("BATCH_SIZE", 4), ("DEVICE", 0)):
+        detect.addParameterSources(key, [static(value)])
+    detect.setModelOutputs({"mask": _model_output("mask", "detect", "OUTPUT")})
+    model.addChildAlgorithm(detect)
+
+    stats = QgsProcessingModelChildAlgorithm("native:rasterlayerstatistics")
+    stats.setChildId("stats")
+    stats.addParameterSources(
+        "INPUT", [QgsProcessingModelChildParameterSource.fromChildOutput("detect", "OUTPUT")]
+    )
+    stats.addParameterSources("BAND", [static(1)])
+    stats.setModelOutputs({"statistics": _model_output("statistics", "stats", "OUTPUT_HTML_FILE")})
+    model.addChildAlgorithm(stats)
+
+    cover = QgsProcessingModelChildAlgorithm("native:createconstantrasterlayer")
+    cover.setChildId("cover")
+    cover.addParameterSources(
+        "EXTENT", [QgsProcessingModelChildParameterSource.fromChildOutput("detect", "OUTPUT")]
+    )
+    cover.addParameterSources(
+        "TARGET_CRS", [QgsProcessingModelChildParameterSource.fromModelParameter("scene")]
+    )
+    cover.addParameterSources("PIXEL_SIZE", [static(2000)])
+    cover.addParameterSources("OUTPUT_TYPE", [static(5)])  # Float32
+    cover.addParameterSources(
+        "NUMBER", [QgsProcessingModelChildParameterSource.fromChildOutput("detect", "CLOUD_COVER")]
+    )
+    cover.setModelOutputs({"cover_raster": _model_output("cover_raster", "cover", "OUTPUT")})
+    model.addChildAlgorithm(cover)
+    return model
+
+
+def _model_output(name: str, child: str, child_output: str) -> QgsProcessingModelOutput:
+    output = QgsProcessingModelOutput(name, name)
+    output.setChildId(child)
+    output.setChildOutputName(child_output)
+    return output
