@@ -73,7 +73,8 @@ class DetectCloudsDock(QgsDockWidget):
         self.input: LayerInput | None = None
         self._build()
         self.refresh_dependencies()
-        self._on_model_changed()
+        # Reading the weights' threshold imports torch (seconds): wait until the panel shows.
+        self._threshold_loaded = False
         self.layer_combo.layerChanged.connect(self._on_layer_changed)
         self._on_layer_changed(self.layer_combo.currentLayer())
 
@@ -202,10 +203,17 @@ class DetectCloudsDock(QgsDockWidget):
         """Move the slider to ``value`` (0..1)."""
         self.threshold_slider.setValue(round(value * SLIDER_SCALE))
 
+    def showEvent(self, event) -> None:
+        """Read the model's calibrated threshold the first time the panel appears."""
+        if not self._threshold_loaded:
+            self._on_model_changed()
+        super().showEvent(event)
+
     def _show_threshold(self, value: int) -> None:
         self.threshold_label.setText(f"{value / SLIDER_SCALE:.3f}")
 
     def _on_model_changed(self, *_args) -> None:
+        self._threshold_loaded = True
         value, note = default_threshold(self._weights())
         self.set_threshold(value)
         self._show_threshold(self.threshold_slider.value())
@@ -224,8 +232,9 @@ class DetectCloudsDock(QgsDockWidget):
             self.level_label.setText("Choose a raster layer.")
             self.band_note.setText("")
         else:
-            level = LEVEL_NAMES.get(info.level or "", "unknown")
-            self.level_label.setText(f"{level}. {info.level_reason}")
+            level = LEVEL_NAMES.get(info.level or "", "Unknown product level")
+            # The engine's reason already names the level; fall back to the bare name.
+            self.level_label.setText(info.level_reason or f"{level}.")
             if info.is_product:
                 self.band_note.setText(
                     f"Landsat product folder {info.path.name}: the red, green, blue and NIR "
@@ -259,6 +268,8 @@ class DetectCloudsDock(QgsDockWidget):
         """
         if self.input is None:
             raise ParameterError("Choose a raster layer to detect clouds in.")
+        if not self._threshold_loaded:
+            self._on_model_changed()
         bands = None
         if not self.input.is_product:
             bands = tuple(combo.currentBand() for combo in self.band_combos)

@@ -34,6 +34,7 @@ from cloud_fcn_plugin.engine.training.datasets import (
 from cloud_fcn_plugin.engine.training.losses import CloudLoss, masked_bce_loss, soft_jaccard_loss
 from cloud_fcn_plugin.engine.training.trainer import (
     LrSchedule,
+    PatchBank,
     TrainConfig,
     Trainer,
     load_train_state,
@@ -309,6 +310,19 @@ class TestTrainState:
         optimizer = torch.optim.AdamW(torch.nn.Linear(1, 1).parameters())
         with pytest.raises(WeightsError, match="resume"):
             load_train_state(tmp_path / "last.safetensors", optimizer)
+
+
+@pytest.mark.data
+class TestPatchBank:
+    def test_large_collections_are_read_on_demand(self, biome_dir):
+        specs = biome_patches(biome_dir / "val")
+        lazy = PatchBank(specs, preload_limit=0, sample_size=2)
+        eager = PatchBank(specs)
+        assert not lazy.preloaded and eager.preloaded
+        assert np.array_equal(lazy[3].reflectance, eager[3].reflectance)
+        assert lazy.weights.sum() == pytest.approx(1.0)
+        assert 0.0 <= lazy.cloud_fraction() <= 1.0
+        assert len(lazy.statistics()[0]) == 4
 
 
 @pytest.mark.data

@@ -50,7 +50,7 @@ class TestPrefill:
         assert dock.layer_combo.currentLayer() is stack
         assert [c.currentBand() for c in dock.band_combos] == [3, 2, 1, 4]
         assert all(c.isEnabled() for c in dock.band_combos)
-        assert "Top-of-atmosphere" in dock.level_label.text()
+        assert "TOA" in dock.level_label.text()
 
     def test_product_band_file_reads_the_folder(
         self, dock, qgis_iface, clean_project, toa_band_file

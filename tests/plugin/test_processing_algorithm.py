@@ -15,13 +15,13 @@ from qgis.core import (
     QgsProcessingModelChildParameterSource,
     QgsProcessingModelOutput,
     QgsProcessingModelParameter,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterRasterLayer,
     QgsProject,
     QgsRasterLayer,
 )
 
 from cloud_fcn_plugin.common.choices import DEFAULT_STACK_BANDS
+from cloud_fcn_plugin.compat import FLAG_ADVANCED
 
 pytestmark = [pytest.mark.qgis, pytest.mark.data]
 
@@ -61,7 +61,7 @@ class TestDefinition:
         advanced = {
             p.name()
             for p in alg.parameterDefinitions()
-            if p.flags() & QgsProcessingParameterDefinition.Flag.FlagAdvanced
+            if p.flags() & FLAG_ADVANCED
         }
         assert advanced == {"TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE"}
         assert "CLOUD_COVER" in [o.name() for o in alg.outputDefinitions()]

@@ -131,7 +131,12 @@ class TestClusterBatch:
                    "--weights", str(brightness_weights)]  # fmt: skip
         # A new session, so the SIGINT reaches the script and its workers as a terminal's would.
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, capture_output=True, text=True, start_new_session=True
+            command,
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 300
         while len(list(out.glob("*.tif"))) < 3 and process.poll() is None:

@@ -14,9 +14,9 @@ from tests.conftest import REPO_ROOT, brightness_probability
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-import evaluate  # noqa: E402
+import evaluate
 
-from cloud_fcn_plugin.engine.metrics import Confusion, confusion  # noqa: E402
+from cloud_fcn_plugin.engine.metrics import Confusion, confusion
 
 SCENE_ID = "LC08_L1TP_999999_20200101_20200102_01_T1"
 BANDS = ("red", "green", "blue", "nir")
@@ -61,11 +61,42 @@ def make_38cloud_test(root: Path, shape: tuple[int, int] = (500, 700)) -> np.nda
     return truth
 
 
+@pytest.fixture(scope="module")
+def fill_is_cloud_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pixel_linear checkpoint: cloud if mean visible TOA > 0.35, and cloud on fill too.
+
+    Fill becomes 0 after normalisation, where this model says cloud: the scene
+    evaluation must still count fill as clear, as the 38-Cloud truth does.
+    """
+    import torch
+
+    from cloud_fcn_plugin.engine.models import build_model
+    from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
+
+    model = build_model("pixel_linear")
+    with torch.no_grad():
+        model.linear.weight.copy_(torch.tensor([10.0, 10.0, 10.0, 0.0]).view(1, 4, 1, 1))
+        model.linear.bias.fill_(1.0)
+    meta = CheckpointMetadata(
+        architecture="pixel_linear",
+        arch_args={"in_channels": 4},
+        mean=(0.4, 0.4, 0.4, 0.4),
+        threshold=0.5,
+        tile_size=128,
+        overlap=16,
+    )
+    path = tmp_path_factory.mktemp("weights") / "fill_is_cloud.safetensors"
+    save_checkpoint(path, model, meta)
+    return path
+
+
 class Test38CloudScenes:
-    def test_reassembled_scene_scores_perfectly(self, tmp_path: Path, brightness_weights) -> None:
+    def test_reassembled_scene_scores_perfectly(
+        self, tmp_path: Path, fill_is_cloud_weights: Path
+    ) -> None:
         truth = make_38cloud_test(tmp_path / "test")
         out = tmp_path / "eval"
-        argv = [f"38cloud-test:{tmp_path / 'test'}", "--weights", str(brightness_weights)]
+        argv = [f"38cloud-test:{tmp_path / 'test'}", "--weights", str(fill_is_cloud_weights)]
         assert evaluate.main([*argv, "--out-dir", str(out), "--overlays", "1", "--quiet"]) == 0
         data = json.loads((out / "metrics.json").read_text())
         assert data["unit"] == "scene"

@@ -13,24 +13,41 @@ from tests.conftest import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-import train  # noqa: E402
+import train
 
-from cloud_fcn_plugin.engine.predict import load_predictor  # noqa: E402
-from cloud_fcn_plugin.engine.training.datasets import PatchSpec  # noqa: E402
+from cloud_fcn_plugin.engine.predict import load_predictor
+from cloud_fcn_plugin.engine.training.datasets import PatchSpec
 
 TINY = [
-    "--width", "0.25", "--patch-size", "64", "--batch-size", "2", "--samples-per-epoch", "4",
-    "--tile-size", "128", "--overlap", "16", "--threads", "1", "--device", "cpu",
-]  # fmt: skip
+    "--width",
+    "0.25",
+    "--patch-size",
+    "64",
+    "--batch-size",
+    "2",
+    "--samples-per-epoch",
+    "4",
+    "--tile-size",
+    "128",
+    "--overlap",
+    "16",
+    "--threads",
+    "1",
+    "--device",
+    "cpu",
+]
 
 
 @pytest.fixture
 def data_args(biome_dir: Path, cloud38_dir: Path) -> list[str]:
     return [
-        "--train", f"biome:{biome_dir / 'train'}",
-        "--train", f"38cloud:{cloud38_dir}",
-        "--val", f"biome:{biome_dir / 'val'}",
-    ]  # fmt: skip
+        "--train",
+        f"biome:{biome_dir / 'train'}",
+        "--train",
+        f"38cloud:{cloud38_dir}",
+        "--val",
+        f"biome:{biome_dir / 'val'}",
+    ]
 
 
 @pytest.mark.data
@@ -40,8 +57,15 @@ class TestTrainScript:
         out = tmp_path / "run"
         assert train.main([*data_args, *TINY, "--epochs", "1", "--out", str(out)]) == 0
         assert "Done:" in capsys.readouterr().out
-        for name in ("best.safetensors", "last.safetensors", "last.state.safetensors",
-                     "last.state.json", "history.csv", "curves.png", "summary.json"):  # fmt: skip
+        for name in (
+            "best.safetensors",
+            "last.safetensors",
+            "last.state.safetensors",
+            "last.state.json",
+            "history.csv",
+            "curves.png",
+            "summary.json",
+        ):
             assert (out / name).is_file(), name
         meta = json.loads((out / "best.json").read_text())
         provenance = meta["provenance"]
@@ -53,7 +77,8 @@ class TestTrainScript:
 
         resumed = [*data_args, *TINY, "--epochs", "2", "--out", str(out)]
         assert train.main([*resumed, "--resume", str(out / "last.safetensors")]) == 0
-        rows = list(csv.DictReader(open(out / "history.csv", encoding="utf-8")))
+        with open(out / "history.csv", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
         assert [int(r["epoch"]) for r in rows] == [1, 2]
         assert [int(r["step"]) for r in rows] == [2, 4]
         predictor = load_predictor(out / "last.safetensors", device="cpu")

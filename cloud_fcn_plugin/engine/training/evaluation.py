@@ -142,7 +142,8 @@ def evaluate_38cloud_scenes(
                 probability, valid = predict_scene(reader, predictor)
                 if keep_worst:
                     previews.append((position, _rgb_preview(reader)))
-            probs.append((position, probability))
+            # Fill is clear in the scene truth; the network's output there is meaningless.
+            probs.append((position, np.where(valid, probability, 0.0).astype(np.float32)))
             valids.append((position, valid))
         probability = assemble_scene(probs, truth.shape)
         valid = assemble_scene(valids, truth.shape) if valid_only else np.ones(truth.shape, bool)
