@@ -479,7 +479,7 @@ _NAME_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"_l1(tp|gt|gs)_", re.I), "l1", "Level-1 DN"),
     (re.compile(r"^l[co][89]\d{13}[a-z]{3}\d{2}_b\d{1,2}\.tiff?$", re.I), "l1", "Level-1 DN"),
 )
-_OVERRIDE = "pass --product l1, toa or sr if this is wrong"
+_OVERRIDE = "set the product level (l1, toa or sr) if this is wrong"
 
 
 def _level_from_names(names: Sequence[str]) -> tuple[str, str] | None:

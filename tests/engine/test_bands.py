@@ -338,7 +338,7 @@ class TestInferLevel:
     def test_from_file_names(self, name: str, level: str) -> None:
         found, reason = infer_level("uint16", np.zeros(0, np.uint16), [name])
         assert found == level
-        assert name in reason and "--product" in reason
+        assert name in reason and "product level" in reason
 
     def test_float_pixels_are_toa(self) -> None:
         level, reason = infer_level("float32", np.full(10, 0.2, np.float32))

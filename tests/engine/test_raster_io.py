@@ -111,7 +111,7 @@ class TestInspectRealScenes:
         info = inspect_input(scene_dirs[key])
         assert isinstance(info, InputInfo)
         assert (info.kind, info.level, info.mtl) == ("landsat_product", level, None)
-        assert "--product" in info.level_reason
+        assert "product level" in info.level_reason
         assert info.band_files is not None
         assert [f.name for f in info.band_files] == [
             band_file(scene_dirs[key], key, b).name for b in (4, 3, 2, 5)
