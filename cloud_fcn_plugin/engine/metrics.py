@@ -167,8 +167,9 @@ class ThresholdSweep:
     """Confusion counts at many thresholds from one pass over the probabilities.
 
     Probabilities are binned into ``bins`` equal steps; the counts at a
-    threshold ``t`` are those of ``probability >= t`` rounded to the bin edges,
-    which is exact for thresholds on the grid ``k / bins``.
+    threshold ``t`` on the grid ``k / bins`` are those of the engine's mask
+    ``probability > t``, except for probabilities exactly equal to ``t``, which
+    count as cloud here (a measure-zero difference for network outputs).
     """
 
     def __init__(self, bins: int = 1000) -> None:
@@ -196,7 +197,7 @@ class ThresholdSweep:
         self._clear += np.bincount(index[~true], minlength=self.bins + 1)
 
     def at(self, threshold: float) -> Confusion:
-        """Counts of the mask ``probability >= threshold``."""
+        """Counts of the mask ``probability > threshold`` (threshold rounded to the grid)."""
         k = int(round(threshold * self.bins))
         tp = int(self._cloud[k:].sum())
         fp = int(self._clear[k:].sum())
