@@ -404,13 +404,14 @@ def _worker_threads(worker: Any) -> int:
     return max(int(getattr(state, "nthreads", None) or worker.nthreads), 1)
 
 
-def _limit_torch_threads(tasks_on_host: int) -> None:
+def _limit_torch_threads(tasks_on_host: int, threads: int | None = None) -> None:
     # Without this, N workers each start one torch thread per core and thrash.
     global _TORCH_THREADS_SET
     if not _TORCH_THREADS_SET:
         import torch
 
-        torch.set_num_threads(max(1, available_cores() // max(tasks_on_host, 1)))
+        threads = threads or max(1, available_cores() // max(tasks_on_host, 1))
+        torch.set_num_threads(threads)
         _TORCH_THREADS_SET = True
 
 
@@ -710,6 +711,7 @@ def measure_batch_scaling(
     device: str = "cpu",
     batch_size: int = 4,
     repeat: int = 1,
+    torch_threads: int | None = None,
 ) -> list[dict]:
     """Measure scenes per minute on local clusters of 1, 2, ... workers.
 
@@ -724,6 +726,8 @@ def measure_batch_scaling(
         device: compute device of every worker.
         batch_size: tiles per forward pass.
         repeat: how many times each scene is processed per measurement.
+        torch_threads: torch threads per worker; ``None`` gives each worker its
+            share of the cores (what a batch does), 1 isolates process scaling.
 
     Returns:
         One dict per worker count: ``workers``, ``torch_threads``, ``scenes``,
@@ -741,12 +745,12 @@ def measure_batch_scaling(
                 Job(scene, folder / f"{i:04d}_{scene_stem(scene)}{OUTPUT_SUFFIX}")
                 for i, scene in enumerate(scenes)
             ]
-            seconds, reports = _timed_local_batch(jobs, params, workers)
+            seconds, reports = _timed_local_batch(jobs, params, workers, torch_threads)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         rows.append({
             "workers": workers,
-            "torch_threads": max(1, available_cores() // workers),
+            "torch_threads": torch_threads or max(1, available_cores() // workers),
             "scenes": len(jobs),
             "failed": sum(r.status != "ok" for r in reports),
             "seconds": round(seconds, 3),
@@ -760,12 +764,12 @@ def measure_batch_scaling(
 
 
 def _timed_local_batch(
-    jobs: Sequence[Job], params: DetectionParams, workers: int
+    jobs: Sequence[Job], params: DetectionParams, workers: int, torch_threads: int | None
 ) -> tuple[float, list[SceneReport]]:
     cluster, client = start_local_cluster(workers, None)
     try:
         hosts = workers_per_host(client)
-        client.run(_warm_worker, params, hosts)
+        client.run(_warm_worker, params, hosts, torch_threads)
         reports: list[SceneReport] = []
         started = time.perf_counter()
         run_on_client(client, jobs, params, lambda job, report: reports.append(report))
@@ -775,10 +779,12 @@ def _timed_local_batch(
         cluster.close()
 
 
-def _warm_worker(params: DetectionParams, hosts: dict[str, int]) -> None:
+def _warm_worker(
+    params: DetectionParams, hosts: dict[str, int], torch_threads: int | None = None
+) -> None:
     """Load the model and set torch's threads on a worker before timing starts."""
     from distributed import get_worker
 
     worker = get_worker()
-    _limit_torch_threads(hosts.get(worker.ip, 1) * _worker_threads(worker))
+    _limit_torch_threads(hosts.get(worker.ip, 1) * _worker_threads(worker), torch_threads)
     cached_predictor(params)
