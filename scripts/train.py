@@ -7,10 +7,15 @@ Examples:
         --train 38cloud:../shared/data/38cloud_sample/38-Cloud_training \\
         --val biome:../shared/data/l8biome_patches/val --out runs/lite
 
-    # Cloud-Net's setting on the full 38-Cloud download (GPU):
-    python scripts/train.py --train 38cloud:38-Cloud_training --nonempty --val-split 0.2 \\
-        --arch cloudnet --patch-size 192 --batch-size 12 --epochs 200 --loss jaccard \\
-        --lr 1e-4 --schedule plateau --patience 15 --out runs/cloudnet
+    # Cloud-Net's setting on the full 38-Cloud download (GPU): 384 px patches seen
+    # at 192 px (--scale-range 2,2), soft Jaccard, Adam 1e-4, batch 12, plateau
+    # decay x0.7 after 15 stale epochs, early stop after 20, geometric augmentation:
+    python scripts/train.py --train 38cloud:38-Cloud_training --val-split 0.2 \\
+        --arch cloudnet --patch-size 192 --scale-prob 1 --scale-range 2,2 \\
+        --gain-toa 1,1 --gain-l1 1,1 --band-jitter 0 --noise 0 --mix-prob 0 \\
+        --batch-size 12 --samples-per-epoch 6720 --epochs 2000 --loss jaccard \\
+        --lr 1e-4 --weight-decay 0 --schedule plateau --plateau-patience 15 \\
+        --plateau-factor 0.7 --patience 20 --workers 8 --threads 0 --out runs/cloudnet
 
     # Continue an interrupted run with the same arguments plus --resume:
     python scripts/train.py ... --out runs/lite --resume runs/lite/last.safetensors
@@ -117,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     model.add_argument("--schedule", choices=SCHEDULES, default=defaults.schedule)
     model.add_argument("--warmup-epochs", type=int, default=defaults.warmup_epochs)
+    model.add_argument(
+        "--plateau-patience",
+        type=int,
+        default=defaults.plateau_patience,
+        help="plateau schedule: epochs without progress before lowering the rate",
+    )
+    model.add_argument(
+        "--plateau-factor",
+        type=float,
+        default=defaults.plateau_factor,
+        help="plateau schedule: factor applied to the rate",
+    )
     model.add_argument("--loss", choices=LOSSES, default=defaults.loss)
     model.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
     model.add_argument("--pos-weight", type=float, default=None, help="BCE weight of cloud")
@@ -223,6 +240,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         weight_decay=args.weight_decay,
         schedule=args.schedule,
         warmup_epochs=args.warmup_epochs,
+        plateau_patience=args.plateau_patience,
+        plateau_factor=args.plateau_factor,
         loss=args.loss,
         label_smoothing=args.label_smoothing,
         pos_weight=args.pos_weight,

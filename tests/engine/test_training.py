@@ -279,9 +279,10 @@ class TestSchedule:
         assert schedule.lr_at(50) < schedule.lr_at(20)
 
     def test_plateau_halves_and_round_trips(self):
-        schedule = LrSchedule(TrainConfig(Path("x"), schedule="plateau", lr=1.0), 10)
+        config = TrainConfig(Path("x"), schedule="plateau", lr=1.0, plateau_patience=3)
+        schedule = LrSchedule(config, 10)
         for score in (0.5, 0.5, 0.5, 0.5):
-            schedule.epoch_end(score, patience=3)
+            schedule.epoch_end(score)
         assert schedule.lr_at(0) == 0.5
         copy = LrSchedule(TrainConfig(Path("x"), schedule="plateau", lr=1.0), 10)
         copy.load_state_dict(schedule.state_dict())

@@ -79,6 +79,8 @@ class TrainConfig:
         schedule: ``cosine`` (linear warm-up then cosine to 1 % of ``lr``),
             ``constant`` or ``plateau`` (halve when the validation Jaccard stalls).
         warmup_epochs: epochs of linear warm-up (cosine only).
+        plateau_patience: epochs without progress before ``plateau`` lowers the rate.
+        plateau_factor: what ``plateau`` multiplies the rate by.
         loss: ``jaccard``, ``bce`` or ``both``.
         label_smoothing: BCE label smoothing.
         pos_weight: optional BCE weight of the cloud class.
@@ -106,6 +108,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     schedule: str = "cosine"
     warmup_epochs: int = 1
+    plateau_patience: int = 5
+    plateau_factor: float = 0.5
     loss: str = "both"
     label_smoothing: float = 0.0
     pos_weight: float | None = None
@@ -271,6 +275,8 @@ class LrSchedule:
         self.plateau_lr = config.lr
         self.plateau_best = -math.inf
         self.plateau_bad = 0
+        self.plateau_patience = config.plateau_patience
+        self.plateau_factor = config.plateau_factor
 
     def lr_at(self, step: int) -> float:
         """Learning rate of optimisation step ``step`` (0-based)."""
@@ -284,16 +290,17 @@ class LrSchedule:
         floor = 0.01 * self.base_lr
         return floor + (self.base_lr - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    def epoch_end(self, score: float, patience: int = 3) -> None:
-        """Halve the plateau learning rate after ``patience`` epochs without progress."""
+    def epoch_end(self, score: float) -> None:
+        """Lower the plateau learning rate after ``plateau_patience`` epochs without progress."""
         if self.kind != "plateau" or math.isnan(score):
             return
         if score > self.plateau_best + 1e-4:
             self.plateau_best, self.plateau_bad = score, 0
         else:
             self.plateau_bad += 1
-            if self.plateau_bad >= patience:
-                self.plateau_lr, self.plateau_bad = self.plateau_lr * 0.5, 0
+            if self.plateau_bad >= self.plateau_patience:
+                self.plateau_lr *= self.plateau_factor
+                self.plateau_bad = 0
 
     def state_dict(self) -> dict[str, Any]:
         """JSON state."""
