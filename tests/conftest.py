@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The machine is small and shared: time limits per example would only measure the noise.
+settings.register_profile(
+    "cloud_fcn", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+settings.load_profile("cloud_fcn")
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The shared data is read in place: GDAL and QGIS must not write .aux.xml files beside it.
