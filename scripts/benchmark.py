@@ -14,7 +14,7 @@ run, each in a fresh subprocess so memory and warm caches do not leak between th
 3. ``naive``: the same model on the whole scene loaded as float32, non-overlapping
    tiles, batch of one, ``torch.no_grad()`` instead of inference mode;
 
-and the peak resident memory of each (``wait4`` rusage of the subprocess). It prints
+and the peak resident memory of each (``VmHWM`` of the subprocess). It prints
 a table and writes ``benchmark.json`` and ``benchmark.md`` to ``--output``.
 """
 
@@ -143,6 +143,16 @@ def _setup_torch(spec: dict[str, Any]) -> Any:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak resident memory since it started (exec), in MB.
+
+    Linux's ``ru_maxrss`` survives ``exec`` and so starts at the parent's resident
+    size at fork time; ``VmHWM`` belongs to the new program alone.
+    """
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -154,30 +164,90 @@ def _sync(torch: Any, device: Any) -> None:
 
 
 def measure_network(spec: dict[str, Any]) -> dict[str, Any]:
-    """Time forward passes on ready tensors of the tile size (no I/O, no blending)."""
+    """Time forward passes on ready tensors of the tile size (no I/O, no blending).
+
+    Two ways of using the cores are timed and the faster is the limit: one forward
+    pass of ``batch_size`` tiles on all torch threads, and (on the CPU) one thread per
+    core each running single tiles on one torch thread, as the engine does there.
+    """
     torch = _setup_torch(spec)
     from cloud_fcn_plugin.engine.predict import load_predictor
 
     predictor = load_predictor(spec["weights"], spec["device"], spec["batch_size"])
     tile = spec.get("tile_size") or predictor.metadata.tile_size
     side = tile + (-tile % predictor.size_multiple)
-    batch = torch.randn(predictor.batch_size, 4, side, side, device=predictor.device)
+    seconds = spec["network_seconds"]
+    batched = _forward_rate(torch, predictor, predictor.batch_size, side, seconds)
+    pooled = None
+    if predictor.device.type == "cpu" and predictor.cpu_workers > 1:
+        pooled = _pooled_forward_rate(torch, predictor, side, seconds)
+    best = max(batched, pooled or batched, key=lambda rate: rate["tiles_per_s"])
+    pixels_per_s = best["tiles_per_s"] * tile * tile
+    return {"seconds": best["seconds"], "megapixels": best["tiles"] * tile * tile / 1e6,
+            "mpx_per_s": pixels_per_s / 1e6, "tile_size": tile,
+            "batched_mpx_per_s": batched["tiles_per_s"] * tile * tile / 1e6,
+            "pooled_mpx_per_s": pooled and pooled["tiles_per_s"] * tile * tile / 1e6,
+            "way": "pooled" if best is pooled else "batched",
+            "cpu_workers": predictor.cpu_workers, **_torch_facts(torch, predictor)}
+
+
+def _forward_rate(
+    torch: Any, predictor: Any, batch_size: int, side: int, seconds: float
+) -> dict[str, float]:
+    """Tiles per second of ``batch_size``-tile forward passes on the calling thread."""
+    batch = torch.randn(batch_size, 4, side, side, device=predictor.device)
     cuda = predictor.mixed_precision
-    passes, elapsed = 0, 0.0
+    tiles, elapsed = 0, 0.0
     with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=cuda):
         for _ in range(2):  # warm-up: oneDNN/cuDNN pick their kernels on the first passes
             predictor.model(batch)
         _sync(torch, predictor.device)
         started = time.perf_counter()
-        while elapsed < spec["network_seconds"] or passes < 3:
+        while elapsed < seconds or tiles < 3 * batch_size:
             predictor.model(batch)
             _sync(torch, predictor.device)
-            passes += 1
+            tiles += batch_size
             elapsed = time.perf_counter() - started
-    pixels = passes * predictor.batch_size * tile * tile
-    return {"seconds": elapsed, "megapixels": pixels / 1e6, "tile_size": tile,
-            "passes": passes, "batch_size": predictor.batch_size,
-            "mpx_per_s": pixels / 1e6 / elapsed, **_torch_facts(torch, predictor)}
+    return {"tiles": tiles, "seconds": elapsed, "tiles_per_s": tiles / elapsed}
+
+
+def _pooled_forward_rate(
+    torch: Any, predictor: Any, side: int, seconds: float
+) -> dict[str, float]:
+    """Tiles per second of ``cpu_workers`` threads, each on one core with one tile a pass."""
+    import threading
+
+    workers = predictor.cpu_workers
+    ready = threading.Barrier(workers + 1)
+    counts: list[int] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        torch.get_num_threads()  # let torch set the thread up first, then pin it to one core
+        torch.set_num_threads(1)
+        tile = torch.randn(1, 4, side, side)
+        count = 0
+        with torch.inference_mode():
+            for _ in range(2):
+                predictor.model(tile)
+            ready.wait()
+            while not stop.is_set():
+                predictor.model(tile)
+                count += 1
+        counts.append(count)
+
+    threads = [threading.Thread(target=work) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    # Passes still running at the stop are counted, so time until the last one ends.
+    elapsed = time.perf_counter() - started
+    return {"tiles": sum(counts), "seconds": elapsed, "tiles_per_s": sum(counts) / elapsed}
 
 
 def _torch_facts(torch: Any, predictor: Any) -> dict[str, Any]:
@@ -219,15 +289,15 @@ def measure_engine(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _count_computed_pixels(predictor_class: Any) -> dict[str, int]:
-    """Count the tile pixels the engine sends through the network (wraps predict_tiles)."""
+    """Count the tile pixels the engine sends through the network (wraps submit_tiles)."""
     counter = {"pixels": 0}
-    original = predictor_class.predict_tiles
+    original = predictor_class.submit_tiles
 
     def counting(self: Any, tiles: Any) -> Any:
         counter["pixels"] += int(tiles.shape[0] * tiles.shape[-2] * tiles.shape[-1])
         return original(self, tiles)
 
-    predictor_class.predict_tiles = counting
+    predictor_class.submit_tiles = counting
     return counter
 
 
@@ -307,7 +377,6 @@ def run_child(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = process.communicate()
     wall = time.perf_counter() - started
-    # communicate() reaped the child; the children's rusage now includes its peak RSS.
     after = _cpu_seconds_of_others({os.getpid(), process.pid})
     if process.returncode != 0:
         raise RuntimeError(f"{kind} measurement failed:\n{stderr[-3000:]}")
@@ -332,49 +401,64 @@ def measure_all(args: argparse.Namespace, spec: dict[str, Any]) -> dict[str, dic
     return best
 
 
-def _quiet_env() -> dict[str, str]:
-    return {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+def _qgis_env(home: Path) -> dict[str, str]:
+    """Environment for ``qgis_process`` with its own HOME (hence profile) and our torch."""
+    import site
+
+    venv = [p for p in site.getsitepackages() if p.startswith(sys.prefix)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QGIS_")}
+    env.update(HOME=str(home), QT_QPA_PLATFORM="offscreen", XDG_RUNTIME_DIR=str(home),
+               PYTHONPATH=os.pathsep.join(venv))
+    env.pop("XDG_DATA_HOME", None)
+    env.pop("XDG_CONFIG_HOME", None)
+    return env
 
 
-def _timed(command: list[str]) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Run a command; return (seconds, peak RSS MB, the completed process)."""
+def _timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Run a command; return (seconds, exit code, output tail)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=_quiet_env())
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stdout, stderr = process.stdout.read(), process.stderr.read()
-    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    return seconds, usage.ru_maxrss / 1024.0, done
+    with tempfile.TemporaryFile("w+") as log:
+        done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                              cwd=env.get("HOME"), check=False)
+        seconds = time.perf_counter() - started
+        log.seek(0)
+        tail = log.read()[-2000:]
+    return seconds, done.returncode, tail
 
 
 def measure_qgis(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
-    """Time ``qgis_process run cloud_fcn:detectclouds`` against ``scripts/detect.py``."""
-    qgis_process = shutil.which("qgis_process") or shutil.which("qgis_process.bin")
+    """Time ``qgis_process run cloud_fcn:detectclouds`` against ``scripts/detect.py``.
+
+    The plugin is linked into a throw-away QGIS profile with ``install_dev.py``.
+    Both figures are whole processes, start-up included, on the same scene.
+    """
+    # Debian's qgis_process wrapper adds an option the binary rejects.
+    qgis_process = shutil.which("qgis_process.bin") or shutil.which("qgis_process")
     if qgis_process is None:
         return {"available": False, "reason": "qgis_process is not installed"}
-    listing = subprocess.run([qgis_process, "list"], capture_output=True, text=True,
-                             env=_quiet_env(), timeout=300)
-    if "cloud_fcn:detectclouds" not in listing.stdout:
-        return {"available": False, "reason": "the cloud_fcn provider is not installed in "
-                "QGIS (run `make install`, then enable the plugin)"}
-    common = {"INPUT": spec["scene"], "MODEL": spec["weights"], "DEVICE": spec["device"],
-              "BATCH_SIZE": spec["batch_size"]}
-    qgis_args = [f"--{key}={value}" for key, value in common.items()]
-    qgis_cmd = [qgis_process, "run", "cloud_fcn:detectclouds", "--", *qgis_args,
-                f"--OUTPUT={workdir / 'qgis_mask.tif'}"]
+    home = workdir / "qgis_home"
+    home.mkdir(exist_ok=True)
+    env = _qgis_env(home)
+    profile = home / ".local" / "share" / "QGIS" / "QGIS3" / "profiles" / "default"
+    install = subprocess.run([sys.executable, str(SCRIPTS / "install_dev.py"), "--profile-dir",
+                              str(profile)], env=env, capture_output=True, text=True)
+    listing = subprocess.run([qgis_process, "list"], capture_output=True, text=True, env=env,
+                             cwd=home, timeout=300)
+    if install.returncode != 0 or "cloud_fcn:detectclouds" not in listing.stdout:
+        return {"available": False, "reason": "the cloud_fcn Processing provider did not load: "
+                + (install.stderr or listing.stderr)[-500:]}
+    qgis_cmd = [qgis_process, "run", "cloud_fcn:detectclouds", "--", f"INPUT={spec['scene']}",
+                f"MODEL={spec['weights']}", f"BATCH_SIZE={spec['batch_size']}",
+                f"OUTPUT={workdir / 'qgis_mask.tif'}"]
     cli_cmd = [sys.executable, str(SCRIPTS / "detect.py"), spec["scene"], "-o",
-               str(workdir / "cli_mask.tif"), "--weights", spec["weights"], "--device",
-               spec["device"], "--batch-size", str(spec["batch_size"]), "--quiet", "--overwrite"]
-    cli_seconds, cli_rss, cli = _timed(cli_cmd)
-    qgis_seconds, qgis_rss, qgis = _timed(qgis_cmd)
-    for name, done in (("command line", cli), ("qgis_process", qgis)):
-        if done.returncode != 0:
-            return {"available": True, "error": f"{name} failed: {done.stderr[-1500:]}"}
+               str(workdir / "cli_mask.tif"), "--weights", spec["weights"], "--batch-size",
+               str(spec["batch_size"]), "--quiet", "--overwrite"]
+    cli_seconds, cli_code, cli_log = _timed(cli_cmd, {**os.environ, "HOME": str(home)})
+    qgis_seconds, qgis_code, qgis_log = _timed(qgis_cmd, env)
+    if cli_code or qgis_code:
+        return {"available": True, "error": f"command line: {cli_log}\nqgis_process: {qgis_log}"}
     return {"available": True, "cli_seconds": round(cli_seconds, 2),
-            "qgis_seconds": round(qgis_seconds, 2), "cli_peak_rss_mb": round(cli_rss, 1),
-            "qgis_peak_rss_mb": round(qgis_rss, 1),
+            "qgis_seconds": round(qgis_seconds, 2),
             "ratio": round(qgis_seconds / cli_seconds, 3),
             "note": "wall time of each whole process, start-up included"}
 

@@ -66,6 +66,14 @@ def _facts(report: dict[str, Any]) -> list[str]:
 def _ratio_lines(report: dict[str, Any]) -> list[str]:
     ratios = report["ratios"]
     lines = []
+    network = report["results"].get("network", {})
+    if network.get("pooled_mpx_per_s"):
+        lines.append(
+            f"- Network alone: {network['pooled_mpx_per_s']:.2f} Mpx/s with one tile per "
+            f"core on {network['cpu_workers']} threads (the engine's way on a CPU), "
+            f"{network['batched_mpx_per_s']:.2f} Mpx/s in batches of {report['batch_size']} "
+            f"on {report['torch_threads']} torch threads; the faster is the limit"
+        )
     if "engine_vs_network_valid" in ratios:
         lines.append(
             f"- Engine / network, valid pixels: **{ratios['engine_vs_network_valid']:.2f}**; "

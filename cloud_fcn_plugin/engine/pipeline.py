@@ -11,6 +11,7 @@ depends on the scene width and the tile size, never on the scene height.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import rasterio
 
 from .bands import normalize
 from .errors import CanceledError, NoValidPixelsError, ParameterError
@@ -25,12 +27,14 @@ from .params import DetectionParams, DetectionResult
 from .predict import Predictor, load_predictor
 from .raster_io import MASK_COLORMAP, AtomicRasterWriter, SceneReader, check_output_path, open_scene
 from .tiling import axis_offsets, blend_window
+from .weights import CheckpointMetadata
 
 Progress = Callable[[float], None]
 IsCanceled = Callable[[], bool]
 Log = Callable[[str], None]
 
 MASK_CLEAR, MASK_CLOUD, MASK_NODATA = 0, 1, 255
+_BLOCK_CACHE_MIN = 64 * 2**20
 PROBABILITY_NODATA = {"float32": -1.0, "uint8": 255}
 
 
@@ -54,65 +58,143 @@ def iter_probability_strips(
     """Yield the scene's cloud probabilities top to bottom, in final strips.
 
     Tiles that hold only fill are skipped; the others are blended with the
-    tile window and divided by the summed weights.
+    tile window and divided by the summed weights. Up to
+    ``predictor.tasks_in_flight`` tiles are predicted while earlier ones are
+    blended, across strip boundaries, so the workers never wait for a strip to end.
 
     Raises:
-        CanceledError: ``is_canceled()`` returned true between two batches.
+        CanceledError: ``is_canceled()`` returned true between two tasks.
     """
     height, width = reader.height, reader.width
     rows = axis_offsets(height, tile_size, overlap)
     cols = axis_offsets(width, tile_size, overlap)
     tile_h, tile_w = min(tile_size, height), min(tile_size, width)
-    window = blend_window(tile_h, tile_w, overlap)
-    total_tiles = len(rows) * len(cols)
-    prob_sum = np.zeros((tile_h, width), np.float32)
-    weight_sum = np.zeros((tile_h, width), np.float32)
-    meta = predictor.metadata
+    assembler = _Assembler(
+        blend_window(tile_h, tile_w, overlap), width, len(rows) * len(cols), progress
+    )
+    step = predictor.tiles_per_task
+    try:
+        strips = _read_ahead(reader, rows, tile_h, width, predictor.metadata)
+        for index, (strip, valid) in enumerate(strips):
+            wanted = [col for col in cols if valid[:, col : col + tile_w].any()]
+            assembler.skipped(len(cols) - len(wanted))
+            for start in range(0, len(wanted), step):
+                if is_canceled is not None and is_canceled():
+                    raise CanceledError("Canceled by the user: no output was written.")
+                yield from assembler.drain(keep=predictor.tasks_in_flight - 1)
+                batch = wanted[start : start + step]
+                assembler.submit(batch, predictor.submit_tiles(_tiles(strip, batch, tile_w)))
+            final = (rows[index + 1] if index + 1 < len(rows) else height) - rows[index]
+            assembler.end_strip(rows[index], final, valid)
+        yield from assembler.drain(keep=0)
+    finally:
+        assembler.cancel()
+
+
+def _tiles(strip: np.ndarray, cols: list[int], tile_w: int) -> np.ndarray:
+    """The tiles (N, C, H, W) at ``cols``: a view for one tile, else one stacked copy."""
+    if len(cols) == 1:
+        return strip[None, :, :, cols[0] : cols[0] + tile_w]
+    return np.stack([strip[:, :, col : col + tile_w] for col in cols])
+
+
+def _read_ahead(
+    reader: SceneReader, rows: list[int], tile_h: int, width: int, meta: CheckpointMetadata
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield normalised full-width strips, reading the next one on another thread."""
 
     def read(row: int) -> tuple[np.ndarray, np.ndarray]:
         reflectance, valid = reader.read(row, 0, tile_h, width)
-        return normalize(reflectance, valid, meta.mean, meta.std), valid
+        # The reader hands over a fresh array: normalising it in place saves a strip copy.
+        return normalize(reflectance, valid, meta.mean, meta.std, inplace=True), valid
 
     with ThreadPoolExecutor(1, thread_name_prefix="cloud-fcn-read") as pool:
         pending: Future = pool.submit(read, rows[0])
-        for index, row in enumerate(rows):
-            strip, valid = pending.result()
+        for index in range(len(rows)):
+            strip = pending.result()
             if index + 1 < len(rows):
                 pending = pool.submit(read, rows[index + 1])
-            for done_cols, (cols_batch, probabilities) in _predict_strip(
-                strip, valid, cols, tile_w, predictor, is_canceled
-            ):
-                for col, probability in zip(cols_batch, probabilities, strict=True):
-                    prob_sum[:, col : col + tile_w] += probability * window
-                    weight_sum[:, col : col + tile_w] += window
-                if progress is not None:
-                    progress(100.0 * (index * len(cols) + done_cols) / total_tiles)
-            final = (rows[index + 1] if index + 1 < len(rows) else height) - row
-            yield Strip(row, _blended(prob_sum[:final], weight_sum[:final]), valid[:final])
-            _shift_up(prob_sum, final)
-            _shift_up(weight_sum, final)
+            yield strip
 
 
-def _predict_strip(
-    strip: np.ndarray,
-    valid: np.ndarray,
-    cols: list[int],
-    tile_w: int,
-    predictor: Predictor,
-    is_canceled: IsCanceled | None,
-) -> Iterator[tuple[int, tuple[list[int], np.ndarray]]]:
-    """Yield ``(columns handled so far, (batch columns, probabilities))`` per batch."""
-    wanted = [col for col in cols if valid[:, col : col + tile_w].any()]
-    handled = len(cols) - len(wanted)
-    for start in range(0, len(wanted), predictor.batch_size):
-        if is_canceled is not None and is_canceled():
-            raise CanceledError("Canceled by the user: no output was written.")
-        batch_cols = wanted[start : start + predictor.batch_size]
-        tiles = np.stack([strip[:, :, col : col + tile_w] for col in batch_cols])
-        handled += len(batch_cols)
-        yield handled, (batch_cols, predictor.predict_tiles(tiles))
-    if not wanted:
-        yield handled, ([], np.empty((0, strip.shape[1], tile_w), np.float32))
+@dataclass(frozen=True)
+class _StripEnd:
+    """Queue marker: every tile of the strip at ``row`` has been submitted."""
+
+    row: int
+    final: int
+    valid: np.ndarray
+
+
+class _Assembler:
+    """Blends predicted tiles in submission order into a rolling strip accumulator."""
+
+    def __init__(
+        self, window: np.ndarray, width: int, total_tiles: int, progress: Progress | None
+    ) -> None:
+        tile_h, self.tile_w = window.shape
+        self.window = window
+        self.prob_sum = np.zeros((tile_h, width), np.float32)
+        self.weight_sum = np.zeros((tile_h, width), np.float32)
+        self._weighted = np.empty_like(window)
+        self.pending: deque[tuple[list[int], Future] | _StripEnd] = deque()
+        self.in_flight = 0
+        self.done, self.total = 0, total_tiles
+        self.progress = progress
+
+    def submit(self, cols: list[int], future: Future) -> None:
+        """Queue the future probabilities of the tiles at ``cols``."""
+        self.pending.append((cols, future))
+        self.in_flight += 1
+
+    def end_strip(self, row: int, final: int, valid: np.ndarray) -> None:
+        """Queue the end of a strip: its first ``final`` rows are then complete."""
+        self.pending.append(_StripEnd(row, final, valid))
+
+    def skipped(self, tiles: int) -> None:
+        """Count fill-only tiles as done."""
+        if tiles:
+            self._advance(tiles)
+
+    def drain(self, keep: int) -> Iterator[Strip]:
+        """Blend finished work until at most ``keep`` tasks are in flight; yield strips."""
+        while self.pending and (self.in_flight > keep or isinstance(self.pending[0], _StripEnd)):
+            item = self.pending.popleft()
+            if isinstance(item, _StripEnd):
+                yield self._finish(item)
+                continue
+            cols, future = item
+            self.in_flight -= 1
+            self._blend(cols, future.result())
+
+    def cancel(self) -> None:
+        """Drop queued work (after an error or a cancel)."""
+        for item in self.pending:
+            if not isinstance(item, _StripEnd):
+                item[1].cancel()
+        self.pending.clear()
+
+    def _blend(self, cols: list[int], probabilities: np.ndarray) -> None:
+        for col, probability in zip(cols, probabilities, strict=True):
+            np.multiply(probability, self.window, out=self._weighted)
+            self.prob_sum[:, col : col + self.tile_w] += self._weighted
+            self.weight_sum[:, col : col + self.tile_w] += self.window
+        self._advance(len(cols))
+
+    def _finish(self, end: _StripEnd) -> Strip:
+        strip = Strip(
+            end.row,
+            _blended(self.prob_sum[: end.final], self.weight_sum[: end.final]),
+            end.valid[: end.final],
+        )
+        _shift_up(self.prob_sum, end.final)
+        _shift_up(self.weight_sum, end.final)
+        return strip
+
+    def _advance(self, tiles: int) -> None:
+        self.done += tiles
+        if self.progress is not None:
+            self.progress(100.0 * self.done / self.total)
 
 
 def _blended(prob_sum: np.ndarray, weight_sum: np.ndarray) -> np.ndarray:
@@ -126,6 +208,17 @@ def _shift_up(buffer: np.ndarray, rows: int) -> None:
     if rows < len(buffer):
         buffer[: len(buffer) - rows] = buffer[rows:].copy()
     buffer[max(len(buffer) - rows, 0) :] = 0.0
+
+
+def _block_cache_bytes(reader: SceneReader) -> int:
+    """GDAL block cache for one run: four block rows of the input, at least 64 MB.
+
+    GDAL keeps decompressed blocks until its cache (5 % of the RAM by default) is
+    full, so memory grew with the scene; consecutive strips share one block row
+    only. The limit holds while ``rasterio.Env`` is open and is restored after.
+    """
+    itemsize = np.dtype(reader.info.dtype).itemsize
+    return max(_BLOCK_CACHE_MIN, 4 * reader.block_shape[0] * reader.width * 4 * itemsize)
 
 
 def resolve_tiling(params: DetectionParams, predictor: Predictor) -> tuple[int, int]:
@@ -226,7 +319,10 @@ def detect_clouds(
     tile_size, overlap = resolve_tiling(params, predictor)
     threshold = params.threshold if params.threshold is not None else predictor.metadata.threshold
 
-    with open_scene(input_path, bands=params.bands, product=params.product) as reader:
+    with (
+        open_scene(input_path, bands=params.bands, product=params.product) as reader,
+        rasterio.Env(GDAL_CACHEMAX=_block_cache_bytes(reader)),
+    ):
         for message in reader.messages:
             log(message)
         valid_pixels, cloud_pixels = _write_outputs(

@@ -1,8 +1,20 @@
-"""Batched prediction on one device: device choice, mixed precision, OOM fallback."""
+"""Batched prediction on one device: device choice, mixed precision, OOM fallback.
+
+On the CPU the tiles are spread over a small pool of threads, each running one
+tile per forward pass with a single torch thread, instead of one forward pass of a
+whole batch on all cores. Measured on a 2-core EPYC with CloudFCN-Lite: a 384 px
+tile alone runs about 1.5 times faster per core than in a batch of 4 (its
+activations stay in the L2 cache), and independent threads never wait at
+OpenMP's per-layer barriers, which stall badly whenever another process wants the
+CPU (2-5 times slower on a shared machine).
+"""
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +58,11 @@ class Predictor:
         model: a registry model returning logits (N, 1, H, W).
         metadata: the checkpoint metadata (normalisation, threshold, tile size).
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
-        batch_size: tiles per forward pass; lowered automatically on GPU out-of-memory.
+        batch_size: tiles per forward pass on a GPU, lowered automatically on
+            out-of-memory; on the CPU, tiles handed over per call.
         log: receives warnings (e.g. the fallback to the CPU).
+        cpu_workers: CPU threads running single tiles in parallel; ``None`` takes
+            ``torch.get_num_threads()`` (the cores torch would use).
     """
 
     def __init__(
@@ -57,6 +72,7 @@ class Predictor:
         device: str = "auto",
         batch_size: int = 4,
         log: Log | None = None,
+        cpu_workers: int | None = None,
     ) -> None:
         self.metadata = metadata
         self.batch_size = batch_size
@@ -64,6 +80,9 @@ class Predictor:
         self._log = log or (lambda message: None)
         self.model = model.to(self.device).eval()
         self.size_multiple = int(getattr(model, "size_multiple", 1))
+        self.cpu_workers = max(1, cpu_workers or torch.get_num_threads())
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def from_model(
@@ -82,12 +101,56 @@ class Predictor:
         """Half precision is used on CUDA only, where it is fast and accurate enough."""
         return self.device.type == "cuda"
 
+    @property
+    def tiles_per_task(self) -> int:
+        """Tiles worth handing to :meth:`submit_tiles` at once: 1 on the CPU pool."""
+        return 1 if self._uses_pool() else self.batch_size
+
+    @property
+    def tasks_in_flight(self) -> int:
+        """How many submitted tasks keep every worker busy, with one queued behind each."""
+        return 2 * self.cpu_workers if self._uses_pool() else 1
+
+    def _uses_pool(self) -> bool:
+        return self.device.type == "cpu" and self.cpu_workers > 1
+
+    def _cpu_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = _single_thread_pool(self.cpu_workers)
+                # Idle threads end with the predictor, not with the interpreter.
+                weakref.finalize(self, self._pool.shutdown, wait=False)
+            return self._pool
+
+    def submit_tiles(self, tiles: np.ndarray) -> Future:
+        """Start predicting tiles (N, C, H, W); the future holds :meth:`predict_tiles`'s result.
+
+        On the CPU pool the call returns at once and the tiles run on a worker
+        thread; elsewhere they are predicted before returning. ``tiles`` may be a
+        view into a larger array: it is copied only by the worker.
+        """
+        if self._uses_pool():
+            return self._cpu_pool().submit(self._predict_sequential, tiles)
+        future: Future = Future()
+        try:
+            future.set_result(self._predict_sequential(tiles))
+        except Exception as error:  # handed to whoever waits, as the pool would
+            future.set_exception(error)
+        return future
+
     def predict_tiles(self, tiles: np.ndarray) -> np.ndarray:
         """Return probabilities (N, H, W) float32 for normalised tiles (N, C, H, W).
 
         Tiles whose size is not a multiple of the model's ``size_multiple`` are
         padded by reflection and cropped back.
         """
+        if not self._uses_pool() or len(tiles) == 1:
+            return self._predict_sequential(tiles)
+        futures = [self.submit_tiles(tiles[i : i + 1]) for i in range(len(tiles))]
+        return np.concatenate([future.result() for future in futures])
+
+    def _predict_sequential(self, tiles: np.ndarray) -> np.ndarray:
+        """Predict on the calling thread in forward passes of at most ``batch_size``."""
         outputs = []
         start = 0
         while start < len(tiles):
@@ -148,6 +211,26 @@ def load_predictor(
         )
     model, metadata = load_checkpoint(path, device="cpu")
     return Predictor(model, metadata, device=device, batch_size=batch_size, log=log)
+
+
+def _single_thread_pool(workers: int) -> ThreadPoolExecutor:
+    """Start ``workers`` threads that each run torch on one core."""
+    caller_threads = torch.get_num_threads()
+    started = threading.Barrier(workers)
+    pool = ThreadPoolExecutor(workers, "cloud-fcn-infer", initializer=_one_torch_thread)
+    # Waiting on a barrier makes every worker start (and run the initializer) now.
+    for future in [pool.submit(started.wait) for _ in range(workers)]:
+        future.result()
+    # The OpenMP count is per thread, but torch also keeps the last value as the default of
+    # threads yet to touch torch: give that default back to the caller's count.
+    torch.set_num_threads(caller_threads)
+    return pool
+
+
+def _one_torch_thread() -> None:
+    # The first call lets torch set this thread up with its default; only then set 1.
+    torch.get_num_threads()
+    torch.set_num_threads(1)
 
 
 def _split(chunk: np.ndarray, size: int) -> list[np.ndarray]:

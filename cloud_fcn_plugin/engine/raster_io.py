@@ -36,7 +36,6 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 from rasterio.windows import Window
 
@@ -77,7 +76,8 @@ MASK_COLORMAP: dict[int, tuple[int, int, int, int]] = {
 _ROLES = ("red", "green", "blue", "NIR")
 # RasterioIOError is an OSError, not a RasterioError, in rasterio 1.3.
 _GDAL_ERRORS = (RasterioError, RasterioIOError)
-_SAMPLE_SIDE = 256  # side of the decimated sample used to infer the product level
+_SAMPLE_SIDE = 256  # side of the sample used to infer the product level
+_SAMPLE_CELLS = 8  # sample windows per side
 _BAND_FILE = re.compile(r"(?:^|_)(SR_|ST_)?B(\d{1,2})(_TOA)?\.TIFF?$", re.IGNORECASE)
 _MTL_FILE = re.compile(r"_MTL\.txt$", re.IGNORECASE)
 
@@ -144,9 +144,25 @@ def _open(path: Path) -> Any:
 
 
 def _sample(dataset: Any, index: int) -> np.ndarray:
-    """A nearest-neighbour decimated read of one band, at most 256 x 256 pixels."""
-    shape = (min(dataset.height, _SAMPLE_SIDE), min(dataset.width, _SAMPLE_SIDE))
-    return dataset.read(index, out_shape=shape, resampling=Resampling.nearest)
+    """A spread-out sample of one band, at most 256 x 256 pixels.
+
+    It is made of 8 x 8 small windows on an even grid: a decimated read of a
+    raster without overviews decompresses every block (0.3 s and all the blocks
+    in GDAL's cache for a 4,096 px scene, before any work starts).
+    """
+    rows, cols = _sample_spans(dataset.height), _sample_spans(dataset.width)
+    return np.block([
+        [dataset.read(index, window=Window(c, r, width, height)) for c, width in cols]
+        for r, height in rows
+    ])  # fmt: skip
+
+
+def _sample_spans(length: int) -> list[tuple[int, int]]:
+    """``(offset, size)`` of the sample windows along one axis."""
+    if length <= _SAMPLE_SIDE:
+        return [(0, length)]
+    size = _SAMPLE_SIDE // _SAMPLE_CELLS
+    return [(i * (length - size) // (_SAMPLE_CELLS - 1), size) for i in range(_SAMPLE_CELLS)]
 
 
 def _crs(dataset: Any) -> CRS | None:
@@ -484,7 +500,9 @@ class SceneReader:
             ) from exc
         valid = self._valid(raw)
         reflectance = to_reflectance(raw, self.scaling)
-        reflectance[:, ~valid] = 0.0
+        fill = ~valid
+        for band in reflectance:  # 2-D masks per band: 5 times faster than [:, fill]
+            band[fill] = 0.0
         if (r1 - r0, c1 - c0) == (height, width):
             return reflectance, valid
         # Only edge windows pay for the padded copy.

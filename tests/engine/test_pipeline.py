@@ -152,8 +152,10 @@ class TestDetectClouds:
             probability = out.read(1).astype(np.float64)
         valid = expected_mask(bands) != 255
         expected = brightness_probability(bands[list(LANDSAT_ORDER)]) * scale
+        # Rounding to percent is off by at most 0.5, plus float noise: batch sizes and
+        # CPU kernels may differ in the last bit, which can flip a value at x.5.
         np.testing.assert_allclose(
-            probability[valid], expected[valid], atol=0.5 if scale > 1 else 1e-5
+            probability[valid], expected[valid], atol=0.501 if scale > 1 else 1e-5
         )
         assert (probability[~valid] == nodata).all()
 

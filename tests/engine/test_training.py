@@ -33,6 +33,7 @@ from cloud_fcn_plugin.engine.training.datasets import (
 )
 from cloud_fcn_plugin.engine.training.losses import CloudLoss, masked_bce_loss, soft_jaccard_loss
 from cloud_fcn_plugin.engine.training.trainer import (
+    GainReader,
     LrSchedule,
     PatchBank,
     TrainConfig,
@@ -296,10 +297,12 @@ class TestTrainState:
         model(torch.randn(4, 3)).sum().backward()
         optimizer.step()
         checkpoint = tmp_path / "last.safetensors"
-        save_train_state(checkpoint, optimizer, {"epoch": 3, "step": 7})
+        extra = {"weight": torch.arange(4.0)}
+        save_train_state(checkpoint, optimizer, {"epoch": 3, "step": 7}, extra)
         fresh = torch.optim.AdamW(torch.nn.Linear(3, 2).parameters(), lr=0.5)
-        loop = load_train_state(checkpoint, fresh)
+        loop, restored_extra = load_train_state(checkpoint, fresh)
         assert (loop["epoch"], loop["step"]) == (3, 7)
+        assert torch.equal(restored_extra["weight"], extra["weight"])
         before, after = optimizer.state_dict(), fresh.state_dict()
         assert after["param_groups"][0]["lr"] == 0.1
         for index, values in before["state"].items():
@@ -360,20 +363,44 @@ class TestTrainer:
         assert len(history) == 3 and history[0].startswith("epoch,step,lr,train_loss")
         assert (tmp_path / "curves.png").stat().st_size > 0
 
+    def test_ema_is_saved_and_resumed(self, tmp_path, mixed_spec):
+        first = Trainer(_tiny_config(tmp_path, ema=0.9), mixed_spec)
+        first.fit()
+        raw = {k: v.clone() for k, v in first.model.state_dict().items()}
+        average = {k: v.clone() for k, v in first.ema.state_dict().items()}
+        key = next(k for k in raw if k.endswith("weight"))
+        assert not torch.equal(raw[key], average[key])
+        second = Trainer(_tiny_config(tmp_path, ema=0.9, epochs=2), mixed_spec)
+        second.resume(tmp_path / "last.safetensors")
+        assert torch.equal(second.model.state_dict()[key], raw[key])
+        assert torch.equal(second.ema.state_dict()[key], average[key])
+        # The checkpoint the engine loads holds the average.
+        predictor = load_predictor(tmp_path / "last.safetensors", device="cpu")
+        assert torch.equal(predictor.model.state_dict()[key], average[key])
+
     def test_resume_with_another_architecture_raises(self, tmp_path, mixed_spec):
         Trainer(_tiny_config(tmp_path), mixed_spec).fit()
         other = Trainer(_tiny_config(tmp_path, width=0.5), mixed_spec)
         with pytest.raises(WeightsError, match="same --arch"):
             other.resume(tmp_path / "last.safetensors")
 
+    def test_gain_reader_relights_the_engine_reader(self, mixed_spec):
+        with mixed_spec[0].open_reader() as reader:
+            plain, valid = reader.read_all()
+            darker, same_valid = GainReader(reader, 0.7).read(0, 0, 256, 256)
+            assert GainReader(reader, 0.7).width == reader.width
+        assert np.allclose(darker, plain * 0.7) and np.array_equal(valid, same_valid)
+
     def test_checkpoint_loads_in_the_engine_with_calibration(self, tmp_path, mixed_spec):
-        summary = Trainer(_tiny_config(tmp_path), mixed_spec, mixed_spec).fit()
+        config = _tiny_config(tmp_path, val_gains=(1.0, 0.7))
+        summary = Trainer(config, mixed_spec, mixed_spec).fit()
         predictor = load_predictor(tmp_path / "best.safetensors", device="cpu")
         meta = predictor.metadata
         assert meta.architecture == "cloudfcn_lite" and meta.arch_args["width"] == 0.25
         assert meta.threshold == pytest.approx(summary["best"]["threshold"])
         assert 0.05 <= meta.threshold <= 0.95
         assert meta.metrics["validation_patches"] == [MIXED_PATCH]
+        assert set(meta.metrics["by_gain_at_calibrated_threshold"]) == {"1.0", "0.7"}
         assert "jaccard" in meta.metrics["at_calibrated_threshold"]["pooled"]
         assert meta.provenance["recipe"]["width"] == 0.25
         assert (meta.tile_size, meta.overlap) == (128, 16)

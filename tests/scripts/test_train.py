@@ -84,6 +84,20 @@ class TestTrainScript:
         predictor = load_predictor(out / "last.safetensors", device="cpu")
         assert predictor.metadata.provenance["epochs_trained"] == 2
 
+    def test_recalibrate_updates_threshold_and_metrics(
+        self, tmp_path: Path, data_args: list[str]
+    ) -> None:
+        out = tmp_path / "run"
+        assert train.main([*data_args, *TINY, "--epochs", "1", "--out", str(out)]) == 0
+        checkpoint = out / "last.safetensors"
+        val = data_args[-2:]
+        argv = [*val, "--val-gains", "1,0.7", "--recalibrate", str(checkpoint)]
+        assert train.main(argv) == 0
+        meta = json.loads((out / "last.json").read_text())
+        assert meta["metrics"]["validation_gains"] == [1.0, 0.7]
+        assert "--recalibrate" in meta["provenance"]["recalibrated"]["command"]
+        assert load_predictor(checkpoint, device="cpu").metadata.threshold == meta["threshold"]
+
     def test_missing_dataset_is_one_line_error(self, tmp_path: Path, capsys) -> None:
         code = train.main(["--train", f"biome:{tmp_path}", "--out", str(tmp_path / "o")])
         assert code == 2

@@ -13,7 +13,9 @@ without the interruption, whatever the number of data loader workers.
 
 from __future__ import annotations
 
+import copy
 import csv
+import itertools
 import json
 import math
 import platform
@@ -57,8 +59,11 @@ HISTORY_FIELDS = (
     "val_recall",
     "val_specificity",
     "val_overall_accuracy",
+    "val_calibrated_jaccard",
+    "val_calibrated_threshold",
     "seconds",
 )
+SELECTIONS = ("calibrated", "fixed")
 
 
 @dataclass(frozen=True)
@@ -84,16 +89,26 @@ class TrainConfig:
         loss: ``jaccard``, ``bce`` or ``both``.
         label_smoothing: BCE label smoothing.
         pos_weight: optional BCE weight of the cloud class.
+        ema: decay of an exponential moving average of the weights (0 = off);
+            validation, checkpoints and the shipped model then use the average.
         seed: seed of every random draw.
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         amp: mixed precision on CUDA (ignored elsewhere).
         workers: data loader worker processes.
         threads: CPU threads for torch (0 leaves torch's default).
         patience: epochs without a better validation Jaccard before stopping (0 = never).
+        select_by: which validation Jaccard picks the best epoch: ``calibrated``
+            (the best over thresholds, as the checkpoint is deployed with its own
+            calibrated threshold) or ``fixed`` (at threshold 0.5).
         max_minutes: stop after the epoch that passes this wall time (0 = no limit).
         tile_size: tile size stored in the checkpoint for inference.
         overlap: tile overlap stored in the checkpoint for inference.
         calibrate_metric: score the threshold calibration maximises.
+        val_gains: brightness gains at which every validation patch is scored
+            (selection and calibration pool them): a TOA patch times
+            ``sin(sun elevation)`` is what the same scene gives as Level-1 DN
+            without sun-angle correction, so ``(1.0, 0.85, 0.7)`` validates the
+            TOA form and the Level-1 form at sun elevations of 58 and 44 degrees.
         augment: augmentation knobs.
     """
 
@@ -113,16 +128,19 @@ class TrainConfig:
     loss: str = "both"
     label_smoothing: float = 0.0
     pos_weight: float | None = None
+    ema: float = 0.0
     seed: int = 0
     device: str = "auto"
     amp: bool = True
     workers: int = 0
     threads: int = 2
     patience: int = 0
+    select_by: str = "calibrated"
     max_minutes: float = 0.0
     tile_size: int = 512
     overlap: int = 64
     calibrate_metric: str = "jaccard"
+    val_gains: tuple[float, ...] = (1.0,)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
@@ -133,6 +151,12 @@ class TrainConfig:
                 raise ParameterError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.lr <= 0:
             raise ParameterError(f"Learning rate must be positive, got {self.lr}.")
+        if self.select_by not in SELECTIONS:
+            raise ParameterError(f"Unknown selection {self.select_by!r}: choose {SELECTIONS}.")
+        if not self.val_gains or min(self.val_gains) <= 0:
+            raise ParameterError(f"Validation gains must be positive, got {self.val_gains}.")
+        if not 0.0 <= self.ema < 1.0:
+            raise ParameterError(f"EMA decay must be in [0, 1), got {self.ema}.")
 
     def to_json(self) -> dict[str, Any]:
         """The recipe as plain JSON (for provenance)."""
@@ -325,15 +349,18 @@ def state_paths(checkpoint: Path) -> tuple[Path, Path]:
 
 
 def save_train_state(
-    checkpoint: Path, optimizer: torch.optim.Optimizer, loop: dict[str, Any]
+    checkpoint: Path,
+    optimizer: torch.optim.Optimizer,
+    loop: dict[str, Any],
+    extra: dict[str, torch.Tensor] | None = None,
 ) -> None:
-    """Write optimizer tensors to safetensors and everything else to JSON."""
-    tensors: dict[str, torch.Tensor] = {}
+    """Write optimizer (and ``extra``) tensors to safetensors and everything else to JSON."""
+    tensors = {f"extra.{k}": v.detach().cpu().contiguous() for k, v in (extra or {}).items()}
     scalars: dict[str, dict[str, Any]] = {}
     for index, values in optimizer.state_dict()["state"].items():
         for key, value in values.items():
             if torch.is_tensor(value):
-                tensors[f"{index}.{key}"] = value.detach().cpu().contiguous()
+                tensors[f"optimizer.{index}.{key}"] = value.detach().cpu().contiguous()
             else:
                 scalars.setdefault(str(index), {})[key] = value
     groups = [
@@ -346,8 +373,10 @@ def save_train_state(
     json_path.write_text(json.dumps(payload, indent=1, allow_nan=False), encoding="utf-8")
 
 
-def load_train_state(checkpoint: Path, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
-    """Restore the optimizer and return the loop state saved with ``checkpoint``."""
+def load_train_state(
+    checkpoint: Path, optimizer: torch.optim.Optimizer
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Restore the optimizer; return the loop state and the extra tensors saved with it."""
     tensor_path, json_path = state_paths(checkpoint)
     if not tensor_path.is_file() or not json_path.is_file():
         raise WeightsError(
@@ -358,13 +387,18 @@ def load_train_state(checkpoint: Path, optimizer: torch.optim.Optimizer) -> dict
     if payload.get("version") != STATE_VERSION:
         raise WeightsError(f"{json_path} has an unknown state version: start a new run.")
     state: dict[int, dict[str, Any]] = {}
+    extra: dict[str, torch.Tensor] = {}
     for name, tensor in load_file(str(tensor_path)).items():
-        index, key = name.split(".", 1)
+        kind, rest = name.split(".", 1)
+        if kind == "extra":
+            extra[rest] = tensor
+            continue
+        index, key = rest.split(".", 1)
         state.setdefault(int(index), {})[key] = tensor
     for index, values in payload["scalars"].items():
         state.setdefault(int(index), {}).update(values)
     optimizer.load_state_dict({"state": state, "param_groups": payload["param_groups"]})
-    return payload
+    return payload, extra
 
 
 def _finite(value: float) -> float | None:
@@ -414,13 +448,15 @@ def validate(
     std: Sequence[float],
     loss_fn: CloudLoss,
     device: torch.device,
+    gains: Sequence[float] = (1.0,),
 ) -> ValidationResult:
-    """Whole validation patches through the model, one at a time (no augmentation)."""
+    """Whole validation patches through the model, one at a time, at each brightness gain."""
     model.eval()
     multiple = int(getattr(model, "size_multiple", 1))
     sweep, confusions, losses = ThresholdSweep(), [], []
-    for patch in patches:
-        x = torch.from_numpy(normalize(patch.reflectance, patch.valid, mean, std))[None]
+    for patch, gain in itertools.product(patches, gains):
+        reflectance = patch.reflectance * np.float32(gain)
+        x = torch.from_numpy(normalize(reflectance, patch.valid, mean, std))[None]
         height, width = x.shape[-2:]
         logits = model(_pad_to_multiple(x.to(device), multiple))[..., :height, :width].float()
         target = torch.from_numpy(patch.target)[None, None].to(device)
@@ -434,30 +470,59 @@ def validate(
     return ValidationResult(float(np.mean(losses)), confusions, sweep)
 
 
+class GainReader:
+    """A scene reader whose reflectance is multiplied by ``gain``.
+
+    A TOA patch times ``sin(sun elevation)`` is exactly what the engine reads
+    from the same scene delivered as Level-1 DN without an MTL file.
+    """
+
+    def __init__(self, reader: Any, gain: float) -> None:
+        """Wrap an open reader."""
+        self._reader, self.gain = reader, np.float32(gain)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+    def read(self, *args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The wrapped reader's window, re-lit."""
+        reflectance, valid = self._reader.read(*args, **kwargs)
+        return reflectance * self.gain, valid
+
+    def read_all(self) -> tuple[np.ndarray, np.ndarray]:
+        """The wrapped reader's whole raster, re-lit."""
+        reflectance, valid = self._reader.read_all()
+        return reflectance * self.gain, valid
+
+
 def calibrate(
     predictor: Predictor,
     specs: Sequence[PatchSpec],
     metric: str = "jaccard",
+    gains: Sequence[float] = (1.0,),
 ) -> tuple[float, dict[str, Any]]:
     """Choose the threshold on the validation set with the engine's own inference.
 
+    Every patch is predicted at every gain (see :class:`GainReader`) and the
+    threshold maximises ``metric`` over all of them pooled.
+
     Returns:
         The threshold and the validation metrics (pooled and per patch averaged)
-        at that threshold and at 0.5.
+        at that threshold and at 0.5, overall and per gain.
     """
     sweep = ThresholdSweep()
-    scenes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for spec in specs:
+    scenes: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
+    for spec, gain in itertools.product(specs, gains):
         with spec.open_reader() as reader:
-            probability, valid = predict_scene(reader, predictor)
+            probability, valid = predict_scene(GainReader(reader, gain), predictor)  # type: ignore[arg-type]
         truth, labelled = spec.read_truth()
         valid = valid & labelled
         sweep.add(probability, truth, valid)
-        scenes.append((probability, truth, valid))
+        scenes.append((gain, probability, truth, valid))
     threshold, _ = sweep.best(metric)
 
-    def at(t: float) -> dict[str, Any]:
-        confusions = [confusion(p > t, g, v) for p, g, v in scenes]
+    def at(t: float, gain: float | None = None) -> dict[str, Any]:
+        confusions = [confusion(p > t, g, v) for k, p, g, v in scenes if gain is None or k == gain]
         total = sum(confusions, Confusion())
         return {
             "threshold": t,
@@ -465,13 +530,41 @@ def calibrate(
             "per_patch_mean": per_scene_mean(confusions),
         }
 
-    metrics = {
+    metrics: dict[str, Any] = {
         "validation_patches": [s.name for s in specs],
+        "validation_gains": list(gains),
         "calibrated_for": metric,
         "at_calibrated_threshold": at(threshold),
         "at_0.5": at(0.5),
     }
+    if len(gains) > 1:
+        metrics["by_gain_at_calibrated_threshold"] = {str(g): at(threshold, g) for g in gains}
     return threshold, _json_safe(metrics)
+
+
+def recalibrate(
+    checkpoint: str | Path,
+    val_specs: Sequence[PatchSpec],
+    metric: str = "jaccard",
+    gains: Sequence[float] = (1.0,),
+    note: dict[str, Any] | None = None,
+) -> tuple[float, dict[str, Any]]:
+    """Choose a checkpoint's threshold anew on a validation set and store it in place.
+
+    Args:
+        checkpoint: the ``.safetensors`` file to update (weights unchanged).
+        val_specs: labelled validation patches.
+        metric: score to maximise.
+        gains: brightness gains to pool (see :class:`GainReader`).
+        note: recorded under ``provenance["recalibrated"]`` (command, data).
+    """
+    model, metadata = load_checkpoint(checkpoint, device="cpu")
+    predictor = Predictor.from_model(model, metadata, device="cpu")
+    threshold, metrics = calibrate(predictor, val_specs, metric, gains)
+    provenance = _json_safe({**metadata.provenance, "recalibrated": note or {}})
+    updated = replace(metadata, threshold=threshold, metrics=metrics, provenance=provenance)
+    save_checkpoint(checkpoint, predictor.model.cpu(), updated)
+    return threshold, metrics
 
 
 # --------------------------------------------------------------------- trainer
@@ -525,6 +618,9 @@ class Trainer:
         self.device = select_device(config.device)
         self.use_amp = config.amp and self.device.type == "cuda"
         self.model = build_model(config.architecture, width=config.width).to(self.device)
+        self.ema = copy.deepcopy(self.model).eval() if config.ema > 0 else None
+        if self.ema is not None:
+            self.ema.requires_grad_(False)
         multiple = int(getattr(self.model, "size_multiple", 1))
         self.patch_size = math.ceil(config.patch_size / multiple) * multiple
         self.bank = PatchBank(self.train_specs, self.log, seed=config.seed)
@@ -541,6 +637,26 @@ class Trainer:
         self.epoch, self.step = 0, 0
         self.best_score, self.best_epoch, self.stale = -math.inf, 0, 0
         self.history: list[dict[str, Any]] = []
+
+    @property
+    def deployed(self) -> torch.nn.Module:
+        """The weights that are validated and saved: the moving average when enabled."""
+        return self.ema if self.ema is not None else self.model
+
+    def _update_ema(self) -> None:
+        if self.ema is None:
+            return
+        # Warm-up: early on the average would be dominated by random initial weights.
+        decay = min(self.config.ema, (1 + self.step) / (10 + self.step))
+        with torch.no_grad():
+            pairs = zip(
+                self.ema.state_dict().values(), self.model.state_dict().values(), strict=True
+            )
+            for average, current in pairs:
+                if average.is_floating_point():
+                    average.lerp_(current, 1.0 - decay)
+                else:
+                    average.copy_(current)
 
     # -- checkpoints ----------------------------------------------------------
 
@@ -590,8 +706,10 @@ class Trainer:
     def save_last(self) -> Path:
         """Write ``last.safetensors`` and the loop state beside it."""
         path = self.out_dir / "last.safetensors"
-        save_checkpoint(path, self.model, self.metadata())
-        save_train_state(path, self.optimizer, self._loop_state())
+        save_checkpoint(path, self.deployed, self.metadata())
+        # With EMA the checkpoint holds the average; the raw weights go with the state.
+        extra = dict(self.model.state_dict()) if self.ema is not None else None
+        save_train_state(path, self.optimizer, self._loop_state(), extra)
         return path
 
     def resume(self, checkpoint: str | Path) -> None:
@@ -610,8 +728,16 @@ class Trainer:
                 f"requested {self.model.architecture} {self.model.arch_args}: use the same "
                 "--arch and --width to resume."
             )
-        self.model.load_state_dict(model.state_dict())
-        state = load_train_state(checkpoint, self.optimizer)
+        state, extra = load_train_state(checkpoint, self.optimizer)
+        if self.ema is not None:
+            if not extra:
+                raise WeightsError(
+                    f"{checkpoint} was trained without --ema: resume without it, or start anew."
+                )
+            self.ema.load_state_dict(model.state_dict())
+            self.model.load_state_dict(extra)
+        else:
+            self.model.load_state_dict(model.state_dict())
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         best = state["best_score"]
         self.best_score = -math.inf if best is None else float(best)
@@ -662,6 +788,7 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.step += 1
+        self._update_ema()
         return float(loss.detach())
 
     def fit(self) -> dict[str, Any]:
@@ -701,16 +828,26 @@ class Trainer:
         }
         if self.val_patches:
             result = validate(
-                self.model, self.val_patches, self.mean, self.std, self.loss_fn, self.device
+                self.deployed,
+                self.val_patches,
+                self.mean,
+                self.std,
+                self.loss_fn,
+                self.device,
+                self.config.val_gains,
             )
             scores = result.scores()
             row["val_loss"] = result.loss
             row.update({f"val_{k}": v for k, v in scores.items()})
-            score = scores["jaccard"]
+            threshold, calibrated = result.sweep.best(self.config.calibrate_metric)
+            row["val_calibrated_jaccard"] = calibrated.jaccard
+            row["val_calibrated_threshold"] = threshold
+            selected = self.config.select_by == "calibrated"
+            score = calibrated.jaccard if selected else scores["jaccard"]
             self.schedule.epoch_end(score)
             if score > self.best_score:
                 self.best_score, self.best_epoch, self.stale = score, self.epoch, 0
-                save_checkpoint(self.out_dir / "best.safetensors", self.model, self.metadata())
+                save_checkpoint(self.out_dir / "best.safetensors", self.deployed, self.metadata())
             else:
                 self.stale += 1
         self.history.append(row)
@@ -732,7 +869,8 @@ class Trainer:
             if self.val_specs:
                 predictor = Predictor.from_model(model, metadata, device=self.device.type)
                 metric = self.config.calibrate_metric
-                threshold, metrics = calibrate(predictor, self.val_specs, metric)
+                gains = self.config.val_gains
+                threshold, metrics = calibrate(predictor, self.val_specs, metric, gains)
                 model = predictor.model.cpu()
             save_checkpoint(path, model, replace(metadata, threshold=threshold, metrics=metrics))
             summary[name.removesuffix(".safetensors")] = {
@@ -762,6 +900,8 @@ def _format_row(row: dict[str, Any]) -> str:
             f"val loss {row['val_loss']:.4f}",
             f"val Jaccard {row['val_jaccard']:.4f}",
             f"OA {row['val_overall_accuracy']:.4f}",
+            f"calibrated Jaccard {row['val_calibrated_jaccard']:.4f}"
+            f" at {row['val_calibrated_threshold']:.2f}",
         ]
     parts += [f"lr {row['lr']:.2e}", f"{row['seconds']:.0f} s"]
     return ", ".join(parts)
@@ -776,6 +916,10 @@ def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in HISTORY_FIELDS})
 
 
+def _column(history: Sequence[dict[str, Any]], key: str) -> list[float]:
+    return [math.nan if row.get(key) is None else float(row[key]) for row in history]
+
+
 def plot_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
     """Plot training/validation loss and validation Jaccard per epoch to a PNG."""
     import matplotlib
@@ -787,11 +931,13 @@ def plot_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     left.plot(epochs, [row["train_loss"] for row in history], label="train")
     if any(row.get("val_loss") is not None for row in history):
-        left.plot(epochs, [row.get("val_loss") for row in history], label="validation")
-        right.plot(epochs, [row.get("val_jaccard") for row in history], color="tab:green")
+        left.plot(epochs, _column(history, "val_loss"), label="validation")
+        right.plot(epochs, _column(history, "val_jaccard"), label="at threshold 0.5")
+        right.plot(epochs, _column(history, "val_calibrated_jaccard"), label="best threshold")
+        right.legend()
     left.set(xlabel="epoch", ylabel="loss", title="Loss")
     left.legend()
-    right.set(xlabel="epoch", ylabel="Jaccard", title="Validation Jaccard (threshold 0.5)")
+    right.set(xlabel="epoch", ylabel="Jaccard", title="Validation Jaccard (pooled)")
     right.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
