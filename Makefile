@@ -39,6 +39,7 @@ $(STAMP_PIP): $(STAMP_APT) Makefile
 	@touch $@
 
 demo: setup
+	@mkdir -p demo_output
 	$(PY) scripts/detect.py resources/sample/LC80130312015295LGN00_B2-B5_toa_120m.tif \
 		-o demo_output/cloud_mask.tif --preview demo_output/preview.png --overwrite
 

@@ -442,14 +442,18 @@ def normalize(
     *,
     inplace: bool = False,
 ) -> np.ndarray:
-    """Standardise reflectance per band, ``(x - mean) / std``, with fill set to 0.
+    """Standardise reflectance per band, ``(x - mean) / std``; fill becomes reflectance 0.
 
     This is the only place network input is made, for inference and training, so
-    both see identical numbers.
+    both see identical numbers. Fill is given the value of a black pixel, not the
+    band mean: the mean (about 0.4) is as bright as cloud, and the network then
+    calls the valid pixels along the scene footprint cloud (measured on the bundled
+    weights: 34 % of the pixels within 3 px of the fill were cloud against 10 % inside
+    the Long Island scene; 18 % with black fill, interior unchanged).
 
     Args:
         reflectance: float32 array (C, H, W).
-        valid: bool array (H, W); False pixels become 0 in every band.
+        valid: bool array (H, W); False pixels become ``-mean / std`` (reflectance 0).
         mean: one mean per band.
         std: one standard deviation (> 0) per band.
         inplace: overwrite ``reflectance`` instead of allocating a new array.
@@ -467,7 +471,9 @@ def normalize(
     out = reflectance if inplace else np.empty(reflectance.shape, dtype=np.float32)
     np.subtract(reflectance, mean_arr, out=out, dtype=np.float32)
     np.divide(out, std_arr, out=out)
-    out[:, ~valid] = 0.0
+    fill = ~valid
+    for band, band_fill in zip(out, -mean_arr[:, 0, 0] / std_arr[:, 0, 0], strict=True):
+        band[fill] = band_fill
     return out
 
 

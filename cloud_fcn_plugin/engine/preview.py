@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning
 
 from .raster_io import open_scene
 
@@ -40,8 +42,11 @@ def write_preview(
     png_path = Path(png_path)
     png_path.parent.mkdir(parents=True, exist_ok=True)
     profile = {"driver": "PNG", "width": image.shape[2], "height": image.shape[1]}
-    with rasterio.open(png_path, "w", count=3, dtype="uint8", **profile) as dst:
-        dst.write(image)
+    # A quick-look is a picture, not a map: it carries no georeferencing on purpose.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(png_path, "w", count=3, dtype="uint8", **profile) as dst:
+            dst.write(image)
     return png_path
 
 

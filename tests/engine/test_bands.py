@@ -300,13 +300,14 @@ class TestToReflectance:
 
 
 class TestNormalize:
-    def test_standardises_and_zeroes_fill(self) -> None:
+    def test_standardises_and_fills_with_black(self) -> None:
         refl = np.stack([np.full((2, 2), 0.3, np.float32), np.full((2, 2), 0.1, np.float32)])
         valid = np.array([[True, False], [True, True]])
         out = normalize(refl, valid, mean=(0.1, 0.1), std=(0.2, 0.5))
         assert out.dtype == np.float32 and out is not refl
-        np.testing.assert_allclose(out[0], [[1.0, 0.0], [1.0, 1.0]], atol=1e-6)
-        np.testing.assert_allclose(out[1], 0.0, atol=1e-6)
+        # Fill is reflectance 0 standardised: (0 - 0.1) / 0.2 and (0 - 0.1) / 0.5.
+        np.testing.assert_allclose(out[0], [[1.0, -0.5], [1.0, 1.0]], atol=1e-6)
+        np.testing.assert_allclose(out[1], [[0.0, -0.2], [0.0, 0.0]], atol=1e-6)
         assert refl[0, 0, 1] == pytest.approx(0.3)  # input untouched by default
 
     def test_in_place(self) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,8 +119,10 @@ class PatchSpec:
 def read_band(path: Path) -> np.ndarray:
     """Read the first band of a raster (labels are never georeferenced here)."""
     try:
-        with rasterio.open(path) as src:
-            return src.read(1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                return src.read(1)
     except rasterio.errors.RasterioIOError as exc:
         raise InputReadError(f"Cannot read {path}: {exc}; check the file.") from exc
 
