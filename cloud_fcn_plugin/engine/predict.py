@@ -27,6 +27,9 @@ from .weights import CheckpointMetadata, load_checkpoint
 
 Log = Callable[[str], None]
 
+# Pixels of mirrored context around every tile; see ``_mirror_margin``.
+EDGE_MARGIN = 16
+
 
 def select_device(name: str = "auto") -> torch.device:
     """Return the compute device: ``auto`` picks CUDA, then Apple MPS, then the CPU.
@@ -141,8 +144,8 @@ class Predictor:
     def predict_tiles(self, tiles: np.ndarray) -> np.ndarray:
         """Return probabilities (N, H, W) float32 for normalised tiles (N, C, H, W).
 
-        Tiles whose size is not a multiple of the model's ``size_multiple`` are
-        padded by reflection and cropped back.
+        Each tile is given a mirrored margin (and padded to the model's
+        ``size_multiple``) before the forward pass, and cropped back after it.
         """
         if not self._uses_pool() or len(tiles) == 1:
             return self._predict_sequential(tiles)
@@ -180,14 +183,10 @@ class Predictor:
         batch = torch.from_numpy(np.ascontiguousarray(chunk, dtype=np.float32))
         batch = batch.to(self.device, non_blocking=True)
         height, width = batch.shape[-2:]
-        pad_h = -height % self.size_multiple
-        pad_w = -width % self.size_multiple
-        if pad_h or pad_w:
-            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-            batch = F.pad(batch, (0, pad_w, 0, pad_h), mode=mode)
+        batch, top, left = _mirror_margin(batch, self.size_multiple)
         with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.mixed_precision):
             logits = self.model(batch)
-        probabilities = torch.sigmoid(logits.float())[:, 0, :height, :width]
+        probabilities = torch.sigmoid(logits.float())[:, 0, top : top + height, left : left + width]
         return probabilities.cpu().numpy()
 
 
@@ -231,6 +230,26 @@ def _one_torch_thread() -> None:
     # The first call lets torch set this thread up with its default; only then set 1.
     torch.get_num_threads()
     torch.set_num_threads(1)
+
+
+def _mirror_margin(batch: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    """Mirror ``EDGE_MARGIN`` pixels around each tile, then pad up to ``multiple``.
+
+    The convolutions pad with zeros, which after normalisation is mean reflectance,
+    as bright as cloud: without real context around it, the outermost row and
+    column of a scene came out cloud (99.6 % of the first row of the Long Island
+    scene, against 28 % one row further). Mirrored context removes that. Returns the
+    padded batch and the offsets of the tile in it.
+    """
+    height, width = batch.shape[-2:]
+    margin = EDGE_MARGIN if multiple > 1 else 0
+    extra_h = -(height + 2 * margin) % multiple
+    extra_w = -(width + 2 * margin) % multiple
+    pads = (margin, margin + extra_w, margin, margin + extra_h)
+    if not any(pads):
+        return batch, 0, 0
+    mode = "reflect" if max(pads[:2]) < width and max(pads[2:]) < height else "replicate"
+    return F.pad(batch, pads, mode=mode), margin, margin
 
 
 def _split(chunk: np.ndarray, size: int) -> list[np.ndarray]:
