@@ -98,6 +98,12 @@ def _extra_lines(report: dict[str, Any]) -> list[str]:
                 f"- QGIS Processing (`qgis_process`): {qgis['qgis_seconds']} s vs command line "
                 f"{qgis['cli_seconds']} s: ratio **{qgis['ratio']:.2f}** ({qgis['note']})"
             )
+            if qgis.get("run_ratio") is not None:
+                lines.append(
+                    f"- QGIS Processing, detection alone (each front end's reported run "
+                    f"time, QGIS start-up left out): {qgis['qgis_run_seconds']} s vs "
+                    f"{qgis['cli_run_seconds']} s: ratio **{qgis['run_ratio']:.2f}**"
+                )
         else:
             lines.append(f"- QGIS Processing: not measured: "
                          f"{qgis.get('reason') or qgis.get('error')}")
