@@ -15,7 +15,7 @@ PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo test lint bench package install clean
+.PHONY: setup demo test lint bench package install screenshot clean
 
 setup: $(STAMP_PIP)
 
@@ -58,6 +58,9 @@ package: setup
 
 install: setup
 	$(PY) scripts/install_dev.py
+
+screenshot: setup
+	$(PY) scripts/screenshot.py
 
 clean:
 	rm -rf dist demo_output bench_output .pytest_cache .ruff_cache
