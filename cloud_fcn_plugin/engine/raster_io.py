@@ -200,7 +200,8 @@ def _guess_bands(dataset: Any) -> tuple[Bands | None, str]:
     name, count = Path(dataset.name).name, dataset.count
     by_description = _bands_from_descriptions(dataset.descriptions)
     if by_description:
-        return by_description, f"Bands {by_description} (red, green, blue, NIR) from the band descriptions of {name}."
+        note = f"Bands {by_description} (red, green, blue, NIR) from the band names in {name}."
+        return by_description, note
     if count == 4:
         return (3, 2, 1, 4), f"{name} has 4 bands: taken as Landsat B2, B3, B4, B5."
     if _looks_like_biome(dataset):
