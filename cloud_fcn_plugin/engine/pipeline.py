@@ -25,7 +25,15 @@ from .bands import normalize
 from .errors import CanceledError, NoValidPixelsError, ParameterError
 from .params import DetectionParams, DetectionResult
 from .predict import Predictor, load_predictor
-from .raster_io import MASK_COLORMAP, AtomicRasterWriter, SceneReader, check_output_path, open_scene
+from .raster_io import (
+    MASK_CLOUD,
+    MASK_COLORMAP,
+    MASK_NODATA,
+    AtomicRasterWriter,
+    SceneReader,
+    check_output_path,
+    open_scene,
+)
 from .tiling import axis_offsets, blend_window
 from .weights import CheckpointMetadata
 
@@ -33,7 +41,6 @@ Progress = Callable[[float], None]
 IsCanceled = Callable[[], bool]
 Log = Callable[[str], None]
 
-MASK_CLEAR, MASK_CLOUD, MASK_NODATA = 0, 1, 255
 _BLOCK_CACHE_MIN = 64 * 2**20
 PROBABILITY_NODATA = {"float32": -1.0, "uint8": 255}
 
