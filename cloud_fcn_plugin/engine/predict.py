@@ -87,18 +87,6 @@ class Predictor:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
-    @classmethod
-    def from_model(
-        cls,
-        model: torch.nn.Module,
-        metadata: CheckpointMetadata,
-        device: str = "auto",
-        batch_size: int = 4,
-        log: Log | None = None,
-    ) -> Predictor:
-        """Wrap an in-memory model (training, tests) exactly as a loaded checkpoint."""
-        return cls(model, metadata, device=device, batch_size=batch_size, log=log)
-
     @property
     def mixed_precision(self) -> bool:
         """Half precision is used on CUDA only, where it is fast and accurate enough."""

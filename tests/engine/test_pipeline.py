@@ -62,7 +62,7 @@ class ArrayReader:
 @pytest.fixture(scope="module")
 def predictor(brightness_weights: Path) -> Predictor:
     model, metadata = load_checkpoint(brightness_weights)
-    return Predictor.from_model(model, metadata, device="cpu", batch_size=3)
+    return Predictor(model, metadata, device="cpu", batch_size=3)
 
 
 @pytest.fixture

@@ -559,7 +559,7 @@ def recalibrate(
         note: recorded under ``provenance["recalibrated"]`` (command, data).
     """
     model, metadata = load_checkpoint(checkpoint, device="cpu")
-    predictor = Predictor.from_model(model, metadata, device="cpu")
+    predictor = Predictor(model, metadata, device="cpu")
     threshold, metrics = calibrate(predictor, val_specs, metric, gains)
     provenance = _json_safe({**metadata.provenance, "recalibrated": note or {}})
     updated = replace(metadata, threshold=threshold, metrics=metrics, provenance=provenance)
@@ -867,7 +867,7 @@ class Trainer:
             model, metadata = load_checkpoint(path, device="cpu")
             threshold, metrics = 0.5, {}
             if self.val_specs:
-                predictor = Predictor.from_model(model, metadata, device=self.device.type)
+                predictor = Predictor(model, metadata, device=self.device.type)
                 metric = self.config.calibrate_metric
                 gains = self.config.val_gains
                 threshold, metrics = calibrate(predictor, self.val_specs, metric, gains)
