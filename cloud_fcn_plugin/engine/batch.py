@@ -33,9 +33,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .bands import band_number_from_text
 from .errors import CanceledError, CloudFcnError, ParameterError
 from .params import DetectionParams
+from .raster_io import is_product_folder, leftover_partials
 
 OUTPUT_SUFFIX = "_cloudmask.tif"
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -145,19 +145,6 @@ def _looks_like_scene(path: Path) -> bool:
     return name.endswith(RASTER_SUFFIXES) or name.endswith(MTL_SUFFIX)
 
 
-def is_product_folder(path: Path) -> bool:
-    """Whether a folder is one Landsat product (an MTL file or B2-B5 band files)."""
-    if not path.is_dir():
-        return False
-    for child in path.iterdir():
-        name = child.name.lower()
-        if name.endswith(MTL_SUFFIX):
-            return True
-        if name.endswith(RASTER_SUFFIXES) and band_number_from_text(child.name) in (2, 3, 4, 5):
-            return True
-    return False
-
-
 def _unique(paths: Iterable[Path]) -> list[Path]:
     seen: set[Path] = set()
     unique = []
@@ -240,7 +227,7 @@ def remove_partial_outputs(outputs: Iterable[Path]) -> list[Path]:
     """
     removed = []
     for output in outputs:
-        for leftover in Path(output).parent.glob(f".{glob.escape(Path(output).name)}.partial-*"):
+        for leftover in leftover_partials(Path(output)):
             try:
                 leftover.unlink()
                 removed.append(leftover)

@@ -22,6 +22,7 @@ destination folder, renamed into place only on :meth:`AtomicRasterWriter.commit`
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import threading
@@ -306,6 +307,15 @@ def _check_same_grid(files: Sequence[Path], headers: list[dict[str, Any]]) -> No
                 f"{files[0].name} ({headers[0]['width']}x{headers[0]['height']}): "
                 "the band files must share one grid."
             )
+
+
+def is_product_folder(folder: Path) -> bool:
+    """Whether the reader opens ``folder`` as a Landsat product: an MTL or B2-B5 band files."""
+    if not folder.is_dir():
+        return False
+    if any(_MTL_FILE.search(p.name) for p in folder.iterdir()):
+        return True
+    return not set(_band_candidates(folder)).isdisjoint(MODEL_BANDS)
 
 
 def _find_mtl(folder: Path) -> MtlMetadata | None:
@@ -691,7 +701,7 @@ class AtomicRasterWriter:
         self.overwrite = overwrite
         self.width, self.height = width, height
         self.dtype = np.dtype(dtype)
-        self.temp_path = self.path.with_name(f".{self.path.name}.partial-{os.getpid()}")
+        self.temp_path = partial_path(self.path, os.getpid())
         self._committed = False
         self._dataset = self._create(crs, transform, nodata, block_size)
         try:
@@ -773,6 +783,17 @@ class AtomicRasterWriter:
                 self._dataset.close()
         _remove(self.temp_path)
         _remove(self.temp_path.with_name(self.temp_path.name + ".aux.xml"))
+
+
+def partial_path(path: Path, owner: int) -> Path:
+    """The hidden file ``.NAME.partial-OWNER`` a writer fills before renaming it to ``path``."""
+    return path.with_name(f".{path.name}.partial-{owner}")
+
+
+def leftover_partials(path: Path) -> list[Path]:
+    """Temporary files of ``path`` that a killed process left behind (any owner)."""
+    prefix = partial_path(path, 0).name.removesuffix("0")
+    return sorted(path.parent.glob(glob.escape(prefix) + "*"))
 
 
 def _remove(path: Path) -> None:
