@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine.bands import BAND_FILE_PATTERN
 from .choices import DEFAULT_STACK_BANDS
-
-# A single band file of a Landsat product: ..._B4.TIF, ..._SR_B4.TIF, ..._B4_toa.tif.
-_BAND_FILE = re.compile(r"_(?:SR_)?B(\d{1,2})(?:_[a-z]+)?\.tiff?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ def layer_file(layer) -> Path:
 
 def is_band_file(path: Path) -> bool:
     """Tell whether ``path`` names one band file of a Landsat product."""
-    return bool(_BAND_FILE.search(path.name))
+    return bool(BAND_FILE_PATTERN.search(path.name))
 
 
 def engine_path(path: Path) -> tuple[Path, bool]:

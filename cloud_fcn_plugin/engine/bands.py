@@ -29,6 +29,10 @@ LEVEL_NAMES = {
     "sr": "Level-2 surface reflectance",
 }
 
+#: One band file of a Landsat product: ``*_B4.TIF``, ``*_SR_B4.TIF``, ``*_ST_B10.TIF``,
+#: ``*_B4_toa.tif``; group 1 is the ``SR_``/``ST_`` prefix, group 2 the band number.
+BAND_FILE_PATTERN = re.compile(r"(?:^|_)(SR_|ST_)?B(\d{1,2})(_TOA)?\.TIFF?$", re.IGNORECASE)
+
 #: Landsat 8/9 OLI/TIRS band numbers and their short names.
 LANDSAT_BAND_NAMES: dict[int, str] = {
     1: "coastal",

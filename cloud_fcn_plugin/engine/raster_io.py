@@ -41,6 +41,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOEr
 from rasterio.windows import Window
 
 from .bands import (
+    BAND_FILE_PATTERN,
     LEVEL_NAMES,
     LEVELS,
     MODEL_BANDS,
@@ -79,7 +80,6 @@ _ROLES = ("red", "green", "blue", "NIR")
 _GDAL_ERRORS = (RasterioError, RasterioIOError)
 _SAMPLE_SIDE = 256  # side of the sample used to infer the product level
 _SAMPLE_CELLS = 8  # sample windows per side
-_BAND_FILE = re.compile(r"(?:^|_)(SR_|ST_)?B(\d{1,2})(_TOA)?\.TIFF?$", re.IGNORECASE)
 _MTL_FILE = re.compile(r"_MTL\.txt$", re.IGNORECASE)
 
 
@@ -327,7 +327,7 @@ def _band_candidates(folder: Path) -> dict[int, list[Path]]:
     """Landsat band files of a folder by band number (case-insensitive names)."""
     found: dict[int, list[Path]] = {}
     for file in sorted(folder.iterdir()):
-        match = _BAND_FILE.search(file.name)
+        match = BAND_FILE_PATTERN.search(file.name)
         if match and file.is_file() and (match.group(1) or "").upper() != "ST_":
             found.setdefault(int(match.group(2)), []).append(file)
     return found
