@@ -21,6 +21,7 @@ from cloud_fcn_plugin.engine.metrics import Confusion, confusion
 SCENE_ID = "LC08_L1TP_999999_20200101_20200102_01_T1"
 BANDS = ("red", "green", "blue", "nir")
 CLEAR_DN, CLOUD_DN = 10000, 40000  # TOA 0.1 and 0.7 without sun correction
+CLEAR_NIR_DN = 30000  # TOA 0.5: the clear ground is vegetation, bright in the NIR
 
 
 def _write(path: Path, array: np.ndarray) -> None:
@@ -39,21 +40,24 @@ def make_38cloud_test(root: Path, shape: tuple[int, int] = (500, 700)) -> np.nda
     rng = np.random.default_rng(0)
     coarse = rng.random((shape[0] // 50 + 1, shape[1] // 50 + 1)) < 0.4
     truth = np.kron(coarse, np.ones((50, 50), bool))[: shape[0], : shape[1]]
-    dn = np.where(truth, CLOUD_DN, CLEAR_DN).astype(np.uint16)
-    dn[:60, :80] = 0  # fill inside the scene footprint (clear in the truth)
+    dn = {band: np.where(truth, CLOUD_DN, CLEAR_DN).astype(np.uint16) for band in BANDS}
+    dn["nir"][~truth] = CLEAR_NIR_DN
+    for band in BANDS:
+        dn[band][:60, :80] = 0  # fill inside the scene footprint (clear in the truth)
     truth[:60, :80] = False
     rows, cols = -(-shape[0] // 384), -(-shape[1] // 384)
-    padded = np.zeros((rows * 384, cols * 384), np.uint16)
-    top, left = (padded.shape[0] - shape[0]) // 2, (padded.shape[1] - shape[1]) // 2
-    padded[top : top + shape[0], left : left + shape[1]] = dn
+    padded = {band: np.zeros((rows * 384, cols * 384), np.uint16) for band in BANDS}
+    top, left = (rows * 384 - shape[0]) // 2, (cols * 384 - shape[1]) // 2
+    for band in BANDS:
+        padded[band][top : top + shape[0], left : left + shape[1]] = dn[band]
     names, number = [], 0
     for r in range(rows):
         for c in range(cols):
             number += 1
             name = f"patch_{number}_{r + 1}_by_{c + 1}_{SCENE_ID}"
             names.append(name)
-            tile = padded[r * 384 : (r + 1) * 384, c * 384 : (c + 1) * 384]
             for band in BANDS:
+                tile = padded[band][r * 384 : (r + 1) * 384, c * 384 : (c + 1) * 384]
                 _write(root / f"test_{band}" / f"{band}_{name}.TIF", tile)
     (root / "test_patches_38-Cloud.csv").write_text("name\n" + "\n".join(names[::-1]) + "\n")
     gt = root / "Entire_scene_gts" / f"edited_corrected_gts_{SCENE_ID}.TIF"
@@ -63,10 +67,11 @@ def make_38cloud_test(root: Path, shape: tuple[int, int] = (500, 700)) -> np.nda
 
 @pytest.fixture(scope="module")
 def fill_is_cloud_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A pixel_linear checkpoint: cloud if mean visible TOA > 0.35, and cloud on fill too.
+    """A pixel_linear checkpoint: logit 10 * (red + green + blue) - 10 * NIR + 1.
 
-    Fill becomes 0 after normalisation, where this model says cloud: the scene
-    evaluation must still count fill as clear, as the 38-Cloud truth does.
+    On the synthetic scene it says cloud for cloud (15), clear for the NIR-bright
+    clear ground (-1), and cloud for fill, which enters the network as black (1):
+    the scene evaluation must still count fill as clear, as the 38-Cloud truth does.
     """
     import torch
 
@@ -75,12 +80,11 @@ def fill_is_cloud_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     model = build_model("pixel_linear")
     with torch.no_grad():
-        model.linear.weight.copy_(torch.tensor([10.0, 10.0, 10.0, 0.0]).view(1, 4, 1, 1))
+        model.linear.weight.copy_(torch.tensor([10.0, 10.0, 10.0, -10.0]).view(1, 4, 1, 1))
         model.linear.bias.fill_(1.0)
     meta = CheckpointMetadata(
         architecture="pixel_linear",
         arch_args={"in_channels": 4},
-        mean=(0.4, 0.4, 0.4, 0.4),
         threshold=0.5,
         tile_size=128,
         overlap=16,
