@@ -270,7 +270,7 @@ def measure_engine(spec: dict[str, Any]) -> dict[str, Any]:
     import detect
 
     from cloud_fcn_plugin.engine import pipeline
-    from cloud_fcn_plugin.engine.predict import Predictor
+    from cloud_fcn_plugin.engine.predict import load_predictor
 
     argv = [spec["scene"], "-o", spec["mask"], "--weights", spec["weights"], "--quiet",
             "--overwrite", "--device", spec["device"], "--batch-size", str(spec["batch_size"])]
@@ -278,28 +278,17 @@ def measure_engine(spec: dict[str, Any]) -> dict[str, Any]:
         if spec.get(option) is not None:
             argv += [f"--{option.replace('_', '-')}", str(spec[option])]
     params = detect.params_from_args(detect.build_parser().parse_args(argv))
-    computed = _count_computed_pixels(Predictor)
     started = time.perf_counter()
-    result = pipeline.detect_clouds(spec["scene"], spec["mask"], params)
+    # Loading the model is part of the run, as in detect.py; holding the predictor lets us
+    # read how many pixels (tiles with margins and padding) went through the network.
+    predictor = load_predictor(params.weights, params.device, params.batch_size)
+    result = pipeline.detect_clouds(spec["scene"], spec["mask"], params, predictor=predictor)
     elapsed = time.perf_counter() - started
     return {"seconds": elapsed, "megapixels": result.valid_pixels / 1e6,
             "mpx_per_s": result.valid_pixels / 1e6 / elapsed,
-            "computed_megapixels": computed["pixels"] / 1e6,
+            "computed_megapixels": predictor.pixels_computed / 1e6,
             "cloud_cover": round(result.cloud_cover, 2), "device": result.device,
             "torch_threads": torch.get_num_threads()}
-
-
-def _count_computed_pixels(predictor_class: Any) -> dict[str, int]:
-    """Count the tile pixels the engine sends through the network (wraps submit_tiles)."""
-    counter = {"pixels": 0}
-    original = predictor_class.submit_tiles
-
-    def counting(self: Any, tiles: Any) -> Any:
-        counter["pixels"] += int(tiles.shape[0] * tiles.shape[-2] * tiles.shape[-1])
-        return original(self, tiles)
-
-    predictor_class.submit_tiles = counting
-    return counter
 
 
 def measure_naive(spec: dict[str, Any]) -> dict[str, Any]:

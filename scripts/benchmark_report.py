@@ -78,8 +78,9 @@ def _ratio_lines(report: dict[str, Any]) -> list[str]:
         lines.append(
             f"- Engine / network, valid pixels: **{ratios['engine_vs_network_valid']:.2f}**; "
             f"on the pixels it computes: **{ratios['engine_vs_network_computed']:.2f}** "
-            f"({ratios['computed_per_valid_pixel']:.2f} computed tile pixels per valid pixel: "
-            "tile overlap and the tiles that straddle the footprint edge)"
+            f"({ratios['computed_per_valid_pixel']:.2f} pixels through the network per valid "
+            "pixel: tile overlap, fill context along the footprint, mirrored margins at the "
+            "raster edge, padding to the model's size multiple)"
         )
     if "engine_speedup_vs_naive" in ratios:
         lines.append(

@@ -10,7 +10,7 @@ Examples:
         --samples-per-epoch 384 --epochs 80 --lr 2e-3 --weight-decay 5e-4 \\
         --schedule cosine --warmup-epochs 2 --loss both --label-smoothing 0.05 \\
         --ema 0.995 --gain-toa 0.45,1.1 --mix-prob 0.4 --scale-prob 0.3 \\
-        --tile-size 512 --overlap 64 --threads 2 --seed 0 --max-minutes 58 \\
+        --tile-size 512 --overlap 16 --threads 2 --seed 0 --max-minutes 58 \\
         --select-by fixed --out runs/lite
 
     # Cloud-Net's setting on the full 38-Cloud download (GPU): 384 px patches seen

@@ -424,18 +424,23 @@ def to_reflectance(raw: np.ndarray, scaling: Scaling) -> np.ndarray:
         )
     out = raw if raw.dtype == np.float32 and raw.flags.writeable else raw.astype(np.float32)
     # Folding the sun-angle division into gain and offset keeps it one pass per band.
-    divisor = math.sin(math.radians(scaling.sun_elevation)) if scaling.sun_elevation else 1.0
-    if divisor <= 0.0:
-        raise ParameterError(
-            f"Sun elevation {scaling.sun_elevation}° is at or below the horizon: "
-            "check the MTL or choose --product toa."
-        )
+    divisor = _sun_divisor(scaling)
     for band, (gain, offset) in enumerate(zip(scaling.gain, scaling.offset, strict=True)):
         if gain / divisor != 1.0:
             np.multiply(out[band], np.float32(gain / divisor), out=out[band])
         if offset != 0.0:
             np.add(out[band], np.float32(offset / divisor), out=out[band])
     return out
+
+
+def _sun_divisor(scaling: Scaling) -> float:
+    divisor = math.sin(math.radians(scaling.sun_elevation)) if scaling.sun_elevation else 1.0
+    if divisor <= 0.0:
+        raise ParameterError(
+            f"Sun elevation {scaling.sun_elevation}° is at or below the horizon: "
+            "check the MTL or choose --product toa."
+        )
+    return divisor
 
 
 def normalize(
@@ -479,6 +484,65 @@ def normalize(
     for band, band_fill in zip(out, -mean_arr[:, 0, 0] / std_arr[:, 0, 0], strict=True):
         band[fill] = band_fill
     return out
+
+
+@dataclass(frozen=True)
+class InputTransform:
+    """Raw pixels straight to network input: ``raw * scale + shift``, fill made black.
+
+    This is :func:`to_reflectance` followed by :func:`normalize`, folded into one
+    multiply-add per value (the two take six passes over a strip; this takes two,
+    and only over the tiles that are predicted).
+
+    Attributes:
+        scale: per band (C, 1, 1) float32.
+        shift: per band (C, 1, 1) float32.
+        fill: per band (C,) float32: the network input of reflectance 0.
+    """
+
+    scale: np.ndarray
+    shift: np.ndarray
+    fill: np.ndarray
+
+    def apply(self, raw: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Return float32 network input (C, H, W) for raw pixels (C, H, W) of any dtype."""
+        out = np.empty(raw.shape, np.float32)
+        # One pass: numpy casts the raw values while multiplying, without a float copy first.
+        np.multiply(raw, self.scale, out=out, casting="unsafe")
+        np.add(out, self.shift, out=out)
+        if not valid.all():
+            fill = ~valid
+            for band, value in zip(out, self.fill, strict=True):
+                band[fill] = value
+        return out
+
+
+def input_transform(
+    scaling: Scaling, mean: Sequence[float], std: Sequence[float]
+) -> InputTransform:
+    """Fold a reader's scaling and a checkpoint's statistics into one :class:`InputTransform`.
+
+    Raises:
+        ParameterError: band counts differ, a std is not positive, or the sun is
+            below the horizon.
+    """
+    channels = len(scaling.gain)
+    if len(mean) != channels or len(std) != channels:
+        raise ParameterError(
+            f"The checkpoint has statistics for {len(mean)} bands but the input gives "
+            f"{channels}: check the checkpoint's statistics."
+        )
+    if min(std) <= 0:
+        raise ParameterError(f"Standard deviations must be positive, got {list(std)}.")
+    divisor = _sun_divisor(scaling)
+    gain = np.asarray(scaling.gain, np.float64) / divisor
+    offset = np.asarray(scaling.offset, np.float64) / divisor
+    mean_arr, std_arr = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+    return InputTransform(
+        scale=(gain / std_arr).astype(np.float32).reshape(-1, 1, 1),
+        shift=((offset - mean_arr) / std_arr).astype(np.float32).reshape(-1, 1, 1),
+        fill=(-mean_arr / std_arr).astype(np.float32),
+    )
 
 
 # --------------------------------------------------------------- level inference

@@ -16,15 +16,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import rasterio
 
-from .bands import normalize
+from .bands import InputTransform, input_transform
 from .errors import CanceledError, NoValidPixelsError, ParameterError
 from .params import DetectionParams, DetectionResult
-from .predict import Predictor, load_predictor
+from .predict import Predictor, Sides, load_predictor
 from .raster_io import (
     MASK_CLOUD,
     MASK_COLORMAP,
@@ -34,14 +35,15 @@ from .raster_io import (
     check_output_path,
     open_scene,
 )
-from .tiling import axis_offsets, blend_window
-from .weights import CheckpointMetadata
+from .tiling import axis_offsets, blend_window, valid_box
 
 Progress = Callable[[float], None]
 IsCanceled = Callable[[], bool]
 Log = Callable[[str], None]
 
 _BLOCK_CACHE_MIN = 64 * 2**20
+# Pixels of fill kept around the valid part of a tile (see ``plan_tiles``).
+FILL_CONTEXT = 16
 PROBABILITY_NODATA = {"float32": -1.0, "uint8": 255}
 
 
@@ -64,9 +66,10 @@ def iter_probability_strips(
 ) -> Iterator[Strip]:
     """Yield the scene's cloud probabilities top to bottom, in final strips.
 
-    Tiles that hold only fill are skipped; the others are blended with the
-    tile window and divided by the summed weights. Up to
-    ``predictor.tasks_in_flight`` tiles are predicted while earlier ones are
+    Tiles that hold only fill are skipped and the others are cut down to their
+    valid pixels plus ``FILL_CONTEXT`` (see :func:`plan_tiles`); they are blended
+    with the tile window and divided by the summed weights. Up to
+    ``predictor.tasks_in_flight`` tasks are predicted while earlier ones are
     blended, across strip boundaries, so the workers never wait for a strip to end.
 
     Raises:
@@ -76,21 +79,21 @@ def iter_probability_strips(
     rows = axis_offsets(height, tile_size, overlap)
     cols = axis_offsets(width, tile_size, overlap)
     tile_h, tile_w = min(tile_size, height), min(tile_size, width)
+    meta = predictor.metadata
+    transform = input_transform(reader.scaling, meta.mean, meta.std)
     assembler = _Assembler(
         blend_window(tile_h, tile_w, overlap), width, len(rows) * len(cols), progress
     )
-    step = predictor.tiles_per_task
     try:
-        strips = _read_ahead(reader, rows, tile_h, width, predictor.metadata)
-        for index, (strip, valid) in enumerate(strips):
-            wanted = [col for col in cols if valid[:, col : col + tile_w].any()]
-            assembler.skipped(len(cols) - len(wanted))
-            for start in range(0, len(wanted), step):
+        for index, (raw, valid) in enumerate(_read_ahead(reader, rows, tile_h, width)):
+            tiles = plan_tiles(valid, rows[index], cols, tile_w, (height, width))
+            assembler.skipped(len(cols) - len(tiles))
+            for batch in _batches(tiles, predictor.tiles_per_task):
                 if is_canceled is not None and is_canceled():
                     raise CanceledError("Canceled by the user: no output was written.")
                 yield from assembler.drain(keep=predictor.tasks_in_flight - 1)
-                batch = wanted[start : start + step]
-                assembler.submit(batch, predictor.submit_tiles(_tiles(strip, batch, tile_w)))
+                prepare = partial(_network_input, raw, valid, batch, transform)
+                assembler.submit(batch, predictor.submit(prepare, batch[0].edges))
             final = (rows[index + 1] if index + 1 < len(rows) else height) - rows[index]
             assembler.end_strip(rows[index], final, valid)
         yield from assembler.drain(keep=0)
@@ -98,29 +101,104 @@ def iter_probability_strips(
         assembler.cancel()
 
 
-def _tiles(strip: np.ndarray, cols: list[int], tile_w: int) -> np.ndarray:
-    """The tiles (N, C, H, W) at ``cols``: a view for one tile, else one stacked copy."""
-    if len(cols) == 1:
-        return strip[None, :, :, cols[0] : cols[0] + tile_w]
-    return np.stack([strip[:, :, col : col + tile_w] for col in cols])
+@dataclass(frozen=True)
+class PlannedTile:
+    """Part of a grid tile to predict, in strip coordinates.
+
+    Attributes:
+        col: column of the grid tile in the strip (its blend window starts there).
+        rows: rows of the strip (and of the window) to predict.
+        cols: columns of the window to predict; the strip's are offset by ``col``.
+        edges: which sides (top, bottom, left, right) lie on the raster's edge.
+    """
+
+    col: int
+    rows: slice
+    cols: slice
+    edges: Sides
+
+    @property
+    def strip_cols(self) -> slice:
+        """The columns of the strip to predict."""
+        return slice(self.col + self.cols.start, self.col + self.cols.stop)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Rows and columns predicted."""
+        return self.rows.stop - self.rows.start, self.cols.stop - self.cols.start
+
+
+def plan_tiles(
+    valid: np.ndarray, row: int, cols: list[int], tile_w: int, raster_shape: tuple[int, int]
+) -> list[PlannedTile]:
+    """Return the tiles of one strip worth predicting, each cut to its valid pixels.
+
+    A tile without valid pixels is skipped. Any other is cut to the bounding box
+    of its valid pixels grown by ``FILL_CONTEXT`` pixels of fill, so the network
+    still sees the edge of the footprint as in training, but no longer spends
+    most of a tile on fill along a tilted scene footprint (on a 7,800 px scene with
+    a third of fill, 512 px tiles with 16 px of overlap compute 1.13 pixels per
+    valid pixel cut this way, 1.31 whole).
+
+    Args:
+        valid: the strip's valid mask (H, W).
+        row: the strip's first row in the raster.
+        cols: grid columns of the tiles.
+        tile_w: tile width.
+        raster_shape: raster (height, width), to flag the tiles' sides on its edge.
+    """
+    height, width = raster_shape
+    planned = []
+    for col in cols:
+        box = valid_box(valid[:, col : col + tile_w], FILL_CONTEXT)
+        if box is None:
+            continue
+        rows, tile_cols = box
+        edges = (
+            row + rows.start == 0,
+            row + rows.stop == height,
+            col + tile_cols.start == 0,
+            col + tile_cols.stop == width,
+        )
+        planned.append(PlannedTile(col, rows, tile_cols, edges))
+    return planned
+
+
+def _batches(tiles: list[PlannedTile], size: int) -> Iterator[list[PlannedTile]]:
+    """Group consecutive tiles of one shape and edge set, at most ``size`` at a time."""
+    batch: list[PlannedTile] = []
+    for tile in tiles:
+        if batch and (
+            len(batch) == size or (tile.shape, tile.edges) != (batch[0].shape, batch[0].edges)
+        ):
+            yield batch
+            batch = []
+        batch.append(tile)
+    if batch:
+        yield batch
+
+
+def _network_input(
+    raw: np.ndarray, valid: np.ndarray, tiles: list[PlannedTile], transform: InputTransform
+) -> np.ndarray:
+    """The tiles (N, C, H, W) as network input; runs on the predicting thread."""
+    inputs = [
+        transform.apply(raw[:, tile.rows, tile.strip_cols], valid[tile.rows, tile.strip_cols])
+        for tile in tiles
+    ]
+    return inputs[0][None] if len(inputs) == 1 else np.stack(inputs)
 
 
 def _read_ahead(
-    reader: SceneReader, rows: list[int], tile_h: int, width: int, meta: CheckpointMetadata
+    reader: SceneReader, rows: list[int], tile_h: int, width: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield normalised full-width strips, reading the next one on another thread."""
-
-    def read(row: int) -> tuple[np.ndarray, np.ndarray]:
-        reflectance, valid = reader.read(row, 0, tile_h, width)
-        # The reader hands over a fresh array: normalising it in place saves a strip copy.
-        return normalize(reflectance, valid, meta.mean, meta.std, inplace=True), valid
-
+    """Yield raw full-width strips and their valid masks, reading the next on another thread."""
     with ThreadPoolExecutor(1, thread_name_prefix="cloud-fcn-read") as pool:
-        pending: Future = pool.submit(read, rows[0])
+        pending: Future = pool.submit(reader.read_raw, rows[0], 0, tile_h, width)
         for index in range(len(rows)):
             strip = pending.result()
             if index + 1 < len(rows):
-                pending = pool.submit(read, rows[index + 1])
+                pending = pool.submit(reader.read_raw, rows[index + 1], 0, tile_h, width)
             yield strip
 
 
@@ -139,19 +217,19 @@ class _Assembler:
     def __init__(
         self, window: np.ndarray, width: int, total_tiles: int, progress: Progress | None
     ) -> None:
-        tile_h, self.tile_w = window.shape
+        tile_h = window.shape[0]
         self.window = window
         self.prob_sum = np.zeros((tile_h, width), np.float32)
         self.weight_sum = np.zeros((tile_h, width), np.float32)
         self._weighted = np.empty_like(window)
-        self.pending: deque[tuple[list[int], Future] | _StripEnd] = deque()
+        self.pending: deque[tuple[list[PlannedTile], Future] | _StripEnd] = deque()
         self.in_flight = 0
         self.done, self.total = 0, total_tiles
         self.progress = progress
 
-    def submit(self, cols: list[int], future: Future) -> None:
-        """Queue the future probabilities of the tiles at ``cols``."""
-        self.pending.append((cols, future))
+    def submit(self, tiles: list[PlannedTile], future: Future) -> None:
+        """Queue the future probabilities of ``tiles``."""
+        self.pending.append((tiles, future))
         self.in_flight += 1
 
     def end_strip(self, row: int, final: int, valid: np.ndarray) -> None:
@@ -170,9 +248,9 @@ class _Assembler:
             if isinstance(item, _StripEnd):
                 yield self._finish(item)
                 continue
-            cols, future = item
+            tiles, future = item
             self.in_flight -= 1
-            self._blend(cols, future.result())
+            self._blend(tiles, future.result())
 
     def cancel(self) -> None:
         """Drop queued work (after an error or a cancel)."""
@@ -181,12 +259,15 @@ class _Assembler:
                 item[1].cancel()
         self.pending.clear()
 
-    def _blend(self, cols: list[int], probabilities: np.ndarray) -> None:
-        for col, probability in zip(cols, probabilities, strict=True):
-            np.multiply(probability, self.window, out=self._weighted)
-            self.prob_sum[:, col : col + self.tile_w] += self._weighted
-            self.weight_sum[:, col : col + self.tile_w] += self.window
-        self._advance(len(cols))
+    def _blend(self, tiles: list[PlannedTile], probabilities: np.ndarray) -> None:
+        for tile, probability in zip(tiles, probabilities, strict=True):
+            # A tile cut to its valid pixels keeps the weights its part of the window has.
+            window = self.window[tile.rows, tile.cols]
+            weighted = self._weighted[: window.shape[0], : window.shape[1]]
+            np.multiply(probability, window, out=weighted)
+            self.prob_sum[tile.rows, tile.strip_cols] += weighted
+            self.weight_sum[tile.rows, tile.strip_cols] += window
+        self._advance(len(tiles))
 
     def _finish(self, end: _StripEnd) -> Strip:
         strip = Strip(

@@ -26,9 +26,13 @@ from .resources import default_weights_path
 from .weights import CheckpointMetadata, load_checkpoint
 
 Log = Callable[[str], None]
+Prepare = Callable[[], np.ndarray]
 
-# Pixels of mirrored context around every tile; see ``_mirror_margin``.
+# Pixels of mirrored context beyond the raster's edges; see ``_mirror_margin``.
 EDGE_MARGIN = 16
+# Which sides of a tile (top, bottom, left, right) lie on the raster's edge.
+Sides = tuple[bool, bool, bool, bool]
+ALL_SIDES: Sides = (True, True, True, True)
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -86,6 +90,8 @@ class Predictor:
         self.cpu_workers = max(1, cpu_workers or torch.get_num_threads())
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._computed_lock = threading.Lock()
+        self.pixels_computed = 0
 
     @property
     def mixed_precision(self) -> bool:
@@ -113,65 +119,78 @@ class Predictor:
                 weakref.finalize(self, self._pool.shutdown, wait=False)
             return self._pool
 
-    def submit_tiles(self, tiles: np.ndarray) -> Future:
-        """Start predicting tiles (N, C, H, W); the future holds :meth:`predict_tiles`'s result.
+    def submit(self, prepare: Prepare, edges: Sides = ALL_SIDES) -> Future:
+        """Start predicting the tiles (N, C, H, W) that ``prepare()`` returns.
 
-        On the CPU pool the call returns at once and the tiles run on a worker
-        thread; elsewhere they are predicted before returning. ``tiles`` may be a
-        view into a larger array: it is copied only by the worker.
+        On the CPU pool the call returns at once and ``prepare`` and the forward
+        passes run on a worker thread, so turning raw pixels into network input
+        happens in parallel too; elsewhere the tiles are predicted before returning.
+        The future holds :meth:`predict_tiles`'s result.
         """
         if self._uses_pool():
-            return self._cpu_pool().submit(self._predict_sequential, tiles)
+            return self._cpu_pool().submit(self._prepare_and_predict, prepare, edges)
         future: Future = Future()
         try:
-            future.set_result(self._predict_sequential(tiles))
+            future.set_result(self._prepare_and_predict(prepare, edges))
         except Exception as error:  # handed to whoever waits, as the pool would
             future.set_exception(error)
         return future
 
-    def predict_tiles(self, tiles: np.ndarray) -> np.ndarray:
+    def submit_tiles(self, tiles: np.ndarray, edges: Sides = ALL_SIDES) -> Future:
+        """Start predicting ready tiles (N, C, H, W); see :meth:`submit`."""
+        return self.submit(lambda: tiles, edges)
+
+    def predict_tiles(self, tiles: np.ndarray, edges: Sides = ALL_SIDES) -> np.ndarray:
         """Return probabilities (N, H, W) float32 for normalised tiles (N, C, H, W).
 
-        Each tile is given a mirrored margin (and padded to the model's
-        ``size_multiple``) before the forward pass, and cropped back after it.
+        The sides of the tiles flagged in ``edges`` (top, bottom, left, right: the
+        raster's own edges) get a mirrored margin, and the tiles are padded to the
+        model's ``size_multiple`` before the forward pass and cropped back after it.
         """
         if not self._uses_pool() or len(tiles) == 1:
-            return self._predict_sequential(tiles)
-        futures = [self.submit_tiles(tiles[i : i + 1]) for i in range(len(tiles))]
+            return self._predict_sequential(tiles, edges)
+        futures = [self.submit_tiles(tiles[i : i + 1], edges) for i in range(len(tiles))]
         return np.concatenate([future.result() for future in futures])
 
-    def _predict_sequential(self, tiles: np.ndarray) -> np.ndarray:
+    def _prepare_and_predict(self, prepare: Prepare, edges: Sides) -> np.ndarray:
+        return self._predict_sequential(prepare(), edges)
+
+    def _predict_sequential(self, tiles: np.ndarray, edges: Sides) -> np.ndarray:
         """Predict on the calling thread in forward passes of at most ``batch_size``."""
         outputs = []
         start = 0
         while start < len(tiles):
             chunk = tiles[start : start + self.batch_size]
-            probabilities = self._forward_with_fallback(chunk)
+            probabilities = self._forward_with_fallback(chunk, edges)
             outputs.append(probabilities)
             start += len(chunk)
         return np.concatenate(outputs) if len(outputs) > 1 else outputs[0]
 
-    def _forward_with_fallback(self, chunk: np.ndarray) -> np.ndarray:
+    def _forward_with_fallback(self, chunk: np.ndarray, edges: Sides) -> np.ndarray:
         while True:
             try:
-                return self._forward(chunk)
+                return self._forward(chunk, edges)
             except torch.cuda.OutOfMemoryError:
                 torch.cuda.empty_cache()
                 if self.batch_size > 1 and len(chunk) > 1:
                     self.batch_size = max(1, self.batch_size // 2)
                     self._log(f"GPU out of memory: retrying with batch size {self.batch_size}.")
                     parts = _split(chunk, self.batch_size)
-                    return np.concatenate([self._forward_with_fallback(part) for part in parts])
+                    return np.concatenate(
+                        [self._forward_with_fallback(part, edges) for part in parts]
+                    )
                 self._log("GPU out of memory even with batch size 1: continuing on the CPU.")
                 self.device = torch.device("cpu")
                 self.model = self.model.to(self.device)
 
     @torch.inference_mode()
-    def _forward(self, chunk: np.ndarray) -> np.ndarray:
+    def _forward(self, chunk: np.ndarray, edges: Sides) -> np.ndarray:
         batch = torch.from_numpy(np.ascontiguousarray(chunk, dtype=np.float32))
         batch = batch.to(self.device, non_blocking=True)
         height, width = batch.shape[-2:]
-        batch, top, left = _mirror_margin(batch, self.size_multiple)
+        batch, top, left = _mirror_margin(batch, self.size_multiple, edges)
+        with self._computed_lock:
+            self.pixels_computed += batch.shape[0] * batch.shape[-2] * batch.shape[-1]
         with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.mixed_precision):
             logits = self.model(batch)
         probabilities = torch.sigmoid(logits.float())[:, 0, top : top + height, left : left + width]
@@ -220,24 +239,29 @@ def _one_torch_thread() -> None:
     torch.set_num_threads(1)
 
 
-def _mirror_margin(batch: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
-    """Mirror ``EDGE_MARGIN`` pixels around each tile, then pad up to ``multiple``.
+def _mirror_margin(
+    batch: torch.Tensor, multiple: int, edges: Sides = ALL_SIDES
+) -> tuple[torch.Tensor, int, int]:
+    """Mirror ``EDGE_MARGIN`` pixels beyond the raster's edges, then pad up to ``multiple``.
 
     The convolutions pad with zeros, which after normalisation is mean reflectance,
     as bright as cloud: without real context around it, the outermost row and
     column of a scene came out cloud (99.6 % of the first row of the Long Island
-    scene, against 28 % one row further). Mirrored context removes that. Returns the
-    padded batch and the offsets of the tile in it.
+    scene, against 28 % one row further). Mirrored context removes that. Sides
+    inside the raster need none: a neighbouring tile overlaps them and the blend
+    window gives their outermost pixels little weight. Returns the padded batch and
+    the offsets of the tile in it.
     """
     height, width = batch.shape[-2:]
     margin = EDGE_MARGIN if multiple > 1 else 0
-    extra_h = -(height + 2 * margin) % multiple
-    extra_w = -(width + 2 * margin) % multiple
-    pads = (margin, margin + extra_w, margin, margin + extra_h)
+    top, bottom, left, right = (margin * side for side in edges)
+    extra_h = -(height + top + bottom) % multiple
+    extra_w = -(width + left + right) % multiple
+    pads = (left, right + extra_w, top, bottom + extra_h)
     if not any(pads):
         return batch, 0, 0
     mode = "reflect" if max(pads[:2]) < width and max(pads[2:]) < height else "replicate"
-    return F.pad(batch, pads, mode=mode), margin, margin
+    return F.pad(batch, pads, mode=mode), top, left
 
 
 def _split(chunk: np.ndarray, size: int) -> list[np.ndarray]:

@@ -500,15 +500,7 @@ class SceneReader:
         c0, c1 = max(col_off, 0), min(col_off + width, self.width)
         if r0 >= r1 or c0 >= c1:
             return np.zeros((4, height, width), np.float32), np.zeros((height, width), bool)
-        window = Window(c0, r0, c1 - c0, r1 - r0)
-        try:
-            with self._lock:
-                raw = self._read_raw(window)
-        except _GDAL_ERRORS as exc:
-            raise InputReadError(
-                f"Reading rows {r0}-{r1}, columns {c0}-{c1} of {self.info.path} failed: {exc}. "
-                "The file may be truncated or corrupt: download it again."
-            ) from exc
+        raw = self._read_window(Window(c0, r0, c1 - c0, r1 - r0))
         valid = self._valid(raw)
         reflectance = to_reflectance(raw, self.scaling)
         fill = ~valid
@@ -524,9 +516,41 @@ class SceneReader:
         padded_valid[rows, cols] = valid
         return padded, padded_valid
 
+    def read_raw(
+        self, row_off: int, col_off: int, height: int, width: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Read a window inside the raster as stored (4, h, w) and its valid mask (h, w).
+
+        The values are the file's, unscaled (see :attr:`scaling` and
+        :func:`~cloud_fcn_plugin.engine.bands.input_transform`); fill is as in :meth:`read`.
+        """
+        if height <= 0 or width <= 0:
+            raise ParameterError(f"Window size must be positive, got {height} x {width}.")
+        if row_off < 0 or col_off < 0 or row_off + height > self.height or (
+            col_off + width > self.width
+        ):
+            raise ParameterError(
+                f"Window rows {row_off}+{height}, columns {col_off}+{width} leave the "
+                f"{self.width}x{self.height} raster: use read() for windows past its edge."
+            )
+        raw = self._read_window(Window(col_off, row_off, width, height))
+        return raw, self._valid(raw)
+
     def read_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Read the whole scene; meant for small patches (training, tests)."""
         return self.read(0, 0, self.height, self.width)
+
+    def _read_window(self, window: Window) -> np.ndarray:
+        try:
+            with self._lock:
+                return self._read_raw(window)
+        except _GDAL_ERRORS as exc:
+            rows, cols = window.toranges()
+            raise InputReadError(
+                f"Reading rows {rows[0]}-{rows[1]}, columns {cols[0]}-{cols[1]} of "
+                f"{self.info.path} failed: {exc}. "
+                "The file may be truncated or corrupt: download it again."
+            ) from exc
 
     def _read_raw(self, window: Window) -> np.ndarray:
         if len(self._datasets) == 1:

@@ -97,3 +97,24 @@ def blend_window(height: int, width: int, overlap: int) -> np.ndarray:
     window = np.outer(ramp(height, overlap), ramp(width, overlap))
     window.setflags(write=False)
     return window
+
+
+def valid_box(valid: np.ndarray, context: int) -> tuple[slice, slice] | None:
+    """Return the bounding box of the True pixels, grown by ``context`` and clipped.
+
+    Args:
+        valid: bool array (H, W) of one tile.
+        context: pixels added on every side of the box, as far as the array reaches.
+
+    Returns:
+        ``(rows, cols)`` slices into ``valid``, or None when no pixel is True.
+    """
+    rows = np.flatnonzero(valid.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(valid.any(axis=0))
+    height, width = valid.shape
+    return (
+        slice(max(int(rows[0]) - context, 0), min(int(rows[-1]) + 1 + context, height)),
+        slice(max(int(cols[0]) - context, 0), min(int(cols[-1]) + 1 + context, width)),
+    )

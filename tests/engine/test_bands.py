@@ -17,6 +17,7 @@ from cloud_fcn_plugin.engine.bands import (
     Scaling,
     band_number_from_text,
     infer_level,
+    input_transform,
     normalize,
     parse_mtl,
     scaling_for,
@@ -322,6 +323,49 @@ class TestNormalize:
     def test_std_must_be_positive(self) -> None:
         with pytest.raises(ParameterError, match="positive"):
             normalize(np.ones((1, 2, 2), np.float32), np.ones((2, 2), bool), (0.1,), (0.0,))
+
+
+class TestInputTransform:
+    """One multiply-add from raw pixels must equal to_reflectance then normalize."""
+
+    MEAN, STD = (0.40, 0.39, 0.43, 0.46), (0.33, 0.31, 0.33, 0.31)
+
+    @settings(max_examples=40, deadline=None)
+    @given(
+        raw=arrays(np.uint16, (4, 6, 7)),
+        valid=arrays(np.bool_, (6, 7)),
+        elevation=st.one_of(st.none(), st.floats(5.0, 90.0)),
+        gain=st.floats(1e-5, 5e-5),
+        offset=st.floats(-0.2, 0.0),
+    )
+    def test_equals_reflectance_then_normalize(self, raw, valid, elevation, gain, offset) -> None:
+        scaling = Scaling((gain,) * 4, (offset,) * 4, elevation, "l1", "property")
+        expected = normalize(to_reflectance(raw, scaling), valid, self.MEAN, self.STD)
+        out = input_transform(scaling, self.MEAN, self.STD).apply(raw, valid)
+        assert out.dtype == np.float32 and out.shape == raw.shape
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-4)
+
+    def test_float_fill_and_nan_become_black(self) -> None:
+        raw = np.array([[[0.2, np.nan]]] * 4, np.float32)
+        valid = np.array([[True, False]])
+        transform = input_transform(scaling_for("toa", dtype="float32"), self.MEAN, self.STD)
+        out = transform.apply(raw, valid)
+        np.testing.assert_allclose(out[:, 0, 0], (0.2 - np.array(self.MEAN)) / self.STD, rtol=1e-5)
+        np.testing.assert_allclose(out[:, 0, 1], -np.array(self.MEAN) / self.STD, rtol=1e-6)
+        assert np.isnan(raw[0, 0, 1])  # the raw strip is shared by tiles: never written
+
+    def test_statistics_must_match_bands(self) -> None:
+        with pytest.raises(ParameterError, match="statistics for 1 bands but the input gives 4"):
+            input_transform(scaling_for("l1"), (0.1,), (0.1,))
+
+    def test_std_must_be_positive(self) -> None:
+        with pytest.raises(ParameterError, match="positive"):
+            input_transform(scaling_for("l1"), self.MEAN, (0.3, 0.3, 0.0, 0.3))
+
+    def test_sun_below_horizon(self) -> None:
+        scaling = Scaling((2e-5,) * 4, (-0.1,) * 4, -3.0, "l1", "night")
+        with pytest.raises(ParameterError, match="below the horizon"):
+            input_transform(scaling, self.MEAN, self.STD)
 
 
 class TestInferLevel:

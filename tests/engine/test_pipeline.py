@@ -10,6 +10,7 @@ import rasterio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cloud_fcn_plugin.engine.bands import Scaling
 from cloud_fcn_plugin.engine.errors import (
     BandMismatchError,
     CanceledError,
@@ -20,10 +21,16 @@ from cloud_fcn_plugin.engine.errors import (
     ParameterError,
     WeightsError,
 )
+from cloud_fcn_plugin.engine.models import build_model
 from cloud_fcn_plugin.engine.params import DetectionParams
-from cloud_fcn_plugin.engine.pipeline import detect_clouds, predict_scene
+from cloud_fcn_plugin.engine.pipeline import (
+    FILL_CONTEXT,
+    detect_clouds,
+    plan_tiles,
+    predict_scene,
+)
 from cloud_fcn_plugin.engine.predict import Predictor, load_predictor
-from cloud_fcn_plugin.engine.weights import load_checkpoint
+from cloud_fcn_plugin.engine.weights import CheckpointMetadata, load_checkpoint
 from tests.conftest import brightness_probability, write_geotiff
 
 LANDSAT_ORDER = (2, 1, 0, 3)  # B2, B3, B4, B5 stack -> red, green, blue, NIR
@@ -49,14 +56,17 @@ def expected_mask(bands: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 class ArrayReader:
     """An in-memory reader with the SceneReader interface the pipeline uses."""
 
-    def __init__(self, reflectance: np.ndarray) -> None:
+    def __init__(self, reflectance: np.ndarray, valid: np.ndarray | None = None) -> None:
         self.reflectance = reflectance
         self.height, self.width = reflectance.shape[1:]
+        self.valid = np.ones((self.height, self.width), bool) if valid is None else valid
         self.path = "memory"
 
-    def read(self, row_off: int, col_off: int, height: int, width: int):
-        window = self.reflectance[:, row_off : row_off + height, col_off : col_off + width]
-        return window.copy(), np.ones(window.shape[1:], bool)
+    scaling = Scaling((1.0,) * 4, (0.0,) * 4, None, "toa", "reflectance in memory")
+
+    def read_raw(self, row_off: int, col_off: int, height: int, width: int):
+        rows, cols = slice(row_off, row_off + height), slice(col_off, col_off + width)
+        return self.reflectance[:, rows, cols].copy(), self.valid[rows, cols].copy()
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +100,30 @@ class TestPredictScene:
         probability, valid = predict_scene(reader, predictor, tile_size=tile, overlap=overlap)
         assert valid.all()
         np.testing.assert_allclose(probability, brightness_probability(reflectance), atol=1e-5)
+
+    @settings(
+        max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        height=st.integers(1, 140),
+        width=st.integers(1, 140),
+        tile=st.sampled_from([32, 48, 64]),
+        data=st.data(),
+    )
+    def test_tiles_cut_to_a_tilted_footprint_lose_no_valid_pixel(
+        self, predictor: Predictor, height: int, width: int, tile: int, data: st.DataObject
+    ) -> None:
+        overlap = data.draw(st.integers(0, tile // 2 - 1))
+        slope = data.draw(st.floats(-2.0, 2.0))
+        rows, cols = np.mgrid[0:height, 0:width]
+        valid = (cols - slope * rows > width / 3) & (rows > height / 4)
+        reflectance = np.random.default_rng(height + width).uniform(0, 0.6, (4, height, width))
+        reader = ArrayReader(reflectance.astype(np.float32), valid)
+        probability, got_valid = predict_scene(reader, predictor, tile_size=tile, overlap=overlap)
+        np.testing.assert_array_equal(got_valid, valid)
+        np.testing.assert_allclose(
+            probability[valid], brightness_probability(reflectance)[valid], atol=1e-5
+        )
 
     def test_progress_reaches_one_hundred(self, predictor: Predictor) -> None:
         seen: list[float] = []
@@ -235,6 +269,49 @@ class TestDetectClouds:
                 DetectionParams(weights=brightness_weights, probability=tmp_path / "f.tif"),
             )
         assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif", "two.tif"]
+
+
+class TestPlanTiles:
+    def test_fill_tiles_are_skipped_and_the_others_cut_with_context(self) -> None:
+        valid = np.zeros((64, 200), bool)
+        valid[40:60, 80:100] = True  # inside the second tile only
+        cols = [0, 56, 112, 136]
+        tiles = plan_tiles(valid, row=64, cols=cols, tile_w=64, raster_shape=(500, 200))
+        assert [tile.col for tile in tiles] == [56]
+        (tile,) = tiles
+        assert tile.rows == slice(40 - FILL_CONTEXT, 64)
+        assert tile.strip_cols == slice(80 - FILL_CONTEXT, 100 + FILL_CONTEXT)
+        assert tile.edges == (False, False, False, False)
+
+    def test_sides_on_the_raster_edge_are_flagged(self) -> None:
+        valid = np.ones((30, 40), bool)
+        (tile,) = plan_tiles(valid, row=0, cols=[0], tile_w=40, raster_shape=(30, 40))
+        assert tile.edges == (True, True, True, True) and tile.shape == (30, 40)
+        (tile,) = plan_tiles(valid, row=70, cols=[0], tile_w=40, raster_shape=(100, 50))
+        assert tile.edges == (False, True, True, False)
+
+
+class TestPredictorMargins:
+    @pytest.fixture(scope="class")
+    def lite(self) -> Predictor:
+        model = build_model("cloudfcn_lite", width=0.25)
+        return Predictor(model, CheckpointMetadata("cloudfcn_lite", model.arch_args), "cpu")
+
+    @pytest.mark.parametrize(
+        ("edges", "computed"),
+        [
+            ((True, True, True, True), 96 * 96),  # 40+32 -> 96 rows, 50+32 -> 96 columns
+            ((False, False, False, False), 64 * 64),  # only the padding to a multiple of 32
+            ((True, False, False, True), 64 * 96),
+        ],
+    )
+    def test_mirrored_margin_only_on_the_raster_edge(
+        self, lite: Predictor, edges: tuple[bool, bool, bool, bool], computed: int
+    ) -> None:
+        before = lite.pixels_computed
+        out = lite.predict_tiles(np.zeros((1, 4, 40, 50), np.float32), edges)
+        assert out.shape == (1, 40, 50)
+        assert lite.pixels_computed - before == computed
 
 
 class TestLoadPredictor:

@@ -337,6 +337,16 @@ class TestSceneReaderSynthetic:
             assert reader.scaling.gain == (2.75e-5,) * 4
             assert any("Scaling" in m for m in reader.messages)
 
+    def test_read_raw_gives_stored_values_inside_the_raster_only(self, tmp_path: Path) -> None:
+        data = np.stack([np.full((6, 8), 10000 * (i + 1), np.uint16) for i in range(4)])
+        data[:, 0, 0] = 0
+        with open_scene(write_raster(tmp_path / "x.tif", data), bands=(2, 4, 1, 3)) as reader:
+            raw, valid = reader.read_raw(0, 0, 6, 8)
+            assert raw.dtype == np.uint16 and list(raw[:, 1, 1]) == [20000, 40000, 10000, 30000]
+            assert not valid[0, 0] and valid.sum() == 47
+            with pytest.raises(ParameterError, match="leave the 8x6 raster: use read"):
+                reader.read_raw(2, 0, 6, 8)
+
     def test_bad_arguments(self, tmp_path: Path) -> None:
         path = write_raster(tmp_path / "x.tif", dn_stack())
         with pytest.raises(ParameterError, match="auto, l1, toa or sr"):

@@ -8,9 +8,17 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from cloud_fcn_plugin.engine.errors import ParameterError
-from cloud_fcn_plugin.engine.tiling import Tile, axis_offsets, blend_window, ramp, tile_grid
+from cloud_fcn_plugin.engine.tiling import (
+    Tile,
+    axis_offsets,
+    blend_window,
+    ramp,
+    tile_grid,
+    valid_box,
+)
 
 sizes = st.integers(min_value=8, max_value=96)
 
@@ -125,3 +133,32 @@ class TestBlendWindow:
         np.testing.assert_array_equal(window, window[::-1, ::-1])
         with pytest.raises(ValueError):
             window[0, 0] = 2
+
+
+class TestValidBox:
+    @given(
+        valid=st.integers(1, 40).flatmap(
+            lambda h: st.integers(1, 40).flatmap(lambda w: arrays(np.bool_, (h, w)))
+        ),
+        context=st.integers(0, 8),
+    )
+    def test_holds_every_valid_pixel_with_context(self, valid: np.ndarray, context: int) -> None:
+        box = valid_box(valid, context)
+        if not valid.any():
+            assert box is None
+            return
+        assert box is not None
+        rows, cols = box
+        inside = np.zeros_like(valid)
+        inside[rows, cols] = True
+        assert not (valid & ~inside).any()
+        found_rows, found_cols = np.nonzero(valid)
+        assert rows.start == max(found_rows.min() - context, 0)
+        assert rows.stop == min(found_rows.max() + 1 + context, valid.shape[0])
+        assert cols.start == max(found_cols.min() - context, 0)
+        assert cols.stop == min(found_cols.max() + 1 + context, valid.shape[1])
+
+    def test_single_pixel(self) -> None:
+        valid = np.zeros((20, 30), bool)
+        valid[10, 3] = True
+        assert valid_box(valid, 4) == (slice(6, 15), slice(0, 8))

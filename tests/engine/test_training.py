@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from cloud_fcn_plugin.engine.bands import to_reflectance
 from cloud_fcn_plugin.engine.errors import ParameterError, WeightsError
 from cloud_fcn_plugin.engine.pipeline import predict_scene
 from cloud_fcn_plugin.engine.predict import load_predictor
@@ -387,9 +388,12 @@ class TestTrainer:
     def test_gain_reader_relights_the_engine_reader(self, mixed_spec):
         with mixed_spec[0].open_reader() as reader:
             plain, valid = reader.read_all()
-            darker, same_valid = GainReader(reader, 0.7).read(0, 0, 256, 256)
-            assert GainReader(reader, 0.7).width == reader.width
-        assert np.allclose(darker, plain * 0.7) and np.array_equal(valid, same_valid)
+            relit = GainReader(reader, 0.7)
+            raw, same_valid = relit.read_raw(0, 0, reader.height, reader.width)
+            darker = to_reflectance(raw, relit.scaling)
+            assert relit.width == reader.width
+        assert np.array_equal(valid, same_valid)
+        np.testing.assert_allclose(darker[:, valid], plain[:, valid] * 0.7, rtol=1e-5, atol=1e-6)
 
     def test_checkpoint_loads_in_the_engine_with_calibration(self, tmp_path, mixed_spec):
         config = _tiny_config(tmp_path, val_gains=(1.0, 0.7))

@@ -34,7 +34,7 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
-from ..bands import normalize
+from ..bands import Scaling, normalize
 from ..errors import ParameterError, WeightsError
 from ..metrics import Confusion, ThresholdSweep, confusion, per_scene_mean
 from ..models import build_model
@@ -138,7 +138,7 @@ class TrainConfig:
     select_by: str = "calibrated"
     max_minutes: float = 0.0
     tile_size: int = 512
-    overlap: int = 64
+    overlap: int = 16
     calibrate_metric: str = "jaccard"
     val_gains: tuple[float, ...] = (1.0,)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -471,7 +471,7 @@ def validate(
 
 
 class GainReader:
-    """A scene reader whose reflectance is multiplied by ``gain``.
+    """A scene reader whose reflectance is multiplied by ``gain`` (through its scaling).
 
     A TOA patch times ``sin(sun elevation)`` is exactly what the engine reads
     from the same scene delivered as Level-1 DN without an MTL file.
@@ -479,20 +479,20 @@ class GainReader:
 
     def __init__(self, reader: Any, gain: float) -> None:
         """Wrap an open reader."""
-        self._reader, self.gain = reader, np.float32(gain)
+        self._reader, self.gain = reader, float(gain)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._reader, name)
 
-    def read(self, *args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The wrapped reader's window, re-lit."""
-        reflectance, valid = self._reader.read(*args, **kwargs)
-        return reflectance * self.gain, valid
-
-    def read_all(self) -> tuple[np.ndarray, np.ndarray]:
-        """The wrapped reader's whole raster, re-lit."""
-        reflectance, valid = self._reader.read_all()
-        return reflectance * self.gain, valid
+    @property
+    def scaling(self) -> Scaling:
+        """The wrapped reader's scaling times the gain (what :meth:`read_raw` callers use)."""
+        scaling = self._reader.scaling
+        return replace(
+            scaling,
+            gain=tuple(g * self.gain for g in scaling.gain),
+            offset=tuple(o * self.gain for o in scaling.offset),
+        )
 
 
 def calibrate(
