@@ -20,8 +20,9 @@ TORCH_MISSING = (
 )
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CUDA_INDEX = "https://download.pytorch.org/whl/cu126"
-# The engine reads checkpoints with safetensors; install it together with torch.
-PACKAGES = ("torch", "safetensors")
+# The engine reads checkpoints with safetensors, and keeps QGIS's BLAS to one thread with
+# threadpoolctl (see engine/threads.py): install both together with torch.
+PACKAGES = ("torch", "safetensors", "threadpoolctl")
 
 
 def deps_dir() -> Path:

@@ -47,6 +47,13 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def _facts(report: dict[str, Any]) -> list[str]:
     machine, model, scene = report["machine"], report["model"], report["scene"]
+    # The model's facts come from the network measurement; --skip network leaves them out.
+    model_line = (
+        f"- Model: {model['model']} ({model['parameters']:,} parameters), tile "
+        f"{model['tile']} px, overlap {model['overlap']} px; weights: {report['weights']}"
+        if model.get("parameters") is not None
+        else f"- Weights: {report['weights']}"
+    )
     return [
         f"- Command: `{report['command']}`",
         f"- Machine: {machine['cpu']}, {machine['physical_cores']} physical / "
@@ -55,8 +62,7 @@ def _facts(report: dict[str, Any]) -> list[str]:
         f"{machine.get('load_average_at_end')} at end",
         f"- Device: {report['device']}, torch {report['torch']}, "
         f"{report['torch_threads']} torch threads, batch size {report['batch_size']}",
-        f"- Model: {model['model']} ({model['parameters']:,} parameters), tile "
-        f"{model['tile']} px, overlap {model['overlap']} px; weights: {report['weights']}",
+        model_line,
         f"- Scene: {scene['size']} uint16 Level-1 DN, 4 bands, "
         f"{scene['valid_pixels'] / 1e6:.1f} Mpx valid"
         + (f" ({100 * scene['fill_fraction']:.0f} % fill)" if "fill_fraction" in scene else ""),

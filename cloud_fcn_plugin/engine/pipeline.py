@@ -35,6 +35,7 @@ from .raster_io import (
     check_output_path,
     open_scene,
 )
+from .threads import single_threaded_blas
 from .tiling import axis_offsets, blend_window, valid_box
 
 Progress = Callable[[float], None]
@@ -85,18 +86,19 @@ def iter_probability_strips(
         blend_window(tile_h, tile_w, overlap), width, len(rows) * len(cols), progress
     )
     try:
-        for index, (raw, valid) in enumerate(_read_ahead(reader, rows, tile_h, width)):
-            tiles = plan_tiles(valid, rows[index], cols, tile_w, (height, width))
-            assembler.skipped(len(cols) - len(tiles))
-            for batch in _batches(tiles, predictor.tiles_per_task):
-                if is_canceled is not None and is_canceled():
-                    raise CanceledError("Canceled by the user: no output was written.")
-                yield from assembler.drain(keep=predictor.tasks_in_flight - 1)
-                prepare = partial(_network_input, raw, valid, batch, transform)
-                assembler.submit(batch, predictor.submit(prepare, batch[0].edges))
-            final = (rows[index + 1] if index + 1 < len(rows) else height) - rows[index]
-            assembler.end_strip(rows[index], final, valid)
-        yield from assembler.drain(keep=0)
+        with single_threaded_blas():
+            for index, (raw, valid) in enumerate(_read_ahead(reader, rows, tile_h, width)):
+                tiles = plan_tiles(valid, rows[index], cols, tile_w, (height, width))
+                assembler.skipped(len(cols) - len(tiles))
+                for batch in _batches(tiles, predictor.tiles_per_task):
+                    if is_canceled is not None and is_canceled():
+                        raise CanceledError("Canceled by the user: no output was written.")
+                    yield from assembler.drain(keep=predictor.tasks_in_flight - 1)
+                    prepare = partial(_network_input, raw, valid, batch, transform)
+                    assembler.submit(batch, predictor.submit(prepare, batch[0].edges))
+                final = (rows[index + 1] if index + 1 < len(rows) else height) - rows[index]
+                assembler.end_strip(rows[index], final, valid)
+            yield from assembler.drain(keep=0)
     finally:
         assembler.cancel()
 

@@ -1,0 +1,25 @@
+"""BLAS thread pools are held at one thread while the engine's workers run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cloud_fcn_plugin.engine.threads import single_threaded_blas
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def _blas_threads() -> list[int]:
+    return [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+            if pool["user_api"] == "blas"]  # fmt: skip
+
+
+def test_blas_is_single_threaded_inside_and_restored_after() -> None:
+    np.ones((2, 2)) @ np.ones((2, 2))  # numpy's BLAS is loaded by now
+    before = _blas_threads()
+    if not before:
+        pytest.skip("no BLAS library that threadpoolctl can control is loaded")
+    with single_threaded_blas():
+        assert _blas_threads() == [1] * len(before)
+    assert _blas_threads() == before
