@@ -353,7 +353,7 @@ def predict_scene(
 
 def threshold_mask(probability: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
     """Return the uint8 mask: 1 cloud (probability above ``threshold``), 0 clear, 255 nodata."""
-    mask = (probability > threshold).astype(np.uint8)
+    mask = np.greater(probability, threshold).view(np.uint8)  # True is 1: no copy needed
     mask[~valid] = MASK_NODATA
     return mask
 
@@ -504,9 +504,15 @@ def _write_outputs(
             mask = threshold_mask(strip.probability, strip.valid, threshold)
             valid_pixels += int(np.count_nonzero(strip.valid))
             cloud_pixels += int(np.count_nonzero(mask == MASK_CLOUD))
+            # Only what is written stays alive while the next strip is computed.
+            probability = strip if len(writers) > 1 else None
+            row_off = strip.row_off
+            del strip
             if pending is not None:
                 pending.result()
-            pending = pool.submit(_write_strip, writers, strip, mask, params.probability_dtype)
+            pending = pool.submit(
+                _write_strip, writers, row_off, mask, probability, params.probability_dtype
+            )
         if pending is not None:
             pending.result()
         if valid_pixels == 0:
@@ -520,9 +526,13 @@ def _write_outputs(
 
 
 def _write_strip(
-    writers: list[AtomicRasterWriter], strip: Strip, mask: np.ndarray, probability_dtype: str
+    writers: list[AtomicRasterWriter],
+    row_off: int,
+    mask: np.ndarray,
+    probability: Strip | None,
+    probability_dtype: str,
 ) -> None:
-    writers[0].write(mask, strip.row_off, 0)
-    if len(writers) > 1:
-        encoded = encode_probability(strip.probability, strip.valid, probability_dtype)
-        writers[1].write(encoded, strip.row_off, 0)
+    writers[0].write(mask, row_off, 0)
+    if probability is not None:
+        encoded = encode_probability(probability.probability, probability.valid, probability_dtype)
+        writers[1].write(encoded, row_off, 0)

@@ -561,15 +561,19 @@ class SceneReader:
     def _valid(self, raw: np.ndarray) -> np.ndarray:
         # Landsat DN products reserve 0 for fill in each band (band footprints differ by a
         # pixel at the scene edge); in reflectance a single 0 can be a real dark value.
-        zero = raw == 0
+        # Band by band: a (bands, rows, columns) boolean temporary would cost a quarter of
+        # the strip's memory again.
         dn_coded = raw.dtype.kind in "iu" and self.product in ("l1", "sr")
-        invalid = zero.any(axis=0) if dn_coded else zero.all(axis=0)
-        if raw.dtype.kind == "f":
-            invalid |= np.isnan(raw).any(axis=0)
-        for band, nodata in enumerate(self._nodata):
+        combine = np.logical_or if dn_coded else np.logical_and
+        invalid = raw[0] == 0
+        for band in raw[1:]:
+            combine(invalid, band == 0, out=invalid)
+        for band, nodata in zip(raw, self._nodata, strict=True):
+            if raw.dtype.kind == "f":
+                invalid |= np.isnan(band)
             if nodata is not None and not np.isnan(nodata):
-                invalid |= raw[band] == nodata
-        return ~invalid
+                invalid |= band == nodata
+        return np.logical_not(invalid, out=invalid)
 
 
 def _check_bands(info: InputInfo, bands: Sequence[int] | None) -> Bands:
