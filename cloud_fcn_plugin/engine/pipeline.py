@@ -25,7 +25,7 @@ import rasterio
 from .bands import InputTransform, input_transform
 from .errors import CanceledError, NoValidPixelsError, ParameterError
 from .params import DetectionParams, DetectionResult
-from .predict import Predictor, Sides, load_predictor
+from .predict import Predictor, load_predictor
 from .raster_io import (
     MASK_CLOUD,
     MASK_COLORMAP,
@@ -36,15 +36,13 @@ from .raster_io import (
     open_scene,
 )
 from .threads import single_threaded_blas
-from .tiling import axis_offsets, blend_window, valid_box
+from .tiling import PlannedTile, axis_offsets, blend_window, plan_tiles
 
 Progress = Callable[[float], None]
 IsCanceled = Callable[[], bool]
 Log = Callable[[str], None]
 
 _BLOCK_CACHE_MIN = 64 * 2**20
-# Pixels of fill kept around the valid part of a tile (see ``plan_tiles``).
-FILL_CONTEXT = 16
 PROBABILITY_NODATA = {"float32": -1.0, "uint8": 255}
 
 
@@ -68,7 +66,7 @@ def iter_probability_strips(
     """Yield the scene's cloud probabilities top to bottom, in final strips.
 
     Tiles that hold only fill are skipped and the others are cut down to their
-    valid pixels plus ``FILL_CONTEXT`` (see :func:`plan_tiles`); they are blended
+    valid pixels plus some fill (see :func:`~.tiling.plan_tiles`); they are blended
     with the tile window and divided by the summed weights. Up to
     ``predictor.tasks_in_flight`` tasks are predicted while earlier ones are
     blended, across strip boundaries, so the workers never wait for a strip to end.
@@ -101,69 +99,6 @@ def iter_probability_strips(
             yield from assembler.drain(keep=0)
     finally:
         assembler.cancel()
-
-
-@dataclass(frozen=True)
-class PlannedTile:
-    """Part of a grid tile to predict, in strip coordinates.
-
-    Attributes:
-        col: column of the grid tile in the strip (its blend window starts there).
-        rows: rows of the strip (and of the window) to predict.
-        cols: columns of the window to predict; the strip's are offset by ``col``.
-        edges: which sides (top, bottom, left, right) lie on the raster's edge.
-    """
-
-    col: int
-    rows: slice
-    cols: slice
-    edges: Sides
-
-    @property
-    def strip_cols(self) -> slice:
-        """The columns of the strip to predict."""
-        return slice(self.col + self.cols.start, self.col + self.cols.stop)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """Rows and columns predicted."""
-        return self.rows.stop - self.rows.start, self.cols.stop - self.cols.start
-
-
-def plan_tiles(
-    valid: np.ndarray, row: int, cols: list[int], tile_w: int, raster_shape: tuple[int, int]
-) -> list[PlannedTile]:
-    """Return the tiles of one strip worth predicting, each cut to its valid pixels.
-
-    A tile without valid pixels is skipped. Any other is cut to the bounding box
-    of its valid pixels grown by ``FILL_CONTEXT`` pixels of fill, so the network
-    still sees the edge of the footprint as in training, but no longer spends
-    most of a tile on fill along a tilted scene footprint (on a 7,800 px scene with
-    a third of fill, 512 px tiles with 16 px of overlap compute 1.13 pixels per
-    valid pixel cut this way, 1.31 whole).
-
-    Args:
-        valid: the strip's valid mask (H, W).
-        row: the strip's first row in the raster.
-        cols: grid columns of the tiles.
-        tile_w: tile width.
-        raster_shape: raster (height, width), to flag the tiles' sides on its edge.
-    """
-    height, width = raster_shape
-    planned = []
-    for col in cols:
-        box = valid_box(valid[:, col : col + tile_w], FILL_CONTEXT)
-        if box is None:
-            continue
-        rows, tile_cols = box
-        edges = (
-            row + rows.start == 0,
-            row + rows.stop == height,
-            col + tile_cols.start == 0,
-            col + tile_cols.stop == width,
-        )
-        planned.append(PlannedTile(col, rows, tile_cols, edges))
-    return planned
 
 
 def _batches(tiles: list[PlannedTile], size: int) -> Iterator[list[PlannedTile]]:

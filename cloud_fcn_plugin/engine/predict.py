@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from .errors import DeviceError, WeightsError
 from .resources import default_weights_path
+from .tiling import ALL_SIDES, Sides
 from .weights import CheckpointMetadata, load_checkpoint
 
 Log = Callable[[str], None]
@@ -30,9 +31,6 @@ Prepare = Callable[[], np.ndarray]
 
 # Pixels of mirrored context beyond the raster's edges; see ``_mirror_margin``.
 EDGE_MARGIN = 16
-# Which sides of a tile (top, bottom, left, right) lie on the raster's edge.
-Sides = tuple[bool, bool, bool, bool]
-ALL_SIDES: Sides = (True, True, True, True)
 
 
 def select_device(name: str = "auto") -> torch.device:

@@ -23,12 +23,7 @@ from cloud_fcn_plugin.engine.errors import (
 )
 from cloud_fcn_plugin.engine.models import build_model
 from cloud_fcn_plugin.engine.params import DetectionParams
-from cloud_fcn_plugin.engine.pipeline import (
-    FILL_CONTEXT,
-    detect_clouds,
-    plan_tiles,
-    predict_scene,
-)
+from cloud_fcn_plugin.engine.pipeline import detect_clouds, predict_scene
 from cloud_fcn_plugin.engine.predict import Predictor, load_predictor
 from cloud_fcn_plugin.engine.weights import CheckpointMetadata, load_checkpoint
 from tests.conftest import brightness_probability, write_geotiff
@@ -269,26 +264,6 @@ class TestDetectClouds:
                 DetectionParams(weights=brightness_weights, probability=tmp_path / "f.tif"),
             )
         assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif", "two.tif"]
-
-
-class TestPlanTiles:
-    def test_fill_tiles_are_skipped_and_the_others_cut_with_context(self) -> None:
-        valid = np.zeros((64, 200), bool)
-        valid[40:60, 80:100] = True  # inside the second tile only
-        cols = [0, 56, 112, 136]
-        tiles = plan_tiles(valid, row=64, cols=cols, tile_w=64, raster_shape=(500, 200))
-        assert [tile.col for tile in tiles] == [56]
-        (tile,) = tiles
-        assert tile.rows == slice(40 - FILL_CONTEXT, 64)
-        assert tile.strip_cols == slice(80 - FILL_CONTEXT, 100 + FILL_CONTEXT)
-        assert tile.edges == (False, False, False, False)
-
-    def test_sides_on_the_raster_edge_are_flagged(self) -> None:
-        valid = np.ones((30, 40), bool)
-        (tile,) = plan_tiles(valid, row=0, cols=[0], tile_w=40, raster_shape=(30, 40))
-        assert tile.edges == (True, True, True, True) and tile.shape == (30, 40)
-        (tile,) = plan_tiles(valid, row=70, cols=[0], tile_w=40, raster_shape=(100, 50))
-        assert tile.edges == (False, True, True, False)
 
 
 class TestPredictorMargins:
