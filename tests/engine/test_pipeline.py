@@ -70,6 +70,13 @@ def predictor(brightness_weights: Path) -> Predictor:
     return Predictor(model, metadata, device="cpu", batch_size=3)
 
 
+@pytest.fixture(scope="module")
+def batched_predictor(brightness_weights: Path) -> Predictor:
+    """One worker: tiles go in batches, as on a GPU, grouped by shape and raster edges."""
+    model, metadata = load_checkpoint(brightness_weights)
+    return Predictor(model, metadata, device="cpu", batch_size=3, cpu_workers=1)
+
+
 @pytest.fixture
 def scene(tmp_path: Path) -> tuple[Path, np.ndarray]:
     bands = synthetic_scene()
@@ -106,8 +113,15 @@ class TestPredictScene:
         data=st.data(),
     )
     def test_tiles_cut_to_a_tilted_footprint_lose_no_valid_pixel(
-        self, predictor: Predictor, height: int, width: int, tile: int, data: st.DataObject
+        self,
+        predictor: Predictor,
+        batched_predictor: Predictor,
+        height: int,
+        width: int,
+        tile: int,
+        data: st.DataObject,
     ) -> None:
+        predictor = data.draw(st.sampled_from([predictor, batched_predictor]))
         overlap = data.draw(st.integers(0, tile // 2 - 1))
         slope = data.draw(st.floats(-2.0, 2.0))
         rows, cols = np.mgrid[0:height, 0:width]
