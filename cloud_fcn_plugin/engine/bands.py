@@ -443,6 +443,16 @@ def _sun_divisor(scaling: Scaling) -> float:
     return divisor
 
 
+def _check_statistics(channels: int, mean: Sequence[float], std: Sequence[float]) -> None:
+    if len(mean) != channels or len(std) != channels:
+        raise ParameterError(
+            f"The network input needs one mean and one std per band ({channels}), "
+            f"got {len(mean)} and {len(std)}: check the checkpoint's statistics."
+        )
+    if min(std) <= 0:
+        raise ParameterError(f"Standard deviations must be positive, got {list(std)}.")
+
+
 def normalize(
     reflectance: np.ndarray,
     valid: np.ndarray,
@@ -467,14 +477,7 @@ def normalize(
         std: one standard deviation (> 0) per band.
         inplace: overwrite ``reflectance`` instead of allocating a new array.
     """
-    channels = reflectance.shape[0]
-    if len(mean) != channels or len(std) != channels:
-        raise ParameterError(
-            f"normalize needs one mean and one std per band ({channels}), "
-            f"got {len(mean)} and {len(std)}: check the checkpoint's statistics."
-        )
-    if min(std) <= 0:
-        raise ParameterError(f"Standard deviations must be positive, got {list(std)}.")
+    _check_statistics(reflectance.shape[0], mean, std)
     mean_arr = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
     std_arr = np.asarray(std, dtype=np.float32).reshape(-1, 1, 1)
     out = reflectance if inplace else np.empty(reflectance.shape, dtype=np.float32)
@@ -526,14 +529,7 @@ def input_transform(
         ParameterError: band counts differ, a std is not positive, or the sun is
             below the horizon.
     """
-    channels = len(scaling.gain)
-    if len(mean) != channels or len(std) != channels:
-        raise ParameterError(
-            f"The checkpoint has statistics for {len(mean)} bands but the input gives "
-            f"{channels}: check the checkpoint's statistics."
-        )
-    if min(std) <= 0:
-        raise ParameterError(f"Standard deviations must be positive, got {list(std)}.")
+    _check_statistics(len(scaling.gain), mean, std)
     divisor = _sun_divisor(scaling)
     gain = np.asarray(scaling.gain, np.float64) / divisor
     offset = np.asarray(scaling.offset, np.float64) / divisor

@@ -355,7 +355,7 @@ class TestInputTransform:
         assert np.isnan(raw[0, 0, 1])  # the raw strip is shared by tiles: never written
 
     def test_statistics_must_match_bands(self) -> None:
-        with pytest.raises(ParameterError, match="statistics for 1 bands but the input gives 4"):
+        with pytest.raises(ParameterError, match=r"one mean and one std per band \(4\)"):
             input_transform(scaling_for("l1"), (0.1,), (0.1,))
 
     def test_std_must_be_positive(self) -> None:
