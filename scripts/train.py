@@ -35,12 +35,18 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_fcn_plugin.engine.errors import CloudFcnError, ParameterError
 from cloud_fcn_plugin.engine.training.augment import AugmentConfig
+from cloud_fcn_plugin.engine.training.crossval import (
+    cross_validate,
+    report_markdown,
+    stamp_checkpoint,
+)
 from cloud_fcn_plugin.engine.training.datasets import MaskCoding, PatchSpec, from_spec, labelled
 from cloud_fcn_plugin.engine.training.losses import LOSSES
 from cloud_fcn_plugin.engine.training.trainer import (
@@ -243,6 +249,20 @@ def build_parser() -> argparse.ArgumentParser:
         "store it with the validation metrics; no training",
     )
     run.add_argument("--resume", type=Path, default=None, help="last.safetensors of a run")
+    run.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="grouped cross-validation first (folds by biome/scene; --train and --val are "
+        "pooled), then the final model on every patch, stamped with the out-of-fold "
+        "threshold and metrics",
+    )
+    run.add_argument(
+        "--jobs", type=int, default=1, help="--folds: folds trained at once, one process each"
+    )
+    run.add_argument(
+        "--cv-only", action="store_true", help="--folds: stop after the cross-validation"
+    )
     run.add_argument("--seed", type=int, default=defaults.seed)
     run.add_argument("--device", default=defaults.device, choices=("auto", "cpu", "cuda", "mps"))
     run.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
@@ -359,6 +379,30 @@ def recalibrate_only(args: argparse.Namespace, command: str) -> int:
     return 0
 
 
+def cross_validate_then_train(
+    args: argparse.Namespace, config: TrainConfig, specs: list[PatchSpec], provenance: dict
+) -> int:
+    """Cross-validate the recipe, then train it on every patch and stamp the CV figures."""
+    cv_dir = config.out_dir / "cv"
+    report = cross_validate(
+        replace(config, out_dir=cv_dir), specs, args.folds, args.jobs, provenance, log=print
+    )
+    print(report_markdown(report))
+    if args.cv_only:
+        print(f"Cross-validation report: {cv_dir / 'report.md'}")
+        return 0
+    final = {**provenance, "train_data": describe(args.train + args.val, specs)}
+    final["validation_data"] = describe([], [])
+    trainer = Trainer(config, specs, (), final, log=print)
+    last = config.out_dir / "last.safetensors"
+    if args.resume is not None or last.is_file():
+        trainer.resume(args.resume or last)
+    trainer.fit()
+    stamp_checkpoint(last, report)
+    print(f"Done: {last} (threshold {report['threshold']:.3f} from the cross-validation).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -379,6 +423,8 @@ def main(argv: list[str] | None = None) -> int:
             "train_data": describe(args.train, train),
             "validation_data": describe(args.val or [f"val-split {args.val_split}"], val),
         }
+        if args.folds:
+            return cross_validate_then_train(args, config, train + val, provenance)
         trainer = Trainer(config, train, val, provenance, log=print)
         if args.resume is not None:
             trainer.resume(args.resume)

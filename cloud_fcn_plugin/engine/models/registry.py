@@ -11,12 +11,14 @@ from .cloudnet import CloudNet
 from .fcn8s import FCN8s
 from .lite import CloudFcnLite
 from .pixel_linear import PixelLinear
+from .unet import UNet
 
 _REGISTRY: dict[str, type[SegmentationModel]] = {
     "cloudfcn_lite": CloudFcnLite,
     "cloudnet": CloudNet,
     "fcn8s": FCN8s,
     "pixel_linear": PixelLinear,
+    "unet": UNet,
 }
 
 

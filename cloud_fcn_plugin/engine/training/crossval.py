@@ -1,0 +1,350 @@
+"""Grouped cross-validation: folds by biome or scene, out-of-fold predictions, one threshold.
+
+No patch of a held-out group (an L8 Biome biome, a 38-Cloud scene) is ever
+trained on in its fold. Each fold trains the full recipe for its fixed number of
+epochs and keeps its *last* checkpoint (choosing an epoch or a threshold on the
+held-out fold would measure the choice, not the model). The held-out patches are
+then predicted with the engine's own inference; the decision threshold is the one
+that maximises the pooled Jaccard of all out-of-fold predictions together, and
+every figure (pooled, per fold, per group) is reported at that threshold and at 0.5.
+
+Layout of a cross-validation folder::
+
+    folds.json                 which groups and patches each fold holds out
+    fold<K>/last.safetensors   the fold's model (and the trainer's logs)
+    fold<K>/oof.npz            its out-of-fold probabilities, truth and validity
+    report.json, report.md     the tables
+
+Folds that already have ``oof.npz`` are not trained again, and a fold with a
+``last.safetensors`` resumes where it stopped, so an interrupted search continues.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..metrics import Confusion, ThresholdSweep, confusion
+from .datasets import PatchSpec
+
+Log = Callable[[str], None]
+_BIOME_NAME = re.compile(r"^([A-Za-z]+)_\d+_\d+$")
+_CLOUD38_SCENE = re.compile(r"_(L[CO]0[89]_\w+)$")
+OOF_GAINS = (1.0, 0.75)
+
+
+def patch_group(spec: PatchSpec) -> str:
+    """The group a patch belongs to: its biome (L8 Biome), its scene (38-Cloud), or its name."""
+    biome = _BIOME_NAME.match(spec.name)
+    if spec.dataset == "biome" and biome:
+        return biome.group(1)
+    scene = _CLOUD38_SCENE.search(spec.name)
+    if spec.dataset == "38cloud" and scene:
+        return f"38-Cloud {scene.group(1)}"
+    return spec.name
+
+
+def make_folds(specs: Sequence[PatchSpec], folds: int) -> list[list[str]]:
+    """Split the groups of ``specs`` into ``folds`` folds of about equal patch counts.
+
+    Deterministic: groups are taken largest first (then by name) and each goes to
+    the fold that holds the fewest patches so far.
+
+    Returns:
+        For each fold, the sorted names of the groups it holds out.
+
+    Raises:
+        ParameterError: fewer than 2 folds, or more folds than groups.
+    """
+    sizes: dict[str, int] = {}
+    for spec in specs:
+        group = patch_group(spec)
+        sizes[group] = sizes.get(group, 0) + 1
+    if folds < 2 or folds > len(sizes):
+        raise ParameterError(
+            f"--folds must be between 2 and the number of groups ({len(sizes)}: "
+            f"{', '.join(sorted(sizes))}), got {folds}."
+        )
+    held: list[list[str]] = [[] for _ in range(folds)]
+    counts = [0] * folds
+    for group in sorted(sizes, key=lambda g: (-sizes[g], g)):
+        target = counts.index(min(counts))
+        held[target].append(group)
+        counts[target] += sizes[group]
+    return [sorted(groups) for groups in held]
+
+
+@dataclass(frozen=True)
+class OutOfFold:
+    """Out-of-fold predictions of one patch.
+
+    Attributes:
+        name: patch name.
+        group: its group (see :func:`patch_group`).
+        fold: the fold that held it out.
+        gain: brightness gain the patch was predicted at (1.0 = as delivered).
+        probability: float32 (H, W) cloud probability.
+        truth: bool (H, W) cloud label.
+        valid: bool (H, W) labelled, non-fill pixels.
+    """
+
+    name: str
+    group: str
+    fold: int
+    gain: float
+    probability: np.ndarray
+    truth: np.ndarray
+    valid: np.ndarray
+
+
+def predict_out_of_fold(
+    checkpoint: Path, specs: Sequence[PatchSpec], fold: int, gains: Sequence[float] = (1.0,)
+) -> list[OutOfFold]:
+    """Predict held-out patches with a fold's checkpoint through the engine's inference.
+
+    Each patch is predicted as delivered and at every other gain of ``gains``
+    (0.75: a TOA patch as Level-1 DN without sun-angle correction would give it
+    at a sun elevation of 49 degrees; see :class:`~.trainer.GainReader`).
+    """
+    from ..pipeline import predict_scene
+    from ..predict import load_predictor
+    from .trainer import GainReader
+
+    predictor = load_predictor(checkpoint, device="cpu")
+    results = []
+    for spec in specs:
+        truth, labelled = spec.read_truth()
+        for gain in gains:
+            with spec.open_reader() as reader:
+                probability, valid = predict_scene(GainReader(reader, gain), predictor)  # type: ignore[arg-type]
+            group = patch_group(spec)
+            results.append(
+                OutOfFold(spec.name, group, fold, gain, probability, truth, valid & labelled)
+            )
+    return results
+
+
+def save_out_of_fold(path: Path, results: Sequence[OutOfFold]) -> None:
+    """Store a fold's out-of-fold predictions (probabilities as uint8 percent is too coarse)."""
+    arrays: dict[str, np.ndarray] = {}
+    for index, item in enumerate(results):
+        arrays[f"{index}.probability"] = item.probability.astype(np.float16)
+        arrays[f"{index}.truth"] = item.truth
+        arrays[f"{index}.valid"] = item.valid
+    names = [[r.name, r.group, r.fold, r.gain] for r in results]
+    arrays["index"] = np.array(json.dumps(names))
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez_compressed(partial, **arrays)
+    partial.replace(path)
+
+
+def load_out_of_fold(path: Path) -> list[OutOfFold]:
+    """Read what :func:`save_out_of_fold` stored."""
+    with np.load(path, allow_pickle=False) as data:
+        names = json.loads(str(data["index"]))
+        return [
+            OutOfFold(
+                name,
+                group,
+                int(fold),
+                float(gain),
+                data[f"{i}.probability"].astype(np.float32),
+                data[f"{i}.truth"],
+                data[f"{i}.valid"],
+            )
+            for i, (name, group, fold, gain) in enumerate(names)
+        ]
+
+
+# ----------------------------------------------------------------------- scoring
+
+
+def choose_threshold(results: Sequence[OutOfFold]) -> float:
+    """The threshold that maximises the pooled Jaccard of all out-of-fold predictions."""
+    sweep = ThresholdSweep()
+    for item in results:
+        sweep.add(item.probability, item.truth, item.valid)
+    threshold, _ = sweep.best("jaccard")
+    return float(threshold)
+
+
+def _scores(results: Sequence[OutOfFold], threshold: float) -> dict[str, Any]:
+    total = sum(
+        (confusion(r.probability > threshold, r.truth, r.valid) for r in results), Confusion()
+    )
+    return {"patches": len(results), **total.as_dict()}
+
+
+def cv_report(everything: Sequence[OutOfFold], folds: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Pooled, per-fold and per-group scores at the out-of-fold threshold and at 0.5.
+
+    The threshold is chosen on the patches as delivered (gain 1); the other gains
+    are reported pooled, as a measure of robustness to brightness.
+    """
+    results = [r for r in everything if r.gain == 1.0]
+    other_gains = sorted({r.gain for r in everything} - {1.0}, reverse=True)
+    threshold = choose_threshold(results)
+    report: dict[str, Any] = {
+        "protocol": (
+            f"{len(folds)}-fold cross-validation grouped by biome/scene; last checkpoint of "
+            "each fold; threshold chosen on the pooled out-of-fold predictions"
+        ),
+        "folds": [list(f) for f in folds],
+        "threshold": round(threshold, 4),
+    }
+    biome = [r for r in results if not r.group.startswith("38-Cloud")]
+    for key, value in (("oof", threshold), ("0.5", 0.5)):
+        report[f"at_{key}"] = {
+            "pooled": _scores(results, value),
+            "pooled_biome": _scores(biome, value) if biome else None,
+            "pooled_at_gain": {
+                str(g): _scores([r for r in everything if r.gain == g], value) for g in other_gains
+            },
+            "by_fold": {
+                str(k): _scores([r for r in results if r.fold == k], value)
+                for k in sorted({r.fold for r in results})
+            },
+            "by_group": {
+                g: _scores([r for r in results if r.group == g], value)
+                for g in sorted({r.group for r in results})
+            },
+            "by_patch": {
+                r.name: _scores([r], value) for r in sorted(results, key=lambda r: r.name)
+            },
+        }
+    return report
+
+
+def _row(name: str, scores: dict[str, Any] | None) -> str:
+    if not scores:
+        return f"| {name} | - | - | - | - | - |"
+    cells = [
+        "-" if scores[k] is None or math.isnan(scores[k]) else f"{100 * scores[k]:.1f}"
+        for k in ("jaccard", "precision", "recall", "overall_accuracy")
+    ]
+    return f"| {name} | {scores['patches']} | " + " | ".join(cells) + " |"
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    """The report's tables as Markdown."""
+    lines = [f"Protocol: {report['protocol']}.", ""]
+    titles = {"oof": f"threshold {report['threshold']:.3f} (out of fold)", "0.5": "threshold 0.5"}
+    for key, title in titles.items():
+        block = report[f"at_{key}"]
+        lines += [
+            f"### At {title}",
+            "",
+            "| subset | patches | Jaccard | precision | recall | OA |",
+            "|---|---|---|---|---|---|",
+            _row("all, pooled", block["pooled"]),
+            _row("L8 Biome, pooled", block["pooled_biome"]),
+        ]
+        lines += [_row(f"all, pooled, at gain {g}", v) for g, v in block["pooled_at_gain"].items()]
+        lines += [_row(f"fold {k}", v) for k, v in block["by_fold"].items()]
+        lines += [_row(g, v) for g, v in block["by_group"].items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------ running
+
+
+def _train_fold(
+    config: Any, train: list[PatchSpec], held_out: list[PatchSpec], fold: int, provenance: dict
+) -> str:
+    """Train one fold (in a worker process) and store its out-of-fold predictions."""
+    from .trainer import Trainer
+
+    out_dir = Path(config.out_dir)
+    trainer = Trainer(config, train, held_out, provenance, log=_fold_log(out_dir))
+    last = out_dir / "last.safetensors"
+    if last.is_file():
+        trainer.resume(last)
+    trainer.fit()
+    oof = predict_out_of_fold(last, held_out, fold, gains=OOF_GAINS)
+    save_out_of_fold(out_dir / "oof.npz", oof)
+    return str(out_dir)
+
+
+def _fold_log(out_dir: Path) -> Log:
+    def log(message: str) -> None:
+        with open(out_dir / "log.txt", "a", encoding="utf-8") as handle:
+            handle.write(message + "\n")
+
+    return log
+
+
+def cross_validate(
+    config: Any,
+    specs: Sequence[PatchSpec],
+    folds: int,
+    jobs: int = 1,
+    provenance: dict | None = None,
+    log: Log | None = None,
+) -> dict[str, Any]:
+    """Train and score every fold; write and return the report.
+
+    Args:
+        config: the recipe (:class:`~.trainer.TrainConfig`); its ``out_dir`` is the
+            cross-validation folder, and each fold trains with ``threads`` threads.
+        specs: every labelled patch.
+        folds: number of folds.
+        jobs: folds trained at once, each in its own process.
+        provenance: recorded in every fold's checkpoints.
+        log: receives progress lines.
+    """
+    log = log or (lambda message: None)
+    root = Path(config.out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    held = make_folds(specs, folds)
+    (root / "folds.json").write_text(json.dumps(held, indent=1), encoding="utf-8")
+    pending = []
+    for k, groups in enumerate(held):
+        fold_dir = root / f"fold{k}"
+        fold_dir.mkdir(exist_ok=True)
+        if (fold_dir / "oof.npz").is_file():
+            continue
+        train = [s for s in specs if patch_group(s) not in groups]
+        held_out = [s for s in specs if patch_group(s) in groups]
+        fold_config = replace(config, out_dir=fold_dir, patience=0)
+        note = {**(provenance or {}), "cross_validation_fold": k, "held_out_groups": groups}
+        pending.append((fold_config, train, held_out, k, note))
+        log(f"fold {k}: holds out {', '.join(groups)} ({len(held_out)} patches)")
+    if pending:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
+            futures = [pool.submit(_train_fold, *args) for args in pending]
+            for future in futures:
+                log(f"done: {future.result()}")
+    results = [r for k in range(folds) for r in load_out_of_fold(root / f"fold{k}" / "oof.npz")]
+    report = cv_report(results, held)
+    (root / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    (root / "report.md").write_text(report_markdown(report), encoding="utf-8")
+    return report
+
+
+def stamp_checkpoint(path: Path, report: dict[str, Any]) -> None:
+    """Give a checkpoint the out-of-fold threshold and the cross-validated figures.
+
+    The final model is trained on every patch, so no held-out figure of its own
+    exists: what it records is what the same recipe scored out of fold.
+    """
+    from ..weights import load_checkpoint, save_checkpoint
+
+    model, metadata = load_checkpoint(path, device="cpu")
+    metrics = {
+        "cross_validation": {
+            key: report[key] for key in ("protocol", "folds", "threshold", "at_oof", "at_0.5")
+        }
+    }
+    save_checkpoint(path, model, replace(metadata, threshold=report["threshold"], metrics=metrics))
