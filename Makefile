@@ -16,7 +16,7 @@ PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo test lint bench package install screenshot clean
+.PHONY: setup demo test lint bench package install screenshot peers clean
 
 setup: $(STAMP_PIP)
 
@@ -63,5 +63,24 @@ install: setup
 screenshot: setup
 	$(PY) scripts/screenshot.py
 
+# Public models scored on our cross-validation patches. They live in their own virtual
+# environment (its own numpy and onnxruntime), never in .venv, the plugin or the tests.
+PEERS_VENV := .venv-peers
+PEERS_PY := $(PEERS_VENV)/bin/python
+PEERS_PACKAGES := ukis-csmask[cpu]==1.0.0
+PEERS_OUT ?= peers_output
+# e.g. PEERS_ARGS="--folds-file runs/x/cv/folds.json": the folds of a train.py --folds run
+PEERS_ARGS ?=
+
+$(PEERS_VENV)/.pip-done: Makefile
+	@[ -x $(PEERS_PY) ] || $(PYTHON_SYS) -m venv $(PEERS_VENV)
+	@echo "Installing $(PEERS_PACKAGES) into $(PEERS_VENV)"
+	@$(PEERS_PY) -m pip install -qq --disable-pip-version-check "$(PEERS_PACKAGES)"
+	@touch $@
+
+peers: setup $(PEERS_VENV)/.pip-done
+	OMP_NUM_THREADS=1 $(PY) scripts/compare_peers.py --peer-python $(PEERS_PY) \
+		--out $(PEERS_OUT) $(PEERS_ARGS)
+
 clean:
-	rm -rf dist demo_output bench_output .pytest_cache .ruff_cache
+	rm -rf dist demo_output bench_output peers_output .pytest_cache .ruff_cache
