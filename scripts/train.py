@@ -40,8 +40,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cloud_fcn_plugin.engine.bands import BAND_SETS, band_set
 from cloud_fcn_plugin.engine.errors import CloudFcnError, ParameterError
 from cloud_fcn_plugin.engine.training.augment import AugmentConfig
+from cloud_fcn_plugin.engine.training.config import SCHEDULES, TrainConfig
 from cloud_fcn_plugin.engine.training.crossval import (
     cross_validate,
     report_markdown,
@@ -49,12 +51,8 @@ from cloud_fcn_plugin.engine.training.crossval import (
 )
 from cloud_fcn_plugin.engine.training.datasets import MaskCoding, PatchSpec, from_spec, labelled
 from cloud_fcn_plugin.engine.training.losses import LOSSES
-from cloud_fcn_plugin.engine.training.trainer import (
-    SCHEDULES,
-    TrainConfig,
-    Trainer,
-    recalibrate,
-)
+from cloud_fcn_plugin.engine.training.trainer import Trainer
+from cloud_fcn_plugin.engine.training.validation import recalibrate
 
 
 def _pair(text: str) -> tuple[float, float]:
@@ -137,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model = parser.add_argument_group("model and optimisation")
     model.add_argument("--arch", default=defaults.architecture, help="model registry name")
+    model.add_argument(
+        "--bands",
+        choices=tuple(BAND_SETS),
+        default=defaults.bands,
+        help="model inputs: rgbn (red, green, blue, NIR) or fullband (B2-B7, B9 reflectance "
+        "and B10 kelvin; patches without these bands, such as 38-Cloud's, are left out)",
+    )
     model.add_argument("--width", type=float, default=defaults.width, help="channel multiplier")
     model.add_argument("--patch-size", type=int, default=defaults.patch_size)
     model.add_argument("--batch-size", type=int, default=defaults.batch_size)
@@ -324,6 +329,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         calibrate_metric=args.calibrate_metric,
         val_gains=args.val_gains,
         augment=augment_config(args),
+        bands=args.bands,
     )
 
 
@@ -340,7 +346,13 @@ def load_datasets(args: argparse.Namespace, texts: list[str]) -> list[PatchSpec]
                 text, nonempty=args.nonempty, bands=bands, product=args.pairs_product, coding=coding
             )
         )
-    return specs
+    if args.bands == "rgbn":
+        return specs
+    numbers = band_set(args.bands)
+    kept = [replace(s, model_bands=numbers) for s in specs if s.band_files is None]
+    if len(kept) < len(specs):
+        print(f"Left out {len(specs) - len(kept)} patches stored as four band files (no B6-B10).")
+    return kept
 
 
 def split_validation(

@@ -22,6 +22,7 @@ from cloud_fcn_plugin.engine.training.augment import (
     radiometric,
     random_crop,
 )
+from cloud_fcn_plugin.engine.training.config import TrainConfig
 from cloud_fcn_plugin.engine.training.datasets import (
     BIOME_CODING,
     MaskCoding,
@@ -33,15 +34,11 @@ from cloud_fcn_plugin.engine.training.datasets import (
     parse_patch_name,
 )
 from cloud_fcn_plugin.engine.training.losses import CloudLoss, masked_bce_loss, soft_jaccard_loss
-from cloud_fcn_plugin.engine.training.trainer import (
-    GainReader,
-    LrSchedule,
-    PatchBank,
-    TrainConfig,
-    Trainer,
-    load_train_state,
-    save_train_state,
-)
+from cloud_fcn_plugin.engine.training.patches import PatchBank
+from cloud_fcn_plugin.engine.training.schedule import LrSchedule
+from cloud_fcn_plugin.engine.training.state import load_train_state, save_train_state
+from cloud_fcn_plugin.engine.training.trainer import Trainer
+from cloud_fcn_plugin.engine.training.validation import GainReader
 
 # A Biome training patch with cloud, thin cloud, shadow and clear ground.
 MIXED_PATCH = "Shrubland_00_0614"

@@ -2,6 +2,10 @@
 
 Modules: ``datasets`` (38-Cloud/95-Cloud, L8 Biome patches, image+mask pairs),
 ``augment`` (physically sound augmentation), ``losses`` (soft Jaccard, BCE),
-``trainer`` (loop, checkpoints, resume, calibration) and ``evaluation``
-(scores with the engine's own inference, 38-Cloud scene reassembly, overlays).
+``config`` (the training recipe), ``patches`` (patch bank, augmented crops),
+``schedule`` (learning rate), ``state`` (resume files), ``validation``
+(validation, threshold calibration), ``history`` (CSV log, curves), ``trainer``
+(the loop and its checkpoints), ``crossval`` (grouped cross-validation) and
+``evaluation`` (scores with the engine's own inference, 38-Cloud scene
+reassembly, overlays).
 """

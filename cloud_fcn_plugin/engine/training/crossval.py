@@ -114,11 +114,11 @@ def predict_out_of_fold(
 
     Each patch is predicted as delivered and at every other gain of ``gains``
     (0.75: a TOA patch as Level-1 DN without sun-angle correction would give it
-    at a sun elevation of 49 degrees; see :class:`~.trainer.GainReader`).
+    at a sun elevation of 49 degrees; see :class:`~.validation.GainReader`).
     """
     from ..pipeline import predict_scene
     from ..predict import load_predictor
-    from .trainer import GainReader
+    from .validation import GainReader
 
     predictor = load_predictor(checkpoint, device="cpu")
     results = []
@@ -295,7 +295,7 @@ def cross_validate(
     """Train and score every fold; write and return the report.
 
     Args:
-        config: the recipe (:class:`~.trainer.TrainConfig`); its ``out_dir`` is the
+        config: the recipe (:class:`~.config.TrainConfig`); its ``out_dir`` is the
             cross-validation folder, and each fold trains with ``threads`` threads.
         specs: every labelled patch.
         folds: number of folds.
