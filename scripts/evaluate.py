@@ -6,6 +6,9 @@ Examples:
         --weights runs/lite/best.safetensors --out-dir runs/lite/eval_val --sweep
     # 38-Cloud test: patches reassembled into scenes, scored against Entire_scene_gts
     python scripts/evaluate.py 38cloud-test:38-Cloud_test --out-dir eval_38cloud
+    # A cross-validation of scripts/train.py --folds K, scored again from its
+    # out-of-fold predictions (per fold, per biome; --threshold adds a fixed one)
+    python scripts/evaluate.py cv:runs/unet/cv --threshold 0.5
 
 Datasets: ``biome:PATH``, ``38cloud:PATH`` (training layout, per-patch truth),
 ``38cloud-test:PATH`` (test layout, whole-scene truth), ``pairs:IMAGES,MASKS``,
@@ -26,6 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_fcn_plugin.engine.errors import CloudFcnError, ParameterError
 from cloud_fcn_plugin.engine.predict import load_predictor
+from cloud_fcn_plugin.engine.training.crossval import (
+    cv_report,
+    load_cross_validation,
+    report_markdown,
+)
 from cloud_fcn_plugin.engine.training.datasets import (
     MaskCoding,
     cloud38_patches,
@@ -57,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Jaccard and overall accuracy, pooled and averaged per patch or scene.",
     )
     parser.add_argument(
-        "dataset", help="biome:PATH, 38cloud:PATH, 38cloud-test:PATH, " "pairs:IMAGES,MASKS or PATH"
+        "dataset",
+        help="biome:PATH, 38cloud:PATH, 38cloud-test:PATH, pairs:IMAGES,MASKS, PATH, or "
+        "cv:FOLDER (the cv/ folder of train.py --folds)",
     )
     parser.add_argument(
         "--weights", type=Path, default=None, help="checkpoint (default: the bundled weights)"
@@ -165,10 +175,26 @@ def write_outputs(evaluation: Evaluation, title: str, args: argparse.Namespace) 
             save_overlay(unit, evaluation.threshold, out / "overlays" / f"{unit.name}.png")
 
 
+def run_cross_validation(args: argparse.Namespace) -> None:
+    """Score a cross-validation folder's out-of-fold predictions; print and write the tables."""
+    root = Path(args.dataset.partition(":")[2])
+    report = cv_report(*load_cross_validation(root), fixed=args.threshold)
+    text = report_markdown(report)
+    print(text)
+    if args.out_dir:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        (args.out_dir / "metrics.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+        (args.out_dir / "metrics.md").write_text(text, encoding="utf-8")
+        print(f"Wrote {args.out_dir / 'metrics.json'} and {args.out_dir / 'metrics.md'}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if args.dataset.startswith("cv:"):
+            run_cross_validation(args)
+            return 0
         evaluation, title = run(args)
         print(to_markdown(evaluation, title, args.sweep))
         if args.out_dir:

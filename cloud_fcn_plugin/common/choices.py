@@ -14,6 +14,11 @@ DEVICE_CHOICES: tuple[tuple[str, str], ...] = (
     ("cpu", "CPU"),
     ("cuda", "CUDA GPU"),
 )
+MODEL_CHOICES: tuple[tuple[str, str], ...] = (
+    ("auto", "Automatic (full-band model where it scored better)"),
+    ("rgbn", "4-band model (red, green, blue, NIR)"),
+    ("fullband", "Full-band model (B2-B7, cirrus, thermal)"),
+)
 LEVEL_NAMES = {code: label for code, label in PRODUCT_CHOICES}
 # Red, green, blue, NIR in a B2-B5 stack, the layout of the bundled sample.
 DEFAULT_STACK_BANDS = (3, 2, 1, 4)
@@ -24,6 +29,11 @@ MASK_VALUES_HELP = "1 = cloud, 0 = clear, 255 = no data"
 def product_code(index: int) -> str:
     """Map a combo/enum index to the engine's product code."""
     return PRODUCT_CHOICES[index][0]
+
+
+def model_code(index: int) -> str:
+    """Map a combo/enum index to the engine's bundled-model code."""
+    return MODEL_CHOICES[index][0]
 
 
 def device_code(index: int) -> str:

@@ -54,6 +54,18 @@ def run_detection(
         raise dependency_error(exc) from exc
 
 
+def model_checkpoint(model: str, input_path: Path | None) -> Path:
+    """The bundled checkpoint a run with this model choice would use on ``input_path``."""
+    from ..engine.model_choice import bundled_model_path, choose_model
+
+    if model != "auto" or input_path is None:
+        return bundled_model_path("rgbn" if model == "auto" else model)
+    try:
+        return choose_model(input_path, "auto").path
+    except CloudFcnError:
+        return bundled_model_path("rgbn")
+
+
 def default_threshold(weights: Path | None = None) -> tuple[float, str | None]:
     """Return the calibrated threshold stored with the weights, and a note when it is not.
 

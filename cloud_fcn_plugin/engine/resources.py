@@ -25,5 +25,5 @@ def resource_path(*parts: str) -> Path:
 
 
 def default_weights_path() -> Path:
-    """Return the checkpoint the engine, command line and plugin use by default."""
-    return resource_path("weights", "cloudfcn_lite.safetensors")
+    """Return the bundled 4-band checkpoint (the model for inputs without B6-B10)."""
+    return resource_path("weights", "cloudfcn_rgbn.safetensors")

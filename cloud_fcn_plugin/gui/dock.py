@@ -41,8 +41,14 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .. import deps
-from ..common.choices import BAND_ROLES, DEVICE_CHOICES, LEVEL_NAMES, PRODUCT_CHOICES
-from ..common.engine_call import default_threshold
+from ..common.choices import (
+    BAND_ROLES,
+    DEVICE_CHOICES,
+    LEVEL_NAMES,
+    MODEL_CHOICES,
+    PRODUCT_CHOICES,
+)
+from ..common.engine_call import default_threshold, model_checkpoint
 from ..common.layer_input import LayerInput, describe_layer
 from ..common.style import mask_layer_name, style_mask_layer
 from ..compat import RASTER_FILTER
@@ -105,6 +111,15 @@ class DetectCloudsDock(QgsDockWidget):
         for code, label in PRODUCT_CHOICES:
             self.product_combo.addItem(label, code)
         form.addRow("Product level", self.product_combo)
+        self.model_combo = QComboBox()
+        for code, label in MODEL_CHOICES:
+            self.model_combo.addItem(label, code)
+        self.model_combo.setToolTip(
+            "The full-band model reads B2-B7, cirrus and thermal from a Landsat product; "
+            "automatic takes it only where it scored better under cross-validation."
+        )
+        self.model_combo.currentIndexChanged.connect(self._on_model_changed)
+        form.addRow("Model", self.model_combo)
         self.band_combos: list[QgsRasterBandComboBox] = []
         for role in BAND_ROLES:
             combo = QgsRasterBandComboBox()
@@ -120,6 +135,9 @@ class DetectCloudsDock(QgsDockWidget):
         self.threshold_label = QLabel()
         self.threshold_label.setMinimumWidth(40)
         self.threshold_slider.valueChanged.connect(self._show_threshold)
+        # Untouched, the slider follows the model that runs; moved, it is the user's value.
+        self.threshold_set_by_user = False
+        self.threshold_slider.sliderMoved.connect(self._on_threshold_moved)
         row = QHBoxLayout()
         row.addWidget(self.threshold_slider)
         row.addWidget(self.threshold_label)
@@ -148,7 +166,7 @@ class DetectCloudsDock(QgsDockWidget):
         advanced_form = QFormLayout(self.advanced)
         self.model_widget = QgsFileWidget()
         self.model_widget.setFilter("Cloud FCN weights (*.safetensors *.pt *.pth)")
-        self.model_widget.setToolTip("Empty: the bundled weights.")
+        self.model_widget.setToolTip("Empty: the bundled model chosen above.")
         self.model_widget.fileChanged.connect(self._on_model_changed)
         advanced_form.addRow("Model file", self.model_widget)
         self.tile_spin = _optional_spin(31, 4096, "Model default")
@@ -200,8 +218,9 @@ class DetectCloudsDock(QgsDockWidget):
         return self.threshold_slider.value() / SLIDER_SCALE
 
     def set_threshold(self, value: float) -> None:
-        """Move the slider to ``value`` (0..1)."""
+        """Set the user's threshold ``value`` (0..1): runs use it instead of the model's."""
         self.threshold_slider.setValue(round(value * SLIDER_SCALE))
+        self._on_threshold_moved()
 
     def showEvent(self, event) -> None:
         """Read the model's calibrated threshold the first time the panel appears."""
@@ -212,12 +231,20 @@ class DetectCloudsDock(QgsDockWidget):
     def _show_threshold(self, value: int) -> None:
         self.threshold_label.setText(f"{value / SLIDER_SCALE:.3f}")
 
+    def _on_threshold_moved(self, *_args) -> None:
+        self.threshold_set_by_user = True
+        self.threshold_note.setText("Your threshold (change the model to reset it).")
+
     def _on_model_changed(self, *_args) -> None:
         self._threshold_loaded = True
-        value, note = default_threshold(self._weights())
-        self.set_threshold(value)
+        self.threshold_set_by_user = False
+        path = self._weights() or model_checkpoint(
+            self.model_combo.currentData(), self.input.path if self.input else None
+        )
+        value, note = default_threshold(path)
+        self.threshold_slider.setValue(round(value * SLIDER_SCALE))
         self._show_threshold(self.threshold_slider.value())
-        self.threshold_note.setText(note or "Calibrated threshold of the model.")
+        self.threshold_note.setText(note or f"Calibrated threshold of {path.name}.")
 
     def _weights(self) -> Path | None:
         text = self.model_widget.filePath().strip()
@@ -246,6 +273,8 @@ class DetectCloudsDock(QgsDockWidget):
                     combo.setBand(band)
         for combo in self.band_combos:
             combo.setEnabled(info is not None and not info.is_product)
+        if self._threshold_loaded and not self.threshold_set_by_user:
+            self._on_model_changed()  # automatic choice may differ for this layer
         self._update_run_button()
 
     def _current_task(self) -> DetectCloudsTask | None:
@@ -280,8 +309,9 @@ class DetectCloudsDock(QgsDockWidget):
         return DetectionParams(
             bands=bands,
             product=self.product_combo.currentData(),
-            threshold=self.threshold(),
+            threshold=self.threshold() if self.threshold_set_by_user else None,
             weights=self._weights(),
+            model=self.model_combo.currentData(),
             tile_size=None if tile == self.tile_spin.minimum() else tile,
             overlap=None if overlap == self.overlap_spin.minimum() else overlap,
             batch_size=self.batch_spin.value(),

@@ -25,11 +25,11 @@ def _cases() -> list[tuple[str, float]]:
 
 class TestRegistry:
     def test_names(self) -> None:
-        assert available_models() == ["cloudfcn_lite", "cloudnet", "fcn8s", "pixel_linear"]
+        assert available_models() == ["cloudfcn_lite", "cloudnet", "fcn8s", "pixel_linear", "unet"]
 
     def test_unknown_name_lists_available(self) -> None:
-        with pytest.raises(ParameterError, match=r"unknown model 'unet'.*cloudfcn_lite.*fcn8s"):
-            build_model("unet")
+        with pytest.raises(ParameterError, match=r"unknown model 'segnet'.*cloudfcn_lite.*unet"):
+            build_model("segnet")
 
     @pytest.mark.parametrize("width", [0, -1.0, float("nan"), float("inf"), "1", True])
     def test_bad_width(self, width: object) -> None:
@@ -164,12 +164,19 @@ class TestPixelLinear:
 
 
 class TestWidth:
-    @pytest.mark.parametrize("name", ["cloudfcn_lite", "cloudnet", "fcn8s"])
+    @pytest.mark.parametrize("name", ["cloudfcn_lite", "cloudnet", "fcn8s", "unet"])
     def test_width_changes_parameter_count(self, name: str) -> None:
         small = _param_count(build_model(name, width=0.125))
         large = _param_count(build_model(name, width=0.25))
         # Parameters grow about quadratically with width.
         assert 2.5 * small < large < 4.5 * small
+
+    def test_unet_levels_at_width_one(self) -> None:
+        model = build_model("unet")
+        widths = [encoder[1][0].out_channels for encoder in model.encoders]
+        assert widths == [16, 32, 64, 128, 256]
+        assert model.size_multiple == 16
+        assert model(torch.randn(1, 4, 32, 48)).shape == (1, 1, 32, 48)
 
     def test_cloudnet_filters_as_published(self) -> None:
         with torch.device("meta"):

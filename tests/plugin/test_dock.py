@@ -87,6 +87,7 @@ class TestRun:
             qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
             assert dock.run_button.text() == "Cancel"
         params = built.args[0]
+        assert dock.threshold_set_by_user
         assert params == DetectionParams(
             bands=(3, 2, 1, 4), product="toa", threshold=0.4, weights=Path(tiny_weights),
             tile_size=96, overlap=None, batch_size=2, device="auto", overwrite=True,

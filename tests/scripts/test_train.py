@@ -98,6 +98,46 @@ class TestTrainScript:
         assert "--recalibrate" in meta["provenance"]["recalibrated"]["command"]
         assert load_predictor(checkpoint, device="cpu").metadata.threshold == meta["threshold"]
 
+    def test_cross_validation_then_final_model(
+        self, tmp_path: Path, data_args: list[str], capsys
+    ) -> None:
+        out = tmp_path / "cv_run"
+        argv = [*data_args, *TINY, "--arch", "unet", "--epochs", "1", "--folds", "3"]
+        assert train.main([*argv, "--jobs", "2", "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        assert "L8 Biome, pooled" in printed and "(out of fold)" in printed
+        folds = json.loads((out / "cv" / "folds.json").read_text())
+        assert sorted(g for fold in folds for g in fold)[0] == "38-Cloud " + (
+            "LC08_L1TP_002053_20160520_20170324_01_T1"
+        )
+        report = json.loads((out / "cv" / "report.json").read_text())
+        assert report["at_oof"]["pooled"]["patches"] == 32  # --val patches are pooled in
+        meta = json.loads((out / "last.json").read_text())
+        assert meta["threshold"] == report["threshold"]
+        assert meta["metrics"]["cross_validation"]["at_oof"] == report["at_oof"]
+        assert meta["provenance"]["train_data"]["patches"] == 32
+
+        # A finished cross-validation is not trained again, and evaluate.py re-scores it.
+        stamp = (out / "cv" / "fold0" / "last.safetensors").stat().st_mtime_ns
+        assert train.main([*argv, "--cv-only", "--out", str(out)]) == 0
+        assert (out / "cv" / "fold0" / "last.safetensors").stat().st_mtime_ns == stamp
+        import evaluate
+
+        assert evaluate.main([f"cv:{out / 'cv'}", "--threshold", "0.5"]) == 0
+        assert "threshold 0.500 (given)" in capsys.readouterr().out
+
+    def test_full_band_training_reads_eight_bands(
+        self, tmp_path: Path, data_args: list[str], capsys
+    ) -> None:
+        out = tmp_path / "fullband"
+        argv = [*data_args, *TINY, "--bands", "fullband", "--epochs", "1", "--out", str(out)]
+        assert train.main(argv) == 0
+        assert "Left out 1 patches stored as four band files" in capsys.readouterr().out
+        meta = json.loads((out / "last.json").read_text())
+        assert meta["bands"] == ["blue", "green", "red", "nir", "swir1", "swir2", "cirrus", "tirs1"]
+        assert meta["arch_args"]["in_channels"] == 8
+        assert meta["mean"][7] > 200  # thermal statistics in kelvin
+
     def test_missing_dataset_is_one_line_error(self, tmp_path: Path, capsys) -> None:
         code = train.main(["--train", f"biome:{tmp_path}", "--out", str(tmp_path / "o")])
         assert code == 2

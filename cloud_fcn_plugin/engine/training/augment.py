@@ -31,16 +31,19 @@ class Patch:
     """One training example in physical units.
 
     Attributes:
-        reflectance: float32 (4, H, W), red, green, blue, NIR.
+        reflectance: float32 (C, H, W): red, green, blue, NIR, or the model's bands.
         target: float32 (H, W) cloud fraction 0..1.
         valid: bool (H, W), False on fill.
         product: ``toa`` or ``l1`` (decides the brightness gain range).
+        thermal: indices of brightness-temperature bands (kelvin): no gain, noise
+            or clipping applies to them.
     """
 
     reflectance: np.ndarray
     target: np.ndarray
     valid: np.ndarray
     product: str = "toa"
+    thermal: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,11 +121,11 @@ def random_crop(patch: Patch, size: int, rng: np.random.Generator, scale: float 
     top = int(rng.integers(0, height - crop_h + 1))
     left = int(rng.integers(0, width - crop_w + 1))
     rows, cols = slice(top, top + crop_h), slice(left, left + crop_w)
-    cropped = Patch(
-        patch.reflectance[:, rows, cols],
-        patch.target[rows, cols],
-        patch.valid[rows, cols],
-        patch.product,
+    cropped = replace(
+        patch,
+        reflectance=patch.reflectance[:, rows, cols],
+        target=patch.target[rows, cols],
+        valid=patch.valid[rows, cols],
     )
     if scale != 1.0:
         out_h = min(size, max(1, round(crop_h / scale)))
@@ -149,23 +152,23 @@ def resample(patch: Patch, height: int, width: int) -> Patch:
     # A coarse pixel is valid only if it was entirely valid before.
     valid = coverage > 0.999
     safe = np.where(valid, coverage, 1.0)
-    reflectance = np.where(valid, out[:4] / safe, 0.0).astype(np.float32)
-    target = np.where(valid, np.clip(out[4] / safe, 0.0, 1.0), 0.0).astype(np.float32)
-    return Patch(reflectance, target, valid, patch.product)
+    reflectance = np.where(valid, out[:-2] / safe, 0.0).astype(np.float32)
+    target = np.where(valid, np.clip(out[-2] / safe, 0.0, 1.0), 0.0).astype(np.float32)
+    return replace(patch, reflectance=reflectance, target=target, valid=valid)
 
 
 def pad_to(patch: Patch, size: int) -> Patch:
     """Pad a patch to ``size`` x ``size`` with fill (invalid) pixels below and to the right."""
-    _, height, width = patch.reflectance.shape
+    bands, height, width = patch.reflectance.shape
     if height == size and width == size:
         return patch
-    reflectance = np.zeros((4, size, size), np.float32)
+    reflectance = np.zeros((bands, size, size), np.float32)
     target = np.zeros((size, size), np.float32)
     valid = np.zeros((size, size), bool)
     reflectance[:, :height, :width] = patch.reflectance
     target[:height, :width] = patch.target
     valid[:height, :width] = patch.valid
-    return Patch(reflectance, target, valid, patch.product)
+    return replace(patch, reflectance=reflectance, target=target, valid=valid)
 
 
 def smooth_blob(shape: tuple[int, int], rng: np.random.Generator, cover: float) -> np.ndarray:
@@ -193,7 +196,7 @@ def paste(target_patch: Patch, donor: Patch, rng: np.random.Generator) -> Patch:
     reflectance[:, region] = donor.reflectance[:, region]
     target[region] = donor.target[region]
     valid[region] = True
-    return Patch(reflectance, target, valid, target_patch.product)
+    return replace(target_patch, reflectance=reflectance, target=target, valid=valid)
 
 
 def flip_rotate(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -> Patch:
@@ -207,19 +210,22 @@ def flip_rotate(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -
         turns = int(rng.integers(0, 4))
         arrays = [np.rot90(a, turns, axes=(1, 2)) for a in arrays]
     reflectance, target, valid = (np.ascontiguousarray(a) for a in arrays)
-    return Patch(reflectance, target[0], valid[0], patch.product)
+    return replace(patch, reflectance=reflectance, target=target[0], valid=valid[0])
 
 
 def radiometric(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -> Patch:
     """Brightness gain, per-band gain and additive noise on the valid pixels."""
     low, high = config.gain_l1 if patch.product == "l1" else config.gain_toa
     gain = log_uniform(rng, low, high)
-    band_gain = np.exp(rng.normal(0.0, config.band_jitter, size=(4, 1, 1)))
+    bands = patch.reflectance.shape[0]
+    band_gain = np.exp(rng.normal(0.0, config.band_jitter, size=(bands, 1, 1)))
     reflectance = patch.reflectance * np.float32(gain) * band_gain
     if config.noise > 0:
         sigma = rng.uniform(0.0, config.noise)
         reflectance = reflectance + rng.normal(0.0, sigma, size=reflectance.shape)
     reflectance = np.clip(reflectance, -0.1, config.max_reflectance) * patch.valid
+    for band in patch.thermal:  # temperature does not scale with the light
+        reflectance[band] = patch.reflectance[band]
     return replace(patch, reflectance=reflectance.astype(np.float32))
 
 

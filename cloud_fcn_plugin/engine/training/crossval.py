@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
+from ..errors import InputNotFoundError, ParameterError
 from ..metrics import Confusion, ThresholdSweep, confusion
 from .datasets import PatchSpec
 
@@ -185,11 +185,14 @@ def _scores(results: Sequence[OutOfFold], threshold: float) -> dict[str, Any]:
     return {"patches": len(results), **total.as_dict()}
 
 
-def cv_report(everything: Sequence[OutOfFold], folds: Sequence[Sequence[str]]) -> dict[str, Any]:
+def cv_report(
+    everything: Sequence[OutOfFold], folds: Sequence[Sequence[str]], fixed: float | None = None
+) -> dict[str, Any]:
     """Pooled, per-fold and per-group scores at the out-of-fold threshold and at 0.5.
 
     The threshold is chosen on the patches as delivered (gain 1); the other gains
-    are reported pooled, as a measure of robustness to brightness.
+    are reported pooled, as a measure of robustness to brightness. ``fixed`` adds
+    the same tables at that threshold (``at_fixed``).
     """
     results = [r for r in everything if r.gain == 1.0]
     other_gains = sorted({r.gain for r in everything} - {1.0}, reverse=True)
@@ -203,7 +206,10 @@ def cv_report(everything: Sequence[OutOfFold], folds: Sequence[Sequence[str]]) -
         "threshold": round(threshold, 4),
     }
     biome = [r for r in results if not r.group.startswith("38-Cloud")]
-    for key, value in (("oof", threshold), ("0.5", 0.5)):
+    cuts = [("oof", threshold), ("0.5", 0.5)] + ([("fixed", fixed)] if fixed is not None else [])
+    if fixed is not None:
+        report["fixed_threshold"] = fixed
+    for key, value in cuts:
         report[f"at_{key}"] = {
             "pooled": _scores(results, value),
             "pooled_biome": _scores(biome, value) if biome else None,
@@ -239,6 +245,8 @@ def report_markdown(report: dict[str, Any]) -> str:
     """The report's tables as Markdown."""
     lines = [f"Protocol: {report['protocol']}.", ""]
     titles = {"oof": f"threshold {report['threshold']:.3f} (out of fold)", "0.5": "threshold 0.5"}
+    if "fixed_threshold" in report:
+        titles["fixed"] = f"threshold {report['fixed_threshold']:.3f} (given)"
     for key, title in titles.items():
         block = report[f"at_{key}"]
         lines += [
@@ -326,11 +334,34 @@ def cross_validate(
             futures = [pool.submit(_train_fold, *args) for args in pending]
             for future in futures:
                 log(f"done: {future.result()}")
-    results = [r for k in range(folds) for r in load_out_of_fold(root / f"fold{k}" / "oof.npz")]
-    report = cv_report(results, held)
+    report = cv_report(*load_cross_validation(root))
     (root / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     (root / "report.md").write_text(report_markdown(report), encoding="utf-8")
     return report
+
+
+def load_cross_validation(root: Path) -> tuple[list[OutOfFold], list[list[str]]]:
+    """The out-of-fold predictions and fold groups stored in a cross-validation folder.
+
+    Raises:
+        InputNotFoundError: the folder is not a finished cross-validation.
+    """
+    folds_file = root / "folds.json"
+    if not folds_file.is_file():
+        raise InputNotFoundError(
+            f"{root} holds no folds.json: point at the cv/ folder of train.py --folds."
+        )
+    folds = json.loads(folds_file.read_text(encoding="utf-8"))
+    missing = [k for k in range(len(folds)) if not (root / f"fold{k}" / "oof.npz").is_file()]
+    if missing:
+        raise InputNotFoundError(
+            f"Fold(s) {missing} of {root} have no oof.npz yet: finish the run (train.py "
+            "--folds resumes it) before scoring."
+        )
+    results = [
+        r for k in range(len(folds)) for r in load_out_of_fold(root / f"fold{k}" / "oof.npz")
+    ]
+    return results, folds
 
 
 def stamp_checkpoint(path: Path, report: dict[str, Any]) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
+from ..bands import MODEL_BANDS
 from ..errors import InputNotFoundError, InputReadError, ParameterError
 from ..raster_io import SceneReader, open_scene
 from .augment import Patch
@@ -77,6 +78,8 @@ class PatchSpec:
         product: product level passed to the reader (``l1``, ``toa``, ``sr``, ``auto``).
         coding: how the mask encodes cloud and fill.
         dataset: short label of the collection the patch came from.
+        model_bands: Landsat band numbers to read (default red, green, blue, NIR;
+            :data:`~cloud_fcn_plugin.engine.bands.FULLBAND_BANDS` for the full-band model).
     """
 
     name: str
@@ -87,11 +90,14 @@ class PatchSpec:
     product: str = "auto"
     coding: MaskCoding = field(default_factory=MaskCoding)
     dataset: str = ""
+    model_bands: tuple[int, ...] = MODEL_BANDS
 
     def open_reader(self) -> SceneReader:
         """Open the image with the engine's reader (the inference code path)."""
         if self.band_files is not None:
             return open_scene(band_files=self.band_files, product=self.product)
+        if self.model_bands != MODEL_BANDS:
+            return open_scene(self.image, product=self.product, model_bands=self.model_bands)
         return open_scene(self.image, bands=self.bands, product=self.product)
 
     def read_truth(self) -> tuple[np.ndarray, np.ndarray]:
@@ -105,6 +111,7 @@ class PatchSpec:
         with self.open_reader() as reader:
             reflectance, valid = reader.read_all()
             product = reader.product
+            thermal = tuple(t.index for t in reader.scaling.thermal)
         cloud, labelled = self.read_truth()
         if cloud.shape != valid.shape:
             raise InputReadError(
@@ -113,7 +120,7 @@ class PatchSpec:
             )
         valid = valid & labelled
         reflectance = np.where(valid, reflectance, 0.0).astype(np.float32)
-        return Patch(reflectance, cloud.astype(np.float32) * valid, valid, product)
+        return Patch(reflectance, cloud.astype(np.float32) * valid, valid, product, thermal)
 
 
 def read_band(path: Path) -> np.ndarray:
