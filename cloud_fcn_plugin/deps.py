@@ -2,7 +2,13 @@
 
 QGIS ships its own Python without PyTorch. Rather than touching that installation,
 the plugin installs torch with ``pip --target`` into a folder inside the QGIS
-profile and puts that folder on ``sys.path`` when the plugin loads.
+profile and puts that folder at the end of ``sys.path`` when the plugin loads, so
+QGIS's own packages (numpy, GDAL's bindings) always win over anything pip brought.
+
+The versions are those the project's Makefile installs and its tests run with. torch
+comes from PyTorch's index alone and the rest from the package registry alone: with
+``--extra-index-url`` pip takes the highest version from either index, so a package
+published under the same name on the other index could replace the real one.
 """
 
 from __future__ import annotations
@@ -20,9 +26,12 @@ TORCH_MISSING = (
 )
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CUDA_INDEX = "https://download.pytorch.org/whl/cu126"
+PYPI_INDEX = "https://pypi.org/simple"
 # The engine reads checkpoints with safetensors, and keeps QGIS's BLAS to one thread with
 # threadpoolctl (see engine/threads.py): install both together with torch.
 PACKAGES = ("torch", "safetensors", "threadpoolctl")
+#: The tested versions (Makefile: torch and safetensors by pip, threadpoolctl by Debian 12).
+VERSIONS = {"torch": "2.13.0", "safetensors": "0.4.5", "threadpoolctl": "3.1.0"}
 
 
 def deps_dir() -> Path:
@@ -48,7 +57,8 @@ def add_deps_to_path() -> Path:
     """Put the plugin-owned package folder on ``sys.path`` (idempotent)."""
     folder = deps_dir()
     if folder.is_dir() and str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+        # Last, never first: QGIS's own packages must not be shadowed by pip's copies.
+        sys.path.append(str(folder))
         importlib.invalidate_caches()
     return folder
 
@@ -76,31 +86,44 @@ def has_nvidia_gpu() -> bool:
 def python_executable() -> str:
     """Return a Python interpreter able to run pip for QGIS's Python.
 
-    Inside QGIS ``sys.executable`` is often the QGIS binary itself (Windows,
-    macOS), so look for the interpreter beside the Python installation.
+    Inside QGIS ``sys.executable`` is often the QGIS binary itself (Linux, Windows,
+    macOS), so look for the interpreter of this very Python installation: in
+    ``sys.exec_prefix`` first, then its version-named command (``python3.11``) on the
+    PATH. A bare ``python3`` from the PATH may be another Python (a virtual
+    environment, conda) whose packages QGIS cannot import, so it is never taken.
     """
     exe = Path(sys.executable)
     if exe.name.lower().startswith("python"):
         return str(exe)
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    prefix = Path(sys.exec_prefix)
     for candidate in (
-        Path(sys.exec_prefix) / "python.exe",
-        Path(sys.exec_prefix) / "python3.exe",
-        Path(sys.exec_prefix) / "bin" / "python3",
+        prefix / "bin" / version,
+        prefix / "python.exe",
+        prefix / "python3.exe",
+        prefix / "bin" / f"python{sys.version_info.major}",
     ):
         if candidate.is_file():
             return str(candidate)
-    return shutil.which("python3") or shutil.which("python") or str(exe)
+    return shutil.which(version) or str(exe)
 
 
-def pip_install_arguments(cuda: bool | None = None) -> list[str]:
-    """Return the arguments (after the interpreter) that install torch into ``deps_dir``.
+def _pinned(name: str) -> str:
+    return f"{name}=={VERSIONS[name]}"
+
+
+def pip_install_commands(cuda: bool | None = None) -> list[list[str]]:
+    """Return the pip runs (arguments after the interpreter) that install into ``deps_dir``.
+
+    Two runs, each from one index only: torch (and the packages it needs) from
+    PyTorch's index, then safetensors and threadpoolctl from the package registry.
 
     Args:
         cuda: take the CUDA build; ``None`` decides from ``nvidia-smi`` being present.
     """
     if cuda is None:
         cuda = has_nvidia_gpu()
-    return [
+    common = [
         "-m",
         "pip",
         "install",
@@ -108,9 +131,13 @@ def pip_install_arguments(cuda: bool | None = None) -> list[str]:
         "--upgrade",
         "--target",
         str(deps_dir()),
-        "--index-url",
-        CUDA_INDEX if cuda else CPU_INDEX,
-        "--extra-index-url",
-        "https://pypi.org/simple",
-        *PACKAGES,
     ]
+    return [
+        [*common, "--index-url", CUDA_INDEX if cuda else CPU_INDEX, _pinned("torch")],
+        [*common, "--index-url", PYPI_INDEX, "--no-deps", *map(_pinned, PACKAGES[1:])],
+    ]
+
+
+def pip_install_arguments(cuda: bool | None = None) -> list[str]:
+    """Return the first pip run of :func:`pip_install_commands`: torch from PyTorch's index."""
+    return pip_install_commands(cuda)[0]

@@ -18,10 +18,14 @@ NIR) unless ``--bands`` gives the 1-based indices of red, green, blue and NIR.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# GDAL prints its errors to stderr besides returning them; the engine raises them as one
+# line that says what to do, so the copies are dropped (set CPL_LOG to keep them).
+os.environ.setdefault("CPL_LOG", os.devnull)
 
 from cloud_fcn_plugin.engine.errors import (
     CanceledError,
@@ -29,8 +33,15 @@ from cloud_fcn_plugin.engine.errors import (
     OutputNotWritableError,
     ParameterError,
 )
+from cloud_fcn_plugin.engine.interrupts import (
+    Terminated,
+    raise_if_terminated,
+    terminate_as_interrupt,
+)
 from cloud_fcn_plugin.engine.params import (
     DEVICES,
+    MAX_TILE_SIZE,
+    MIN_TILE_SIZE,
     PRODUCT_LEVELS,
     DetectionParams,
 )
@@ -42,9 +53,10 @@ def parse_bands(text: str) -> tuple[int, int, int, int]:
         bands = tuple(int(part) for part in text.split(","))
     except ValueError:
         bands = ()
-    if len(bands) != 4 or min(bands) < 1:
+    if len(bands) != 4 or min(bands) < 1 or len(set(bands)) != 4:
         raise argparse.ArgumentTypeError(
-            f"--bands takes four 1-based indices RED,GREEN,BLUE,NIR such as 3,2,1,4, got {text!r}"
+            "--bands takes four different 1-based indices RED,GREEN,BLUE,NIR such as 3,2,1,4, "
+            f"got {text!r}"
         )
     return bands  # type: ignore[return-value]
 
@@ -101,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--weights", type=Path, help="checkpoint (.safetensors); default: bundled")
     parser.add_argument("--device", choices=DEVICES, default="auto")
-    parser.add_argument("--tile-size", type=int, help="tile edge in pixels (default: the model's)")
+    parser.add_argument(
+        "--tile-size",
+        type=int,
+        help=f"tile edge in pixels, {MIN_TILE_SIZE} to {MAX_TILE_SIZE} (default: the model's)",
+    )
     parser.add_argument("--overlap", type=int, help="pixels shared by neighbouring tiles")
     parser.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
     parser.add_argument(
@@ -162,11 +178,19 @@ def run(args: argparse.Namespace) -> int:
 
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
     from cloud_fcn_plugin.engine.preview import write_preview
-    from cloud_fcn_plugin.engine.raster_io import check_output_path
+    from cloud_fcn_plugin.engine.raster_io import RASTER_SUFFIXES, check_outputs
 
     params = params_from_args(args)
-    if args.preview is not None:
-        check_output_path(args.preview, args.overwrite)
+    # Every output, the preview included, before any work: never the input, never each other.
+    check_outputs(
+        args.input,
+        [
+            ("mask", args.output, RASTER_SUFFIXES),
+            ("probability", args.probability, RASTER_SUFFIXES),
+            ("preview", args.preview, (".png",)),
+        ],
+        args.overwrite,
+    )
     bar = tqdm(
         total=100,
         unit="%",
@@ -185,14 +209,16 @@ def run(args: argparse.Namespace) -> int:
             args.output,
             params,
             progress=progress,
+            is_canceled=raise_if_terminated,
             log=lambda message: bar.write(f"note: {message}", file=sys.stderr),
         )
     finally:
         bar.close()
     if args.preview is not None:
         write_preview(
-            args.input, result.output, args.preview, bands=args.bands, product=args.product
-        )
+            args.input, result.output, args.preview, bands=args.bands, product=args.product,
+            overwrite=args.overwrite,
+        )  # fmt: skip
     print(result.summary())
     return 0
 
@@ -259,10 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check_args(parser, args)
     try:
-        return run(args)
+        # SIGTERM and SIGHUP unwind like Ctrl-C: the writers remove their temporary files.
+        with terminate_as_interrupt():
+            return run(args)
     except CanceledError as error:
         print(f"canceled: {error}", file=sys.stderr)
-        return 130
+        # A batch ended by SIGTERM/SIGHUP says so in its exit code (128 + signal).
+        return getattr(error.__context__, "exit_code", 130)
+    except Terminated as interrupt:
+        print(f"canceled: {interrupt}, no output was written.", file=sys.stderr)
+        return interrupt.exit_code
     except KeyboardInterrupt:
         print("canceled: interrupted, no output was written.", file=sys.stderr)
         return 130

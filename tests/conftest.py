@@ -144,3 +144,24 @@ def write_geotiff(
         for index, text in enumerate(descriptions or (), 1):
             dst.set_band_description(index, text)
     return path
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 1 MB tmpfs mounted in ``tmp_path``: a disk that fills up (root only)."""
+    import os
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a 1 MB tmpfs to fill a disk needs root")
+    folder = tmp_path / "tiny_disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)

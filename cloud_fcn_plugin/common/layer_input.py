@@ -47,10 +47,16 @@ def engine_path(path: Path) -> tuple[Path, bool]:
     """Return what the engine reads for a raster file and whether it is a product folder.
 
     A user loads one band file of a product (``*_B4.TIF``) into QGIS; the engine
-    needs the folder to find the red, green, blue and NIR files beside it.
+    needs the folder to find the red, green, blue and NIR files beside it. Only a
+    single-band file on its siblings' grid counts: a stack named ``mystack_B4.tif``
+    beside band files is read as the stack it is.
     """
-    if is_band_file(path) and path.parent.is_dir():
-        return path.parent, True
+    if is_band_file(path):
+        from ..engine.raster_io import product_folder_of
+
+        folder = product_folder_of(path)
+        if folder is not None:
+            return folder, True
     return path, False
 
 

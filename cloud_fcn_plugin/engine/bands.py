@@ -298,6 +298,28 @@ def _check_complete(meta: MtlMetadata) -> None:
                     f"MTL file {meta.path} lacks {key}: use the complete MTL of the product "
                     "or run without it (standard scaling constants)."
                 )
+            if prefix != "FILE_NAME_BAND":
+                _check_plausible(meta.path, f"{prefix}_BAND_{band}", values[band])
+    _check_plausible(meta.path, "SUN_ELEVATION", meta.sun_elevation)
+
+
+# Bounds no real Landsat 8/9 MTL value comes near (L1: 2e-5 and -0.1, L2: 2.75e-5 and
+# -0.2); values outside them (NaN, inf, 1e300, a sun on the horizon) would silently
+# turn every pixel into fill or into the same reflectance.
+_PLAUSIBLE = {
+    "REFLECTANCE_MULT": (1e-7, 1e-2, "about 2e-05"),
+    "REFLECTANCE_ADD": (-1.0, 1.0, "about -0.1"),
+    "SUN_ELEVATION": (0.5, 90.0, "degrees above the horizon, 0.5 to 90"),
+}
+
+
+def _check_plausible(path: Path, key: str, value: float | None) -> None:
+    low, high, expected = _PLAUSIBLE[key.split("_BAND_")[0]]
+    if value is None or not math.isfinite(value) or not low <= value <= high:
+        raise MetadataError(
+            f"MTL file {path} has {key} = {value}, which no Landsat product has ({expected}): "
+            "use the MTL file exactly as USGS delivered it, or run without it."
+        )
 
 
 # ----------------------------------------------------------------------- scaling
@@ -434,8 +456,10 @@ def to_reflectance(raw: np.ndarray, scaling: Scaling) -> np.ndarray:
 
 
 def _sun_divisor(scaling: Scaling) -> float:
-    divisor = math.sin(math.radians(scaling.sun_elevation)) if scaling.sun_elevation else 1.0
-    if divisor <= 0.0:
+    if scaling.sun_elevation is None:
+        return 1.0
+    divisor = math.sin(math.radians(scaling.sun_elevation))
+    if not math.isfinite(divisor) or divisor <= 0.0:
         raise ParameterError(
             f"Sun elevation {scaling.sun_elevation}° is at or below the horizon: "
             "check the MTL or choose --product toa."

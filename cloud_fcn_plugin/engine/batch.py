@@ -316,15 +316,17 @@ _PREDICTORS_LOCK = threading.Lock()
 _TORCH_THREADS_SET = False
 
 
-def cached_predictor(params: DetectionParams) -> Any:
+def cached_predictor(params: DetectionParams, weights: Path | None = None) -> Any:
     """Return this process's predictor for the weights, device and batch size, loading it once.
 
-    The key includes the checkpoint's size and modification time, so a long-lived
-    worker picks up re-saved weights instead of serving stale ones.
+    ``weights`` (the checkpoint chosen for a scene) overrides ``params.weights``. The
+    key includes the checkpoint's size and modification time, so a long-lived worker
+    picks up re-saved weights instead of serving stale ones.
     """
     from .predict import load_predictor
 
-    weights = Path(params.weights).expanduser().absolute() if params.weights else None
+    weights = weights or params.weights
+    weights = Path(weights).expanduser().absolute() if weights else None
     stamp = None
     if weights is not None and weights.is_file():
         stat = weights.stat()
@@ -348,12 +350,14 @@ def run_scene(
         catch_unexpected: also report non-engine exceptions; Dask tasks pass False
             so Dask retries them once.
     """
+    from .model_choice import choose_model
     from .pipeline import detect_clouds
 
     started = time.perf_counter()
     try:
-        predictor = cached_predictor(params)
-        result = detect_clouds(job.input, job.output, params, predictor=predictor)
+        model = choose_model(job.input, params.model, params.weights, params.product)
+        predictor = cached_predictor(params, model.path)
+        result = detect_clouds(job.input, job.output, params, predictor=predictor, model=model)
     except CanceledError:
         raise
     except Exception as error:
@@ -550,8 +554,9 @@ def _run_local(
     finally:
         client.close()
         cluster.close()
-        # Workers stopped mid-scene by Ctrl-C cannot clean up after themselves.
-        remove_partial_outputs(job.output for job in jobs if job not in completed)
+        # Every worker is gone now. Workers stopped mid-scene by Ctrl-C, or killed and
+        # replaced (their scene then finished elsewhere), cannot clean up after themselves.
+        remove_partial_outputs(job.output for job in jobs)
 
 
 def start_local_cluster(workers: int, dashboard_address: str | None = None) -> tuple[Any, Any]:
@@ -582,11 +587,17 @@ class IgnoreCtrlC:
     name = "cloud-fcn-ignore-ctrl-c"
 
     def setup(self, worker: Any) -> None:
-        """Ignore SIGINT in the worker process (plugins run on its main-thread loop)."""
+        """Ignore SIGINT in the worker process (plugins run on its main-thread loop).
+
+        SIGTERM and SIGHUP still end the worker, after its temporary outputs are deleted.
+        """
         import signal
+
+        from .interrupts import clean_up_on_termination
 
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            clean_up_on_termination()
 
 
 def _run_remote(
@@ -599,6 +610,7 @@ def _run_remote(
 ) -> None:
     from distributed import Client
 
+    check_scheduler_listens(address)
     try:
         client = Client(address, timeout="20s")
     except (OSError, ValueError) as error:
@@ -615,6 +627,44 @@ def _run_remote(
     finally:
         # Cancelled scenes already running finish on their workers; their masks are complete.
         client.close()
+
+
+def check_scheduler_listens(address: str, timeout: float = 5.0) -> None:
+    """Fail at once when nothing listens at a ``tcp://HOST:PORT`` scheduler address.
+
+    Dask's client retries a refused connection until its timeout (20 s) and then says
+    only that it timed out; one plain connection attempt tells refused from slow.
+    Other schemes (tls, ws, ucx) are left to Dask.
+
+    Raises:
+        ParameterError: the address is malformed, the host unknown or the port closed.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    if not address.startswith("tcp://"):
+        return
+    try:
+        parts = urlsplit(address)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host, port = None, None
+    if not host or port is None:
+        raise ParameterError(
+            f"The scheduler address {address} lacks a host or port: use tcp://HOST:PORT, "
+            "e.g. tcp://head:8786."
+        )
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except TimeoutError:
+        return  # slow or filtered: let Dask wait its own timeout
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ParameterError(
+            f"Nothing answers at the dask scheduler {address} ({reason}): start it with "
+            "`dask scheduler` there, or check the address, port and firewall."
+        ) from error
 
 
 def _log_dashboard(client: Any, log: Log, what: str) -> None:

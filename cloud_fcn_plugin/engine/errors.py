@@ -58,3 +58,11 @@ class CanceledError(CloudFcnError):
 
 class DependencyMissingError(CloudFcnError, ImportError):
     """A Python package the engine needs (PyTorch) is not importable."""
+
+
+class UnsupportedDataError(CloudFcnError, ValueError):
+    """The pixels cannot be Landsat data: complex numbers, 8-bit pictures, an alpha band."""
+
+
+class OutputConflictError(ParameterError):
+    """An output would replace the input, one of its files, or another output of the run."""

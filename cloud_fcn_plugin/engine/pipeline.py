@@ -30,9 +30,10 @@ from .raster_io import (
     MASK_CLOUD,
     MASK_COLORMAP,
     MASK_NODATA,
+    RASTER_SUFFIXES,
     AtomicRasterWriter,
     SceneReader,
-    check_output_path,
+    check_outputs,
     open_scene,
 )
 from .threads import single_threaded_blas
@@ -333,12 +334,15 @@ def detect_clouds(
     started = time.perf_counter()
     params = params or DetectionParams()
     log = log or (lambda message: None)
-    output = check_output_path(output_path, params.overwrite)
-    probability_path = None
-    if params.probability is not None:
-        probability_path = check_output_path(params.probability, params.overwrite)
-        if probability_path.resolve() == output.resolve():
-            raise ParameterError("The probability raster needs a path other than the mask's.")
+    output, probability_path = check_outputs(
+        input_path,
+        [
+            ("mask", output_path, RASTER_SUFFIXES),
+            ("probability", params.probability, RASTER_SUFFIXES),
+        ],
+        params.overwrite,
+    )
+    assert output is not None
     if predictor is None:
         predictor = load_predictor(params.weights, params.device, params.batch_size, log)
     tile_size, overlap = resolve_tiling(params, predictor)
@@ -455,6 +459,10 @@ def _write_outputs(
                 f"{source_name} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
                 "check the input file and the band selection."
             )
+        # Every output is read back and synced before any is renamed: a full disk on the
+        # probabilities must not leave a new mask beside the old probabilities.
+        for writer in writers:
+            writer.finish()
         for writer in writers:
             writer.commit()
     return valid_pixels, cloud_pixels

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
-from .raster_io import open_scene
+from .errors import OutputNotWritableError
+from .raster_io import discard_temporary, finish_temporary, new_temporary, open_scene
 
 OUTLINE_RGB = (255, 220, 0)
 FILL_RGB = (0, 0, 0)
@@ -25,6 +26,7 @@ def write_preview(
     bands: tuple[int, int, int, int] | None = None,
     product: str = "auto",
     max_size: int = 1024,
+    overwrite: bool = True,
 ) -> Path:
     """Write a true-colour PNG of the scene with cloud outlines, at most ``max_size`` wide.
 
@@ -39,14 +41,24 @@ def write_preview(
     image = _stretch(rgb, valid)
     image[:, ~valid] = np.array(FILL_RGB, np.uint8)[:, None]
     image[:, _outline(mask == 1)] = np.array(OUTLINE_RGB, np.uint8)[:, None]
-    png_path = Path(png_path)
+    png_path = Path(png_path).expanduser().absolute()
     png_path.parent.mkdir(parents=True, exist_ok=True)
     profile = {"driver": "PNG", "width": image.shape[2], "height": image.shape[1]}
-    # A quick-look is a picture, not a map: it carries no georeferencing on purpose.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(png_path, "w", count=3, dtype="uint8", **profile) as dst:
-            dst.write(image)
+    # Like every output: a temporary file beside it, read back, then renamed.
+    temp = new_temporary(png_path)
+    try:
+        # A quick-look is a picture, not a map: it carries no georeferencing on purpose.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(temp, "w", count=3, dtype="uint8", **profile) as dst:
+                dst.write(image)
+        finish_temporary(temp, png_path, overwrite)
+    except RasterioIOError as exc:
+        raise OutputNotWritableError(
+            f"Writing the preview {png_path} failed ({exc}): choose another folder."
+        ) from exc
+    finally:
+        discard_temporary(temp)
     return png_path
 
 

@@ -25,9 +25,10 @@ import contextlib
 import glob
 import os
 import re
+import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -36,7 +37,9 @@ from typing import Any
 import numpy as np
 import rasterio
 from affine import Affine
+from rasterio._err import CPLE_BaseError
 from rasterio.crs import CRS
+from rasterio.enums import ColorInterp
 from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 from rasterio.windows import Window
 
@@ -55,11 +58,14 @@ from .bands import (
 )
 from .errors import (
     BandMismatchError,
+    CloudFcnError,
     InputNotFoundError,
     InputReadError,
+    OutputConflictError,
     OutputExistsError,
     OutputNotWritableError,
     ParameterError,
+    UnsupportedDataError,
 )
 
 Bands = tuple[int, int, int, int]
@@ -76,8 +82,12 @@ MASK_COLORMAP: dict[int, tuple[int, int, int, int]] = {
 }
 
 _ROLES = ("red", "green", "blue", "NIR")
-# RasterioIOError is an OSError, not a RasterioError, in rasterio 1.3.
-_GDAL_ERRORS = (RasterioError, RasterioIOError)
+# RasterioIOError is an OSError, not a RasterioError, in rasterio 1.3; GDAL's own
+# CPLE_* errors derive from neither.
+_GDAL_ERRORS = (RasterioError, RasterioIOError, CPLE_BaseError)
+#: Extensions of raster outputs: they are always written as GeoTIFF.
+RASTER_SUFFIXES = (".tif", ".tiff")
+_FORMAT_NAMES = {".tif": "a GeoTIFF", ".png": "a PNG picture"}
 _SAMPLE_SIDE = 256  # side of the sample used to infer the product level
 _SAMPLE_CELLS = 8  # sample windows per side
 _MTL_FILE = re.compile(r"_MTL\.txt$", re.IGNORECASE)
@@ -142,6 +152,34 @@ def _open(path: Path) -> Any:
             f"{path} is not a raster GDAL can read: {exc}. Choose a GeoTIFF, a Landsat "
             "product folder or its MTL file."
         ) from exc
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn GDAL read errors (a truncated file, a VRT whose source is gone) into one line."""
+    try:
+        yield
+    except _GDAL_ERRORS as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise InputReadError(
+            f"Reading {path} failed ({reason}): the file is truncated or corrupt, or a file "
+            "it refers to is missing: download or copy it again."
+        ) from exc
+
+
+def _check_data_type(path: Path, dtype: str) -> None:
+    """Refuse pixels that cannot be Landsat DN or reflectance (complex, 8-bit)."""
+    if "complex" in str(dtype):
+        raise UnsupportedDataError(
+            f"{path.name} holds complex numbers ({dtype}), not Landsat DN or reflectance: "
+            "use the Landsat bands as delivered (16-bit DN) or reflectance (floating point)."
+        )
+    if np.dtype(dtype).itemsize == 1:
+        raise UnsupportedDataError(
+            f"{path.name} holds 8-bit values ({dtype}, 0-255), a picture rather than Landsat "
+            "data: use the Landsat bands as delivered (16-bit DN) or reflectance "
+            "(floating point)."
+        )
 
 
 def _sample(dataset: Any, index: int) -> np.ndarray:
@@ -219,9 +257,10 @@ def _guess_bands(dataset: Any) -> tuple[Bands | None, str]:
 
 
 def _inspect_raster(path: Path) -> InputInfo:
-    with _open(path) as dataset:
+    with _open(path) as dataset, _reading(path):
         bands, note = _guess_bands(dataset)
         index = bands[0] if bands else 1
+        _check_data_type(path, dataset.dtypes[index - 1])
         descriptions = tuple(d or "" for d in dataset.descriptions)
         level, reason = infer_level(
             dataset.dtypes[index - 1], _sample(dataset, index), (path.name, *descriptions)
@@ -279,12 +318,13 @@ def _inspect_files(
 
 
 def _single_band_header(file: Path) -> dict[str, Any]:
-    with _open(file) as dataset:
+    with _open(file) as dataset, _reading(file):
         if dataset.count != 1:
             raise BandMismatchError(
                 f"{file} has {dataset.count} bands but band files must have one each: "
                 "pass it as a raster with bands=(red, green, blue, NIR) instead."
             )
+        _check_data_type(file, dataset.dtypes[0])
         return {
             "width": dataset.width,
             "height": dataset.height,
@@ -316,6 +356,58 @@ def is_product_folder(folder: Path) -> bool:
     if any(_MTL_FILE.search(p.name) for p in folder.iterdir()):
         return True
     return not set(_band_candidates(folder)).isdisjoint(MODEL_BANDS)
+
+
+def product_folder_of(path: str | Path) -> Path | None:
+    """The product folder a band file belongs to, or None when it is to be read as itself.
+
+    A file named like a band file (``*_B4.TIF``) is a band of the product beside it only
+    when it has one band on the grid of its sibling band files; a stack that happens
+    to be named ``mystack_B4.tif`` is read as the stack it is.
+    """
+    path = Path(path).expanduser()
+    folder = path.parent
+    if not BAND_FILE_PATTERN.search(path.name) or not path.is_file():
+        return None
+    if not is_product_folder(folder):
+        return None
+    try:
+        with _open(path) as dataset:
+            if dataset.count != 1:
+                return None
+            grid = (dataset.width, dataset.height, dataset.transform)
+        candidates = _band_candidates(folder)
+        siblings = [
+            f for band in MODEL_BANDS for f in candidates.get(band, []) if f.name != path.name
+        ]
+        for sibling in siblings:
+            with _open(sibling) as dataset:
+                sibling_grid = (dataset.width, dataset.height, dataset.transform)
+                if dataset.count == 1 and sibling_grid == grid:
+                    return folder
+    except (OSError, CloudFcnError):
+        return None
+    return None
+
+
+def input_files(path: str | Path) -> list[Path]:
+    """Every file an input is read from, which no output may replace.
+
+    A raster's own files (a VRT's sources, ``.aux.xml`` and overviews included),
+    or every file of a product folder (given as the folder or its MTL).
+    """
+    path = Path(path).expanduser()
+    folder = path if path.is_dir() else path.parent if _MTL_FILE.search(path.name) else None
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            return [f for f in folder.iterdir() if f.is_file()] + [path]
+        return [path]
+    files = [path]
+    with contextlib.suppress(*_GDAL_ERRORS, OSError), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path) as dataset:
+            files += [Path(f) for f in dataset.files]
+    return files
 
 
 def _find_mtl(folder: Path) -> MtlMetadata | None:
@@ -570,7 +662,7 @@ class SceneReader:
             combine(invalid, band == 0, out=invalid)
         for band, nodata in zip(raw, self._nodata, strict=True):
             if raw.dtype.kind == "f":
-                invalid |= np.isnan(band)
+                invalid |= ~np.isfinite(band)  # NaN and +-inf: no reflectance is infinite
             if nodata is not None and not np.isnan(nodata):
                 invalid |= band == nodata
         return np.logical_not(invalid, out=invalid)
@@ -596,6 +688,11 @@ def _check_bands(info: InputInfo, bands: Sequence[int] | None) -> Bands:
             f"Bands {chosen} do not fit {name}, which has {count} bands: pass four indices "
             f"(red, green, blue, NIR) between 1 and {count}."
         )
+    if len(set(chosen)) != 4:
+        raise BandMismatchError(
+            f"Bands {chosen} of {name} name one band twice: red, green, blue and NIR are "
+            "four different bands; pass four different indices."
+        )
     red, green, blue, nir = (int(b) for b in chosen)
     return red, green, blue, nir
 
@@ -616,6 +713,11 @@ def _open_sources(info: InputInfo, bands: Sequence[int] | None) -> tuple[list, l
     if info.kind == "raster":
         chosen = _check_bands(info, bands)
         dataset = _open(info.path)
+        try:
+            _check_picture_bands(info.path, dataset, chosen)
+        except Exception:
+            dataset.close()
+            raise
         notes = [f"Bands (red, green, blue, NIR) = {chosen}."] if bands else list(info.notes)
         return [(dataset, b) for b in chosen], notes
     notes = []
@@ -630,6 +732,19 @@ def _open_sources(info: InputInfo, bands: Sequence[int] | None) -> tuple[list, l
             dataset.close()
         raise
     return [(ds, 1) for ds in datasets], notes
+
+
+def _check_picture_bands(path: Path, dataset: Any, chosen: Bands) -> None:
+    """Refuse alpha and palette bands and 8-bit or complex pixels among the chosen bands."""
+    for role, index in zip(_ROLES, chosen, strict=True):
+        _check_data_type(path, dataset.dtypes[index - 1])
+        interpretation = dataset.colorinterp[index - 1]
+        if interpretation in (ColorInterp.alpha, ColorInterp.palette):
+            raise UnsupportedDataError(
+                f"Band {index} of {path.name}, taken as {role}, is a picture's "
+                f"{interpretation.name} band, not Landsat data: use the Landsat bands "
+                "(B2-B5) or pass the right ones with --bands."
+            )
 
 
 def open_scene(
@@ -667,18 +782,45 @@ def open_scene(
 # ------------------------------------------------------------------ writing
 
 
-def check_output_path(path: str | Path, overwrite: bool) -> Path:
+def check_output_path(
+    path: str | Path,
+    overwrite: bool,
+    *,
+    protected: Sequence[str | Path] = (),
+    suffixes: Sequence[str] | None = None,
+) -> Path:
     """Check an output can be written, before any computing starts.
+
+    Args:
+        path: the output file.
+        overwrite: whether an existing file may be replaced.
+        protected: files it must never replace (the input's), compared resolved,
+            links included.
+        suffixes: the extensions the output may have (lower case), None for any.
 
     Returns:
         The absolute output path.
 
     Raises:
+        OutputConflictError: the output is one of the ``protected`` files.
+        ParameterError: the extension is not one of ``suffixes``.
         OutputExistsError: the file exists and ``overwrite`` is False.
         OutputNotWritableError: the folder is missing or not writable, or the path
             is a folder.
     """
     path = Path(path).expanduser().absolute()
+    for other in protected:
+        if same_file(path, other):
+            raise OutputConflictError(
+                f"{path} is the input {Path(other).name} (or one of its files): writing there "
+                "would destroy it; choose another output name."
+            )
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        kind = _FORMAT_NAMES.get(suffixes[0], suffixes[0])
+        raise ParameterError(
+            f"{path.name} does not end with {' or '.join(suffixes)}, but it would be written "
+            f"as {kind}: name it {path.stem}{suffixes[0]}."
+        )
     if path.is_dir():
         raise OutputNotWritableError(f"{path} is a folder: give an output file name.")
     if not path.parent.is_dir():
@@ -694,6 +836,55 @@ def check_output_path(path: str | Path, overwrite: bool) -> Path:
     return path
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name one file: equal once resolved (symbolic links) or hard-linked."""
+    a, b = Path(a).expanduser(), Path(b).expanduser()
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(
+    input_path: str | Path | None,
+    outputs: Sequence[tuple[str, str | Path | None, Sequence[str] | None]],
+    overwrite: bool,
+) -> list[Path | None]:
+    """Check every output of one run up front: writable, never an input file, all distinct.
+
+    Args:
+        input_path: what the run reads (raster, product folder or MTL), None for none.
+        outputs: ``(label, path or None, allowed suffixes or None)`` per output.
+        overwrite: whether existing outputs may be replaced.
+
+    Returns:
+        The absolute paths, None where none was given.
+
+    Raises:
+        OutputConflictError: an output is an input file, or two outputs share a path.
+    """
+    protected = input_files(input_path) if input_path is not None else []
+    checked: list[Path | None] = []
+    seen: list[tuple[str, Path]] = []
+    for label, path, suffixes in outputs:
+        if path is None:
+            checked.append(None)
+            continue
+        absolute = Path(path).expanduser().absolute()
+        for other_label, other in seen:
+            if same_file(absolute, other):
+                raise OutputConflictError(
+                    f"The {label} and the {other_label} would both be written to {absolute}: "
+                    "give each output its own path."
+                )
+        absolute = check_output_path(path, overwrite, protected=protected, suffixes=suffixes)
+        seen.append((label, absolute))
+        checked.append(absolute)
+    return checked
+
+
 def write_mask_colormap(dataset: Any, band: int = 1) -> None:
     """Attach :data:`MASK_COLORMAP` to a band of a dataset open for writing."""
     dataset.write_colormap(band, MASK_COLORMAP)
@@ -702,10 +893,13 @@ def write_mask_colormap(dataset: Any, band: int = 1) -> None:
 class AtomicRasterWriter:
     """Writes a single-band tiled GeoTIFF that appears only when complete.
 
-    Pixels go to a hidden ``.<name>.partial-<pid>`` file in the destination folder;
-    :meth:`commit` renames it into place. Leaving the ``with`` block without
-    committing (an exception, KeyboardInterrupt, or simply no commit) deletes it and
-    leaves the destination untouched.
+    Pixels go to a hidden ``.<name>.partial-<pid>-<random>`` file in the destination
+    folder, unique to this writer (two writers of one path in one process do not
+    share it); :meth:`commit` closes it, reads every block back, syncs it to disk and
+    only then renames it into place, so a full disk fails loudly and leaves the old
+    file as it was. Leaving the ``with`` block without committing (an exception,
+    KeyboardInterrupt, or simply no commit) deletes it and leaves the destination
+    untouched; so does a SIGTERM or SIGHUP (see :func:`remove_live_temporaries`).
     """
 
     def __init__(
@@ -729,15 +923,17 @@ class AtomicRasterWriter:
         self.overwrite = overwrite
         self.width, self.height = width, height
         self.dtype = np.dtype(dtype)
-        self.temp_path = partial_path(self.path, os.getpid())
-        self._committed = False
-        self._dataset = self._create(crs, transform, nodata, block_size)
+        self.temp_path = new_temporary(self.path)
+        self._committed = self._finished = False
+        self._dataset = None
         try:
+            # Anything, a SIGTERM included, may stop this before the with block is entered.
+            self._dataset = self._create(crs, transform, nodata, block_size)
             if colormap is not None:
                 self._dataset.write_colormap(1, colormap)
             if description:
                 self._dataset.set_band_description(1, description)
-        except Exception:
+        except BaseException:
             self.abort()
             raise
 
@@ -752,7 +948,7 @@ class AtomicRasterWriter:
                     blockysize=block, compress="DEFLATE", BIGTIFF="IF_SAFER",
                 )  # fmt: skip
         except _GDAL_ERRORS as exc:
-            _remove(self.temp_path)
+            _forget(self.temp_path)
             raise OutputNotWritableError(
                 f"Cannot create {self.temp_path}: {exc}; choose another output folder."
             ) from exc
@@ -783,10 +979,17 @@ class AtomicRasterWriter:
         window = Window(c0, r0, c1 - c0, r1 - r0)
         self._dataset.write(block.astype(self.dtype, copy=False), 1, window=window)
 
-    def commit(self) -> Path:
-        """Finish the file and rename it into place; return the final path."""
-        if self._committed:
-            return self.path
+    def finish(self) -> None:
+        """Close the file, read it back whole and sync it to disk, without renaming it.
+
+        A run with several outputs finishes them all before committing any, so a
+        full disk on the last one leaves the previous files of every output as they were.
+
+        Raises:
+            OutputNotWritableError: writing failed (a full disk); the temporary file is gone.
+        """
+        if self._committed or self._finished:
+            return
         try:
             self._dataset.close()
         except _GDAL_ERRORS as exc:
@@ -794,12 +997,23 @@ class AtomicRasterWriter:
             raise OutputNotWritableError(
                 f"Writing {self.path} failed: {exc}; check free disk space."
             ) from exc
-        if self.path.exists() and not self.overwrite:
+        try:
+            verify_temporary(self.temp_path, self.path, (self.width, self.height, self.dtype))
+        except BaseException:
             self.abort()
-            raise OutputExistsError(
-                f"{self.path} appeared while computing: pass --overwrite or choose another name."
-            )
-        os.replace(self.temp_path, self.path)
+            raise
+        self._finished = True
+
+    def commit(self) -> Path:
+        """Finish the file (see :meth:`finish`) and rename it into place; return the final path."""
+        if self._committed:
+            return self.path
+        self.finish()
+        try:
+            rename_temporary(self.temp_path, self.path, self.overwrite)
+        except BaseException:
+            self.abort()
+            raise
         self._committed = True
         return self.path
 
@@ -809,19 +1023,181 @@ class AtomicRasterWriter:
             # The file is deleted next, so a failing close does not matter.
             with contextlib.suppress(*_GDAL_ERRORS):
                 self._dataset.close()
-        _remove(self.temp_path)
-        _remove(self.temp_path.with_name(self.temp_path.name + ".aux.xml"))
+        _forget(self.temp_path)
 
 
-def partial_path(path: Path, owner: int) -> Path:
-    """The hidden file ``.NAME.partial-OWNER`` a writer fills before renaming it to ``path``."""
-    return path.with_name(f".{path.name}.partial-{owner}")
+# Temporary outputs of this process not yet renamed or removed; a SIGTERM handler
+# removes them (remove_live_temporaries), as leaving a with block does.
+_LIVE_TEMPORARIES: set[Path] = set()
+
+
+def _read_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# Read once at import: os.umask can only be read by setting it.
+_UMASK = _read_umask()
+
+
+def partial_prefix(path: Path) -> str:
+    """The start of every temporary file name of ``path``: ``.NAME.partial-``."""
+    return f".{path.name}.partial-"
+
+
+def new_temporary(path: Path) -> Path:
+    """Create an empty hidden ``.NAME.partial-PID-RANDOM`` file beside ``path``, unique.
+
+    Raises:
+        OutputNotWritableError: the folder cannot be written.
+    """
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"{partial_prefix(path)}{os.getpid()}-", dir=path.parent)
+    except OSError as exc:
+        raise OutputNotWritableError(
+            f"Cannot create a file in {path.parent}: {exc.strerror or exc}; choose another "
+            "output folder."
+        ) from exc
+    os.close(fd)
+    temp = Path(name)
+    _LIVE_TEMPORARIES.add(temp)
+    # mkstemp makes the file private (0600); the output gets the usual permissions.
+    with contextlib.suppress(OSError):
+        os.chmod(temp, 0o666 & ~_UMASK)
+    return temp
+
+
+def finish_temporary(
+    temp: Path,
+    path: Path,
+    overwrite: bool,
+    expect: tuple[int, int, np.dtype | str] | None = None,
+) -> None:
+    """Verify a finished temporary raster, sync it to disk and rename it onto ``path``.
+
+    GDAL only logs the errors of a full disk and of a failed flush; reading every
+    block back is what tells a complete file from a truncated one.
+
+    Args:
+        temp: the temporary file, closed.
+        path: its final name.
+        overwrite: whether an existing ``path`` may be replaced.
+        expect: ``(width, height, dtype)`` the file must have, None to skip that check.
+
+    Raises:
+        OutputNotWritableError: the file does not read back whole, or syncing or
+            renaming it failed; ``path`` is left as it was.
+        OutputExistsError: ``path`` appeared meanwhile and ``overwrite`` is False.
+    """
+    verify_temporary(temp, path, expect)
+    rename_temporary(temp, path, overwrite)
+
+
+def verify_temporary(
+    temp: Path, path: Path, expect: tuple[int, int, np.dtype | str] | None = None
+) -> None:
+    """Read every block of a finished temporary raster back and sync it to disk.
+
+    Raises:
+        OutputNotWritableError: it does not read back whole, or syncing it failed.
+    """
+    try:
+        _verify_raster(temp, expect)
+        fd = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except (*_GDAL_ERRORS, OSError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise OutputNotWritableError(
+            f"Writing {path} failed, the file written is incomplete ({reason}): free disk "
+            "space or choose another folder; any previous file there is unchanged."
+        ) from exc
+
+
+def rename_temporary(temp: Path, path: Path, overwrite: bool) -> None:
+    """Rename a verified temporary file onto ``path``.
+
+    Raises:
+        OutputExistsError: ``path`` appeared meanwhile and ``overwrite`` is False.
+        OutputNotWritableError: the rename failed.
+    """
+    if path.exists() and not overwrite:
+        raise OutputExistsError(
+            f"{path} appeared while computing: pass --overwrite or choose another name."
+        )
+    try:
+        os.replace(temp, path)
+        _LIVE_TEMPORARIES.discard(temp)
+        _sync_folder(path.parent)
+    except OSError as exc:
+        raise OutputNotWritableError(
+            f"Cannot rename the finished file onto {path}: {exc.strerror or exc}; "
+            "choose another output folder."
+        ) from exc
+
+
+def _verify_raster(path: Path, expect: tuple[int, int, np.dtype | str] | None) -> None:
+    """Read every block of a raster; raise ValueError or a GDAL error when it is not whole."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path) as dataset:
+            if expect is not None:
+                width, height, dtype = expect
+                found = (dataset.width, dataset.height, dataset.dtypes[0])
+                if found != (width, height, np.dtype(dtype).name):
+                    raise ValueError(f"it reads as {found}, not {(width, height, dtype)}")
+            rows = max(dataset.block_shapes[0][0], 1024 // max(dataset.count, 1))
+            for row in range(0, dataset.height, rows):
+                window = Window(0, row, dataset.width, min(rows, dataset.height - row))
+                dataset.read(window=window)
+
+
+def _sync_folder(folder: Path) -> None:
+    # The rename is durable only once the folder itself is synced (POSIX only).
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def discard_temporary(temp: Path) -> None:
+    """Remove a temporary file unless it was renamed into place (safe to call always)."""
+    if temp in _LIVE_TEMPORARIES:
+        _forget(temp)
+
+
+def _forget(temp: Path) -> None:
+    """Remove a temporary file (and GDAL's sidecar) and stop tracking it."""
+    _remove(temp)
+    _remove(temp.with_name(temp.name + ".aux.xml"))
+    _LIVE_TEMPORARIES.discard(temp)
+
+
+def remove_live_temporaries() -> list[Path]:
+    """Delete this process's unfinished temporary outputs; return them.
+
+    Meant for signal handlers (SIGTERM, SIGHUP), which may not wait for the ``with``
+    blocks of the writers to unwind: it takes no lock and never raises.
+    """
+    removed = []
+    for temp in list(_LIVE_TEMPORARIES):
+        _remove(temp)
+        _remove(temp.with_name(temp.name + ".aux.xml"))
+        _LIVE_TEMPORARIES.discard(temp)
+        removed.append(temp)
+    return removed
 
 
 def leftover_partials(path: Path) -> list[Path]:
     """Temporary files of ``path`` that a killed process left behind (any owner)."""
-    prefix = partial_path(path, 0).name.removesuffix("0")
-    return sorted(path.parent.glob(glob.escape(prefix) + "*"))
+    return sorted(path.parent.glob(glob.escape(partial_prefix(path)) + "*"))
 
 
 def _remove(path: Path) -> None:

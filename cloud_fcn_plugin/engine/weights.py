@@ -29,6 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from .errors import DeviceError, OutputNotWritableError, ParameterError, WeightsError
 from .models import available_models, build_model
+from .params import MAX_TILE_SIZE
 
 METADATA_KEY = "cloud_fcn"
 FORMAT_VERSION = 1
@@ -37,6 +38,12 @@ DEFAULT_BANDS = ("red", "green", "blue", "nir")
 # A .pt/.pth file is a zip archive (torch >= 1.6) or a raw pickle stream.
 _PICKLE_SIGNATURES = (b"PK\x03\x04", b"\x80")
 _CHUNK = 1 << 20
+#: Bounds on what a checkpoint header may ask for, checked before anything is built: a
+#: header is data from anywhere, and ``width`` 1000 once allocated 13.8 GB. The largest
+#: model in use (``cloudnet``, width 1) has 36 million parameters.
+MAX_WIDTH = 4.0
+MAX_IN_CHANNELS = 16
+MAX_PARAMETERS = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,12 @@ def _validate(meta: CheckpointMetadata) -> None:
         raise ParameterError(f"threshold must be within [0, 1], got {meta.threshold}.")
     if not _is_int(meta.tile_size) or meta.tile_size < 1:
         raise ParameterError(f"tile_size must be a positive integer, got {meta.tile_size!r}.")
+    if meta.tile_size > MAX_TILE_SIZE:
+        raise ParameterError(
+            f"tile_size {meta.tile_size} exceeds {MAX_TILE_SIZE} pixels; re-save the "
+            "checkpoint with a smaller tile_size."
+        )
+    _validate_arch_args(meta)
     if not _is_int(meta.overlap) or not 0 <= meta.overlap < meta.tile_size:
         raise ParameterError(f"overlap must be an integer in [0, tile_size), got {meta.overlap!r}.")
     if not _is_int(meta.format_version) or meta.format_version < 1:
@@ -167,6 +180,49 @@ def _validate(meta: CheckpointMetadata) -> None:
         json.dumps(meta.to_json_dict(), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"metadata must be plain JSON (no NaN, no objects): {exc}") from None
+
+
+def _validate_arch_args(meta: CheckpointMetadata) -> None:
+    """Bound the architecture arguments a header asks for before any model is built."""
+    args = meta.arch_args
+    width = args.get("width", 1.0)
+    if isinstance(width, bool) or not isinstance(width, int | float) or not math.isfinite(width):
+        raise ParameterError(f"arch_args width must be a finite number, got {width!r}.")
+    if not 0 < width <= MAX_WIDTH:
+        raise ParameterError(
+            f"arch_args width {width} is outside (0, {MAX_WIDTH:g}]; re-save the checkpoint "
+            "with the width the model was trained with."
+        )
+    channels = args.get("in_channels", len(meta.bands))
+    if not _is_int(channels) or channels != len(meta.bands) or channels > MAX_IN_CHANNELS:
+        raise ParameterError(
+            f"arch_args in_channels {channels!r} must equal the {len(meta.bands)} bands "
+            f"(at most {MAX_IN_CHANNELS}); re-save the checkpoint."
+        )
+    for key, value in args.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and (
+            not math.isfinite(value) or abs(value) > 1024
+        ):
+            raise ParameterError(f"arch_args {key} = {value} is out of bounds; re-save it.")
+
+
+def _check_model_size(meta: CheckpointMetadata, name: str) -> None:
+    """Build the architecture on the meta device and count its parameters.
+
+    The meta device allocates nothing, so a header asking for billions of parameters
+    is refused before a byte is spent on it.
+    """
+    try:
+        with torch.device("meta"):
+            skeleton = build_model(meta.architecture, **meta.arch_args)
+    except (ParameterError, TypeError, ValueError) as exc:
+        raise WeightsError(f"{name}: bad arch_args: {exc}") from None
+    parameters = sum(p.numel() for p in skeleton.parameters())
+    if parameters > MAX_PARAMETERS:
+        raise WeightsError(
+            f"{name}: {meta.architecture} {meta.arch_args} has {parameters:,} parameters, more "
+            f"than the {MAX_PARAMETERS:,} allowed; the header is wrong: re-save or re-train."
+        )
 
 
 # --- digests -----------------------------------------------------------------------
@@ -404,6 +460,7 @@ def load_checkpoint(
             f"{path.name} uses unknown architecture {metadata.architecture!r} "
             f"(known: {', '.join(available_models())}); update the plugin."
         )
+    _check_model_size(metadata, path.name)
     _verify_sidecar(path)
     try:
         tensors = load_file(str(path), device="cpu")
@@ -418,10 +475,7 @@ def load_checkpoint(
             f"{path.name}: tensor checksum mismatch: the file is corrupt or was modified; "
             "re-download or re-train."
         )
-    try:
-        model = build_model(metadata.architecture, **metadata.arch_args)
-    except ParameterError as exc:
-        raise WeightsError(f"{path.name}: bad arch_args: {exc}") from None
+    model = build_model(metadata.architecture, **metadata.arch_args)
     problem = _state_dict_mismatch(tensors, model.state_dict())
     if problem:
         raise WeightsError(

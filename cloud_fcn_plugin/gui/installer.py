@@ -19,6 +19,9 @@ from .. import deps
 class TorchInstallerDialog(QDialog):
     """Runs ``pip install --target`` in a QProcess and streams its output.
 
+    pip runs once per index (torch from PyTorch's, then the rest from the registry),
+    one run after the other; the first failure ends the installation.
+
     Signals:
         completed: ``True`` when pip succeeded and torch is importable from the folder.
     """
@@ -30,11 +33,16 @@ class TorchInstallerDialog(QDialog):
         parent=None,
         program: str | None = None,
         arguments: list[str] | None = None,
+        commands: list[list[str]] | None = None,
     ) -> None:
         super().__init__(parent)
         cuda = deps.has_nvidia_gpu()
         self.program = program or deps.python_executable()
-        self.arguments = arguments if arguments is not None else deps.pip_install_arguments(cuda)
+        if arguments is not None:
+            commands = [arguments]
+        self.commands = commands if commands is not None else deps.pip_install_commands(cuda)
+        self.arguments = self.commands[0]
+        self._step = 0
         self.setWindowTitle("Install PyTorch")
         self.resize(720, 420)
         build = "CUDA" if cuda else "CPU"
@@ -46,7 +54,9 @@ class TorchInstallerDialog(QDialog):
         self.output = QPlainTextEdit()
         self.output.setReadOnly(True)
         self.output.setFont(QFont("monospace"))
-        self.output.setPlainText(f"$ {self.program} {' '.join(self.arguments)}\n")
+        self.output.setPlainText(
+            "".join(f"$ {self.program} {' '.join(command)}\n" for command in self.commands)
+        )
         self.buttons = QDialogButtonBox()
         self.install_button = QPushButton("Install")
         self.buttons.addButton(self.install_button, QDialogButtonBox.ButtonRole.AcceptRole)
@@ -68,7 +78,8 @@ class TorchInstallerDialog(QDialog):
         deps.deps_dir().mkdir(parents=True, exist_ok=True)
         self.install_button.setEnabled(False)
         self.status.setText("Installing PyTorch… this can take several minutes.")
-        self.process.start(self.program, self.arguments)
+        self._step = 0
+        self.process.start(self.program, self.commands[0])
 
     def is_running(self) -> bool:
         """Tell whether pip is still running."""
@@ -90,6 +101,10 @@ class TorchInstallerDialog(QDialog):
     def _finished(self, exit_code: int, _status=None) -> None:
         self._read_output()
         ok = exit_code == 0
+        if ok and self._step + 1 < len(self.commands):
+            self._step += 1
+            self.process.start(self.program, self.commands[self._step])
+            return
         if ok:
             deps.add_deps_to_path()
             ok = deps.torch_available()

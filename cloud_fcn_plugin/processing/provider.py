@@ -28,6 +28,10 @@ class CloudFcnProvider(QgsProcessingProvider):
         """Return the descriptive provider name."""
         return "Cloud FCN (Landsat 8/9 cloud detection)"
 
+    def supportedOutputRasterLayerExtensions(self) -> list[str]:
+        """Offer GeoTIFF only: the engine writes every raster output as a GeoTIFF."""
+        return ["tif"]
+
     def icon(self) -> QIcon:
         """Return the plugin icon."""
         return QIcon(str(resource_path("icons", "cloud_fcn.svg")))

@@ -408,3 +408,32 @@ class TestInferLevel:
         for key, level in expected.items():
             names = [p.name for p in scene_dirs[key].iterdir()]
             assert infer_level("uint16", np.zeros(0), names)[0] == level, key
+
+
+class TestImplausibleMtl:
+    """Values no Landsat MTL has are refused in one line instead of giving 0 % cloud."""
+
+    @pytest.mark.parametrize("value", ["NaN", "inf", "-inf", "1e300", "0", "-2.0E-05"])
+    def test_reflectance_mult(self, tmp_path: Path, value: str) -> None:
+        key = "REFLECTANCE_MULT_BAND_4"
+        text = c1_mtl_text().replace(f"{key} = 2.0000E-05", f"{key} = {value}")
+        with pytest.raises(MetadataError, match="REFLECTANCE_MULT_BAND_4.*as USGS delivered"):
+            parse_mtl(write_mtl(tmp_path, text))
+
+    @pytest.mark.parametrize("value", ["nan", "1e300", "-5"])
+    def test_reflectance_add(self, tmp_path: Path, value: str) -> None:
+        key = "REFLECTANCE_ADD_BAND_5"
+        text = c1_mtl_text().replace(f"{key} = -0.100000", f"{key} = {value}")
+        with pytest.raises(MetadataError, match="REFLECTANCE_ADD_BAND_5"):
+            parse_mtl(write_mtl(tmp_path, text))
+
+    @pytest.mark.parametrize("value", [float("nan"), 0.0, -10.0, 1e300, 95.0])
+    def test_sun_elevation(self, tmp_path: Path, value: float) -> None:
+        with pytest.raises(MetadataError, match="SUN_ELEVATION"):
+            parse_mtl(write_mtl(tmp_path, c1_mtl_text(sun_elevation=value)))
+
+    @pytest.mark.parametrize("elevation", [0.0, float("nan")])
+    def test_scaling_refuses_a_sun_at_or_below_the_horizon(self, elevation: float) -> None:
+        scaling = Scaling((2e-5,) * 4, (-0.1,) * 4, elevation, "l1", "test")
+        with pytest.raises(ParameterError, match="horizon"):
+            to_reflectance(np.ones((4, 2, 2), np.uint16), scaling)

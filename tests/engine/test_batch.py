@@ -228,7 +228,7 @@ class TestSequential:
         reports = {Path(r.input).name: r for r in batch.run_batch(jobs, params)}
 
         assert reports["corrupt_l1"].status == "failed"
-        assert "damaged or incomplete" in reports["corrupt_l1"].error
+        assert "truncated or corrupt" in reports["corrupt_l1"].error
         assert "lacks band B5" in reports["missing_b5"].error
         ok = [r for r in reports.values() if r.status == "ok"]
         assert len(ok) == 5
@@ -341,3 +341,20 @@ class TestCluster:
 
         with Client(address) as client:
             return list(client.scheduler_info()["workers"])
+
+
+class TestSchedulerAddress:
+    def test_refused_connection_fails_at_once_naming_the_address(
+        self, params: DetectionParams, tmp_path: Path
+    ) -> None:
+        import time
+
+        job = Job(tmp_path / "scene.tif", tmp_path / "out" / "scene_cloudmask.tif")
+        started = time.monotonic()
+        with pytest.raises(ParameterError, match="tcp://127.0.0.1:1 .*dask scheduler"):
+            batch.run_batch([job], params, scheduler="tcp://127.0.0.1:1")
+        assert time.monotonic() - started < 5.0
+
+    def test_address_without_port(self) -> None:
+        with pytest.raises(ParameterError, match="HOST:PORT"):
+            batch.check_scheduler_listens("tcp://head")

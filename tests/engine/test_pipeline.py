@@ -362,3 +362,52 @@ class TestRealScenes:
         with pytest.raises(BandMismatchError, match="3 band"):
             detect_clouds(stack, tmp_path / "mask.tif", DetectionParams(weights=brightness_weights))
         assert list(tmp_path.iterdir()) == []
+
+
+class TestWhatGoesWrong:
+    """Issue 11: nothing destroyed, nothing wrong reported as success."""
+
+    def test_output_is_never_the_input(
+        self, scene: tuple[Path, np.ndarray], brightness_weights: Path, tmp_path: Path
+    ) -> None:
+        from cloud_fcn_plugin.engine.errors import OutputConflictError
+
+        path, _ = scene
+        before = path.read_bytes()
+        link = tmp_path / "link.tif"
+        link.symlink_to(path)
+        for params in (
+            DetectionParams(weights=brightness_weights, overwrite=True),
+            DetectionParams(weights=brightness_weights, overwrite=True, probability=path),
+        ):
+            output = path if params.probability is None else tmp_path / "mask.tif"
+            with pytest.raises(OutputConflictError, match="destroy"):
+                detect_clouds(path, output, params)
+        with pytest.raises(OutputConflictError, match="destroy"):
+            detect_clouds(path, link, DetectionParams(weights=brightness_weights, overwrite=True))
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["link.tif", "scene.tif"]
+
+    @pytest.mark.parametrize("name", ["mask.png", "mask.jpg"])
+    def test_output_named_as_another_format_is_refused(
+        self, scene: tuple[Path, np.ndarray], brightness_weights: Path, tmp_path: Path, name: str
+    ) -> None:
+        path, _ = scene
+        with pytest.raises(ParameterError, match="GeoTIFF: name it mask.tif"):
+            detect_clouds(path, tmp_path / name, DetectionParams(weights=brightness_weights))
+        assert not (tmp_path / name).exists()
+
+    def test_infinite_pixels_are_nodata(self, brightness_weights: Path, tmp_path: Path) -> None:
+        bands = np.full((4, 60, 60), 0.9, np.float32)  # bright: cloud everywhere
+        bands[:, :30] = np.inf
+        bands[1, 30:40] = -np.inf
+        path = write_geotiff(tmp_path / "inf.tif", bands)
+        params = DetectionParams(weights=brightness_weights)
+        result = detect_clouds(path, tmp_path / "m.tif", params)
+        assert result.valid_pixels == 20 * 60 and result.cloud_cover == 100.0
+
+    def test_parameters_out_of_bounds(self) -> None:
+        with pytest.raises(ParameterError, match="32 to 2048 pixels"):
+            DetectionParams(tile_size=100_000)
+        with pytest.raises(ParameterError, match="twice"):
+            DetectionParams(bands=(1, 1, 1, 1))

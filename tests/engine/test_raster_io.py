@@ -482,3 +482,174 @@ class TestAtomicRasterWriter:
                 writer.write(np.zeros((2, 2), np.uint8), 0, 0)
         with pytest.raises(ParameterError, match="multiple of 16"):
             _writer(tmp_path / "b.tif", block_size=100)
+
+
+# ------------------------------------------------------------------ what goes wrong (issue 11)
+
+
+class TestDiskFull:
+    def test_full_disk_fails_loudly_and_keeps_the_old_output(self, tiny_disk: Path) -> None:
+        target = tiny_disk / "mask.tif"
+        with _writer(target, width=64, height=64) as writer:
+            writer.write(np.full((64, 64), 7, np.uint8), 0, 0)
+            writer.commit()
+        old = target.read_bytes()
+        noise = np.random.default_rng(0).integers(0, 255, (1500, 1500), dtype=np.uint8)
+        with (
+            pytest.raises(OutputNotWritableError, match="free disk space"),
+            _writer(target, width=1500, height=1500, overwrite=True) as writer,
+        ):
+            writer.write(noise, 0, 0)
+            writer.commit()
+        assert target.read_bytes() == old
+        assert sorted(p.name for p in tiny_disk.iterdir()) == ["mask.tif"]
+
+
+class TestOutputNeverTheInput:
+    def test_input_raster_and_links_to_it_are_refused(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.errors import OutputConflictError
+        from cloud_fcn_plugin.engine.raster_io import RASTER_SUFFIXES, check_outputs
+
+        stack = write_raster(tmp_path / "stack.tif", dn_stack())
+        link = tmp_path / "link.tif"
+        link.symlink_to(stack)
+        hard = tmp_path / "hard.tif"
+        hard.hardlink_to(stack)
+        for output in (stack, link, hard, tmp_path / "sub" / ".." / "stack.tif"):
+            with pytest.raises(OutputConflictError, match="destroy"):
+                check_outputs(stack, [("mask", output, RASTER_SUFFIXES)], overwrite=True)
+        with pytest.raises(OutputConflictError, match="destroy"):
+            check_outputs(link, [("mask", stack, RASTER_SUFFIXES)], overwrite=True)
+
+    def test_product_band_files_and_mtl_are_refused(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.errors import OutputConflictError
+        from cloud_fcn_plugin.engine.raster_io import check_outputs
+
+        folder = product_folder(tmp_path / "p", (2, 3, 4, 5), f"{C1_PRODUCT}_B{{}}.TIF", dn_stack())
+        mtl = folder / f"{C1_PRODUCT}_MTL.txt"
+        mtl.write_text(c1_mtl_text())
+        for given in (folder, mtl):
+            for output in (folder / f"{C1_PRODUCT}_B4.TIF", mtl):
+                with pytest.raises(OutputConflictError):
+                    check_outputs(given, [("mask", output, None)], overwrite=True)
+
+    def test_outputs_must_differ(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.errors import OutputConflictError
+        from cloud_fcn_plugin.engine.raster_io import check_outputs
+
+        mask = tmp_path / "mask.tif"
+        with pytest.raises(OutputConflictError, match="preview and the mask"):
+            check_outputs(None, [("mask", mask, None), ("preview", mask, None)], overwrite=True)
+
+    @pytest.mark.parametrize("name", ["mask.png", "mask.jpg", "mask.JPEG", "mask"])
+    def test_raster_outputs_are_geotiffs(self, tmp_path: Path, name: str) -> None:
+        from cloud_fcn_plugin.engine.raster_io import RASTER_SUFFIXES, check_outputs
+
+        with pytest.raises(ParameterError, match="GeoTIFF"):
+            check_outputs(None, [("mask", tmp_path / name, RASTER_SUFFIXES)], overwrite=False)
+        assert check_outputs(None, [("mask", tmp_path / "m.TIFF", RASTER_SUFFIXES)], False)
+
+
+class TestConcurrentWriters:
+    def test_two_writers_of_one_path_do_not_share_a_temporary_file(self, tmp_path: Path) -> None:
+        target = tmp_path / "mask.tif"
+        first = _writer(target, overwrite=True)
+        second = _writer(target, overwrite=True)
+        assert first.temp_path != second.temp_path
+        first.write(np.zeros((270, 300), np.uint8), 0, 0)
+        second.write(np.ones((270, 300), np.uint8), 0, 0)
+        first.commit()
+        second.commit()
+        with rasterio.open(target) as dataset:
+            assert (dataset.read(1) == 1).all()
+        assert [p.name for p in tmp_path.iterdir()] == ["mask.tif"]
+        assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
+
+
+class TestProductFolderOfBandFile:
+    def test_single_band_on_the_siblings_grid_is_a_band(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.raster_io import product_folder_of
+
+        folder = product_folder(tmp_path / "p", (2, 3, 4, 5), f"{C1_PRODUCT}_B{{}}.TIF", dn_stack())
+        assert product_folder_of(folder / f"{C1_PRODUCT}_B4.TIF") == folder
+
+    def test_stack_named_like_a_band_file_is_read_as_itself(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.raster_io import product_folder_of
+
+        folder = product_folder(tmp_path / "p", (2, 3, 4, 5), "other_B{}.TIF", dn_stack())
+        stack = write_raster(folder / "mystack_B4.tif", dn_stack(shape=(30, 30)))
+        assert product_folder_of(stack) is None
+        single = write_raster(folder / "small_B7.tif", dn_stack(1, shape=(30, 30)))
+        assert product_folder_of(single) is None  # one band, but not on the siblings' grid
+
+
+class TestImplausibleData:
+    def test_infinite_pixels_are_fill(self, tmp_path: Path) -> None:
+        data = np.full((4, 10, 10), 0.2, np.float32)
+        data[:, 0, 0] = np.inf
+        data[2, 1, 1] = -np.inf
+        with open_scene(write_raster(tmp_path / "toa.tif", data)) as reader:
+            _, valid = reader.read_all()
+            raw, valid_raw = reader.read_raw(0, 0, 10, 10)
+        assert not valid[0, 0] and not valid[1, 1] and valid.sum() == 98
+        assert (valid_raw == valid).all()
+
+    @pytest.mark.parametrize("dtype", ["complex64", "uint8", "int8"])
+    def test_complex_and_8_bit_rasters_are_refused(self, tmp_path: Path, dtype: str) -> None:
+        from cloud_fcn_plugin.engine.errors import UnsupportedDataError
+
+        path = write_raster(tmp_path / "x.tif", (dn_stack() % 100).astype(dtype))
+        with pytest.raises(UnsupportedDataError, match="x.tif.*(complex|8-bit).*Landsat"):
+            open_scene(path)
+
+    def test_alpha_band_is_refused(self, tmp_path: Path) -> None:
+        from rasterio.enums import ColorInterp
+
+        from cloud_fcn_plugin.engine.errors import UnsupportedDataError
+
+        path = write_raster(tmp_path / "rgba.tif", dn_stack())
+        with rasterio.open(path, "r+") as dataset:
+            dataset.colorinterp = [
+                ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha
+            ]  # fmt: skip
+        with pytest.raises(UnsupportedDataError, match="alpha"):
+            open_scene(path)
+
+    def test_one_band_four_times_is_refused(self, tmp_path: Path) -> None:
+        path = write_raster(tmp_path / "s.tif", dn_stack())
+        with pytest.raises(BandMismatchError, match="twice"):
+            open_scene(path, bands=(1, 1, 1, 1))
+
+
+class TestCorruptData:
+    def _truncated(self, source: Path, target: Path) -> Path:
+        data = source.read_bytes()
+        target.write_bytes(data[: len(data) // 2])
+        return target
+
+    def test_truncated_tiff(self, tmp_path: Path) -> None:
+        whole = write_raster(tmp_path / "whole.tif", dn_stack(shape=(300, 300)))
+        broken = self._truncated(whole, tmp_path / "broken.tif")
+        with pytest.raises(InputReadError, match="broken.tif.*corrupt"), open_scene(broken) as r:
+            r.read_all()
+
+    def test_vrt_with_a_missing_source(self, tmp_path: Path) -> None:
+        sources = "".join(
+            f'<VRTRasterBand dataType="UInt16" band="{b}"><SimpleSource>'
+            f'<SourceFilename relativeToVRT="1">gone.tif</SourceFilename>'
+            f"<SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
+            for b in range(1, 5)
+        )
+        vrt = tmp_path / "scene.vrt"
+        vrt.write_text(f'<VRTDataset rasterXSize="50" rasterYSize="40">{sources}</VRTDataset>')
+        with pytest.raises(InputReadError, match="scene.vrt.*missing"), open_scene(vrt) as r:
+            r.read_all()
+
+    def test_truncated_band_in_a_product_folder(self, tmp_path: Path) -> None:
+        folder = product_folder(
+            tmp_path / "p", (2, 3, 4, 5), f"{C1_PRODUCT}_B{{}}.TIF", dn_stack(shape=(300, 300))
+        )
+        band = folder / f"{C1_PRODUCT}_B5.TIF"
+        self._truncated(band, band)
+        with pytest.raises(InputReadError, match=f"{C1_PRODUCT}_B5.TIF"), open_scene(folder) as r:
+            r.read_all()

@@ -351,3 +351,49 @@ class TestNoPickle:
         with pytest.raises(WeightsError, match="PyTorch pickle"):
             read_metadata(path)
         assert not marker.exists()
+
+
+class TestBounds:
+    """A header is data from anywhere: what it asks for is bounded before anything is built."""
+
+    @pytest.mark.parametrize(
+        ("arch_args", "match"),
+        [
+            ({"width": 1000.0, "in_channels": 4}, "width 1000"),
+            ({"width": 0.25, "in_channels": 4000}, "in_channels"),
+            ({"width": 0.25, "in_channels": 3}, "in_channels"),
+        ],
+    )
+    def test_arch_args_out_of_bounds(self, checkpoint: Path, arch_args: dict, match: str) -> None:
+        sidecar_path(checkpoint).unlink()
+        _rewrite(checkpoint, {**_header(checkpoint), "arch_args": arch_args})
+        with pytest.raises(WeightsError, match=match):
+            read_metadata(checkpoint)
+        with pytest.raises(WeightsError, match=match):
+            load_checkpoint(checkpoint)
+
+    def test_huge_network_is_refused_on_the_meta_device(
+        self, checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # cloudnet at width 4: 583 million parameters, 2.3 GB if it were allocated.
+        sidecar_path(checkpoint).unlink()
+        header = {**_header(checkpoint), "architecture": "cloudnet"}
+        _rewrite(checkpoint, {**header, "arch_args": {"width": 4.0, "in_channels": 4}})
+        built_on: list[str] = []
+        real_build = weights.build_model
+
+        def spy(*args, **kwargs):
+            model = real_build(*args, **kwargs)
+            built_on.append(next(model.parameters()).device.type)
+            return model
+
+        monkeypatch.setattr(weights, "build_model", spy)
+        with pytest.raises(WeightsError, match="parameters, more than"):
+            load_checkpoint(checkpoint)
+        assert built_on == ["meta"]
+
+    def test_tile_size_bounded(self, checkpoint: Path) -> None:
+        sidecar_path(checkpoint).unlink()
+        _rewrite(checkpoint, {**_header(checkpoint), "tile_size": 100_000})
+        with pytest.raises(WeightsError, match="tile_size 100000 exceeds 2048"):
+            read_metadata(checkpoint)

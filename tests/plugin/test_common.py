@@ -40,6 +40,20 @@ class TestLayerInput:
         described = describe_input(toa_band_file)
         assert described.is_product and described.bands is None and described.level == "toa"
 
+    def test_stack_named_like_a_band_file_is_read_as_the_stack(self, tmp_path):
+        import numpy as np
+
+        from tests.conftest import write_geotiff
+
+        data = np.random.default_rng(0).integers(7000, 30000, (4, 40, 50), dtype=np.uint16)
+        for band in (2, 3, 4, 5):
+            write_geotiff(tmp_path / f"LC08_L1TP_x_B{band}.TIF", data[band - 2 : band - 1])
+        stack = write_geotiff(tmp_path / "mystack_B4.tif", data[:, :30, :30], pixel=60.0)
+        assert engine_path(stack) == (stack, False)
+        assert not describe_input(stack).is_product
+        band = tmp_path / "LC08_L1TP_x_B4.TIF"
+        assert engine_path(band) == (tmp_path, True)
+
     def test_four_band_stack_gets_b2_b5_order(self, toa_stack):
         described = describe_input(toa_stack)
         assert not described.is_product

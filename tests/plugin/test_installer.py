@@ -57,3 +57,34 @@ def test_default_command_is_pip_target(qgis_app, qtbot, monkeypatch, tmp_path):
     qtbot.addWidget(dialog)
     assert dialog.arguments[:3] == ["-m", "pip", "install"]
     assert str(tmp_path / "deps") in dialog.output.toPlainText()
+
+
+def test_commands_run_one_after_the_other_and_stop_at_a_failure(qtbot, qgis_app, tmp_path):
+    def make(*codes: str) -> TorchInstallerDialog:
+        commands = [["-c", code] for code in codes]
+        dialog = TorchInstallerDialog(program=sys.executable, commands=commands)
+        qtbot.addWidget(dialog)
+        return dialog
+
+    dialog = make("print('torch from its index')", "print('the rest from the registry')")
+    with qtbot.waitSignal(dialog.completed, timeout=30_000) as done:
+        dialog.start()
+    assert done.args == [True]
+    text = dialog.output.toPlainText()
+    assert text.index("torch from its index") < text.index("the rest from the registry")
+
+    dialog = make("import sys; sys.exit(4)", "print('must not run')")
+    with qtbot.waitSignal(dialog.completed, timeout=30_000) as done:
+        dialog.start()
+    assert done.args == [False] and "exit code 4" in dialog.status.text()
+    assert "must not run\n" not in dialog.output.toPlainText().split("\n", 2)[-1]
+
+
+def test_default_commands_are_the_two_pip_runs(qgis_app, qtbot, monkeypatch, tmp_path):
+    from cloud_fcn_plugin import deps
+
+    monkeypatch.setenv("CLOUD_FCN_DEPS_DIR", str(tmp_path / "deps"))
+    dialog = TorchInstallerDialog()
+    qtbot.addWidget(dialog)
+    assert dialog.commands == deps.pip_install_commands(deps.has_nvidia_gpu())
+    assert len(dialog.commands) == 2

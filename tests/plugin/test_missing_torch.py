@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 
 import pytest
@@ -45,7 +46,7 @@ class TestDeps:
         assert cpu[:3] == ["-m", "pip", "install"]
         assert cpu[cpu.index("--target") + 1] == str(tmp_path / "deps")
         assert cpu[cpu.index("--index-url") + 1] == deps.CPU_INDEX
-        assert "torch" in cpu
+        assert f"torch=={deps.VERSIONS['torch']}" in cpu
         cuda = deps.pip_install_arguments(cuda=True)
         assert cuda[cuda.index("--index-url") + 1] == deps.CUDA_INDEX
 
@@ -55,11 +56,43 @@ class TestDeps:
         monkeypatch.setattr(deps.shutil, "which", lambda name: None)
         assert deps.CPU_INDEX in deps.pip_install_arguments()
 
-    def test_deps_folder_goes_first_on_sys_path(self, monkeypatch, tmp_path):
+    def test_deps_folder_goes_last_on_sys_path(self, monkeypatch, tmp_path):
         folder = tmp_path / "deps"
         folder.mkdir()
         monkeypatch.setenv("CLOUD_FCN_DEPS_DIR", str(folder))
         monkeypatch.setattr(sys, "path", list(sys.path))
         deps.add_deps_to_path()
         deps.add_deps_to_path()
-        assert sys.path.count(str(folder)) == 1 and sys.path[0] == str(folder)
+        # QGIS's own packages (numpy, osgeo) must never be shadowed by pip's copies.
+        assert sys.path.count(str(folder)) == 1 and sys.path[-1] == str(folder)
+
+    def test_versions_are_the_tested_ones(self):
+        makefile = (REPO_ROOT / "Makefile").read_text()
+        pins = dict(re.findall(r"\b(torch|safetensors)==([\w.]+)", makefile))
+        assert pins and all(deps.VERSIONS[name] == version for name, version in pins.items())
+        commands = deps.pip_install_commands(cuda=False)
+        wanted = {f"{name}=={version}" for name, version in deps.VERSIONS.items()}
+        assert {arg for command in commands for arg in command if "==" in arg} == wanted
+
+    def test_each_index_serves_only_its_own_packages(self):
+        torch_run, registry_run = deps.pip_install_commands(cuda=True)
+        for command in (torch_run, registry_run):
+            assert "--extra-index-url" not in command and command.count("--index-url") == 1
+        assert torch_run[torch_run.index("--index-url") + 1] == deps.CUDA_INDEX
+        assert [a for a in torch_run if "==" in a] == [f"torch=={deps.VERSIONS['torch']}"]
+        assert registry_run[registry_run.index("--index-url") + 1] == deps.PYPI_INDEX
+        assert not any(a.startswith("torch") for a in registry_run)
+
+    def test_installs_with_qgis_own_python_not_any_python3(self, monkeypatch, tmp_path):
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        prefix, elsewhere = tmp_path / "prefix", tmp_path / "elsewhere"
+        (prefix / "bin").mkdir(parents=True)
+        elsewhere.mkdir()
+        (elsewhere / "python3").write_text("#!/bin/sh\n")
+        (elsewhere / "python3").chmod(0o755)
+        monkeypatch.setattr(sys, "executable", "/usr/bin/qgis")
+        monkeypatch.setattr(sys, "exec_prefix", str(prefix))
+        monkeypatch.setenv("PATH", str(elsewhere))
+        assert deps.python_executable() != str(elsewhere / "python3")
+        (prefix / "bin" / version).write_text("#!/bin/sh\n")
+        assert deps.python_executable() == str(prefix / "bin" / version)

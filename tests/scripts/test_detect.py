@@ -117,3 +117,122 @@ class TestBadInput:
     def test_bad_bands_syntax_is_a_usage_error(self, tmp_path: Path) -> None:
         result = detect(SAMPLE, "-o", tmp_path / "m.tif", "--bands", "3,2")
         assert result.returncode == 2 and "--bands" in result.stderr
+
+
+def random_scene(path: Path, size: int, seed: int = 0) -> Path:
+    """A Level-1-like uint16 4-band scene whose mask and probabilities do not compress."""
+    rng = np.random.default_rng(seed)
+    return write_geotiff(path, rng.integers(6000, 30000, (4, size, size), dtype=np.uint16))
+
+
+def partials(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if ".partial-" in p.name]
+
+
+class TestWhatGoesWrong:
+    """Issue 11: no partial outputs, never the input, one line, the exit code says it."""
+
+    @pytest.mark.parametrize("option", ["-o", "--probability", "--preview"])
+    def test_output_is_never_the_input(
+        self, tmp_path: Path, brightness_weights: Path, option: str
+    ) -> None:
+        scene = random_scene(tmp_path / "scene.tif", 64)
+        before = scene.read_bytes()
+        outputs = {"-o": tmp_path / "mask.tif", option: scene}
+        args = [item for pair in outputs.items() for item in pair]
+        result = detect(scene, *args, "--overwrite", "--weights", brightness_weights)
+        assert_one_line_error(result, "destroy")
+        assert scene.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]
+
+    def test_preview_is_an_output_like_the_others(
+        self, tmp_path: Path, brightness_weights: Path
+    ) -> None:
+        scene = random_scene(tmp_path / "scene.tif", 64)
+        mask = tmp_path / "mask.tif"
+        result = detect(scene, "-o", mask, "--preview", mask, "--weights", brightness_weights)
+        assert_one_line_error(result, "preview and the mask")
+        result = detect(
+            scene, "-o", mask, "--preview", tmp_path / "no" / "p.png",
+            "--weights", brightness_weights,
+        )  # fmt: skip
+        assert_one_line_error(result, "does not exist")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]
+
+    @pytest.mark.parametrize("name", ["mask.png", "mask.jpg"])
+    def test_raster_outputs_must_be_geotiff_names(
+        self, tmp_path: Path, brightness_weights: Path, name: str
+    ) -> None:
+        scene = random_scene(tmp_path / "scene.tif", 64)
+        result = detect(scene, "-o", tmp_path / name, "--weights", brightness_weights)
+        assert_one_line_error(result, "GeoTIFF")
+        assert not (tmp_path / name).exists()
+
+    def test_disk_full_fails_and_keeps_the_old_mask(
+        self, tmp_path: Path, tiny_disk: Path, brightness_weights: Path
+    ) -> None:
+        small, big = random_scene(tmp_path / "s.tif", 32), random_scene(tmp_path / "b.tif", 600)
+        mask = tiny_disk / "mask.tif"
+        assert detect(small, "-o", mask, "--weights", brightness_weights).returncode == 0
+        old = mask.read_bytes()
+        result = detect(
+            big, "-o", mask, "--probability", tiny_disk / "prob.tif", "--overwrite",
+            "--weights", brightness_weights,
+        )  # fmt: skip
+        assert_one_line_error(result, "free disk space")
+        assert "Cloud cover" not in result.stdout
+        assert mask.read_bytes() == old
+        assert sorted(p.name for p in tiny_disk.iterdir()) == ["mask.tif"]
+
+    def test_tile_size_is_bounded(self, tmp_path: Path, brightness_weights: Path) -> None:
+        scene = random_scene(tmp_path / "scene.tif", 64)
+        result = detect(
+            scene, "-o", tmp_path / "m.tif", "--tile-size", "100000",
+            "--weights", brightness_weights,
+        )  # fmt: skip
+        assert_one_line_error(result, "32 to 2048")
+
+    def test_one_band_four_times_is_a_usage_error(self, tmp_path: Path) -> None:
+        result = detect(SAMPLE, "-o", tmp_path / "m.tif", "--bands", "1,1,1,1")
+        assert result.returncode == 2 and "four different" in result.stderr
+
+    def test_truncated_input_is_one_line_naming_it(
+        self, tmp_path: Path, brightness_weights: Path
+    ) -> None:
+        whole = random_scene(tmp_path / "whole.tif", 300).read_bytes()
+        broken = tmp_path / "broken.tif"
+        broken.write_bytes(whole[: len(whole) // 2])
+        result = detect(broken, "-o", tmp_path / "m.tif", "--weights", brightness_weights)
+        assert_one_line_error(result, "broken.tif")
+        assert not (tmp_path / "m.tif").exists() and partials(tmp_path) == []
+
+    @pytest.mark.parametrize(("signum", "code"), [("SIGTERM", 143), ("SIGHUP", 129)])
+    def test_termination_leaves_no_partial_file(
+        self, tmp_path: Path, brightness_weights: Path, signum: str, code: int
+    ) -> None:
+        import signal
+        import time
+
+        scene = random_scene(tmp_path / "scene.tif", 2000)
+        out = tmp_path / "out"
+        out.mkdir()
+        command = [
+            sys.executable, str(REPO_ROOT / "scripts" / "detect.py"), str(scene),
+            "-o", str(out / "mask.tif"), "--probability", str(out / "prob.tif"),
+            "--weights", str(brightness_weights), "--tile-size", "32", "--overlap", "0",
+            "--quiet",
+        ]  # fmt: skip
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 120
+            while len(partials(out)) < 2 and process.poll() is None:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+            process.send_signal(getattr(signal, signum))
+            _, stderr = process.communicate(timeout=120)
+        finally:
+            process.kill()
+        assert process.returncode == code, stderr
+        lines = [line for line in stderr.splitlines() if not line.startswith("note: ")]
+        assert len(lines) == 1 and signum in lines[0] and "Traceback" not in stderr
+        assert list(out.iterdir()) == []

@@ -1,0 +1,64 @@
+"""SIGTERM and SIGHUP leave no temporary output behind, in the CLI and in batch workers."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals only")
+
+# A process that writes an output and waits, the way a Dask worker runs a scene.
+WORKER = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from affine import Affine
+    from cloud_fcn_plugin.engine.interrupts import clean_up_on_termination
+    from cloud_fcn_plugin.engine.raster_io import AtomicRasterWriter
+
+    clean_up_on_termination()
+    clean_up_on_termination()  # twice adds nothing
+    writer = AtomicRasterWriter(
+        sys.argv[1], width=64, height=64, crs=None, transform=Affine.identity(),
+        dtype="uint8", nodata=255,
+    )
+    writer.write(np.zeros((64, 64), np.uint8), 0, 0)
+    print("writing", flush=True)
+    time.sleep(60)
+    """
+)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_worker_removes_its_temporary_files_and_still_dies(tmp_path: Path, signum: int) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(tmp_path / "mask.tif")],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline().strip() == "writing"
+        assert any(p.name.startswith(".mask.tif.partial-") for p in tmp_path.iterdir())
+        process.send_signal(signum)
+        assert process.wait(timeout=30) == -signum  # the signal still ends the process
+    finally:
+        process.kill()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_terminated_unwinds_like_ctrl_c() -> None:
+    from cloud_fcn_plugin.engine.interrupts import Terminated, terminate_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt) as caught, terminate_as_interrupt():
+        signal.raise_signal(signal.SIGTERM)
+    assert isinstance(caught.value, Terminated) and caught.value.exit_code == 143
+    assert signal.getsignal(signal.SIGTERM) is before
