@@ -35,7 +35,7 @@ from ..common.layer_input import describe_layer, resolve_bands
 from ..common.style import mask_layer_name
 from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
 from ..engine.errors import CloudFcnError
-from ..engine.params import DetectionParams
+from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE, DetectionParams
 from ..engine.resources import resource_path
 from .postprocess import MaskStyler
 
@@ -163,7 +163,8 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         advanced = [
             QgsProcessingParameterNumber(
                 self.TILE_SIZE, _tr("Tile size in pixels (empty: the model's)"),
-                NUMBER_INTEGER, None, optional=True, minValue=32,
+                NUMBER_INTEGER, None, optional=True, minValue=MIN_TILE_SIZE,
+                maxValue=MAX_TILE_SIZE,
             ),
             QgsProcessingParameterNumber(
                 self.OVERLAP, _tr("Tile overlap in pixels (empty: the model's)"),

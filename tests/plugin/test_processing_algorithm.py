@@ -73,6 +73,15 @@ class TestDefinition:
 
 
 @pytest.mark.slow
+class TestBounds:
+    def test_tile_size_and_formats_are_bounded(self, qgis_processing):
+        from cloud_fcn_plugin.engine.params import MAX_TILE_SIZE
+
+        algorithm = QgsApplication.processingRegistry().algorithmById(ALG)
+        assert algorithm.parameterDefinition("TILE_SIZE").maximum() == MAX_TILE_SIZE
+        assert algorithm.provider().supportedOutputRasterLayerExtensions() == ["tif"]
+
+
 class TestRun:
     @pytest.mark.parametrize("scene", sorted(BAND_FILES))
     def test_product_scene_gives_mask_on_the_input_grid(
@@ -118,6 +127,21 @@ class TestRun:
             _run({"INPUT": str(rgb), "MODEL": str(tiny_weights), "OUTPUT": str(output)})
         message = str(caught.value)
         assert "\n" not in message.strip() and "Traceback" not in message
+        assert not output.exists()
+
+    def test_output_that_is_the_input_is_refused(self, qgis_processing, toa_stack, tiny_weights):
+        # Processing always passes overwrite: the engine still never writes over the input.
+        before = toa_stack.read_bytes()
+        with pytest.raises(QgsProcessingException) as caught:
+            _run({"INPUT": str(toa_stack), "MODEL": str(tiny_weights), "OUTPUT": str(toa_stack)})
+        message = str(caught.value)
+        assert "destroy" in message and "\n" not in message.strip()
+        assert toa_stack.read_bytes() == before
+
+    def test_png_output_is_refused(self, qgis_processing, toa_stack, tiny_weights, tmp_path):
+        output = tmp_path / "mask.png"
+        with pytest.raises(QgsProcessingException, match="GeoTIFF"):
+            _run({"INPUT": str(toa_stack), "MODEL": str(tiny_weights), "OUTPUT": str(output)})
         assert not output.exists()
 
     def test_cancel_after_first_progress_leaves_no_output(
