@@ -42,6 +42,7 @@ from cloud_fcn_plugin.engine.params import (
     DEVICES,
     MAX_TILE_SIZE,
     MIN_TILE_SIZE,
+    MODEL_CHOICES,
     PRODUCT_LEVELS,
     DetectionParams,
 )
@@ -111,7 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="float32",
         help="float32 0..1, or uint8 percent with 255 nodata",
     )
-    parser.add_argument("--weights", type=Path, help="checkpoint (.safetensors); default: bundled")
+    parser.add_argument(
+        "--model",
+        default="auto",
+        metavar="auto|rgbn|fullband|FILE",
+        help="auto: the full-band model where the input has B2-B7, B9, B10 and it scored "
+        "better under cross-validation, else the 4-band model; rgbn, fullband: that bundled "
+        "model; FILE: a checkpoint (.safetensors)",
+    )
+    parser.add_argument("--weights", type=Path, help="same as --model FILE")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument(
         "--tile-size",
@@ -128,13 +137,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def model_file(args: argparse.Namespace) -> Path | None:
+    """The checkpoint given with --weights or as --model FILE, if any."""
+    if args.weights is not None and args.model != "auto":
+        raise ParameterError("Give the model once: --model rgbn|fullband|FILE or --weights FILE.")
+    if args.model in MODEL_CHOICES:
+        return args.weights
+    return Path(args.model)
+
+
 def params_from_args(args: argparse.Namespace) -> DetectionParams:
     """Turn parsed arguments into the engine's parameters."""
     return DetectionParams(
         bands=args.bands,
         product=args.product,
         threshold=args.threshold,
-        weights=args.weights,
+        weights=model_file(args),
+        model=args.model if args.model in MODEL_CHOICES else "auto",
         tile_size=args.tile_size,
         overlap=args.overlap,
         batch_size=args.batch_size,

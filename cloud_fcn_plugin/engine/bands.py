@@ -17,10 +17,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .errors import MetadataError, ParameterError
+from .errors import MetadataError, ParameterError, UnsupportedDataError
 
 LEVELS = ("l1", "toa", "sr")
 LEVEL_NAMES = {
@@ -50,6 +51,52 @@ LANDSAT_BAND_NAMES: dict[int, str] = {
 
 #: Band numbers of the model inputs, in the order the network expects them.
 MODEL_BANDS: tuple[int, int, int, int] = (4, 3, 2, 5)
+
+#: Bands of the full-band model (the L8 Biome stack): B2-B7 and cirrus B9 as
+#: reflectance, thermal B10 as brightness temperature in kelvin.
+FULLBAND_BANDS: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 9, 10)
+
+#: The thermal band read as brightness temperature (TIRS 1).
+THERMAL_BAND = 10
+
+#: Band sets a model can be trained on, by the name used on the command line.
+BAND_SETS: dict[str, tuple[int, ...]] = {"rgbn": MODEL_BANDS, "fullband": FULLBAND_BANDS}
+
+
+def band_set(name: str) -> tuple[int, ...]:
+    """Landsat band numbers of a band set (``rgbn`` or ``fullband``)."""
+    try:
+        return BAND_SETS[name]
+    except KeyError:
+        raise ParameterError(
+            f"Unknown band set {name!r}: choose {' or '.join(BAND_SETS)}."
+        ) from None
+
+
+def band_names(numbers: Sequence[int]) -> tuple[str, ...]:
+    """Checkpoint band names of Landsat band numbers (red, green, blue, nir for B4, B3, B2, B5)."""
+    return tuple(LANDSAT_BAND_NAMES[n] for n in numbers)
+
+
+def band_numbers(names: Sequence[str]) -> tuple[int, ...]:
+    """Landsat band numbers of checkpoint band names.
+
+    Raises:
+        ParameterError: a name is not a Landsat 8 band.
+    """
+    numbers = tuple(band_number_from_text(name) for name in names)
+    if None in numbers:
+        raise ParameterError(
+            f"Band names {list(names)} include one that is not a Landsat 8 band: use names "
+            f"such as {', '.join(band_names(FULLBAND_BANDS))}."
+        )
+    return numbers  # type: ignore[return-value]
+
+
+# Landsat 8 TIRS band 10 constants of every MTL file (RADIANCE_MULT/ADD_BAND_10 and
+# K1/K2_CONSTANT_BAND_10), used when a Level-1 product comes without its MTL.
+THERMAL_GAIN, THERMAL_OFFSET = 3.342e-4, 0.1
+THERMAL_K1, THERMAL_K2 = 774.8853, 1321.0789
 
 # The value of REFLECTANCE_MULT/ADD in every Landsat 8/9 Level-1 MTL file, and the
 # Collection 2 Level-2 surface reflectance constants (USGS product guides).
@@ -119,6 +166,10 @@ class MtlMetadata:
         reflectance_add: Level-1 DN -> TOA offset per band.
         sr_mult: Level-2 DN -> surface reflectance gain per band (empty for Level-1).
         sr_add: Level-2 DN -> surface reflectance offset per band (empty for Level-1).
+        radiance_mult: Level-1 DN -> radiance gain per band (thermal bands).
+        radiance_add: Level-1 DN -> radiance offset per band.
+        k1: thermal constant K1 per thermal band.
+        k2: thermal constant K2 per thermal band.
     """
 
     path: Path
@@ -131,6 +182,10 @@ class MtlMetadata:
     reflectance_add: dict[int, float] = field(default_factory=dict)
     sr_mult: dict[int, float] = field(default_factory=dict)
     sr_add: dict[int, float] = field(default_factory=dict)
+    radiance_mult: dict[int, float] = field(default_factory=dict)
+    radiance_add: dict[int, float] = field(default_factory=dict)
+    k1: dict[int, float] = field(default_factory=dict)
+    k2: dict[int, float] = field(default_factory=dict)
 
 
 _L2_GROUP = "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"
@@ -271,6 +326,10 @@ def parse_mtl(path: str | Path) -> MtlMetadata:
         reflectance_add=_per_band(entries, "REFLECTANCE_ADD", l1_group, path),
         sr_mult=_per_band(entries, "REFLECTANCE_MULT", _L2_GROUP, path),
         sr_add=_per_band(entries, "REFLECTANCE_ADD", _L2_GROUP, path),
+        radiance_mult=_per_band(entries, "RADIANCE_MULT", l1_group, path),
+        radiance_add=_per_band(entries, "RADIANCE_ADD", l1_group, path),
+        k1=_per_band(entries, "K1_CONSTANT", None, path),
+        k2=_per_band(entries, "K2_CONSTANT", None, path),
     )
     _check_complete(meta)
     return meta
@@ -343,6 +402,38 @@ class Scaling:
     sun_elevation: float | None
     level: str
     reason: str
+    thermal: tuple[ThermalBand, ...] = ()
+
+    def __post_init__(self) -> None:
+        if any(not 0 <= t.index < len(self.gain) for t in self.thermal):
+            raise ParameterError("A thermal band index lies outside the bands read.")
+
+
+@dataclass(frozen=True)
+class ThermalBand:
+    """A band read as brightness temperature (kelvin) rather than reflectance.
+
+    ``DN * gain + offset`` of this band is radiance when ``k1`` and ``k2`` are set,
+    turned into kelvin by ``k2 / ln(k1 / radiance + 1)``; without them it is kelvin
+    already (the L8 Biome stacks). No sun-angle correction applies to it.
+
+    Attributes:
+        index: position of the band in reading order.
+        k1: the MTL's K1_CONSTANT (W/(m2 sr um)), or None.
+        k2: the MTL's K2_CONSTANT (kelvin), or None.
+    """
+
+    index: int
+    k1: float | None = None
+    k2: float | None = None
+
+    def to_kelvin(self, radiance: np.ndarray) -> np.ndarray:
+        """Brightness temperature of ``radiance`` (float32, in place where possible)."""
+        if self.k1 is None or self.k2 is None:
+            return radiance
+        # Fill and saturated-dark pixels give radiance <= 0; they are masked later.
+        safe = np.maximum(radiance, np.float32(1e-3))
+        return (np.float32(self.k2) / np.log1p(np.float32(self.k1) / safe)).astype(np.float32)
 
 
 def _mtl_values(mtl: MtlMetadata | None, level: str, bands: Sequence[int]):
@@ -381,6 +472,8 @@ def scaling_for(
             reflectance * 10000; a floating-point SR raster as reflectance already.
     """
     _check_level(level)
+    if THERMAL_BAND in band_numbers:
+        return _with_thermal(level, band_numbers, mtl, dtype)
     n = len(band_numbers)
     is_float = dtype is not None and np.dtype(dtype).kind == "f"
     from_mtl = _mtl_values(mtl, level, band_numbers)
@@ -434,6 +527,49 @@ def scaling_for(
     )
 
 
+def _with_thermal(
+    level: str, band_numbers: Sequence[int], mtl: MtlMetadata | None, dtype: Any
+) -> Scaling:
+    """Scaling of a band set that includes the thermal band (the full-band model's)."""
+    index = list(band_numbers).index(THERMAL_BAND)
+    optical = [b for b in band_numbers if b != THERMAL_BAND]
+    base = scaling_for(level, optical, mtl, dtype=dtype)
+    is_float = dtype is not None and np.dtype(dtype).kind == "f"
+    if level == "toa" and is_float:
+        gain, offset, thermal = 1.0, 0.0, ThermalBand(index)
+        reason = "thermal band used as brightness temperature in kelvin"
+    elif level == "l1":
+        known = mtl is not None and all(
+            THERMAL_BAND in values
+            for values in (mtl.radiance_mult, mtl.radiance_add, mtl.k1, mtl.k2)
+        )
+        if known and mtl is not None:
+            gain, offset = mtl.radiance_mult[THERMAL_BAND], mtl.radiance_add[THERMAL_BAND]
+            thermal = ThermalBand(index, mtl.k1[THERMAL_BAND], mtl.k2[THERMAL_BAND])
+            reason = "thermal band to kelvin with the MTL's RADIANCE_MULT/ADD and K1/K2"
+        else:
+            gain, offset = THERMAL_GAIN, THERMAL_OFFSET
+            thermal = ThermalBand(index, THERMAL_K1, THERMAL_K2)
+            reason = "thermal band to kelvin with the standard Landsat 8 constants"
+    else:
+        raise UnsupportedDataError(
+            f"The full-band model needs Level-1 DN or floating-point TOA with B10 in kelvin, not "
+            f"{LEVEL_NAMES[level]} stored as {np.dtype(dtype).name if dtype else 'unknown'}: "
+            "choose the 4-band model (--model rgbn)."
+        )
+    gains, offsets = list(base.gain), list(base.offset)
+    gains.insert(index, gain)
+    offsets.insert(index, offset)
+    return Scaling(
+        tuple(gains),
+        tuple(offsets),
+        base.sun_elevation,
+        level,
+        f"{base.reason}; {reason}",
+        (thermal,),
+    )
+
+
 def to_reflectance(raw: np.ndarray, scaling: Scaling) -> np.ndarray:
     """Turn raw pixels (C, H, W) into float32 reflectance.
 
@@ -446,12 +582,16 @@ def to_reflectance(raw: np.ndarray, scaling: Scaling) -> np.ndarray:
         )
     out = raw if raw.dtype == np.float32 and raw.flags.writeable else raw.astype(np.float32)
     # Folding the sun-angle division into gain and offset keeps it one pass per band.
-    divisor = _sun_divisor(scaling)
+    sun = _sun_divisor(scaling)
+    thermal = {t.index: t for t in scaling.thermal}
     for band, (gain, offset) in enumerate(zip(scaling.gain, scaling.offset, strict=True)):
+        divisor = 1.0 if band in thermal else sun
         if gain / divisor != 1.0:
             np.multiply(out[band], np.float32(gain / divisor), out=out[band])
         if offset != 0.0:
             np.add(out[band], np.float32(offset / divisor), out=out[band])
+        if band in thermal:
+            out[band] = thermal[band].to_kelvin(out[band])
     return out
 
 
@@ -484,6 +624,7 @@ def normalize(
     std: Sequence[float],
     *,
     inplace: bool = False,
+    thermal: Sequence[int] = (),
 ) -> np.ndarray:
     """Standardise reflectance per band, ``(x - mean) / std``; fill becomes reflectance 0.
 
@@ -500,6 +641,8 @@ def normalize(
         mean: one mean per band.
         std: one standard deviation (> 0) per band.
         inplace: overwrite ``reflectance`` instead of allocating a new array.
+        thermal: indices of brightness-temperature bands; their fill becomes their
+            mean (0 K would be tens of standard deviations away).
     """
     _check_statistics(reflectance.shape[0], mean, std)
     mean_arr = np.asarray(mean, dtype=np.float32).reshape(-1, 1, 1)
@@ -508,9 +651,16 @@ def normalize(
     np.subtract(reflectance, mean_arr, out=out, dtype=np.float32)
     np.divide(out, std_arr, out=out)
     fill = ~valid
-    for band, band_fill in zip(out, -mean_arr[:, 0, 0] / std_arr[:, 0, 0], strict=True):
+    for band, band_fill in zip(out, _fill_values(mean, std, thermal), strict=True):
         band[fill] = band_fill
     return out
+
+
+def _fill_values(mean: Sequence[float], std: Sequence[float], thermal: Sequence[int]) -> np.ndarray:
+    """Network input of fill per band: black for reflectance, the mean for temperature."""
+    fill = -np.asarray(mean, np.float64) / np.asarray(std, np.float64)
+    fill[list(thermal)] = 0.0
+    return fill.astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -525,11 +675,14 @@ class InputTransform:
         scale: per band (C, 1, 1) float32.
         shift: per band (C, 1, 1) float32.
         fill: per band (C,) float32: the network input of reflectance 0.
+        kelvin: ``(band, mean, std)`` of each band whose multiply-add gives
+            radiance, to be turned into standardised brightness temperature.
     """
 
     scale: np.ndarray
     shift: np.ndarray
     fill: np.ndarray
+    kelvin: tuple[tuple[ThermalBand, float, float], ...] = ()
 
     def apply(self, raw: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Return float32 network input (C, H, W) for raw pixels (C, H, W) of any dtype."""
@@ -537,6 +690,8 @@ class InputTransform:
         # One pass: numpy casts the raw values while multiplying, without a float copy first.
         np.multiply(raw, self.scale, out=out, casting="unsafe")
         np.add(out, self.shift, out=out)
+        for band, mean, std in self.kelvin:
+            out[band.index] = (band.to_kelvin(out[band.index]) - np.float32(mean)) / np.float32(std)
         if not valid.all():
             fill = ~valid
             for band, value in zip(out, self.fill, strict=True):
@@ -554,14 +709,21 @@ def input_transform(
             below the horizon.
     """
     _check_statistics(len(scaling.gain), mean, std)
-    divisor = _sun_divisor(scaling)
+    divisor = np.full(len(scaling.gain), _sun_divisor(scaling))
+    divisor[[t.index for t in scaling.thermal]] = 1.0
     gain = np.asarray(scaling.gain, np.float64) / divisor
     offset = np.asarray(scaling.offset, np.float64) / divisor
     mean_arr, std_arr = np.asarray(mean, np.float64), np.asarray(std, np.float64)
+    scale, shift = gain / std_arr, (offset - mean_arr) / std_arr
+    kelvin = tuple(t for t in scaling.thermal if t.k1 is not None)
+    for band in kelvin:
+        # Radiance first; the workers turn it into standardised kelvin.
+        scale[band.index], shift[band.index] = gain[band.index], offset[band.index]
     return InputTransform(
-        scale=(gain / std_arr).astype(np.float32).reshape(-1, 1, 1),
-        shift=((offset - mean_arr) / std_arr).astype(np.float32).reshape(-1, 1, 1),
-        fill=(-mean_arr / std_arr).astype(np.float32),
+        scale=scale.astype(np.float32).reshape(-1, 1, 1),
+        shift=shift.astype(np.float32).reshape(-1, 1, 1),
+        fill=_fill_values(mean, std, [t.index for t in scaling.thermal]),
+        kelvin=tuple((t, float(mean_arr[t.index]), float(std_arr[t.index])) for t in kelvin),
     )
 
 

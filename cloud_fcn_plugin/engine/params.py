@@ -12,6 +12,8 @@ from pathlib import Path
 from .errors import ParameterError
 
 PRODUCT_LEVELS = ("auto", "l1", "toa", "sr")
+#: Bundled models (``engine.model_choice`` picks among them).
+MODEL_CHOICES = ("auto", "rgbn", "fullband")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PROBABILITY_DTYPES = ("float32", "uint8")
 #: Tile edges allowed, in pixels. Memory grows with the square of the tile (a 100,000 px
@@ -31,7 +33,10 @@ class DetectionParams:
         product: ``auto``, ``l1`` (Level-1 DN), ``toa`` or ``sr`` (Level-2).
         threshold: probability above which a pixel is cloud; ``None`` takes the
             calibrated threshold stored with the weights.
-        weights: checkpoint path; ``None`` takes the bundled weights.
+        weights: checkpoint path; ``None`` takes a bundled model (see ``model``).
+        model: bundled model when no ``weights`` are given: ``auto`` (the full-band
+            model where the input has its bands and it scored better, else the
+            4-band one), ``rgbn`` or ``fullband``.
         tile_size: tile edge in pixels; ``None`` takes the checkpoint's.
         overlap: pixels shared by neighbouring tiles; ``None`` takes the checkpoint's.
         batch_size: tiles per forward pass.
@@ -45,6 +50,7 @@ class DetectionParams:
     product: str = "auto"
     threshold: float | None = None
     weights: Path | None = None
+    model: str = "auto"
     tile_size: int | None = None
     overlap: int | None = None
     batch_size: int = 4
@@ -65,6 +71,7 @@ class DetectionParams:
             )
         _check_choice("product level", self.product, PRODUCT_LEVELS)
         _check_choice("device", self.device, DEVICES)
+        _check_choice("model", self.model, MODEL_CHOICES)
         _check_choice("probability data type", self.probability_dtype, PROBABILITY_DTYPES)
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
             raise ParameterError(
@@ -106,13 +113,15 @@ class DetectionResult:
     product: str
     threshold: float
     messages: list[str] = field(default_factory=list)
+    model: str = ""
 
     def summary(self) -> str:
         """Return the one-line summary the command line prints."""
         return (
             f"Cloud cover {self.cloud_cover:.2f}% of {self.valid_pixels:,} valid pixels "
             f"({self.width}x{self.height}), {self.seconds:.1f} s on {self.device}, "
-            f"product {self.product}, threshold {self.threshold:.3f} -> {self.output}"
+            f"product {self.product}, {self.model or 'model'}, threshold {self.threshold:.3f} "
+            f"-> {self.output}"
         )
 
 

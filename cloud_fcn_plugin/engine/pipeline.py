@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from .bands import InputTransform, input_transform
+from .bands import InputTransform, band_numbers, input_transform
 from .errors import CanceledError, NoValidPixelsError, ParameterError
+from .model_choice import ModelChoice, choose_model
 from .params import DetectionParams, DetectionResult
 from .predict import Predictor, load_predictor
 from .raster_io import (
@@ -313,6 +314,7 @@ def detect_clouds(
     is_canceled: IsCanceled | None = None,
     log: Log | None = None,
     predictor: Predictor | None = None,
+    model: ModelChoice | None = None,
 ) -> DetectionResult:
     """Detect clouds in a Landsat scene and write the mask GeoTIFF (and probabilities).
 
@@ -324,6 +326,9 @@ def detect_clouds(
         is_canceled: polled between batches; true stops the run, leaving no output.
         log: receives human-readable notes (inferred product level, warnings).
         predictor: an already loaded model to reuse across scenes.
+        model: the choice ``predictor`` was loaded for (see
+            :func:`~cloud_fcn_plugin.engine.model_choice.choose_model`); made here
+            from ``params`` when no predictor is given.
 
     Returns:
         The run's result with the cloud cover percentage of the valid pixels.
@@ -344,12 +349,21 @@ def detect_clouds(
     )
     assert output is not None
     if predictor is None:
-        predictor = load_predictor(params.weights, params.device, params.batch_size, log)
+        model = choose_model(input_path, params.model, params.weights, params.product)
+        predictor = load_predictor(model.path, params.device, params.batch_size, log)
+    model_name = model.label if model else "given model"
+    if model is not None:
+        log(model.reason)
     tile_size, overlap = resolve_tiling(params, predictor)
     threshold = params.threshold if params.threshold is not None else predictor.metadata.threshold
 
     with (
-        open_scene(input_path, bands=params.bands, product=params.product) as reader,
+        open_scene(
+            input_path,
+            bands=params.bands,
+            product=params.product,
+            model_bands=band_numbers(predictor.metadata.bands),
+        ) as reader,
         rasterio.Env(GDAL_CACHEMAX=_block_cache_bytes(reader)),
     ):
         for message in reader.messages:
@@ -382,7 +396,8 @@ def detect_clouds(
         device=str(predictor.device),
         product=product,
         threshold=threshold,
-        messages=list(reader.messages),
+        messages=[model.reason, *reader.messages] if model else list(reader.messages),
+        model=model_name,
     )
 
 

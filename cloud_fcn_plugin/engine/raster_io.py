@@ -29,7 +29,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -45,6 +45,7 @@ from rasterio.windows import Window
 
 from .bands import (
     BAND_FILE_PATTERN,
+    FULLBAND_BANDS,
     LEVEL_NAMES,
     LEVELS,
     MODEL_BANDS,
@@ -115,6 +116,9 @@ class InputInfo:
         nodata: declared nodata value of the red band, if any.
         dtype: data type of the raw pixels.
         notes: further human notes (how the bands were guessed).
+        landsat_bands: Landsat band number -> where it is: the file of a product
+            folder, or the 1-based index in a raster whose band descriptions name it
+            (or that has the L8 Biome layout). Empty when unknown.
     """
 
     path: Path
@@ -133,6 +137,11 @@ class InputInfo:
     nodata: float | None
     dtype: str = "uint16"
     notes: tuple[str, ...] = ()
+    landsat_bands: dict[int, Path | int] = field(default_factory=dict)
+
+    def has_bands(self, numbers: Sequence[int]) -> bool:
+        """Whether every Landsat band of ``numbers`` can be read from this input."""
+        return all(b in self.landsat_bands for b in numbers)
 
 
 # ------------------------------------------------------------------ opening files
@@ -225,6 +234,17 @@ def _bands_from_descriptions(descriptions: Sequence[str]) -> Bands | None:
     return None
 
 
+def _stack_band_numbers(dataset: Any) -> dict[int, Path | int]:
+    """Landsat band number -> 1-based index, from band descriptions or the Biome layout."""
+    numbers = [band_number_from_text(d) if d else None for d in dataset.descriptions]
+    named = {n: i for i, n in enumerate(numbers, start=1) if n is not None}
+    if len(named) == sum(n is not None for n in numbers) and len(named) >= 4:
+        return dict(named)
+    if _looks_like_biome(dataset):
+        return {b: i for i, b in enumerate(FULLBAND_BANDS, start=1)}
+    return {}
+
+
 def _looks_like_biome(dataset: Any) -> bool:
     """L8 Biome patches end with thermal B10 in kelvin; a B1..B8 stack ends with pan."""
     if dataset.count != 8 or np.dtype(dataset.dtypes[7]).kind != "f":
@@ -282,6 +302,7 @@ def _inspect_raster(path: Path) -> InputInfo:
             nodata=dataset.nodatavals[index - 1],
             dtype=dataset.dtypes[index - 1],
             notes=(note,),
+            landsat_bands=_stack_band_numbers(dataset),
         )
 
 
@@ -460,7 +481,12 @@ def _inspect_folder(folder: Path, mtl: MtlMetadata | None) -> InputInfo:
     mtl = mtl if mtl is not None else _find_mtl(folder)
     files = _product_band_files(folder, mtl)
     if files is not None:
-        return _inspect_files(folder, files, "landsat_product", mtl)
+        info = _inspect_files(folder, files, "landsat_product", mtl)
+        found = {
+            band: _pick_band_file(folder, band, candidates, mtl)
+            for band, candidates in _band_candidates(folder).items()
+        }
+        return replace(info, landsat_bands=found)
     rasters = [p for p in folder.iterdir() if p.suffix.lower() in (".tif", ".tiff")]
     if len(rasters) == 1:
         return _inspect_raster(rasters[0])  # a folder holding one stacked raster
@@ -579,7 +605,10 @@ class SceneReader:
     def read(
         self, row_off: int, col_off: int, height: int, width: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Read a window as reflectance (4, h, w) float32 and a valid mask (h, w).
+        """Read a window as reflectance (C, h, w) float32 and a valid mask (h, w).
+
+        C is 4 (red, green, blue, NIR) unless the reader was opened for other bands
+        (``model_bands`` of :func:`open_scene`); a thermal band is in kelvin.
 
         The window may extend past the raster edge: pixels outside are fill. Fill
         pixels are False in the mask and 0 in the reflectance: 0 in every band (in
@@ -591,7 +620,8 @@ class SceneReader:
         r0, r1 = max(row_off, 0), min(row_off + height, self.height)
         c0, c1 = max(col_off, 0), min(col_off + width, self.width)
         if r0 >= r1 or c0 >= c1:
-            return np.zeros((4, height, width), np.float32), np.zeros((height, width), bool)
+            empty = np.zeros((len(self._sources), height, width), np.float32)
+            return empty, np.zeros((height, width), bool)
         raw = self._read_window(Window(c0, r0, c1 - c0, r1 - r0))
         valid = self._valid(raw)
         reflectance = to_reflectance(raw, self.scaling)
@@ -602,7 +632,7 @@ class SceneReader:
             return reflectance, valid
         # Only edge windows pay for the padded copy.
         rows, cols = slice(r0 - row_off, r1 - row_off), slice(c0 - col_off, c1 - col_off)
-        padded = np.zeros((4, height, width), np.float32)
+        padded = np.zeros((len(self._sources), height, width), np.float32)
         padded[:, rows, cols] = reflectance
         padded_valid = np.zeros((height, width), bool)
         padded_valid[rows, cols] = valid
@@ -611,7 +641,7 @@ class SceneReader:
     def read_raw(
         self, row_off: int, col_off: int, height: int, width: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Read a window inside the raster as stored (4, h, w) and its valid mask (h, w).
+        """Read a window inside the raster as stored (C, h, w) and its valid mask (h, w).
 
         The values are the file's, unscaled (see :attr:`scaling` and
         :func:`~cloud_fcn_plugin.engine.bands.input_transform`); fill is as in :meth:`read`.
@@ -734,6 +764,35 @@ def _open_sources(info: InputInfo, bands: Sequence[int] | None) -> tuple[list, l
     return [(ds, 1) for ds in datasets], notes
 
 
+def _open_landsat_bands(info: InputInfo, numbers: Sequence[int]) -> tuple[list, list[str]]:
+    """Open the (dataset, band index) of each Landsat band in ``numbers``."""
+    missing = [b for b in numbers if b not in info.landsat_bands]
+    if missing:
+        wanted = ", ".join(f"B{b}" for b in numbers)
+        raise BandMismatchError(
+            f"{info.path.name} lacks {', '.join(f'B{b}' for b in missing)}: the full-band "
+            f"model reads {wanted} (a Landsat product folder or MTL, or a stack whose band "
+            "descriptions name them); choose the 4-band model (--model rgbn)."
+        )
+    places = [info.landsat_bands[b] for b in numbers]
+    if info.kind == "raster":
+        dataset = _open(info.path)
+        return [(dataset, int(i)) for i in places], [
+            f"Bands {', '.join(f'B{b}' for b in numbers)} = {tuple(places)} of {info.path.name}."
+        ]
+    files = [Path(p) for p in places]
+    _check_same_grid(files, [_single_band_header(f) for f in files])
+    datasets: list[Any] = []
+    try:
+        for file in files:
+            datasets.append(_open(file))
+    except Exception:
+        for dataset in datasets:
+            dataset.close()
+        raise
+    return [(ds, 1) for ds in datasets], []
+
+
 def _check_picture_bands(path: Path, dataset: Any, chosen: Bands) -> None:
     """Refuse alpha and palette bands and 8-bit or complex pixels among the chosen bands."""
     for role, index in zip(_ROLES, chosen, strict=True):
@@ -753,6 +812,7 @@ def open_scene(
     bands: Sequence[int] | None = None,
     product: str = "auto",
     band_files: Sequence[str | Path] | None = None,
+    model_bands: Sequence[int] = MODEL_BANDS,
 ) -> SceneReader:
     """Open a raster, Landsat product folder, MTL file or four band files for reading.
 
@@ -762,6 +822,9 @@ def open_scene(
             takes the guess of :func:`inspect_input`.
         product: ``"auto"``, ``"l1"``, ``"toa"`` or ``"sr"``.
         band_files: (red, green, blue, NIR) single-band files, e.g. 38-Cloud patches.
+        model_bands: Landsat band numbers to read, in this order; other than the
+            default (B4, B3, B2, B5), they are found through
+            :attr:`InputInfo.landsat_bands` and ``bands`` is not used.
 
     Raises:
         ParameterError: both or neither of ``path`` and ``band_files``, or a bad product.
@@ -773,8 +836,12 @@ def open_scene(
         raise ParameterError(f"Unknown product level {product!r}: use auto, l1, toa or sr.")
     info = inspect_input(path) if path is not None else inspect_band_files(band_files or ())
     level, reason = _resolve_level(info, product)
-    scaling = scaling_for(level, MODEL_BANDS, info.mtl, dtype=info.dtype)
-    sources, notes = _open_sources(info, bands)
+    model_bands = tuple(model_bands)
+    scaling = scaling_for(level, model_bands, info.mtl, dtype=info.dtype)
+    if model_bands == MODEL_BANDS:
+        sources, notes = _open_sources(info, bands)
+    else:
+        sources, notes = _open_landsat_bands(info, model_bands)
     messages = [f"Product: {reason}", f"Scaling: {scaling.reason}.", *notes]
     return SceneReader(info, sources, level, reason, scaling, messages)
 

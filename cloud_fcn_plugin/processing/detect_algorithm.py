@@ -26,8 +26,10 @@ from ..common.choices import (
     DEFAULT_STACK_BANDS,
     DEVICE_CHOICES,
     MASK_VALUES_HELP,
+    MODEL_CHOICES,
     PRODUCT_CHOICES,
     device_code,
+    model_code,
     product_code,
 )
 from ..common.engine_call import default_threshold, error_sentence, run_detection
@@ -56,8 +58,13 @@ Level-2 surface reflectance; auto-detect reads the MTL file, band names and valu
 ranges.</li>
 <li><b>Threshold</b>: cloud probability above which a pixel is called cloud; empty uses
 the threshold calibrated with the model ({threshold}). Lower finds more thin cloud.</li>
-<li><b>Model file</b>: a checkpoint saved by the training script; empty uses the
-bundled weights.</li>
+<li><b>Model</b>: the 4-band model reads red, green, blue and NIR from any input; the
+full-band model reads B2-B7, cirrus B9 and thermal B10 (a Level-1 product folder or its
+MTL, or a stack whose band names say so). Automatic takes the full-band model only where
+the input has its bands and it scored better under cross-validation. The log says which
+model ran.</li>
+<li><b>Model file</b>: a checkpoint saved by the training script; it replaces the bundled
+model.</li>
 <li><b>Advanced</b>: tile size and overlap in pixels (empty: the model's values),
 tiles per batch (more is faster on a GPU and needs more memory), and the device.</li>
 </ul>
@@ -86,6 +93,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
     PRODUCT = "PRODUCT"
     THRESHOLD = "THRESHOLD"
     MODEL = "MODEL"
+    MODEL_CHOICE = "MODEL_CHOICE"
     TILE_SIZE = "TILE_SIZE"
     OVERLAP = "OVERLAP"
     BATCH_SIZE = "BATCH_SIZE"
@@ -153,9 +161,18 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         )
         self.addParameter(threshold)
         self.addParameter(
+            QgsProcessingParameterEnum(
+                self.MODEL_CHOICE,
+                _tr("Model"),
+                options=[_tr(label) for _, label in MODEL_CHOICES],
+                defaultValue=0,
+                optional=True,  # models and scripts saved before it was added still run
+            )
+        )
+        self.addParameter(
             QgsProcessingParameterFile(
                 self.MODEL,
-                _tr("Model file (empty: bundled weights)"),
+                _tr("Model file (empty: the bundled model chosen above)"),
                 optional=True,
                 fileFilter="Cloud FCN weights (*.safetensors *.pt *.pth);;All files (*.*)",
             )
@@ -245,6 +262,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
             product=product_code(self.parameterAsEnum(parameters, self.PRODUCT, context)),
             threshold=self._optional(parameters, self.THRESHOLD, context, integer=False),
             weights=Path(model) if model else None,
+            model=model_code(self.parameterAsEnum(parameters, self.MODEL_CHOICE, context)),
             tile_size=self._optional(parameters, self.TILE_SIZE, context, integer=True),
             overlap=self._optional(parameters, self.OVERLAP, context, integer=True),
             batch_size=self.parameterAsInt(parameters, self.BATCH_SIZE, context),

@@ -236,3 +236,36 @@ class TestWhatGoesWrong:
         lines = [line for line in stderr.splitlines() if not line.startswith("note: ")]
         assert len(lines) == 1 and signum in lines[0] and "Traceback" not in stderr
         assert list(out.iterdir()) == []
+
+
+class TestModelChoice:
+    def test_auto_reports_the_four_band_model_on_a_four_band_stack(self, tmp_path: Path) -> None:
+        result = detect(SAMPLE, "-o", tmp_path / "m.tif", "--quiet")
+        assert result.returncode == 0, result.stderr
+        assert "4-band model" in result.stdout
+        assert "lacks the full-band model's B6, B7, B9 or B10" in result.stderr
+
+    def test_full_band_model_on_a_four_band_stack_is_one_line(self, tmp_path: Path) -> None:
+        result = detect(SAMPLE, "-o", tmp_path / "m.tif", "--model", "fullband", "--quiet")
+        assert_one_line_error(result, "lacks B6, B7, B9, B10")
+        assert not list(tmp_path.iterdir())
+
+    @pytest.mark.data
+    def test_full_band_model_on_a_level1_product(self, tmp_path: Path, data_dir: Path) -> None:
+        product = data_dir / "scenes" / "LC80200392015216LGN00_L1T_30m"
+        result = detect(product, "-o", tmp_path / "m.tif", "--model", "fullband", "--quiet")
+        assert result.returncode == 0, result.stderr
+        assert "full-band model" in result.stdout and "K1/K2" in result.stderr
+
+    def test_model_file_is_the_same_as_weights(
+        self, tmp_path: Path, brightness_weights: Path
+    ) -> None:
+        result = detect(SAMPLE, "-o", tmp_path / "m.tif", "--model", brightness_weights)
+        assert result.returncode == 0, result.stderr
+        assert brightness_weights.name in result.stdout
+
+    def test_model_given_twice_is_refused(self, tmp_path: Path, brightness_weights: Path) -> None:
+        result = detect(
+            SAMPLE, "-o", tmp_path / "m.tif", "--model", "rgbn", "--weights", brightness_weights
+        )
+        assert_one_line_error(result, "Give the model once")
