@@ -10,7 +10,7 @@ VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-rasterio \
 	python3-pyqt5 python3-pytest python3-pytestqt python3-hypothesis python3-venv \
 	python3-matplotlib python3-pil python3-tqdm python3-psutil python3-dask python3-distributed \
-	python3-threadpoolctl \
+	python3-threadpoolctl python3-scipy \
 	xvfb xauth zip
 PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3.1
 

@@ -5,6 +5,8 @@ Examples:
     python scripts/detect.py scene_B2-B5.tif -o mask.tif
     python scripts/detect.py LC08_L1TP_..._T1/ -o mask.tif --probability prob.tif
     python scripts/detect.py stack.tif -o mask.tif --bands 4,3,2,5 --product toa
+    python scripts/detect.py LC08_L1TP_..._T1/ -o mask.tif --min-size 20 --buffer 3 \
+        --masked-image cloudfree.tif --polygons clouds.gpkg
 
 Many scenes (each mask is ``<input stem>_cloudmask.tif`` in ``--output-dir``):
     python scripts/detect.py archive/ --output-dir masks/ --report report.csv
@@ -40,6 +42,7 @@ from cloud_fcn_plugin.engine.interrupts import (
 )
 from cloud_fcn_plugin.engine.params import (
     DEVICES,
+    MAX_BUFFER,
     MAX_TILE_SIZE,
     MIN_TILE_SIZE,
     MODEL_CHOICES,
@@ -129,6 +132,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--overlap", type=int, help="pixels shared by neighbouring tiles")
     parser.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
+    workflow = parser.add_argument_group(
+        "finishing the mask (off by default; the sieve comes before the buffer)"
+    )
+    workflow.add_argument(
+        "--min-size",
+        type=int,
+        default=0,
+        metavar="N",
+        help="drop cloud patches of fewer than N pixels (4-connected)",
+    )
+    workflow.add_argument(
+        "--buffer",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"grow the clouds by N pixels (0 to {MAX_BUFFER}), never into fill",
+    )
+    workflow.add_argument(
+        "--masked-image",
+        type=Path,
+        metavar="FILE.tif",
+        help="also write the input with cloud and fill set to nodata (all bands of a stack; "
+        "B1-B7, B9 of a product folder)",
+    )
+    workflow.add_argument(
+        "--polygons",
+        type=Path,
+        metavar="FILE.gpkg",
+        help="also write the clouds as polygons with their area in m2, in the input's CRS",
+    )
     parser.add_argument(
         "--preview", type=Path, help="also write a PNG quick-look with cloud outlines"
     )
@@ -161,6 +194,10 @@ def params_from_args(args: argparse.Namespace) -> DetectionParams:
         probability=args.probability,
         probability_dtype=args.probability_dtype,
         overwrite=args.overwrite,
+        buffer=args.buffer,
+        min_size=args.min_size,
+        masked_image=args.masked_image,
+        polygons=args.polygons,
     )
 
 
@@ -184,8 +221,12 @@ def check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         parser.error("give -o OUT.tif for one input, or --output-dir DIR for many")
     if args.output is not None and len(args.inputs) > 1:
         parser.error("-o names one mask: use --output-dir DIR with several inputs")
-    if is_batch(args) and (args.probability is not None or args.preview is not None):
-        parser.error("--probability and --preview take one file: use them with one input and -o")
+    single = ("probability", "preview", "masked_image", "polygons")
+    if is_batch(args) and any(getattr(args, name) is not None for name in single):
+        parser.error(
+            "--probability, --preview, --masked-image and --polygons take one file: use them "
+            "with one input and -o"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -197,7 +238,7 @@ def run(args: argparse.Namespace) -> int:
 
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
     from cloud_fcn_plugin.engine.preview import write_preview
-    from cloud_fcn_plugin.engine.raster_io import RASTER_SUFFIXES, check_outputs
+    from cloud_fcn_plugin.engine.raster_io import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
 
     params = params_from_args(args)
     # Every output, the preview included, before any work: never the input, never each other.
@@ -206,6 +247,8 @@ def run(args: argparse.Namespace) -> int:
         [
             ("mask", args.output, RASTER_SUFFIXES),
             ("probability", args.probability, RASTER_SUFFIXES),
+            ("masked image", args.masked_image, RASTER_SUFFIXES),
+            ("polygons", args.polygons, VECTOR_SUFFIXES),
             ("preview", args.preview, (".png",)),
         ],
         args.overwrite,

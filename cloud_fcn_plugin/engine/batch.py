@@ -463,11 +463,17 @@ def run_batch(
         task: the per-scene Dask task; tests swap in one that kills its worker.
 
     Raises:
-        ParameterError: bad scheduler text, or a probability path was given.
+        ParameterError: bad scheduler text, or a probability, masked image or polygons
+            path was given.
         CanceledError: Ctrl-C; finished outputs are complete, no partial one is left.
     """
     if params.probability is not None:
         raise ParameterError("A batch writes masks only: drop the probability path.")
+    if params.masked_image is not None or params.polygons is not None:
+        raise ParameterError(
+            "A batch writes masks only: drop the masked image and polygons paths (sieve and "
+            "buffer apply to every mask)."
+        )
     kind, value = parse_scheduler(scheduler)
     log = log or (lambda message: None)
     on_done = on_done or (lambda report: None)

@@ -20,6 +20,8 @@ PROBABILITY_DTYPES = ("float32", "uint8")
 #: tile on a 4,096 px scene took 3.3 GB instead of 0.7); 2,048 px is four times the
 #: bundled model's tile and still fits a CPU's RAM with the largest architecture.
 MIN_TILE_SIZE, MAX_TILE_SIZE = 32, 2048
+#: Largest cloud buffer, in pixels (15 km at 30 m): more would mask whole scenes.
+MAX_BUFFER = 500
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,14 @@ class DetectionParams:
         probability: optional path of a cloud probability raster.
         probability_dtype: ``float32`` (0..1) or ``uint8`` (percent, 255 nodata).
         overwrite: replace existing outputs instead of refusing.
+        buffer: grow the clouds by this many pixels (every valid pixel within this
+            Euclidean distance of a cloud pixel becomes cloud); 0 leaves them as detected.
+        min_size: drop cloud patches (4-connected) of fewer pixels than this before the
+            buffer is applied; 0 or 1 keeps every patch.
+        masked_image: optional GeoTIFF path: the input with cloud (after sieve and
+            buffer) and fill pixels set to nodata.
+        polygons: optional GeoPackage path: the clouds (after sieve and buffer) as
+            polygons with their area, in the input's CRS.
     """
 
     bands: tuple[int, int, int, int] | None = None
@@ -58,6 +68,10 @@ class DetectionParams:
     probability: Path | None = None
     probability_dtype: str = "float32"
     overwrite: bool = False
+    buffer: int = 0
+    min_size: int = 0
+    masked_image: Path | None = None
+    polygons: Path | None = None
 
     def __post_init__(self) -> None:
         if self.bands is not None and (len(self.bands) != 4 or min(self.bands) < 1):
@@ -95,6 +109,21 @@ class DetectionParams:
             )
         if self.batch_size < 1:
             raise ParameterError(f"Batch size must be at least 1, got {self.batch_size}.")
+        if not isinstance(self.buffer, int) or not 0 <= self.buffer <= MAX_BUFFER:
+            raise ParameterError(
+                f"Buffer must be a whole number of pixels from 0 to {MAX_BUFFER}, got "
+                f"{self.buffer!r}: 0 keeps the clouds as detected, 2 or 3 covers their edges."
+            )
+        if not isinstance(self.min_size, int) or self.min_size < 0:
+            raise ParameterError(
+                f"Minimum cloud size must be a whole number of pixels, 0 or more, got "
+                f"{self.min_size!r}: 0 keeps every cloud patch."
+            )
+
+    @property
+    def refines_mask(self) -> bool:
+        """Whether the mask is sieved or buffered after thresholding."""
+        return self.buffer > 0 or self.min_size > 1
 
 
 @dataclass
@@ -114,14 +143,31 @@ class DetectionResult:
     threshold: float
     messages: list[str] = field(default_factory=list)
     model: str = ""
+    #: Cloud cover as the network found it, before sieve and buffer; None when the
+    #: mask was not refined (``cloud_cover`` is always that of the mask written).
+    detected_cloud_cover: float | None = None
+    masked_image: Path | None = None
+    polygons: Path | None = None
+    #: Cloud polygons written to ``polygons``.
+    polygon_count: int | None = None
 
     def summary(self) -> str:
         """Return the one-line summary the command line prints."""
+        detected = (
+            f" ({self.detected_cloud_cover:.2f}% before sieve and buffer)"
+            if self.detected_cloud_cover is not None
+            else ""
+        )
+        extra = "".join(
+            f", {what} -> {path}"
+            for what, path in (("masked image", self.masked_image), ("polygons", self.polygons))
+            if path is not None
+        )
         return (
-            f"Cloud cover {self.cloud_cover:.2f}% of {self.valid_pixels:,} valid pixels "
-            f"({self.width}x{self.height}), {self.seconds:.1f} s on {self.device}, "
+            f"Cloud cover {self.cloud_cover:.2f}%{detected} of {self.valid_pixels:,} valid "
+            f"pixels ({self.width}x{self.height}), {self.seconds:.1f} s on {self.device}, "
             f"product {self.product}, {self.model or 'model'}, threshold {self.threshold:.3f} "
-            f"-> {self.output}"
+            f"-> {self.output}{extra}"
         )
 
 

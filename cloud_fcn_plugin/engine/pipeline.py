@@ -26,12 +26,14 @@ from .bands import InputTransform, band_numbers, input_transform
 from .errors import CanceledError, NoValidPixelsError, ParameterError
 from .model_choice import ModelChoice, choose_model
 from .params import DetectionParams, DetectionResult
+from .postprocess import AtomicPolygonWriter, image_bands, refine_mask, write_masked_image
 from .predict import Predictor, load_predictor
 from .raster_io import (
     MASK_CLOUD,
     MASK_COLORMAP,
     MASK_NODATA,
     RASTER_SUFFIXES,
+    VECTOR_SUFFIXES,
     AtomicRasterWriter,
     SceneReader,
     check_outputs,
@@ -339,15 +341,18 @@ def detect_clouds(
     started = time.perf_counter()
     params = params or DetectionParams()
     log = log or (lambda message: None)
-    output, probability_path = check_outputs(
+    output, probability_path, masked_image, polygons = check_outputs(
         input_path,
         [
             ("mask", output_path, RASTER_SUFFIXES),
             ("probability", params.probability, RASTER_SUFFIXES),
+            ("masked image", params.masked_image, RASTER_SUFFIXES),
+            ("polygons", params.polygons, VECTOR_SUFFIXES),
         ],
         params.overwrite,
     )
     assert output is not None
+    outputs = _Outputs(output, probability_path, masked_image, polygons)
     if predictor is None:
         model = choose_model(input_path, params.model, params.weights, params.product)
         predictor = load_predictor(model.path, params.device, params.batch_size, log)
@@ -368,12 +373,11 @@ def detect_clouds(
     ):
         for message in reader.messages:
             log(message)
-        valid_pixels, cloud_pixels = _write_outputs(
-            Path(input_path).name,
+        counts = _write_outputs(
+            Path(input_path),
             reader,
             predictor,
-            output,
-            probability_path,
+            outputs,
             params,
             tile_size,
             overlap,
@@ -383,7 +387,9 @@ def detect_clouds(
         )
         product, width, height = reader.product, reader.width, reader.height
 
+    valid_pixels, cloud_pixels = counts.valid_pixels, counts.cloud_pixels
     cloud_cover = 100.0 * cloud_pixels / valid_pixels
+    detected = 100.0 * counts.detected_pixels / valid_pixels
     return DetectionResult(
         output=output,
         probability=probability_path,
@@ -398,23 +404,50 @@ def detect_clouds(
         threshold=threshold,
         messages=[model.reason, *reader.messages] if model else list(reader.messages),
         model=model_name,
+        detected_cloud_cover=detected if counts.detected_pixels != cloud_pixels else None,
+        masked_image=masked_image,
+        polygons=polygons,
+        polygon_count=counts.polygons,
     )
 
 
+@dataclass(frozen=True)
+class _Outputs:
+    """The checked output paths of one run."""
+
+    mask: Path
+    probability: Path | None
+    masked_image: Path | None
+    polygons: Path | None
+
+
+@dataclass(frozen=True)
+class _Counts:
+    valid_pixels: int
+    cloud_pixels: int  # in the mask written
+    detected_pixels: int  # before sieve and buffer
+    polygons: int | None
+
+
 def _write_outputs(
-    source_name: str,
+    input_path: Path,
     reader: SceneReader,
     predictor: Predictor,
-    output: Path,
-    probability_path: Path | None,
+    outputs: _Outputs,
     params: DetectionParams,
     tile_size: int,
     overlap: int,
     threshold: float,
     progress: Progress | None,
     is_canceled: IsCanceled | None,
-) -> tuple[int, int]:
-    """Stream the scene into the output files; commit them only when all went well."""
+) -> _Counts:
+    """Stream the scene into the output files; commit them only when all went well.
+
+    Without post-processing the thresholded strips go straight into the mask. With a
+    sieve or buffer they go into a hidden work mask that :func:`~.postprocess.refine_mask`
+    turns into the mask; the masked image and the polygons are then made from the
+    finished mask (see :mod:`.postprocess`).
+    """
     grid = {
         "width": reader.width,
         "height": reader.height,
@@ -422,25 +455,34 @@ def _write_outputs(
         "transform": reader.transform,
         "overwrite": params.overwrite,
     }
+    mask_options = {
+        "dtype": "uint8",
+        "nodata": MASK_NODATA,
+        "colormap": MASK_COLORMAP,
+        "description": "cloud mask: 1 cloud, 0 clear, 255 nodata",
+    }
+    # The share of the progress bar that the tiles take; the post-processing the rest.
+    steps = (
+        params.refines_mask + (outputs.masked_image is not None) + (outputs.polygons is not None)
+    )
+    tiles_share = 100.0 - 10.0 * steps
+    stage = _Stages(progress, tiles_share, steps)
+    bands = image_bands(input_path) if outputs.masked_image is not None else None
     valid_pixels = cloud_pixels = 0
     with ExitStack() as stack:
-        writers = [
-            stack.enter_context(
-                AtomicRasterWriter(
-                    output,
-                    dtype="uint8",
-                    nodata=MASK_NODATA,
-                    colormap=MASK_COLORMAP,
-                    description="cloud mask: 1 cloud, 0 clear, 255 nodata",
-                    **grid,
-                )
-            )
-        ]
-        if probability_path is not None:
+        mask = stack.enter_context(AtomicRasterWriter(outputs.mask, **mask_options, **grid))
+        # The strips' target: the mask, or a work mask (never committed) to be refined.
+        raw = (
+            stack.enter_context(AtomicRasterWriter(outputs.mask, **mask_options, **grid))
+            if params.refines_mask
+            else mask
+        )
+        writers: list[AtomicRasterWriter | AtomicPolygonWriter] = [raw]
+        if outputs.probability is not None:
             writers.append(
                 stack.enter_context(
                     AtomicRasterWriter(
-                        probability_path,
+                        outputs.probability,
                         dtype=params.probability_dtype,
                         nodata=PROBABILITY_NODATA[params.probability_dtype],
                         description="cloud probability"
@@ -453,11 +495,11 @@ def _write_outputs(
         pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="cloud-fcn-write"))
         pending: Future | None = None
         for strip in iter_probability_strips(
-            reader, predictor, tile_size, overlap, progress, is_canceled
+            reader, predictor, tile_size, overlap, stage.tiles, is_canceled
         ):
-            mask = threshold_mask(strip.probability, strip.valid, threshold)
+            strip_mask = threshold_mask(strip.probability, strip.valid, threshold)
             valid_pixels += int(np.count_nonzero(strip.valid))
-            cloud_pixels += int(np.count_nonzero(mask == MASK_CLOUD))
+            cloud_pixels += int(np.count_nonzero(strip_mask == MASK_CLOUD))
             # Only what is written stays alive while the next strip is computed.
             probability = strip if len(writers) > 1 else None
             row_off = strip.row_off
@@ -465,22 +507,78 @@ def _write_outputs(
             if pending is not None:
                 pending.result()
             pending = pool.submit(
-                _write_strip, writers, row_off, mask, probability, params.probability_dtype
+                _write_strip, writers, row_off, strip_mask, probability, params.probability_dtype
             )
         if pending is not None:
             pending.result()
+        pool.shutdown()
         if valid_pixels == 0:
             raise NoValidPixelsError(
-                f"{source_name} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
+                f"{input_path.name} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
                 "check the input file and the band selection."
             )
+        detected_pixels = cloud_pixels
+        if params.refines_mask:
+            raw.finish()
+            cloud_pixels = refine_mask(
+                raw.temp_path, mask, min_size=params.min_size, buffer=params.buffer,
+                progress=stage.next(), is_canceled=is_canceled,
+            )  # fmt: skip
+            writers[0] = mask
+        mask.finish()  # the masked image and the polygons read it back
+        polygon_count = None
+        if outputs.masked_image is not None and bands is not None:
+            image = stack.enter_context(
+                AtomicRasterWriter(
+                    outputs.masked_image, dtype=bands.dtype, nodata=bands.nodata,
+                    count=len(bands.sources), descriptions=bands.descriptions, **grid,
+                )
+            )  # fmt: skip
+            write_masked_image(
+                bands, mask.temp_path, image, progress=stage.next(), is_canceled=is_canceled
+            )
+            writers.append(image)
+        if outputs.polygons is not None:
+            shapes = stack.enter_context(
+                AtomicPolygonWriter(outputs.polygons, overwrite=params.overwrite)
+            )
+            polygon_count = shapes.write(
+                mask.temp_path, progress=stage.next(), is_canceled=is_canceled
+            )
+            writers.append(shapes)
         # Every output is read back and synced before any is renamed: a full disk on the
         # probabilities must not leave a new mask beside the old probabilities.
         for writer in writers:
             writer.finish()
         for writer in writers:
             writer.commit()
-    return valid_pixels, cloud_pixels
+    return _Counts(valid_pixels, cloud_pixels, detected_pixels, polygon_count)
+
+
+class _Stages:
+    """Splits the progress bar: the tiles first, then equal shares per post-processing step."""
+
+    def __init__(self, progress: Progress | None, tiles_share: float, steps: int) -> None:
+        self.progress = progress
+        self.tiles_share = tiles_share
+        self.step_share = (100.0 - tiles_share) / steps if steps else 0.0
+        self.started = 0
+
+    def tiles(self, percent: float) -> None:
+        """Progress of the tiles, 0..100."""
+        if self.progress is not None:
+            self.progress(percent * self.tiles_share / 100.0)
+
+    def next(self) -> Callable[[float], None]:
+        """The progress callback (fraction 0..1) of the next post-processing step."""
+        start = self.tiles_share + self.started * self.step_share
+        self.started += 1
+
+        def report(fraction: float) -> None:
+            if self.progress is not None:
+                self.progress(start + fraction * self.step_share)
+
+        return report
 
 
 def _write_strip(

@@ -88,7 +88,9 @@ _ROLES = ("red", "green", "blue", "NIR")
 _GDAL_ERRORS = (RasterioError, RasterioIOError, CPLE_BaseError)
 #: Extensions of raster outputs: they are always written as GeoTIFF.
 RASTER_SUFFIXES = (".tif", ".tiff")
-_FORMAT_NAMES = {".tif": "a GeoTIFF", ".png": "a PNG picture"}
+#: Extensions of polygon outputs: they are always written as GeoPackage.
+VECTOR_SUFFIXES = (".gpkg",)
+_FORMAT_NAMES = {".tif": "a GeoTIFF", ".png": "a PNG picture", ".gpkg": "a GeoPackage"}
 _SAMPLE_SIDE = 256  # side of the sample used to infer the product level
 _SAMPLE_CELLS = 8  # sample windows per side
 _MTL_FILE = re.compile(r"_MTL\.txt$", re.IGNORECASE)
@@ -958,7 +960,7 @@ def write_mask_colormap(dataset: Any, band: int = 1) -> None:
 
 
 class AtomicRasterWriter:
-    """Writes a single-band tiled GeoTIFF that appears only when complete.
+    """Writes a tiled GeoTIFF (one band, or ``count``) that appears only when complete.
 
     Pixels go to a hidden ``.<name>.partial-<pid>-<random>`` file in the destination
     folder, unique to this writer (two writers of one path in one process do not
@@ -983,12 +985,14 @@ class AtomicRasterWriter:
         description: str | None = None,
         overwrite: bool = False,
         block_size: int = 256,
+        count: int = 1,
+        descriptions: Sequence[str] = (),
     ) -> None:
         if block_size < 16 or block_size % 16:
             raise ParameterError(f"Block size must be a multiple of 16, got {block_size}.")
         self.path = check_output_path(path, overwrite)
         self.overwrite = overwrite
-        self.width, self.height = width, height
+        self.width, self.height, self.count = width, height, count
         self.dtype = np.dtype(dtype)
         self.temp_path = new_temporary(self.path)
         self._committed = self._finished = False
@@ -1000,6 +1004,8 @@ class AtomicRasterWriter:
                 self._dataset.write_colormap(1, colormap)
             if description:
                 self._dataset.set_band_description(1, description)
+            for band, text in enumerate(descriptions, start=1):
+                self._dataset.set_band_description(band, text)
         except BaseException:
             self.abort()
             raise
@@ -1010,7 +1016,7 @@ class AtomicRasterWriter:
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
                 return rasterio.open(
                     self.temp_path, "w", driver="GTiff", width=self.width,
-                    height=self.height, count=1, dtype=self.dtype.name, crs=crs,
+                    height=self.height, count=self.count, dtype=self.dtype.name, crs=crs,
                     transform=transform, nodata=nodata, tiled=True, blockxsize=block,
                     blockysize=block, compress="DEFLATE", BIGTIFF="IF_SAFER",
                 )  # fmt: skip
@@ -1033,18 +1039,26 @@ class AtomicRasterWriter:
             self.abort()
 
     def write(self, array: np.ndarray, row_off: int, col_off: int) -> None:
-        """Write a (h, w) block at a pixel offset; parts outside the raster are dropped."""
+        """Write a (h, w) block, or (count, h, w) for several bands, at a pixel offset.
+
+        Parts outside the raster are dropped.
+        """
         if self._dataset is None or self._dataset.closed:
             raise ParameterError(f"{self.path.name} is already committed or aborted.")
-        if array.ndim != 2:
-            raise ParameterError(f"Write a 2-D (rows, cols) array, got shape {array.shape}.")
-        r0, r1 = max(row_off, 0), min(row_off + array.shape[0], self.height)
-        c0, c1 = max(col_off, 0), min(col_off + array.shape[1], self.width)
+        if array.ndim == 2 and self.count == 1:
+            array = array[None]
+        if array.ndim != 3 or array.shape[0] != self.count:
+            raise ParameterError(
+                f"Write a (rows, cols) array, or ({self.count}, rows, cols) for {self.count} "
+                f"bands, got shape {array.shape}."
+            )
+        r0, r1 = max(row_off, 0), min(row_off + array.shape[1], self.height)
+        c0, c1 = max(col_off, 0), min(col_off + array.shape[2], self.width)
         if r0 >= r1 or c0 >= c1:
             return
-        block = array[r0 - row_off : r1 - row_off, c0 - col_off : c1 - col_off]
+        block = array[:, r0 - row_off : r1 - row_off, c0 - col_off : c1 - col_off]
         window = Window(c0, r0, c1 - c0, r1 - r0)
-        self._dataset.write(block.astype(self.dtype, copy=False), 1, window=window)
+        self._dataset.write(block.astype(self.dtype, copy=False), window=window)
 
     def finish(self) -> None:
         """Close the file, read it back whole and sync it to disk, without renaming it.
@@ -1093,6 +1107,9 @@ class AtomicRasterWriter:
         _forget(self.temp_path)
 
 
+# Files GDAL may leave beside a temporary output: PAM metadata, SQLite journals (GeoPackage).
+_SIDECARS = (".aux.xml", "-journal", "-wal", "-shm")
+
 # Temporary outputs of this process not yet renamed or removed; a SIGTERM handler
 # removes them (remove_live_temporaries), as leaving a with block does.
 _LIVE_TEMPORARIES: set[Path] = set()
@@ -1113,14 +1130,18 @@ def partial_prefix(path: Path) -> str:
     return f".{path.name}.partial-"
 
 
-def new_temporary(path: Path) -> Path:
+def new_temporary(path: Path, suffix: str = "") -> Path:
     """Create an empty hidden ``.NAME.partial-PID-RANDOM`` file beside ``path``, unique.
+
+    ``suffix`` ends the name, for drivers that go by the extension (GeoPackage).
 
     Raises:
         OutputNotWritableError: the folder cannot be written.
     """
     try:
-        fd, name = tempfile.mkstemp(prefix=f"{partial_prefix(path)}{os.getpid()}-", dir=path.parent)
+        fd, name = tempfile.mkstemp(
+            prefix=f"{partial_prefix(path)}{os.getpid()}-", suffix=suffix, dir=path.parent
+        )
     except OSError as exc:
         raise OutputNotWritableError(
             f"Cannot create a file in {path.parent}: {exc.strerror or exc}; choose another "
@@ -1243,7 +1264,8 @@ def discard_temporary(temp: Path) -> None:
 def _forget(temp: Path) -> None:
     """Remove a temporary file (and GDAL's sidecar) and stop tracking it."""
     _remove(temp)
-    _remove(temp.with_name(temp.name + ".aux.xml"))
+    for sidecar in _SIDECARS:
+        _remove(temp.with_name(temp.name + sidecar))
     _LIVE_TEMPORARIES.discard(temp)
 
 
@@ -1256,7 +1278,8 @@ def remove_live_temporaries() -> list[Path]:
     removed = []
     for temp in list(_LIVE_TEMPORARIES):
         _remove(temp)
-        _remove(temp.with_name(temp.name + ".aux.xml"))
+        for sidecar in _SIDECARS:
+            _remove(temp.with_name(temp.name + sidecar))
         _LIVE_TEMPORARIES.discard(temp)
         removed.append(temp)
     return removed

@@ -269,3 +269,115 @@ class TestModelChoice:
             SAMPLE, "-o", tmp_path / "m.tif", "--model", "rgbn", "--weights", brightness_weights
         )
         assert_one_line_error(result, "Give the model once")
+
+
+def _disk(radius: int) -> np.ndarray:
+    rows, cols = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    return rows**2 + cols**2 <= radius**2
+
+
+class TestFinishedWorkflow:
+    """--min-size, --buffer, --masked-image and --polygons end to end on the real scenes."""
+
+    def test_sample_scene_sieved_buffered_masked_and_polygonized(self, tmp_path: Path) -> None:
+        ndimage = pytest.importorskip("scipy.ndimage")
+        from osgeo import ogr
+
+        raw = detect(SAMPLE, "-o", tmp_path / "raw.tif", "--quiet")
+        assert raw.returncode == 0, raw.stderr
+        result = detect(
+            SAMPLE, "-o", tmp_path / "mask.tif", "--min-size", 4, "--buffer", 2,
+            "--masked-image", tmp_path / "cloudfree.tif", "--polygons", tmp_path / "clouds.gpkg",
+            "--quiet",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert "before sieve and buffer" in result.stdout and "clouds.gpkg" in result.stdout
+        with rasterio.open(tmp_path / "raw.tif") as src:
+            detected = src.read(1)
+        with rasterio.open(tmp_path / "mask.tif") as src:
+            mask = src.read(1)
+        valid = detected != 255
+        np.testing.assert_array_equal(mask == 255, ~valid)
+        clouds = detected == 1
+        labels, _ = ndimage.label(clouds)
+        sizes = np.bincount(labels.ravel())
+        big = clouds & (sizes[labels] >= 4)
+        assert clouds.sum() > big.sum() > 0  # the sieve had specks to drop on this scene
+        # Every patch of 4 pixels or more, grown by a 2-pixel disk, is in the mask; nothing
+        # outside the grown detections is (GDAL may keep a speck inside a larger cloud).
+        lower = ndimage.binary_dilation(big, _disk(2)) & valid
+        upper = ndimage.binary_dilation(clouds, _disk(2)) & valid
+        assert not (lower & (mask != 1)).any()
+        assert not ((mask == 1) & ~upper).any()
+        with rasterio.open(SAMPLE) as src, rasterio.open(tmp_path / "cloudfree.tif") as out:
+            assert (out.count, out.dtypes[0], out.crs, out.transform) == (
+                src.count, src.dtypes[0], src.crs, src.transform,
+            )  # fmt: skip
+            # The sample declares 0 as nodata: the masked image keeps the input's nodata.
+            assert out.nodata == src.nodata == 0.0 and out.descriptions == src.descriptions
+            source, image = src.read(), out.read()
+        assert (image[:, mask != 0] == 0.0).all()
+        np.testing.assert_array_equal(image[:, mask == 0], source[:, mask == 0])
+        dataset = ogr.Open(str(tmp_path / "clouds.gpkg"))
+        layer = dataset.GetLayer(0)
+        assert layer.GetSpatialRef().GetAuthorityCode(None) == "32618"
+        features = list(layer)
+        assert sum(f.GetField("pixels") for f in features) == int((mask == 1).sum())
+        pixel_area = 120.0 * 120.0
+        for feature in features:
+            assert feature.GetField("area_m2") == pytest.approx(
+                feature.GetField("pixels") * pixel_area
+            )
+        assert sorted(p.name for p in tmp_path.iterdir()) == [
+            "cloudfree.tif", "clouds.gpkg", "mask.tif", "raw.tif",
+        ]  # fmt: skip
+
+    @pytest.mark.data
+    def test_product_folder_masked_image_is_the_reflective_30m_stack(
+        self, tmp_path: Path, data_dir: Path
+    ) -> None:
+        folder = data_dir / "scenes" / "LC80200392015216LGN00_L1T_30m"
+        if not folder.is_dir():
+            pytest.skip(f"{folder} is absent")
+        result = detect(
+            folder, "-o", tmp_path / "mask.tif", "--buffer", 1,
+            "--masked-image", tmp_path / "cloudfree.tif", "--polygons", tmp_path / "clouds.gpkg",
+            "--quiet",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        with rasterio.open(tmp_path / "mask.tif") as src:
+            mask = src.read(1)
+        with rasterio.open(tmp_path / "cloudfree.tif") as out:
+            assert out.descriptions == (
+                "B1 coastal", "B2 blue", "B3 green", "B4 red", "B5 nir", "B6 swir1",
+                "B7 swir2", "B9 cirrus",
+            )  # fmt: skip
+            assert out.dtypes[0] == "uint16" and out.nodata == 0
+            image = out.read()
+        assert (mask == 1).any() and (mask == 0).any()
+        assert (image[:, mask != 0] == 0).all()
+        with rasterio.open(next(folder.glob("*_B9.TIF"))) as b9:
+            np.testing.assert_array_equal(image[7][mask == 0], b9.read(1)[mask == 0])
+
+    def test_new_outputs_are_checked_like_the_others(self, tmp_path: Path) -> None:
+        shapefile = detect(
+            SAMPLE, "-o", tmp_path / "mask.tif", "--polygons", tmp_path / "clouds.shp"
+        )
+        assert_one_line_error(shapefile, "clouds.gpkg")
+        same = detect(SAMPLE, "-o", tmp_path / "mask.tif", "--masked-image", tmp_path / "mask.tif")
+        assert_one_line_error(same, "give each output its own path")
+        source = detect(SAMPLE, "-o", tmp_path / "mask.tif", "--masked-image", SAMPLE)
+        assert_one_line_error(source, "destroy")
+        assert list(tmp_path.iterdir()) == []
+
+    def test_bad_sizes_are_one_line(self, tmp_path: Path) -> None:
+        assert_one_line_error(
+            detect(SAMPLE, "-o", tmp_path / "mask.tif", "--buffer", -1), "Buffer must be"
+        )
+        assert_one_line_error(
+            detect(SAMPLE, "-o", tmp_path / "mask.tif", "--min-size", -5), "Minimum cloud size"
+        )
+
+    def test_batch_refuses_one_file_outputs(self, tmp_path: Path) -> None:
+        result = detect(SAMPLE, SAMPLE, "--output-dir", tmp_path, "--polygons", tmp_path / "c.gpkg")
+        assert result.returncode == 2 and "--polygons" in result.stderr

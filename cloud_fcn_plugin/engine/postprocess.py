@@ -1,0 +1,596 @@
+"""What an analyst does with a cloud mask: sieve, buffer, mask the image, polygons.
+
+Every step is one of GDAL's own streamed algorithms, run file to file so memory does
+not grow with the scene; the glue between them reads and writes windows of block
+rows with rasterio:
+
+* **sieve** (``gdal.SieveFilter``, 4-connected): cloud patches of fewer than
+  ``min_size`` pixels are dropped. GDAL merges a small patch into its largest
+  neighbour, so a speck that sits in a small gap of a larger cloud stays with it;
+  clear holes in clouds are never filled.
+* **buffer** (``gdal.ComputeProximity``): every valid pixel within ``buffer`` pixels
+  (Euclidean distance between pixel centres, a disk like a vector buffer) of a cloud
+  pixel becomes cloud. Fill stays nodata: the buffer never grows into it.
+* The sieve comes first: a speck it removes does not come back grown, and the
+  buffer then covers the fringes of the clouds that are kept.
+* **masked image**: the input's bands with cloud and fill pixels set to nodata (see
+  :func:`image_bands`), through :class:`~.raster_io.AtomicRasterWriter`.
+* **polygons** (``gdal.Polygonize``, 4-connected): one polygon per cloud patch in a
+  GeoPackage layer ``clouds`` in the input's CRS, with ``pixels`` and its area
+  (``area_m2`` for a projected CRS in metres or feet, else ``area`` in squared map
+  units), through :class:`AtomicPolygonWriter`.
+
+Intermediate rasters are hidden ``.NAME.partial-*`` files beside the output, removed
+when the run ends, fails or is stopped by a signal, like the outputs' own temporaries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import rasterio
+from osgeo import gdal, ogr
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.windows import Window
+
+from .bands import LANDSAT_BAND_NAMES
+from .errors import BandMismatchError, CanceledError, OutputNotWritableError
+from .raster_io import (
+    MASK_CLEAR,
+    MASK_CLOUD,
+    MASK_NODATA,
+    VECTOR_SUFFIXES,
+    AtomicRasterWriter,
+    check_output_path,
+    discard_temporary,
+    inspect_input,
+    new_temporary,
+    rename_temporary,
+)
+
+Fraction = Callable[[float], None]
+IsCanceled = Callable[[], bool]
+
+#: Pixel connectivity of the sieve and the polygons (GDAL's default for both).
+CONNECTEDNESS = 4
+#: Reflective 30 m bands of a product folder put in the masked image (not pan B8,
+#: not thermal B10/B11).
+REFLECTIVE_BANDS = (1, 2, 3, 4, 5, 6, 7, 9)
+#: Layer name of the polygon GeoPackage.
+POLYGON_LAYER = "clouds"
+_ROWS = 256  # rows per window of the passes between GDAL's algorithms
+_FAR = 65535  # proximity value of pixels beyond the buffer
+_WORK_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "ZLEVEL=1", "BIGTIFF=IF_SAFER"]
+
+
+def row_windows(height: int, width: int, rows: int = _ROWS) -> Iterator[Window]:
+    """Full-width windows of ``rows`` rows, top to bottom (the last one shorter)."""
+    for row in range(0, height, rows):
+        yield Window(0, row, width, min(rows, height - row))
+
+
+# ------------------------------------------------------------------ GDAL plumbing
+
+
+@contextlib.contextmanager
+def _gdal_call(what: str, target: Path, is_canceled: IsCanceled | None) -> Iterator[list]:
+    """Run GDAL calls quietly; turn a failure into one line, a cancel into CanceledError.
+
+    The caller appends each call's return code to the yielded list.
+    """
+    codes: list = []
+    gdal.PushErrorHandler("CPLQuietErrorHandler")  # per thread: QGIS's own calls unaffected
+    gdal.ErrorReset()
+    try:
+        yield codes
+        message = gdal.GetLastErrorMsg()
+        failed = gdal.GetLastErrorType() >= gdal.CE_Failure or any(
+            code not in (0, None) for code in codes
+        )
+    finally:
+        gdal.PopErrorHandler()
+    if is_canceled is not None and is_canceled():
+        raise CanceledError("Canceled by the user: no output was written.")
+    if failed:
+        reason = " ".join((message or "GDAL reported an error").split())
+        raise OutputNotWritableError(
+            f"{what} for {target.name} failed ({reason}): check free disk space in "
+            f"{target.parent} or choose another folder."
+        )
+
+
+def _callback(progress: Fraction | None, is_canceled: IsCanceled | None):
+    """A GDAL progress callback that reports progress and stops on cancel."""
+
+    def callback(complete: float, message: Any = None, data: Any = None) -> int:
+        if is_canceled is not None and is_canceled():
+            return 0
+        if progress is not None:
+            progress(min(max(complete, 0.0), 1.0))
+        return 1
+
+    return callback
+
+
+def _work_raster(beside: Path, width: int, height: int, data_type: int) -> tuple[Path, Any]:
+    """A hidden temporary GeoTIFF beside ``beside``, open in GDAL for writing."""
+    path = new_temporary(beside)
+    with _gdal_call("Creating a work file", beside, None):
+        dataset = gdal.GetDriverByName("GTiff").Create(
+            str(path), width, height, 1, data_type, _WORK_OPTIONS
+        )
+    if dataset is None:
+        discard_temporary(path)
+        raise OutputNotWritableError(f"Cannot create a work file in {beside.parent}.")
+    return path, dataset
+
+
+def _open_band(path: Path) -> tuple[Any, Any]:
+    dataset = gdal.Open(str(path))
+    if dataset is None:
+        raise OutputNotWritableError(f"Cannot read back the work file {path}: check the disk.")
+    return dataset, dataset.GetRasterBand(1)
+
+
+def _open(path: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        return rasterio.open(path)
+
+
+# ------------------------------------------------------------------ sieve and buffer
+
+
+def refine_mask(
+    raw: Path,
+    out: AtomicRasterWriter,
+    *,
+    min_size: int,
+    buffer: int,
+    progress: Fraction | None = None,
+    is_canceled: IsCanceled | None = None,
+) -> int:
+    """Sieve, then buffer, the finished mask ``raw`` into ``out``; return the cloud pixels.
+
+    Args:
+        raw: a closed uint8 mask (1 cloud, 0 clear, 255 nodata).
+        out: the writer of the refined mask, on the grid of ``raw``.
+        min_size: drop cloud patches of fewer pixels (0 or 1: none).
+        buffer: grow the clouds by this many pixels (0: not at all).
+        progress: receives the fraction done (0..1).
+        is_canceled: polled between steps and by GDAL's callbacks.
+
+    Raises:
+        CanceledError: ``is_canceled()`` returned true.
+        OutputNotWritableError: a work file could not be written (full disk).
+    """
+    steps = 1 + (min_size > 1) + 2 * (buffer > 0)
+    done = [0]
+
+    def step_progress(fraction: float) -> None:
+        if progress is not None:
+            progress((done[0] + fraction) / steps)
+
+    def next_step() -> None:
+        done[0] += 1
+        step_progress(0.0)
+
+    work: list[Path] = []
+    try:
+        with _open(raw) as source:
+            width, height = source.width, source.height
+        sieved = None
+        if min_size > 1:
+            sieved = _sieve(raw, out.path, min_size, step_progress, is_canceled)
+            work.append(sieved)
+            next_step()
+        near = None
+        if buffer > 0:
+            kept = raw
+            if sieved is not None:
+                kept = _kept_clouds(raw, sieved, out.path, width, height, is_canceled)
+                work.append(kept)
+            next_step()
+            near = _proximity(kept, out.path, buffer, step_progress, is_canceled)
+            work.append(near)
+            next_step()
+        return _combine(raw, sieved, near, out, step_progress, is_canceled)
+    finally:
+        for path in work:
+            discard_temporary(path)
+
+
+def _sieve(
+    raw: Path, beside: Path, min_size: int, progress: Fraction, is_canceled: IsCanceled | None
+) -> Path:
+    """GDAL's sieve of the whole mask (cloud, clear and nodata patches alike) into a work file.
+
+    Only its verdict on cloud pixels is used (see :func:`_combine`): a small cloud
+    patch merged into clear or nodata is dropped; holes it fills are ignored.
+    """
+    source, band = _open_band(raw)
+    path, target = _work_raster(beside, source.RasterXSize, source.RasterYSize, gdal.GDT_Byte)
+    try:
+        with _gdal_call("Sieving the clouds", beside, is_canceled) as codes:
+            codes.append(
+                gdal.SieveFilter(
+                    band, None, target.GetRasterBand(1), min_size, CONNECTEDNESS,
+                    callback=_callback(progress, is_canceled),
+                )
+            )  # fmt: skip
+            target.FlushCache()
+        target = None
+    except BaseException:
+        target = None
+        discard_temporary(path)
+        raise
+    finally:
+        source = None
+    return path
+
+
+def _kept_clouds(
+    raw: Path, sieved: Path, beside: Path, width: int, height: int, is_canceled
+) -> Path:
+    """The cloud pixels the sieve kept, as a 0/1 work file (what the buffer grows)."""
+    path, created = _work_raster(beside, width, height, gdal.GDT_Byte)
+    del created  # closed: rasterio writes it
+    try:
+        with _open(raw) as mask, _open(sieved) as sieve, rasterio.open(path, "r+") as out:
+            for window in row_windows(height, width):
+                _raise_if_canceled(is_canceled)
+                cloud = (mask.read(1, window=window) == MASK_CLOUD) & (
+                    sieve.read(1, window=window) == MASK_CLOUD
+                )
+                out.write(cloud.view(np.uint8), 1, window=window)
+    except BaseException:
+        discard_temporary(path)
+        raise
+    return path
+
+
+def _proximity(
+    clouds: Path, beside: Path, buffer: int, progress: Fraction, is_canceled: IsCanceled | None
+) -> Path:
+    """Distance in pixels to the nearest cloud, up to ``buffer`` (farther: :data:`_FAR`)."""
+    source, band = _open_band(clouds)
+    path, target = _work_raster(beside, source.RasterXSize, source.RasterYSize, gdal.GDT_UInt16)
+    options = [
+        f"VALUES={MASK_CLOUD}", "DISTUNITS=PIXEL", f"MAXDIST={buffer}", f"NODATA={_FAR}",
+    ]  # fmt: skip
+    try:
+        with _gdal_call("Buffering the clouds", beside, is_canceled) as codes:
+            codes.append(
+                gdal.ComputeProximity(
+                    band, target.GetRasterBand(1), options,
+                    callback=_callback(progress, is_canceled),
+                )
+            )  # fmt: skip
+            target.FlushCache()
+        target = None
+    except BaseException:
+        target = None
+        discard_temporary(path)
+        raise
+    finally:
+        source = None
+    return path
+
+
+def _combine(
+    raw: Path,
+    sieved: Path | None,
+    near: Path | None,
+    out: AtomicRasterWriter,
+    progress: Fraction,
+    is_canceled: IsCanceled | None,
+) -> int:
+    """Write the refined mask window by window; return its cloud pixels."""
+    cloud_pixels = 0
+    with contextlib.ExitStack() as stack:
+        mask = stack.enter_context(_open(raw))
+        sieve = stack.enter_context(_open(sieved)) if sieved is not None else None
+        distance = stack.enter_context(_open(near)) if near is not None else None
+        for window in row_windows(mask.height, mask.width):
+            _raise_if_canceled(is_canceled)
+            values = mask.read(1, window=window)
+            nodata = values == MASK_NODATA
+            if distance is not None:
+                cloud = distance.read(1, window=window) != _FAR
+            else:
+                cloud = values == MASK_CLOUD
+                if sieve is not None:
+                    cloud &= sieve.read(1, window=window) == MASK_CLOUD
+            cloud &= ~nodata
+            refined = np.where(nodata, np.uint8(MASK_NODATA), cloud.view(np.uint8))
+            cloud_pixels += int(np.count_nonzero(cloud))
+            out.write(refined, int(window.row_off), 0)
+            progress((window.row_off + window.height) / mask.height)
+    return cloud_pixels
+
+
+def _raise_if_canceled(is_canceled: IsCanceled | None) -> None:
+    if is_canceled is not None and is_canceled():
+        raise CanceledError("Canceled by the user: no output was written.")
+
+
+# ------------------------------------------------------------------ masked image
+
+
+@dataclass(frozen=True)
+class ImageBands:
+    """The bands a masked image is made of.
+
+    Attributes:
+        sources: (file, 1-based band index) per output band.
+        descriptions: band descriptions of the output.
+        dtype: data type of the output: the input's.
+        nodata: nodata of the output: the input's declared one, else NaN for floating
+            point, 0 (Landsat's fill code) for unsigned integers, the smallest value for
+            signed integers.
+    """
+
+    sources: tuple[tuple[Path, int], ...]
+    descriptions: tuple[str, ...]
+    dtype: str
+    nodata: float
+
+
+def image_bands(input_path: str | Path) -> ImageBands:
+    """Every band of a raster; the reflective 30 m bands of a Landsat product folder.
+
+    A product folder (or its MTL) gives B1-B7 and B9 where present, as one stack with
+    band descriptions such as ``B4 red``; the 15 m pan band B8 and the thermal bands
+    are left out.
+
+    Raises:
+        BandMismatchError: a band file of the product is not on the grid of the others.
+    """
+    info = inspect_input(input_path)
+    if info.kind == "raster":
+        with _open(info.path) as dataset:
+            count = dataset.count
+            dtype = np.result_type(*dataset.dtypes).name
+            descriptions = tuple(
+                text or f"band {index}" for index, text in enumerate(dataset.descriptions, 1)
+            )
+            declared = dataset.nodatavals[0]
+        sources = tuple((info.path, index) for index in range(1, count + 1))
+        return ImageBands(sources, descriptions, dtype, _image_nodata(dtype, declared))
+    numbers = [b for b in REFLECTIVE_BANDS if b in info.landsat_bands]
+    files = [Path(info.landsat_bands[b]) for b in numbers]
+    dtypes = []
+    for number, file in zip(numbers, files, strict=True):
+        with _open(file) as dataset:
+            if (dataset.width, dataset.height, dataset.transform) != (
+                info.width, info.height, info.transform
+            ):  # fmt: skip
+                raise BandMismatchError(
+                    f"{file.name} (B{number}, {dataset.width}x{dataset.height}) is not on the "
+                    f"grid of the product's other bands ({info.width}x{info.height}): the "
+                    "masked image stacks the 30 m bands; replace the file with the product's own."
+                )
+            dtypes.append(dataset.dtypes[0])
+    dtype = np.result_type(*dtypes).name
+    descriptions = tuple(f"B{b} {LANDSAT_BAND_NAMES[b]}" for b in numbers)
+    return ImageBands(
+        tuple((f, 1) for f in files), descriptions, dtype, _image_nodata(dtype, info.nodata)
+    )
+
+
+def _image_nodata(dtype: str, declared: float | None) -> float:
+    if declared is not None:
+        return declared
+    kind = np.dtype(dtype)
+    if kind.kind == "f":
+        return float("nan")
+    return 0 if kind.kind == "u" else int(np.iinfo(kind).min)
+
+
+def write_masked_image(
+    bands: ImageBands,
+    mask_path: Path,
+    out: AtomicRasterWriter,
+    *,
+    progress: Fraction | None = None,
+    is_canceled: IsCanceled | None = None,
+) -> None:
+    """Copy ``bands`` into ``out`` window by window, nodata wherever the mask is not clear."""
+    with contextlib.ExitStack() as stack:
+        mask = stack.enter_context(_open(mask_path))
+        datasets = {}
+        for file, _ in bands.sources:
+            if file not in datasets:
+                datasets[file] = stack.enter_context(_open(file))
+        for window in row_windows(mask.height, mask.width):
+            _raise_if_canceled(is_canceled)
+            masked = mask.read(1, window=window) != MASK_CLEAR
+            block = np.empty(
+                (len(bands.sources), int(window.height), int(window.width)), bands.dtype
+            )
+            for index, (file, band) in enumerate(bands.sources):
+                block[index] = datasets[file].read(band, window=window)
+                block[index][masked] = bands.nodata
+            out.write(block, int(window.row_off), 0)
+            if progress is not None:
+                progress((window.row_off + window.height) / mask.height)
+
+
+# ------------------------------------------------------------------ polygons
+
+
+class AtomicPolygonWriter:
+    """Writes cloud polygons to a GeoPackage that appears only when complete.
+
+    Like :class:`~.raster_io.AtomicRasterWriter`: a hidden temporary GeoPackage in
+    the destination folder, read back and synced by :meth:`finish`, renamed into place
+    by :meth:`commit`; leaving the ``with`` block without committing deletes it.
+    """
+
+    def __init__(self, path: str | Path, *, overwrite: bool = False) -> None:
+        self.path = check_output_path(path, overwrite, suffixes=VECTOR_SUFFIXES)
+        self.overwrite = overwrite
+        self.temp_path = new_temporary(self.path, suffix=".gpkg")
+        # The GeoPackage driver creates its file itself; the name stays reserved and tracked.
+        self.temp_path.unlink()
+        self.count: int | None = None
+        self.area_field = "area_m2"
+        self._committed = self._finished = False
+
+    def __enter__(self) -> AtomicPolygonWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self.abort()
+
+    def write(
+        self,
+        mask_path: Path,
+        *,
+        progress: Fraction | None = None,
+        is_canceled: IsCanceled | None = None,
+    ) -> int:
+        """Polygonize the cloud pixels of a finished mask; return the number of polygons."""
+        mask = gdal.Open(str(mask_path))
+        if mask is None:
+            raise OutputNotWritableError(f"Cannot read back the mask {mask_path}: check the disk.")
+        clouds_only = f"/vsimem/cloud_fcn_{uuid.uuid4().hex}.vrt"
+        try:
+            gdal.FileFromMemBuffer(clouds_only, _clouds_only_vrt(mask_path, mask))
+            clouds = gdal.Open(clouds_only)
+            band = clouds.GetRasterBand(1)
+            srs = mask.GetSpatialRef()
+            pixel_area = _pixel_area(mask.GetGeoTransform())
+            units = _square_metres_per_unit(srs)
+            self.area_field = "area_m2" if units is not None else "area"
+            with _gdal_call("Writing the cloud polygons", self.path, is_canceled) as codes:
+                target = ogr.GetDriverByName("GPKG").CreateDataSource(str(self.temp_path))
+                if target is None:
+                    raise OutputNotWritableError(
+                        f"Cannot create a GeoPackage in {self.path.parent}: choose another folder."
+                    )
+                layer = target.CreateLayer(POLYGON_LAYER, srs, ogr.wkbPolygon)
+                layer.CreateField(ogr.FieldDefn("pixels", ogr.OFTInteger64))
+                layer.CreateField(ogr.FieldDefn(self.area_field, ogr.OFTReal))
+                codes.append(layer.StartTransaction())
+                codes.append(
+                    gdal.Polygonize(
+                        band, band, layer, -1, [], callback=_callback(progress, is_canceled)
+                    )
+                )
+                _raise_if_canceled(is_canceled)
+                fids = [feature.GetFID() for feature in layer]
+                for fid in fids:
+                    feature = layer.GetFeature(fid)
+                    area = feature.GetGeometryRef().GetArea()
+                    feature.SetField("pixels", round(area / pixel_area))
+                    feature.SetField(self.area_field, area * (units or 1.0))
+                    codes.append(layer.SetFeature(feature))
+                codes.append(layer.CommitTransaction())
+                layer = None
+                target = None  # closes and writes the file
+            self.count = len(fids)
+            return self.count
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            clouds = band = None
+            mask = None
+            gdal.Unlink(clouds_only)
+
+    def finish(self) -> None:
+        """Read the GeoPackage back and sync it to disk, without renaming it."""
+        if self._committed or self._finished:
+            return
+        try:
+            gdal.PushErrorHandler("CPLQuietErrorHandler")
+            try:
+                dataset = ogr.Open(str(self.temp_path))
+                layer = dataset.GetLayerByName(POLYGON_LAYER) if dataset is not None else None
+                found = layer.GetFeatureCount() if layer is not None else -1
+                layer = dataset = None
+            finally:
+                gdal.PopErrorHandler()
+            if found != self.count:
+                raise OutputNotWritableError(
+                    f"Writing {self.path} failed, the GeoPackage written reads back with "
+                    f"{found} of {self.count} polygons: free disk space or choose another folder."
+                )
+            fd = os.open(self.temp_path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except BaseException:
+            self.abort()
+            raise
+        self._finished = True
+
+    def commit(self) -> Path:
+        """Finish the file and rename it into place; return the final path."""
+        if self._committed:
+            return self.path
+        self.finish()
+        try:
+            rename_temporary(self.temp_path, self.path, self.overwrite)
+        except BaseException:
+            self.abort()
+            raise
+        self._committed = True
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary GeoPackage; the destination stays as it was."""
+        discard_temporary(self.temp_path)
+
+
+def _clouds_only_vrt(mask_path: Path, mask: Any) -> str:
+    """A VRT of the mask that reads 1 on cloud and 0 elsewhere (nodata included)."""
+    def text(value: str) -> str:
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    source = text(str(mask_path))
+    georeference = "<GeoTransform>{}</GeoTransform>".format(
+        ", ".join(repr(v) for v in mask.GetGeoTransform())
+    )
+    if mask.GetProjection():
+        georeference = f"<SRS>{text(mask.GetProjection())}</SRS>" + georeference
+    return (
+        f'<VRTDataset rasterXSize="{mask.RasterXSize}" rasterYSize="{mask.RasterYSize}">'
+        f"{georeference}"
+        '<VRTRasterBand dataType="Byte" band="1"><ComplexSource>'
+        f'<SourceFilename relativeToVRT="0">{source}</SourceFilename>'
+        "<SourceBand>1</SourceBand>"
+        f"<LUT>0:0,{MASK_CLOUD}:1,{MASK_CLOUD + 1}:0,255:0</LUT>"
+        "</ComplexSource></VRTRasterBand></VRTDataset>"
+    )
+
+
+def _pixel_area(geotransform: tuple[float, ...]) -> float:
+    """Area of one pixel in squared map units (1 when not georeferenced)."""
+    _, a, b, _, d, e = geotransform
+    return abs(a * e - b * d) or 1.0
+
+
+def _square_metres_per_unit(srs: Any) -> float | None:
+    """Square metres per squared map unit of a projected CRS; None otherwise."""
+    if srs is None or not srs.IsProjected():
+        return None
+    metres = srs.GetLinearUnits()
+    return metres * metres if metres > 0 else None
