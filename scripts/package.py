@@ -1,8 +1,9 @@
 """Build the plugin zip that QGIS installs through "Install from ZIP".
 
-The zip holds one top folder, ``cloud_fcn_plugin/``, with the package code,
-``metadata.txt``, ``LICENSE`` and ``resources/{icons,styles,weights}`` copied
-inside it (in the source tree they sit at the repository root).
+The zip holds one top folder, ``cloud_fcn_plugin/``, with the package code QGIS
+uses, ``metadata.txt``, ``LICENSE`` and ``resources/{icons,styles,weights,help}``
+copied inside it (in the source tree they sit at the repository root). Training,
+evaluation, Dask batch and preview code stays out: only the scripts use it.
 
 Usage: ``python scripts/package.py --output dist``
 """
@@ -18,7 +19,12 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "cloud_fcn_plugin"
-RESOURCE_FOLDERS = ("icons", "styles", "weights")
+RESOURCE_FOLDERS = ("icons", "styles", "weights", "help")
+#: Engine parts only the scripts use (training, evaluation, Dask batch runs, previews).
+SCRIPT_ONLY = (
+    "engine/training/", "engine/batch.py", "engine/metrics.py", "engine/interrupts.py",
+    "engine/preview.py",
+)
 # Fields plugins.qgis.org refuses an upload without.
 REQUIRED_METADATA = (
     "name", "qgisMinimumVersion", "description", "about", "version", "author", "email",
@@ -58,6 +64,8 @@ def plugin_files(root: Path = REPO_ROOT) -> Iterator[tuple[Path, str]]:
     package = root / PACKAGE
     for file in sorted(package.rglob("*")):
         relative = file.relative_to(package)
+        if relative.as_posix().startswith(SCRIPT_ONLY):
+            continue
         if file.is_file() and _wanted(relative):
             yield file, f"{PACKAGE}/{relative.as_posix()}"
     for name in ("metadata.txt", "LICENSE"):

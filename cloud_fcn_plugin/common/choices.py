@@ -9,10 +9,12 @@ PRODUCT_CHOICES: tuple[tuple[str, str], ...] = (
     ("toa", "Top-of-atmosphere reflectance (TOA)"),
     ("sr", "Level-2 surface reflectance (SR)"),
 )
+# New entries go last: saved models and scripts store the index.
 DEVICE_CHOICES: tuple[tuple[str, str], ...] = (
-    ("auto", "Auto (CUDA if available, else CPU)"),
+    ("auto", "Automatic (CUDA, then Apple MPS, then CPU)"),
     ("cpu", "CPU"),
     ("cuda", "CUDA GPU"),
+    ("mps", "Apple MPS GPU"),
 )
 MODEL_CHOICES: tuple[tuple[str, str], ...] = (
     ("auto", "Automatic (full-band model where it scored better)"),

@@ -1,7 +1,8 @@
-"""Calling the engine from QGIS: lazy import, default threshold, error wording."""
+"""Calling the engine from QGIS: lazy import, default threshold, error and warning wording."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,6 +12,18 @@ from ..engine.params import DetectionParams, DetectionResult
 from ..engine.resources import default_weights_path
 
 FALLBACK_THRESHOLD = 0.5
+#: Engine notes that deserve a warning: scaling without the MTL (no sun-angle
+#: correction) and a product level guessed from names or values.
+WARNING_MARKERS = ("without MTL", "if this is wrong")
+# The engine speaks the command line's language; QGIS users see parameters instead.
+_QGIS_WORDING = (
+    (re.compile(r"set the product level \(l1, toa or sr\) if this is wrong"),
+     "choose another product level if this is wrong"),
+    (re.compile(r",? as chosen with --product \w+"), ", as chosen"),
+    (re.compile(r"\(--model rgbn\)"), "(Model: 4-band)"),
+    (re.compile(r"\(--model fullband\)"), "(Model: full-band)"),
+    (re.compile(r"--bands"), "the band parameters"),
+)
 
 
 def dependency_error(exc: ImportError) -> DependencyMissingError:
@@ -97,3 +110,33 @@ def error_sentence(exc: BaseException) -> str:
     if isinstance(exc, ImportError):
         return first_line(dependency_error(exc))
     return f"Cloud detection failed unexpectedly ({type(exc).__name__}: {first_line(exc)})."
+
+
+def is_warning(message: str) -> bool:
+    """Tell whether an engine note is a warning (no MTL, an inferred product level)."""
+    return any(marker in message for marker in WARNING_MARKERS)
+
+
+def qgis_wording(message: str) -> str:
+    """Reword an engine message's command-line hints for QGIS's parameters."""
+    for pattern, replacement in _QGIS_WORDING:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+def available_devices() -> dict[str, bool]:
+    """Which devices torch can use here: ``{"cpu": True, "cuda": ..., "mps": ...}``.
+
+    Imports torch (seconds the first time); all but the CPU are ``False`` without it.
+    """
+    deps.add_deps_to_path()
+    try:
+        import torch
+    except ImportError:
+        return {"cpu": True, "cuda": False, "mps": False}
+    mps = getattr(torch.backends, "mps", None)
+    return {
+        "cpu": True,
+        "cuda": bool(torch.cuda.is_available()),
+        "mps": bool(mps is not None and mps.is_available()),
+    }

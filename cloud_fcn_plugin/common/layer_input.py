@@ -20,6 +20,7 @@ class LayerInput:
         bands: 1-based (red, green, blue, NIR) guess for a multi-band raster, or ``None``.
         level: detected product level code (``l1``, ``toa``, ``sr``) or ``None``.
         level_reason: one sentence telling why that level was detected.
+        band_files: (red, green, blue, NIR) files found in a product folder, else ``None``.
     """
 
     path: Path
@@ -27,6 +28,7 @@ class LayerInput:
     bands: tuple[int, int, int, int] | None
     level: str | None
     level_reason: str
+    band_files: tuple[Path, ...] | None = None
 
 
 def layer_file(layer) -> Path:
@@ -69,6 +71,7 @@ def describe_input(path: Path, band_count: int | None = None) -> LayerInput:
     """
     target, is_product = engine_path(path)
     bands: tuple[int, int, int, int] | None = None
+    band_files: tuple[Path, ...] | None = None
     level: str | None = None
     reason = "Product level unknown: it will be detected when the run starts."
     try:
@@ -83,9 +86,12 @@ def describe_input(path: Path, band_count: int | None = None) -> LayerInput:
         level = info.level
         reason = info.level_reason
         band_count = info.band_count
+        band_files = tuple(info.band_files) if is_product and info.band_files else None
     if not is_product and bands is None and band_count == 4:
         bands = DEFAULT_STACK_BANDS
-    return LayerInput(target, is_product, None if is_product else bands, level, reason)
+    return LayerInput(
+        target, is_product, None if is_product else bands, level, reason, band_files
+    )
 
 
 def describe_layer(layer) -> LayerInput:
@@ -94,15 +100,17 @@ def describe_layer(layer) -> LayerInput:
 
 
 def resolve_bands(
-    chosen: tuple[int, int, int, int], guess: LayerInput
+    chosen: tuple[int | None, int | None, int | None, int | None], guess: LayerInput
 ) -> tuple[int, int, int, int] | None:
-    """Decide the bands of a run from the algorithm's band parameters.
+    """Decide the bands of a run from the band parameters.
 
-    The parameters default to the B2-B5 stack layout; left at that default they
-    give way to what the layer itself says (band descriptions, Landsat file names).
+    A band the user set is used as given (3, 2, 1, 4 included); an unset one (``None``)
+    follows what the layer itself says (band descriptions, Landsat file names), else the
+    B2-B5 stack order. Product folders find their band files by name.
     """
     if guess.is_product:
         return None
-    if tuple(chosen) == DEFAULT_STACK_BANDS and guess.bands is not None:
-        return guess.bands
-    return tuple(chosen)
+    fallback = guess.bands or DEFAULT_STACK_BANDS
+    return tuple(
+        band if band else default for band, default in zip(chosen, fallback, strict=True)
+    )

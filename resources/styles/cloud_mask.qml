@@ -10,7 +10,7 @@
     <provider>
       <resampling enabled="false" maxOversampling="2" zoomedInResamplingMethod="nearestNeighbour" zoomedOutResamplingMethod="nearestNeighbour"/>
     </provider>
-    <rasterrenderer type="paletted" band="1" opacity="0.75" alphaBand="-1" nodataColor="">
+    <rasterrenderer type="paletted" band="1" opacity="1" alphaBand="-1" nodataColor="">
       <rasterTransparency/>
       <minMaxOrigin>
         <limits>None</limits>
@@ -21,9 +21,8 @@
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
       <colorPalette>
-        <paletteEntry value="0" color="#000000" alpha="0" label="Clear"/>
-        <paletteEntry value="1" color="#ff2bd6" alpha="255" label="Cloud"/>
-        <paletteEntry value="255" color="#000000" alpha="0" label="No data"/>
+        <paletteEntry value="1" color="#ff2bd6" alpha="96" label="cloud"/>
+        <paletteEntry value="0" color="#000000" alpha="0" label="clear"/>
       </colorPalette>
       <colorramp type="randomcolors" name="[source]">
         <Option/>

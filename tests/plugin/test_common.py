@@ -12,6 +12,8 @@ from cloud_fcn_plugin.common.engine_call import (
     default_threshold,
     dependency_error,
     error_sentence,
+    is_warning,
+    qgis_wording,
 )
 from cloud_fcn_plugin.common.layer_input import (
     LayerInput,
@@ -59,12 +61,23 @@ class TestLayerInput:
         assert not described.is_product
         assert described.bands == DEFAULT_STACK_BANDS
 
-    def test_defaults_give_way_to_the_layer_but_choices_do_not(self):
+    def test_unset_bands_follow_the_layer_but_set_ones_do_not(self):
         guess = LayerInput(Path("x.tif"), False, (4, 3, 2, 5), "toa", "")
-        assert resolve_bands(DEFAULT_STACK_BANDS, guess) == (4, 3, 2, 5)
+        assert resolve_bands((None,) * 4, guess) == (4, 3, 2, 5)
         assert resolve_bands((1, 2, 3, 4), guess) == (1, 2, 3, 4)
+        # A user can force the stack order even where the descriptions say otherwise.
+        assert resolve_bands(DEFAULT_STACK_BANDS, guess) == DEFAULT_STACK_BANDS
+        assert resolve_bands((None, None, None, 6), guess) == (4, 3, 2, 6)
+        unknown = LayerInput(Path("x.tif"), False, None, "toa", "")
+        assert resolve_bands((None,) * 4, unknown) == DEFAULT_STACK_BANDS
         product = LayerInput(Path("folder"), True, None, "l1", "")
         assert resolve_bands((1, 2, 3, 4), product) is None
+
+    def test_product_folder_lists_its_band_files(self, toa_band_file):
+        described = describe_input(toa_band_file)
+        assert [f.name for f in described.band_files] == [
+            f"LC80130312015295LGN00_B{b}_toa.tif" for b in (4, 3, 2, 5)
+        ]
 
 
 class TestEngineCall:
@@ -83,6 +96,20 @@ class TestEngineCall:
 
     def test_threshold_read_from_weights(self, tiny_weights):
         assert default_threshold(tiny_weights) == (0.5, None)
+
+    def test_engine_warnings_are_recognised_and_worded_for_qgis(self):
+        import numpy as np
+
+        from cloud_fcn_plugin.engine.bands import infer_level, scaling_for
+
+        _, reason = infer_level("uint16", np.full(10, 9000), ["scene_L1TP_x_B4.TIF"])
+        assert is_warning(reason)
+        assert "choose another product level" in qgis_wording(reason)
+        assert is_warning(scaling_for("l1").reason)  # no MTL: no sun-angle correction
+        assert not is_warning("Bands (red, green, blue, NIR) = (3, 2, 1, 4).")
+        assert qgis_wording("choose the 4-band model (--model rgbn).").endswith(
+            "(Model: 4-band)."
+        )
 
     def test_threshold_falls_back_and_says_so(self, tmp_path):
         value, note = default_threshold(tmp_path / "absent.safetensors")

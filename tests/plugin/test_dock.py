@@ -1,21 +1,39 @@
-"""The "Detect clouds" dock driven with pytest-qt, as a user clicks it."""
+"""The "Detect clouds" dock driven with pytest-qt, as a user clicks it.
+
+The panel is a front end of ``cloud_fcn:detectclouds``: runs go through Processing,
+so what the panel shows is what the algorithm says.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from qgis.core import Qgis, QgsApplication, QgsRasterLayer
+from qgis.core import Qgis, QgsApplication, QgsProcessingFeedback, QgsRasterLayer, QgsSettings
 from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QComboBox,
+    QSlider,
+)
 
-from cloud_fcn_plugin.engine.params import DetectionParams
-from cloud_fcn_plugin.gui.dock import DetectCloudsDock
+from cloud_fcn_plugin.gui.dock import SETTINGS_GROUP, DetectCloudsDock
 
 pytestmark = [pytest.mark.qgis, pytest.mark.data]
 
+ALG = "cloud_fcn:detectclouds"
+
 
 @pytest.fixture()
-def dock(qtbot, qgis_iface, processing_initialized) -> DetectCloudsDock:
+def fresh_settings(qgis_app):
+    QgsSettings().remove(SETTINGS_GROUP)
+    yield
+    QgsSettings().remove(SETTINGS_GROUP)
+
+
+@pytest.fixture()
+def dock(qtbot, qgis_iface, qgis_processing, fresh_settings) -> DetectCloudsDock:
     widget = DetectCloudsDock(qgis_iface, qgis_iface.mainWindow())
     qgis_iface.currentLayerChanged.connect(widget.follow_layer)
     qtbot.addWidget(widget)
@@ -40,6 +58,17 @@ def _messages(iface) -> list[tuple[str, int]]:
     return [(item.text(), item.level()) for item in iface.messageBar().items()]
 
 
+def _text(label) -> str:
+    """A label's text without the zero-width spaces that let long words wrap."""
+    return label.text().replace("\u200b", "")
+
+
+def _run_and_wait(qtbot, dock, timeout: int = 90_000):
+    with qtbot.waitSignal(dock.run_finished, timeout=timeout) as finished:
+        qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+    return finished.args
+
+
 class TestPrefill:
     def test_follows_active_layer_and_prefills_stack_bands(
         self, dock, qgis_iface, clean_project, toa_stack, toa_band_file
@@ -49,29 +78,144 @@ class TestPrefill:
         qgis_iface.setActiveLayer(stack)
         assert dock.layer_combo.currentLayer() is stack
         assert [c.currentBand() for c in dock.band_combos] == [3, 2, 1, 4]
-        assert all(c.isEnabled() for c in dock.band_combos)
-        assert "TOA" in dock.level_label.text()
+        assert all(s.currentIndex() == 0 and s.isEnabled() for s in dock.band_stacks)
+        # Untouched bands are not passed: the algorithm follows the layer, as the toolbox.
+        assert not {"RED", "GREEN", "BLUE", "NIR"} & set(dock.build_parameters())
 
-    def test_product_band_file_reads_the_folder(
+    def test_detected_sentence_uses_the_combo_words(
+        self, dock, qgis_iface, clean_project, toa_stack
+    ):
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        text = _text(dock.level_label)
+        assert text.startswith("Top-of-atmosphere reflectance (TOA)")
+        assert "(l1, toa or sr)" not in text and "--product" not in text
+
+    def test_bands_set_by_the_user_are_passed_as_given(
+        self, dock, qgis_iface, clean_project, toa_stack
+    ):
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        dock.band_combos[0].setBand(4)
+        dock.band_combos[3].setBand(3)
+        parameters = dock.build_parameters()
+        assert [parameters[k] for k in ("RED", "GREEN", "BLUE", "NIR")] == [4, 2, 1, 3]
+
+    def test_product_folder_shows_the_band_files_found(
         self, dock, qgis_iface, clean_project, toa_band_file
     ):
-        layer = _add(clean_project, toa_band_file, "band file")
-        qgis_iface.setActiveLayer(layer)
-        assert not any(c.isEnabled() for c in dock.band_combos)
-        assert "LC80130312015295LGN00_toa_120m" in dock.band_note.text()
-        assert dock.build_params().bands is None
+        qgis_iface.setActiveLayer(_add(clean_project, toa_band_file, "band file"))
+        assert all(stack.currentIndex() == 1 for stack in dock.band_stacks)
+        assert [_text(label) for label in dock.band_files] == [
+            f"LC80130312015295LGN00_B{b}_toa.tif" for b in (4, 3, 2, 5)
+        ]
+        assert "LC80130312015295LGN00_toa_120m" in _text(dock.band_note)
+        assert not {"RED", "GREEN", "BLUE", "NIR"} & set(dock.build_parameters())
 
-    def test_threshold_slider_shows_its_value(self, qtbot, dock):
-        dock.set_threshold(0.5)
+    def test_threshold_slider_spin_box_and_reset(self, qtbot, dock, tiny_weights):
+        dock.model_widget.setFilePath(str(tiny_weights))  # calibrated threshold 0.5
+        assert dock.threshold() == pytest.approx(0.5) and not dock.threshold_set_by_user
+        assert "THRESHOLD" not in dock.build_parameters()
         dock.threshold_slider.setFocus()
         qtbot.keyClick(dock.threshold_slider, Qt.Key.Key_PageUp)
         assert dock.threshold() == pytest.approx(0.55)
-        assert dock.threshold_label.text() == "0.550"
+        assert dock.threshold_spin.text() == "0.550"
+        dock.threshold_spin.setValue(0.321)  # typed
+        assert dock.threshold_slider.value() == 321
+        assert dock.build_parameters()["THRESHOLD"] == pytest.approx(0.321)
+        qtbot.mouseClick(dock.threshold_reset, Qt.MouseButton.LeftButton)
+        assert dock.threshold() == pytest.approx(0.5)
+        assert "THRESHOLD" not in dock.build_parameters()
+
+    def test_file_output_without_a_path_disables_run(
+        self, dock, qgis_iface, clean_project, toa_stack, tmp_path
+    ):
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        assert dock.run_button.isEnabled()
+        dock.file_radio.setChecked(True)
+        assert not dock.run_button.isEnabled()
+        dock.output_widget.setFilePath(str(tmp_path / "mask.tif"))
+        assert dock.run_button.isEnabled()
+        assert dock.build_parameters()["OUTPUT"] == str(tmp_path / "mask.tif")
+
+    def test_progress_bar_shows_no_percentage_before_a_run(self, dock):
+        assert not dock.progress.isTextVisible()
+        assert dock.progress.value() == 0
+
+    def test_long_names_wrap_instead_of_widening_the_dock(
+        self, dock, qgis_iface, clean_project, toa_band_file
+    ):
+        narrow = dock.widget().minimumSizeHint().width()
+        name = "Landsat scene with a very long name " * 8
+        qgis_iface.setActiveLayer(_add(clean_project, toa_band_file, name))
+        assert dock.widget().minimumSizeHint().width() <= max(narrow, 360)
+
+    def test_every_control_has_a_tooltip_and_an_accessible_name(self, dock):
+        controls = [
+            widget
+            for kind in (QComboBox, QAbstractSpinBox, QSlider, QAbstractButton)
+            for widget in dock.widget().findChildren(kind)
+            # Parts of composite widgets (file widget's button, group box's arrow).
+            if type(widget).__name__ not in ("QToolButton", "QgsGroupBoxCollapseButton")
+            or widget is dock.threshold_reset
+        ]
+        assert len(controls) >= 15
+        for widget in (*controls, dock.output_widget, dock.model_widget):
+            assert widget.toolTip(), widget
+            assert widget.accessibleName(), widget
+
+    def test_device_choice_shows_what_is_available(self, dock):
+        available = dock.check_devices()
+        texts = [dock.device_combo.itemText(i) for i in range(dock.device_combo.count())]
+        assert texts[0].startswith("Automatic (here: ")
+        assert "CPU (available)" in texts
+        model = dock.device_combo.model()
+        for index in range(1, dock.device_combo.count()):
+            code = dock.device_combo.itemData(index)
+            assert model.item(index).isEnabled() == available[code]
+
+
+class TestSettings:
+    def test_settings_survive_a_plugin_reload(self, qgis_iface, no_provider, fresh_settings,
+                                              tmp_path):
+        import cloud_fcn_plugin
+
+        plugin = cloud_fcn_plugin.classFactory(qgis_iface)
+        plugin.initGui()
+        try:
+            dock = plugin.dock
+            dock.set_threshold(0.37)
+            dock.file_radio.setChecked(True)
+            dock.output_widget.setFilePath(str(tmp_path / "mask.tif"))
+            dock.model_combo.setCurrentIndex(dock.model_combo.findData("rgbn"))
+            dock.product_combo.setCurrentIndex(dock.product_combo.findData("toa"))
+            dock.device_combo.setCurrentIndex(dock.device_combo.findData("cpu"))
+            dock.tile_spin.setValue(256)
+            dock.overlap_spin.setValue(8)
+            dock.batch_spin.setValue(2)
+        finally:
+            plugin.unload()
+        QgsApplication.processEvents()
+
+        plugin = cloud_fcn_plugin.classFactory(qgis_iface)
+        plugin.initGui()
+        try:
+            dock = plugin.dock
+            assert dock.threshold() == pytest.approx(0.37) and dock.threshold_set_by_user
+            assert dock.file_radio.isChecked()
+            assert dock.output_widget.filePath() == str(tmp_path / "mask.tif")
+            assert dock.model_combo.currentData() == "rgbn"
+            assert dock.product_combo.currentData() == "toa"
+            assert dock.device_combo.currentData() == "cpu"
+            assert (dock.tile_spin.value(), dock.overlap_spin.value(),
+                    dock.batch_spin.value()) == (256, 8, 2)
+            dock.show()  # reading the model's threshold keeps the user's
+            assert dock.threshold() == pytest.approx(0.37)
+        finally:
+            plugin.unload()
 
 
 @pytest.mark.slow
 class TestRun:
-    def test_run_builds_params_and_adds_styled_mask_above_source(
+    def test_run_passes_parameters_and_adds_named_styled_mask_above_source(
         self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
     ):
         below = _add(clean_project, toa_stack, "Long Island stack")
@@ -82,28 +226,100 @@ class TestRun:
         dock.tile_spin.setValue(96)
         dock.batch_spin.setValue(2)
         with qtbot.waitSignal(dock.params_built) as built, qtbot.waitSignal(
-            dock.mask_added, timeout=60_000
+            dock.mask_added, timeout=90_000
         ) as added:
             qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
             assert dock.run_button.text() == "Cancel"
-        params = built.args[0]
-        assert dock.threshold_set_by_user
-        assert params == DetectionParams(
-            bands=(3, 2, 1, 4), product="toa", threshold=0.4, weights=Path(tiny_weights),
-            tile_size=96, overlap=None, batch_size=2, device="auto", overwrite=True,
-        )
+            assert dock.progress.isTextVisible()
+        assert built.args[0] == {
+            "INPUT": str(toa_stack), "PRODUCT": 2, "MODEL_CHOICE": 0, "BATCH_SIZE": 2,
+            "DEVICE": 0, "THRESHOLD": 0.4, "MODEL": str(tiny_weights), "TILE_SIZE": 96,
+            "OUTPUT": "TEMPORARY_OUTPUT",
+        }
         mask = added.args[0]
-        assert mask.name() == "Long Island stack clouds"
+        assert mask.name() == "Long Island stack clouds (tiny.safetensors, 0.400) [temporary]"
+        assert "on cpu" in mask.metadata().abstract()
         assert mask.renderer().type() == "paletted"
         order = [node.layer() for node in clean_project.layerTreeRoot().findLayers()]
         assert order.index(mask) == order.index(below) - 1
         assert mask.extent() == below.extent() and mask.crs() == below.crs()
-        assert dock.cover_label.text().startswith("Cloud cover: ")
+        qtbot.waitUntil(lambda: dock.run_button.text() == "Run")
+        assert _text(dock.cover_label).startswith("Cloud cover: ")
         assert "%" in dock.cover_label.text()
-        assert dock.run_button.text() == "Run"
+        details = _text(dock.details_label)
+        assert "threshold 0.400" in details and "ran on CPU" in details
+        assert "lost when QGIS exits" in details
         assert dock.progress.value() == 100
         qgis_iface.setActiveLayer(mask)  # QGIS makes the new layer current
         assert dock.layer_combo.currentLayer() is below
+
+    def test_a_panel_run_is_in_the_processing_history(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
+    ):
+        from processing.core.ProcessingLog import ProcessingLog
+        from qgis.gui import QgsGui
+
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        dock.model_widget.setFilePath(str(tiny_weights))
+        before = len(ProcessingLog.getLogEntries())
+        ok, _results = _run_and_wait(qtbot, dock)
+        assert ok
+        entries = ProcessingLog.getLogEntries()
+        assert len(entries) == before + 1
+        command = entries[-1].text
+        assert command.startswith(f"processing.run(\"{ALG}\"")
+        assert str(toa_stack) in command and str(tiny_weights) in command
+        recent = QgsGui.instance().processingRecentAlgorithmLog().recentAlgorithmIds()
+        assert recent[0] == ALG
+
+    def test_three_band_raster_shows_the_algorithm_nir_sentence(
+        self, qtbot, dock, qgis_iface, clean_project, scene_dirs, tiny_weights, tmp_path
+    ):
+        from qgis import processing
+        from qgis.core import QgsProcessingException
+
+        rgb = next(scene_dirs["rgb_30m"].glob("*.TIF"))  # read in place
+        with pytest.raises(QgsProcessingException) as caught:
+            processing.run(ALG, {"INPUT": str(rgb), "MODEL": str(tiny_weights),
+                                 "OUTPUT": str(tmp_path / "mask.tif")},
+                           feedback=QgsProcessingFeedback())
+        expected = str(caught.value).strip()
+        assert "NIR" in expected
+
+        qgis_iface.setActiveLayer(_add(clean_project, rgb, "rgb"))
+        dock.model_widget.setFilePath(str(tiny_weights))
+        ok, _results = _run_and_wait(qtbot, dock)
+        assert not ok
+        assert dock.cover_label.text() == "Cloud cover: failed"
+        assert _text(dock.details_label) == expected
+        assert (expected, Qgis.MessageLevel.Critical) in _messages(qgis_iface)
+
+    def test_warnings_are_shown_in_the_panel(
+        self, qtbot, dock, qgis_iface, clean_project, toa_band_file, tiny_weights
+    ):
+        qgis_iface.setActiveLayer(_add(clean_project, toa_band_file, "band file"))
+        dock.model_widget.setFilePath(str(tiny_weights))
+        ok, _results = _run_and_wait(qtbot, dock)
+        assert ok
+        # The product level was guessed from the file names: the algorithm warns.
+        assert "choose another product level if this is wrong" in _text(dock.warnings_label)
+        levels = [level for _text_, level in _messages(qgis_iface)]
+        assert Qgis.MessageLevel.Warning in levels
+
+    def test_layer_switch_shows_that_layer_not_the_last_cover(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, toa_band_file, tiny_weights
+    ):
+        other = _add(clean_project, toa_band_file, "other")
+        stack = _add(clean_project, toa_stack, "stack")
+        qgis_iface.setActiveLayer(stack)
+        dock.model_widget.setFilePath(str(tiny_weights))
+        ok, _results = _run_and_wait(qtbot, dock)
+        assert ok and "(stack)" in dock.cover_label.text()
+        qgis_iface.setActiveLayer(other)
+        assert dock.cover_label.text() == "Cloud cover: –"
+        assert dock.details_label.text() == "" and dock.warnings_label.text() == ""
+        qgis_iface.setActiveLayer(stack)
+        assert "(stack)" in dock.cover_label.text()
 
     def test_two_runs_can_be_queued(
         self, qtbot, dock, qgis_iface, clean_project, toa_stack, toa_band_file, tiny_weights
@@ -114,8 +330,10 @@ class TestRun:
         for path, name in ((toa_stack, "stack"), (toa_band_file, "band file")):
             qgis_iface.setActiveLayer(_add(clean_project, path, name))
             qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: len(added) == 2, timeout=60_000)
-        assert sorted(layer.name() for layer in added) == ["band file clouds", "stack clouds"]
+        qtbot.waitUntil(lambda: len(added) == 2, timeout=90_000)
+        assert sorted(layer.name().split(" clouds")[0] for layer in added) == [
+            "band file", "stack"
+        ]
 
     def test_cancel_during_a_run(
         self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
@@ -126,8 +344,8 @@ class TestRun:
         dock.overlap_spin.setValue(0)
         dock.batch_spin.setValue(1)
         qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
-        task = dock.tasks[dock.layer_combo.currentLayer().id()]
-        qtbot.waitUntil(lambda: task.progress() > 0, timeout=30_000)
+        run = dock.runs[dock.layer_combo.currentLayer().id()]
+        qtbot.waitUntil(lambda: run.progress > 0, timeout=60_000)
         assert dock.run_button.text() == "Cancel"
         qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
         _wait_for_tasks(qtbot)
@@ -143,9 +361,10 @@ class TestRun:
     ):
         qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
         dock.model_widget.setFilePath(str(tmp_path / "missing.safetensors"))
-        qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
-        _wait_for_tasks(qtbot)
-        qtbot.waitUntil(lambda: dock.cover_label.text() == "Cloud cover: failed")
-        (text, level), = _messages(qgis_iface)
-        assert level == Qgis.MessageLevel.Critical
-        assert "missing.safetensors" in text and "\n" not in text
+        ok, _results = _run_and_wait(qtbot, dock)
+        assert not ok
+        assert dock.cover_label.text() == "Cloud cover: failed"
+        errors = [text for text, level in _messages(qgis_iface)
+                  if level == Qgis.MessageLevel.Critical]
+        assert len(errors) == 1
+        assert "missing.safetensors" in errors[0] and "\n" not in errors[0]

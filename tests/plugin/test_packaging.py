@@ -29,6 +29,14 @@ class TestPackage:
                          "resources/icons/cloud_fcn.svg", "resources/styles/cloud_mask.qml"):
             assert f"cloud_fcn_plugin/{required}" in zip_names
 
+    def test_help_page_ships_and_script_only_code_does_not(self, zip_names):
+        assert "cloud_fcn_plugin/resources/help/index.html" in zip_names
+        for name in zip_names:
+            # Training, evaluation, Dask batch runs and previews are for the scripts only.
+            assert "/engine/training/" not in name
+            assert not name.endswith(("engine/batch.py", "engine/metrics.py",
+                                      "engine/interrupts.py", "engine/preview.py"))
+
     def test_no_tests_caches_samples_or_build_files(self, zip_names):
         for name in zip_names:
             assert "__pycache__" not in name and not name.endswith((".pyc", ".pyo"))
@@ -41,6 +49,11 @@ class TestPackage:
         assert general["hasProcessingProvider"] == "yes"
         assert general["category"] == "Raster"
         assert general["qgisMinimumVersion"] == "3.22"
+        # Experimental until the accuracy holds on unseen scenes; Qt6 is untested.
+        assert general["experimental"] == "True"
+        assert general.get("supportsQt6", "False") == "False"
+        version = general["version"]
+        assert general["changelog"].startswith(f"{version} ")
         package.read_metadata(REPO_ROOT / "metadata.txt")  # raises when a field lacks
 
 

@@ -20,7 +20,6 @@ from qgis.core import (
     QgsRasterLayer,
 )
 
-from cloud_fcn_plugin.common.choices import DEFAULT_STACK_BANDS
 from cloud_fcn_plugin.compat import FLAG_ADVANCED
 
 pytestmark = [pytest.mark.qgis, pytest.mark.data]
@@ -55,9 +54,15 @@ class TestDefinition:
         assert alg.displayName() == "Detect clouds"
         names = [p.name() for p in alg.parameterDefinitions()]
         assert names[:5] == ["INPUT", "RED", "GREEN", "BLUE", "NIR"]
-        assert [alg.parameterDefinition(k).defaultValue() for k in names[1:5]] == list(
-            DEFAULT_STACK_BANDS
-        )
+        # Unset bands follow the layer's band descriptions; set ones are used as given.
+        assert [alg.parameterDefinition(k).defaultValue() for k in names[1:5]] == [None] * 4
+        assert [alg.parameterDefinition(k).description() for k in names[1:5]] == [
+            "Red band", "Green band", "Blue band", "NIR band"
+        ]
+        for definition in alg.parameterDefinitions():
+            # Labels name the value; explanations go to the help, not into the label.
+            assert "(empty" not in definition.description()
+            assert ":" not in definition.description()
         advanced = {
             p.name()
             for p in alg.parameterDefinitions()
@@ -67,9 +72,27 @@ class TestDefinition:
         assert "CLOUD_COVER" in [o.name() for o in alg.outputDefinitions()]
         help_text = alg.shortHelpString()
         for words in ("Red, green, blue and NIR", "Product level", "Threshold", "Model file",
-                      "1 = cloud, 0 = clear, 255 = no data", "Cloud cover"):
+                      "1 = cloud, 0 = clear, 255 = no data", "Cloud cover", "Accuracy",
+                      "Jaccard 93.46", "Known failure cases", "Long, J.", "Mohajerani",
+                      "GPL-2.0-or-later"):
             assert words in help_text
+        assert "\n" not in help_text  # sentences are not broken by hard line breaks
+        assert alg.shortDescription()
         assert not alg.icon().isNull()
+
+    def test_help_page_and_tags(self, qgis_processing):
+        from qgis.PyQt.QtCore import QUrl
+
+        alg = QgsApplication.processingRegistry().algorithmById(ALG)
+        page = Path(QUrl(alg.helpUrl()).toLocalFile())
+        assert page.name == "index.html" and page.is_file()
+        assert "How to cite" in page.read_text(encoding="utf-8")
+        tags = alg.tags()
+        for tag in ("landsat", "cloud mask", "fmask", "segmentation"):
+            assert tag in tags
+        assert {"USED_THRESHOLD", "USED_MODEL", "USED_DEVICE"} <= {
+            o.name() for o in alg.outputDefinitions()
+        }
 
 
 @pytest.mark.slow
@@ -181,9 +204,39 @@ class TestRun:
         results, ok = alg.run(parameters, context, feedback)
         assert ok, feedback.textLog()
         handleAlgorithmResults(alg, context, feedback, False, parameters)
-        layers = clean_project.mapLayersByName("LC80130312015295LGN00_B4_toa clouds")
+        layers = [
+            layer for layer in clean_project.mapLayers().values()
+            if layer.name().startswith("LC80130312015295LGN00_B4_toa clouds")
+        ]
         assert len(layers) == 1
+        # The name records model and threshold and that the file is temporary.
+        assert layers[0].name() == (
+            "LC80130312015295LGN00_B4_toa clouds (tiny.safetensors, 0.500) [temporary]"
+        )
+        abstract = layers[0].metadata().abstract()
+        assert "threshold 0.500" in abstract and "on cpu" in abstract
+        assert results["USED_DEVICE"] == "cpu" and results["USED_THRESHOLD"] == 0.5
         _assert_paletted_style(layers[0])
+
+    def test_guessed_level_is_a_processing_warning(
+        self, qgis_processing, toa_band_file, tiny_weights, tmp_path
+    ):
+        class Recorder(QgsProcessingFeedback):
+            def __init__(self):
+                super().__init__()
+                self.warnings: list[str] = []
+
+            def pushWarning(self, warning):
+                self.warnings.append(warning)
+                super().pushWarning(warning)
+
+        feedback = Recorder()
+        _run({"INPUT": str(toa_band_file), "MODEL": str(tiny_weights),
+              "OUTPUT": str(tmp_path / "mask.tif")}, feedback)
+        (warning,) = (w for w in feedback.warnings if "product level" in w)
+        # Worded for QGIS: no command-line codes.
+        assert "choose another product level if this is wrong" in warning
+        assert "(l1, toa or sr)" not in warning
 
 
 @pytest.mark.slow
@@ -263,9 +316,11 @@ def _load_outputs_in_project(alg, parameters: dict, context: QgsProcessingContex
 def _assert_paletted_style(layer: QgsRasterLayer) -> None:
     renderer = layer.renderer()
     assert renderer.type() == "paletted"
-    classes = {c.value: c.color for c in renderer.classes()}
-    assert classes[1].alpha() > 0
-    assert classes[0].alpha() == 0 and classes[255].alpha() == 0
+    classes = {c.value: c for c in renderer.classes()}
+    # A light fill keeps the cloud texture visible; the legend is "cloud", "clear".
+    assert 0 < classes[1].color.alpha() < 160
+    assert classes[0].color.alpha() == 0
+    assert [(c.value, c.label) for c in renderer.classes()] == [(1, "cloud"), (0, "clear")]
 
 
 def _cloud_model(weights: Path) -> QgsProcessingModelAlgorithm:
