@@ -24,6 +24,22 @@ def style_mask_layer(layer) -> bool:
     return bool(ok)
 
 
+def polygon_style_path() -> Path:
+    """Return the QML style shipped for cloud polygons (outline with a light fill)."""
+    return resource_path("styles", "cloud_polygons.qml")
+
+
+def style_polygon_layer(layer) -> bool:
+    """Apply the shipped cloud polygon style to ``layer``; return whether it was applied."""
+    path = polygon_style_path()
+    if not path.is_file():
+        return False
+    message, ok = layer.loadNamedStyle(str(path))
+    if ok:
+        layer.triggerRepaint()
+    return bool(ok)
+
+
 def mask_layer_name(
     source_name: str,
     model: str | None = None,

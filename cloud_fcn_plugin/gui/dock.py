@@ -27,6 +27,7 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
     QgsSettings,
+    QgsVectorLayer,
 )
 from qgis.gui import (
     QgsCollapsibleGroupBox,
@@ -37,6 +38,7 @@ from qgis.gui import (
 )
 from qgis.PyQt.QtCore import QCoreApplication, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -60,19 +62,23 @@ from ..common.choices import DEVICE_CHOICES, LEVEL_NAMES, MODEL_CHOICES, PRODUCT
 from ..common.engine_call import available_devices, default_threshold, model_checkpoint
 from ..common.layer_input import LayerInput, describe_layer
 from ..common.style import (
+    TEMPORARY_SUFFIX,
     mask_abstract,
     mask_layer_name,
     set_layer_abstract,
     style_mask_layer,
+    style_polygon_layer,
 )
 from ..compat import RASTER_FILTER
-from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE
+from ..engine.params import MAX_BUFFER, MAX_TILE_SIZE, MIN_TILE_SIZE
 
 ALGORITHM_ID = "cloud_fcn:detectclouds"
 LOG_TAG = "Cloud FCN"
 SETTINGS_GROUP = "cloud_fcn/panel"
 SLIDER_SCALE = 1000  # slider steps per unit of probability: 0.001 resolution
 BAND_KEYS = ("RED", "GREEN", "BLUE", "NIR")
+#: The algorithm's optional workflow parameters (buffer, sieve, extra outputs).
+WORKFLOW_KEYS = ("BUFFER", "MIN_SIZE", "MASKED_IMAGE", "POLYGONS")
 DEVICE_NAMES = dict(DEVICE_CHOICES)
 # Where a long word (a Landsat file name, a path) may break when a label wraps.
 _BREAK_AFTER = "_/\\-."
@@ -273,6 +279,7 @@ class DetectCloudsDock(QgsDockWidget):
         form.addRow(self.tr("Output"), row)
         form.addRow("", self.output_widget)
         layout.addLayout(form)
+        self._build_workflow(layout)
 
         self.advanced = QgsCollapsibleGroupBox(self.tr("Advanced"))
         self.advanced.setCollapsed(True)
@@ -344,9 +351,60 @@ class DetectCloudsDock(QgsDockWidget):
         for signal in (self.product_combo.currentIndexChanged,
                        self.device_combo.currentIndexChanged, self.tile_spin.valueChanged,
                        self.overlap_spin.valueChanged, self.batch_spin.valueChanged,
-                       self.file_radio.toggled,
-                       self.output_widget.fileChanged):
+                       self.file_radio.toggled, self.output_widget.fileChanged,
+                       self.buffer_spin.valueChanged, self.min_size_spin.valueChanged,
+                       self.masked_check.toggled, self.polygons_check.toggled):
             signal.connect(self.save_settings)
+
+    def _build_workflow(self, layout: QVBoxLayout) -> None:
+        """Buffer, sieve, masked image and polygons: off by default, shown when the
+        algorithm offers them (``BUFFER``, ``MIN_SIZE``, ``MASKED_IMAGE``, ``POLYGONS``)."""
+        self.workflow = QgsCollapsibleGroupBox(self.tr("Clean-up and extra outputs"))
+        self.workflow.setCollapsed(True)
+        workflow_form = QFormLayout(self.workflow)
+        self.buffer_spin = _optional_spin(0, MAX_BUFFER, self.tr("Off"))
+        _describe(self.buffer_spin, self.tr("Cloud buffer"), self.tr(
+            "Grow the cloud mask by this many pixels: cloud edges and thin fringes are where "
+            "masks leak. Off keeps the clouds as detected."))
+        workflow_form.addRow(self.tr("Cloud buffer (pixels)"), self.buffer_spin)
+        self.min_size_spin = _optional_spin(0, 1_000_000, self.tr("Off"))
+        _describe(self.min_size_spin, self.tr("Smallest cloud"), self.tr(
+            "Drop cloud patches of fewer pixels than this (sieve), before the buffer. Off "
+            "keeps every patch."))
+        workflow_form.addRow(self.tr("Smallest cloud (pixels)"), self.min_size_spin)
+        self.masked_check = QCheckBox(self.tr("Masked image"))
+        _describe(self.masked_check, self.tr("Masked image"), self.tr(
+            "Also write the input with every cloud and fill pixel set to no data."))
+        self.masked_widget = _output_file_widget(self.tr("GeoTIFF (*.tif *.tiff)"))
+        _describe(self.masked_widget, self.tr("Masked image file"), self.tr(
+            "GeoTIFF for the masked image; empty, a temporary file."))
+        self.polygons_check = QCheckBox(self.tr("Cloud polygons"))
+        _describe(self.polygons_check, self.tr("Cloud polygons"), self.tr(
+            "Also write the clouds as polygons with their area, in the input's CRS."))
+        self.polygons_widget = _output_file_widget(self.tr("GeoPackage (*.gpkg)"))
+        _describe(self.polygons_widget, self.tr("Cloud polygons file"), self.tr(
+            "GeoPackage for the cloud polygons; empty, a temporary file."))
+        for check, widget in ((self.masked_check, self.masked_widget),
+                              (self.polygons_check, self.polygons_widget)):
+            widget.setEnabled(False)
+            check.toggled.connect(widget.setEnabled)
+            workflow_form.addRow(check, widget)
+        layout.addWidget(self.workflow)
+        algorithm = QgsApplication.processingRegistry().algorithmById(ALGORITHM_ID)
+        self.workflow_keys = {
+            key for key in WORKFLOW_KEYS
+            if algorithm is not None and algorithm.parameterDefinition(key) is not None
+        }
+        rows = {"BUFFER": (self.buffer_spin,), "MIN_SIZE": (self.min_size_spin,),
+                "MASKED_IMAGE": (self.masked_check, self.masked_widget),
+                "POLYGONS": (self.polygons_check, self.polygons_widget)}
+        for key, widgets in rows.items():
+            for widget in widgets:
+                widget.setVisible(key in self.workflow_keys)
+                label = workflow_form.labelForField(widget)
+                if label is not None:
+                    label.setVisible(key in self.workflow_keys)
+        self.workflow.setVisible(bool(self.workflow_keys))
 
     @contextlib.contextmanager
     def _quietly(self) -> Iterator[None]:
@@ -374,6 +432,10 @@ class DetectCloudsDock(QgsDockWidget):
         settings.setValue("tile_size", self.tile_spin.value())
         settings.setValue("overlap", self.overlap_spin.value())
         settings.setValue("batch_size", self.batch_spin.value())
+        settings.setValue("buffer", self.buffer_spin.value())
+        settings.setValue("min_size", self.min_size_spin.value())
+        settings.setValue("masked_image", self.masked_check.isChecked())
+        settings.setValue("polygons", self.polygons_check.isChecked())
         settings.endGroup()
 
     def restore_settings(self) -> None:
@@ -387,8 +449,12 @@ class DetectCloudsDock(QgsDockWidget):
                 combo.setCurrentIndex(max(index, 0))
             self.model_widget.setFilePath(settings.value("model_file", "") or "")
             for spin, key in ((self.tile_spin, "tile_size"), (self.overlap_spin, "overlap"),
-                              (self.batch_spin, "batch_size")):
+                              (self.batch_spin, "batch_size"), (self.buffer_spin, "buffer"),
+                              (self.min_size_spin, "min_size")):
                 spin.setValue(int(settings.value(key, spin.value())))
+            for check, key in ((self.masked_check, "masked_image"),
+                               (self.polygons_check, "polygons")):
+                check.setChecked(settings.value(key, False, type=bool))
             self.output_widget.setFilePath(settings.value("output_path", "") or "")
             to_file = settings.value("output", "temporary") == "file"
             (self.file_radio if to_file else self.temporary_radio).setChecked(True)
@@ -638,6 +704,14 @@ class DetectCloudsDock(QgsDockWidget):
             parameters["OUTPUT"] = self.output_widget.filePath().strip()
         else:
             parameters["OUTPUT"] = "TEMPORARY_OUTPUT"
+        if "BUFFER" in self.workflow_keys and self.buffer_spin.value() > 0:
+            parameters["BUFFER"] = self.buffer_spin.value()
+        if "MIN_SIZE" in self.workflow_keys and self.min_size_spin.value() > 0:
+            parameters["MIN_SIZE"] = self.min_size_spin.value()
+        for key, check, widget in (("MASKED_IMAGE", self.masked_check, self.masked_widget),
+                                   ("POLYGONS", self.polygons_check, self.polygons_widget)):
+            if key in self.workflow_keys and check.isChecked():
+                parameters[key] = widget.filePath().strip() or "TEMPORARY_OUTPUT"
         return parameters
 
     def _on_run_clicked(self) -> None:
@@ -744,6 +818,7 @@ class DetectCloudsDock(QgsDockWidget):
             "device": results.get("USED_DEVICE"), "cloud_cover": cover,
         }))
         self.mask_ids.add(mask.id())
+        self._add_extra_outputs(run, results, name)
         _add_above(mask, run.layer_id)
         device = str(results.get("USED_DEVICE", ""))
         details = self.tr("{model}, threshold {threshold:.3f}, ran on {device}.").format(
@@ -763,6 +838,26 @@ class DetectCloudsDock(QgsDockWidget):
                 cover=cover, layer=run.layer_name),
             details, warnings,
         )
+
+    def _add_extra_outputs(self, run: PanelRun, results: dict, mask_name: str) -> None:
+        """Add the masked image and the cloud polygons a run wrote, above its source."""
+        stem = mask_name.split(" [")[0]
+        suffix = f" {TEMPORARY_SUFFIX}" if run.temporary else ""
+        masked = results.get("MASKED_IMAGE")
+        if masked and run.parameters.get("MASKED_IMAGE"):
+            layer = QgsRasterLayer(str(masked), self.tr("{name} masked image").format(
+                name=run.layer_name) + suffix, "gdal")
+            if layer.isValid():
+                self.mask_ids.add(layer.id())
+                _add_above(layer, run.layer_id)
+        polygons = results.get("POLYGONS")
+        if polygons and run.parameters.get("POLYGONS"):
+            layer = QgsVectorLayer(str(polygons), self.tr("{name} polygons").format(
+                name=stem) + suffix, "ogr")
+            if layer.isValid():
+                style_polygon_layer(layer)
+                self.mask_ids.add(layer.id())
+                _add_above(layer, run.layer_id)
 
     def _push(self, text: str, level) -> None:
         self.iface.messageBar().pushMessage(LOG_TAG, text, level=level, duration=10)
@@ -845,6 +940,14 @@ def _wrapping_label(text: str = "") -> QLabel:
     label.setMinimumWidth(20)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def _output_file_widget(file_filter: str) -> QgsFileWidget:
+    """File widget for an optional output file."""
+    widget = QgsFileWidget()
+    widget.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
+    widget.setFilter(file_filter)
+    return widget
 
 
 def _optional_spin(minimum: int, maximum: int, special: str) -> QSpinBox:
