@@ -141,10 +141,11 @@ def _open_band(path: Path) -> tuple[Any, Any]:
     return dataset, dataset.GetRasterBand(1)
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path, mode: str = "r") -> Any:
+    # Work files carry no georeferencing: they are on the mask's grid by construction.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        return rasterio.open(path)
+        return rasterio.open(path, mode)
 
 
 # ------------------------------------------------------------------ sieve and buffer
@@ -245,7 +246,7 @@ def _kept_clouds(
     path, created = _work_raster(beside, width, height, gdal.GDT_Byte)
     del created  # closed: rasterio writes it
     try:
-        with _open(raw) as mask, _open(sieved) as sieve, rasterio.open(path, "r+") as out:
+        with _open(raw) as mask, _open(sieved) as sieve, _open(path, "r+") as out:
             for window in row_windows(height, width):
                 _raise_if_canceled(is_canceled)
                 cloud = (mask.read(1, window=window) == MASK_CLOUD) & (
@@ -562,6 +563,7 @@ class AtomicPolygonWriter:
 
 def _clouds_only_vrt(mask_path: Path, mask: Any) -> str:
     """A VRT of the mask that reads 1 on cloud and 0 elsewhere (nodata included)."""
+
     def text(value: str) -> str:
         return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 

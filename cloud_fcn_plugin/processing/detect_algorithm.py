@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ from ..engine.errors import CloudFcnError
 from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE, DetectionParams
 from ..engine.resources import resource_path
 from .postprocess import MaskStyler
+from .workflow import WORKFLOW_HELP, add_workflow_parameters, workflow_results, workflow_values
 
 #: Accuracy of the bundled 4-band model (README, "The bundled model", Validation).
 ACCURACY = (
@@ -116,6 +118,7 @@ def _help_html(threshold: str) -> str:
                 "model; the model, threshold and device used are outputs too."
             ),
         ]),
+        t(WORKFLOW_HELP),
         "<h3>" + t("Accuracy") + "</h3>",
         "<p>" + t(ACCURACY) + "</p>",
         "<h3>" + t("Known failure cases") + "</h3>",
@@ -288,6 +291,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
                 self.PROBABILITY, _tr("Cloud probability"), optional=True, createByDefault=False
             )
         )
+        add_workflow_parameters(self)  # MIN_SIZE, BUFFER, MASKED_IMAGE, POLYGONS
         self.addOutput(QgsProcessingOutputNumber(self.CLOUD_COVER, _tr("Cloud cover (%)")))
         self.addOutput(QgsProcessingOutputNumber(self.USED_THRESHOLD, _tr("Threshold used")))
         self.addOutput(QgsProcessingOutputString(self.USED_MODEL, _tr("Model used")))
@@ -307,6 +311,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         probability = self.parameterAsOutputLayer(parameters, self.PROBABILITY, context)
         try:
             params = self._params(parameters, context, layer, probability, feedback)
+            params = replace(params, **workflow_values(self, parameters, context))
             source = describe_layer(layer)
             feedback.pushInfo(f"Reading {source.path}")
             result = run_detection(
@@ -336,6 +341,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         }
         if probability:
             results[self.PROBABILITY] = probability
+        results.update(workflow_results(context, layer.name(), result))
         return results
 
     def _params(self, parameters, context, layer, probability, feedback) -> DetectionParams:

@@ -32,6 +32,10 @@ class CloudFcnProvider(QgsProcessingProvider):
         """Offer GeoTIFF only: the engine writes every raster output as a GeoTIFF."""
         return ["tif"]
 
+    def supportedOutputVectorLayerExtensions(self) -> list[str]:
+        """Offer GeoPackage only: the engine writes the cloud polygons as a GeoPackage."""
+        return ["gpkg"]
+
     def icon(self) -> QIcon:
         """Return the plugin icon."""
         return QIcon(str(resource_path("icons", "cloud_fcn.svg")))

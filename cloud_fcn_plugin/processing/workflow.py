@@ -1,0 +1,149 @@
+"""The finishing steps of ``cloud_fcn:detectclouds``: sieve, buffer, masked image, polygons.
+
+Parameters ``MIN_SIZE`` and ``BUFFER`` (pixels, 0 = off) refine the mask; the optional
+destinations ``MASKED_IMAGE`` (GeoTIFF) and ``POLYGONS`` (GeoPackage) are made from the
+refined mask by the engine (see :mod:`cloud_fcn_plugin.engine.postprocess`). The
+algorithm declares them with :func:`add_workflow_parameters`, reads them with
+:func:`workflow_values` and loads the outputs with :func:`workflow_results`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from qgis.core import (
+    Qgis,
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterVectorDestination,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from ..common.style import style_polygon_layer
+from ..compat import NUMBER_INTEGER
+from ..engine.params import MAX_BUFFER, DetectionResult
+
+MIN_SIZE = "MIN_SIZE"
+BUFFER = "BUFFER"
+MASKED_IMAGE = "MASKED_IMAGE"
+POLYGONS = "POLYGONS"
+
+# QGIS 3.36 moved the source types into Qgis; QGIS 4 drops QgsProcessing.TypeVectorPolygon.
+if hasattr(Qgis, "ProcessingSourceType"):
+    _POLYGON_TYPE = Qgis.ProcessingSourceType.VectorPolygon
+else:
+    _POLYGON_TYPE = QgsProcessing.TypeVectorPolygon
+
+#: The help's paragraph on these parameters and outputs (HTML, translatable).
+WORKFLOW_HELP = (
+    "<h3>Finishing the mask</h3><ul>"
+    "<li><b>Minimum cloud size</b>: cloud patches (4-connected) of fewer pixels are dropped "
+    "(GDAL sieve); 0 keeps every patch.</li>"
+    "<li><b>Cloud buffer</b>: the clouds kept grow by this many pixels (every valid pixel "
+    "within that distance of a cloud becomes cloud), covering the fringes where masks "
+    "leak; never into fill. The sieve comes first, then the buffer. Both change the cloud "
+    "mask and the cloud cover; the log also gives the cover as detected.</li>"
+    "<li><b>Masked image</b> (optional GeoTIFF): the input with cloud and fill pixels set "
+    "to nodata: every band of a raster, or the reflective 30 m bands B1-B7 and B9 of a "
+    "Landsat product as one stack with band names; the input's data type, its nodata value "
+    "(else 0 for Landsat DN, NaN for reflectance).</li>"
+    "<li><b>Cloud polygons</b> (optional GeoPackage): one polygon per cloud patch in the "
+    "input's CRS, with its pixels and its area in square metres (area_m2; in squared map "
+    "units, field area, for a CRS that is not projected).</li></ul>"
+)
+
+
+def _tr(text: str) -> str:
+    return QCoreApplication.translate("DetectCloudsAlgorithm", text)
+
+
+def add_workflow_parameters(algorithm: QgsProcessingAlgorithm) -> None:
+    """Declare MIN_SIZE, BUFFER, MASKED_IMAGE and POLYGONS (all off by default)."""
+    min_size = QgsProcessingParameterNumber(
+        MIN_SIZE, _tr("Minimum cloud size (pixels)"), NUMBER_INTEGER, 0, minValue=0
+    )
+    min_size.setHelp(_tr("Cloud patches of fewer pixels are dropped; 0 keeps every patch."))
+    buffer = QgsProcessingParameterNumber(
+        BUFFER, _tr("Cloud buffer (pixels)"), NUMBER_INTEGER, 0, minValue=0, maxValue=MAX_BUFFER
+    )
+    buffer.setHelp(_tr("Clouds grow by this many pixels, after the sieve; 0 leaves them."))
+    algorithm.addParameter(min_size)
+    algorithm.addParameter(buffer)
+    algorithm.addParameter(
+        QgsProcessingParameterRasterDestination(
+            MASKED_IMAGE, _tr("Masked image"), optional=True, createByDefault=False
+        )
+    )
+    algorithm.addParameter(
+        QgsProcessingParameterVectorDestination(
+            POLYGONS, _tr("Cloud polygons"), _POLYGON_TYPE, optional=True, createByDefault=False
+        )
+    )
+
+
+def workflow_values(
+    algorithm: QgsProcessingAlgorithm, parameters: dict[str, Any], context: QgsProcessingContext
+) -> dict[str, Any]:
+    """The DetectionParams fields of these parameters: ``buffer``, ``min_size``, paths."""
+    masked = algorithm.parameterAsOutputLayer(parameters, MASKED_IMAGE, context)
+    polygons = algorithm.parameterAsOutputLayer(parameters, POLYGONS, context)
+    return {
+        # Models and scripts saved before these parameters existed leave them out.
+        "min_size": _int(algorithm, parameters, MIN_SIZE, context),
+        "buffer": _int(algorithm, parameters, BUFFER, context),
+        "masked_image": Path(masked) if masked else None,
+        "polygons": Path(polygons) if polygons else None,
+    }
+
+
+def _int(algorithm, parameters, key, context) -> int:
+    if parameters.get(key) in (None, ""):
+        return 0
+    return algorithm.parameterAsInt(parameters, key, context)
+
+
+def workflow_results(
+    context: QgsProcessingContext, source_name: str, result: DetectionResult
+) -> dict[str, Any]:
+    """Name and style the outputs Processing loads; return their entries of the results."""
+    results: dict[str, Any] = {}
+    if result.masked_image is not None:
+        path = str(result.masked_image)
+        results[MASKED_IMAGE] = path
+        if context.willLoadLayerOnCompletion(path):
+            details = context.layerToLoadOnCompletionDetails(path)
+            details.name = _tr("{} without clouds").format(source_name)
+            details.forceName = True
+    if result.polygons is not None:
+        path = str(result.polygons)
+        results[POLYGONS] = path
+        if context.willLoadLayerOnCompletion(path):
+            details = context.layerToLoadOnCompletionDetails(path)
+            details.name = _tr("{} cloud polygons").format(source_name)
+            details.forceName = True
+            details.setPostProcessor(PolygonStyler.create())
+    return results
+
+
+class PolygonStyler(QgsProcessingLayerPostProcessorInterface):
+    """Styles loaded cloud polygons like the mask: its magenta as outline, a light fill."""
+
+    # Processing owns the C++ object; the Python subclass must stay referenced.
+    _alive: ClassVar[list[PolygonStyler]] = []
+
+    def postProcessLayer(self, layer, context, feedback) -> None:
+        """Style the layer once it is in the project."""
+        if layer is not None and layer.isValid():
+            style_polygon_layer(layer)
+
+    @classmethod
+    def create(cls) -> PolygonStyler:
+        """Return a new styler kept alive for the rest of the session's runs."""
+        styler = cls()
+        cls._alive = [*cls._alive[-15:], styler]
+        return styler
