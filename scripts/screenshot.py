@@ -31,7 +31,7 @@ def in_qgis(options: dict) -> None:
     """Run inside QGIS (``qgis --code``): load the scene, run the panel, save the window."""
     from osgeo import gdal
     from qgis.core import QgsApplication, QgsContrastEnhancement, QgsProject, QgsRasterLayer
-    from qgis.PyQt.QtCore import QTimer
+    from qgis.PyQt.QtCore import Qt, QTimer
     from qgis.utils import iface, plugins
 
     work = Path(options["work"])
@@ -64,13 +64,18 @@ def in_qgis(options: dict) -> None:
     dock.follow_layer(layer)
     if options.get("weights"):
         dock.model_widget.setFilePath(options["weights"])
+    window.resizeDocks([dock], [440], Qt.Orientation.Horizontal)
     canvas = iface.mapCanvas()
     canvas.setExtent(layer.extent())
 
     def save() -> None:
         window.grab().save(options["output"])
         print(f"saved {options['output']}", flush=True)
-        QgsApplication.exit(0)
+        # QGIS 3.22 can crash while tearing down its layer tree and style dock on exit
+        # (QgisApp::setMapStyleDockLayer); the picture is written, so leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
     def added(_mask) -> None:
         canvas.setExtent(layer.extent())

@@ -24,6 +24,7 @@ from qgis.core import (
     QgsProcessingAlgRunnerTask,
     QgsProcessingContext,
     QgsProcessingFeedback,
+    QgsProcessingUtils,
     QgsProject,
     QgsRasterLayer,
     QgsSettings,
@@ -48,6 +49,7 @@ from qgis.PyQt.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSizePolicy,
     QSlider,
     QSpinBox,
@@ -334,7 +336,14 @@ class DetectCloudsDock(QgsDockWidget):
         layout.addWidget(self.details_label)
         layout.addWidget(self.warnings_label)
         layout.addStretch(1)
-        self.setWidget(body)
+        self.body = body
+        # A scroll area: the panel fits any dock height, never taller than the window.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
 
         # Long layer names and labels must wrap, never widen the dock.
         for combo in (self.layer_combo, self.product_combo, self.model_combo,
@@ -602,6 +611,7 @@ class DetectCloudsDock(QgsDockWidget):
             self.band_note.setText(_wrappable(self.tr(
                 "Landsat product folder {folder}: band files found by name."
             ).format(folder=info.path.name)) if info.is_product else "")
+        self.band_note.setVisible(bool(self.band_note.text()))
         self._show_band_files(info)
         self._show_outcome(layer)
         if self._threshold_loaded:
@@ -818,7 +828,7 @@ class DetectCloudsDock(QgsDockWidget):
             "device": results.get("USED_DEVICE"), "cloud_cover": cover,
         }))
         self.mask_ids.add(mask.id())
-        self._add_extra_outputs(run, results, name)
+        self._add_extra_outputs(run, results)
         _add_above(mask, run.layer_id)
         device = str(results.get("USED_DEVICE", ""))
         details = self.tr("{model}, threshold {threshold:.3f}, ran on {device}.").format(
@@ -839,21 +849,22 @@ class DetectCloudsDock(QgsDockWidget):
             details, warnings,
         )
 
-    def _add_extra_outputs(self, run: PanelRun, results: dict, mask_name: str) -> None:
-        """Add the masked image and the cloud polygons a run wrote, above its source."""
-        stem = mask_name.split(" [")[0]
-        suffix = f" {TEMPORARY_SUFFIX}" if run.temporary else ""
+    def _add_extra_outputs(self, run: PanelRun, results: dict) -> None:
+        """Add the masked image and the cloud polygons a run wrote, above its source.
+
+        They are named as the toolbox names them; a temporary file says so.
+        """
         masked = results.get("MASKED_IMAGE")
         if masked and run.parameters.get("MASKED_IMAGE"):
-            layer = QgsRasterLayer(str(masked), self.tr("{name} masked image").format(
-                name=run.layer_name) + suffix, "gdal")
+            name = self.tr("{name} without clouds").format(name=run.layer_name)
+            layer = QgsRasterLayer(str(masked), _temporary_name(name, masked), "gdal")
             if layer.isValid():
                 self.mask_ids.add(layer.id())
                 _add_above(layer, run.layer_id)
         polygons = results.get("POLYGONS")
         if polygons and run.parameters.get("POLYGONS"):
-            layer = QgsVectorLayer(str(polygons), self.tr("{name} polygons").format(
-                name=stem) + suffix, "ogr")
+            name = self.tr("{name} cloud polygons").format(name=run.layer_name)
+            layer = QgsVectorLayer(str(polygons), _temporary_name(name, polygons), "ogr")
             if layer.isValid():
                 style_polygon_layer(layer)
                 self.mask_ids.add(layer.id())
@@ -936,10 +947,19 @@ def _wrapping_label(text: str = "") -> QLabel:
     """A label that wraps and never asks for more width than the dock has."""
     label = QLabel(text)
     label.setWordWrap(True)
-    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
     label.setMinimumWidth(20)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
+
+
+def _temporary_name(name: str, path: str) -> str:
+    """Add the temporary marker to ``name`` when ``path`` is in Processing's temporary folder."""
+    folder = Path(QgsProcessingUtils.tempFolder()).resolve()
+    if folder in Path(path).resolve().parents:
+        return f"{name} {TEMPORARY_SUFFIX}"
+    return name
 
 
 def _output_file_widget(file_filter: str) -> QgsFileWidget:

@@ -143,16 +143,16 @@ class TestPrefill:
     def test_long_names_wrap_instead_of_widening_the_dock(
         self, dock, qgis_iface, clean_project, toa_band_file
     ):
-        narrow = dock.widget().minimumSizeHint().width()
+        narrow = dock.body.minimumSizeHint().width()
         name = "Landsat scene with a very long name " * 8
         qgis_iface.setActiveLayer(_add(clean_project, toa_band_file, name))
-        assert dock.widget().minimumSizeHint().width() <= max(narrow, 360)
+        assert dock.body.minimumSizeHint().width() <= max(narrow, 360)
 
     def test_every_control_has_a_tooltip_and_an_accessible_name(self, dock):
         controls = [
             widget
             for kind in (QComboBox, QAbstractSpinBox, QSlider, QAbstractButton)
-            for widget in dock.widget().findChildren(kind)
+            for widget in dock.body.findChildren(kind)
             # Parts of composite widgets (file widget's button, group box's arrow).
             if type(widget).__name__ not in ("QToolButton", "QgsGroupBoxCollapseButton")
             or widget is dock.threshold_reset
@@ -412,6 +412,9 @@ class TestWorkflow:
         ok, results = _run_and_wait(qtbot, dock)
         assert ok, _messages(qgis_iface)
         names = sorted(layer.name() for layer in clean_project.mapLayers().values())
-        assert any(name.startswith("stack masked image") for name in names)
-        assert any(" polygons" in name for name in names)
+        # Named as the toolbox names them.
+        assert "stack without clouds [temporary]" in names
+        assert "stack cloud polygons" in names
+        polygons = clean_project.mapLayersByName("stack cloud polygons")[0]
+        assert polygons.renderer().symbol().color().alpha() < 160  # light fill
         assert (tmp_path / "clouds.gpkg").is_file()
