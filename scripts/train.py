@@ -215,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="inference tile overlap stored in the checkpoint",
     )
     augment = parser.add_argument_group("augmentation")
+    augment.add_argument(
+        "--bright-clear",
+        type=float,
+        default=defaults.bright_clear,
+        help="draw patches with clear ground as bright as cloud (snow, sand) up to 1 + this "
+        "many times as often",
+    )
     augment.add_argument("--no-augment", action="store_true", help="crops only")
     augment.add_argument(
         "--gain-toa",
@@ -330,6 +337,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         val_gains=args.val_gains,
         augment=augment_config(args),
         bands=args.bands,
+        bright_clear=args.bright_clear,
     )
 
 

@@ -288,8 +288,8 @@ class TestRefusals:
 
     def test_unknown_architecture(self, checkpoint: Path) -> None:
         sidecar_path(checkpoint).unlink()
-        _rewrite(checkpoint, {**_header(checkpoint), "architecture": "unet"})
-        with pytest.raises(WeightsError, match="unknown architecture 'unet'.*update the plugin"):
+        _rewrite(checkpoint, {**_header(checkpoint), "architecture": "segnet"})
+        with pytest.raises(WeightsError, match="unknown architecture 'segnet'.*update the plugin"):
             load_checkpoint(checkpoint)
 
     def test_wrong_architecture_says_which_keys(self, checkpoint: Path) -> None:

@@ -59,6 +59,8 @@ class TrainConfig:
             TOA form and the Level-1 form at sun elevations of 58 and 44 degrees.
         augment: augmentation knobs.
         bands: ``rgbn`` (red, green, blue, NIR) or ``fullband`` (B2-B7, B9, B10).
+        bright_clear: extra sampling weight of patches with bright clear ground
+            (see :class:`~.patches.PatchBank`).
     """
 
     out_dir: Path
@@ -92,6 +94,7 @@ class TrainConfig:
     val_gains: tuple[float, ...] = (1.0,)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     bands: str = "rgbn"
+    bright_clear: float = 0.0
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:

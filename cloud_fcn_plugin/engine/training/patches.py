@@ -25,7 +25,15 @@ class PatchBank:
     24 patches take 6 MB). Larger collections (the full 38-Cloud holds 8400
     patches, 20 GB as float32) are read when drawn, with statistics from a
     reproducible sample of ``sample_size`` patches.
+
+    Patches are drawn in proportion to their valid pixels; ``bright_clear`` adds
+    weight to patches with clear ground as bright as cloud (snow, ice, sand,
+    salt flats, roofs), the ground a 4-band model confuses with cloud: a patch whose
+    valid pixels are all bright and clear is drawn ``1 + bright_clear`` times as often.
     """
+
+    #: Mean visible reflectance above which clear ground counts as bright.
+    BRIGHT = 0.3
 
     def __init__(
         self,
@@ -34,6 +42,7 @@ class PatchBank:
         preload_limit: int = 2000,
         sample_size: int = 200,
         seed: int = 0,
+        bright_clear: float = 0.0,
     ) -> None:
         """Index (and for small collections, read) the patches."""
         self.specs = list(specs)
@@ -56,6 +65,10 @@ class PatchBank:
         if pixels.sum() == 0 or not any(p.valid.any() for p in self._sample):
             raise ParameterError("Every training pixel is fill: check the masks' fill values.")
         # Bigger patches give more distinct crops, so they are drawn more often.
+        if bright_clear and self._patches is not None:
+            pixels = pixels * (
+                1.0 + bright_clear * np.array([_bright_clear(p) for p in self._patches])
+            )
         self.weights = pixels / pixels.sum()
 
     def __len__(self) -> int:
@@ -77,6 +90,14 @@ class PatchBank:
         """Share of the valid pixels that are cloud (in the sample for large collections)."""
         cloud = sum(float(p.target[p.valid].sum()) for p in self._sample)
         return cloud / sum(float(p.valid.sum()) for p in self._sample)
+
+
+def _bright_clear(patch: Patch) -> float:
+    """Share of a patch's valid pixels that are clear and as bright as cloud."""
+    if not patch.valid.any():
+        return 0.0
+    bright = patch.reflectance[:3].mean(axis=0) > PatchBank.BRIGHT
+    return float((bright & (patch.target < 0.5) & patch.valid).sum() / patch.valid.sum())
 
 
 class LazyPatches(Sequence[Patch]):

@@ -109,7 +109,9 @@ class Trainer:
             self.ema.requires_grad_(False)
         multiple = int(getattr(self.model, "size_multiple", 1))
         self.patch_size = math.ceil(config.patch_size / multiple) * multiple
-        self.bank = PatchBank(self.train_specs, self.log, seed=config.seed)
+        self.bank = PatchBank(
+            self.train_specs, self.log, seed=config.seed, bright_clear=config.bright_clear
+        )
         self.val_patches = LazyPatches(self.val_specs)
         self.mean, self.std = self.bank.statistics()
         self.loss_fn = CloudLoss(config.loss, config.label_smoothing, config.pos_weight)
