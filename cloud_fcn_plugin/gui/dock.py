@@ -22,8 +22,6 @@ from qgis.core import (
     QgsMapLayer,
     QgsMessageLog,
     QgsProcessingAlgRunnerTask,
-    QgsProcessingContext,
-    QgsProcessingFeedback,
     QgsProcessingUtils,
     QgsProject,
     QgsRasterLayer,
@@ -73,8 +71,14 @@ from ..common.style import (
 )
 from ..compat import RASTER_FILTER
 from ..engine.params import MAX_BUFFER, MAX_TILE_SIZE, MIN_TILE_SIZE
+from .runner import (
+    ALGORITHM_ID,
+    PanelFeedback,
+    PanelRun,
+    processing_context,
+    record_in_history,
+)
 
-ALGORITHM_ID = "cloud_fcn:detectclouds"
 LOG_TAG = "Cloud FCN"
 SETTINGS_GROUP = "cloud_fcn/panel"
 SLIDER_SCALE = 1000  # slider steps per unit of probability: 0.001 resolution
@@ -84,41 +88,6 @@ WORKFLOW_KEYS = ("BUFFER", "MIN_SIZE", "MASKED_IMAGE", "POLYGONS")
 DEVICE_NAMES = dict(DEVICE_CHOICES)
 # Where a long word (a Landsat file name, a path) may break when a label wraps.
 _BREAK_AFTER = "_/\\-."
-
-
-class PanelFeedback(QgsProcessingFeedback):
-    """The run's feedback: records the algorithm's warnings and its error for the panel.
-
-    ``pushWarning`` and ``reportError`` are called on the task's thread; the lists are
-    read in the completion slot, on the GUI thread, once the task has finished.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.warnings: list[str] = []
-        self.errors: list[str] = []
-
-    def pushWarning(self, warning: str) -> None:
-        self.warnings.append(warning)
-        super().pushWarning(warning)
-
-    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N803
-        self.errors.append(error)
-        super().reportError(error, fatalError)
-
-
-@dataclass
-class PanelRun:
-    """One run of the algorithm started from the panel, until its task completes."""
-
-    layer_id: str
-    layer_name: str
-    parameters: dict[str, Any]
-    context: QgsProcessingContext
-    feedback: PanelFeedback
-    task: QgsProcessingAlgRunnerTask | None = None
-    temporary: bool = True
-    progress: float = 0.0
 
 
 @dataclass
@@ -745,7 +714,7 @@ class DetectCloudsDock(QgsDockWidget):
                 id=ALGORITHM_ID), Qgis.MessageLevel.Critical)
             return None
         feedback = PanelFeedback()
-        context = _processing_context(feedback)
+        context = processing_context(feedback)
         ok, message = algorithm.checkParameterValues(parameters, context)
         if not ok:
             self._push(message, Qgis.MessageLevel.Warning)
@@ -890,44 +859,6 @@ class DetectCloudsDock(QgsDockWidget):
                 with contextlib.suppress(RuntimeError):  # already deleted by the manager
                     run.task.cancel()
         self.runs.clear()
-
-
-def record_in_history(algorithm, parameters: dict[str, Any], context) -> None:
-    """Write the run into the Processing history, as the algorithm dialog does."""
-    command = algorithm.asPythonCommand(parameters, context)
-    try:
-        from qgis.gui import QgsGui
-    except ImportError:  # pragma: no cover - the panel needs qgis.gui anyway
-        return
-    registry = getattr(QgsGui, "historyProviderRegistry", None)
-    if registry is not None:  # QGIS 3.24 and later
-        registry().addEntry("processing", {
-            "python_command": command, "algorithm_id": algorithm.id(),
-            "parameters": {k: str(v) for k, v in parameters.items()},
-        })
-    elif command:
-        try:
-            from processing.core.ProcessingLog import ProcessingLog
-        except ImportError:  # Processing plugin disabled: no history to write
-            ProcessingLog = None  # noqa: N806
-        if ProcessingLog is not None:
-            ProcessingLog.addToLog(command)
-    recent = QgsGui.instance().processingRecentAlgorithmLog()
-    if recent is not None:
-        recent.push(algorithm.id())
-
-
-def _processing_context(feedback: QgsProcessingFeedback) -> QgsProcessingContext:
-    """A context like the algorithm dialog's (``processing.tools.dataobjects``)."""
-    try:
-        from processing.tools import dataobjects
-
-        return dataobjects.createContext(feedback)
-    except ImportError:
-        context = QgsProcessingContext()
-        context.setProject(QgsProject.instance())
-        context.setFeedback(feedback)
-        return context
 
 
 def _describe(widget: QWidget, name: str, tip: str) -> None:

@@ -1,0 +1,95 @@
+"""Running ``cloud_fcn:detectclouds`` from the panel as QGIS's algorithm dialog does.
+
+The dialog (``processing/gui/AlgorithmDialog.py`` in QGIS 3.22) writes the run's
+Python command into the Processing history (``ProcessingLog.addToLog``), pushes the
+algorithm to the recently used list, and runs it in a ``QgsProcessingAlgRunnerTask``
+with a context from ``processing.tools.dataobjects.createContext``. The panel does
+the same with the pieces below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from qgis.core import (
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProject,
+)
+
+ALGORITHM_ID = "cloud_fcn:detectclouds"
+
+
+class PanelFeedback(QgsProcessingFeedback):
+    """The run's feedback: records the algorithm's warnings and its error for the panel.
+
+    ``pushWarning`` and ``reportError`` are called on the task's thread; the lists are
+    read in the completion slot, on the GUI thread, once the task has finished.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+
+    def pushWarning(self, warning: str) -> None:
+        self.warnings.append(warning)
+        super().pushWarning(warning)
+
+    def reportError(self, error: str, fatalError: bool = False) -> None:  # noqa: N803
+        self.errors.append(error)
+        super().reportError(error, fatalError)
+
+
+@dataclass
+class PanelRun:
+    """One run of the algorithm started from the panel, until its task completes."""
+
+    layer_id: str
+    layer_name: str
+    parameters: dict[str, Any]
+    context: QgsProcessingContext
+    feedback: PanelFeedback
+    task: QgsProcessingAlgRunnerTask | None = None
+    temporary: bool = True
+    progress: float = 0.0
+
+
+def record_in_history(algorithm, parameters: dict[str, Any], context) -> None:
+    """Write the run into the Processing history, as the algorithm dialog does."""
+    command = algorithm.asPythonCommand(parameters, context)
+    try:
+        from qgis.gui import QgsGui
+    except ImportError:  # pragma: no cover - the panel needs qgis.gui anyway
+        return
+    registry = getattr(QgsGui, "historyProviderRegistry", None)
+    if registry is not None:  # QGIS 3.24 and later
+        registry().addEntry("processing", {
+            "python_command": command, "algorithm_id": algorithm.id(),
+            "parameters": {k: str(v) for k, v in parameters.items()},
+        })
+    elif command:
+        try:
+            from processing.core.ProcessingLog import ProcessingLog
+        except ImportError:  # Processing plugin disabled: no history to write
+            ProcessingLog = None  # noqa: N806
+        if ProcessingLog is not None:
+            ProcessingLog.addToLog(command)
+    recent = QgsGui.instance().processingRecentAlgorithmLog()
+    if recent is not None:
+        recent.push(algorithm.id())
+
+
+def processing_context(feedback: QgsProcessingFeedback) -> QgsProcessingContext:
+    """A context like the algorithm dialog's (``processing.tools.dataobjects``)."""
+    try:
+        from processing.tools import dataobjects
+
+        return dataobjects.createContext(feedback)
+    except ImportError:
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        context.setFeedback(feedback)
+        return context
