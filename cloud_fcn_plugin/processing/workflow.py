@@ -63,14 +63,19 @@ def _tr(text: str) -> str:
 
 
 def add_workflow_parameters(algorithm: QgsProcessingAlgorithm) -> None:
-    """Declare MIN_SIZE, BUFFER, MASKED_IMAGE and POLYGONS (all off by default)."""
+    """Declare MIN_SIZE, BUFFER, MASKED_IMAGE and POLYGONS (all off by default).
+
+    All four are optional: models and scripts saved before they existed still run.
+    """
     min_size = QgsProcessingParameterNumber(
-        MIN_SIZE, _tr("Minimum cloud size (pixels)"), NUMBER_INTEGER, 0, minValue=0
-    )
+        MIN_SIZE, _tr("Minimum cloud size (pixels)"), NUMBER_INTEGER, 0, optional=True,
+        minValue=0,
+    )  # fmt: skip
     min_size.setHelp(_tr("Cloud patches of fewer pixels are dropped; 0 keeps every patch."))
     buffer = QgsProcessingParameterNumber(
-        BUFFER, _tr("Cloud buffer (pixels)"), NUMBER_INTEGER, 0, minValue=0, maxValue=MAX_BUFFER
-    )
+        BUFFER, _tr("Cloud buffer (pixels)"), NUMBER_INTEGER, 0, optional=True, minValue=0,
+        maxValue=MAX_BUFFER,
+    )  # fmt: skip
     buffer.setHelp(_tr("Clouds grow by this many pixels, after the sieve; 0 leaves them."))
     algorithm.addParameter(min_size)
     algorithm.addParameter(buffer)
@@ -93,7 +98,6 @@ def workflow_values(
     masked = algorithm.parameterAsOutputLayer(parameters, MASKED_IMAGE, context)
     polygons = algorithm.parameterAsOutputLayer(parameters, POLYGONS, context)
     return {
-        # Models and scripts saved before these parameters existed leave them out.
         "min_size": _int(algorithm, parameters, MIN_SIZE, context),
         "buffer": _int(algorithm, parameters, BUFFER, context),
         "masked_image": Path(masked) if masked else None,

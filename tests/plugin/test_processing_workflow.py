@@ -66,6 +66,8 @@ class TestDefinition:
         assert definitions["MIN_SIZE"].defaultValue() == 0
         assert definitions["BUFFER"].defaultValue() == 0
         assert not any(d.flags() & FLAG_ADVANCED for d in definitions.values())
+        # Optional, so that models saved before they existed still validate and run.
+        assert all(d.flags() & d.FlagOptional for d in definitions.values())
         masked, polygons = definitions["MASKED_IMAGE"], definitions["POLYGONS"]
         assert isinstance(masked, QgsProcessingParameterRasterDestination)
         assert isinstance(polygons, QgsProcessingParameterVectorDestination)
