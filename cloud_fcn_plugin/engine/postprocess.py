@@ -130,7 +130,10 @@ def _work_raster(beside: Path, width: int, height: int, data_type: int) -> tuple
         )
     if dataset is None:
         discard_temporary(path)
-        raise OutputNotWritableError(f"Cannot create a work file in {beside.parent}.")
+        raise OutputNotWritableError(
+            f"Cannot create a work file in {beside.parent}: free disk space or choose another "
+            "folder."
+        )
     return path, dataset
 
 

@@ -378,6 +378,21 @@ class TestFinishedWorkflow:
             detect(SAMPLE, "-o", tmp_path / "mask.tif", "--min-size", -5), "Minimum cloud size"
         )
 
+    def test_disk_full_on_the_new_outputs_keeps_the_old_ones(
+        self, tmp_path: Path, tiny_disk: Path, brightness_weights: Path
+    ) -> None:
+        small, big = random_scene(tmp_path / "s.tif", 32), random_scene(tmp_path / "b.tif", 600)
+        outputs = ("-o", tiny_disk / "mask.tif", "--polygons", tiny_disk / "clouds.gpkg")
+        first = detect(small, *outputs, "--weights", brightness_weights)
+        assert first.returncode == 0, first.stderr
+        old = {p.name: p.read_bytes() for p in tiny_disk.iterdir()}
+        result = detect(
+            big, *outputs, "--masked-image", tiny_disk / "cloudfree.tif", "--buffer", 2,
+            "--min-size", 3, "--overwrite", "--weights", brightness_weights,
+        )  # fmt: skip
+        assert_one_line_error(result, "free disk space")
+        assert {p.name: p.read_bytes() for p in tiny_disk.iterdir()} == old
+
     def test_batch_refuses_one_file_outputs(self, tmp_path: Path) -> None:
         result = detect(SAMPLE, SAMPLE, "--output-dir", tmp_path, "--polygons", tmp_path / "c.gpkg")
         assert result.returncode == 2 and "--polygons" in result.stderr
