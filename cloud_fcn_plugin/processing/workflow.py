@@ -9,6 +9,7 @@ algorithm declares them with :func:`add_workflow_parameters`, reads them with
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -96,13 +97,35 @@ def workflow_values(
 ) -> dict[str, Any]:
     """The DetectionParams fields of these parameters: ``buffer``, ``min_size``, paths."""
     masked = algorithm.parameterAsOutputLayer(parameters, MASKED_IMAGE, context)
-    polygons = algorithm.parameterAsOutputLayer(parameters, POLYGONS, context)
+    polygons = _geopackage_file(
+        algorithm.parameterAsOutputLayer(parameters, POLYGONS, context), context
+    )
     return {
         "min_size": _int(algorithm, parameters, MIN_SIZE, context),
         "buffer": _int(algorithm, parameters, BUFFER, context),
         "masked_image": Path(masked) if masked else None,
         "polygons": Path(polygons) if polygons else None,
     }
+
+
+def _geopackage_file(destination: str, context: QgsProcessingContext) -> str:
+    """The file of a "Save to GeoPackage..." destination (``ogr:dbname='F.gpkg' table=T``).
+
+    The polygons always go to the layer ``clouds`` of that file; the layer Processing
+    loads is keyed by the file from then on.
+    """
+    match = _OGR_DBNAME.match(destination or "")
+    if match is None:
+        return destination
+    path = match.group(1).replace("''", "'")
+    if context.willLoadLayerOnCompletion(destination):
+        layers = context.layersToLoadOnCompletion()
+        layers[path] = layers.pop(destination)
+        context.setLayersToLoadOnCompletion(layers)
+    return path
+
+
+_OGR_DBNAME = re.compile(r"^ogr:dbname='((?:[^']|'')*)'")
 
 
 def _int(algorithm, parameters, key, context) -> int:

@@ -117,6 +117,34 @@ class TestHandComputed:
         assert "MASKED_IMAGE" not in result and "POLYGONS" not in result
         assert sorted(p.name for p in tmp_path.iterdir()) == ["mask.tif", "scene.tif"]
 
+    def test_save_to_geopackage_destination_writes_that_file(
+        self, qgis_processing, clean_project, tiny_weights, tmp_path
+    ):
+        from processing.gui.Postprocessing import handleAlgorithmResults
+        from processing.tools import dataobjects
+        from qgis.core import QgsProcessingOutputLayerDefinition
+
+        scene = _bright_scene(tmp_path / "scene.tif")
+        alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
+        feedback = QgsProcessingFeedback()
+        context = dataobjects.createContext(feedback)
+        gpkg = tmp_path / "my clouds.gpkg"
+        # What the dialog's "Save to GeoPackage..." gives.
+        sink = f"ogr:dbname='{gpkg}' table=\"clouds_today\" (geom)"
+        parameters = {
+            "INPUT": str(scene),
+            "MODEL": str(tiny_weights),
+            "PRODUCT": 2,
+            "OUTPUT": str(tmp_path / "mask.tif"),
+            "POLYGONS": QgsProcessingOutputLayerDefinition(sink, clean_project),
+        }
+        results, ok = alg.run(parameters, context, feedback)  # fmt: skip
+        assert ok, feedback.textLog()
+        assert results["POLYGONS"] == str(gpkg)
+        assert sorted(p["pixels"] for p in _polygons(gpkg)) == [1, 16]  # no sieve, no buffer
+        handleAlgorithmResults(alg, context, feedback, False, parameters)
+        assert len(clean_project.mapLayersByName("scene cloud polygons")) == 1
+
     def test_shapefile_polygons_are_refused_before_any_work(
         self, qgis_processing, tiny_weights, tmp_path
     ):
