@@ -263,7 +263,7 @@ class TestBatchAndModel:
             handleAlgorithmResults(alg, context, feedback, False, parameters)
             covers.append(results["CLOUD_COVER"])
         assert all(isinstance(c, float) for c in covers)
-        masks = [lyr for lyr in clean_project.mapLayers().values() if lyr.name().endswith("clouds")]
+        masks = [lyr for lyr in clean_project.mapLayers().values() if " clouds (" in lyr.name()]
         assert len(masks) == 2
         for row in rows:
             assert Path(row["OUTPUT"]).is_file()
