@@ -113,7 +113,7 @@ class TestClusterBatch:
 
         sequential = reports_of(tmp_path / "seq.json")
         assert sequential["corrupt_l1"].status == "failed"
-        assert "damaged or incomplete" in sequential["corrupt_l1"].error
+        assert "truncated or corrupt" in sequential["corrupt_l1"].error
         assert (tmp_path / "par.csv").read_text().startswith("input,output,status,cloud_cover")
         for name, report in sequential.items():
             parallel = tmp_path / "par" / Path(report.output).name
