@@ -90,11 +90,17 @@ def _gdal_call(what: str, target: Path, is_canceled: IsCanceled | None) -> Itera
     codes: list = []
     gdal.PushErrorHandler("CPLQuietErrorHandler")  # per thread: QGIS's own calls unaffected
     gdal.ErrorReset()
+    raised = None
     try:
-        yield codes
-        message = gdal.GetLastErrorMsg()
-        failed = gdal.GetLastErrorType() >= gdal.CE_Failure or any(
-            code not in (0, None) for code in codes
+        try:
+            yield codes
+        except RuntimeError as exc:  # GDAL's exceptions, where other code turned them on
+            raised = str(exc)
+        message = raised or gdal.GetLastErrorMsg()
+        failed = (
+            raised is not None
+            or gdal.GetLastErrorType() >= gdal.CE_Failure
+            or any(code not in (0, None) for code in codes)
         )
     finally:
         gdal.PopErrorHandler()

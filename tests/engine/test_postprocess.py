@@ -137,6 +137,31 @@ class TestBuffer:
         np.testing.assert_array_equal(refined(tmp_path, values, min_size=2, buffer=1), expected)
 
 
+class TestGdalExceptions:
+    @pytest.mark.parametrize("exceptions", [False, True])
+    def test_work_and_cancel_whatever_gdal_exceptions_are(self, tmp_path, exceptions):
+        from osgeo import gdal
+
+        before = gdal.GetUseExceptions()
+        (gdal.UseExceptions if exceptions else gdal.DontUseExceptions)()
+        try:
+            values = np.zeros((6, 6), np.uint8)
+            values[2:4, 2:4] = 1
+            values[0, 5] = 1
+            raw = write_mask(tmp_path / "raw.tif", values)
+            grid = {"width": 6, "height": 6, "crs": None, "transform": from_origin(0, 0, 1, 1)}
+            with AtomicRasterWriter(tmp_path / "a.tif", dtype="uint8", nodata=N, **grid) as out:
+                assert refine_mask(raw, out, min_size=2, buffer=1) == 12
+            with (
+                AtomicRasterWriter(tmp_path / "b.tif", dtype="uint8", nodata=N, **grid) as out,
+                pytest.raises(CanceledError),
+            ):
+                refine_mask(raw, out, min_size=2, buffer=1, is_canceled=lambda: True)
+        finally:
+            (gdal.UseExceptions if before else gdal.DontUseExceptions)()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["raw.tif"]
+
+
 class TestParams:
     @pytest.mark.parametrize(
         ("field", "value", "words"),
