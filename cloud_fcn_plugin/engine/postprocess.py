@@ -130,10 +130,14 @@ def _callback(progress: Fraction | None, is_canceled: IsCanceled | None):
 def _work_raster(beside: Path, width: int, height: int, data_type: int) -> tuple[Path, Any]:
     """A hidden temporary GeoTIFF beside ``beside``, open in GDAL for writing."""
     path = new_temporary(beside)
-    with _gdal_call("Creating a work file", beside, None):
-        dataset = gdal.GetDriverByName("GTiff").Create(
-            str(path), width, height, 1, data_type, _WORK_OPTIONS
-        )
+    try:
+        with _gdal_call("Creating a work file", beside, None):
+            dataset = gdal.GetDriverByName("GTiff").Create(
+                str(path), width, height, 1, data_type, _WORK_OPTIONS
+            )
+    except BaseException:
+        discard_temporary(path)
+        raise
     if dataset is None:
         discard_temporary(path)
         raise OutputNotWritableError(
@@ -480,6 +484,7 @@ class AtomicPolygonWriter:
         if mask is None:
             raise OutputNotWritableError(f"Cannot read back the mask {mask_path}: check the disk.")
         clouds_only = f"/vsimem/cloud_fcn_{uuid.uuid4().hex}.vrt"
+        clouds = band = target = layer = None
         try:
             gdal.FileFromMemBuffer(clouds_only, _clouds_only_vrt(mask_path, mask))
             clouds = gdal.Open(clouds_only)
@@ -517,6 +522,7 @@ class AtomicPolygonWriter:
             self.count = len(fids)
             return self.count
         except BaseException:
+            layer = target = None  # closed before its file is removed
             self.abort()
             raise
         finally:
