@@ -153,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("QGIS_")}
         env.pop("QT_QPA_PLATFORM", None)  # Xvfb gives a real display
         env.update(HOME=tmp, PYTHONPATH=os.pathsep.join(_venv_site_packages()))
+        # QGIS would save its band histograms as .aux.xml files beside the shared data.
+        env["GDAL_PAM_ENABLED"] = "NO"
         command = [qgis, "--nologo", "--noversioncheck", "--code", str(code)]
         if "DISPLAY" not in os.environ and shutil.which("xvfb-run"):
             size = f"{WINDOW[0] + 40}x{WINDOW[1] + 40}x24"

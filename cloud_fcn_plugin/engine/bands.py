@@ -461,6 +461,7 @@ def scaling_for(
     mtl: MtlMetadata | None = None,
     *,
     dtype: str | np.dtype | None = None,
+    celsius: bool = False,
 ) -> Scaling:
     """Return the DN-to-reflectance scaling of a product level.
 
@@ -470,10 +471,11 @@ def scaling_for(
         mtl: parsed MTL of the product, if any; its values win over the constants.
         dtype: data type of the raw pixels. An integer TOA raster is taken as
             reflectance * 10000; a floating-point SR raster as reflectance already.
+        celsius: a floating-point TOA thermal band holds degrees Celsius, not kelvin.
     """
     _check_level(level)
     if THERMAL_BAND in band_numbers:
-        return _with_thermal(level, band_numbers, mtl, dtype)
+        return _with_thermal(level, band_numbers, mtl, dtype, celsius)
     n = len(band_numbers)
     is_float = dtype is not None and np.dtype(dtype).kind == "f"
     from_mtl = _mtl_values(mtl, level, band_numbers)
@@ -528,7 +530,7 @@ def scaling_for(
 
 
 def _with_thermal(
-    level: str, band_numbers: Sequence[int], mtl: MtlMetadata | None, dtype: Any
+    level: str, band_numbers: Sequence[int], mtl: MtlMetadata | None, dtype: Any, celsius: bool
 ) -> Scaling:
     """Scaling of a band set that includes the thermal band (the full-band model's)."""
     index = list(band_numbers).index(THERMAL_BAND)
@@ -536,8 +538,10 @@ def _with_thermal(
     base = scaling_for(level, optical, mtl, dtype=dtype)
     is_float = dtype is not None and np.dtype(dtype).kind == "f"
     if level == "toa" and is_float:
-        gain, offset, thermal = 1.0, 0.0, ThermalBand(index)
-        reason = "thermal band used as brightness temperature in kelvin"
+        gain, offset, thermal = 1.0, (273.15 if celsius else 0.0), ThermalBand(index)
+        reason = "thermal band " + (
+            "in degrees Celsius, turned into kelvin" if celsius else "used as kelvin"
+        )
     elif level == "l1":
         known = mtl is not None and all(
             THERMAL_BAND in values

@@ -49,6 +49,7 @@ from .bands import (
     LEVEL_NAMES,
     LEVELS,
     MODEL_BANDS,
+    THERMAL_BAND,
     MtlMetadata,
     Scaling,
     band_number_from_text,
@@ -766,6 +767,34 @@ def _open_sources(info: InputInfo, bands: Sequence[int] | None) -> tuple[list, l
     return [(ds, 1) for ds in datasets], notes
 
 
+def _thermal_in_celsius(info: InputInfo, level: str) -> bool:
+    """Whether a floating-point TOA thermal band holds degrees Celsius rather than kelvin.
+
+    TOA products store brightness temperature either way (the L8 Biome stacks in
+    kelvin, others in degrees Celsius); the values tell: Earth's surfaces and cloud
+    tops lie between 180 and 340 K, that is between -93 and 67 degrees Celsius.
+
+    Raises:
+        UnsupportedDataError: the values fit neither unit.
+    """
+    place = info.landsat_bands.get(THERMAL_BAND)
+    if level != "toa" or place is None or np.dtype(info.dtype).kind != "f":
+        return False
+    path = info.path if info.kind == "raster" else Path(place)
+    with _open(path) as dataset, _reading(path):
+        sample = _sample(dataset, int(place) if info.kind == "raster" else 1)
+    sample = sample[np.isfinite(sample) & (sample != 0)]
+    median = float(np.median(sample)) if sample.size else float("nan")
+    if 150.0 <= median <= 400.0:
+        return False
+    if -100.0 <= median <= 80.0:
+        return True
+    raise UnsupportedDataError(
+        f"The thermal band B10 of {info.path.name} holds values around {median:.4g}, neither "
+        "kelvin nor degrees Celsius: choose the 4-band model (--model rgbn)."
+    )
+
+
 def _open_landsat_bands(info: InputInfo, numbers: Sequence[int]) -> tuple[list, list[str]]:
     """Open the (dataset, band index) of each Landsat band in ``numbers``."""
     missing = [b for b in numbers if b not in info.landsat_bands]
@@ -839,7 +868,8 @@ def open_scene(
     info = inspect_input(path) if path is not None else inspect_band_files(band_files or ())
     level, reason = _resolve_level(info, product)
     model_bands = tuple(model_bands)
-    scaling = scaling_for(level, model_bands, info.mtl, dtype=info.dtype)
+    celsius = THERMAL_BAND in model_bands and _thermal_in_celsius(info, level)
+    scaling = scaling_for(level, model_bands, info.mtl, dtype=info.dtype, celsius=celsius)
     if model_bands == MODEL_BANDS:
         sources, notes = _open_sources(info, bands)
     else:

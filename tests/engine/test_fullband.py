@@ -30,6 +30,7 @@ from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
 
 L1_30M = "scenes/LC80200392015216LGN00_L1T_30m"
 L1_900M = "scenes/LC08_L1TP_016037_20170813_C1_900m"
+LONG_ISLAND = "scenes/LC80130312015295LGN00_toa_120m"
 SAMPLE = (
     Path(__file__).resolve().parents[2]
     / "resources"
@@ -119,6 +120,27 @@ class TestReading:
             values, valid = reader.read_all()
         assert "standard Landsat 8 constants" in reader.scaling.reason
         assert 200.0 < float(np.median(values[7][valid])) < 320.0
+
+    def test_toa_thermal_in_celsius_becomes_kelvin(self, data_dir):
+        with open_scene(data_dir / LONG_ISLAND, model_bands=FULLBAND_BANDS) as reader:
+            values, valid = reader.read_all()
+        assert "degrees Celsius, turned into kelvin" in reader.scaling.reason
+        assert 270.0 < float(np.median(values[7][valid])) < 300.0
+
+    def test_thermal_in_neither_unit_is_refused(self, tmp_path):
+        import rasterio
+
+        descriptions = [f"B{b}" for b in FULLBAND_BANDS]
+        data = np.full((8, 16, 16), 0.2, np.float32)
+        data[7] = 5000.0
+        path = tmp_path / "stack_toa.tif"
+        profile = {"driver": "GTiff", "width": 16, "height": 16, "count": 8, "dtype": "float32"}
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(data)
+            for index, text in enumerate(descriptions, start=1):
+                dst.set_band_description(index, text)
+        with pytest.raises(UnsupportedDataError, match="neither kelvin nor degrees Celsius"):
+            open_scene(path, model_bands=FULLBAND_BANDS, product="toa")
 
     def test_biome_stack_is_recognised(self, biome_dir):
         patch = next((biome_dir / "train" / "Images").glob("*.tif"))
