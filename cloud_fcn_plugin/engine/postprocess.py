@@ -33,7 +33,6 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -49,12 +48,12 @@ from .raster_io import (
     MASK_CLOUD,
     MASK_NODATA,
     VECTOR_SUFFIXES,
+    AtomicOutput,
     AtomicRasterWriter,
     check_output_path,
     discard_temporary,
     inspect_input,
     new_temporary,
-    rename_temporary,
 )
 
 Fraction = Callable[[float], None]
@@ -442,7 +441,7 @@ def write_masked_image(
 # ------------------------------------------------------------------ polygons
 
 
-class AtomicPolygonWriter:
+class AtomicPolygonWriter(AtomicOutput):
     """Writes cloud polygons to a GeoPackage that appears only when complete.
 
     Like :class:`~.raster_io.AtomicRasterWriter`: a hidden temporary GeoPackage in
@@ -459,18 +458,6 @@ class AtomicPolygonWriter:
         self.count: int | None = None
         self.area_field = "area_m2"
         self._committed = self._finished = False
-
-    def __enter__(self) -> AtomicPolygonWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if not self._committed:
-            self.abort()
 
     def write(
         self,
@@ -557,19 +544,6 @@ class AtomicPolygonWriter:
             self.abort()
             raise
         self._finished = True
-
-    def commit(self) -> Path:
-        """Finish the file and rename it into place; return the final path."""
-        if self._committed:
-            return self.path
-        self.finish()
-        try:
-            rename_temporary(self.temp_path, self.path, self.overwrite)
-        except BaseException:
-            self.abort()
-            raise
-        self._committed = True
-        return self.path
 
     def abort(self) -> None:
         """Drop the temporary GeoPackage; the destination stays as it was."""

@@ -989,7 +989,56 @@ def write_mask_colormap(dataset: Any, band: int = 1) -> None:
     dataset.write_colormap(band, MASK_COLORMAP)
 
 
-class AtomicRasterWriter:
+class AtomicOutput:
+    """What every atomic output shares: a temporary file renamed into place on commit.
+
+    Subclasses set ``path``, ``temp_path``, ``overwrite`` and ``_committed`` /
+    ``_finished`` (False), and implement :meth:`finish` (complete, verify and sync the
+    temporary file) and :meth:`abort` (drop it). Leaving a ``with`` block without
+    :meth:`commit` aborts, so the destination stays as it was.
+    """
+
+    path: Path
+    temp_path: Path
+    overwrite: bool
+    _committed: bool
+    _finished: bool
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._committed:
+            self.abort()
+
+    def finish(self) -> None:
+        """Complete and verify the temporary file (see the subclasses)."""
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """Drop the temporary file (see the subclasses)."""
+        raise NotImplementedError
+
+    def commit(self) -> Path:
+        """Finish the file (see :meth:`finish`) and rename it into place; return the final path."""
+        if self._committed:
+            return self.path
+        self.finish()
+        try:
+            rename_temporary(self.temp_path, self.path, self.overwrite)
+        except BaseException:
+            self.abort()
+            raise
+        self._committed = True
+        return self.path
+
+
+class AtomicRasterWriter(AtomicOutput):
     """Writes a tiled GeoTIFF (one band, or ``count``) that appears only when complete.
 
     Pixels go to a hidden ``.<name>.partial-<pid>-<random>`` file in the destination
@@ -1056,18 +1105,6 @@ class AtomicRasterWriter:
                 f"Cannot create {self.temp_path}: {exc}; choose another output folder."
             ) from exc
 
-    def __enter__(self) -> AtomicRasterWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if not self._committed:
-            self.abort()
-
     def write(self, array: np.ndarray, row_off: int, col_off: int) -> None:
         """Write a (h, w) block, or (count, h, w) for several bands, at a pixel offset.
 
@@ -1114,19 +1151,6 @@ class AtomicRasterWriter:
             self.abort()
             raise
         self._finished = True
-
-    def commit(self) -> Path:
-        """Finish the file (see :meth:`finish`) and rename it into place; return the final path."""
-        if self._committed:
-            return self.path
-        self.finish()
-        try:
-            rename_temporary(self.temp_path, self.path, self.overwrite)
-        except BaseException:
-            self.abort()
-            raise
-        self._committed = True
-        return self.path
 
     def abort(self) -> None:
         """Drop the temporary file; the destination stays as it was."""
