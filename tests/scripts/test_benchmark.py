@@ -42,7 +42,7 @@ class TestBenchmarkReport:
         for result in data["results"].values():
             assert {"mpx_per_s", "seconds", "megapixels", "peak_rss_mb"} <= set(result)
             assert result["mpx_per_s"] > 0 and result["peak_rss_mb"] > 0
-        assert data["model"]["model"] == "cloudfcn_lite" and data["model"]["parameters"] > 0
+        assert data["model"]["model"] == "unet" and data["model"]["parameters"] > 0
         assert data["device"] == "cpu" and data["torch"] and data["torch_threads"] >= 1
         assert data["machine"]["logical_cores"] >= 1
         assert data["scene"]["size"] == f"{SIZE}x{SIZE}"
@@ -55,7 +55,7 @@ class TestBenchmarkReport:
         assert "| measurement | Mpx/s |" in text
         for label in ("network alone", "engine end to end", "naive pipeline"):
             assert label in text
-        assert "Machine:" in text and "Command:" in text and "cloudfcn_lite" in text
+        assert "Machine:" in text and "Command:" in text and "unet" in text
 
 
 class TestScene:
