@@ -62,6 +62,7 @@ install: setup
 
 screenshot: setup
 	$(PY) scripts/screenshot.py
+	$(PY) scripts/workflow_picture.py
 
 # Public models scored on our cross-validation patches. They live in their own virtual
 # environment (its own numpy and onnxruntime), never in .venv, the plugin or the tests.

@@ -6,10 +6,6 @@ stack of the scene, runs the panel on it and saves the main window to
 ``docs/screenshot.png``.
 
 Usage: ``python scripts/screenshot.py [--output docs/screenshot.png] [--weights FILE]``
-
-With ``--workflow`` the panel also sieves and buffers the mask and writes the masked
-image and the cloud polygons; the picture then shows those two over the scene
-(``docs/workflow.png``).
 """
 
 from __future__ import annotations
@@ -34,7 +30,7 @@ WINDOW = (1440, 900)
 def in_qgis(options: dict) -> None:
     """Run inside QGIS (``qgis --code``): load the scene, run the panel, save the window."""
     from osgeo import gdal
-    from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
+    from qgis.core import QgsApplication, QgsContrastEnhancement, QgsProject, QgsRasterLayer
     from qgis.PyQt.QtCore import Qt, QTimer
     from qgis.utils import iface, plugins
 
@@ -43,7 +39,20 @@ def in_qgis(options: dict) -> None:
     stack = work / f"{STEM}_B2-B5_toa.vrt"
     gdal.BuildVRT(str(stack), bands, separate=True).FlushCache()
     layer = QgsRasterLayer(str(stack), "Long Island 2015-10-22 (B2-B5 TOA)", "gdal")
-    _true_colour(layer)
+    renderer = layer.renderer()
+    renderer.setRedBand(3)
+    renderer.setGreenBand(2)
+    renderer.setBlueBand(1)
+    for band, setter in ((3, renderer.setRedContrastEnhancement),
+                         (2, renderer.setGreenContrastEnhancement),
+                         (1, renderer.setBlueContrastEnhancement)):
+        enhancement = QgsContrastEnhancement(layer.dataProvider().dataType(band))
+        enhancement.setContrastEnhancementAlgorithm(
+            QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum
+        )
+        enhancement.setMinimumValue(0.02)
+        enhancement.setMaximumValue(0.3)
+        setter(enhancement)
     QgsProject.instance().addMapLayer(layer)
 
     window = iface.mainWindow()
@@ -55,12 +64,6 @@ def in_qgis(options: dict) -> None:
     dock.follow_layer(layer)
     if options.get("weights"):
         dock.model_widget.setFilePath(options["weights"])
-    if options.get("workflow"):
-        dock.workflow.setCollapsed(False)
-        dock.min_size_spin.setValue(4)
-        dock.buffer_spin.setValue(1)
-        dock.masked_check.setChecked(True)
-        dock.polygons_check.setChecked(True)
     window.resizeDocks([dock], [440], Qt.Orientation.Horizontal)
     canvas = iface.mapCanvas()
     canvas.setExtent(layer.extent())
@@ -74,22 +77,10 @@ def in_qgis(options: dict) -> None:
         sys.stderr.flush()
         os._exit(0)
 
-    def show_workflow_outputs() -> None:
-        root = QgsProject.instance().layerTreeRoot()
-        for node in root.findLayers():
-            name = node.layer().name()
-            shown = "without clouds" in name or "cloud polygons" in name
-            node.setItemVisibilityChecked(shown)
-            if shown and node.layer().type() == node.layer().RasterLayer:
-                _true_colour(node.layer())
-        canvas.refreshAllLayers()
-
     def added(_mask) -> None:
         canvas.setExtent(layer.extent())
-        if options.get("workflow"):
-            QTimer.singleShot(2000, show_workflow_outputs)
         canvas.refreshAllLayers()
-        QTimer.singleShot(5000, save)
+        QTimer.singleShot(4000, save)
 
     def failed() -> None:
         print("the run did not finish in time", file=sys.stderr, flush=True)
@@ -107,27 +98,6 @@ def in_qgis(options: dict) -> None:
     dock.mask_added.connect(added)
     QTimer.singleShot(1500, dock.run_button.click)
     QTimer.singleShot(int(options["timeout"]) * 1000, failed)
-
-
-def _true_colour(layer) -> None:
-    """Show a B2-B5 TOA raster in true colour, stretched from 0.02 to 0.3 reflectance."""
-    from qgis.core import QgsContrastEnhancement
-
-    renderer = layer.renderer()
-    renderer.setRedBand(3)
-    renderer.setGreenBand(2)
-    renderer.setBlueBand(1)
-    for band, setter in ((3, renderer.setRedContrastEnhancement),
-                         (2, renderer.setGreenContrastEnhancement),
-                         (1, renderer.setBlueContrastEnhancement)):
-        enhancement = QgsContrastEnhancement(layer.dataProvider().dataType(band))
-        enhancement.setContrastEnhancementAlgorithm(
-            QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum
-        )
-        enhancement.setMinimumValue(0.02)
-        enhancement.setMaximumValue(0.3)
-        setter(enhancement)
-    layer.triggerRepaint()
 
 
 # ----------------------------------------------------------------- outside QGIS
@@ -152,9 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scene", type=Path, default=SCENE, help="Long Island TOA scene folder")
     parser.add_argument("--weights", type=Path, default=None, help="default: bundled weights")
     parser.add_argument("--timeout", type=int, default=120, help="seconds to wait for the run")
-    parser.add_argument(
-        "--workflow", action="store_true", help="show the masked image and cloud polygons"
-    )
     args = parser.parse_args(argv)
     qgis = shutil.which("qgis")
     if qgis is None:
@@ -176,7 +143,6 @@ def main(argv: list[str] | None = None) -> int:
             "weights": str(args.weights.resolve()) if args.weights else "",
             "work": tmp,
             "timeout": args.timeout,
-            "workflow": args.workflow,
         }
         code = home / "shot.py"
         code.write_text(
