@@ -222,24 +222,25 @@ def refine_mask(
             discard_temporary(path)
 
 
-def _sieve(
-    raw: Path, beside: Path, min_size: int, progress: Fraction, is_canceled: IsCanceled | None
+def _gdal_to_work_file(
+    source_path: Path,
+    beside: Path,
+    data_type: int,
+    what: str,
+    algorithm: Callable[[Any, Any, Any], int],
+    progress: Fraction,
+    is_canceled: IsCanceled | None,
 ) -> Path:
-    """GDAL's sieve of the whole mask (cloud, clear and nodata patches alike) into a work file.
+    """Run a GDAL raster algorithm from one band into a new work file; return the file.
 
-    Only its verdict on cloud pixels is used (see :func:`_combine`): a small cloud
-    patch merged into clear or nodata is dropped; holes it fills are ignored.
+    ``algorithm(source_band, target_band, callback)`` returns GDAL's error code; the work
+    file is deleted if anything fails or the run is canceled.
     """
-    source, band = _open_band(raw)
-    path, target = _work_raster(beside, source.RasterXSize, source.RasterYSize, gdal.GDT_Byte)
+    source, band = _open_band(source_path)
+    path, target = _work_raster(beside, source.RasterXSize, source.RasterYSize, data_type)
     try:
-        with _gdal_call("Sieving the clouds", beside, is_canceled) as codes:
-            codes.append(
-                gdal.SieveFilter(
-                    band, None, target.GetRasterBand(1), min_size, CONNECTEDNESS,
-                    callback=_callback(progress, is_canceled),
-                )
-            )  # fmt: skip
+        with _gdal_call(what, beside, is_canceled) as codes:
+            codes.append(algorithm(band, target.GetRasterBand(1), _callback(progress, is_canceled)))
             target.FlushCache()
         target = None
     except BaseException:
@@ -249,6 +250,23 @@ def _sieve(
     finally:
         source = None
     return path
+
+
+def _sieve(
+    raw: Path, beside: Path, min_size: int, progress: Fraction, is_canceled: IsCanceled | None
+) -> Path:
+    """GDAL's sieve of the whole mask (cloud, clear and nodata patches alike) into a work file.
+
+    Only its verdict on cloud pixels is used (see :func:`_combine`): a small cloud
+    patch merged into clear or nodata is dropped; holes it fills are ignored.
+    """
+
+    def sieve(band: Any, target: Any, callback: Any) -> int:
+        return gdal.SieveFilter(band, None, target, min_size, CONNECTEDNESS, callback=callback)
+
+    return _gdal_to_work_file(
+        raw, beside, gdal.GDT_Byte, "Sieving the clouds", sieve, progress, is_canceled
+    )
 
 
 def _kept_clouds(
@@ -275,28 +293,16 @@ def _proximity(
     clouds: Path, beside: Path, buffer: int, progress: Fraction, is_canceled: IsCanceled | None
 ) -> Path:
     """Distance in pixels to the nearest cloud, up to ``buffer`` (farther: :data:`_FAR`)."""
-    source, band = _open_band(clouds)
-    path, target = _work_raster(beside, source.RasterXSize, source.RasterYSize, gdal.GDT_UInt16)
     options = [
         f"VALUES={MASK_CLOUD}", "DISTUNITS=PIXEL", f"MAXDIST={buffer}", f"NODATA={_FAR}",
     ]  # fmt: skip
-    try:
-        with _gdal_call("Buffering the clouds", beside, is_canceled) as codes:
-            codes.append(
-                gdal.ComputeProximity(
-                    band, target.GetRasterBand(1), options,
-                    callback=_callback(progress, is_canceled),
-                )
-            )  # fmt: skip
-            target.FlushCache()
-        target = None
-    except BaseException:
-        target = None
-        discard_temporary(path)
-        raise
-    finally:
-        source = None
-    return path
+
+    def proximity(band: Any, target: Any, callback: Any) -> int:
+        return gdal.ComputeProximity(band, target, options, callback=callback)
+
+    return _gdal_to_work_file(
+        clouds, beside, gdal.GDT_UInt16, "Buffering the clouds", proximity, progress, is_canceled
+    )
 
 
 def _combine(
