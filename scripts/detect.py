@@ -236,9 +236,9 @@ def run(args: argparse.Namespace) -> int:
     args.input = Path(args.inputs[0])
     from tqdm import tqdm
 
+    from cloud_fcn_plugin.engine.outputs import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
     from cloud_fcn_plugin.engine.preview import write_preview
-    from cloud_fcn_plugin.engine.raster_io import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
 
     params = params_from_args(args)
     # Every output, the preview included, before any work: never the input, never each other.
@@ -288,7 +288,7 @@ def run(args: argparse.Namespace) -> int:
 def plan(args: argparse.Namespace) -> list:
     """Expand the inputs and pair each with its output (a list of ``batch.Job``)."""
     from cloud_fcn_plugin.engine import batch
-    from cloud_fcn_plugin.engine.raster_io import check_output_path
+    from cloud_fcn_plugin.engine.outputs import check_output_path
 
     scenes = batch.expand_inputs(args.inputs)
     if args.report is not None:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .raster_io import remove_live_temporaries
+from .outputs import remove_live_temporaries
 
 #: The signals that end a run like Ctrl-C (SIGHUP does not exist on Windows).
 TERMINATING_SIGNALS: tuple[signal.Signals, ...] = tuple(

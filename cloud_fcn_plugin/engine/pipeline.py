@@ -25,20 +25,19 @@ import rasterio
 from .bands import InputTransform, band_numbers, input_transform
 from .errors import CanceledError, NoValidPixelsError, ParameterError
 from .model_choice import ModelChoice, choose_model
-from .params import DetectionParams, DetectionResult
-from .postprocess import AtomicPolygonWriter, image_bands, refine_mask, write_masked_image
-from .predict import Predictor, load_predictor
-from .raster_io import (
+from .outputs import (
     MASK_CLOUD,
     MASK_COLORMAP,
     MASK_NODATA,
     RASTER_SUFFIXES,
     VECTOR_SUFFIXES,
     AtomicRasterWriter,
-    SceneReader,
     check_outputs,
-    open_scene,
 )
+from .params import DetectionParams, DetectionResult
+from .postprocess import AtomicPolygonWriter, image_bands, refine_mask, write_masked_image
+from .predict import Predictor, load_predictor
+from .raster_io import SceneReader, open_scene
 from .threads import single_threaded_blas
 from .tiling import PlannedTile, axis_offsets, blend_window, plan_tiles
 

@@ -14,7 +14,7 @@ rows with rasterio:
 * The sieve comes first: a speck it removes does not come back grown, and the
   buffer then covers the fringes of the clouds that are kept.
 * **masked image**: the input's bands with cloud and fill pixels set to nodata (see
-  :func:`image_bands`), through :class:`~.raster_io.AtomicRasterWriter`.
+  :func:`image_bands`), through :class:`~.outputs.AtomicRasterWriter`.
 * **polygons** (``gdal.Polygonize``, 4-connected): one polygon per cloud patch in a
   GeoPackage layer ``clouds`` in the input's CRS, with ``pixels`` and its area
   (``area_m2`` for a projected CRS in metres or feet, else ``area`` in squared map
@@ -43,7 +43,7 @@ from rasterio.windows import Window
 
 from .bands import LANDSAT_BAND_NAMES
 from .errors import BandMismatchError, CanceledError, OutputNotWritableError
-from .raster_io import (
+from .outputs import (
     MASK_CLEAR,
     MASK_CLOUD,
     MASK_NODATA,
@@ -52,9 +52,9 @@ from .raster_io import (
     AtomicRasterWriter,
     check_output_path,
     discard_temporary,
-    inspect_input,
     new_temporary,
 )
+from .raster_io import inspect_input
 
 Fraction = Callable[[float], None]
 IsCanceled = Callable[[], bool]
@@ -450,7 +450,7 @@ def write_masked_image(
 class AtomicPolygonWriter(AtomicOutput):
     """Writes cloud polygons to a GeoPackage that appears only when complete.
 
-    Like :class:`~.raster_io.AtomicRasterWriter`: a hidden temporary GeoPackage in
+    Like :class:`~.outputs.AtomicRasterWriter`: a hidden temporary GeoPackage in
     the destination folder, read back and synced by :meth:`finish`, renamed into place
     by :meth:`commit`; leaving the ``with`` block without committing deletes it.
     """

@@ -12,7 +12,8 @@ from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
 from .errors import OutputNotWritableError
-from .raster_io import discard_temporary, finish_temporary, new_temporary, open_scene
+from .outputs import discard_temporary, finish_temporary, new_temporary
+from .raster_io import open_scene
 
 OUTLINE_RGB = (255, 220, 0)
 FILL_RGB = (0, 0, 0)

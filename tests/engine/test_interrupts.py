@@ -21,7 +21,7 @@ WORKER = textwrap.dedent(
     import numpy as np
     from affine import Affine
     from cloud_fcn_plugin.engine.interrupts import clean_up_on_termination
-    from cloud_fcn_plugin.engine.raster_io import AtomicRasterWriter
+    from cloud_fcn_plugin.engine.outputs import AtomicRasterWriter
 
     clean_up_on_termination()
     clean_up_on_termination()  # twice adds nothing

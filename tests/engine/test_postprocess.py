@@ -15,6 +15,7 @@ from cloud_fcn_plugin.engine.errors import (
     OutputConflictError,
     ParameterError,
 )
+from cloud_fcn_plugin.engine.outputs import AtomicRasterWriter
 from cloud_fcn_plugin.engine.params import MAX_BUFFER, DetectionParams
 from cloud_fcn_plugin.engine.pipeline import detect_clouds
 from cloud_fcn_plugin.engine.postprocess import (
@@ -24,7 +25,6 @@ from cloud_fcn_plugin.engine.postprocess import (
     refine_mask,
     write_masked_image,
 )
-from cloud_fcn_plugin.engine.raster_io import AtomicRasterWriter
 from tests.conftest import write_geotiff
 
 N = 255  # mask nodata
