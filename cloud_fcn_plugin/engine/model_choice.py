@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .bands import FULLBAND_BANDS, MODEL_BANDS, band_numbers
-from .errors import ParameterError
+from .bands import FULLBAND_BANDS, MODEL_BANDS, band_numbers, scaling_for
+from .errors import ParameterError, UnsupportedDataError
 from .params import MODEL_CHOICES
 from .raster_io import InputInfo, inspect_input
 from .resources import resource_path
@@ -94,10 +94,19 @@ def fullband_preferred() -> bool:
 
 
 def fullband_readable(info: InputInfo, product: str = "auto") -> bool:
-    """Whether the full-band model can read this input (its bands, Level-1 or float TOA)."""
+    """Whether the full-band model can read this input: its bands, at a level it scales.
+
+    The levels are the ones :func:`~.bands.scaling_for` can turn into the model's input
+    (Level-1 DN, floating-point TOA), asked of it rather than repeated here.
+    """
+    if not info.has_bands(FULLBAND_BANDS):
+        return False
     level = info.level if product == "auto" else product
-    float_toa = level == "toa" and np.dtype(info.dtype).kind == "f"
-    return info.has_bands(FULLBAND_BANDS) and (level == "l1" or float_toa)
+    try:
+        scaling_for(level, FULLBAND_BANDS, info.mtl, dtype=info.dtype)
+    except UnsupportedDataError:
+        return False
+    return True
 
 
 def choose_model(
