@@ -12,15 +12,19 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
-    QgsProcessingModelChildParameterSource,
-    QgsProcessingModelOutput,
-    QgsProcessingModelParameter,
-    QgsProcessingParameterRasterLayer,
     QgsProject,
     QgsRasterLayer,
 )
 
 from cloud_fcn_plugin.compat import FLAG_ADVANCED
+from tests.plugin.model3 import (
+    detection_model,
+    from_child,
+    from_parameter,
+    model_output,
+    saved_and_reloaded,
+    static,
+)
 
 pytestmark = [pytest.mark.qgis, pytest.mark.data]
 
@@ -274,12 +278,9 @@ class TestBatchAndModel:
         import rasterio
         from qgis import processing
 
-        path = tmp_path / "clouds_then_cover_raster.model3"
-        assert _cloud_model(tiny_weights).toFile(str(path))
-        model = QgsProcessingModelAlgorithm()
-        assert model.fromFile(str(path))
-        ok, errors = model.validate()
-        assert ok, errors
+        model = saved_and_reloaded(
+            _cloud_model(tiny_weights), tmp_path / "clouds_then_cover_raster.model3"
+        )
         report = tmp_path / "stats.html"
         cover_raster = tmp_path / "cover.tif"
         mask = tmp_path / "mask.tif"
@@ -325,53 +326,22 @@ def _assert_paletted_style(layer: QgsRasterLayer) -> None:
 
 def _cloud_model(weights: Path) -> QgsProcessingModelAlgorithm:
     """Detect clouds, then raster statistics of the mask and a raster of the cloud cover."""
-    model = QgsProcessingModelAlgorithm("Clouds then statistics", "Cloud FCN tests")
-    model.addModelParameter(
-        QgsProcessingParameterRasterLayer("scene", "Scene"), QgsProcessingModelParameter("scene")
-    )
-    static = QgsProcessingModelChildParameterSource.fromStaticValue
-
-    detect = QgsProcessingModelChildAlgorithm(ALG)
-    detect.setChildId("detect")
-    detect.addParameterSources(
-        "INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("scene")]
-    )
-    detect.addParameterSources("MODEL", [static(str(weights))])
-    # The modeler's dialog stores every default explicitly; do the same.
-    for key, value in (("PRODUCT", 0), ("BATCH_SIZE", 4), ("DEVICE", 0)):
-        detect.addParameterSources(key, [static(value)])
-    detect.setModelOutputs({"mask": _model_output("mask", "detect", "OUTPUT")})
-    model.addChildAlgorithm(detect)
+    model = detection_model("Clouds then statistics", weights)
 
     stats = QgsProcessingModelChildAlgorithm("native:rasterlayerstatistics")
     stats.setChildId("stats")
-    stats.addParameterSources(
-        "INPUT", [QgsProcessingModelChildParameterSource.fromChildOutput("detect", "OUTPUT")]
-    )
+    stats.addParameterSources("INPUT", [from_child("detect", "OUTPUT")])
     stats.addParameterSources("BAND", [static(1)])
-    stats.setModelOutputs({"statistics": _model_output("statistics", "stats", "OUTPUT_HTML_FILE")})
+    stats.setModelOutputs({"statistics": model_output("statistics", "stats", "OUTPUT_HTML_FILE")})
     model.addChildAlgorithm(stats)
 
     cover = QgsProcessingModelChildAlgorithm("native:createconstantrasterlayer")
     cover.setChildId("cover")
-    cover.addParameterSources(
-        "EXTENT", [QgsProcessingModelChildParameterSource.fromChildOutput("detect", "OUTPUT")]
-    )
-    cover.addParameterSources(
-        "TARGET_CRS", [QgsProcessingModelChildParameterSource.fromModelParameter("scene")]
-    )
+    cover.addParameterSources("EXTENT", [from_child("detect", "OUTPUT")])
+    cover.addParameterSources("TARGET_CRS", [from_parameter("scene")])
     cover.addParameterSources("PIXEL_SIZE", [static(2000)])
     cover.addParameterSources("OUTPUT_TYPE", [static(5)])  # Float32
-    cover.addParameterSources(
-        "NUMBER", [QgsProcessingModelChildParameterSource.fromChildOutput("detect", "CLOUD_COVER")]
-    )
-    cover.setModelOutputs({"cover_raster": _model_output("cover_raster", "cover", "OUTPUT")})
+    cover.addParameterSources("NUMBER", [from_child("detect", "CLOUD_COVER")])
+    cover.setModelOutputs({"cover_raster": model_output("cover_raster", "cover", "OUTPUT")})
     model.addChildAlgorithm(cover)
     return model
-
-
-def _model_output(name: str, child: str, child_output: str) -> QgsProcessingModelOutput:
-    output = QgsProcessingModelOutput(name, name)
-    output.setChildId(child)
-    output.setChildOutputName(child_output)
-    return output

@@ -14,17 +14,20 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingModelAlgorithm,
     QgsProcessingModelChildAlgorithm,
-    QgsProcessingModelChildParameterSource,
-    QgsProcessingModelOutput,
-    QgsProcessingModelParameter,
     QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
     QgsProcessingParameterVectorDestination,
     QgsVectorLayer,
 )
 
 from cloud_fcn_plugin.compat import FLAG_ADVANCED
 from tests.conftest import write_geotiff
+from tests.plugin.model3 import (
+    detection_model,
+    from_child,
+    model_output,
+    saved_and_reloaded,
+    static,
+)
 from tests.plugin.qgis_subprocess import QGIS_PROCESS, REPO_ROOT, profile_dir, qgis_env, run
 
 pytestmark = [pytest.mark.qgis]
@@ -213,12 +216,9 @@ class TestRealScenes:
     ):
         from qgis import processing
 
-        path = tmp_path / "clouds_to_polygons.model3"
-        assert _polygon_model(tiny_weights).toFile(str(path))
-        model = QgsProcessingModelAlgorithm()
-        assert model.fromFile(str(path))
-        ok, errors = model.validate()
-        assert ok, errors
+        model = saved_and_reloaded(
+            _polygon_model(tiny_weights), tmp_path / "clouds_to_polygons.model3"
+        )
         measured = tmp_path / "measured.gpkg"
         mask = tmp_path / "mask.tif"
         results = processing.run(
@@ -242,37 +242,14 @@ class TestRealScenes:
 
 def _polygon_model(weights: Path) -> QgsProcessingModelAlgorithm:
     """Detect clouds with a sieve and buffer, then add geometry columns to the polygons."""
-    model = QgsProcessingModelAlgorithm("Clouds to measured polygons", "Cloud FCN tests")
-    model.addModelParameter(
-        QgsProcessingParameterRasterLayer("scene", "Scene"), QgsProcessingModelParameter("scene")
-    )
-    static = QgsProcessingModelChildParameterSource.fromStaticValue
-    detect = QgsProcessingModelChildAlgorithm(ALG)
-    detect.setChildId("detect")
-    detect.addParameterSources(
-        "INPUT", [QgsProcessingModelChildParameterSource.fromModelParameter("scene")]
-    )
-    for key, value in (("MODEL", str(weights)), ("PRODUCT", 0), ("BATCH_SIZE", 4),
-                       ("DEVICE", 0), ("MIN_SIZE", 3), ("BUFFER", 1)):  # fmt: skip
-        detect.addParameterSources(key, [static(value)])
-    detect.setModelOutputs({"mask": _model_output("mask", "detect", "OUTPUT")})
-    model.addChildAlgorithm(detect)
+    model = detection_model("Clouds to measured polygons", weights, MIN_SIZE=3, BUFFER=1)
     measure = QgsProcessingModelChildAlgorithm("qgis:exportaddgeometrycolumns")
     measure.setChildId("measure")
-    measure.addParameterSources(
-        "INPUT", [QgsProcessingModelChildParameterSource.fromChildOutput("detect", "POLYGONS")]
-    )
+    measure.addParameterSources("INPUT", [from_child("detect", "POLYGONS")])
     measure.addParameterSources("CALC_METHOD", [static(0)])  # the layer's CRS
-    measure.setModelOutputs({"measured": _model_output("measured", "measure", "OUTPUT")})
+    measure.setModelOutputs({"measured": model_output("measured", "measure", "OUTPUT")})
     model.addChildAlgorithm(measure)
     return model
-
-
-def _model_output(name: str, child: str, child_output: str) -> QgsProcessingModelOutput:
-    output = QgsProcessingModelOutput(name, name)
-    output.setChildId(child)
-    output.setChildOutputName(child_output)
-    return output
 
 
 @pytest.mark.slow
