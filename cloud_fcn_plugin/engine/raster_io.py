@@ -46,11 +46,9 @@ from .bands import (
     LEVELS,
     MODEL_BANDS,
     THERMAL_BAND,
-    MtlMetadata,
     Scaling,
     band_number_from_text,
     infer_level,
-    parse_mtl,
     scaling_for,
     to_reflectance,
 )
@@ -62,6 +60,7 @@ from .errors import (
     ParameterError,
     UnsupportedDataError,
 )
+from .mtl import MtlMetadata, parse_mtl
 
 Bands = tuple[int, int, int, int]
 

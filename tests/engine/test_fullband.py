@@ -19,12 +19,12 @@ from cloud_fcn_plugin.engine.bands import (
     band_numbers,
     input_transform,
     normalize,
-    parse_mtl,
     scaling_for,
     to_reflectance,
 )
 from cloud_fcn_plugin.engine.errors import BandMismatchError, ParameterError, UnsupportedDataError
 from cloud_fcn_plugin.engine.models import build_model
+from cloud_fcn_plugin.engine.mtl import parse_mtl
 from cloud_fcn_plugin.engine.raster_io import inspect_input, open_scene
 from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
 

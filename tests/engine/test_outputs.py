@@ -14,7 +14,7 @@ from cloud_fcn_plugin.engine.errors import (
     ParameterError,
 )
 from cloud_fcn_plugin.engine.outputs import MASK_COLORMAP, AtomicRasterWriter, check_output_path
-from tests.engine.test_bands import C1_PRODUCT, c1_mtl_text
+from tests.engine.test_mtl import C1_PRODUCT, c1_mtl_text
 from tests.engine.test_raster_io import (
     CRS_UTM,
     TRANSFORM,

@@ -25,7 +25,7 @@ from cloud_fcn_plugin.engine.raster_io import (
     inspect_input,
     open_scene,
 )
-from tests.engine.test_bands import C1_PRODUCT, c1_mtl_text
+from tests.engine.test_mtl import C1_PRODUCT, c1_mtl_text
 
 CRS_UTM = CRS.from_epsg(32617)
 TRANSFORM = Affine(30.0, 0.0, 400000.0, 0.0, -30.0, 4000000.0)
