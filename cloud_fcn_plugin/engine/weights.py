@@ -27,6 +27,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from .classes import CLOUD_ONLY, validate_channel_classes
 from .errors import DeviceError, OutputNotWritableError, ParameterError, WeightsError
 from .models import available_models, build_model
 from .params import MAX_TILE_SIZE
@@ -62,6 +63,11 @@ class CheckpointMetadata:
         provenance: how it was made (command, data, date, git commit, epochs...).
         metrics: validation metrics.
         format_version: version of this metadata layout.
+        classes: the model's output channels, in order (``engine.classes``):
+            ``("cloud",)`` for one sigmoid channel (what checkpoints without the field
+            hold), or softmaxed channels such as
+            ``("clear", "thick_cloud", "thin_cloud", "cloud_shadow")``.
+        shadow_threshold: decision threshold on the shadow probability, in (0, 1).
     """
 
     architecture: str
@@ -75,11 +81,14 @@ class CheckpointMetadata:
     provenance: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    classes: tuple[str, ...] = CLOUD_ONLY
+    shadow_threshold: float = 0.5
 
     def __post_init__(self) -> None:
         # Normalise JSON lists to tuples and ints to floats so equality is by value.
         set_ = object.__setattr__
         set_(self, "bands", tuple(self.bands))
+        set_(self, "classes", validate_channel_classes(self.classes))
         set_(self, "mean", _float_tuple("mean", self.mean))
         set_(self, "std", _float_tuple("std", self.std))
         for name in ("arch_args", "provenance", "metrics"):
@@ -92,7 +101,7 @@ class CheckpointMetadata:
     def to_json_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (tuples become lists)."""
         data = asdict(self)
-        for key in ("bands", "mean", "std"):
+        for key in ("bands", "mean", "std", "classes"):
             data[key] = list(data[key])
         return data
 
@@ -169,6 +178,7 @@ def _validate(meta: CheckpointMetadata) -> None:
             f"tile_size {meta.tile_size} exceeds {MAX_TILE_SIZE} pixels; re-save the "
             "checkpoint with a smaller tile_size."
         )
+    _validate_shadow_threshold(meta.shadow_threshold)
     _validate_arch_args(meta)
     if not _is_int(meta.overlap) or not 0 <= meta.overlap < meta.tile_size:
         raise ParameterError(f"overlap must be an integer in [0, tile_size), got {meta.overlap!r}.")
@@ -180,6 +190,13 @@ def _validate(meta: CheckpointMetadata) -> None:
         json.dumps(meta.to_json_dict(), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"metadata must be plain JSON (no NaN, no objects): {exc}") from None
+
+
+def _validate_shadow_threshold(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ParameterError(f"shadow_threshold must be a number, got {value!r}.")
+    if not 0.0 < value < 1.0:
+        raise ParameterError(f"shadow_threshold must be within (0, 1), got {value}.")
 
 
 def _validate_arch_args(meta: CheckpointMetadata) -> None:
@@ -198,6 +215,12 @@ def _validate_arch_args(meta: CheckpointMetadata) -> None:
         raise ParameterError(
             f"arch_args in_channels {channels!r} must equal the {len(meta.bands)} bands "
             f"(at most {MAX_IN_CHANNELS}); re-save the checkpoint."
+        )
+    outputs = args.get("out_channels", 1)
+    if not _is_int(outputs) or outputs != len(meta.classes):
+        raise ParameterError(
+            f"arch_args out_channels {outputs!r} must equal the {len(meta.classes)} classes "
+            f"{list(meta.classes)}; re-save the checkpoint with one channel per class."
         )
     for key, value in args.items():
         if isinstance(value, int | float) and not isinstance(value, bool) and (

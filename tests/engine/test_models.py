@@ -108,6 +108,44 @@ class TestForward:
         assert sum(float(p.grad.abs().sum()) for p in model.parameters()) > 0
 
 
+class TestOutChannels:
+    @pytest.mark.parametrize("name", available_models())
+    def test_one_logit_per_class(self, name: str) -> None:
+        torch.manual_seed(0)
+        model = build_model(name, width=0.125, out_channels=4)
+        m = model.size_multiple
+        assert model(torch.randn(2, 4, m, m)).shape == (2, 4, m, m)
+        assert model.arch_args["out_channels"] == 4
+
+    @pytest.mark.parametrize("outputs", [0, 9, 1.5, True])
+    def test_bad_out_channels(self, outputs: object) -> None:
+        with pytest.raises(ParameterError, match="out_channels must be an integer from 1 to 8"):
+            build_model("pixel_linear", out_channels=outputs)
+
+    def test_default_keeps_the_cloud_only_state_dict(self) -> None:
+        # Old checkpoints (no out_channels) must still load into the same shapes.
+        for name in available_models():
+            old = build_model(name, width=0.125).state_dict()
+            new = build_model(name, width=0.125, out_channels=1).state_dict()
+            assert {k: v.shape for k, v in old.items()} == {k: v.shape for k, v in new.items()}
+
+    def test_several_channels_are_softmaxed(self) -> None:
+        torch.manual_seed(0)
+        model = build_model("pixel_linear", out_channels=3)
+        x = torch.randn(2, 4, 5, 7)
+        probs = model.predict(x)
+        torch.testing.assert_close(probs.sum(dim=1), torch.ones(2, 5, 7))
+        with torch.no_grad():
+            torch.testing.assert_close(probs, torch.softmax(model(x), dim=1))
+
+    def test_fcn8s_upsamples_each_channel_bilinearly(self) -> None:
+        model = build_model("fcn8s", width=0.125, out_channels=3)
+        constant = torch.ones(1, 3, 4, 4)
+        torch.testing.assert_close(
+            model.upscore2(constant)[..., 1:-1, 1:-1], torch.ones(1, 3, 6, 6)
+        )
+
+
 class TestPredict:
     def test_probabilities_in_eval_mode_without_grad(self) -> None:
         torch.manual_seed(0)

@@ -111,11 +111,37 @@ class TestMetadata:
             ({"provenance": {"date": object()}}, "plain JSON"),
             ({"arch_args": [1, 2]}, "arch_args must be a JSON object"),
             ({"architecture": ""}, "architecture must be a registry name"),
+            ({"classes": ("cloud", "cloud")}, "name a channel twice"),
+            ({"classes": ("rain",)}, "each must be one of"),
+            ({"classes": ("thick_cloud", "cloud_shadow")}, "needs 'clear'"),
+            ({"classes": ("clear", "cloud_shadow")}, "needs 'clear' and at least one cloud"),
+            ({"classes": ("clear", "cloud", "thin_cloud")}, "overlap"),
+            ({"classes": "cloud"}, "must be a list of names"),
+            ({"classes": ("clear", "cloud")}, "out_channels 1 must equal the 2 classes"),
+            ({"shadow_threshold": 0.0}, r"shadow_threshold must be within \(0, 1\)"),
+            ({"shadow_threshold": 1.0}, r"shadow_threshold must be within \(0, 1\)"),
+            ({"shadow_threshold": "low"}, "shadow_threshold must be a number"),
         ],
     )
     def test_invalid_values(self, changes: dict, match: str) -> None:
         with pytest.raises(ParameterError, match=match):
             _metadata(**changes)
+
+    def test_old_checkpoint_without_classes_is_cloud_only(self) -> None:
+        data = _metadata().to_json_dict()
+        del data["classes"], data["shadow_threshold"]
+        meta = CheckpointMetadata.from_json_dict(data)
+        assert (meta.classes, meta.shadow_threshold) == (("cloud",), 0.5)
+
+    def test_multi_class_round_trip(self) -> None:
+        classes = ["clear", "thick_cloud", "thin_cloud", "cloud_shadow"]
+        meta = _metadata(
+            arch_args={**ARCH_ARGS, "out_channels": 4}, classes=classes, shadow_threshold=0.4
+        )
+        assert meta.classes == tuple(classes)
+        data = json.loads(json.dumps(meta.to_json_dict()))
+        assert data["classes"] == classes
+        assert CheckpointMetadata.from_json_dict(data) == meta
 
     def test_from_json_dict_missing_field(self) -> None:
         data = _metadata().to_json_dict()
@@ -152,6 +178,18 @@ class TestSaveLoad:
         torch.testing.assert_close(loaded.predict(x), model.predict(x), rtol=0, atol=0)
         assert sha == tensors_sha256(model.state_dict())
         assert _header(path)["sha256"] == sha
+
+    def test_multi_class_checkpoint_round_trips(self, tmp_path: Path) -> None:
+        args = {"in_channels": 4, "out_channels": 3}
+        model = build_model("pixel_linear", **args)
+        meta = CheckpointMetadata(
+            "pixel_linear", args, classes=("clear", "cloud", "cloud_shadow")
+        )
+        path = tmp_path / "multi.safetensors"
+        save_checkpoint(path, model, meta)
+        loaded, read = load_checkpoint(path)
+        assert read.classes == ("clear", "cloud", "cloud_shadow")
+        assert loaded(torch.zeros(1, 4, 2, 2)).shape == (1, 3, 2, 2)
 
     def test_every_architecture_round_trips(self, tmp_path: Path) -> None:
         for name in ("pixel_linear", "fcn8s", "cloudnet"):

@@ -43,7 +43,10 @@ def conv_bn_relu(
 
 
 class SegmentationModel(nn.Module):
-    """Base class: ``forward`` returns cloud logits (N, 1, H, W), ``predict`` probabilities.
+    """Base class: ``forward`` returns logits (N, K, H, W), ``predict`` probabilities.
+
+    K is the number of classes (``out_channels``, 1 for a cloud-only model). One
+    channel is a cloud logit (sigmoid); several are class logits (softmax over them).
 
     Subclasses implement ``logits`` and set ``size_multiple``: the input height and
     width must be multiples of it (the inference engine pads tiles to it).
@@ -73,7 +76,7 @@ class SegmentationModel(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return logits (N, 1, H, W) for normalised reflectance ``x`` (N, C, H, W)."""
+        """Return logits (N, K, H, W) for normalised reflectance ``x`` (N, C, H, W)."""
         self.check_input_shape(x)
         return self.logits(x)
 
@@ -83,7 +86,11 @@ class SegmentationModel(nn.Module):
 
     @torch.inference_mode()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Return cloud probabilities (N, 1, H, W) in eval mode, without autograd."""
+        """Return probabilities (N, K, H, W) in eval mode, without autograd.
+
+        One channel: the sigmoid of the cloud logit. Several: softmax over the channels.
+        """
         if self.training:
             self.eval()
-        return torch.sigmoid(self.forward(x))
+        logits = self.forward(x)
+        return torch.sigmoid(logits) if logits.shape[1] == 1 else torch.softmax(logits, dim=1)

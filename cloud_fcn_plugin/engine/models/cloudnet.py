@@ -113,11 +113,14 @@ class CloudNet(SegmentationModel):
     Args:
         width: multiplier of the base filter count (16); deeper levels double it.
         in_channels: number of input bands.
+        out_channels: number of output channels (classes); 1 for a cloud-only model.
     """
 
     size_multiple = 32
 
-    def __init__(self, width: float = 1.0, in_channels: int = 4) -> None:
+    def __init__(
+        self, width: float = 1.0, in_channels: int = 4, out_channels: int = 1
+    ) -> None:
         super().__init__(in_channels)
         base = scale_channels(_BASE_FILTERS, width)
         f = [base * 2**i for i in range(7)]  # 16, 32, ..., 1024 at width 1.0
@@ -133,7 +136,7 @@ class CloudNet(SegmentationModel):
         self.exp9 = ExpandingBlock(f[4], f[3], convs=2)
         self.exp10 = ExpandingBlock(f[3], f[2], convs=2)
         self.exp11 = ExpandingBlock(f[2], f[1], convs=2)
-        self.head = nn.Conv2d(f[1], 1, kernel_size=1)
+        self.head = nn.Conv2d(f[1], out_channels, kernel_size=1)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Encode with 5 poolings, decode with Cloud-Net's skips, return logits."""

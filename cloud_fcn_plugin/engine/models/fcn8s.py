@@ -26,13 +26,19 @@ def bilinear_kernel(kernel_size: int) -> torch.Tensor:
     return ramp[:, None] * ramp[None, :]
 
 
-def _upsampler(scale: int) -> nn.ConvTranspose2d:
-    """Return a learned 1-channel x``scale`` upsampling, initialised as bilinear."""
+def _upsampler(scale: int, channels: int) -> nn.ConvTranspose2d:
+    """Return a learned per-channel x``scale`` upsampling, initialised as bilinear."""
     up = nn.ConvTranspose2d(
-        1, 1, kernel_size=2 * scale, stride=scale, padding=scale // 2, bias=False
+        channels,
+        channels,
+        kernel_size=2 * scale,
+        stride=scale,
+        padding=scale // 2,
+        groups=channels,
+        bias=False,
     )
     with torch.no_grad():
-        up.weight.copy_(bilinear_kernel(2 * scale)[None, None])
+        up.weight.copy_(bilinear_kernel(2 * scale).expand(channels, 1, -1, -1))
     return up
 
 
@@ -43,9 +49,9 @@ def _vgg_stage(in_channels: int, out_channels: int, convs: int) -> nn.Sequential
     return nn.Sequential(*layers, nn.MaxPool2d(2))
 
 
-def _score(in_channels: int) -> nn.Conv2d:
+def _score(in_channels: int, out_channels: int) -> nn.Conv2d:
     # Zero-initialised like the paper's skip scores, so training starts as FCN-32s.
-    score = nn.Conv2d(in_channels, 1, kernel_size=1)
+    score = nn.Conv2d(in_channels, out_channels, kernel_size=1)
     nn.init.zeros_(score.weight)
     nn.init.zeros_(score.bias)
     return score
@@ -57,11 +63,14 @@ class FCN8s(SegmentationModel):
     Args:
         width: channel multiplier of the backbone and fc layers.
         in_channels: number of input bands.
+        out_channels: number of output channels (classes); 1 for a cloud-only model.
     """
 
     size_multiple = 32
 
-    def __init__(self, width: float = 1.0, in_channels: int = 4) -> None:
+    def __init__(
+        self, width: float = 1.0, in_channels: int = 4, out_channels: int = 1
+    ) -> None:
         super().__init__(in_channels)
         channels = [scale_channels(c, width) for c, _ in _STAGES]
         previous = [in_channels, *channels[:-1]]
@@ -81,12 +90,12 @@ class FCN8s(SegmentationModel):
             nn.ReLU(inplace=True),
             nn.Dropout2d(0.5),
         )
-        self.score_fr = nn.Conv2d(fc, 1, kernel_size=1)
-        self.score_pool4 = _score(channels[3])
-        self.score_pool3 = _score(channels[2])
-        self.upscore2 = _upsampler(2)
-        self.upscore_pool4 = _upsampler(2)
-        self.upscore8 = _upsampler(8)
+        self.score_fr = nn.Conv2d(fc, out_channels, kernel_size=1)
+        self.score_pool4 = _score(channels[3], out_channels)
+        self.score_pool3 = _score(channels[2], out_channels)
+        self.upscore2 = _upsampler(2, out_channels)
+        self.upscore_pool4 = _upsampler(2, out_channels)
+        self.upscore8 = _upsampler(8, out_channels)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Fuse coarse-to-fine: fc7 x2 + pool4, x2 + pool3, x8 to the input size."""

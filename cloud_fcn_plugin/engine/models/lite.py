@@ -59,11 +59,14 @@ class CloudFcnLite(SegmentationModel):
     Args:
         width: channel multiplier of every layer.
         in_channels: number of input bands.
+        out_channels: number of output channels (classes); 1 for a cloud-only model.
     """
 
     size_multiple = 32
 
-    def __init__(self, width: float = 1.0, in_channels: int = 4) -> None:
+    def __init__(
+        self, width: float = 1.0, in_channels: int = 4, out_channels: int = 1
+    ) -> None:
         super().__init__(in_channels)
         c0, c1, c2, c3, c4 = (scale_channels(c, width) for c in _CHANNELS)
         upsampled = scale_channels(_UPSAMPLED_CHANNELS, width)
@@ -85,7 +88,7 @@ class CloudFcnLite(SegmentationModel):
         self.refine = nn.Sequential(
             nn.Conv2d(upsampled + in_channels, refine, 3, padding=1),
             nn.ReLU(inplace=True),
-            nn.Conv2d(refine, 1, 1),
+            nn.Conv2d(refine, out_channels, 1),
         )
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:

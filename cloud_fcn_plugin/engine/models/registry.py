@@ -43,6 +43,11 @@ def _check_arguments(name: str, width: float, in_channels: int, kwargs: dict) ->
         raise ParameterError(f"model width must be > 0, got {width}; try 0.5, 1.0 or 2.0.")
     if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
         raise ParameterError(f"in_channels must be a positive integer, got {in_channels!r}.")
+    outputs = kwargs.get("out_channels", 1)
+    if isinstance(outputs, bool) or not isinstance(outputs, int) or not 1 <= outputs <= 8:
+        raise ParameterError(
+            f"out_channels must be an integer from 1 to 8 (one per class), got {outputs!r}."
+        )
     accepted = set(inspect.signature(_REGISTRY[name]).parameters) - {"width", "in_channels"}
     unknown = sorted(set(kwargs) - accepted)
     if unknown:
@@ -61,7 +66,8 @@ def build_model(
         name: one of ``available_models()``.
         width: channel multiplier (> 0); channel counts are rounded, at least 1.
         in_channels: number of input bands (red, green, blue, NIR by default).
-        **kwargs: architecture-specific arguments.
+        **kwargs: architecture-specific arguments; every architecture takes
+            ``out_channels`` (default 1: one cloud logit; several: one logit per class).
 
     Returns:
         The model in training mode, with ``architecture`` and ``arch_args`` set.

@@ -44,11 +44,14 @@ class UNet(SegmentationModel):
     Args:
         width: channel multiplier of every level (1.0 = 16 channels at full resolution).
         in_channels: number of input bands.
+        out_channels: number of output channels (classes); 1 for a cloud-only model.
     """
 
     size_multiple = 16
 
-    def __init__(self, width: float = 1.0, in_channels: int = 4) -> None:
+    def __init__(
+        self, width: float = 1.0, in_channels: int = 4, out_channels: int = 1
+    ) -> None:
         super().__init__(in_channels)
         channels = [scale_channels(c, width) for c in _CHANNELS]
         self.encoders = nn.ModuleList(
@@ -59,10 +62,10 @@ class UNet(SegmentationModel):
         self.decoders = nn.ModuleList(
             [_Up(a, b) for a, b in zip(channels[:0:-1], channels[-2::-1], strict=False)]
         )
-        self.head = nn.Conv2d(channels[0], 1, 1)
+        self.head = nn.Conv2d(channels[0], out_channels, 1)
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Encode with four poolings, decode with the skips, one logit per pixel."""
+        """Encode with four poolings, decode with the skips, one logit per class and pixel."""
         if not (self.training or torch.is_grad_enabled()):
             x = x.contiguous(memory_format=torch.channels_last)
         skips = []
