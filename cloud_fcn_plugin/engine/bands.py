@@ -207,15 +207,8 @@ class ThermalBand:
 
 
 def _mtl_values(mtl: MtlMetadata | None, level: str, bands: Sequence[int]):
-    """Gains and offsets from the MTL for ``level``, or None when it lacks a band."""
-    if mtl is None:
-        return None
-    mult, add = (
-        (mtl.sr_mult, mtl.sr_add) if level == "sr" else (mtl.reflectance_mult, mtl.reflectance_add)
-    )
-    if not all(b in mult and b in add for b in bands):
-        return None
-    return tuple(mult[b] for b in bands), tuple(add[b] for b in bands)
+    """Checked gains and offsets from the MTL for ``level``, or None when it lacks a band."""
+    return None if mtl is None else mtl.rescaling(level, bands)
 
 
 def _check_level(level: str) -> None:
@@ -313,13 +306,10 @@ def _with_thermal(
             "in degrees Celsius, turned into kelvin" if celsius else "used as kelvin"
         )
     elif level == "l1":
-        known = mtl is not None and all(
-            THERMAL_BAND in values
-            for values in (mtl.radiance_mult, mtl.radiance_add, mtl.k1, mtl.k2)
-        )
-        if known and mtl is not None:
-            gain, offset = mtl.radiance_mult[THERMAL_BAND], mtl.radiance_add[THERMAL_BAND]
-            thermal = ThermalBand(index, mtl.k1[THERMAL_BAND], mtl.k2[THERMAL_BAND])
+        constants = None if mtl is None else mtl.thermal(THERMAL_BAND)
+        if constants is not None:
+            gain, offset, k1, k2 = constants
+            thermal = ThermalBand(index, k1, k2)
             reason = "thermal band to kelvin with the MTL's RADIANCE_MULT/ADD and K1/K2"
         else:
             gain, offset = THERMAL_GAIN, THERMAL_OFFSET

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,49 @@ class MtlMetadata:
     radiance_add: dict[int, float] = field(default_factory=dict)
     k1: dict[int, float] = field(default_factory=dict)
     k2: dict[int, float] = field(default_factory=dict)
+
+    def rescaling(
+        self, level: str, bands: Sequence[int]
+    ) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """Checked DN-to-reflectance gains and offsets of ``bands``, or None if one lacks them.
+
+        Args:
+            level: ``"sr"`` for the Level-2 values, anything else for the Level-1 ones.
+            bands: Landsat band numbers in reading order.
+
+        Raises:
+            MetadataError: a value of one of ``bands`` is not one a Landsat product has.
+        """
+        mult, add = (
+            (self.sr_mult, self.sr_add)
+            if level == "sr"
+            else (self.reflectance_mult, self.reflectance_add)
+        )
+        if not all(b in mult and b in add for b in bands):
+            return None
+        for band in bands:
+            _check_plausible(self.path, f"REFLECTANCE_MULT_BAND_{band}", mult[band])
+            _check_plausible(self.path, f"REFLECTANCE_ADD_BAND_{band}", add[band])
+        return tuple(mult[b] for b in bands), tuple(add[b] for b in bands)
+
+    def thermal(self, band: int) -> tuple[float, float, float, float] | None:
+        """Checked ``(RADIANCE_MULT, RADIANCE_ADD, K1, K2)`` of a thermal band, or None.
+
+        Raises:
+            MetadataError: one of the four is not a value a Landsat product has.
+        """
+        tables = {
+            "RADIANCE_MULT": self.radiance_mult,
+            "RADIANCE_ADD": self.radiance_add,
+            "K1_CONSTANT": self.k1,
+            "K2_CONSTANT": self.k2,
+        }
+        if not all(band in values for values in tables.values()):
+            return None
+        for prefix, values in tables.items():
+            _check_plausible(self.path, f"{prefix}_BAND_{band}", values[band])
+        mult, add, k1, k2 = (values[band] for values in tables.values())
+        return mult, add, k1, k2
 
 
 _L2_GROUP = "LEVEL2_SURFACE_REFLECTANCE_PARAMETERS"
@@ -234,6 +278,12 @@ _PLAUSIBLE = {
     "REFLECTANCE_MULT": (1e-7, 1e-2, "about 2e-05"),
     "REFLECTANCE_ADD": (-1.0, 1.0, "about -0.1"),
     "SUN_ELEVATION": (0.5, 90.0, "degrees above the horizon, 0.5 to 90"),
+    # TIRS band 10 (11): 3.342e-4, 0.1, K1 774.89 (480.89), K2 1321.08 (1201.14);
+    # the OLI bands' radiance gains are about 1e-2 with offsets down to about -65.
+    "RADIANCE_MULT": (1e-6, 1.0, "about 3.3e-04 for B10"),
+    "RADIANCE_ADD": (-200.0, 200.0, "about 0.1 for B10"),
+    "K1_CONSTANT": (100.0, 5000.0, "774.89 for B10"),
+    "K2_CONSTANT": (500.0, 5000.0, "1321.08 for B10"),
 }
 
 

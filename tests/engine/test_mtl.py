@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
+from cloud_fcn_plugin.engine.bands import FULLBAND_BANDS, MODEL_BANDS, scaling_for
 from cloud_fcn_plugin.engine.errors import MetadataError
 from cloud_fcn_plugin.engine.mtl import MtlMetadata, parse_mtl
+from cloud_fcn_plugin.engine.raster_io import open_scene
 
 C1_PRODUCT = "LC08_L1TP_016037_20170813_20170814_01_RT"
 C2_PRODUCT = "LC08_L2SP_001062_20201031_20201106_02_T2"
@@ -198,3 +202,81 @@ class TestImplausibleMtl:
     def test_sun_elevation(self, tmp_path: Path, value: float) -> None:
         with pytest.raises(MetadataError, match="SUN_ELEVATION"):
             parse_mtl(write_mtl(tmp_path, c1_mtl_text(sun_elevation=value)))
+
+
+class TestEveryBandTheModelReads:
+    """C6: the full-band model's B6, B7, B9 and thermal constants are checked as B2-B5 are."""
+
+    @pytest.mark.parametrize(
+        ("key", "good", "bad"),
+        [
+            ("REFLECTANCE_MULT_BAND_6", "2.0000E-05", "NaN"),
+            ("REFLECTANCE_MULT_BAND_7", "2.0000E-05", "1e300"),
+            ("REFLECTANCE_ADD_BAND_9", "-0.100000", "1e30"),
+            ("RADIANCE_MULT_BAND_10", "1.2486E-02", "1e300"),
+            ("RADIANCE_ADD_BAND_10", "-62.43", "inf"),
+        ],
+    )
+    def test_refused_for_the_full_band_model(
+        self, tmp_path: Path, key: str, good: str, bad: str
+    ) -> None:
+        text = with_thermal(c1_mtl_text()).replace(f"{key} = {good}", f"{key} = {bad}")
+        meta = parse_mtl(write_mtl(tmp_path, text))  # the 4-band model does not read it
+        assert scaling_for("l1", MODEL_BANDS, meta).gain == (2e-5,) * 4
+        with pytest.raises(MetadataError, match=rf"{key} = .*as USGS delivered"):
+            scaling_for("l1", FULLBAND_BANDS, meta)
+
+    @pytest.mark.parametrize(("key", "bad"), [("K1", "NaN"), ("K2", "-1321.0789"), ("K1", "0")])
+    def test_thermal_constants(self, tmp_path: Path, key: str, bad: str) -> None:
+        meta = parse_mtl(write_mtl(tmp_path, with_thermal(c1_mtl_text(), **{key: bad})))
+        with pytest.raises(MetadataError, match=rf"{key}_CONSTANT_BAND_10 = "):
+            scaling_for("l1", FULLBAND_BANDS, meta)
+
+    def test_real_constants_pass(self, tmp_path: Path) -> None:
+        meta = parse_mtl(write_mtl(tmp_path, with_thermal(c1_mtl_text())))
+        scaling = scaling_for("l1", FULLBAND_BANDS, meta)
+        assert scaling.thermal[0].k1 == pytest.approx(774.8853)
+
+    @pytest.mark.data
+    @pytest.mark.parametrize(
+        ("key", "value"),
+        [
+            ("K1_CONSTANT_BAND_10", "NaN"),
+            ("RADIANCE_MULT_BAND_10", "1e300"),
+            ("K2_CONSTANT_BAND_10", "-1321.0789"),
+            ("REFLECTANCE_MULT_BAND_6", "NaN"),
+            ("REFLECTANCE_ADD_BAND_9", "1e30"),
+        ],
+    )
+    def test_real_product_folder_is_refused_before_reading(
+        self, tmp_path: Path, data_dir: Path, key: str, value: str
+    ) -> None:
+        product = copy_product(data_dir / "scenes" / L1_30M, tmp_path / "p")
+        mtl = next(product.glob("*_MTL.txt"))
+        mtl.write_text(re.sub(rf"({key} = ).*", rf"\g<1>{value}", mtl.read_text()))
+        with pytest.raises(MetadataError, match=key):
+            open_scene(product, model_bands=FULLBAND_BANDS)
+
+
+L1_30M = "LC80200392015216LGN00_L1T_30m"
+
+
+def with_thermal(text: str, K1: str = "774.8853", K2: str = "1321.0789") -> str:
+    """A Collection 1 MTL with the TIRS constants group it ends with."""
+    group = (
+        "  GROUP = TIRS_THERMAL_CONSTANTS\n"
+        f"    K1_CONSTANT_BAND_10 = {K1}\n    K2_CONSTANT_BAND_10 = {K2}\n"
+        "  END_GROUP = TIRS_THERMAL_CONSTANTS\n"
+    )
+    return text.replace("END_GROUP = L1_METADATA_FILE", group + "END_GROUP = L1_METADATA_FILE")
+
+
+def copy_product(source: Path, target: Path) -> Path:
+    """The product's band files linked, its MTL copied so a test can edit it."""
+    target.mkdir()
+    for path in source.iterdir():
+        if path.name.endswith("_MTL.txt"):
+            shutil.copy(path, target / path.name)
+        elif path.is_file():
+            (target / path.name).symlink_to(path.resolve())
+    return target
