@@ -63,7 +63,7 @@ def in_qgis(options: dict) -> None:
     iface.setActiveLayer(layer)
     dock.follow_layer(layer)
     if options.get("weights"):
-        dock.model_widget.setFilePath(options["weights"])
+        dock.form.advanced.model_widget.setFilePath(options["weights"])
     window.resizeDocks([dock], [440], Qt.Orientation.Horizontal)
     canvas = iface.mapCanvas()
     canvas.setExtent(layer.extent())

@@ -77,8 +77,8 @@ class TestPrefill:
         stack = _add(clean_project, toa_stack, "stack")
         qgis_iface.setActiveLayer(stack)
         assert dock.layer_combo.currentLayer() is stack
-        assert [c.currentBand() for c in dock.band_combos] == [3, 2, 1, 4]
-        assert all(s.currentIndex() == 0 and s.isEnabled() for s in dock.band_stacks)
+        assert [c.currentBand() for c in dock.form.bands.combos] == [3, 2, 1, 4]
+        assert all(s.currentIndex() == 0 and s.isEnabled() for s in dock.form.bands.stacks)
         # Untouched bands are not passed: the algorithm follows the layer, as the toolbox.
         assert not {"RED", "GREEN", "BLUE", "NIR"} & set(dock.build_parameters())
 
@@ -86,7 +86,7 @@ class TestPrefill:
         self, dock, qgis_iface, clean_project, toa_stack
     ):
         qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
-        text = _text(dock.level_label)
+        text = _text(dock.form.level_label)
         assert text.startswith("Top-of-atmosphere reflectance (TOA)")
         assert "(l1, toa or sr)" not in text and "--product" not in text
 
@@ -94,8 +94,8 @@ class TestPrefill:
         self, dock, qgis_iface, clean_project, toa_stack
     ):
         qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
-        dock.band_combos[0].setBand(4)
-        dock.band_combos[3].setBand(3)
+        dock.form.bands.combos[0].setBand(4)
+        dock.form.bands.combos[3].setBand(3)
         parameters = dock.build_parameters()
         assert [parameters[k] for k in ("RED", "GREEN", "BLUE", "NIR")] == [4, 2, 1, 3]
 
@@ -103,26 +103,27 @@ class TestPrefill:
         self, dock, qgis_iface, clean_project, toa_band_file
     ):
         qgis_iface.setActiveLayer(_add(clean_project, toa_band_file, "band file"))
-        assert all(stack.currentIndex() == 1 for stack in dock.band_stacks)
-        assert [_text(label) for label in dock.band_files] == [
+        assert all(stack.currentIndex() == 1 for stack in dock.form.bands.stacks)
+        assert [_text(label) for label in dock.form.bands.files] == [
             f"LC80130312015295LGN00_B{b}_toa.tif" for b in (4, 3, 2, 5)
         ]
-        assert "LC80130312015295LGN00_toa_120m" in _text(dock.band_note)
+        assert "LC80130312015295LGN00_toa_120m" in _text(dock.form.bands.note)
         assert not {"RED", "GREEN", "BLUE", "NIR"} & set(dock.build_parameters())
 
     def test_threshold_slider_spin_box_and_reset(self, qtbot, dock, tiny_weights):
-        dock.model_widget.setFilePath(str(tiny_weights))  # calibrated threshold 0.5
-        assert dock.threshold() == pytest.approx(0.5) and not dock.threshold_set_by_user
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))  # threshold 0.5
+        assert dock.form.threshold() == pytest.approx(0.5)
+        assert not dock.form.threshold_row.set_by_user
         assert "THRESHOLD" not in dock.build_parameters()
-        dock.threshold_slider.setFocus()
-        qtbot.keyClick(dock.threshold_slider, Qt.Key.Key_PageUp)
-        assert dock.threshold() == pytest.approx(0.55)
-        assert dock.threshold_spin.text() == "0.550"
-        dock.threshold_spin.setValue(0.321)  # typed
-        assert dock.threshold_slider.value() == 321
+        dock.form.threshold_row.slider.setFocus()
+        qtbot.keyClick(dock.form.threshold_row.slider, Qt.Key.Key_PageUp)
+        assert dock.form.threshold() == pytest.approx(0.55)
+        assert dock.form.threshold_row.spin.text() == "0.550"
+        dock.form.threshold_row.spin.setValue(0.321)  # typed
+        assert dock.form.threshold_row.slider.value() == 321
         assert dock.build_parameters()["THRESHOLD"] == pytest.approx(0.321)
-        qtbot.mouseClick(dock.threshold_reset, Qt.MouseButton.LeftButton)
-        assert dock.threshold() == pytest.approx(0.5)
+        qtbot.mouseClick(dock.form.threshold_row.reset_button, Qt.MouseButton.LeftButton)
+        assert dock.form.threshold() == pytest.approx(0.5)
         assert "THRESHOLD" not in dock.build_parameters()
 
     def test_file_output_without_a_path_disables_run(
@@ -130,9 +131,9 @@ class TestPrefill:
     ):
         qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
         assert dock.run_button.isEnabled()
-        dock.file_radio.setChecked(True)
+        dock.form.file_radio.setChecked(True)
         assert not dock.run_button.isEnabled()
-        dock.output_widget.setFilePath(str(tmp_path / "mask.tif"))
+        dock.form.output_widget.setFilePath(str(tmp_path / "mask.tif"))
         assert dock.run_button.isEnabled()
         assert dock.build_parameters()["OUTPUT"] == str(tmp_path / "mask.tif")
 
@@ -155,21 +156,22 @@ class TestPrefill:
             for widget in dock.body.findChildren(kind)
             # Parts of composite widgets (file widget's button, group box's arrow).
             if type(widget).__name__ not in ("QToolButton", "QgsGroupBoxCollapseButton")
-            or widget is dock.threshold_reset
+            or widget is dock.form.threshold_row.reset_button
         ]
         assert len(controls) >= 15
-        for widget in (*controls, dock.output_widget, dock.model_widget):
+        for widget in (*controls, dock.form.output_widget, dock.form.advanced.model_widget):
             assert widget.toolTip(), widget
             assert widget.accessibleName(), widget
 
     def test_device_choice_shows_what_is_available(self, dock):
-        available = dock.check_devices()
-        texts = [dock.device_combo.itemText(i) for i in range(dock.device_combo.count())]
+        available = dock.form.advanced.check_devices()
+        combo = dock.form.advanced.device_combo
+        texts = [combo.itemText(i) for i in range(combo.count())]
         assert texts[0].startswith("Automatic (here: ")
         assert "CPU (available)" in texts
-        model = dock.device_combo.model()
-        for index in range(1, dock.device_combo.count()):
-            code = dock.device_combo.itemData(index)
+        model = dock.form.advanced.device_combo.model()
+        for index in range(1, dock.form.advanced.device_combo.count()):
+            code = dock.form.advanced.device_combo.itemData(index)
             assert model.item(index).isEnabled() == available[code]
 
 
@@ -182,15 +184,15 @@ class TestSettings:
         plugin.initGui()
         try:
             dock = plugin.dock
-            dock.set_threshold(0.37)
-            dock.file_radio.setChecked(True)
-            dock.output_widget.setFilePath(str(tmp_path / "mask.tif"))
-            dock.model_combo.setCurrentIndex(dock.model_combo.findData("rgbn"))
-            dock.product_combo.setCurrentIndex(dock.product_combo.findData("toa"))
-            dock.device_combo.setCurrentIndex(dock.device_combo.findData("cpu"))
-            dock.tile_spin.setValue(256)
-            dock.overlap_spin.setValue(8)
-            dock.batch_spin.setValue(2)
+            dock.form.set_threshold(0.37)
+            dock.form.file_radio.setChecked(True)
+            dock.form.output_widget.setFilePath(str(tmp_path / "mask.tif"))
+            dock.form.model_combo.setCurrentIndex(dock.form.model_combo.findData("rgbn"))
+            dock.form.product_combo.setCurrentIndex(dock.form.product_combo.findData("toa"))
+            dock.form.advanced.device_combo.setCurrentIndex(dock.form.advanced.device_combo.findData("cpu"))
+            dock.form.advanced.tile_spin.setValue(256)
+            dock.form.advanced.overlap_spin.setValue(8)
+            dock.form.advanced.batch_spin.setValue(2)
         finally:
             plugin.unload()
         QgsApplication.processEvents()
@@ -199,16 +201,17 @@ class TestSettings:
         plugin.initGui()
         try:
             dock = plugin.dock
-            assert dock.threshold() == pytest.approx(0.37) and dock.threshold_set_by_user
-            assert dock.file_radio.isChecked()
-            assert dock.output_widget.filePath() == str(tmp_path / "mask.tif")
-            assert dock.model_combo.currentData() == "rgbn"
-            assert dock.product_combo.currentData() == "toa"
-            assert dock.device_combo.currentData() == "cpu"
-            assert (dock.tile_spin.value(), dock.overlap_spin.value(),
-                    dock.batch_spin.value()) == (256, 8, 2)
+            assert dock.form.threshold() == pytest.approx(0.37)
+            assert dock.form.threshold_row.set_by_user
+            assert dock.form.file_radio.isChecked()
+            assert dock.form.output_widget.filePath() == str(tmp_path / "mask.tif")
+            assert dock.form.model_combo.currentData() == "rgbn"
+            assert dock.form.product_combo.currentData() == "toa"
+            assert dock.form.advanced.device_combo.currentData() == "cpu"
+            assert (dock.form.advanced.tile_spin.value(), dock.form.advanced.overlap_spin.value(),
+                    dock.form.advanced.batch_spin.value()) == (256, 8, 2)
             dock.show()  # reading the model's threshold keeps the user's
-            assert dock.threshold() == pytest.approx(0.37)
+            assert dock.form.threshold() == pytest.approx(0.37)
         finally:
             plugin.unload()
 
@@ -220,11 +223,11 @@ class TestRun:
     ):
         below = _add(clean_project, toa_stack, "Long Island stack")
         qgis_iface.setActiveLayer(below)
-        dock.model_widget.setFilePath(str(tiny_weights))
-        dock.set_threshold(0.4)
-        dock.product_combo.setCurrentIndex(dock.product_combo.findData("toa"))
-        dock.tile_spin.setValue(96)
-        dock.batch_spin.setValue(2)
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        dock.form.set_threshold(0.4)
+        dock.form.product_combo.setCurrentIndex(dock.form.product_combo.findData("toa"))
+        dock.form.advanced.tile_spin.setValue(96)
+        dock.form.advanced.batch_spin.setValue(2)
         with qtbot.waitSignal(dock.params_built) as built, qtbot.waitSignal(
             dock.mask_added, timeout=90_000
         ) as added:
@@ -260,7 +263,7 @@ class TestRun:
         from qgis.gui import QgsGui
 
         qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
-        dock.model_widget.setFilePath(str(tiny_weights))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
         before = len(ProcessingLog.getLogEntries())
         ok, _results = _run_and_wait(qtbot, dock)
         assert ok
@@ -287,7 +290,7 @@ class TestRun:
         assert "NIR" in expected
 
         qgis_iface.setActiveLayer(_add(clean_project, rgb, "rgb"))
-        dock.model_widget.setFilePath(str(tiny_weights))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
         ok, _results = _run_and_wait(qtbot, dock)
         assert not ok
         assert dock.cover_label.text() == "Cloud cover: failed"
@@ -298,7 +301,7 @@ class TestRun:
         self, qtbot, dock, qgis_iface, clean_project, toa_band_file, tiny_weights
     ):
         qgis_iface.setActiveLayer(_add(clean_project, toa_band_file, "band file"))
-        dock.model_widget.setFilePath(str(tiny_weights))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
         ok, _results = _run_and_wait(qtbot, dock)
         assert ok
         # The product level was guessed from the file names: the algorithm warns.
@@ -312,7 +315,7 @@ class TestRun:
         other = _add(clean_project, toa_band_file, "other")
         stack = _add(clean_project, toa_stack, "stack")
         qgis_iface.setActiveLayer(stack)
-        dock.model_widget.setFilePath(str(tiny_weights))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
         ok, _results = _run_and_wait(qtbot, dock)
         assert ok and "(stack)" in dock.cover_label.text()
         qgis_iface.setActiveLayer(other)
@@ -324,7 +327,7 @@ class TestRun:
     def test_two_runs_can_be_queued(
         self, qtbot, dock, qgis_iface, clean_project, toa_stack, toa_band_file, tiny_weights
     ):
-        dock.model_widget.setFilePath(str(tiny_weights))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
         added = []
         dock.mask_added.connect(added.append)
         for path, name in ((toa_stack, "stack"), (toa_band_file, "band file")):
@@ -339,10 +342,10 @@ class TestRun:
         self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
     ):
         qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
-        dock.model_widget.setFilePath(str(tiny_weights))
-        dock.tile_spin.setValue(32)
-        dock.overlap_spin.setValue(0)
-        dock.batch_spin.setValue(1)
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        dock.form.advanced.tile_spin.setValue(32)
+        dock.form.advanced.overlap_spin.setValue(0)
+        dock.form.advanced.batch_spin.setValue(1)
         qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
         run = dock.runs[dock.layer_combo.currentLayer().id()]
         qtbot.waitUntil(lambda: run.progress > 0, timeout=60_000)
@@ -360,7 +363,7 @@ class TestRun:
         self, qtbot, dock, qgis_iface, clean_project, toa_stack, tmp_path
     ):
         qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
-        dock.model_widget.setFilePath(str(tmp_path / "missing.safetensors"))
+        dock.form.advanced.model_widget.setFilePath(str(tmp_path / "missing.safetensors"))
         ok, _results = _run_and_wait(qtbot, dock)
         assert not ok
         assert dock.cover_label.text() == "Cloud cover: failed"
@@ -375,8 +378,8 @@ class TestWorkflow:
 
     @pytest.fixture()
     def workflow_dock(self, dock):
-        if set(dock.workflow_keys) != {"BUFFER", "MIN_SIZE", "MASKED_IMAGE", "POLYGONS"}:
-            assert dock.workflow.isHidden() == (not dock.workflow_keys)
+        if set(dock.form.workflow.keys) != {"BUFFER", "MIN_SIZE", "MASKED_IMAGE", "POLYGONS"}:
+            assert dock.form.workflow.isHidden() == (not dock.form.workflow.keys)
             pytest.skip("cloud_fcn:detectclouds does not offer the workflow options yet")
         return dock
 
@@ -388,11 +391,11 @@ class TestWorkflow:
         assert not {"BUFFER", "MIN_SIZE", "MASKED_IMAGE", "POLYGONS"} & set(
             dock.build_parameters()
         )
-        dock.buffer_spin.setValue(2)
-        dock.min_size_spin.setValue(10)
-        dock.masked_check.setChecked(True)
-        dock.polygons_check.setChecked(True)
-        dock.polygons_widget.setFilePath(str(tmp_path / "clouds.gpkg"))
+        dock.form.workflow.buffer_spin.setValue(2)
+        dock.form.workflow.min_size_spin.setValue(10)
+        dock.form.workflow.masked_check.setChecked(True)
+        dock.form.workflow.polygons_check.setChecked(True)
+        dock.form.workflow.polygons_widget.setFilePath(str(tmp_path / "clouds.gpkg"))
         parameters = dock.build_parameters()
         assert parameters["BUFFER"] == 2 and parameters["MIN_SIZE"] == 10
         assert parameters["MASKED_IMAGE"] == "TEMPORARY_OUTPUT"
@@ -404,11 +407,11 @@ class TestWorkflow:
     ):
         dock = workflow_dock
         qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
-        dock.model_widget.setFilePath(str(tiny_weights))
-        dock.buffer_spin.setValue(1)
-        dock.masked_check.setChecked(True)
-        dock.polygons_check.setChecked(True)
-        dock.polygons_widget.setFilePath(str(tmp_path / "clouds.gpkg"))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        dock.form.workflow.buffer_spin.setValue(1)
+        dock.form.workflow.masked_check.setChecked(True)
+        dock.form.workflow.polygons_check.setChecked(True)
+        dock.form.workflow.polygons_widget.setFilePath(str(tmp_path / "clouds.gpkg"))
         ok, results = _run_and_wait(qtbot, dock)
         assert ok, _messages(qgis_iface)
         names = sorted(layer.name() for layer in clean_project.mapLayers().values())

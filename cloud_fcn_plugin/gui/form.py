@@ -1,0 +1,278 @@
+"""The panel's parameters form: what ``cloud_fcn:detectclouds`` should run with.
+
+The form only collects values: :meth:`ParametersForm.build_parameters` turns them into
+the algorithm's parameter dict. Each group of rows is its own part (bands, threshold,
+clean-up and extra outputs, advanced), with its own parameters and settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from qgis.core import QgsMapLayer, QgsRasterLayer, QgsSettings
+from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QRadioButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..common.choices import LEVEL_NAMES, MODEL_CHOICES, PRODUCT_CHOICES
+from ..common.engine_call import default_threshold, model_checkpoint
+from ..common.layer_input import LayerInput, describe_layer
+from ..compat import RASTER_FILTER
+from .advanced_box import AdvancedBox
+from .bands import BandRows
+from .threshold import ThresholdRow
+from .widgets import describe, wrappable, wrapping_label
+from .workflow_box import WorkflowBox
+
+SETTINGS_GROUP = "cloud_fcn/panel"
+
+
+class ParametersForm(QWidget):
+    """Input layer, product level, model, bands, threshold, output and the two groups.
+
+    Signals:
+        changed: something that decides whether Run can start changed.
+    """
+
+    changed = pyqtSignal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.input: LayerInput | None = None
+        self._quiet = False  # set while the form itself changes widgets
+        self._threshold_loaded = False
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self._build_input_rows(form)
+        self.bands = BandRows(form)
+        self.threshold_row = ThresholdRow()
+        form.addRow(self.tr("Threshold"), self.threshold_row)
+        form.addRow("", self.threshold_row.note)
+        self._build_output_rows(form)
+        layout.addLayout(form)
+        self.workflow = WorkflowBox()
+        layout.addWidget(self.workflow)
+        self.advanced = AdvancedBox()
+        layout.addWidget(self.advanced)
+        # Long layer names and labels must wrap, never widen the dock.
+        for combo in (self.layer_combo, self.product_combo, self.model_combo,
+                      self.advanced.device_combo, *self.bands.combos):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+            )
+            combo.setMinimumContentsLength(8)
+            combo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._connect()
+
+    def _build_input_rows(self, form: QFormLayout) -> None:
+        self.layer_combo = QgsMapLayerComboBox()
+        self.layer_combo.setFilters(RASTER_FILTER)
+        describe(self.layer_combo, self.tr("Input layer"), self.tr(
+            "The Landsat 8/9 raster to find clouds in: a multi-band stack, or one band file "
+            "of a product folder (the other bands are found beside it by name)."))
+        form.addRow(self.tr("Input layer"), self.layer_combo)
+        self.level_label = wrapping_label()
+        self.level_label.setAccessibleName(self.tr("Detected product level"))
+        form.addRow(self.tr("Detected"), self.level_label)
+        self.product_combo = QComboBox()
+        for code, label in PRODUCT_CHOICES:
+            self.product_combo.addItem(self.tr(label), code)
+        describe(self.product_combo, self.tr("Product level"), self.tr(
+            "How the pixel values are scaled to reflectance. Auto-detect reads the MTL file, "
+            "band names and value ranges, and warns when it had to guess."))
+        form.addRow(self.tr("Product level"), self.product_combo)
+        self.model_combo = QComboBox()
+        for code, label in MODEL_CHOICES:
+            self.model_combo.addItem(self.tr(label), code)
+        describe(self.model_combo, self.tr("Model"), self.tr(
+            "The full-band model reads B2-B7, cirrus and thermal from a Landsat product; "
+            "automatic takes it only where it scored better under cross-validation."))
+        form.addRow(self.tr("Model"), self.model_combo)
+
+    def _build_output_rows(self, form: QFormLayout) -> None:
+        self.temporary_radio = QRadioButton(self.tr("Temporary layer"))
+        describe(self.temporary_radio, self.tr("Temporary layer"), self.tr(
+            "Write the mask to a temporary file: it is lost when QGIS exits."))
+        self.file_radio = QRadioButton(self.tr("File"))
+        describe(self.file_radio, self.tr("File"), self.tr("Write the mask to a GeoTIFF file."))
+        self.temporary_radio.setChecked(True)
+        self.output_widget = QgsFileWidget()
+        self.output_widget.setStorageMode(QgsFileWidget.StorageMode.SaveFile)
+        self.output_widget.setFilter(self.tr("GeoTIFF (*.tif *.tiff)"))
+        self.output_widget.setEnabled(False)
+        describe(self.output_widget, self.tr("Output file"), self.tr(
+            "GeoTIFF file for the cloud mask (1 = cloud, 0 = clear, 255 = no data)."))
+        self.file_radio.toggled.connect(self.output_widget.setEnabled)
+        row = QHBoxLayout()
+        row.addWidget(self.temporary_radio)
+        row.addWidget(self.file_radio)
+        row.addStretch(1)
+        form.addRow(self.tr("Output"), row)
+        form.addRow("", self.output_widget)
+
+    def _connect(self) -> None:
+        self.file_radio.toggled.connect(self.changed)
+        self.output_widget.fileChanged.connect(self.changed)
+        self.threshold_row.user_changed.connect(self.save_settings)
+        self.threshold_row.reset_requested.connect(self._on_threshold_reset)
+        # Remember the settings as they change (they survive a plugin reload).
+        self.model_combo.currentIndexChanged.connect(self._on_model_changed)
+        self.advanced.model_widget.fileChanged.connect(self._on_model_changed)
+        for signal in (self.product_combo.currentIndexChanged, self.file_radio.toggled,
+                       self.output_widget.fileChanged, self.workflow.changed,
+                       self.advanced.changed):
+            signal.connect(self.save_settings)
+        self.layer_combo.layerChanged.connect(self._on_layer_changed)
+        self._on_layer_changed(self.layer_combo.currentLayer())
+
+    @contextlib.contextmanager
+    def _quietly(self) -> Iterator[None]:
+        """Change widgets without saving settings."""
+        before, self._quiet = self._quiet, True
+        try:
+            yield
+        finally:
+            self._quiet = before
+
+    # ----------------------------------------------------------------- values
+    def current_layer(self) -> QgsMapLayer | None:
+        """The input layer chosen."""
+        return self.layer_combo.currentLayer()
+
+    def output_missing(self) -> bool:
+        """Tell whether File is chosen without a path."""
+        return self.file_radio.isChecked() and not self.output_widget.filePath().strip()
+
+    def threshold(self) -> float:
+        """Return the threshold the form shows."""
+        return self.threshold_row.value()
+
+    def set_threshold(self, value: float) -> None:
+        """Set the user's threshold ``value`` (0..1): runs use it instead of the model's."""
+        self.threshold_row.set_value(value)
+
+    def reset_threshold(self) -> None:
+        """Go back to the model's calibrated threshold (runs then pass none)."""
+        self.threshold_row.reset()
+
+    def build_parameters(self) -> dict[str, Any]:
+        """Return the parameters of ``cloud_fcn:detectclouds`` the widgets describe.
+
+        Only what the user chose is passed: unset bands follow the layer's band
+        descriptions and an untouched threshold is the model's, as in the toolbox.
+        """
+        layer = self.current_layer()
+        parameters: dict[str, Any] = {
+            "INPUT": layer.source() if layer is not None else None,
+            "PRODUCT": self.product_combo.currentIndex(),
+            "MODEL_CHOICE": self.model_combo.currentIndex(),
+        }
+        advanced = self.advanced.parameters()
+        parameters["BATCH_SIZE"] = advanced.pop("BATCH_SIZE")
+        parameters["DEVICE"] = advanced.pop("DEVICE")
+        parameters.update(self.bands.parameters(self.input))
+        if self.threshold_row.set_by_user:
+            parameters["THRESHOLD"] = self.threshold()
+        parameters.update(advanced)
+        if self.file_radio.isChecked():
+            parameters["OUTPUT"] = self.output_widget.filePath().strip()
+        else:
+            parameters["OUTPUT"] = "TEMPORARY_OUTPUT"
+        parameters.update(self.workflow.parameters())
+        return parameters
+
+    # --------------------------------------------------------------- settings
+    def save_settings(self, *_args) -> None:
+        """Store the form's choices in the user profile (``QgsSettings``)."""
+        if self._quiet:
+            return
+        settings = QgsSettings()
+        settings.beginGroup(SETTINGS_GROUP)
+        row = self.threshold_row
+        settings.setValue("threshold", row.value() if row.set_by_user else "")
+        settings.setValue("output", "file" if self.file_radio.isChecked() else "temporary")
+        settings.setValue("output_path", self.output_widget.filePath())
+        settings.setValue("product", self.product_combo.currentData())
+        settings.setValue("model", self.model_combo.currentData())
+        self.advanced.save_settings(settings)
+        self.workflow.save_settings(settings)
+        settings.endGroup()
+
+    def restore_settings(self) -> None:
+        """Set the widgets from the stored settings (defaults where none are stored)."""
+        settings = QgsSettings()
+        settings.beginGroup(SETTINGS_GROUP)
+        with self._quietly():
+            for combo, key in ((self.product_combo, "product"), (self.model_combo, "model")):
+                index = combo.findData(settings.value(key, "auto"))
+                combo.setCurrentIndex(max(index, 0))
+            self.advanced.restore_settings(settings)
+            self.workflow.restore_settings(settings)
+            self.output_widget.setFilePath(settings.value("output_path", "") or "")
+            to_file = settings.value("output", "temporary") == "file"
+            (self.file_radio if to_file else self.temporary_radio).setChecked(True)
+            stored = settings.value("threshold", "")
+            if stored not in ("", None):
+                self.threshold_row.restore_user_value(float(stored))
+            settings.endGroup()
+
+    # ------------------------------------------------------------------ state
+    def load_model_threshold(self) -> None:
+        """Read the model's threshold the first time (it imports torch: seconds)."""
+        if not self._threshold_loaded:
+            self._on_model_changed()
+
+    def _on_threshold_reset(self) -> None:
+        self._on_model_changed()
+        self.save_settings()
+
+    def _on_model_changed(self, *_args) -> None:
+        """Show the chosen model's calibrated threshold (kept aside if the user set one)."""
+        if self._quiet:  # restoring settings: the threshold is read when the panel shows
+            return
+        self._threshold_loaded = True
+        path = self.advanced.weights() or model_checkpoint(
+            self.model_combo.currentData(), self.input.path if self.input else None
+        )
+        value, note = default_threshold(path)
+        self.threshold_row.set_model_default(
+            value, note or self.tr("Calibrated threshold of {model}.").format(model=path.name)
+        )
+        self.save_settings()
+
+    def _on_layer_changed(self, layer: QgsMapLayer | None) -> None:
+        self.input = describe_layer(layer) if isinstance(layer, QgsRasterLayer) else None
+        info = self.input
+        self.bands.show_layer(layer, info)
+        if info is None:
+            self.level_label.setText(self.tr("Choose a raster layer."))
+        else:
+            self.level_label.setText(wrappable(self._level_sentence(info)))
+        if self._threshold_loaded:
+            self._on_model_changed()  # automatic choice may differ for this layer
+        self.changed.emit()
+
+    def _level_sentence(self, info: LayerInput) -> str:
+        """The "Detected" sentence in the Product level combo's words."""
+        if not info.level:
+            return info.level_reason
+        # The engine's reason starts with its own name of the level: say the combo's.
+        _engine_name, _, why = info.level_reason.split(";")[0].rstrip(".").partition(", ")
+        sentence = self.tr(LEVEL_NAMES.get(info.level, info.level))
+        if why:
+            sentence += f", {why}"
+        if "if this is wrong" in info.level_reason:
+            sentence += self.tr(" (a guess: choose the product level if it is wrong)")
+        return sentence + "."

@@ -1,0 +1,112 @@
+"""The "Clean-up and extra outputs" group: sieve, buffer, masked image and polygons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qgis.core import QgsApplication, QgsSettings
+from qgis.gui import QgsCollapsibleGroupBox
+from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout
+
+from ..engine.params import MAX_BUFFER
+from .runner import ALGORITHM_ID
+from .widgets import describe, optional_spin, output_file_widget
+
+#: The algorithm's optional workflow parameters (buffer, sieve, extra outputs).
+WORKFLOW_KEYS = ("BUFFER", "MIN_SIZE", "MASKED_IMAGE", "POLYGONS")
+
+
+class WorkflowBox(QgsCollapsibleGroupBox):
+    """Buffer, sieve, masked image and polygons: off by default, shown when the
+    algorithm offers them (``BUFFER``, ``MIN_SIZE``, ``MASKED_IMAGE``, ``POLYGONS``).
+
+    Signals:
+        changed: a value changed (to be saved in the settings).
+    """
+
+    changed = pyqtSignal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTitle(self.tr("Clean-up and extra outputs"))
+        self.setCollapsed(True)
+        form = QFormLayout(self)
+        self.buffer_spin = optional_spin(0, MAX_BUFFER, self.tr("Off"))
+        describe(self.buffer_spin, self.tr("Cloud buffer"), self.tr(
+            "Grow the cloud mask by this many pixels: cloud edges and thin fringes are where "
+            "masks leak. Off keeps the clouds as detected."))
+        form.addRow(self.tr("Cloud buffer (pixels)"), self.buffer_spin)
+        self.min_size_spin = optional_spin(0, 1_000_000, self.tr("Off"))
+        describe(self.min_size_spin, self.tr("Smallest cloud"), self.tr(
+            "Drop cloud patches of fewer pixels than this (sieve), before the buffer. Off "
+            "keeps every patch."))
+        form.addRow(self.tr("Smallest cloud (pixels)"), self.min_size_spin)
+        self.masked_check = QCheckBox(self.tr("Masked image"))
+        describe(self.masked_check, self.tr("Masked image"), self.tr(
+            "Also write the input with every cloud and fill pixel set to no data."))
+        self.masked_widget = output_file_widget(self.tr("GeoTIFF (*.tif *.tiff)"))
+        describe(self.masked_widget, self.tr("Masked image file"), self.tr(
+            "GeoTIFF for the masked image; empty, a temporary file."))
+        self.polygons_check = QCheckBox(self.tr("Cloud polygons"))
+        describe(self.polygons_check, self.tr("Cloud polygons"), self.tr(
+            "Also write the clouds as polygons with their area, in the input's CRS."))
+        self.polygons_widget = output_file_widget(self.tr("GeoPackage (*.gpkg)"))
+        describe(self.polygons_widget, self.tr("Cloud polygons file"), self.tr(
+            "GeoPackage for the cloud polygons; empty, a temporary file."))
+        for check, widget in ((self.masked_check, self.masked_widget),
+                              (self.polygons_check, self.polygons_widget)):
+            widget.setEnabled(False)
+            check.toggled.connect(widget.setEnabled)
+            form.addRow(check, widget)
+        self.keys = _offered_keys()
+        rows = {"BUFFER": (self.buffer_spin,), "MIN_SIZE": (self.min_size_spin,),
+                "MASKED_IMAGE": (self.masked_check, self.masked_widget),
+                "POLYGONS": (self.polygons_check, self.polygons_widget)}
+        for key, widgets in rows.items():
+            for widget in widgets:
+                widget.setVisible(key in self.keys)
+                label = form.labelForField(widget)
+                if label is not None:
+                    label.setVisible(key in self.keys)
+        self.setVisible(bool(self.keys))
+        for signal in (self.buffer_spin.valueChanged, self.min_size_spin.valueChanged,
+                       self.masked_check.toggled, self.polygons_check.toggled):
+            signal.connect(self.changed)
+
+    def parameters(self) -> dict[str, Any]:
+        """The workflow parameters that are set (none by default)."""
+        parameters: dict[str, Any] = {}
+        if "BUFFER" in self.keys and self.buffer_spin.value() > 0:
+            parameters["BUFFER"] = self.buffer_spin.value()
+        if "MIN_SIZE" in self.keys and self.min_size_spin.value() > 0:
+            parameters["MIN_SIZE"] = self.min_size_spin.value()
+        for key, check, widget in (("MASKED_IMAGE", self.masked_check, self.masked_widget),
+                                   ("POLYGONS", self.polygons_check, self.polygons_widget)):
+            if key in self.keys and check.isChecked():
+                parameters[key] = widget.filePath().strip() or "TEMPORARY_OUTPUT"
+        return parameters
+
+    def save_settings(self, settings: QgsSettings) -> None:
+        """Store the values in ``settings`` (its group already begun)."""
+        settings.setValue("buffer", self.buffer_spin.value())
+        settings.setValue("min_size", self.min_size_spin.value())
+        settings.setValue("masked_image", self.masked_check.isChecked())
+        settings.setValue("polygons", self.polygons_check.isChecked())
+
+    def restore_settings(self, settings: QgsSettings) -> None:
+        """Set the values from ``settings`` (its group already begun)."""
+        for spin, key in ((self.buffer_spin, "buffer"), (self.min_size_spin, "min_size")):
+            spin.setValue(int(settings.value(key, spin.value())))
+        for check, key in ((self.masked_check, "masked_image"),
+                           (self.polygons_check, "polygons")):
+            check.setChecked(settings.value(key, False, type=bool))
+
+
+def _offered_keys() -> set[str]:
+    """The workflow parameters the registered algorithm declares."""
+    algorithm = QgsApplication.processingRegistry().algorithmById(ALGORITHM_ID)
+    return {
+        key for key in WORKFLOW_KEYS
+        if algorithm is not None and algorithm.parameterDefinition(key) is not None
+    }
