@@ -14,9 +14,15 @@ APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-r
 	xvfb xauth zip
 PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3.1
 
+# PyQt6 in its own virtual environment, never imported by the plugin or QGIS 3: the tests
+# resolve every Qt name the plugin writes against it, as QGIS 4 (Qt 6) would.
+QT6_VENV := .venv-qt6
+QT6_STAMP := $(QT6_VENV)/.pip-done
+QT6_PACKAGES := PyQt6==6.8.1 PyQt6-Qt6==6.8.2 PyQt6-sip==13.13.0
+
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo test lint bench package install screenshot peers clean
+.PHONY: setup demo test lint bench package install screenshot peers qt6 i18n clean
 
 setup: $(STAMP_PIP)
 
@@ -44,7 +50,7 @@ demo: setup
 	$(PY) scripts/detect.py resources/sample/LC80130312015295LGN00_B2-B5_toa_120m.tif \
 		-o demo_output/cloud_mask.tif --preview demo_output/preview.png --overwrite
 
-test: setup
+test: setup $(QT6_STAMP)
 	$(PY) -m ruff check .
 	xvfb-run -a -s "-screen 0 1280x1024x24" $(PY) -m pytest -q
 
@@ -82,6 +88,16 @@ $(PEERS_VENV)/.pip-done: Makefile
 peers: setup $(PEERS_VENV)/.pip-done
 	OMP_NUM_THREADS=1 $(PY) scripts/compare_peers.py --peer-python $(PEERS_PY) \
 		--out $(PEERS_OUT) $(PEERS_ARGS)
+
+# The tests resolve the plugin's Qt names against this PyQt6 (tests/plugin/test_qt6_compat.py).
+$(QT6_STAMP): Makefile
+	@[ -x $(QT6_VENV)/bin/python ] || $(PYTHON_SYS) -m venv $(QT6_VENV)
+	@echo "Installing $(QT6_PACKAGES) into $(QT6_VENV)"
+	@$(QT6_VENV)/bin/python -m pip install -qq --disable-pip-version-check $(QT6_PACKAGES)
+	@touch $@
+
+qt6: setup $(QT6_STAMP)
+	$(PY) -m pytest -q tests/plugin/test_qt6_compat.py
 
 clean:
 	rm -rf dist demo_output bench_output peers_output .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Enum spellings that differ between QGIS 3.22 (Qt5) and QGIS 3.36+/4 (Qt6)."""
+"""Names that differ between QGIS 3.22 (Qt5) and QGIS 3.36+/4 (Qt6)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ from qgis.core import (
     QgsProcessingParameterDefinition,
     QgsProcessingParameterNumber,
 )
+
+try:  # Qt 6 moved QAction from QtWidgets to QtGui
+    from qgis.PyQt.QtGui import QAction
+except ImportError:
+    from qgis.PyQt.QtWidgets import QAction
 
 # QGIS 3.36 moved these enums into Qgis; QGIS 4 drops the old class-scoped names.
 if hasattr(Qgis, "ProcessingParameterFlag"):
@@ -26,3 +31,7 @@ if hasattr(Qgis, "LayerFilter"):
     RASTER_FILTER = Qgis.LayerFilter.RasterLayer
 else:
     RASTER_FILTER = QgsMapLayerProxyModel.Filter.RasterLayer
+
+__all__ = [
+    "FLAG_ADVANCED", "NUMBER_DOUBLE", "NUMBER_INTEGER", "QAction", "RASTER_FILTER",
+]

@@ -7,9 +7,9 @@ import contextlib
 from qgis.core import QgsApplication
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
 
 from . import deps
+from .compat import QAction
 from .engine.resources import resource_path
 
 MENU = "Cloud FCN"

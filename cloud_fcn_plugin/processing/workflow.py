@@ -38,7 +38,7 @@ POLYGONS = "POLYGONS"
 if hasattr(Qgis, "ProcessingSourceType"):
     _POLYGON_TYPE = Qgis.ProcessingSourceType.VectorPolygon
 else:
-    _POLYGON_TYPE = QgsProcessing.TypeVectorPolygon
+    _POLYGON_TYPE = QgsProcessing.SourceType.TypeVectorPolygon
 
 #: The help's paragraph on these parameters and outputs (HTML, translatable).
 WORKFLOW_HELP = (

@@ -49,9 +49,8 @@ class TestPackage:
         assert general["hasProcessingProvider"] == "yes"
         assert general["category"] == "Raster"
         assert general["qgisMinimumVersion"] == "3.22"
-        # Experimental until the accuracy holds on unseen scenes; Qt6 is untested.
+        # Experimental until the accuracy holds on unseen scenes.
         assert general["experimental"] == "True"
-        assert general.get("supportsQt6", "False") == "False"
         version = general["version"]
         assert general["changelog"].startswith(f"{version} ")
         package.read_metadata(REPO_ROOT / "metadata.txt")  # raises when a field lacks
