@@ -25,11 +25,10 @@ SCRIPT_ONLY = (
     "engine/training/", "engine/batch.py", "engine/metrics.py", "engine/interrupts.py",
     "engine/preview.py",
 )
-# Fields plugins.qgis.org refuses an upload without.
-REQUIRED_METADATA = (
-    "name", "qgisMinimumVersion", "description", "about", "version", "author", "email",
-    "repository",
-)
+# Fields a zip cannot do without (QGIS lists and loads a plugin by them).
+REQUIRED_METADATA = ("name", "qgisMinimumVersion", "description", "about", "version", "author")
+# Fields plugins.qgis.org also refuses an upload without; no placeholder stands in for them.
+UPLOAD_METADATA = ("email", "repository")
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "tests"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej", ".swp"}
 # Fixed timestamp so two builds of the same tree give the same bytes.
@@ -50,6 +49,11 @@ def read_metadata(path: Path) -> dict[str, str]:
     if missing:
         raise SystemExit(f"{path} lacks required field(s): {', '.join(missing)}.")
     return general
+
+
+def upload_gaps(metadata: dict[str, str]) -> list[str]:
+    """The fields plugins.qgis.org requires that ``metadata`` leaves empty."""
+    return [key for key in UPLOAD_METADATA if not metadata.get(key, "").strip()]
 
 
 def _wanted(path: Path) -> bool:
@@ -105,6 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     if not any(name.startswith(f"{PACKAGE}/resources/weights/") for name in names):
         print("warning: resources/weights/ is empty: the zip ships no bundled weights.",
               file=sys.stderr)
+    gaps = upload_gaps(read_metadata(REPO_ROOT / "metadata.txt"))
+    if gaps:
+        print(f"note: metadata.txt has no {' or '.join(gaps)}: fine for Install from ZIP, but "
+              "plugins.qgis.org refuses the upload until they are set.", file=sys.stderr)
     print(f"{target} ({len(names)} files, {target.stat().st_size / 1e6:.1f} MB)")
     return 0
 

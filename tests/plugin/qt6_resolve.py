@@ -18,9 +18,9 @@ def _scoped_spelling(owner: object, member: str) -> list[str]:
     found = []
     for attribute in dir(owner):
         value = getattr(owner, attribute, None)
-        if isinstance(value, type) and issubclass(value, enum.Enum):
-            if member in value.__members__:
-                found.append(f"{attribute}.{member}")
+        is_enum = isinstance(value, type) and issubclass(value, enum.Enum)
+        if is_enum and member in value.__members__:
+            found.append(f"{attribute}.{member}")
     return found
 
 

@@ -53,7 +53,10 @@ class TestPackage:
         assert general["experimental"] == "True"
         version = general["version"]
         assert general["changelog"].startswith(f"{version} ")
-        package.read_metadata(REPO_ROOT / "metadata.txt")  # raises when a field lacks
+        metadata = package.read_metadata(REPO_ROOT / "metadata.txt")  # raises when one lacks
+        # No placeholder addresses: the project has no public home yet (item 15 of issue 18).
+        assert "example.org" not in (REPO_ROOT / "metadata.txt").read_text(encoding="utf-8")
+        assert package.upload_gaps(metadata) == ["email", "repository"]
 
 
 class TestInstallDev:

@@ -21,7 +21,9 @@ from tests.plugin.qt_names import QtName, SourceScan, qt_names, scan_package, sc
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = REPO_ROOT / "cloud_fcn_plugin"
 RESOLVER = Path(__file__).with_name("qt6_resolve.py")
-QT6_PYTHON = Path(os.environ.get("CLOUD_FCN_QT6_PYTHON", REPO_ROOT / ".venv-qt6" / "bin" / "python"))
+QT6_PYTHON = Path(
+    os.environ.get("CLOUD_FCN_QT6_PYTHON", REPO_ROOT / ".venv-qt6" / "bin" / "python")
+)
 
 
 def resolve_in_pyqt6(names: list[QtName]) -> tuple[str, list[str]]:
