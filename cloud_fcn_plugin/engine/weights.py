@@ -27,6 +27,8 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from . import safe_json
+from .bands import LANDSAT_BAND_NAMES, THERMAL_BAND, band_number_from_text
 from .classes import CLOUD_ONLY, validate_channel_classes
 from .errors import DeviceError, OutputNotWritableError, ParameterError, WeightsError
 from .models import available_models, build_model
@@ -45,6 +47,15 @@ _CHUNK = 1 << 20
 MAX_WIDTH = 4.0
 MAX_IN_CHANNELS = 16
 MAX_PARAMETERS = 200_000_000
+#: What normalisation statistics a trained model can have, per kind of band: reflectance
+#: (means 0.04-0.46, stds 0.06-0.31 in the bundled models) and brightness temperature
+#: in kelvin (272 and 23). A std of 1e-30 or a mean of 1e30 saturates every pixel.
+_STATISTICS = {
+    "reflectance": {"mean": (-1.0, 2.0), "min_std": 1e-3, "max_std": 10.0},
+    "temperature": {"mean": (150.0, 400.0), "min_std": 1e-2, "max_std": 100.0},
+}
+#: The panchromatic band is on a 15 m grid, the others on 30 m: no model reads it.
+_UNREADABLE_BANDS = {8}
 
 
 @dataclass(frozen=True)
@@ -167,10 +178,18 @@ def _validate(meta: CheckpointMetadata) -> None:
             raise ParameterError(f"{name} must be finite, got {list(values)}.")
     if not all(v > 0 for v in meta.std):
         raise ParameterError(f"std must be > 0 for every band, got {list(meta.std)}.")
+    _validate_bands(meta.bands)
+    _validate_statistics(meta)
     if isinstance(meta.threshold, bool) or not isinstance(meta.threshold, int | float):
         raise ParameterError(f"threshold must be a number, got {meta.threshold!r}.")
     if not 0.0 <= meta.threshold <= 1.0:
         raise ParameterError(f"threshold must be within [0, 1], got {meta.threshold}.")
+    if not 0.0 < meta.threshold < 1.0:
+        # 0 calls every pixel cloud and 1 none: no calibration gives either.
+        raise ParameterError(
+            f"threshold must be strictly inside (0, 1), got {meta.threshold}: no calibrated "
+            "model has it; re-save the checkpoint with its calibrated threshold."
+        )
     if not _is_int(meta.tile_size) or meta.tile_size < 1:
         raise ParameterError(f"tile_size must be a positive integer, got {meta.tile_size!r}.")
     if meta.tile_size > MAX_TILE_SIZE:
@@ -190,6 +209,51 @@ def _validate(meta: CheckpointMetadata) -> None:
         json.dumps(meta.to_json_dict(), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ParameterError(f"metadata must be plain JSON (no NaN, no objects): {exc}") from None
+
+
+def _validate_bands(bands: tuple[str, ...]) -> None:
+    """Each band a Landsat 8 band a model can read, none twice."""
+    numbers = [band_number_from_text(name) for name in bands]
+    for name, number in zip(bands, numbers, strict=True):
+        if number is None:
+            raise ParameterError(
+                f"bands {list(bands)}: {name!r} is not a Landsat 8 band; the file names bands "
+                f"no input has: use names such as {', '.join(LANDSAT_BAND_NAMES.values())}."
+            )
+        if number in _UNREADABLE_BANDS:
+            raise ParameterError(
+                f"bands {list(bands)} name {name} (B{number}), which no model can read (it is "
+                "on the 15 m grid, the others on 30 m): the file is not a model of this plugin."
+            )
+    pairs = zip(bands, numbers, strict=True)
+    repeated = sorted({name for name, number in pairs if numbers.count(number) > 1})
+    if repeated:
+        raise ParameterError(
+            f"bands {list(bands)} names {', '.join(repeated)} more than once; a model reads "
+            "each band once: re-save the checkpoint with the bands it was trained on."
+        )
+
+
+def _validate_statistics(meta: CheckpointMetadata) -> None:
+    """Means and stds a trained model can have: reflectance, or kelvin for thermal bands."""
+    for name, mean, std in zip(meta.bands, meta.mean, meta.std, strict=True):
+        thermal = band_number_from_text(name) in (THERMAL_BAND, THERMAL_BAND + 1)
+        kind = "temperature" if thermal else "reflectance"
+        bounds = _STATISTICS[kind]
+        low, high = bounds["mean"]
+        if not low <= mean <= high:
+            unit = " K" if thermal else ""
+            raise ParameterError(
+                f"mean {mean:g} of {name} is not a {kind} ({low:g} to {high:g}{unit}); "
+                "the statistics are wrong: re-save the checkpoint with the training data's."
+            )
+        if not bounds["min_std"] <= std <= bounds["max_std"]:
+            side = "below" if std < bounds["min_std"] else "above"
+            limit = bounds["min_std"] if side == "below" else bounds["max_std"]
+            raise ParameterError(
+                f"std {std:g} of {name} is {side} {limit:g}, which no trained model has; "
+                "re-save the checkpoint with the training data's statistics."
+            )
 
 
 def _validate_shadow_threshold(value: Any) -> None:
@@ -338,6 +402,9 @@ def save_checkpoint(
     # Clone so no two entries share storage (safetensors refuses shared tensors).
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     _check_matches_architecture(tensors, metadata)
+    problem = _non_finite(tensors)
+    if problem:
+        raise WeightsError(f"cannot save: {problem}; a model that diverged is not saved.")
     sha = tensors_sha256(tensors)
     header = {**metadata.to_json_dict(), "sha256": sha}
     sidecar = sidecar_path(path)
@@ -378,12 +445,35 @@ def _unparsable(path: Path, exc: Exception) -> WeightsError:
     )
 
 
+def _check_regular_file(path: Path) -> None:
+    """Refuse before opening what is not a plain file (a FIFO would block the open)."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise WeightsError(
+            f"{path} is a folder, not a checkpoint file: choose a .safetensors file in it."
+        )
+    if path.exists():
+        raise WeightsError(
+            f"{path} is not a regular file (a device, pipe or socket): choose a .safetensors "
+            "checkpoint file."
+        )
+    raise WeightsError(
+        f"checkpoint not found: {path}; check the path, train one or reinstall the plugin."
+    )
+
+
+def _metadata_of(path: Path, header: Mapping[str, Any]) -> CheckpointMetadata:
+    """Validated metadata of a header, the errors naming the file."""
+    try:
+        return CheckpointMetadata.from_json_dict(header)
+    except WeightsError as exc:
+        raise WeightsError(f"{path.name}: {exc}") from None
+
+
 def _read_header(path: Path) -> dict[str, Any]:
     """Return the parsed ``cloud_fcn`` JSON object of a checkpoint, reading no tensors."""
-    if not path.is_file():
-        raise WeightsError(
-            f"checkpoint not found: {path}; check the path, train one or reinstall the plugin."
-        )
+    _check_regular_file(path)
     try:
         with safe_open(str(path), framework="pt") as handle:
             raw = (handle.metadata() or {}).get(METADATA_KEY)
@@ -395,8 +485,8 @@ def _read_header(path: Path) -> dict[str, Any]:
             "re-save it with weights.save_checkpoint."
         )
     try:
-        header = json.loads(raw)
-    except json.JSONDecodeError:
+        header = safe_json.loads(raw)
+    except ValueError:
         raise WeightsError(
             f"{path.name}: the '{METADATA_KEY}' metadata is not valid JSON; re-save the checkpoint."
         ) from None
@@ -411,7 +501,8 @@ def read_metadata(path: str | os.PathLike) -> CheckpointMetadata:
     Raises:
         WeightsError: missing, not safetensors, corrupt header or invalid metadata.
     """
-    return CheckpointMetadata.from_json_dict(_read_header(Path(path)))
+    path = Path(path)
+    return _metadata_of(path, _read_header(path))
 
 
 def _verify_sidecar(path: Path) -> None:
@@ -419,8 +510,14 @@ def _verify_sidecar(path: Path) -> None:
     if not sidecar.is_file():
         return
     try:
-        expected = json.loads(sidecar.read_text(encoding="utf-8"))["file_sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
+        record = safe_json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise WeightsError(
+            f"sidecar {sidecar.name} is not valid JSON or is unreadable; delete it or re-save."
+        ) from None
+    try:
+        expected = record["file_sha256"]
+    except (KeyError, TypeError):
         raise WeightsError(
             f"sidecar {sidecar.name} is unreadable or lacks file_sha256; delete it or re-save."
         ) from None
@@ -448,6 +545,15 @@ def _state_dict_mismatch(
             more = f" and {len(items) - 3} more" if len(items) > 3 else ""
             parts.append(f"{label}: {', '.join(items[:3])}{more}")
     return "; ".join(parts)
+
+
+def _non_finite(tensors: Mapping[str, torch.Tensor]) -> str:
+    """Name the first floating-point tensor holding NaN or infinity, or ''."""
+    for name in sorted(tensors):
+        tensor = tensors[name]
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            return f"tensor {name} holds NaN or infinite values"
+    return ""
 
 
 def _torch_device(device: str | torch.device) -> torch.device:
@@ -481,7 +587,7 @@ def load_checkpoint(
     path = Path(path)
     target = _torch_device(device)
     header = _read_header(path)
-    metadata = CheckpointMetadata.from_json_dict(header)
+    metadata = _metadata_of(path, header)
     if metadata.architecture not in available_models():
         raise WeightsError(
             f"{path.name} uses unknown architecture {metadata.architecture!r} "
@@ -501,6 +607,12 @@ def load_checkpoint(
         raise WeightsError(
             f"{path.name}: tensor checksum mismatch: the file is corrupt or was modified; "
             "re-download or re-train."
+        )
+    problem = _non_finite(tensors)
+    if problem:
+        raise WeightsError(
+            f"{path.name}: {problem}: the training run diverged; re-train it (e.g. with a "
+            "lower --lr) or choose another checkpoint."
         )
     model = build_model(metadata.architecture, **metadata.arch_args)
     problem = _state_dict_mismatch(tensors, model.state_dict())

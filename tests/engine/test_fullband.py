@@ -12,6 +12,7 @@ from cloud_fcn_plugin.engine import model_choice
 from cloud_fcn_plugin.engine.bands import (
     FULLBAND_BANDS,
     MODEL_BANDS,
+    THERMAL_BAND,
     THERMAL_K1,
     THERMAL_K2,
     ThermalBand,
@@ -167,8 +168,9 @@ def _checkpoint(path: Path, bands: tuple[int, ...], cv_jaccard: float | None) ->
         "pixel_linear",
         dict(model.arch_args),
         bands=band_names(bands),
-        mean=(0.0,) * len(bands),
-        std=(1.0,) * len(bands),
+        # Reflectance bands around 0.3, the thermal band around 280 K, as trained ones are.
+        mean=tuple(280.0 if b == THERMAL_BAND else 0.3 for b in bands),
+        std=tuple(20.0 if b == THERMAL_BAND else 0.2 for b in bands),
         metrics=metrics,
     )
     save_checkpoint(path, model, meta)

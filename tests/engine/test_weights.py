@@ -435,3 +435,87 @@ class TestBounds:
         _rewrite(checkpoint, {**_header(checkpoint), "tile_size": 100_000})
         with pytest.raises(WeightsError, match="tile_size 100000 exceeds 2048"):
             read_metadata(checkpoint)
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+class TestNumbersNoTrainedModelHas:
+    """M6, L3, C8: a header or tensor that passes the format checks but is nonsense."""
+
+    @pytest.mark.parametrize(
+        ("changes", "match"),
+        [
+            ({"threshold": 1.0}, r"threshold must be strictly inside \(0, 1\)"),
+            ({"threshold": 0.0}, r"threshold must be strictly inside \(0, 1\)"),
+            ({"std": (1e-30,) * 4}, "std 1e-30 of red is below"),
+            ({"mean": (1e30,) * 4}, "mean 1e[+]30 of red is not a reflectance"),
+            ({"bands": ("red",) * 4}, "names red more than once"),
+            ({"bands": ("pan",) * 4}, "pan .B8., which no model can read"),
+            ({"bands": ("red", "green", "blue", "x")}, "'x' is not a Landsat 8 band"),
+        ],
+    )
+    def test_refused_when_read(self, checkpoint: Path, changes: dict, match: str) -> None:
+        sidecar_path(checkpoint).unlink()
+        _rewrite(checkpoint, {**_header(checkpoint), **changes})
+        with pytest.raises(WeightsError, match=f"model.safetensors: .*{match}"):
+            read_metadata(checkpoint)
+
+    def test_thermal_band_statistics_are_kelvin(self) -> None:
+        bands = ("red", "green", "blue", "tirs1")
+        _metadata(bands=bands, mean=(0.1, 0.1, 0.1, 280.0), std=(0.05, 0.05, 0.05, 20.0))
+        with pytest.raises(ParameterError, match="mean 0.2 of tirs1 is not a temperature"):
+            _metadata(bands=bands, mean=(0.1, 0.1, 0.1, 0.2), std=(0.05, 0.05, 0.05, 20.0))
+
+    def test_non_finite_weights_are_refused_by_the_loader(self, checkpoint: Path) -> None:
+        tensors = load_file(checkpoint)
+        name = next(k for k in sorted(tensors) if k.endswith("weight"))
+        tensors[name][:] = float("nan")
+        sidecar_path(checkpoint).unlink()
+        _rewrite(checkpoint, {**_header(checkpoint), "sha256": tensors_sha256(tensors)}, tensors)
+        with pytest.raises(WeightsError, match=f"{name} holds NaN or infinite values.*re-train"):
+            load_checkpoint(checkpoint)
+
+    def test_non_finite_weights_are_not_saved(self, tmp_path: Path) -> None:
+        model = _trained_model()
+        with torch.no_grad():
+            next(model.parameters())[:] = float("inf")
+        with pytest.raises(WeightsError, match="NaN or infinite"):
+            save_checkpoint(tmp_path / "m.safetensors", model, _metadata())
+        assert list(tmp_path.iterdir()) == []
+
+
+class TestHostileJson:
+    """H4: JSON nested 100,000 deep gives one line, never a RecursionError."""
+
+    def test_deep_header(self, checkpoint: Path) -> None:
+        sidecar_path(checkpoint).unlink()
+        text = json.dumps(_header(checkpoint))[:-1] + ', "x": ' + DEEP + "}"
+        save_file(load_file(checkpoint), checkpoint, metadata={"cloud_fcn": text})
+        for read in (read_metadata, load_checkpoint):
+            with pytest.raises(WeightsError, match="metadata is not valid JSON"):
+                read(checkpoint)
+
+    def test_deep_sidecar(self, checkpoint: Path) -> None:
+        sidecar_path(checkpoint).write_text(DEEP, encoding="utf-8")
+        with pytest.raises(WeightsError, match="sidecar model.json is not valid JSON"):
+            load_checkpoint(checkpoint)
+
+    def test_default_threshold_falls_back(self, checkpoint: Path) -> None:
+        from cloud_fcn_plugin.common.engine_call import default_threshold
+
+        sidecar_path(checkpoint).unlink()
+        text = json.dumps(_header(checkpoint))[:-1] + ', "x": ' + DEEP + "}"
+        save_file(load_file(checkpoint), checkpoint, metadata={"cloud_fcn": text})
+        value, note = default_threshold(checkpoint)
+        assert value == 0.5 and "not valid JSON" in note
+
+
+class TestNotARegularFile:
+    def test_device_file(self) -> None:
+        with pytest.raises(WeightsError, match="/dev/zero is not a regular file"):
+            read_metadata("/dev/zero")
+
+    def test_folder(self, tmp_path: Path) -> None:
+        with pytest.raises(WeightsError, match="is a folder, not a checkpoint file"):
+            load_checkpoint(tmp_path)
