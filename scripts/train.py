@@ -139,8 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--bands",
         choices=tuple(BAND_SETS),
         default=defaults.bands,
-        help="model inputs: rgbn (red, green, blue, NIR) or fullband (B2-B7, B9 reflectance "
-        "and B10 kelvin; patches without these bands, such as 38-Cloud's, are left out)",
+        help="model inputs: rgbn (red, green, blue, NIR), sixband (B2-B7 reflectance, what "
+        "Level-2 products carry) or fullband (B2-B7, B9 reflectance and B10 kelvin); patches "
+        "without these bands, such as 38-Cloud's, are left out",
+    )
+    model.add_argument(
+        "--indices",
+        action="store_true",
+        help="append spectral indices (NDSI, NDVI, NDWI, SWIR1/SWIR2) of the bands to the "
+        "network input: the ratios Fmask tests, invariant to brightness",
     )
     model.add_argument("--width", type=float, default=defaults.width, help="channel multiplier")
     model.add_argument("--patch-size", type=int, default=defaults.patch_size)
@@ -338,6 +345,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         augment=augment_config(args),
         bands=args.bands,
         bright_clear=args.bright_clear,
+        indices=args.indices,
     )
 
 

@@ -59,20 +59,28 @@ MODEL_BANDS: tuple[int, int, int, int] = (4, 3, 2, 5)
 #: reflectance, thermal B10 as brightness temperature in kelvin.
 FULLBAND_BANDS: tuple[int, ...] = (2, 3, 4, 5, 6, 7, 9, 10)
 
+#: Bands of the six-band model: B2-B7 reflectance, what every Level-2 product and most
+#: TOA stacks carry (no cirrus, no thermal).
+SIXBAND_BANDS: tuple[int, ...] = (2, 3, 4, 5, 6, 7)
+
 #: The thermal band read as brightness temperature (TIRS 1).
 THERMAL_BAND = 10
 
 #: Band sets a model can be trained on, by the name used on the command line.
-BAND_SETS: dict[str, tuple[int, ...]] = {"rgbn": MODEL_BANDS, "fullband": FULLBAND_BANDS}
+BAND_SETS: dict[str, tuple[int, ...]] = {
+    "rgbn": MODEL_BANDS,
+    "sixband": SIXBAND_BANDS,
+    "fullband": FULLBAND_BANDS,
+}
 
 
 def band_set(name: str) -> tuple[int, ...]:
-    """Landsat band numbers of a band set (``rgbn`` or ``fullband``)."""
+    """Landsat band numbers of a band set (``rgbn``, ``sixband`` or ``fullband``)."""
     try:
         return BAND_SETS[name]
     except KeyError:
         raise ParameterError(
-            f"Unknown band set {name!r}: choose {' or '.join(BAND_SETS)}."
+            f"Unknown band set {name!r}: choose {', '.join(BAND_SETS)}."
         ) from None
 
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from .base import SegmentationModel, conv_bn_relu, scale_channels
+from .indices import SpectralIndices
 
 _CHANNELS = (16, 32, 64, 128, 256)
 
@@ -44,18 +45,32 @@ class UNet(SegmentationModel):
     Args:
         width: channel multiplier of every level (1.0 = 16 channels at full resolution).
         in_channels: number of input bands.
-        out_channels: number of output channels (classes); 1 for a cloud-only model.
+        out_channels: logits per pixel (1: cloud; more: one per class, softmax).
+        indices: ``[first, second]`` input channels of spectral indices appended to the
+            input (see :mod:`.indices`); needs ``index_mean`` and ``index_std``.
+        index_mean: the input normalisation's per-band mean (to undo it for the indices).
+        index_std: the input normalisation's per-band standard deviation.
     """
 
     size_multiple = 16
 
     def __init__(
-        self, width: float = 1.0, in_channels: int = 4, out_channels: int = 1
+        self,
+        width: float = 1.0,
+        in_channels: int = 4,
+        out_channels: int = 1,
+        indices: list[list[int]] | None = None,
+        index_mean: list[float] | None = None,
+        index_std: list[float] | None = None,
     ) -> None:
         super().__init__(in_channels)
         channels = [scale_channels(c, width) for c in _CHANNELS]
+        self.indices = (
+            SpectralIndices(indices, index_mean or [], index_std or []) if indices else None
+        )
+        first = in_channels + (self.indices.count if self.indices is not None else 0)
         self.encoders = nn.ModuleList(
-            [_double_conv(in_channels, channels[0])]
+            [_double_conv(first, channels[0])]
             + [_double_conv(a, b) for a, b in itertools.pairwise(channels)]
         )
         self.pool = nn.MaxPool2d(2)
@@ -68,6 +83,8 @@ class UNet(SegmentationModel):
         """Encode with four poolings, decode with the skips, one logit per class and pixel."""
         if not (self.training or torch.is_grad_enabled()):
             x = x.contiguous(memory_format=torch.channels_last)
+        if self.indices is not None:
+            x = self.indices(x)
         skips = []
         for index, encoder in enumerate(self.encoders):
             x = encoder(x if index == 0 else self.pool(x))

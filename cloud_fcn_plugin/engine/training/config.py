@@ -58,7 +58,10 @@ class TrainConfig:
             without sun-angle correction, so ``(1.0, 0.85, 0.7)`` validates the
             TOA form and the Level-1 form at sun elevations of 58 and 44 degrees.
         augment: augmentation knobs.
-        bands: ``rgbn`` (red, green, blue, NIR) or ``fullband`` (B2-B7, B9, B10).
+        bands: ``rgbn`` (red, green, blue, NIR), ``sixband`` (B2-B7) or ``fullband``
+            (B2-B7, B9, B10).
+        indices: append spectral indices (NDSI, NDVI...) of the bands to the network
+            input (see :mod:`~cloud_fcn_plugin.engine.models.indices`).
         bright_clear: extra sampling weight of patches with bright clear ground
             (see :class:`~.patches.PatchBank`).
     """
@@ -95,6 +98,7 @@ class TrainConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     bands: str = "rgbn"
     bright_clear: float = 0.0
+    indices: bool = False
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:

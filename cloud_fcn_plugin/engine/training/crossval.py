@@ -41,6 +41,9 @@ Log = Callable[[str], None]
 _BIOME_NAME = re.compile(r"^([A-Za-z]+)_\d+_\d+$")
 _CLOUD38_SCENE = re.compile(r"_(L[CO]0[89]_\w+)$")
 OOF_GAINS = (1.0, 0.75)
+#: Name prefix of patches labelled by a teacher model (``scripts/prepare_training_data.py``):
+#: they are trained on and predicted out of fold, but never score or calibrate the model.
+TEACHER_PREFIX = "teacher_"
 
 
 def patch_group(spec: PatchSpec) -> str:
@@ -194,6 +197,7 @@ def cv_report(
     are reported pooled, as a measure of robustness to brightness. ``fixed`` adds
     the same tables at that threshold (``at_fixed``).
     """
+    everything = [r for r in everything if not r.name.startswith(TEACHER_PREFIX)]
     results = [r for r in everything if r.gain == 1.0]
     other_gains = sorted({r.gain for r in everything} - {1.0}, reverse=True)
     threshold = choose_threshold(results)
@@ -205,7 +209,7 @@ def cv_report(
         "folds": [list(f) for f in folds],
         "threshold": round(threshold, 4),
     }
-    biome = [r for r in results if not r.group.startswith("38-Cloud")]
+    biome = [r for r in results if _BIOME_NAME.match(r.name)]
     cuts = [("oof", threshold), ("0.5", 0.5)] + ([("fixed", fixed)] if fixed is not None else [])
     if fixed is not None:
         report["fixed_threshold"] = fixed

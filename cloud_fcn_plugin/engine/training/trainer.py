@@ -37,8 +37,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..bands import band_names, band_set
-from ..errors import WeightsError
+from ..errors import ParameterError, WeightsError
 from ..models import build_model
+from ..models.indices import index_pairs
 from ..predict import Predictor, select_device
 from ..weights import CheckpointMetadata, load_checkpoint, save_checkpoint
 from .config import TrainConfig
@@ -101,19 +102,17 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.device = select_device(config.device)
         self.use_amp = config.amp and self.device.type == "cuda"
-        self.model = build_model(
-            config.architecture, width=config.width, in_channels=len(band_set(config.bands))
-        ).to(self.device)
-        self.ema = copy.deepcopy(self.model).eval() if config.ema > 0 else None
-        if self.ema is not None:
-            self.ema.requires_grad_(False)
-        multiple = int(getattr(self.model, "size_multiple", 1))
-        self.patch_size = math.ceil(config.patch_size / multiple) * multiple
         self.bank = PatchBank(
             self.train_specs, self.log, seed=config.seed, bright_clear=config.bright_clear
         )
         self.val_patches = LazyPatches(self.val_specs)
         self.mean, self.std = self.bank.statistics()
+        self.model = self._build_model().to(self.device)
+        self.ema = copy.deepcopy(self.model).eval() if config.ema > 0 else None
+        if self.ema is not None:
+            self.ema.requires_grad_(False)
+        multiple = int(getattr(self.model, "size_multiple", 1))
+        self.patch_size = math.ceil(config.patch_size / multiple) * multiple
         self.loss_fn = CloudLoss(config.loss, config.label_smoothing, config.pos_weight)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
@@ -125,6 +124,21 @@ class Trainer:
         self.epoch, self.step = 0, 0
         self.best_score, self.best_epoch, self.stale = -math.inf, 0, 0
         self.history: list[dict[str, Any]] = []
+
+    def _build_model(self) -> torch.nn.Module:
+        """The untrained network; spectral indices undo the normalisation just measured."""
+        bands = band_names(band_set(self.config.bands))
+        extra: dict[str, Any] = {}
+        if self.config.indices:
+            pairs = index_pairs(bands)
+            if not pairs:
+                raise ParameterError(
+                    f"--indices needs bands the indices are made of; {', '.join(bands)} has none."
+                )
+            extra = {"indices": pairs, "index_mean": list(self.mean), "index_std": list(self.std)}
+        return build_model(
+            self.config.architecture, width=self.config.width, in_channels=len(bands), **extra
+        )
 
     @property
     def deployed(self) -> torch.nn.Module:
