@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import zipfile
 
@@ -16,6 +17,8 @@ from tests.plugin.qgis_subprocess import (
     qgis_env,
     run,
 )
+
+SAMPLE = "LC80130312015295LGN00_B2-B5_toa_120m.tif"
 
 pytestmark = [
     pytest.mark.qgis,
@@ -86,3 +89,35 @@ class TestQgisProcess:
         assert "PyTorch is not installed in the Python that QGIS uses" in text
         assert "Traceback" not in text
         assert not output.exists()
+
+
+def readme_qgis_process_line() -> str:
+    """The shell line of the README's ``qgis_process`` example, exactly as written there."""
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    lines = [
+        line.strip() for line in text.splitlines()
+        if line.strip().startswith("qgis_process") and " run cloud_fcn:detectclouds" in line
+    ]
+    assert len(lines) == 1, f"expected one qgis_process example in README.md, found {lines}"
+    return lines[0]
+
+
+class TestTheReadmeCommand:
+    def test_the_readme_line_runs_as_typed(self, tmp_path):
+        """Item 1 of issue 18: the README's command, typed in a shell, writes the mask."""
+        line = readme_qgis_process_line()
+        home = tmp_path / "home"
+        home.mkdir()
+        _install_dev(home)  # `make install`, as the README says before
+        shutil.copy(REPO_ROOT / "resources" / "sample" / SAMPLE, home / "scene.tif")
+        env = qgis_env(home, hide_torch=False)
+        env["QGIS_OPTS"] = "--noversioncheck"  # what /etc/default/qgis sets on Debian
+        result = subprocess.run(
+            line, shell=True, cwd=home, env=env, capture_output=True, text=True, timeout=600,
+            check=False,
+        )
+        text = result.stdout + result.stderr
+        assert result.returncode == 0, f"{line}\n{text}"
+        assert "CLOUD_COVER:" in result.stdout
+        assert (home / "mask.tif").is_file()
+        assert "not known" not in text and "Traceback" not in text
