@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from qgis.core import (
     QgsProcessingAlgorithm,
@@ -19,7 +19,6 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
-    QgsProcessingUtils,
 )
 from qgis.PyQt.QtCore import QCoreApplication, QUrl
 from qgis.PyQt.QtGui import QIcon
@@ -47,7 +46,14 @@ from ..engine.errors import CloudFcnError
 from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE, DetectionParams
 from ..engine.resources import resource_path
 from .postprocess import MaskStyler
-from .workflow import WORKFLOW_HELP, add_workflow_parameters, workflow_results, workflow_values
+from .typed_values import choices_help, typed_values
+from .workflow import (
+    WORKFLOW_HELP,
+    add_workflow_parameters,
+    is_temporary,
+    workflow_results,
+    workflow_values,
+)
 
 #: Accuracy of the bundled models (README, "Accuracy and the bundled models").
 ACCURACY = (
@@ -172,6 +178,10 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
     USED_MODEL = "USED_MODEL"
     USED_DEVICE = "USED_DEVICE"
     BAND_KEYS = (RED, GREEN, BLUE, NIR)
+    #: Choices qgis_process and scripts may give by name (MODEL_CHOICE=fullband).
+    NAMED_CHOICES: ClassVar[dict[str, tuple]] = {
+        PRODUCT: PRODUCT_CHOICES, MODEL_CHOICE: MODEL_CHOICES, DEVICE: DEVICE_CHOICES,
+    }
 
     def createInstance(self) -> DetectCloudsAlgorithm:
         """Return a fresh instance, as Processing runs each execution on a copy."""
@@ -221,7 +231,12 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         """Declare the parameters and outputs."""
-        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, _tr("Input raster")))
+        source = QgsProcessingParameterRasterLayer(self.INPUT, _tr("Input raster"))
+        source.setHelp(_tr(
+            "A multi-band raster, one band file of a Landsat product folder, or the product's "
+            "*_MTL.txt file or folder."
+        ))
+        self.addParameter(source)
         labels = (_tr("Red band"), _tr("Green band"), _tr("Blue band"), _tr("NIR band"))
         for key, label in zip(self.BAND_KEYS, labels, strict=True):
             # No default: unset, the bands follow the layer's band descriptions.
@@ -229,12 +244,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
             band.setHelp(_tr("Unset: from the layer's band descriptions, else 3, 2, 1, 4."))
             self.addParameter(band)
         self.addParameter(
-            QgsProcessingParameterEnum(
-                self.PRODUCT,
-                _tr("Product level"),
-                options=[_tr(label) for _, label in PRODUCT_CHOICES],
-                defaultValue=0,
-            )
+            _named_enum(self.PRODUCT, _tr("Product level"), PRODUCT_CHOICES, defaultValue=0)
         )
         threshold = QgsProcessingParameterNumber(
             self.THRESHOLD,
@@ -248,11 +258,8 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         threshold.setHelp(_tr("Unset: the threshold calibrated with the model."))
         self.addParameter(threshold)
         self.addParameter(
-            QgsProcessingParameterEnum(
-                self.MODEL_CHOICE,
-                _tr("Model"),
-                options=[_tr(label) for _, label in MODEL_CHOICES],
-                defaultValue=0,
+            _named_enum(
+                self.MODEL_CHOICE, _tr("Model"), MODEL_CHOICES, defaultValue=0,
                 optional=True,  # models and scripts saved before it was added still run
             )
         )
@@ -278,10 +285,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
                 self.BATCH_SIZE, _tr("Tiles per batch"),
                 NUMBER_INTEGER, 4, minValue=1, maxValue=256,
             ),
-            QgsProcessingParameterEnum(
-                self.DEVICE, _tr("Device"),
-                options=[_tr(label) for _, label in DEVICE_CHOICES], defaultValue=0,
-            ),
+            _named_enum(self.DEVICE, _tr("Device"), DEVICE_CHOICES, defaultValue=0),
         ]
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
@@ -298,6 +302,31 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputString(self.USED_MODEL, _tr("Model used")))
         self.addOutput(QgsProcessingOutputString(self.USED_DEVICE, _tr("Device used")))
 
+    def _typed(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Choice names as indices, a product's MTL or folder as its band file.
+
+        Raises:
+            CloudFcnError: a name that is no choice, or a product that cannot be read.
+        """
+        return typed_values(parameters, self.INPUT, self.NAMED_CHOICES)
+
+    def preprocessParameters(self, parameters: dict[str, Any]) -> dict[str, Any]:
+        """Accept what users type (see :meth:`_typed`); a bad value is left for the check."""
+        try:
+            return self._typed(parameters)
+        except CloudFcnError:
+            return parameters
+
+    def checkParameterValues(
+        self, parameters: dict[str, Any], context: QgsProcessingContext
+    ) -> tuple[bool, str]:
+        """Check the values as Processing does, after accepting names and products."""
+        try:
+            values = self._typed(parameters)
+        except CloudFcnError as exc:
+            return False, qgis_wording(error_sentence(exc))
+        return super().checkParameterValues(values, context)
+
     def processAlgorithm(
         self,
         parameters: dict[str, Any],
@@ -305,6 +334,10 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         feedback: QgsProcessingFeedback,
     ) -> dict[str, Any]:
         """Build the run parameters, call the engine and report its result."""
+        try:
+            parameters = self._typed(parameters)
+        except CloudFcnError as exc:
+            raise QgsProcessingException(qgis_wording(error_sentence(exc))) from exc
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
             raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
@@ -329,7 +362,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         if context.willLoadLayerOnCompletion(output):
             details = context.layerToLoadOnCompletionDetails(output)
             details.name = mask_layer_name(
-                layer.name(), result.model, result.threshold, temporary=_is_temporary(output)
+                layer.name(), result.model, result.threshold, temporary=is_temporary(output)
             )
             details.forceName = True
             details.setPostProcessor(MaskStyler.create(mask_abstract(layer.name(), result)))
@@ -382,15 +415,21 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         return self.parameterAsDouble(parameters, key, context)
 
 
+def _named_enum(key: str, label: str, choices, **kwargs) -> QgsProcessingParameterEnum:
+    """An enum parameter whose help lists the names and numbers a user may type."""
+    parameter = QgsProcessingParameterEnum(
+        key, label, options=[_tr(text) for _, text in choices], **kwargs
+    )
+    parameter.setHelp(
+        _tr("In qgis_process and scripts, by name or number: {values}.")
+        .replace("{values}", choices_help(choices))
+    )
+    return parameter
+
+
 def _is_set(value: Any) -> bool:
     """Tell whether an optional parameter was given (not None, not an empty string)."""
     return value is not None and not (isinstance(value, str) and not value.strip())
-
-
-def _is_temporary(path: str) -> bool:
-    """Tell whether an output lies in Processing's temporary folder (gone when QGIS exits)."""
-    folder = Path(QgsProcessingUtils.tempFolder()).resolve()
-    return folder in Path(path).resolve().parents
 
 
 def _report(feedback: QgsProcessingFeedback, message: str) -> None:

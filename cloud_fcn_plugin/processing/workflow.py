@@ -22,10 +22,11 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterVectorDestination,
+    QgsProcessingUtils,
 )
 from qgis.PyQt.QtCore import QCoreApplication
 
-from ..common.style import style_polygon_layer
+from ..common.style import TEMPORARY_SUFFIX, style_polygon_layer
 from ..compat import NUMBER_INTEGER
 from ..engine.params import MAX_BUFFER, DetectionResult
 
@@ -144,17 +145,28 @@ def workflow_results(
         results[MASKED_IMAGE] = path
         if context.willLoadLayerOnCompletion(path):
             details = context.layerToLoadOnCompletionDetails(path)
-            details.name = _tr("{} without clouds").format(source_name)
+            details.name = _temporary_marked(_tr("{} without clouds").format(source_name), path)
             details.forceName = True
     if result.polygons is not None:
         path = str(result.polygons)
         results[POLYGONS] = path
         if context.willLoadLayerOnCompletion(path):
             details = context.layerToLoadOnCompletionDetails(path)
-            details.name = _tr("{} cloud polygons").format(source_name)
+            details.name = _temporary_marked(_tr("{} cloud polygons").format(source_name), path)
             details.forceName = True
             details.setPostProcessor(PolygonStyler.create())
     return results
+
+
+def is_temporary(path: str) -> bool:
+    """Tell whether an output lies in Processing's temporary folder (gone when QGIS exits)."""
+    folder = Path(QgsProcessingUtils.tempFolder()).resolve()
+    return folder in Path(path).resolve().parents
+
+
+def _temporary_marked(name: str, path: str) -> str:
+    """``name``, followed by ``[temporary]`` for an output lost when QGIS exits."""
+    return f"{name} {TEMPORARY_SUFFIX}" if is_temporary(path) else name
 
 
 class PolygonStyler(QgsProcessingLayerPostProcessorInterface):
