@@ -36,7 +36,7 @@ from typing import Any
 from .errors import CanceledError, CloudFcnError, ParameterError
 from .outputs import leftover_partials
 from .params import DetectionParams
-from .raster_io import is_product_folder
+from .products import is_product_folder
 
 OUTPUT_SUFFIX = "_cloudmask.tif"
 RASTER_SUFFIXES = (".tif", ".tiff")

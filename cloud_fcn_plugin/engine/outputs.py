@@ -31,7 +31,8 @@ from .errors import (
     OutputNotWritableError,
     ParameterError,
 )
-from .raster_io import GDAL_ERRORS, input_files
+from .gdal_read import GDAL_ERRORS
+from .read_set import input_files
 
 #: Values of the cloud mask raster.
 MASK_CLEAR, MASK_CLOUD, MASK_NODATA = 0, 1, 255

@@ -43,6 +43,7 @@ from rasterio.windows import Window
 
 from .bands import LANDSAT_BAND_NAMES
 from .errors import BandMismatchError, CanceledError, OutputNotWritableError
+from .inspection import inspect_input
 from .outputs import (
     MASK_CLEAR,
     MASK_CLOUD,
@@ -54,7 +55,6 @@ from .outputs import (
     discard_temporary,
     new_temporary,
 )
-from .raster_io import inspect_input
 
 Fraction = Callable[[float], None]
 IsCanceled = Callable[[], bool]

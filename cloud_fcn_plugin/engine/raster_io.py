@@ -9,505 +9,59 @@ with the scene:
   ``*_B4.TIF``, Level-2 ``*_SR_B4.TIF`` or TOA ``*_B4_toa.tif``), or its ``*_MTL.txt``;
 * ``band_files``: four single-band files (red, green, blue, NIR), the 38-Cloud layout.
 
-Band guess for a multi-band raster without band descriptions naming the bands:
-4 bands are Landsat B2, B3, B4, B5 (red=3, green=2, blue=1, NIR=4); 8 floating-point
-bands whose last band holds kelvin (150-400) are the L8 Biome layout B2, B3, B4, B5,
-B6, B7, B9, B10 (red=3, green=2, blue=1, NIR=4); any other stack of 7 or more bands is
-taken as B1, B2, ... (red=4, green=3, blue=2, NIR=5). Anything else must be told.
+What an input is comes from :mod:`.inspection` (headers only), product folders from
+:mod:`.products`, "what this run reads" from :mod:`.read_set`; they are re-exported here.
 
 Outputs are written by :mod:`.outputs`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import re
 import threading
-import warnings
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import numpy as np
-import rasterio
-from affine import Affine
-from rasterio._err import CPLE_BaseError
-from rasterio.crs import CRS
 from rasterio.enums import ColorInterp
-from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 from rasterio.windows import Window
 
 from .bands import (
-    BAND_FILE_PATTERN,
-    FULLBAND_BANDS,
     LEVEL_NAMES,
     LEVELS,
     MODEL_BANDS,
     THERMAL_BAND,
     Scaling,
-    band_number_from_text,
-    infer_level,
     scaling_for,
     to_reflectance,
 )
-from .errors import (
-    BandMismatchError,
-    CloudFcnError,
-    InputNotFoundError,
-    InputReadError,
-    ParameterError,
-    UnsupportedDataError,
+from .errors import BandMismatchError, InputReadError, ParameterError, UnsupportedDataError
+from .gdal_read import GDAL_ERRORS, open_raster, reading
+from .inspection import (
+    Bands,
+    InputInfo,
+    check_data_type,
+    check_same_grid,
+    inspect_band_files,
+    inspect_input,
+    sample_band,
+    single_band_header,
 )
-from .mtl import MtlMetadata, parse_mtl
-
-Bands = tuple[int, int, int, int]
-
-_ROLES = ("red", "green", "blue", "NIR")
-#: What GDAL raises through rasterio: RasterioIOError is an OSError, not a
-#: RasterioError, in rasterio 1.3; GDAL's own CPLE_* errors derive from neither.
-GDAL_ERRORS = (RasterioError, RasterioIOError, CPLE_BaseError)
-_SAMPLE_SIDE = 256  # side of the sample used to infer the product level
-_SAMPLE_CELLS = 8  # sample windows per side
-_MTL_FILE = re.compile(r"_MTL\.txt$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class InputInfo:
-    """What :func:`inspect_input` learnt about an input without reading its pixels.
-
-    Attributes:
-        path: the raster file, product folder, or red band file.
-        kind: ``"raster"``, ``"landsat_product"`` or ``"band_files"``.
-        width: columns.
-        height: rows.
-        crs: coordinate reference system, None when not georeferenced.
-        transform: pixel-to-map affine transform (identity when not georeferenced).
-        band_count: bands of a raster; 4 for product folders and band files.
-        band_descriptions: band labels of a raster; the roles otherwise.
-        default_bands: guessed 1-based (red, green, blue, NIR) indices of a raster,
-            None when they cannot be guessed or the input is not a raster.
-        band_files: (red, green, blue, NIR) files of a product folder or band files.
-        level: ``"l1"``, ``"toa"`` or ``"sr"``.
-        level_reason: how the level was decided and how to override it.
-        mtl: parsed MTL file of a product folder, if there is one.
-        nodata: declared nodata value of the red band, if any.
-        dtype: data type of the raw pixels.
-        notes: further human notes (how the bands were guessed).
-        landsat_bands: Landsat band number -> where it is: the file of a product
-            folder, or the 1-based index in a raster whose band descriptions name it
-            (or that has the L8 Biome layout). Empty when unknown.
-    """
-
-    path: Path
-    kind: str
-    width: int
-    height: int
-    crs: CRS | None
-    transform: Affine
-    band_count: int
-    band_descriptions: tuple[str, ...]
-    default_bands: Bands | None
-    band_files: tuple[Path, ...] | None
-    level: str
-    level_reason: str
-    mtl: MtlMetadata | None
-    nodata: float | None
-    dtype: str = "uint16"
-    notes: tuple[str, ...] = ()
-    landsat_bands: dict[int, Path | int] = field(default_factory=dict)
-
-    def has_bands(self, numbers: Sequence[int]) -> bool:
-        """Whether every Landsat band of ``numbers`` can be read from this input."""
-        return all(b in self.landsat_bands for b in numbers)
-
-
-# ------------------------------------------------------------------ opening files
-
-
-def _open(path: Path) -> Any:
-    """Open a raster for reading, turning GDAL failures into our errors."""
-    if not path.exists():
-        raise InputNotFoundError(f"{path} does not exist: check the path and try again.")
-    try:
-        # 38-Cloud and Biome patches carry no georeferencing; that is expected here.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            return rasterio.open(path)
-    except GDAL_ERRORS as exc:
-        raise InputReadError(
-            f"{path} is not a raster GDAL can read: {exc}. Choose a GeoTIFF, a Landsat "
-            "product folder or its MTL file."
-        ) from exc
-
-
-@contextlib.contextmanager
-def _reading(path: Path) -> Iterator[None]:
-    """Turn GDAL read errors (a truncated file, a VRT whose source is gone) into one line."""
-    try:
-        yield
-    except GDAL_ERRORS as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise InputReadError(
-            f"Reading {path} failed ({reason}): the file is truncated or corrupt, or a file "
-            "it refers to is missing: download or copy it again."
-        ) from exc
-
-
-def _check_data_type(path: Path, dtype: str) -> None:
-    """Refuse pixels that cannot be Landsat DN or reflectance (complex, 8-bit)."""
-    if "complex" in str(dtype):
-        raise UnsupportedDataError(
-            f"{path.name} holds complex numbers ({dtype}), not Landsat DN or reflectance: "
-            "use the Landsat bands as delivered (16-bit DN) or reflectance (floating point)."
-        )
-    if np.dtype(dtype).itemsize == 1:
-        raise UnsupportedDataError(
-            f"{path.name} holds 8-bit values ({dtype}, 0-255), a picture rather than Landsat "
-            "data: use the Landsat bands as delivered (16-bit DN) or reflectance "
-            "(floating point)."
-        )
-
-
-def _sample(dataset: Any, index: int) -> np.ndarray:
-    """A spread-out sample of one band, at most 256 x 256 pixels.
-
-    It is made of 8 x 8 small windows on an even grid: a decimated read of a
-    raster without overviews decompresses every block (0.3 s and all the blocks
-    in GDAL's cache for a 4,096 px scene, before any work starts).
-    """
-    rows, cols = _sample_spans(dataset.height), _sample_spans(dataset.width)
-    return np.block([
-        [dataset.read(index, window=Window(c, r, width, height)) for c, width in cols]
-        for r, height in rows
-    ])  # fmt: skip
-
-
-def _sample_spans(length: int) -> list[tuple[int, int]]:
-    """``(offset, size)`` of the sample windows along one axis."""
-    if length <= _SAMPLE_SIDE:
-        return [(0, length)]
-    size = _SAMPLE_SIDE // _SAMPLE_CELLS
-    return [(i * (length - size) // (_SAMPLE_CELLS - 1), size) for i in range(_SAMPLE_CELLS)]
-
-
-def _crs(dataset: Any) -> CRS | None:
-    return dataset.crs if dataset.crs else None
-
-
-# ------------------------------------------------------------------ band guessing
-
-
-def _bands_from_descriptions(descriptions: Sequence[str]) -> Bands | None:
-    numbers = [band_number_from_text(d) if d else None for d in descriptions]
-    found = {}
-    for index, number in enumerate(numbers, start=1):
-        if number is not None:
-            if number in found:
-                return None  # two bands claim the same Landsat band: do not guess
-            found[number] = index
-    if all(b in found for b in MODEL_BANDS):
-        red, green, blue, nir = (found[b] for b in MODEL_BANDS)
-        return red, green, blue, nir
-    return None
-
-
-def _stack_band_numbers(dataset: Any) -> dict[int, Path | int]:
-    """Landsat band number -> 1-based index, from band descriptions or the Biome layout."""
-    numbers = [band_number_from_text(d) if d else None for d in dataset.descriptions]
-    named = {n: i for i, n in enumerate(numbers, start=1) if n is not None}
-    if len(named) == sum(n is not None for n in numbers) and len(named) >= 4:
-        return dict(named)
-    if _looks_like_biome(dataset):
-        return {b: i for i, b in enumerate(FULLBAND_BANDS, start=1)}
-    return {}
-
-
-def _looks_like_biome(dataset: Any) -> bool:
-    """L8 Biome patches end with thermal B10 in kelvin; a B1..B8 stack ends with pan."""
-    if dataset.count != 8 or np.dtype(dataset.dtypes[7]).kind != "f":
-        return False
-    last = _sample(dataset, 8)
-    last = last[np.isfinite(last) & (last != 0)]
-    return last.size > 0 and 150.0 <= float(np.median(last)) <= 400.0
-
-
-def _guess_bands(dataset: Any) -> tuple[Bands | None, str]:
-    """Guess (red, green, blue, NIR) indices of a multi-band raster, with a note."""
-    name, count = Path(dataset.name).name, dataset.count
-    by_description = _bands_from_descriptions(dataset.descriptions)
-    if by_description:
-        note = f"Bands {by_description} (red, green, blue, NIR) from the band names in {name}."
-        return by_description, note
-    if count == 4:
-        return (3, 2, 1, 4), f"{name} has 4 bands: taken as Landsat B2, B3, B4, B5."
-    if _looks_like_biome(dataset):
-        return (3, 2, 1, 4), (
-            f"{name} has 8 bands ending with a thermal band in kelvin: taken as the L8 Biome "
-            "layout B2, B3, B4, B5, B6, B7, B9, B10."
-        )
-    if count >= 7:
-        return (4, 3, 2, 5), f"{name} has {count} bands: taken as Landsat B1, B2, B3, ..."
-    return None, f"Cannot tell which of the {count} bands of {name} are red, green, blue, NIR."
-
-
-# ------------------------------------------------------------------ inspection
-
-
-def _inspect_raster(path: Path) -> InputInfo:
-    with _open(path) as dataset, _reading(path):
-        bands, note = _guess_bands(dataset)
-        index = bands[0] if bands else 1
-        _check_data_type(path, dataset.dtypes[index - 1])
-        descriptions = tuple(d or "" for d in dataset.descriptions)
-        level, reason = infer_level(
-            dataset.dtypes[index - 1], _sample(dataset, index), (path.name, *descriptions)
-        )
-        return InputInfo(
-            path=path,
-            kind="raster",
-            width=dataset.width,
-            height=dataset.height,
-            crs=_crs(dataset),
-            transform=dataset.transform,
-            band_count=dataset.count,
-            band_descriptions=descriptions,
-            default_bands=bands,
-            band_files=None,
-            level=level,
-            level_reason=reason,
-            mtl=None,
-            nodata=dataset.nodatavals[index - 1],
-            dtype=dataset.dtypes[index - 1],
-            notes=(note,),
-            landsat_bands=_stack_band_numbers(dataset),
-        )
-
-
-def _inspect_files(
-    path: Path, files: Sequence[Path], kind: str, mtl: MtlMetadata | None
-) -> InputInfo:
-    """Headers of four single-band files on one grid, plus the product level."""
-    headers = [_single_band_header(file) for file in files]
-    _check_same_grid(files, headers)
-    red = headers[0]
-    if mtl is not None:
-        label = "PROCESSING_LEVEL" if mtl.collection == 2 else "DATA_TYPE"
-        level = mtl.level
-        reason = f"{LEVEL_NAMES[level]}, from the {label} of {mtl.path.name}"
-    else:
-        level, reason = infer_level(red["dtype"], red["sample"], [f.name for f in files])
-    return InputInfo(
-        path=path,
-        kind=kind,
-        width=red["width"],
-        height=red["height"],
-        crs=red["crs"],
-        transform=red["transform"],
-        band_count=4,
-        band_descriptions=_ROLES,
-        default_bands=None,
-        band_files=tuple(files),
-        level=level,
-        level_reason=reason,
-        mtl=mtl,
-        nodata=red["nodata"],
-        dtype=red["dtype"],
-    )
-
-
-def _single_band_header(file: Path) -> dict[str, Any]:
-    with _open(file) as dataset, _reading(file):
-        if dataset.count != 1:
-            raise BandMismatchError(
-                f"{file} has {dataset.count} bands but band files must have one each: "
-                "pass it as a raster with bands=(red, green, blue, NIR) instead."
-            )
-        _check_data_type(file, dataset.dtypes[0])
-        return {
-            "width": dataset.width,
-            "height": dataset.height,
-            "crs": _crs(dataset),
-            "transform": dataset.transform,
-            "dtype": dataset.dtypes[0],
-            "nodata": dataset.nodatavals[0],
-            "sample": _sample(dataset, 1),
-        }
-
-
-def _check_same_grid(files: Sequence[Path], headers: list[dict[str, Any]]) -> None:
-    def grid(h: dict[str, Any]) -> tuple[Any, ...]:
-        return h["width"], h["height"], h["transform"]
-
-    for file, header in zip(files[1:], headers[1:], strict=True):
-        if grid(header) != grid(headers[0]):
-            raise BandMismatchError(
-                f"{file.name} ({header['width']}x{header['height']}) is not on the grid of "
-                f"{files[0].name} ({headers[0]['width']}x{headers[0]['height']}): "
-                "the band files must share one grid."
-            )
-
-
-def is_product_folder(folder: Path) -> bool:
-    """Whether the reader opens ``folder`` as a Landsat product: an MTL or B2-B5 band files."""
-    if not folder.is_dir():
-        return False
-    if any(_MTL_FILE.search(p.name) for p in folder.iterdir()):
-        return True
-    return not set(_band_candidates(folder)).isdisjoint(MODEL_BANDS)
-
-
-def product_folder_of(path: str | Path) -> Path | None:
-    """The product folder a band file belongs to, or None when it is to be read as itself.
-
-    A file named like a band file (``*_B4.TIF``) is a band of the product beside it only
-    when it has one band on the grid of its sibling band files; a stack that happens
-    to be named ``mystack_B4.tif`` is read as the stack it is.
-    """
-    path = Path(path).expanduser()
-    folder = path.parent
-    if not BAND_FILE_PATTERN.search(path.name) or not path.is_file():
-        return None
-    if not is_product_folder(folder):
-        return None
-    try:
-        with _open(path) as dataset:
-            if dataset.count != 1:
-                return None
-            grid = (dataset.width, dataset.height, dataset.transform)
-        candidates = _band_candidates(folder)
-        siblings = [
-            f for band in MODEL_BANDS for f in candidates.get(band, []) if f.name != path.name
-        ]
-        for sibling in siblings:
-            with _open(sibling) as dataset:
-                sibling_grid = (dataset.width, dataset.height, dataset.transform)
-                if dataset.count == 1 and sibling_grid == grid:
-                    return folder
-    except (OSError, CloudFcnError):
-        return None
-    return None
-
-
-def input_files(path: str | Path) -> list[Path]:
-    """Every file an input is read from, which no output may replace.
-
-    A raster's own files (a VRT's sources, ``.aux.xml`` and overviews included),
-    or every file of a product folder (given as the folder or its MTL).
-    """
-    path = Path(path).expanduser()
-    folder = path if path.is_dir() else path.parent if _MTL_FILE.search(path.name) else None
-    if folder is not None:
-        with contextlib.suppress(OSError):
-            return [f for f in folder.iterdir() if f.is_file()] + [path]
-        return [path]
-    files = [path]
-    with contextlib.suppress(*GDAL_ERRORS, OSError), warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(path) as dataset:
-            files += [Path(f) for f in dataset.files]
-    return files
-
-
-def _find_mtl(folder: Path) -> MtlMetadata | None:
-    candidates = sorted(p for p in folder.iterdir() if _MTL_FILE.search(p.name))
-    return parse_mtl(candidates[0]) if candidates else None
-
-
-def _band_candidates(folder: Path) -> dict[int, list[Path]]:
-    """Landsat band files of a folder by band number (case-insensitive names)."""
-    found: dict[int, list[Path]] = {}
-    for file in sorted(folder.iterdir()):
-        match = BAND_FILE_PATTERN.search(file.name)
-        if match and file.is_file() and (match.group(1) or "").upper() != "ST_":
-            found.setdefault(int(match.group(2)), []).append(file)
-    return found
-
-
-def _variant_rank(file: Path) -> int:
-    """Prefer surface reflectance, then TOA, then Level-1 when a folder holds several."""
-    name = file.name.upper()
-    return 0 if "SR_B" in name else 1 if "_TOA." in name else 2
-
-
-def _pick_band_file(folder: Path, band: int, candidates: list[Path], mtl: MtlMetadata | None):
-    if mtl is not None and band in mtl.band_files:
-        wanted = mtl.band_files[band].lower()
-        for file in candidates:
-            if file.name.lower() == wanted:
-                return file
-    return min(candidates, key=lambda f: (_variant_rank(f), f.name))
-
-
-def _product_band_files(folder: Path, mtl: MtlMetadata | None) -> tuple[Path, ...] | None:
-    """(red, green, blue, NIR) files of a product folder; None when it has no band files."""
-    candidates = _band_candidates(folder)
-    if not candidates:
-        return None
-    missing = [b for b in MODEL_BANDS if b not in candidates]
-    if missing:
-        names = ", ".join(f"B{b} ({_ROLES[MODEL_BANDS.index(b)]})" for b in missing)
-        found = ", ".join(f"B{b}" for b in sorted(candidates))
-        raise BandMismatchError(
-            f"{folder} lacks band {names} (found {found}): cloud detection needs B2, B3, B4 "
-            "and B5; add the missing band file of the product."
-        )
-    return tuple(_pick_band_file(folder, b, candidates[b], mtl) for b in MODEL_BANDS)
-
-
-def _inspect_folder(folder: Path, mtl: MtlMetadata | None) -> InputInfo:
-    mtl = mtl if mtl is not None else _find_mtl(folder)
-    files = _product_band_files(folder, mtl)
-    if files is not None:
-        info = _inspect_files(folder, files, "landsat_product", mtl)
-        found = {
-            band: _pick_band_file(folder, band, candidates, mtl)
-            for band, candidates in _band_candidates(folder).items()
-        }
-        return replace(info, landsat_bands=found)
-    rasters = [p for p in folder.iterdir() if p.suffix.lower() in (".tif", ".tiff")]
-    if len(rasters) == 1:
-        return _inspect_raster(rasters[0])  # a folder holding one stacked raster
-    raise InputReadError(
-        f"{folder} holds no Landsat band files (*_B4.TIF, *_SR_B4.TIF, *_B4_toa.tif): "
-        "choose a product folder, its MTL file or a raster."
-    )
-
-
-def inspect_input(path: str | Path) -> InputInfo:
-    """Describe a raster, Landsat product folder or ``*_MTL.txt`` file cheaply.
-
-    Reads headers and at most a 256 x 256 decimated sample of one band.
-
-    Raises:
-        InputNotFoundError: the path does not exist.
-        InputReadError: GDAL cannot read it, or a folder holds no band files.
-        BandMismatchError: a product folder lacks one of B2-B5.
-        MetadataError: the MTL file is malformed.
-    """
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise InputNotFoundError(f"{path} does not exist: check the path and try again.")
-    if path.is_dir():
-        return _inspect_folder(path, None)
-    if _MTL_FILE.search(path.name):
-        return _inspect_folder(path.parent, parse_mtl(path))
-    return _inspect_raster(path)
-
-
-def inspect_band_files(files: Sequence[str | Path]) -> InputInfo:
-    """Describe four single-band files given in the order red, green, blue, NIR."""
-    paths = _four_files(files)
-    return _inspect_files(paths[0], paths, "band_files", None)
-
-
-def _four_files(files: Sequence[str | Path]) -> tuple[Path, ...]:
-    if len(files) != 4:
-        raise ParameterError(
-            f"Band files must be four paths (red, green, blue, NIR), got {len(files)}."
-        )
-    return tuple(Path(f).expanduser() for f in files)
+from .products import ROLES, is_product_folder, product_folder_of
+from .read_set import input_files
+
+__all__ = [
+    "GDAL_ERRORS",
+    "InputInfo",
+    "SceneReader",
+    "input_files",
+    "inspect_band_files",
+    "inspect_input",
+    "is_product_folder",
+    "open_scene",
+    "product_folder_of",
+]
 
 
 # ------------------------------------------------------------------ reading
@@ -627,8 +181,11 @@ class SceneReader:
         """
         if height <= 0 or width <= 0:
             raise ParameterError(f"Window size must be positive, got {height} x {width}.")
-        if row_off < 0 or col_off < 0 or row_off + height > self.height or (
-            col_off + width > self.width
+        if (
+            row_off < 0
+            or col_off < 0
+            or row_off + height > self.height
+            or (col_off + width > self.width)
         ):
             raise ParameterError(
                 f"Window rows {row_off}+{height}, columns {col_off}+{width} leave the "
@@ -721,7 +278,7 @@ def _open_sources(info: InputInfo, bands: Sequence[int] | None) -> tuple[list, l
     """Open the datasets and pick the (dataset, band index) of each role."""
     if info.kind == "raster":
         chosen = _check_bands(info, bands)
-        dataset = _open(info.path)
+        dataset = open_raster(info.path)
         try:
             _check_picture_bands(info.path, dataset, chosen)
         except Exception:
@@ -735,7 +292,7 @@ def _open_sources(info: InputInfo, bands: Sequence[int] | None) -> tuple[list, l
     datasets = []
     try:
         for file in info.band_files or ():
-            datasets.append(_open(file))
+            datasets.append(open_raster(file))
     except Exception:
         for dataset in datasets:
             dataset.close()
@@ -757,8 +314,8 @@ def _thermal_in_celsius(info: InputInfo, level: str) -> bool:
     if level != "toa" or place is None or np.dtype(info.dtype).kind != "f":
         return False
     path = info.path if info.kind == "raster" else Path(place)
-    with _open(path) as dataset, _reading(path):
-        sample = _sample(dataset, int(place) if info.kind == "raster" else 1)
+    with open_raster(path) as dataset, reading(path):
+        sample = sample_band(dataset, int(place) if info.kind == "raster" else 1)
     sample = sample[np.isfinite(sample) & (sample != 0)]
     median = float(np.median(sample)) if sample.size else float("nan")
     if 150.0 <= median <= 400.0:
@@ -783,16 +340,16 @@ def _open_landsat_bands(info: InputInfo, numbers: Sequence[int]) -> tuple[list, 
         )
     places = [info.landsat_bands[b] for b in numbers]
     if info.kind == "raster":
-        dataset = _open(info.path)
+        dataset = open_raster(info.path)
         return [(dataset, int(i)) for i in places], [
             f"Bands {', '.join(f'B{b}' for b in numbers)} = {tuple(places)} of {info.path.name}."
         ]
     files = [Path(p) for p in places]
-    _check_same_grid(files, [_single_band_header(f) for f in files])
+    check_same_grid(files, [single_band_header(f) for f in files])
     datasets: list[Any] = []
     try:
         for file in files:
-            datasets.append(_open(file))
+            datasets.append(open_raster(file))
     except Exception:
         for dataset in datasets:
             dataset.close()
@@ -802,8 +359,8 @@ def _open_landsat_bands(info: InputInfo, numbers: Sequence[int]) -> tuple[list, 
 
 def _check_picture_bands(path: Path, dataset: Any, chosen: Bands) -> None:
     """Refuse alpha and palette bands and 8-bit or complex pixels among the chosen bands."""
-    for role, index in zip(_ROLES, chosen, strict=True):
-        _check_data_type(path, dataset.dtypes[index - 1])
+    for role, index in zip(ROLES, chosen, strict=True):
+        check_data_type(path, dataset.dtypes[index - 1])
         interpretation = dataset.colorinterp[index - 1]
         if interpretation in (ColorInterp.alpha, ColorInterp.palette):
             raise UnsupportedDataError(
@@ -852,5 +409,3 @@ def open_scene(
         sources, notes = _open_landsat_bands(info, model_bands)
     messages = [f"Product: {reason}", f"Scaling: {scaling.reason}.", *notes]
     return SceneReader(info, sources, level, reason, scaling, messages)
-
-
