@@ -13,7 +13,7 @@ import glob
 import os
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -519,3 +519,20 @@ def _remove(path: Path) -> None:
     # Best effort: a leftover hidden file must not hide the real error.
     with contextlib.suppress(OSError):
         path.unlink(missing_ok=True)
+
+
+def remove_partial_outputs(outputs: Iterable[Path]) -> list[Path]:
+    """Delete the hidden ``.NAME.partial-*`` files a killed process left for these outputs.
+
+    Only needed after a process was killed outright (a worker shut down mid-scene):
+    every other failure already removes its temporary file.
+    """
+    removed = []
+    for output in outputs:
+        for leftover in leftover_partials(Path(output)):
+            try:
+                leftover.unlink()
+                removed.append(leftover)
+            except OSError:
+                pass  # best effort: a leftover hidden file must not hide the real outcome
+    return removed

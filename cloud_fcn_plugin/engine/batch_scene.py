@@ -1,0 +1,100 @@
+"""One scene of a batch: its job, its output name and the task that runs it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .batch_inputs import MTL_SUFFIX
+from .batch_report import SceneReport, is_read_error, one_line
+from .errors import CanceledError, CloudFcnError
+from .params import DetectionParams
+
+OUTPUT_SUFFIX = "_cloudmask.tif"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One scene to process: where to read it and where to write its mask."""
+
+    input: Path
+    output: Path
+
+
+def scene_stem(path: Path) -> str:
+    """The scene's name: a folder's name (the product id), an MTL's product id, a file's stem."""
+    name = path.name
+    if path.is_dir() or not Path(name).suffix:
+        return name
+    if name.lower().endswith(MTL_SUFFIX):
+        return name[: -len(MTL_SUFFIX)]
+    return Path(name).stem
+
+
+def output_path_for(input_path: Path, output_dir: Path) -> Path:
+    """Return ``output_dir / <input stem>_cloudmask.tif``."""
+    return Path(output_dir) / f"{scene_stem(Path(input_path))}{OUTPUT_SUFFIX}"
+
+
+_PREDICTORS: dict[tuple, Any] = {}
+_PREDICTORS_LOCK = threading.Lock()
+
+
+def cached_predictor(params: DetectionParams, weights: Path | None = None) -> Any:
+    """Return this process's predictor for the weights, device and batch size, loading it once.
+
+    ``weights`` (the checkpoint chosen for a scene) overrides ``params.weights``. The
+    key includes the checkpoint's size and modification time, so a long-lived worker
+    picks up re-saved weights instead of serving stale ones.
+    """
+    from .predict import load_predictor
+
+    weights = weights or params.weights
+    weights = Path(weights).expanduser().absolute() if weights else None
+    stamp = None
+    if weights is not None and weights.is_file():
+        stat = weights.stat()
+        stamp = (stat.st_size, stat.st_mtime_ns)
+    key = (str(weights), stamp, params.device, params.batch_size)
+    with _PREDICTORS_LOCK:
+        if key not in _PREDICTORS:
+            _PREDICTORS[key] = load_predictor(weights, params.device, params.batch_size)
+        return _PREDICTORS[key]
+
+
+def run_scene(
+    job: Job, params: DetectionParams, *, worker: str = "local", catch_unexpected: bool = True
+) -> SceneReport:
+    """Detect clouds in one scene and report it; engine errors become a failed report.
+
+    Args:
+        job: input and output of the scene.
+        params: detection parameters (their ``probability`` must be ``None``).
+        worker: the name written in the report's ``worker`` column.
+        catch_unexpected: also report non-engine exceptions; Dask tasks pass False
+            so Dask retries them once.
+    """
+    from .model_choice import choose_model
+    from .pipeline import detect_clouds
+
+    started = time.perf_counter()
+    try:
+        model = choose_model(job.input, params.model, params.weights, params.product)
+        predictor = cached_predictor(params, model.path)
+        result = detect_clouds(job.input, job.output, params, predictor=predictor, model=model)
+    except CanceledError:
+        raise
+    except Exception as error:
+        # Bad inputs fail the same way every time: only other errors are worth a retry.
+        if not catch_unexpected and not (isinstance(error, CloudFcnError) or is_read_error(error)):
+            raise
+        return SceneReport.for_job(
+            job, "failed", one_line(error), seconds=time.perf_counter() - started, worker=worker
+        )
+    return SceneReport.for_job(
+        job, "ok", cloud_cover=round(result.cloud_cover, 4), valid_pixels=result.valid_pixels,
+        seconds=round(time.perf_counter() - started, 3), worker=worker,
+    )  # fmt: skip
