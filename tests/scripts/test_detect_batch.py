@@ -71,7 +71,7 @@ class TestSequentialBatch:
     ) -> None:
         listing = tmp_path / "scenes.txt"
         listing.write_text(f"{scene_dirs['l1_900m']}\n# done later\n", encoding="utf-8")
-        pattern = str(scene_dirs["sr_600m"].parent / "LC08_L2SP_*")
+        pattern = str(scene_dirs["sr_600m"].parent / "LC08_L2SP_001062_*")
         out = tmp_path / "masks"
         result = detect(listing, pattern, "--output-dir", out, "--weights", brightness_weights)
         assert result.returncode == 0, result.stderr
