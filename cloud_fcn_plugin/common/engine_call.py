@@ -13,8 +13,12 @@ from ..engine.resources import default_weights_path
 
 FALLBACK_THRESHOLD = 0.5
 #: Engine notes that deserve a warning: scaling without the MTL (no sun-angle
-#: correction) and a product level guessed from names or values.
+#: correction) and a product level guessed from the pixel values.
 WARNING_MARKERS = ("without MTL", "if this is wrong")
+#: A level read from a Landsat file name (``_toa``, ``SR_B4``, ``_L1TP_``) is a note: the
+#: bundled demo and every product band file carry one, and a warning on each run would
+#: teach users to skip warnings (issue 18, item 9).
+NAMED_LEVEL = "from the file name"
 # The engine speaks the command line's language; QGIS users see parameters instead.
 _QGIS_WORDING = (
     (re.compile(r"set the product level \(l1, toa or sr\) if this is wrong"),
@@ -113,7 +117,9 @@ def error_sentence(exc: BaseException) -> str:
 
 
 def is_warning(message: str) -> bool:
-    """Tell whether an engine note is a warning (no MTL, an inferred product level)."""
+    """Tell whether an engine note is a warning (no MTL, a level guessed from values)."""
+    if NAMED_LEVEL in message and "without MTL" not in message:
+        return False
     return any(marker in message for marker in WARNING_MARKERS)
 
 

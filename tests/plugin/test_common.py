@@ -102,9 +102,11 @@ class TestEngineCall:
 
         from cloud_fcn_plugin.engine.bands import infer_level, scaling_for
 
-        _, reason = infer_level("uint16", np.full(10, 9000), ["scene_L1TP_x_B4.TIF"])
-        assert is_warning(reason)
+        _, reason = infer_level("uint16", np.full(10, 9000), ["scene.tif"])
+        assert is_warning(reason)  # guessed from the values
         assert "choose another product level" in qgis_wording(reason)
+        _, named = infer_level("float32", np.full(10, 0.2), ["scene_B2-B5_toa_120m.tif"])
+        assert "from the file name" in named and not is_warning(named)  # a note (item 9)
         assert is_warning(scaling_for("l1").reason)  # no MTL: no sun-angle correction
         assert not is_warning("Bands (red, green, blue, NIR) = (3, 2, 1, 4).")
         assert qgis_wording("choose the 4-band model (--model rgbn).").endswith(

@@ -298,14 +298,17 @@ class TestRun:
         assert (expected, Qgis.MessageLevel.Critical) in _messages(qgis_iface)
 
     def test_warnings_are_shown_in_the_panel(
-        self, qtbot, dock, qgis_iface, clean_project, toa_band_file, tiny_weights
+        self, qtbot, dock, qgis_iface, clean_project, scene_dirs, tiny_weights
     ):
-        qgis_iface.setActiveLayer(_add(clean_project, toa_band_file, "band file"))
+        sr_band = scene_dirs["sr_600m"] / "LC08_L2SP_001062_20201031_20201106_02_T2_SR_B4.TIF"
+        qgis_iface.setActiveLayer(_add(clean_project, sr_band, "band file"))
         dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
         ok, _results = _run_and_wait(qtbot, dock)
         assert ok
-        # The product level was guessed from the file names: the algorithm warns.
-        assert "choose another product level if this is wrong" in _text(dock.warnings_label)
+        # Level-2 scaled without its MTL: the algorithm warns (a level read from the file
+        # name alone is a note, issue 18 item 9).
+        assert "without MTL" in _text(dock.warnings_label)
+        assert "choose another product level" not in _text(dock.warnings_label)
         levels = [level for _text_, level in _messages(qgis_iface)]
         assert Qgis.MessageLevel.Warning in levels
 

@@ -222,9 +222,11 @@ class TestRun:
         assert results["USED_DEVICE"] == "cpu" and results["USED_THRESHOLD"] == 0.5
         _assert_paletted_style(layers[0])
 
-    def test_guessed_level_is_a_processing_warning(
-        self, qgis_processing, toa_band_file, tiny_weights, tmp_path
+    def test_level_from_the_name_is_a_note_scaling_without_mtl_a_warning(
+        self, qgis_processing, toa_band_file, scene_dirs, tiny_weights, tmp_path
     ):
+        """Issue 18, item 9: the demo and product band files run without a warning."""
+
         class Recorder(QgsProcessingFeedback):
             def __init__(self):
                 super().__init__()
@@ -236,11 +238,17 @@ class TestRun:
 
         feedback = Recorder()
         _run({"INPUT": str(toa_band_file), "MODEL": str(tiny_weights),
-              "OUTPUT": str(tmp_path / "mask.tif")}, feedback)
-        (warning,) = (w for w in feedback.warnings if "product level" in w)
+              "OUTPUT": str(tmp_path / "toa.tif")}, feedback)  # fmt: skip
+        assert feedback.warnings == []
         # Worded for QGIS: no command-line codes.
-        assert "choose another product level if this is wrong" in warning
-        assert "(l1, toa or sr)" not in warning
+        assert "choose another product level if this is wrong" in feedback.textLog()
+        assert "(l1, toa or sr)" not in feedback.textLog()
+        feedback = Recorder()
+        sr_band = scene_dirs["sr_600m"] / BAND_FILES["sr_600m"]
+        _run({"INPUT": str(sr_band), "MODEL": str(tiny_weights),
+              "OUTPUT": str(tmp_path / "sr.tif")}, feedback)  # fmt: skip
+        (warning,) = feedback.warnings
+        assert "without MTL" in warning
 
 
 @pytest.mark.slow
