@@ -103,6 +103,13 @@ class DetectCloudsDock(QgsDockWidget):
         self.layer_combo = self.form.layer_combo
         layout.addWidget(self.form)
 
+        # Why Run is disabled, in the engine's words, right where the user looks for Run.
+        self.problem_label = wrapping_label()
+        self.problem_label.setAccessibleName(self.tr("Why the run cannot start"))
+        self.problem_label.setStyleSheet("QLabel { color: #b00020; }")
+        self.problem_label.setVisible(False)
+        layout.addWidget(self.problem_label)
+
         self.run_button = QPushButton(self.tr("Run"))
         describe(self.run_button, self.tr("Run"), self.tr(
             "Run Detect clouds (Processing) on the layer; while it runs, cancel it."))
@@ -184,11 +191,17 @@ class DetectCloudsDock(QgsDockWidget):
         run = self._current_run()
         self.run_button.setText(self.tr("Cancel") if run is not None else self.tr("Run"))
         no_file = self.form.output_missing()
+        problem = self.form.problem
         ready = (
-            self.layer_combo.currentLayer() is not None and deps.torch_available() and not no_file
+            self.layer_combo.currentLayer() is not None and deps.torch_available()
+            and not no_file and problem is None
         )
         self.run_button.setEnabled(run is not None or ready)
-        if no_file and run is None:
+        self.problem_label.setText(wrappable(problem or ""))
+        self.problem_label.setVisible(problem is not None)
+        if problem is not None and run is None:
+            self.run_button.setToolTip(problem)
+        elif no_file and run is None:
             self.run_button.setToolTip(self.tr("Choose an output file, or pick Temporary layer."))
         else:
             self.run_button.setToolTip(self.tr(

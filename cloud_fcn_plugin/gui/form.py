@@ -30,6 +30,7 @@ from ..common.layer_input import LayerInput, describe_layer
 from ..compat import RASTER_FILTER
 from .advanced_box import AdvancedBox
 from .bands import BandRows
+from .readiness import input_problem
 from .threshold import ThresholdRow
 from .widgets import describe, wrappable, wrapping_label
 from .workflow_box import WorkflowBox
@@ -49,6 +50,8 @@ class ParametersForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.input: LayerInput | None = None
+        #: The engine's sentence why a run cannot start on this input, or None.
+        self.problem: str | None = None
         self._quiet = False  # set while the form itself changes widgets
         self._threshold_loaded = False
         layout = QVBoxLayout(self)
@@ -134,6 +137,8 @@ class ParametersForm(QWidget):
                        self.output_widget.fileChanged, self.workflow.changed,
                        self.advanced.changed):
             signal.connect(self.save_settings)
+        self.bands.changed.connect(self._check_input)
+        self.product_combo.currentIndexChanged.connect(self._check_input)
         self.layer_combo.layerChanged.connect(self._on_layer_changed)
         self._on_layer_changed(self.layer_combo.currentLayer())
 
@@ -262,6 +267,12 @@ class ParametersForm(QWidget):
             self.level_label.setText(wrappable(self._level_sentence(info)))
         if self._threshold_loaded:
             self._on_model_changed()  # automatic choice may differ for this layer
+        self._check_input()
+
+    def _check_input(self, *_args) -> None:
+        """Ask the engine whether it can read the input as chosen; tell the panel."""
+        product = self.product_combo.currentData() or "auto"
+        self.problem = input_problem(self.input, self.bands.resolved(self.input), product)
         self.changed.emit()
 
     def _level_sentence(self, info: LayerInput) -> str:

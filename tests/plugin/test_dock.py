@@ -63,6 +63,19 @@ def _text(label) -> str:
     return label.text().replace("\u200b", "")
 
 
+def _eight_bit_picture(path: Path) -> Path:
+    """A small 4-band 8-bit GeoTIFF, as a photo or a rendered map would be."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    data = np.random.default_rng(0).integers(0, 255, (4, 64, 64), dtype=np.uint8)
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=4, dtype="uint8",
+                       crs="EPSG:32618", transform=from_origin(500000, 4500000, 30, 30)) as out:
+        out.write(data)
+    return path
+
+
 def _run_and_wait(qtbot, dock, timeout: int = 90_000):
     with qtbot.waitSignal(dock.run_finished, timeout=timeout) as finished:
         qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
@@ -175,6 +188,91 @@ class TestPrefill:
             assert model.item(index).isEnabled() == available[code]
 
 
+class TestBeforeRun:
+    """An input the engine cannot read says so before Run, and Run stays disabled."""
+
+    @staticmethod
+    def _refusal(path: Path, weights: Path, tmp_path: Path) -> str:
+        """The sentence the algorithm itself refuses ``path`` with."""
+        from qgis import processing
+        from qgis.core import QgsProcessingException
+
+        with pytest.raises(QgsProcessingException) as caught:
+            processing.run(ALG, {"INPUT": str(path), "MODEL": str(weights),
+                                 "OUTPUT": str(tmp_path / "mask.tif")},
+                           feedback=QgsProcessingFeedback())
+        return str(caught.value).strip()
+
+    def test_three_band_raster_shows_the_nir_sentence_and_disables_run(
+        self, dock, qgis_iface, clean_project, scene_dirs, tiny_weights, tmp_path
+    ):
+        rgb = next(scene_dirs["rgb_30m"].glob("*.TIF"))  # read in place
+        expected = self._refusal(rgb, tiny_weights, tmp_path)
+        assert "NIR" in expected
+        qgis_iface.setActiveLayer(_add(clean_project, rgb, "rgb"))
+        assert _text(dock.problem_label) == expected
+        assert not dock.problem_label.isHidden()
+        assert not dock.run_button.isEnabled()
+        assert dock.run_button.toolTip() == expected
+        # No combo claims that band 1 is red, green, blue and NIR.
+        for combo, stack in zip(dock.form.bands.combos, dock.form.bands.stacks, strict=True):
+            assert "Band 1" not in combo.currentText() and not stack.isEnabled()
+
+    def test_eight_bit_picture_shows_the_engine_sentence(
+        self, dock, qgis_iface, clean_project, toa_stack, tiny_weights, tmp_path
+    ):
+        picture = _eight_bit_picture(tmp_path / "photo.tif")
+        expected = self._refusal(picture, tiny_weights, tmp_path)
+        assert "8-bit" in expected
+        qgis_iface.setActiveLayer(_add(clean_project, picture, "photo"))
+        assert _text(dock.problem_label) == expected
+        assert not dock.run_button.isEnabled()
+        # A readable layer clears the sentence and enables Run again.
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        assert dock.problem_label.isHidden() and dock.run_button.isEnabled()
+
+
+class TestLayout:
+    """No empty bands, no stretched combos: every row as tall as its content (issue 18.11)."""
+
+    @pytest.fixture()
+    def narrow_dock(self, qtbot, dock, qgis_iface):
+        qgis_iface.mainWindow().show()  # the dock is visible only in a visible window
+        dock.setFloating(True)
+        dock.resize(430, 900)
+        qtbot.wait(50)
+        return dock
+
+    def _assert_rows_fit(self, qtbot, dock) -> None:
+        from cloud_fcn_plugin.gui.widgets import WrappingLabel
+
+        qtbot.wait(50)
+        labels = [label for label in dock.body.findChildren(WrappingLabel)
+                  if label.isVisible() and label.text()]
+        assert labels
+        for label in labels:
+            assert label.height() <= label.heightForWidth(label.width()) + 1, label.text()
+        for combo, stack in zip(dock.form.bands.combos, dock.form.bands.stacks, strict=True):
+            page = stack.currentWidget()
+            assert stack.height() <= page.sizeHint().height() + 1, page
+            if page is combo:
+                assert combo.height() == combo.sizeHint().height()
+
+    def test_product_folder_rows_are_tight(
+        self, qtbot, narrow_dock, qgis_iface, clean_project, toa_band_file
+    ):
+        qgis_iface.setActiveLayer(_add(clean_project, toa_band_file, "band file"))
+        self._assert_rows_fit(qtbot, narrow_dock)
+
+    def test_band_combos_keep_their_height_after_a_product_folder(
+        self, qtbot, narrow_dock, qgis_iface, clean_project, toa_band_file, toa_stack
+    ):
+        qgis_iface.setActiveLayer(_add(clean_project, toa_band_file, "band file"))
+        qtbot.wait(50)
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        self._assert_rows_fit(qtbot, narrow_dock)
+
+
 class TestSettings:
     def test_settings_survive_a_plugin_reload(self, qgis_iface, no_provider, fresh_settings,
                                               tmp_path):
@@ -274,28 +372,6 @@ class TestRun:
         assert str(toa_stack) in command and str(tiny_weights) in command
         recent = QgsGui.instance().processingRecentAlgorithmLog().recentAlgorithmIds()
         assert recent[0] == ALG
-
-    def test_three_band_raster_shows_the_algorithm_nir_sentence(
-        self, qtbot, dock, qgis_iface, clean_project, scene_dirs, tiny_weights, tmp_path
-    ):
-        from qgis import processing
-        from qgis.core import QgsProcessingException
-
-        rgb = next(scene_dirs["rgb_30m"].glob("*.TIF"))  # read in place
-        with pytest.raises(QgsProcessingException) as caught:
-            processing.run(ALG, {"INPUT": str(rgb), "MODEL": str(tiny_weights),
-                                 "OUTPUT": str(tmp_path / "mask.tif")},
-                           feedback=QgsProcessingFeedback())
-        expected = str(caught.value).strip()
-        assert "NIR" in expected
-
-        qgis_iface.setActiveLayer(_add(clean_project, rgb, "rgb"))
-        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
-        ok, _results = _run_and_wait(qtbot, dock)
-        assert not ok
-        assert dock.cover_label.text() == "Cloud cover: failed"
-        assert _text(dock.details_label) == expected
-        assert (expected, Qgis.MessageLevel.Critical) in _messages(qgis_iface)
 
     def test_warnings_are_shown_in_the_panel(
         self, qtbot, dock, qgis_iface, clean_project, scene_dirs, tiny_weights
