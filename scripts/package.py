@@ -1,7 +1,7 @@
 """Build the plugin zip that QGIS installs through "Install from ZIP".
 
 The zip holds one top folder, ``cloud_fcn_plugin/``, with the package code QGIS
-uses, ``metadata.txt``, ``LICENSE`` and ``resources/{icons,styles,weights,help}``
+uses, ``metadata.txt``, ``LICENSE`` and ``resources/{icons,styles,weights,help,sample}``
 copied inside it (in the source tree they sit at the repository root). Training,
 evaluation, Dask batch and preview code stays out: only the scripts use it.
 
@@ -19,7 +19,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "cloud_fcn_plugin"
-RESOURCE_FOLDERS = ("icons", "styles", "weights", "help")
+# The sample (2.4 MB, with its true-colour default style) gives a user who installs from
+# ZIP a scene to try (issue 18, item 14).
+RESOURCE_FOLDERS = ("icons", "styles", "weights", "help", "sample")
 #: Engine parts only the scripts use (training, evaluation, Dask batch runs, previews).
 SCRIPT_ONLY = (
     "engine/training/", "engine/batch.py", "engine/metrics.py", "engine/interrupts.py",

@@ -37,10 +37,15 @@ class TestPackage:
             assert not name.endswith(("engine/batch.py", "engine/metrics.py",
                                       "engine/interrupts.py", "engine/preview.py"))
 
-    def test_no_tests_caches_samples_or_build_files(self, zip_names):
+    def test_no_tests_caches_or_build_files(self, zip_names):
         for name in zip_names:
             assert "__pycache__" not in name and not name.endswith((".pyc", ".pyo"))
-            assert "/tests/" not in name and "/sample/" not in name and "/." not in name
+            assert "/tests/" not in name and "/." not in name and not name.endswith(".aux.xml")
+
+    def test_the_demo_sample_ships_with_its_default_style(self, zip_names):
+        for name in ("LC80130312015295LGN00_B2-B5_toa_120m.tif",
+                     "LC80130312015295LGN00_B2-B5_toa_120m.qml"):
+            assert f"cloud_fcn_plugin/resources/sample/{name}" in zip_names
 
     def test_metadata_has_what_plugins_qgis_org_requires(self):
         parser = configparser.ConfigParser(interpolation=None)

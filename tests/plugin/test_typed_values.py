@@ -15,7 +15,7 @@ from cloud_fcn_plugin.processing.typed_values import TypedValueError, choice_ind
 from tests.plugin.qgis_subprocess import QGIS_PROCESS, REPO_ROOT, profile_dir, qgis_env, run
 
 ALG = "cloud_fcn:detectclouds"
-SAMPLE = REPO_ROOT / "resources" / "sample" / "LC80130312015295LGN00_B2-B5_toa_120m.tif"
+SAMPLE_NAME = "LC80130312015295LGN00_B2-B5_toa_120m.tif"
 L2_PRODUCT = "scenes/LC08_L2SP_001070_20190114_C2_500m"
 L2_MTL = "LC08_L2SP_001070_20190114_20200830_02_T2_MTL.txt"
 
@@ -41,27 +41,33 @@ class TestChoiceIndex:
             choice_index("MODEL_CHOICE", "full", MODEL_CHOICES)
 
 
+@pytest.fixture()
+def sample(tmp_path):
+    """A copy of the demo scene: QGIS writes .aux.xml beside what it reads."""
+    return shutil.copy(REPO_ROOT / "resources" / "sample" / SAMPLE_NAME, tmp_path / SAMPLE_NAME)
+
+
 @pytest.mark.qgis
 class TestProcessing:
-    def test_model_choice_by_name(self, qgis_processing, tmp_path):
-        results = _run({"INPUT": str(SAMPLE), "MODEL_CHOICE": "rgbn", "DEVICE": "cpu",
+    def test_model_choice_by_name(self, qgis_processing, sample, tmp_path):
+        results = _run({"INPUT": str(sample), "MODEL_CHOICE": "rgbn", "DEVICE": "cpu",
                         "OUTPUT": str(tmp_path / "mask.tif")})  # fmt: skip
         assert results["USED_MODEL"] == "4-band model"
         assert results["USED_DEVICE"] == "cpu"
 
-    def test_fullband_by_name_reaches_the_model_choice(self, qgis_processing, tmp_path):
+    def test_fullband_by_name_reaches_the_model_choice(self, qgis_processing, sample, tmp_path):
         from qgis.core import QgsProcessingException
 
         with pytest.raises(QgsProcessingException, match="Model: 4-band"):
-            _run({"INPUT": str(SAMPLE), "MODEL_CHOICE": "fullband",
+            _run({"INPUT": str(sample), "MODEL_CHOICE": "fullband",
                   "OUTPUT": str(tmp_path / "mask.tif")})  # fmt: skip
         assert not (tmp_path / "mask.tif").exists()
 
-    def test_a_wrong_name_is_one_sentence(self, qgis_processing, tmp_path):
+    def test_a_wrong_name_is_one_sentence(self, qgis_processing, sample, tmp_path):
         from qgis.core import QgsProcessingException
 
         with pytest.raises(QgsProcessingException, match=r"use one of auto \(0\), l1 \(1\)"):
-            _run({"INPUT": str(SAMPLE), "PRODUCT": "level1",
+            _run({"INPUT": str(sample), "PRODUCT": "level1",
                   "OUTPUT": str(tmp_path / "mask.tif")})  # fmt: skip
 
     def test_the_parameter_help_lists_the_names(self, qgis_processing):
