@@ -132,20 +132,29 @@ class ChannelLayout:
         )
 
     @property
-    def blended_bands(self) -> tuple[str, ...]:
-        """The probability layers blended over tiles: cloud, then thin share, then shadow.
+    def layers(self) -> tuple[str, ...]:
+        """The probability layers blended over tiles, in order: cloud, thin, shadow.
 
-        ``cloud`` is p_thick + p_thin (or the one cloud channel), ``thin_share`` is
-        p_thin / p_cloud (so "thick if p_thick >= p_thin" is "thin_share <= 0.5"), and
-        ``shadow`` is p_shadow. Only the layers a model can fill are blended, which keeps
-        memory at one to three float32 layers whatever the channel count.
+        ``cloud`` is p_thick + p_thin (or the one cloud channel), ``thin`` is p_thin
+        (only when the model tells thick from thin), ``shadow`` is p_shadow (only when
+        the model has it). Blending is linear, so "thick if p_thick >= p_thin" is exactly
+        "thin if 2 p_thin > p_cloud" on the blended layers, and memory stays at one to
+        three float32 layers whatever the channel count.
         """
-        bands = ["cloud"]
+        layers = ["cloud"]
         if self.has_thin:
-            bands.append("thin_share")
+            layers.append("thin")
         if self.has_shadow:
-            bands.append("shadow")
-        return tuple(bands)
+            layers.append("shadow")
+        return tuple(layers)
+
+
+#: Band description of each probability layer in the ``--probability`` raster.
+LAYER_DESCRIPTIONS = {
+    "cloud": "cloud probability (thick + thin)",
+    "thin": "thin cloud probability",
+    "shadow": "cloud shadow probability",
+}
 
 
 def parse_mask_classes(text: str | Iterable[str] | Iterable[int] | None) -> tuple[int, ...]:

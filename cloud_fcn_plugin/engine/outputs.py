@@ -25,6 +25,7 @@ from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
+from .classes import CLEAR, CLOUD_SHADOW, CODE_NAMES, NODATA, THICK_CLOUD, THIN_CLOUD
 from .errors import (
     OutputConflictError,
     OutputExistsError,
@@ -34,15 +35,24 @@ from .errors import (
 from .gdal_read import GDAL_ERRORS
 from .read_set import input_files
 
-#: Values of the cloud mask raster.
-MASK_CLEAR, MASK_CLOUD, MASK_NODATA = 0, 1, 255
+#: Values of the cloud mask raster (see :mod:`.classes`: 2 thin cloud, 3 cloud shadow).
+MASK_CLEAR, MASK_CLOUD, MASK_NODATA = CLEAR, THICK_CLOUD, NODATA
 
-#: Colour table of the mask: clear dark (meant transparent), cloud white, nodata
-#: transparent. GeoTIFF palettes drop alpha, so QGIS styles do the transparency.
+#: Colour table of the mask: clear dark (meant transparent), thick cloud white, thin
+#: cloud light blue, shadow dark violet, nodata transparent. GeoTIFF palettes drop
+#: alpha, so QGIS styles do the transparency.
 MASK_COLORMAP: dict[int, tuple[int, int, int, int]] = {
     MASK_CLEAR: (40, 40, 40, 0),
     MASK_CLOUD: (255, 255, 255, 255),
+    THIN_CLOUD: (150, 200, 255, 255),
+    CLOUD_SHADOW: (90, 40, 130, 255),
     MASK_NODATA: (0, 0, 0, 0),
+}
+#: Band metadata of the mask naming each code, stored inside the GeoTIFF (GDAL's
+#: category names would need a ``.aux.xml`` sidecar: a second file per output).
+MASK_CLASS_TAGS: dict[str, str] = {
+    **{f"CLASS_{code}": name for code, name in CODE_NAMES.items()},
+    f"CLASS_{NODATA}": "no data",
 }
 
 #: Extensions of raster outputs: they are always written as GeoTIFF.
@@ -237,6 +247,7 @@ class AtomicRasterWriter(AtomicOutput):
         block_size: int = 256,
         count: int = 1,
         descriptions: Sequence[str] = (),
+        tags: dict[str, str] | None = None,
     ) -> None:
         if block_size < 16 or block_size % 16:
             raise ParameterError(f"Block size must be a multiple of 16, got {block_size}.")
@@ -256,6 +267,8 @@ class AtomicRasterWriter(AtomicOutput):
                 self._dataset.set_band_description(1, description)
             for band, text in enumerate(descriptions, start=1):
                 self._dataset.set_band_description(band, text)
+            if tags:
+                self._dataset.update_tags(1, **tags)
         except BaseException:
             self.abort()
             raise

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from .classes import CLOUD_SHADOW, CODE_NAMES, DEFAULT_MASKED_CODES, describe_codes
+from .classes import parse_mask_classes as _parse_mask_classes
 from .errors import ParameterError
 
 PRODUCT_LEVELS = ("auto", "l1", "toa", "sr")
-#: Bundled models (``engine.model_choice`` picks among them).
-MODEL_CHOICES = ("auto", "rgbn", "fullband")
+#: The "model" that decodes the product's own QA band instead of running a network.
+QA_MODEL = "qa"
+#: Bundled models (``engine.model_choice`` picks among them), and the product QA band.
+MODEL_CHOICES = ("auto", "rgbn", "fullband", QA_MODEL)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PROBABILITY_DTYPES = ("float32", "uint8")
 #: Tile edges allowed, in pixels. Memory grows with the square of the tile (a 100,000 px
@@ -38,7 +43,8 @@ class DetectionParams:
         weights: checkpoint path; ``None`` takes a bundled model (see ``model``).
         model: bundled model when no ``weights`` are given: ``auto`` (the full-band
             model where the input has its bands and it scored better, else the
-            4-band one), ``rgbn`` or ``fullband``.
+            4-band one), ``rgbn``, ``fullband``, or ``qa``: decode the product's own
+            QA band (``QA_PIXEL`` or ``BQA``) instead of running a network.
         tile_size: tile edge in pixels; ``None`` takes the checkpoint's.
         overlap: pixels shared by neighbouring tiles; ``None`` takes the checkpoint's.
         batch_size: tiles per forward pass.
@@ -54,6 +60,11 @@ class DetectionParams:
             buffer) and fill pixels set to nodata.
         polygons: optional GeoPackage path: the clouds (after sieve and buffer) as
             polygons with their area, in the input's CRS.
+        mask_classes: mask codes the buffer, the sieve, the masked image and the
+            polygons act on (1 thick cloud, 2 thin cloud, 3 cloud shadow); all three
+            by default.
+        shadow_threshold: probability above which a pixel is cloud shadow (models
+            with a shadow class); ``None`` takes the checkpoint's.
     """
 
     bands: tuple[int, int, int, int] | None = None
@@ -72,8 +83,15 @@ class DetectionParams:
     min_size: int = 0
     masked_image: Path | None = None
     polygons: Path | None = None
+    mask_classes: tuple[int, ...] = DEFAULT_MASKED_CODES
+    shadow_threshold: float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "mask_classes", _parse_mask_classes(self.mask_classes))
+        if self.shadow_threshold is not None and not 0.0 < self.shadow_threshold < 1.0:
+            raise ParameterError(
+                f"Shadow threshold must lie strictly between 0 and 1, got {self.shadow_threshold}."
+            )
         if self.bands is not None and (len(self.bands) != 4 or min(self.bands) < 1):
             raise ParameterError(
                 f"Bands must be four 1-based indices (red, green, blue, NIR), got {self.bands}."
@@ -150,6 +168,32 @@ class DetectionResult:
     polygons: Path | None = None
     #: Cloud polygons written to ``polygons``.
     polygon_count: int | None = None
+    #: Pixels of each mask code (0 clear, 1 thick, 2 thin, 3 shadow) in the mask written.
+    class_pixels: dict[int, int] = field(default_factory=dict)
+    #: The codes the buffer, sieve, masked image and polygons acted on.
+    masked_classes: tuple[int, ...] = DEFAULT_MASKED_CODES
+    #: The product QA band's cover beside the mask's (a ``qa_band.QaComparison``), None
+    #: when the input has no QA band or the mask is the QA band.
+    qa_comparison: Any = None
+
+    @property
+    def shadow_cover(self) -> float:
+        """Cloud shadow, percent of the valid pixels."""
+        return self.class_cover(CLOUD_SHADOW)
+
+    def class_cover(self, code: int) -> float:
+        """Percent of the valid pixels holding ``code``."""
+        if not self.valid_pixels:
+            return 0.0
+        return 100.0 * self.class_pixels.get(code, 0) / self.valid_pixels
+
+    def class_covers(self) -> dict[str, float]:
+        """Class name -> percent of the valid pixels, for every class."""
+        return {name: self.class_cover(code) for code, name in CODE_NAMES.items()}
+
+    def class_summary(self) -> str:
+        """``"clear 80.1 %, thick cloud 15.0 %, thin cloud 2.9 %, cloud shadow 2.0 %"``."""
+        return ", ".join(f"{name} {value:.1f} %" for name, value in self.class_covers().items())
 
     def summary(self) -> str:
         """Return the one-line summary the command line prints."""
@@ -163,9 +207,12 @@ class DetectionResult:
             for what, path in (("masked image", self.masked_image), ("polygons", self.polygons))
             if path is not None
         )
+        if extra and set(self.masked_classes) != set(DEFAULT_MASKED_CODES):
+            extra += f" (masking {describe_codes(self.masked_classes)})"
         return (
-            f"Cloud cover {self.cloud_cover:.2f}%{detected} of {self.valid_pixels:,} valid "
-            f"pixels ({self.width}x{self.height}), {self.seconds:.1f} s on {self.device}, "
+            f"Cloud cover {self.cloud_cover:.2f}%{detected}, shadow {self.shadow_cover:.2f}% "
+            f"of {self.valid_pixels:,} valid pixels ({self.width}x{self.height}; "
+            f"{self.class_summary()}), {self.seconds:.1f} s on {self.device}, "
             f"product {self.product}, {self.model or 'model'}, threshold {self.threshold:.3f} "
             f"-> {self.output}{extra}"
         )

@@ -23,10 +23,12 @@ import numpy as np
 import rasterio
 
 from .bands import InputTransform, band_numbers, input_transform
-from .errors import CanceledError, NoValidPixelsError, ParameterError
+from .classes import CLOUD_CODES, LAYER_DESCRIPTIONS
+from .decision import ClassCounts, classify
+from .errors import CanceledError, CloudFcnError, NoValidPixelsError, ParameterError
 from .model_choice import ModelChoice, choose_model
 from .outputs import (
-    MASK_CLOUD,
+    MASK_CLASS_TAGS,
     MASK_COLORMAP,
     MASK_NODATA,
     RASTER_SUFFIXES,
@@ -34,10 +36,11 @@ from .outputs import (
     AtomicRasterWriter,
     check_outputs,
 )
-from .params import DetectionParams, DetectionResult
+from .params import QA_MODEL, DetectionParams, DetectionResult
 from .postprocess import AtomicPolygonWriter, image_bands, refine_mask, write_masked_image
 from .predict import Predictor, load_predictor
-from .raster_io import SceneReader, open_scene
+from .qa_band import QaBand, QaComparison, find_qa_band, iter_qa_strips, qa_counts, require_qa_band
+from .raster_io import GDAL_ERRORS, SceneReader, open_scene
 from .threads import single_threaded_blas
 from .tiling import PlannedTile, axis_offsets, blend_window, plan_tiles
 
@@ -51,11 +54,23 @@ PROBABILITY_NODATA = {"float32": -1.0, "uint8": 255}
 
 @dataclass(frozen=True)
 class Strip:
-    """Final rows of the scene: probabilities and the valid-pixel mask."""
+    """Final rows of the scene: probability layers and the valid-pixel mask.
+
+    Attributes:
+        row_off: first row of the strip in the scene.
+        layers: (L, rows, cols) blended probabilities, laid out as the predictor's
+            ``layout.layers`` (cloud first).
+        valid: (rows, cols) True on pixels with data.
+    """
 
     row_off: int
-    probability: np.ndarray
+    layers: np.ndarray
     valid: np.ndarray
+
+    @property
+    def probability(self) -> np.ndarray:
+        """The cloud probability (thick + thin) of the strip."""
+        return self.layers[0]
 
 
 def iter_probability_strips(
@@ -66,7 +81,7 @@ def iter_probability_strips(
     progress: Progress | None = None,
     is_canceled: IsCanceled | None = None,
 ) -> Iterator[Strip]:
-    """Yield the scene's cloud probabilities top to bottom, in final strips.
+    """Yield the scene's probability layers top to bottom, in final strips.
 
     Tiles that hold only fill are skipped and the others are cut down to their
     valid pixels plus some fill (see :func:`~.tiling.plan_tiles`); they are blended
@@ -84,7 +99,11 @@ def iter_probability_strips(
     meta = predictor.metadata
     transform = input_transform(reader.scaling, meta.mean, meta.std)
     assembler = _Assembler(
-        blend_window(tile_h, tile_w, overlap), width, len(rows) * len(cols), progress
+        blend_window(tile_h, tile_w, overlap),
+        width,
+        len(rows) * len(cols),
+        progress,
+        len(predictor.layout.layers),
     )
     try:
         with single_threaded_blas():
@@ -155,13 +174,18 @@ class _Assembler:
     """Blends predicted tiles in submission order into a rolling strip accumulator."""
 
     def __init__(
-        self, window: np.ndarray, width: int, total_tiles: int, progress: Progress | None
+        self,
+        window: np.ndarray,
+        width: int,
+        total_tiles: int,
+        progress: Progress | None,
+        layers: int = 1,
     ) -> None:
         tile_h = window.shape[0]
         self.window = window
-        self.prob_sum = np.zeros((tile_h, width), np.float32)
+        self.prob_sum = np.zeros((layers, tile_h, width), np.float32)
         self.weight_sum = np.zeros((tile_h, width), np.float32)
-        self._weighted = np.empty_like(window)
+        self._weighted = np.empty((layers, *window.shape), np.float32)
         self.pending: deque[tuple[list[PlannedTile], Future] | _StripEnd] = deque()
         self.in_flight = 0
         self.done, self.total = 0, total_tiles
@@ -203,16 +227,16 @@ class _Assembler:
         for tile, probability in zip(tiles, probabilities, strict=True):
             # A tile cut to its valid pixels keeps the weights its part of the window has.
             window = self.window[tile.rows, tile.cols]
-            weighted = self._weighted[: window.shape[0], : window.shape[1]]
+            weighted = self._weighted[:, : window.shape[0], : window.shape[1]]
             np.multiply(probability, window, out=weighted)
-            self.prob_sum[tile.rows, tile.strip_cols] += weighted
+            self.prob_sum[:, tile.rows, tile.strip_cols] += weighted
             self.weight_sum[tile.rows, tile.strip_cols] += window
         self._advance(len(tiles))
 
     def _finish(self, end: _StripEnd) -> Strip:
         strip = Strip(
             end.row,
-            _blended(self.prob_sum[: end.final], self.weight_sum[: end.final]),
+            _blended(self.prob_sum[:, : end.final], self.weight_sum[: end.final]),
             end.valid[: end.final],
         )
         _shift_up(self.prob_sum, end.final)
@@ -232,10 +256,11 @@ def _blended(prob_sum: np.ndarray, weight_sum: np.ndarray) -> np.ndarray:
 
 
 def _shift_up(buffer: np.ndarray, rows: int) -> None:
-    """Drop the first ``rows`` rows of a rolling buffer and zero the freed rows."""
-    if rows < len(buffer):
-        buffer[: len(buffer) - rows] = buffer[rows:].copy()
-    buffer[max(len(buffer) - rows, 0) :] = 0.0
+    """Drop the first ``rows`` rows (axis -2) of a rolling buffer and zero the freed rows."""
+    height = buffer.shape[-2]
+    if rows < height:
+        buffer[..., : height - rows, :] = buffer[..., rows:, :].copy()
+    buffer[..., max(height - rows, 0) :, :] = 0.0
 
 
 def _block_cache_bytes(reader: SceneReader) -> int:
@@ -261,6 +286,35 @@ def resolve_tiling(params: DetectionParams, predictor: Predictor) -> tuple[int, 
     return tile_size, overlap
 
 
+def predict_layers(
+    reader: SceneReader,
+    predictor: Predictor,
+    *,
+    tile_size: int | None = None,
+    overlap: int | None = None,
+    progress: Progress | None = None,
+    is_canceled: IsCanceled | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the probability layers (L, H, W) and valid mask of a (small) scene in memory.
+
+    The layers are ``predictor.layout.layers`` (cloud, then thin and shadow where the
+    model has them). This is the same tiled, blended inference as :func:`detect_clouds`,
+    for evaluation on patches where the arrays fit in memory.
+    """
+    tile_size, overlap = resolve_tiling(
+        DetectionParams(tile_size=tile_size, overlap=overlap), predictor
+    )
+    layers = np.zeros((len(predictor.layout.layers), reader.height, reader.width), np.float32)
+    valid = np.zeros((reader.height, reader.width), bool)
+    for strip in iter_probability_strips(
+        reader, predictor, tile_size, overlap, progress, is_canceled
+    ):
+        rows = slice(strip.row_off, strip.row_off + len(strip.valid))
+        layers[:, rows] = strip.layers
+        valid[rows] = strip.valid
+    return layers, valid
+
+
 def predict_scene(
     reader: SceneReader,
     predictor: Predictor,
@@ -270,23 +324,19 @@ def predict_scene(
     progress: Progress | None = None,
     is_canceled: IsCanceled | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return the whole probability raster and valid mask of a (small) scene in memory.
+    """Return the cloud probability (H, W) and valid mask of a (small) scene in memory.
 
-    This is the same tiled, blended inference as :func:`detect_clouds`, for
-    evaluation on patches where the arrays fit in memory.
+    The cloud layer of :func:`predict_layers` (thick + thin for a multi-class model).
     """
-    tile_size, overlap = resolve_tiling(
-        DetectionParams(tile_size=tile_size, overlap=overlap), predictor
+    layers, valid = predict_layers(
+        reader,
+        predictor,
+        tile_size=tile_size,
+        overlap=overlap,
+        progress=progress,
+        is_canceled=is_canceled,
     )
-    probability = np.zeros((reader.height, reader.width), np.float32)
-    valid = np.zeros((reader.height, reader.width), bool)
-    for strip in iter_probability_strips(
-        reader, predictor, tile_size, overlap, progress, is_canceled
-    ):
-        rows = slice(strip.row_off, strip.row_off + len(strip.valid))
-        probability[rows] = strip.probability
-        valid[rows] = strip.valid
-    return probability, valid
+    return layers[0], valid
 
 
 def threshold_mask(probability: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
@@ -297,13 +347,50 @@ def threshold_mask(probability: np.ndarray, valid: np.ndarray, threshold: float)
 
 
 def encode_probability(probability: np.ndarray, valid: np.ndarray, dtype: str) -> np.ndarray:
-    """Return probabilities as float32 (0..1) or uint8 percent, with nodata on fill."""
+    """Return probabilities as float32 (0..1) or uint8 percent, with nodata on fill.
+
+    ``probability`` is one layer (rows, cols) or several (L, rows, cols).
+    """
     if dtype == "uint8":
         encoded = np.rint(probability * 100.0).astype(np.uint8)
     else:
         encoded = probability.astype(np.float32, copy=True)
-    encoded[~valid] = PROBABILITY_NODATA[dtype]
+    encoded[..., ~valid] = PROBABILITY_NODATA[dtype]
     return encoded
+
+
+@dataclass(frozen=True)
+class MaskStrip:
+    """Final rows of the mask, with the probabilities they came from (if any)."""
+
+    row_off: int
+    mask: np.ndarray
+    probabilities: Strip | None = None
+
+
+def _network_mask_strips(
+    reader: SceneReader,
+    predictor: Predictor,
+    tile_size: int,
+    overlap: int,
+    thresholds: tuple[float, float],
+    progress: Progress | None,
+    is_canceled: IsCanceled | None,
+) -> Iterator[MaskStrip]:
+    """The network's mask, strip by strip (see :func:`~.decision.classify`)."""
+    threshold, shadow_threshold = thresholds
+    for strip in iter_probability_strips(
+        reader, predictor, tile_size, overlap, progress, is_canceled
+    ):
+        mask = classify(strip.layers, strip.valid, predictor.layout, threshold, shadow_threshold)
+        yield MaskStrip(strip.row_off, mask, strip)
+
+
+def _qa_mask_strips(
+    qa: QaBand, progress: Progress | None, is_canceled: IsCanceled | None
+) -> Iterator[MaskStrip]:
+    for strip in iter_qa_strips(qa, progress, is_canceled):
+        yield MaskStrip(strip.row_off, strip.mask)
 
 
 def detect_clouds(
@@ -317,11 +404,18 @@ def detect_clouds(
     predictor: Predictor | None = None,
     model: ModelChoice | None = None,
 ) -> DetectionResult:
-    """Detect clouds in a Landsat scene and write the mask GeoTIFF (and probabilities).
+    """Detect clouds (and shadow) in a Landsat scene and write the mask GeoTIFF.
+
+    The mask holds 0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow and 255 no
+    data (:mod:`.classes`); a cloud-only model writes 0, 1 and 255. With
+    ``params.model == "qa"`` the product's own QA band is decoded instead of running
+    a network (:mod:`.qa_band`). After a network run on a product with a QA band, the
+    QA band's cover is reported beside the mask's, with a warning when they differ
+    strongly.
 
     Args:
         input_path: multi-band GeoTIFF, Landsat product folder or ``*_MTL.txt``.
-        output_path: mask GeoTIFF to write (uint8: 1 cloud, 0 clear, 255 nodata).
+        output_path: mask GeoTIFF to write (uint8 codes above).
         params: run parameters; defaults use the bundled weights.
         progress: receives the percentage done (0..100).
         is_canceled: polled between batches; true stops the run, leaving no output.
@@ -332,7 +426,7 @@ def detect_clouds(
             from ``params`` when no predictor is given.
 
     Returns:
-        The run's result with the cloud cover percentage of the valid pixels.
+        The run's result with the cover of each class among the valid pixels.
 
     Raises:
         CloudFcnError: any bad input, with a one-line message that says what to do.
@@ -340,6 +434,60 @@ def detect_clouds(
     started = time.perf_counter()
     params = params or DetectionParams()
     log = log or (lambda message: None)
+    if params.model == QA_MODEL and predictor is None:
+        return _detect_from_qa(input_path, output_path, params, progress, is_canceled, log)
+    outputs = _check_outputs(input_path, output_path, params)
+    if predictor is None:
+        model = choose_model(input_path, params.model, params.weights, params.product)
+        predictor = load_predictor(model.path, params.device, params.batch_size, log)
+    model_name = model.label if model else "given model"
+    if model is not None:
+        log(model.reason)
+    tile_size, overlap = resolve_tiling(params, predictor)
+    meta = predictor.metadata
+    threshold = params.threshold if params.threshold is not None else meta.threshold
+    shadow_threshold = (
+        params.shadow_threshold if params.shadow_threshold is not None else meta.shadow_threshold
+    )
+
+    with (
+        open_scene(
+            input_path,
+            bands=params.bands,
+            product=params.product,
+            model_bands=band_numbers(meta.bands),
+        ) as reader,
+        rasterio.Env(GDAL_CACHEMAX=_block_cache_bytes(reader)),
+    ):
+        for message in reader.messages:
+            log(message)
+        stage = _Stages(progress, params, outputs)
+        strips = _network_mask_strips(
+            reader, predictor, tile_size, overlap, (threshold, shadow_threshold),
+            stage.tiles, is_canceled,
+        )  # fmt: skip
+        descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
+        counts = _write_outputs(
+            Path(input_path), _grid(reader, params), strips, outputs, params, stage,
+            is_canceled, descriptions,
+        )  # fmt: skip
+        product, width, height = reader.product, reader.width, reader.height
+
+    messages = [model.reason, *reader.messages] if model else list(reader.messages)
+    comparison = _compare_with_qa(input_path, counts.mask, log)
+    if comparison is not None:
+        messages.append(comparison.summary())
+        if comparison.warning():
+            messages.append(comparison.warning())
+    return _result(
+        outputs, counts, params, width=width, height=height,
+        seconds=time.perf_counter() - started, device=str(predictor.device),
+        product=product, threshold=threshold, messages=messages, model=model_name,
+        comparison=comparison,
+    )  # fmt: skip
+
+
+def _check_outputs(input_path: str | Path, output_path: str | Path, params: DetectionParams):
     output, probability_path, masked_image, polygons = check_outputs(
         input_path,
         [
@@ -351,62 +499,97 @@ def detect_clouds(
         params.overwrite,
     )
     assert output is not None
-    outputs = _Outputs(output, probability_path, masked_image, polygons)
-    if predictor is None:
-        model = choose_model(input_path, params.model, params.weights, params.product)
-        predictor = load_predictor(model.path, params.device, params.batch_size, log)
-    model_name = model.label if model else "given model"
-    if model is not None:
-        log(model.reason)
-    tile_size, overlap = resolve_tiling(params, predictor)
-    threshold = params.threshold if params.threshold is not None else predictor.metadata.threshold
+    return _Outputs(output, probability_path, masked_image, polygons)
 
-    with (
-        open_scene(
-            input_path,
-            bands=params.bands,
-            product=params.product,
-            model_bands=band_numbers(predictor.metadata.bands),
-        ) as reader,
-        rasterio.Env(GDAL_CACHEMAX=_block_cache_bytes(reader)),
-    ):
-        for message in reader.messages:
-            log(message)
-        counts = _write_outputs(
-            Path(input_path),
-            reader,
-            predictor,
-            outputs,
-            params,
-            tile_size,
-            overlap,
-            threshold,
-            progress,
-            is_canceled,
+
+def _detect_from_qa(
+    input_path: str | Path,
+    output_path: str | Path,
+    params: DetectionParams,
+    progress: Progress | None,
+    is_canceled: IsCanceled | None,
+    log: Log,
+) -> DetectionResult:
+    """Decode the product's QA band into the mask (``--model qa``)."""
+    started = time.perf_counter()
+    qa = require_qa_band(input_path)
+    if params.probability is not None:
+        raise ParameterError(
+            "The product QA band has no probabilities: drop the probability output, or "
+            "choose a network model to get one."
         )
-        product, width, height = reader.product, reader.width, reader.height
+    outputs = _check_outputs(input_path, output_path, params)
+    reason = f"Model: the product's QA band ({qa.label}, {qa.path.name})."
+    log(reason)
+    with rasterio.open(qa.path) as dataset:
+        grid = {
+            "width": dataset.width, "height": dataset.height, "crs": dataset.crs,
+            "transform": dataset.transform, "overwrite": params.overwrite,
+        }  # fmt: skip
+    stage = _Stages(progress, params, outputs)
+    counts = _write_outputs(
+        Path(input_path), grid, _qa_mask_strips(qa, stage.tiles, is_canceled), outputs,
+        params, stage, is_canceled, (),
+    )  # fmt: skip
+    return _result(
+        outputs, counts, params, width=grid["width"], height=grid["height"],
+        seconds=time.perf_counter() - started, device="cpu", product=qa.flavour,
+        threshold=float("nan"), messages=[reason], model="product QA band", comparison=None,
+    )  # fmt: skip
 
-    valid_pixels, cloud_pixels = counts.valid_pixels, counts.cloud_pixels
-    cloud_cover = 100.0 * cloud_pixels / valid_pixels
-    detected = 100.0 * counts.detected_pixels / valid_pixels
+
+def _compare_with_qa(input_path: str | Path, mask: ClassCounts, log: Log) -> QaComparison | None:
+    """The product QA band's cover beside the mask's, logged; None without a QA band."""
+    try:
+        qa = find_qa_band(input_path)
+        if qa is None:
+            return None
+        comparison = QaComparison(qa, qa_counts(qa), mask)
+    except (CloudFcnError, *GDAL_ERRORS) as exc:
+        log(f"The product's QA band could not be compared with the mask ({exc}).")
+        return None
+    log(comparison.summary())
+    warning = comparison.warning()
+    if warning:
+        log(f"Warning: {warning}")
+    return comparison
+
+
+def _grid(reader: SceneReader, params: DetectionParams) -> dict:
+    return {
+        "width": reader.width,
+        "height": reader.height,
+        "crs": reader.crs,
+        "transform": reader.transform,
+        "overwrite": params.overwrite,
+    }
+
+
+def _result(
+    outputs: _Outputs,
+    counts: _Counts,
+    params: DetectionParams,
+    *,
+    comparison: QaComparison | None,
+    **fields: object,
+) -> DetectionResult:
+    mask, detected = counts.mask, counts.detected
     return DetectionResult(
-        output=output,
-        probability=probability_path,
-        cloud_cover=cloud_cover,
-        valid_pixels=valid_pixels,
-        cloud_pixels=cloud_pixels,
-        width=width,
-        height=height,
-        seconds=time.perf_counter() - started,
-        device=str(predictor.device),
-        product=product,
-        threshold=threshold,
-        messages=[model.reason, *reader.messages] if model else list(reader.messages),
-        model=model_name,
-        detected_cloud_cover=detected if counts.detected_pixels != cloud_pixels else None,
-        masked_image=masked_image,
-        polygons=polygons,
+        output=outputs.mask,
+        probability=outputs.probability,
+        cloud_cover=mask.cloud_cover,
+        valid_pixels=mask.valid,
+        cloud_pixels=mask.pixels_of(CLOUD_CODES),
+        detected_cloud_cover=(
+            detected.cloud_cover if detected.pixels != mask.pixels else None
+        ),
+        masked_image=outputs.masked_image,
+        polygons=outputs.polygons,
         polygon_count=counts.polygons,
+        class_pixels=dict(mask.pixels),
+        masked_classes=params.mask_classes,
+        qa_comparison=comparison,
+        **fields,  # type: ignore[arg-type]
     )
 
 
@@ -422,52 +605,42 @@ class _Outputs:
 
 @dataclass(frozen=True)
 class _Counts:
-    valid_pixels: int
-    cloud_pixels: int  # in the mask written
-    detected_pixels: int  # before sieve and buffer
+    mask: ClassCounts  # the mask written
+    detected: ClassCounts  # before sieve and buffer
     polygons: int | None
+
+
+_MASK_DESCRIPTION = "cloud mask: 0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow, 255 nodata"
 
 
 def _write_outputs(
     input_path: Path,
-    reader: SceneReader,
-    predictor: Predictor,
+    grid: dict,
+    strips: Iterator[MaskStrip],
     outputs: _Outputs,
     params: DetectionParams,
-    tile_size: int,
-    overlap: int,
-    threshold: float,
-    progress: Progress | None,
+    stage: _Stages,
     is_canceled: IsCanceled | None,
+    probability_descriptions: tuple[str, ...],
 ) -> _Counts:
-    """Stream the scene into the output files; commit them only when all went well.
+    """Stream the mask strips into the output files; commit them only when all went well.
 
-    Without post-processing the thresholded strips go straight into the mask. With a
-    sieve or buffer they go into a hidden work mask that :func:`~.postprocess.refine_mask`
+    Without post-processing the strips go straight into the mask. With a sieve or
+    buffer they go into a hidden work mask that :func:`~.postprocess.refine_mask`
     turns into the mask; the masked image and the polygons are then made from the
-    finished mask (see :mod:`.postprocess`).
+    finished mask (see :mod:`.postprocess`). Post-processing acts on the classes of
+    ``params.mask_classes``.
     """
-    grid = {
-        "width": reader.width,
-        "height": reader.height,
-        "crs": reader.crs,
-        "transform": reader.transform,
-        "overwrite": params.overwrite,
-    }
     mask_options = {
         "dtype": "uint8",
         "nodata": MASK_NODATA,
         "colormap": MASK_COLORMAP,
-        "description": "cloud mask: 1 cloud, 0 clear, 255 nodata",
+        "description": _MASK_DESCRIPTION,
+        "tags": MASK_CLASS_TAGS,
     }
-    # The share of the progress bar that the tiles take; the post-processing the rest.
-    steps = (
-        params.refines_mask + (outputs.masked_image is not None) + (outputs.polygons is not None)
-    )
-    tiles_share = 100.0 - 10.0 * steps
-    stage = _Stages(progress, tiles_share, steps)
     bands = image_bands(input_path) if outputs.masked_image is not None else None
-    valid_pixels = cloud_pixels = 0
+    detected = ClassCounts()
+    masked = params.mask_classes
     with ExitStack() as stack:
         mask = stack.enter_context(AtomicRasterWriter(outputs.mask, **mask_options, **grid))
         # The strips' target: the mask, or a work mask (never committed) to be refined.
@@ -478,14 +651,15 @@ def _write_outputs(
         )
         writers: list[AtomicRasterWriter | AtomicPolygonWriter] = [raw]
         if outputs.probability is not None:
+            percent = " (percent)" if params.probability_dtype == "uint8" else ""
             writers.append(
                 stack.enter_context(
                     AtomicRasterWriter(
                         outputs.probability,
                         dtype=params.probability_dtype,
                         nodata=PROBABILITY_NODATA[params.probability_dtype],
-                        description="cloud probability"
-                        + (" (percent)" if params.probability_dtype == "uint8" else ""),
+                        count=len(probability_descriptions),
+                        descriptions=[d + percent for d in probability_descriptions],
                         **grid,
                     )
                 )
@@ -493,15 +667,11 @@ def _write_outputs(
         # Writing (compression) runs on its own thread, overlapping the next strip's compute.
         pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="cloud-fcn-write"))
         pending: Future | None = None
-        for strip in iter_probability_strips(
-            reader, predictor, tile_size, overlap, stage.tiles, is_canceled
-        ):
-            strip_mask = threshold_mask(strip.probability, strip.valid, threshold)
-            valid_pixels += int(np.count_nonzero(strip.valid))
-            cloud_pixels += int(np.count_nonzero(strip_mask == MASK_CLOUD))
+        for strip in strips:
+            detected.add(strip.mask)
             # Only what is written stays alive while the next strip is computed.
-            probability = strip if len(writers) > 1 else None
-            row_off = strip.row_off
+            probability = strip.probabilities if len(writers) > 1 else None
+            row_off, strip_mask = strip.row_off, strip.mask
             del strip
             if pending is not None:
                 pending.result()
@@ -511,17 +681,20 @@ def _write_outputs(
         if pending is not None:
             pending.result()
         pool.shutdown()
-        if valid_pixels == 0:
+        if detected.valid == 0:
             raise NoValidPixelsError(
                 f"{input_path.name} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
                 "check the input file and the band selection."
             )
-        detected_pixels = cloud_pixels
+        final = detected
         if params.refines_mask:
             raw.finish()
-            cloud_pixels = refine_mask(
-                raw.temp_path, mask, min_size=params.min_size, buffer=params.buffer,
-                progress=stage.next(), is_canceled=is_canceled,
+            final = ClassCounts.of(
+                refine_mask(
+                    raw.temp_path, mask, min_size=params.min_size, buffer=params.buffer,
+                    masked_codes=masked, progress=stage.next(), is_canceled=is_canceled,
+                    present_codes=[c for c, n in detected.pixels.items() if n],
+                )
             )  # fmt: skip
             writers[0] = mask
         mask.finish()  # the masked image and the polygons read it back
@@ -534,16 +707,18 @@ def _write_outputs(
                 )
             )  # fmt: skip
             write_masked_image(
-                bands, mask.temp_path, image, progress=stage.next(), is_canceled=is_canceled
-            )
+                bands, mask.temp_path, image, masked_codes=masked,
+                progress=stage.next(), is_canceled=is_canceled,
+            )  # fmt: skip
             writers.append(image)
         if outputs.polygons is not None:
             shapes = stack.enter_context(
                 AtomicPolygonWriter(outputs.polygons, overwrite=params.overwrite)
             )
             polygon_count = shapes.write(
-                mask.temp_path, progress=stage.next(), is_canceled=is_canceled
-            )
+                mask.temp_path, masked_codes=masked, progress=stage.next(),
+                is_canceled=is_canceled,
+            )  # fmt: skip
             writers.append(shapes)
         # Every output is read back and synced before any is renamed: a full disk on the
         # probabilities must not leave a new mask beside the old probabilities.
@@ -551,16 +726,21 @@ def _write_outputs(
             writer.finish()
         for writer in writers:
             writer.commit()
-    return _Counts(valid_pixels, cloud_pixels, detected_pixels, polygon_count)
+    return _Counts(final, detected, polygon_count)
 
 
 class _Stages:
     """Splits the progress bar: the tiles first, then equal shares per post-processing step."""
 
-    def __init__(self, progress: Progress | None, tiles_share: float, steps: int) -> None:
+    def __init__(self, progress: Progress | None, params: DetectionParams, outputs: _Outputs):
+        steps = (
+            params.refines_mask
+            + (outputs.masked_image is not None)
+            + (outputs.polygons is not None)
+        )
         self.progress = progress
-        self.tiles_share = tiles_share
-        self.step_share = (100.0 - tiles_share) / steps if steps else 0.0
+        self.tiles_share = 100.0 - 10.0 * steps
+        self.step_share = (100.0 - self.tiles_share) / steps if steps else 0.0
         self.started = 0
 
     def tiles(self, percent: float) -> None:
@@ -589,5 +769,5 @@ def _write_strip(
 ) -> None:
     writers[0].write(mask, row_off, 0)
     if probability is not None:
-        encoded = encode_probability(probability.probability, probability.valid, probability_dtype)
+        encoded = encode_probability(probability.layers, probability.valid, probability_dtype)
         writers[1].write(encoded, row_off, 0)

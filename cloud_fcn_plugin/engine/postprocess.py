@@ -30,7 +30,7 @@ import contextlib
 import os
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,10 +42,10 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from .bands import LANDSAT_BAND_NAMES
+from .classes import CLASS_CODES, CLEAR, CODE_NAMES, DEFAULT_MASKED_CODES
 from .errors import BandMismatchError, CanceledError, OutputNotWritableError
 from .inspection import inspect_input
 from .outputs import (
-    MASK_CLEAR,
     MASK_CLOUD,
     MASK_NODATA,
     VECTOR_SUFFIXES,
@@ -169,24 +169,40 @@ def refine_mask(
     *,
     min_size: int,
     buffer: int,
+    masked_codes: Iterable[int] = DEFAULT_MASKED_CODES,
+    present_codes: Iterable[int] | None = None,
     progress: Fraction | None = None,
     is_canceled: IsCanceled | None = None,
-) -> int:
-    """Sieve, then buffer, the finished mask ``raw`` into ``out``; return the cloud pixels.
+) -> dict[int, int]:
+    """Sieve, then buffer, the masked classes of the finished mask ``raw`` into ``out``.
+
+    The sieve drops patches of masked pixels (the masked classes together) of fewer
+    than ``min_size`` pixels: they become clear. The buffer turns every valid pixel
+    within ``buffer`` pixels of a kept masked pixel, that is not one itself, into the
+    class of the nearest one (ties: the lower code). Unmasked classes are left alone
+    unless a buffer covers them.
 
     Args:
-        raw: a closed uint8 mask (1 cloud, 0 clear, 255 nodata).
+        raw: a closed uint8 mask (0 clear, 1 thick, 2 thin, 3 shadow, 255 nodata).
         out: the writer of the refined mask, on the grid of ``raw``.
-        min_size: drop cloud patches of fewer pixels (0 or 1: none).
-        buffer: grow the clouds by this many pixels (0: not at all).
+        min_size: drop masked patches of fewer pixels (0 or 1: none).
+        buffer: grow the masked classes by this many pixels (0: not at all).
+        masked_codes: the codes sieved and buffered (thick, thin and shadow by default).
+        present_codes: the codes ``raw`` holds, when known (saves passes over the file).
         progress: receives the fraction done (0..1).
         is_canceled: polled between steps and by GDAL's callbacks.
+
+    Returns:
+        The pixels of each code 0-3 in the refined mask.
 
     Raises:
         CanceledError: ``is_canceled()`` returned true.
         OutputNotWritableError: a work file could not be written (full disk).
     """
-    steps = 1 + (min_size > 1) + 2 * (buffer > 0)
+    masked = tuple(sorted(set(masked_codes)))
+    present = CLASS_CODES if present_codes is None else tuple(sorted(set(present_codes)))
+    grown = [c for c in masked if c in present] if buffer > 0 else []
+    steps = 1 + (min_size > 1) + bool(grown) + len(grown)
     done = [0]
 
     def step_progress(fraction: float) -> None:
@@ -201,25 +217,66 @@ def refine_mask(
     try:
         with _open(raw) as source:
             width, height = source.width, source.height
+        # Whether the mask already is 0 / 1 (masked) / 255: a cloud-only mask is.
+        binary = all(c == CLEAR or (c == MASK_CLOUD and c in masked) for c in present)
         sieved = None
         if min_size > 1:
-            sieved = _sieve(raw, out.path, min_size, step_progress, is_canceled)
+            union = raw
+            if not binary:
+                union = _recode(raw, out.path, width, height, _masked_union(masked), is_canceled)
+                work.append(union)
+            sieved = _sieve(union, out.path, min_size, step_progress, is_canceled)
             work.append(sieved)
             next_step()
-        near = None
-        if buffer > 0:
+        distances = []
+        if grown:
             kept = raw
-            if sieved is not None:
-                kept = _kept_clouds(raw, sieved, out.path, width, height, is_canceled)
+            if sieved is not None or not all(c in masked for c in present if c != CLEAR):
+                kept = _kept_masked(raw, sieved, out.path, width, height, masked, is_canceled)
                 work.append(kept)
             next_step()
-            near = _proximity(kept, out.path, buffer, step_progress, is_canceled)
-            work.append(near)
-            next_step()
-        return _combine(raw, sieved, near, out, step_progress, is_canceled)
+            for code in grown:
+                near = _proximity(kept, out.path, buffer, code, step_progress, is_canceled)
+                work.append(near)
+                distances.append((code, near))
+                next_step()
+        return _combine(raw, sieved, distances, masked, out, step_progress, is_canceled)
     finally:
         for path in work:
             discard_temporary(path)
+
+
+def _masked_union(masked: tuple[int, ...]) -> Callable[[np.ndarray], np.ndarray]:
+    """Recode a mask block to 1 on masked codes, 0 elsewhere, 255 kept (what the sieve sees)."""
+
+    def recode(values: np.ndarray) -> np.ndarray:
+        out = np.isin(values, masked).view(np.uint8)
+        out[values == MASK_NODATA] = MASK_NODATA
+        return out
+
+    return recode
+
+
+def _recode(
+    raw: Path,
+    beside: Path,
+    width: int,
+    height: int,
+    recode: Callable[[np.ndarray], np.ndarray],
+    is_canceled: IsCanceled | None,
+) -> Path:
+    """Write ``recode(block)`` of every window of ``raw`` into a new uint8 work file."""
+    path, created = _work_raster(beside, width, height, gdal.GDT_Byte)
+    del created  # closed: rasterio writes it
+    try:
+        with _open(raw) as mask, _open(path, "r+") as out:
+            for window in row_windows(height, width):
+                _raise_if_canceled(is_canceled)
+                out.write(recode(mask.read(1, window=window)), 1, window=window)
+    except BaseException:
+        discard_temporary(path)
+        raise
+    return path
 
 
 def _gdal_to_work_file(
@@ -269,20 +326,30 @@ def _sieve(
     )
 
 
-def _kept_clouds(
-    raw: Path, sieved: Path, beside: Path, width: int, height: int, is_canceled
+def _kept_masked(
+    raw: Path,
+    sieved: Path | None,
+    beside: Path,
+    width: int,
+    height: int,
+    masked: tuple[int, ...],
+    is_canceled: IsCanceled | None,
 ) -> Path:
-    """The cloud pixels the sieve kept, as a 0/1 work file (what the buffer grows)."""
+    """The masked pixels the sieve kept, with their codes, 0 elsewhere (what the buffer grows)."""
     path, created = _work_raster(beside, width, height, gdal.GDT_Byte)
     del created  # closed: rasterio writes it
     try:
-        with _open(raw) as mask, _open(sieved) as sieve, _open(path, "r+") as out:
+        with contextlib.ExitStack() as stack:
+            mask = stack.enter_context(_open(raw))
+            sieve = stack.enter_context(_open(sieved)) if sieved is not None else None
+            out = stack.enter_context(_open(path, "r+"))
             for window in row_windows(height, width):
                 _raise_if_canceled(is_canceled)
-                cloud = (mask.read(1, window=window) == MASK_CLOUD) & (
-                    sieve.read(1, window=window) == MASK_CLOUD
-                )
-                out.write(cloud.view(np.uint8), 1, window=window)
+                values = mask.read(1, window=window)
+                kept = np.isin(values, masked)
+                if sieve is not None:
+                    kept &= sieve.read(1, window=window) == 1
+                out.write(np.where(kept, values, np.uint8(CLEAR)), 1, window=window)
     except BaseException:
         discard_temporary(path)
         raise
@@ -290,51 +357,60 @@ def _kept_clouds(
 
 
 def _proximity(
-    clouds: Path, beside: Path, buffer: int, progress: Fraction, is_canceled: IsCanceled | None
+    kept: Path,
+    beside: Path,
+    buffer: int,
+    code: int,
+    progress: Fraction,
+    is_canceled: IsCanceled | None,
 ) -> Path:
-    """Distance in pixels to the nearest cloud, up to ``buffer`` (farther: :data:`_FAR`)."""
+    """Distance in pixels to the nearest ``code`` pixel, up to ``buffer`` (farther: _FAR)."""
     options = [
-        f"VALUES={MASK_CLOUD}", "DISTUNITS=PIXEL", f"MAXDIST={buffer}", f"NODATA={_FAR}",
+        f"VALUES={code}", "DISTUNITS=PIXEL", f"MAXDIST={buffer}", f"NODATA={_FAR}",
     ]  # fmt: skip
 
     def proximity(band: Any, target: Any, callback: Any) -> int:
         return gdal.ComputeProximity(band, target, options, callback=callback)
 
-    return _gdal_to_work_file(
-        clouds, beside, gdal.GDT_UInt16, "Buffering the clouds", proximity, progress, is_canceled
-    )
+    what = f"Buffering the {CODE_NAMES.get(code, 'masked pixels')}"
+    return _gdal_to_work_file(kept, beside, gdal.GDT_UInt16, what, proximity, progress, is_canceled)
 
 
 def _combine(
     raw: Path,
     sieved: Path | None,
-    near: Path | None,
+    distances: list[tuple[int, Path]],
+    masked: tuple[int, ...],
     out: AtomicRasterWriter,
     progress: Fraction,
     is_canceled: IsCanceled | None,
-) -> int:
-    """Write the refined mask window by window; return its cloud pixels."""
-    cloud_pixels = 0
+) -> dict[int, int]:
+    """Write the refined mask window by window; return the pixels of each code 0-3."""
+    counts = np.zeros(256, np.int64)
     with contextlib.ExitStack() as stack:
         mask = stack.enter_context(_open(raw))
         sieve = stack.enter_context(_open(sieved)) if sieved is not None else None
-        distance = stack.enter_context(_open(near)) if near is not None else None
+        near = [(code, stack.enter_context(_open(path))) for code, path in distances]
         for window in row_windows(mask.height, mask.width):
             _raise_if_canceled(is_canceled)
             values = mask.read(1, window=window)
-            nodata = values == MASK_NODATA
-            if distance is not None:
-                cloud = distance.read(1, window=window) != _FAR
-            else:
-                cloud = values == MASK_CLOUD
-                if sieve is not None:
-                    cloud &= sieve.read(1, window=window) == MASK_CLOUD
-            cloud &= ~nodata
-            refined = np.where(nodata, np.uint8(MASK_NODATA), cloud.view(np.uint8))
-            cloud_pixels += int(np.count_nonzero(cloud))
+            refined = values.copy()
+            kept = np.isin(values, masked)
+            if sieve is not None:
+                kept &= sieve.read(1, window=window) == 1
+                refined[np.isin(values, masked) & ~kept] = CLEAR  # sieved away
+            if near:
+                nearest = np.full(values.shape, _FAR, np.uint16)
+                for code, dataset in near:  # in code order: ties stay with the lower code
+                    distance = dataset.read(1, window=window)
+                    closer = distance < nearest
+                    nearest[closer] = distance[closer]
+                    grow = closer & ~kept & (values != MASK_NODATA)
+                    refined[grow] = code
+            counts += np.bincount(refined.ravel(), minlength=256)
             out.write(refined, int(window.row_off), 0)
             progress((window.row_off + window.height) / mask.height)
-    return cloud_pixels
+    return {code: int(counts[code]) for code in CLASS_CODES}
 
 
 def _raise_if_canceled(is_canceled: IsCanceled | None) -> None:
@@ -420,10 +496,12 @@ def write_masked_image(
     mask_path: Path,
     out: AtomicRasterWriter,
     *,
+    masked_codes: Iterable[int] = DEFAULT_MASKED_CODES,
     progress: Fraction | None = None,
     is_canceled: IsCanceled | None = None,
 ) -> None:
-    """Copy ``bands`` into ``out`` window by window, nodata wherever the mask is not clear."""
+    """Copy ``bands`` into ``out`` window by window, nodata on masked classes and fill."""
+    masked_values = (*sorted(set(masked_codes)), MASK_NODATA)
     with contextlib.ExitStack() as stack:
         mask = stack.enter_context(_open(mask_path))
         datasets = {}
@@ -432,7 +510,7 @@ def write_masked_image(
                 datasets[file] = stack.enter_context(_open(file))
         for window in row_windows(mask.height, mask.width):
             _raise_if_canceled(is_canceled)
-            masked = mask.read(1, window=window) != MASK_CLEAR
+            masked = np.isin(mask.read(1, window=window), masked_values)
             block = np.empty(
                 (len(bands.sources), int(window.height), int(window.width)), bands.dtype
             )
@@ -469,17 +547,23 @@ class AtomicPolygonWriter(AtomicOutput):
         self,
         mask_path: Path,
         *,
+        masked_codes: Iterable[int] = DEFAULT_MASKED_CODES,
         progress: Fraction | None = None,
         is_canceled: IsCanceled | None = None,
     ) -> int:
-        """Polygonize the cloud pixels of a finished mask; return the number of polygons."""
+        """Polygonize the masked classes of a finished mask; return the number of polygons.
+
+        Each polygon is one 4-connected patch of one class; its ``class`` field holds
+        the mask code (1 thick cloud, 2 thin cloud, 3 cloud shadow) and ``class_name``
+        the name.
+        """
         mask = gdal.Open(str(mask_path))
         if mask is None:
             raise OutputNotWritableError(f"Cannot read back the mask {mask_path}: check the disk.")
         clouds_only = f"/vsimem/cloud_fcn_{uuid.uuid4().hex}.vrt"
         clouds = band = target = layer = None
         try:
-            gdal.FileFromMemBuffer(clouds_only, _clouds_only_vrt(mask_path, mask))
+            gdal.FileFromMemBuffer(clouds_only, _masked_only_vrt(mask_path, mask, masked_codes))
             clouds = gdal.Open(clouds_only)
             band = clouds.GetRasterBand(1)
             srs = mask.GetSpatialRef()
@@ -493,12 +577,14 @@ class AtomicPolygonWriter(AtomicOutput):
                         f"Cannot create a GeoPackage in {self.path.parent}: choose another folder."
                     )
                 layer = target.CreateLayer(POLYGON_LAYER, srs, ogr.wkbPolygon)
+                layer.CreateField(ogr.FieldDefn("class", ogr.OFTInteger))
+                layer.CreateField(ogr.FieldDefn("class_name", ogr.OFTString))
                 layer.CreateField(ogr.FieldDefn("pixels", ogr.OFTInteger64))
                 layer.CreateField(ogr.FieldDefn(self.area_field, ogr.OFTReal))
                 codes.append(layer.StartTransaction())
                 codes.append(
                     gdal.Polygonize(
-                        band, band, layer, -1, [], callback=_callback(progress, is_canceled)
+                        band, band, layer, 0, [], callback=_callback(progress, is_canceled)
                     )
                 )
                 _raise_if_canceled(is_canceled)
@@ -506,6 +592,7 @@ class AtomicPolygonWriter(AtomicOutput):
                 for fid in fids:
                     feature = layer.GetFeature(fid)
                     area = feature.GetGeometryRef().GetArea()
+                    feature.SetField("class_name", CODE_NAMES.get(feature.GetField("class"), ""))
                     feature.SetField("pixels", round(area / pixel_area))
                     feature.SetField(self.area_field, area * (units or 1.0))
                     codes.append(layer.SetFeature(feature))
@@ -556,8 +643,8 @@ class AtomicPolygonWriter(AtomicOutput):
         discard_temporary(self.temp_path)
 
 
-def _clouds_only_vrt(mask_path: Path, mask: Any) -> str:
-    """A VRT of the mask that reads 1 on cloud and 0 elsewhere (nodata included)."""
+def _masked_only_vrt(mask_path: Path, mask: Any, masked_codes: Iterable[int]) -> str:
+    """A VRT of the mask that keeps the masked codes and reads 0 elsewhere (nodata included)."""
 
     def text(value: str) -> str:
         return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -574,9 +661,20 @@ def _clouds_only_vrt(mask_path: Path, mask: Any) -> str:
         '<VRTRasterBand dataType="Byte" band="1"><ComplexSource>'
         f'<SourceFilename relativeToVRT="0">{source}</SourceFilename>'
         "<SourceBand>1</SourceBand>"
-        f"<LUT>0:0,{MASK_CLOUD}:1,{MASK_CLOUD + 1}:0,255:0</LUT>"
+        f"<LUT>{_lookup_table(masked_codes)}</LUT>"
         "</ComplexSource></VRTRasterBand></VRTDataset>"
     )
+
+
+def _lookup_table(masked_codes: Iterable[int]) -> str:
+    """A VRT LUT keeping ``masked_codes`` and zeroing the rest.
+
+    GDAL interpolates linearly between LUT entries, so every integer code gets its own
+    entry, and 4 and 255 pin everything above the codes to 0.
+    """
+    masked = set(masked_codes)
+    entries = [f"{code}:{code if code in masked else 0}" for code in CLASS_CODES]
+    return ",".join([*entries, f"{max(CLASS_CODES) + 1}:0", f"{MASK_NODATA}:0"])
 
 
 def _pixel_area(geotransform: tuple[float, ...]) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .classes import ChannelLayout
 from .errors import DeviceError, WeightsError
 from .resources import default_weights_path
 from .tiling import ALL_SIDES, Sides
@@ -57,10 +58,14 @@ def select_device(name: str = "auto") -> torch.device:
 
 
 class Predictor:
-    """A model on a device that turns normalised tiles into cloud probabilities.
+    """A model on a device that turns normalised tiles into probability layers.
+
+    The layers are those of ``layout.layers`` (see :class:`~.classes.ChannelLayout`):
+    the cloud probability, then the thin-cloud and shadow probabilities where the
+    model has those classes. A cloud-only model gives one layer.
 
     Args:
-        model: a registry model returning logits (N, 1, H, W).
+        model: a registry model returning logits (N, len(metadata.classes), H, W).
         metadata: the checkpoint metadata (normalisation, threshold, tile size).
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         batch_size: tiles per forward pass on a GPU, lowered automatically on
@@ -80,6 +85,7 @@ class Predictor:
         cpu_workers: int | None = None,
     ) -> None:
         self.metadata = metadata
+        self.layout = ChannelLayout(metadata.classes)
         self.batch_size = batch_size
         self.device = select_device(device)
         self._log = log or (lambda message: None)
@@ -139,7 +145,7 @@ class Predictor:
         return self.submit(lambda: tiles, edges)
 
     def predict_tiles(self, tiles: np.ndarray, edges: Sides = ALL_SIDES) -> np.ndarray:
-        """Return probabilities (N, H, W) float32 for normalised tiles (N, C, H, W).
+        """Return probability layers (N, L, H, W) float32 for normalised tiles (N, C, H, W).
 
         The sides of the tiles flagged in ``edges`` (top, bottom, left, right: the
         raster's own edges) get a mirrored margin, and the tiles are padded to the
@@ -191,8 +197,38 @@ class Predictor:
             self.pixels_computed += batch.shape[0] * batch.shape[-2] * batch.shape[-1]
         with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.mixed_precision):
             logits = self.model(batch)
-        probabilities = torch.sigmoid(logits.float())[:, 0, top : top + height, left : left + width]
-        return probabilities.cpu().numpy()
+        logits = logits.float()[:, :, top : top + height, left : left + width]
+        return probability_layers(logits, self.layout).cpu().numpy()
+
+
+def probability_layers(logits: torch.Tensor, layout: ChannelLayout) -> torch.Tensor:
+    """Turn logits (N, K, H, W) into the layers (N, L, H, W) of ``layout.layers``.
+
+    One channel: its sigmoid. Several: softmax over the channels, then p_cloud (the
+    cloud channel, or thick + thin), p_thin and p_shadow where the model has them.
+    """
+    if not layout.softmax:
+        return torch.sigmoid(logits)
+    if logits.shape[1] != len(layout.classes):
+        raise WeightsError(
+            f"the model gives {logits.shape[1]} channels for the {len(layout.classes)} "
+            f"classes {list(layout.classes)} of its checkpoint; re-save the checkpoint."
+        )
+    probabilities = torch.softmax(logits, dim=1)
+
+    def channel(name: str) -> torch.Tensor:
+        return probabilities[:, layout.classes.index(name)]
+
+    clouds = [name for name in ("cloud", "thick_cloud", "thin_cloud") if name in layout.classes]
+    cloud = channel(clouds[0])
+    for name in clouds[1:]:
+        cloud = cloud + channel(name)
+    layers = [cloud]
+    if "thin" in layout.layers:
+        layers.append(channel("thin_cloud"))
+    if "shadow" in layout.layers:
+        layers.append(channel("cloud_shadow"))
+    return torch.stack(layers, dim=1)
 
 
 def load_predictor(

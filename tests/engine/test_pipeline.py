@@ -299,7 +299,7 @@ class TestPredictorMargins:
     ) -> None:
         before = lite.pixels_computed
         out = lite.predict_tiles(np.zeros((1, 4, 40, 50), np.float32), edges)
-        assert out.shape == (1, 40, 50)
+        assert out.shape == (1, 1, 40, 50)  # one layer: a cloud-only model
         assert lite.pixels_computed - before == computed
 
 
@@ -309,8 +309,8 @@ class TestLoadPredictor:
         assert predictor.device.type == "cpu" and predictor.batch_size == 2
         tiles = np.full((3, 4, 8, 8), 0.5, np.float32)
         out = predictor.predict_tiles(tiles)
-        assert out.shape == (3, 8, 8)
-        np.testing.assert_allclose(out, brightness_probability(tiles.swapaxes(0, 1)), atol=1e-6)
+        assert out.shape == (3, 1, 8, 8)
+        np.testing.assert_allclose(out[:, 0], brightness_probability(tiles.swapaxes(0, 1)), atol=1e-6)
 
 
 @pytest.mark.data

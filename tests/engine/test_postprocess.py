@@ -35,25 +35,32 @@ def write_mask(path: Path, values: np.ndarray) -> Path:
     return write_geotiff(path, values[None].astype(np.uint8), nodata=255)
 
 
-def refined(tmp_path: Path, values: np.ndarray, *, min_size: int = 0, buffer: int = 0):
+def refined(
+    tmp_path: Path,
+    values: np.ndarray,
+    *,
+    min_size: int = 0,
+    buffer: int = 0,
+    masked: tuple[int, ...] = (1, 2, 3),
+):
     raw = write_mask(tmp_path / "raw.tif", values)
     height, width = values.shape
     with AtomicRasterWriter(
         tmp_path / "mask.tif", width=width, height=height, crs=None,
         transform=from_origin(0, 0, 1, 1), dtype="uint8", nodata=N,
     ) as out:  # fmt: skip
-        clouds = refine_mask(raw, out, min_size=min_size, buffer=buffer)
+        counts = refine_mask(raw, out, min_size=min_size, buffer=buffer, masked_codes=masked)
         out.commit()
     with rasterio.open(tmp_path / "mask.tif") as src:
         result = src.read(1)
-    assert clouds == int((result == 1).sum())
+    assert counts == {code: int((result == code).sum()) for code in range(4)}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mask.tif", "raw.tif"]
     return result
 
 
 def grid(text: str) -> np.ndarray:
-    """``.`` clear, ``#`` cloud, ``x`` nodata."""
-    codes = {".": 0, "#": 1, "x": N}
+    """``.`` clear, ``#`` (thick) cloud, ``t`` thin cloud, ``s`` shadow, ``x`` nodata."""
+    codes = {".": 0, "#": 1, "t": 2, "s": 3, "x": N}
     return np.array([[codes[c] for c in line.split()] for line in text.strip().splitlines()])
 
 
@@ -151,7 +158,7 @@ class TestGdalExceptions:
             raw = write_mask(tmp_path / "raw.tif", values)
             grid = {"width": 6, "height": 6, "crs": None, "transform": from_origin(0, 0, 1, 1)}
             with AtomicRasterWriter(tmp_path / "a.tif", dtype="uint8", nodata=N, **grid) as out:
-                assert refine_mask(raw, out, min_size=2, buffer=1) == 12
+                assert refine_mask(raw, out, min_size=2, buffer=1)[1] == 12
             with (
                 AtomicRasterWriter(tmp_path / "b.tif", dtype="uint8", nodata=N, **grid) as out,
                 pytest.raises(CanceledError),
@@ -160,6 +167,104 @@ class TestGdalExceptions:
         finally:
             (gdal.UseExceptions if before else gdal.DontUseExceptions)()
         assert sorted(p.name for p in tmp_path.iterdir()) == ["raw.tif"]
+
+
+class TestClasses:
+    """Sieve, buffer, masked image and polygons act on the masked classes only."""
+
+    def test_sieve_counts_the_masked_classes_together(self, tmp_path):
+        values = grid("""
+            # t . . . s
+            . . . . . .
+            t t s . . .
+            . . . . . #
+        """)
+        # The thick + thin pair (2 px) and the lone shadow and cloud go at min size 3;
+        # the thin + thin + shadow row (3 px) stays, each pixel with its class.
+        expected = grid("""
+            . . . . . .
+            . . . . . .
+            t t s . . .
+            . . . . . .
+        """)
+        np.testing.assert_array_equal(refined(tmp_path, values, min_size=3), expected)
+
+    def test_unmasked_classes_are_not_sieved(self, tmp_path):
+        values = grid("""
+            # . . s
+            . . . .
+        """)
+        expected = grid("""
+            . . . s
+            . . . .
+        """)
+        result = refined(tmp_path, values, min_size=2, masked=(1, 2))
+        np.testing.assert_array_equal(result, expected)
+
+    def test_buffer_takes_the_class_of_the_nearest_masked_pixel(self, tmp_path):
+        values = grid("""
+            # . . . . s
+        """)
+        # Ties (column 2 is 2 from the cloud, 3 from the shadow: not a tie) go to the
+        # lower code; the shadow grows too.
+        expected = grid("""
+            # # # s s s
+        """)
+        np.testing.assert_array_equal(refined(tmp_path, values, buffer=2), expected)
+
+    def test_buffer_ties_go_to_the_lower_code(self, tmp_path):
+        values = grid("""
+            # . s
+        """)
+        np.testing.assert_array_equal(refined(tmp_path, values, buffer=1), grid("# # s"))
+
+    def test_buffer_grows_masked_classes_over_unmasked_ones(self, tmp_path):
+        values = grid("""
+            # s . t
+        """)
+        # Only thick cloud is masked: the shadow beside it becomes cloud, the thin
+        # cloud far away stays thin and does not grow.
+        result = refined(tmp_path, values, buffer=1, masked=(1,))
+        np.testing.assert_array_equal(result, grid("# # . t"))
+
+    def test_masked_image_masks_only_the_chosen_classes(self, tmp_path):
+        mask = write_mask(tmp_path / "mask.tif", grid("# t s . x"))
+        data = np.full((2, 1, 5), 7, np.uint16)
+        bands = image_bands(write_geotiff(tmp_path / "stack.tif", data))
+        with AtomicRasterWriter(
+            tmp_path / "masked.tif", width=5, height=1, crs=None,
+            transform=from_origin(0, 0, 1, 1), dtype="uint16", nodata=0, count=2,
+        ) as out:  # fmt: skip
+            write_masked_image(bands, mask, out, masked_codes=(1, 3))
+            out.commit()
+        with rasterio.open(tmp_path / "masked.tif") as src:
+            assert src.read(1).tolist() == [[0, 7, 0, 7, 0]]
+
+    def test_polygons_carry_their_class(self, tmp_path):
+        mask = write_mask(tmp_path / "mask.tif", grid("""
+            # # t . s
+            . . t . s
+            . . . . .
+        """))  # fmt: skip
+        out = tmp_path / "clouds.gpkg"
+        with AtomicPolygonWriter(out) as writer:
+            assert writer.write(mask) == 3
+            writer.commit()
+        dataset = ogr.Open(str(out))  # kept: the layer dies with it
+        layer = dataset.GetLayerByName(POLYGON_LAYER)
+        found = sorted((f.GetField("class"), f.GetField("class_name"), f.GetField("pixels"))
+                       for f in layer)  # fmt: skip
+        assert found == [(1, "thick cloud", 2), (2, "thin cloud", 2), (3, "cloud shadow", 2)]
+
+    def test_polygons_of_the_masked_classes_only(self, tmp_path):
+        mask = write_mask(tmp_path / "mask.tif", grid("# . t . s"))
+        out = tmp_path / "clouds.gpkg"
+        with AtomicPolygonWriter(out) as writer:
+            assert writer.write(mask, masked_codes=(2,)) == 1
+            writer.commit()
+        dataset = ogr.Open(str(out))
+        layer = dataset.GetLayerByName(POLYGON_LAYER)
+        assert [f.GetField("class") for f in layer] == [2]
 
 
 class TestParams:
