@@ -19,7 +19,6 @@ from qgis.core import (
     QgsApplication,
     QgsMapLayer,
     QgsMessageLog,
-    QgsProcessingAlgRunnerTask,
     QgsRasterLayer,
 )
 from qgis.gui import QgsDockWidget
@@ -42,6 +41,7 @@ from .runner import (
     ALGORITHM_ID,
     PanelFeedback,
     PanelRun,
+    PanelTask,
     processing_context,
     record_in_history,
 )
@@ -247,7 +247,8 @@ class DetectCloudsDock(QgsDockWidget):
         self.runs[layer.id()] = run
         record_in_history(algorithm, parameters, context)
         feedback.progressChanged.connect(lambda value, r=run: self._on_progress(r, value))
-        task = QgsProcessingAlgRunnerTask(algorithm, parameters, context, feedback)
+        task = PanelTask(algorithm, parameters, context, feedback, self.tr(
+            "Detect clouds in {layer}: canceled").format(layer=layer.name()))
         task.setDescription(self.tr("Detect clouds in {layer}").format(layer=layer.name()))
         run.task = task
         self.outcomes.pop(layer.id(), None)
@@ -269,6 +270,7 @@ class DetectCloudsDock(QgsDockWidget):
         """The task's completion slot, on the GUI thread: add the mask, show the outcome."""
         self.runs.pop(run.layer_id, None)
         run.task = None
+        ok = ok and not run.feedback.isCanceled()  # the task completes after a clean cancel
         warnings = list(dict.fromkeys(run.feedback.warnings))
         if ok:
             outcome = self._add_outputs(run, results, warnings)

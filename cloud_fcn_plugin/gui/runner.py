@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qgis.core import (
+    QgsProcessingAlgorithm,
     QgsProcessingAlgRunnerTask,
     QgsProcessingContext,
     QgsProcessingFeedback,
@@ -43,6 +44,38 @@ class PanelFeedback(QgsProcessingFeedback):
         super().reportError(error, fatalError)
 
 
+class PanelTask(QgsProcessingAlgRunnerTask):
+    """The algorithm dialog's runner task, ending as complete after a clean cancel.
+
+    QGIS (``QgisApp::onTaskCompleteShowNotify``) announces every task that ends
+    *terminated* as "Task failed", on top of the panel's own "canceled" message. A
+    cancel the algorithm honoured is no failure: the task completes, its description
+    says it was canceled, and the panel reports the cancel itself.
+    """
+
+    def __init__(
+        self,
+        algorithm: QgsProcessingAlgorithm,
+        parameters: dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        canceled_description: str = "",
+    ) -> None:
+        super().__init__(algorithm, parameters, context, feedback)
+        self._feedback = feedback
+        self._canceled_description = canceled_description
+
+    def run(self) -> bool:
+        """Run the algorithm (task thread); a clean cancel counts as done."""
+        return super().run() or self._feedback.isCanceled()
+
+    def finished(self, result: bool) -> None:
+        """Say in the description that the run was canceled (GUI thread)."""
+        if self._feedback.isCanceled() and self._canceled_description:
+            self.setDescription(self._canceled_description)
+        super().finished(result)
+
+
 @dataclass
 class PanelRun:
     """One run of the algorithm started from the panel, until its task completes."""
@@ -52,7 +85,7 @@ class PanelRun:
     parameters: dict[str, Any]
     context: QgsProcessingContext
     feedback: PanelFeedback
-    task: QgsProcessingAlgRunnerTask | None = None
+    task: PanelTask | None = None
     temporary: bool = True
     progress: float = 0.0
 

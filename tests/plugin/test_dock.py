@@ -9,7 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from qgis.core import Qgis, QgsApplication, QgsProcessingFeedback, QgsRasterLayer, QgsSettings
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsProcessingFeedback,
+    QgsRasterLayer,
+    QgsSettings,
+    QgsTask,
+)
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
     QAbstractButton,
@@ -425,12 +432,31 @@ class TestRun:
         dock.form.advanced.tile_spin.setValue(32)
         dock.form.advanced.overlap_spin.setValue(0)
         dock.form.advanced.batch_spin.setValue(1)
+        manager = QgsApplication.taskManager()
+        statuses: list[int] = []
+        descriptions: list[str] = []
+        finished = []
+        dock.run_finished.connect(lambda ok, _results: finished.append(ok))
         qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
         run = dock.runs[dock.layer_combo.currentLayer().id()]
+        task_id = manager.taskId(run.task)
+
+
+        def seen(tid: int, status: int) -> None:  # what QgisApp reads to word its notice
+            if tid == task_id:
+                statuses.append(status)
+                descriptions.append(manager.task(tid).description())
+
+        manager.statusChanged.connect(seen)
         qtbot.waitUntil(lambda: run.progress > 0, timeout=60_000)
         assert dock.run_button.text() == "Cancel"
         qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
         _wait_for_tasks(qtbot)
+        # QGIS announces a *terminated* task as "Task failed": a clean cancel completes.
+        qtbot.waitUntil(lambda: QgsTask.TaskStatus.Complete in statuses)
+        assert QgsTask.TaskStatus.Terminated not in statuses
+        assert descriptions[-1] == "Detect clouds in stack: canceled"
+        assert finished == [False]
         qtbot.waitUntil(lambda: dock.run_button.text() == "Run")
         assert dock.cover_label.text() == "Cloud cover: canceled"
         assert ("Cloud detection in stack was canceled.", Qgis.MessageLevel.Info) in _messages(
