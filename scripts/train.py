@@ -133,6 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--pairs-fill-values", type=_ints, default=(), help="pairs: mask values meaning no label"
     )
+    data.add_argument(
+        "--pairs-shadow-values",
+        type=_ints,
+        default=None,
+        help="pairs: mask values meaning cloud shadow (default: shadow not labelled)",
+    )
+    data.add_argument(
+        "--pairs-thin-values",
+        type=_ints,
+        default=None,
+        help="pairs: cloud values meaning thin cloud (default: thick and thin not told apart)",
+    )
     model = parser.add_argument_group("model and optimisation")
     model.add_argument("--arch", default=defaults.architecture, help="model registry name")
     model.add_argument(
@@ -142,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="model inputs: rgbn (red, green, blue, NIR), sixband (B2-B7 reflectance, what "
         "Level-2 products carry) or fullband (B2-B7, B9 reflectance and B10 kelvin); patches "
         "without these bands, such as 38-Cloud's, are left out",
+    )
+    model.add_argument(
+        "--multiclass",
+        action="store_true",
+        help="four output channels (clear, thick cloud, thin cloud, cloud shadow) trained with "
+        "partial labels: a class a dataset does not label is ignored there",
     )
     model.add_argument(
         "--indices",
@@ -346,12 +364,18 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         bands=args.bands,
         bright_clear=args.bright_clear,
         indices=args.indices,
+        multiclass=args.multiclass,
     )
 
 
 def load_datasets(args: argparse.Namespace, texts: list[str]) -> list[PatchSpec]:
     """Labelled patch specs of several dataset strings, concatenated."""
-    coding = MaskCoding(cloud=args.pairs_cloud_values, fill=tuple(args.pairs_fill_values))
+    coding = MaskCoding(
+        cloud=args.pairs_cloud_values,
+        fill=tuple(args.pairs_fill_values),
+        shadow=args.pairs_shadow_values,
+        thin=args.pairs_thin_values,
+    )
     bands = tuple(args.pairs_bands) if args.pairs_bands else None
     if bands is not None and len(bands) != 4:
         raise ParameterError("--pairs-bands takes four indices: red,green,blue,NIR.")

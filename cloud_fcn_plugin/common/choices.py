@@ -17,9 +17,10 @@ DEVICE_CHOICES: tuple[tuple[str, str], ...] = (
     ("mps", "Apple MPS GPU"),
 )
 MODEL_CHOICES: tuple[tuple[str, str], ...] = (
-    ("auto", "Automatic (full-band model where it scored better)"),
+    ("auto", "Automatic (6-band model where the input has SWIR)"),
     ("rgbn", "4-band model (red, green, blue, NIR)"),
     ("fullband", "Full-band model (B2-B7, cirrus, thermal)"),
+    ("sixband", "6-band model (B2-B7: blue to SWIR2)"),
 )
 LEVEL_NAMES = {code: label for code, label in PRODUCT_CHOICES}
 # Red, green, blue, NIR in a B2-B5 stack, the layout of the bundled sample.

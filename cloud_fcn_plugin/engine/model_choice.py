@@ -1,37 +1,67 @@
-"""Which network runs on an input: the 4-band model, the full-band model, or a file.
+"""Which network runs on an input: one of the bundled models, or a file.
 
-Two models are bundled: ``rgbn`` reads red, green, blue and NIR and runs on any
-Landsat 8/9 input; ``fullband`` reads B2-B7 and cirrus B9 as reflectance and
-thermal B10 as brightness temperature, which a Level-1 product folder, its MTL, or
-a stack whose band descriptions name those bands (the L8 Biome layout) provides.
+Three models are bundled, each reading a band set some products carry:
 
-``auto`` takes the full-band model only where it can run *and* its cross-validated
-pooled Jaccard on the L8 Biome patches, recorded in its checkpoint, beats the
-4-band model's on the same folds; otherwise the 4-band model.
+* ``sixband`` reads B2-B7 (blue to SWIR2), what every Level-1 and Level-2 product
+  and most TOA stacks hold, and sees snow and ice by SWIR (plus spectral indices
+  computed inside the network);
+* ``rgbn`` reads red, green, blue and NIR and runs on any Landsat 8/9 input;
+* ``fullband`` reads B2-B7, cirrus B9 and thermal B10 (Level-1 products, L8 Biome
+  stacks). It is offered by name only.
+
+``auto`` runs the first model of :data:`AUTO_ORDER` the input supports. The order is
+the README's decision ("Accuracy and the bundled models"), taken on the grouped
+cross-validation *and* on the whole real scenes, not on a CV difference smaller than
+the spread between seeds.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from .bands import FULLBAND_BANDS, MODEL_BANDS, band_numbers, scaling_for
+from .bands import FULLBAND_BANDS, MODEL_BANDS, SIXBAND_BANDS, band_numbers, scaling_for
 from .errors import ParameterError, UnsupportedDataError
 from .params import MODEL_CHOICES
 from .raster_io import InputInfo, inspect_input
 from .resources import resource_path
 
-MODEL_LABELS = {
-    "auto": "Automatic (full-band where it helps)",
-    "rgbn": "4-band (red, green, blue, NIR)",
-    "fullband": "Full-band (B2-B7, cirrus, thermal)",
-}
-_SHORT_LABELS = {"rgbn": "4-band model", "fullband": "full-band model"}
-_BUNDLED_FILES = {"rgbn": "cloudfcn_rgbn.safetensors", "fullband": "cloudfcn_fullband.safetensors"}
 
+@dataclass(frozen=True)
+class BundledModel:
+    """A model shipped in ``resources/weights``.
+
+    Attributes:
+        file: checkpoint file name.
+        bands: Landsat band numbers it reads, in its order.
+        short: short name for summaries and layer names.
+        label: what the model reads, for choices and sentences.
+    """
+
+    file: str
+    bands: tuple[int, ...]
+    short: str
+    label: str
+
+
+BUNDLED: dict[str, BundledModel] = {
+    "rgbn": BundledModel(
+        "cloudfcn_rgbn.safetensors", MODEL_BANDS, "4-band model", "4-band (red, green, blue, NIR)"
+    ),
+    "sixband": BundledModel(
+        "cloudfcn_sixband.safetensors", SIXBAND_BANDS, "6-band model",
+        "6-band (B2-B7: blue to SWIR2)",
+    ),
+    "fullband": BundledModel(
+        "cloudfcn_fullband.safetensors", FULLBAND_BANDS, "full-band model",
+        "Full-band (B2-B7, cirrus, thermal)",
+    ),
+}
+#: What ``auto`` tries, best first: the first model whose bands the input has runs.
+AUTO_ORDER: tuple[str, ...] = ("sixband", "rgbn")
+MODEL_LABELS = {"auto": "Automatic (6-band model where the input has SWIR)"} | {
+    name: model.label for name, model in BUNDLED.items()
+}
 
 __all__ = ["MODEL_CHOICES", "ModelChoice", "choose_model"]
 
@@ -55,14 +85,15 @@ class ModelChoice:
     @property
     def label(self) -> str:
         """Short name for summaries and layer names: ``4-band model``, or the file's name."""
-        return _SHORT_LABELS.get(self.name) or self.path.name
+        bundled = BUNDLED.get(self.name)
+        return bundled.short if bundled is not None else self.path.name
 
 
 def bundled_model_path(name: str) -> Path:
-    """Path of a bundled checkpoint (``rgbn`` or ``fullband``)."""
-    if name not in _BUNDLED_FILES:
-        raise ParameterError(f"Unknown bundled model {name!r}: choose rgbn or fullband.")
-    return resource_path("weights", _BUNDLED_FILES[name])
+    """Path of a bundled checkpoint (``rgbn``, ``sixband`` or ``fullband``)."""
+    if name not in BUNDLED:
+        raise ParameterError(f"Unknown bundled model {name!r}: choose {', '.join(BUNDLED)}.")
+    return resource_path("weights", BUNDLED[name].file)
 
 
 def checkpoint_bands(path: Path) -> tuple[int, ...]:
@@ -72,41 +103,40 @@ def checkpoint_bands(path: Path) -> tuple[int, ...]:
     return band_numbers(read_metadata(path).bands)
 
 
-@functools.cache
-def _cv_jaccard(path: Path) -> float:
-    """Cross-validated pooled Jaccard on the L8 Biome patches recorded in a checkpoint."""
-    from .weights import read_metadata
-
-    try:
-        cv = read_metadata(path).metrics["cross_validation"]["at_oof"]["pooled_biome"]
-        return float(cv["jaccard"])
-    except (KeyError, TypeError, ValueError):
-        return float("nan")
-
-
-def fullband_preferred() -> bool:
-    """Whether the bundled full-band model beat the 4-band one under cross-validation."""
-    path = bundled_model_path("fullband")
-    if not path.is_file():
-        return False
-    fullband, rgbn = _cv_jaccard(path), _cv_jaccard(bundled_model_path("rgbn"))
-    return bool(np.isfinite(fullband) and (not np.isfinite(rgbn) or fullband > rgbn))
-
-
-def fullband_readable(info: InputInfo, product: str = "auto") -> bool:
-    """Whether the full-band model can read this input: its bands, at a level it scales.
+def readable(name: str, info: InputInfo, product: str = "auto") -> bool:
+    """Whether a bundled model can read this input: its bands, at a level it scales.
 
     The levels are the ones :func:`~.bands.scaling_for` can turn into the model's input
-    (Level-1 DN, floating-point TOA), asked of it rather than repeated here.
+    (the full-band model's thermal band rules out surface reflectance, for instance),
+    asked of it rather than repeated here.
     """
-    if not info.has_bands(FULLBAND_BANDS):
+    bands = BUNDLED[name].bands
+    if not info.has_bands(bands):
         return False
     level = info.level if product == "auto" else product
     try:
-        scaling_for(level, FULLBAND_BANDS, info.mtl, dtype=info.dtype)
+        scaling_for(level, bands, info.mtl, dtype=info.dtype)
     except UnsupportedDataError:
         return False
     return True
+
+
+def _automatic(input_path: str | Path | None, product: str) -> tuple[str, str]:
+    """The model ``auto`` runs on an input, and why, in words an analyst follows."""
+    info = inspect_input(input_path) if input_path is not None else None
+    name = next(
+        (
+            candidate
+            for candidate in AUTO_ORDER
+            if info is not None
+            and readable(candidate, info, product)
+            and bundled_model_path(candidate).is_file()
+        ),
+        AUTO_ORDER[-1],
+    )
+    if name == "sixband":
+        return name, "automatic: the input has SWIR1 and SWIR2 (B6, B7), which tell snow from cloud"
+    return name, "automatic: the input has no SWIR1 and SWIR2 (B6, B7); red, green, blue, NIR only"
 
 
 def choose_model(
@@ -119,7 +149,7 @@ def choose_model(
 
     Args:
         input_path: the input (inspected for its bands when ``model`` is ``auto``).
-        model: ``auto``, ``rgbn`` or ``fullband``; ignored when ``weights`` is given.
+        model: ``auto`` or a bundled model's name; ignored when ``weights`` is given.
         weights: a checkpoint file chosen by the user.
         product: the product level the run uses (``auto`` to infer it).
 
@@ -132,23 +162,8 @@ def choose_model(
         return ModelChoice("file", path, checkpoint_bands(path), f"Model: {path.name} (chosen).")
     if model not in MODEL_CHOICES:
         raise ParameterError(
-            f"Unknown model {model!r}: choose auto, rgbn, fullband or a .safetensors file."
+            f"Unknown model {model!r}: choose {', '.join(MODEL_CHOICES)} or a .safetensors file."
         )
-    name = model
-    why = "chosen"
-    if model == "auto":
-        readable = input_path is not None and fullband_readable(inspect_input(input_path), product)
-        name = "fullband" if readable and fullband_preferred() else "rgbn"
-        why = (
-            "automatic: the input has B2-B7, B9 and B10"
-            if name == "fullband"
-            else "automatic: "
-            + (
-                "the 4-band model scored better under cross-validation"
-                if readable
-                else "the input lacks the full-band model's B6, B7, B9 or B10"
-            )
-        )
+    name, why = _automatic(input_path, product) if model == "auto" else (model, "chosen")
     path = bundled_model_path(name)
-    bands = MODEL_BANDS if name == "rgbn" else FULLBAND_BANDS
-    return ModelChoice(name, path, bands, f"Model: {MODEL_LABELS[name]} ({why}).")
+    return ModelChoice(name, path, BUNDLED[name].bands, f"Model: {MODEL_LABELS[name]} ({why}).")

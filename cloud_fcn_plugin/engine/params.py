@@ -18,7 +18,8 @@ PRODUCT_LEVELS = ("auto", "l1", "toa", "sr")
 #: The "model" that decodes the product's own QA band instead of running a network.
 QA_MODEL = "qa"
 #: Bundled models (``engine.model_choice`` picks among them), and the product QA band.
-MODEL_CHOICES = ("auto", "rgbn", "fullband", QA_MODEL)
+#: New entries go last: Processing stores the index.
+MODEL_CHOICES = ("auto", "rgbn", "fullband", QA_MODEL, "sixband")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PROBABILITY_DTYPES = ("float32", "uint8")
 #: Tile edges allowed, in pixels. Memory grows with the square of the tile (a 100,000 px

@@ -37,6 +37,9 @@ class Patch:
         product: ``toa`` or ``l1`` (decides the brightness gain range).
         thermal: indices of brightness-temperature bands (kelvin): no gain, noise
             or clipping applies to them.
+        classes: float32 (4, H, W) shadow, shadow known, thin share, thin known (see
+            :meth:`~.datasets.MaskCoding.decode_classes`), moved with the pixels by
+            every geometric step; ``None`` for cloud-only sources.
     """
 
     reflectance: np.ndarray
@@ -44,6 +47,17 @@ class Patch:
     valid: np.ndarray
     product: str = "toa"
     thermal: tuple[int, ...] = ()
+    classes: np.ndarray | None = None
+
+    def labels(self) -> np.ndarray:
+        """Cloud target and class channels stacked (5, H, W) (zeros where no classes)."""
+        classes = self.classes if self.classes is not None else np.zeros((4, *self.target.shape))
+        return np.concatenate([self.target[None], classes]).astype(np.float32)
+
+    def with_labels(self, labels: np.ndarray, **changes: object) -> Patch:
+        """A copy with the cloud target and class channels taken from ``labels`` (5, H, W)."""
+        classes = labels[1:] if self.classes is not None else None
+        return replace(self, target=labels[0], classes=classes, **changes)
 
 
 @dataclass(frozen=True)
@@ -121,10 +135,9 @@ def random_crop(patch: Patch, size: int, rng: np.random.Generator, scale: float 
     top = int(rng.integers(0, height - crop_h + 1))
     left = int(rng.integers(0, width - crop_w + 1))
     rows, cols = slice(top, top + crop_h), slice(left, left + crop_w)
-    cropped = replace(
-        patch,
+    cropped = patch.with_labels(
+        patch.labels()[:, rows, cols],
         reflectance=patch.reflectance[:, rows, cols],
-        target=patch.target[rows, cols],
         valid=patch.valid[rows, cols],
     )
     if scale != 1.0:
@@ -136,10 +149,11 @@ def random_crop(patch: Patch, size: int, rng: np.random.Generator, scale: float 
 
 def resample(patch: Patch, height: int, width: int) -> Patch:
     """Resize a patch: area mean when shrinking (what a coarser sensor sees), else bilinear."""
+    bands = patch.reflectance.shape[0]
     stack = np.concatenate(
         [
             patch.reflectance * patch.valid,
-            (patch.target * patch.valid)[None],
+            patch.labels() * patch.valid,
             patch.valid[None].astype(np.float32),
         ]
     )
@@ -152,9 +166,9 @@ def resample(patch: Patch, height: int, width: int) -> Patch:
     # A coarse pixel is valid only if it was entirely valid before.
     valid = coverage > 0.999
     safe = np.where(valid, coverage, 1.0)
-    reflectance = np.where(valid, out[:-2] / safe, 0.0).astype(np.float32)
-    target = np.where(valid, np.clip(out[-2] / safe, 0.0, 1.0), 0.0).astype(np.float32)
-    return replace(patch, reflectance=reflectance, target=target, valid=valid)
+    reflectance = np.where(valid, out[:bands] / safe, 0.0).astype(np.float32)
+    labels = np.where(valid, np.clip(out[bands:-1] / safe, 0.0, 1.0), 0.0).astype(np.float32)
+    return patch.with_labels(labels, reflectance=reflectance, valid=valid)
 
 
 def pad_to(patch: Patch, size: int) -> Patch:
@@ -163,12 +177,12 @@ def pad_to(patch: Patch, size: int) -> Patch:
     if height == size and width == size:
         return patch
     reflectance = np.zeros((bands, size, size), np.float32)
-    target = np.zeros((size, size), np.float32)
+    labels = np.zeros((5, size, size), np.float32)
     valid = np.zeros((size, size), bool)
     reflectance[:, :height, :width] = patch.reflectance
-    target[:height, :width] = patch.target
+    labels[:, :height, :width] = patch.labels()
     valid[:height, :width] = patch.valid
-    return replace(patch, reflectance=reflectance, target=target, valid=valid)
+    return patch.with_labels(labels, reflectance=reflectance, valid=valid)
 
 
 def smooth_blob(shape: tuple[int, int], rng: np.random.Generator, cover: float) -> np.ndarray:
@@ -191,17 +205,17 @@ def paste(target_patch: Patch, donor: Patch, rng: np.random.Generator) -> Patch:
     if not region.any():
         return target_patch
     reflectance = target_patch.reflectance.copy()
-    target = target_patch.target.copy()
+    labels = target_patch.labels()
     valid = target_patch.valid.copy()
     reflectance[:, region] = donor.reflectance[:, region]
-    target[region] = donor.target[region]
+    labels[:, region] = donor.labels()[:, region]
     valid[region] = True
-    return replace(target_patch, reflectance=reflectance, target=target, valid=valid)
+    return target_patch.with_labels(labels, reflectance=reflectance, valid=valid)
 
 
 def flip_rotate(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -> Patch:
     """Random flips and quarter turns, applied to image, mask and validity alike."""
-    arrays = [patch.reflectance, patch.target[None], patch.valid[None]]
+    arrays = [patch.reflectance, patch.labels(), patch.valid[None]]
     if config.flips and rng.random() < 0.5:
         arrays = [a[:, :, ::-1] for a in arrays]
     if config.flips and rng.random() < 0.5:
@@ -209,8 +223,8 @@ def flip_rotate(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -
     if config.rotations:
         turns = int(rng.integers(0, 4))
         arrays = [np.rot90(a, turns, axes=(1, 2)) for a in arrays]
-    reflectance, target, valid = (np.ascontiguousarray(a) for a in arrays)
-    return replace(patch, reflectance=reflectance, target=target[0], valid=valid[0])
+    reflectance, labels, valid = (np.ascontiguousarray(a) for a in arrays)
+    return patch.with_labels(labels, reflectance=reflectance, valid=valid[0])
 
 
 def radiometric(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -> Patch:

@@ -62,6 +62,9 @@ class TrainConfig:
             (B2-B7, B9, B10).
         indices: append spectral indices (NDSI, NDVI...) of the bands to the network
             input (see :mod:`~cloud_fcn_plugin.engine.models.indices`).
+        multiclass: train four channels (clear, thick cloud, thin cloud, cloud shadow)
+            with partial labels (:class:`~.losses.MultiClassLoss`) instead of one
+            cloud channel.
         bright_clear: extra sampling weight of patches with bright clear ground
             (see :class:`~.patches.PatchBank`).
     """
@@ -99,6 +102,7 @@ class TrainConfig:
     bands: str = "rgbn"
     bright_clear: float = 0.0
     indices: bool = False
+    multiclass: bool = False
 
     def __post_init__(self) -> None:
         if self.schedule not in SCHEDULES:

@@ -43,15 +43,21 @@ _PATCH_NAME = re.compile(r"^patch_(\d+)_(\d+)_by_(\d+)_(.+)$")
 
 @dataclass(frozen=True)
 class MaskCoding:
-    """How a label raster encodes cloud and fill.
+    """How a label raster encodes cloud, fill, and (where labelled) shadow and thin cloud.
 
     Attributes:
         cloud: values that mean cloud; ``None`` means every non-zero value not in ``fill``.
         fill: values that mean no label (ignored by loss and metrics).
+        shadow: values that mean cloud shadow; ``None`` when the source does not label
+            shadow (then only its cloud pixels are known not to be shadow).
+        thin: values among ``cloud`` that mean thin cloud (the others are thick);
+            ``None`` when the source does not tell thick from thin.
     """
 
     cloud: tuple[int, ...] | None = None
     fill: tuple[int, ...] = ()
+    shadow: tuple[int, ...] | None = None
+    thin: tuple[int, ...] | None = None
 
     def decode(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(cloud bool, labelled bool)`` for a label raster."""
@@ -60,9 +66,27 @@ class MaskCoding:
             return (mask != 0) & labelled, labelled
         return np.isin(mask, self.cloud), labelled
 
+    def decode_classes(self, mask: np.ndarray) -> np.ndarray:
+        """Shadow and thin-cloud targets with where each is known: float32 (4, H, W).
+
+        Channels: shadow, shadow known, thin (share of the cloud that is thin), thin
+        known. A class the source does not label is unknown there, never "not that
+        class": 38-Cloud's clear pixels may be shadow, so they teach nothing about it.
+        """
+        cloud, labelled = self.decode(mask)
+        if self.shadow is None:
+            shadow, shadow_known = np.zeros(mask.shape, bool), cloud & labelled
+        else:
+            shadow, shadow_known = np.isin(mask, self.shadow) & labelled, labelled
+        if self.thin is None:
+            thin, thin_known = np.zeros(mask.shape, bool), np.zeros(mask.shape, bool)
+        else:
+            thin, thin_known = np.isin(mask, self.thin) & cloud, cloud & labelled
+        return np.stack([shadow, shadow_known, thin, thin_known]).astype(np.float32)
+
 
 CLOUD38_CODING = MaskCoding(cloud=None, fill=())
-BIOME_CODING = MaskCoding(cloud=(192, 255), fill=(0,))
+BIOME_CODING = MaskCoding(cloud=(192, 255), fill=(0,), shadow=(64,), thin=(192,))
 
 
 @dataclass(frozen=True)
@@ -102,9 +126,16 @@ class PatchSpec:
 
     def read_truth(self) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(cloud bool, labelled bool)`` from the mask raster."""
+        return self.coding.decode(self._read_mask())
+
+    def read_class_truth(self) -> np.ndarray:
+        """Shadow and thin-cloud targets and where they are known (see ``decode_classes``)."""
+        return self.coding.decode_classes(self._read_mask())
+
+    def _read_mask(self) -> np.ndarray:
         if self.mask is None:
             raise ParameterError(f"Patch {self.name} has no per-patch ground truth.")
-        return self.coding.decode(read_band(self.mask))
+        return read_band(self.mask)
 
     def load(self) -> Patch:
         """Read reflectance, target and validity into memory."""
@@ -120,7 +151,10 @@ class PatchSpec:
             )
         valid = valid & labelled
         reflectance = np.where(valid, reflectance, 0.0).astype(np.float32)
-        return Patch(reflectance, cloud.astype(np.float32) * valid, valid, product, thermal)
+        classes = self.read_class_truth() * valid
+        return Patch(
+            reflectance, cloud.astype(np.float32) * valid, valid, product, thermal, classes
+        )
 
 
 def read_band(path: Path) -> np.ndarray:

@@ -145,8 +145,9 @@ class AugmentedPatches(Dataset):
         donor = bank[int(rng.choice(len(bank), p=bank.weights))] if len(bank) > 1 else None
         patch = augment(source, self.patch_size, rng, self.config.augment, donor)
         x = normalize(patch.reflectance, patch.valid, self.mean, self.std, thermal=patch.thermal)
+        target = patch.labels() if self.config.multiclass else patch.target[None].copy()
         return (
             torch.from_numpy(x),
-            torch.from_numpy(patch.target[None].copy()),
+            torch.from_numpy(target),
             torch.from_numpy(patch.valid[None].astype(np.float32)),
         )

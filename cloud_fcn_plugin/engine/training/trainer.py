@@ -46,7 +46,7 @@ from .config import TrainConfig
 from .datasets import PatchSpec
 from .history import _format_row, plot_history, write_history
 from .jsonsafe import _finite, _json_safe
-from .losses import CloudLoss
+from .losses import MULTICLASS_CHANNELS, CloudLoss, MultiClassLoss
 from .patches import AugmentedPatches, LazyPatches, PatchBank
 from .schedule import LrSchedule
 from .state import load_train_state, save_train_state
@@ -113,7 +113,11 @@ class Trainer:
             self.ema.requires_grad_(False)
         multiple = int(getattr(self.model, "size_multiple", 1))
         self.patch_size = math.ceil(config.patch_size / multiple) * multiple
-        self.loss_fn = CloudLoss(config.loss, config.label_smoothing, config.pos_weight)
+        self.loss_fn = (
+            MultiClassLoss()
+            if config.multiclass
+            else CloudLoss(config.loss, config.label_smoothing, config.pos_weight)
+        )
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
@@ -136,6 +140,8 @@ class Trainer:
                     f"--indices needs bands the indices are made of; {', '.join(bands)} has none."
                 )
             extra = {"indices": pairs, "index_mean": list(self.mean), "index_std": list(self.std)}
+        if self.config.multiclass:
+            extra["out_channels"] = len(MULTICLASS_CHANNELS)
         return build_model(
             self.config.architecture, width=self.config.width, in_channels=len(bands), **extra
         )
@@ -190,6 +196,7 @@ class Trainer:
             overlap=self.config.overlap,
             provenance=_json_safe(provenance),
             metrics=_json_safe(metrics or {}),
+            classes=MULTICLASS_CHANNELS if self.config.multiclass else ("cloud",),
         )
 
     def _loop_state(self) -> dict[str, Any]:
