@@ -118,10 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default="auto",
-        metavar="auto|rgbn|fullband|FILE",
-        help="auto: the full-band model where the input has B2-B7, B9, B10 and it scored "
-        "better under cross-validation, else the 4-band model; rgbn, fullband: that bundled "
-        "model; FILE: a checkpoint (.safetensors)",
+        metavar="auto|rgbn|sixband|fullband|FILE",
+        help="auto: the 6-band model where the input has B2-B7 (every Landsat product), else "
+        "the 4-band model; rgbn, sixband, fullband: that bundled model; FILE: a checkpoint "
+        "(.safetensors)",
     )
     parser.add_argument("--weights", type=Path, help="same as --model FILE")
     parser.add_argument("--device", choices=DEVICES, default="auto")
@@ -173,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 def model_file(args: argparse.Namespace) -> Path | None:
     """The checkpoint given with --weights or as --model FILE, if any."""
     if args.weights is not None and args.model != "auto":
-        raise ParameterError("Give the model once: --model rgbn|fullband|FILE or --weights FILE.")
+        raise ParameterError("Give the model once: --model rgbn|sixband|fullband|FILE or --weights FILE.")
     if args.model in MODEL_CHOICES:
         return args.weights
     return Path(args.model)

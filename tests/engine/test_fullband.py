@@ -12,6 +12,7 @@ from cloud_fcn_plugin.engine import model_choice
 from cloud_fcn_plugin.engine.bands import (
     FULLBAND_BANDS,
     MODEL_BANDS,
+    SIXBAND_BANDS,
     THERMAL_BAND,
     THERMAL_K1,
     THERMAL_K2,
@@ -31,6 +32,7 @@ from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
 
 L1_30M = "scenes/LC80200392015216LGN00_L1T_30m"
 L1_900M = "scenes/LC08_L1TP_016037_20170813_C1_900m"
+L2_500M = "LC08_L2SP_005009_20150710_C2_500m"
 LONG_ISLAND = "scenes/LC80130312015295LGN00_toa_120m"
 SAMPLE = (
     Path(__file__).resolve().parents[2]
@@ -179,44 +181,47 @@ def _checkpoint(path: Path, bands: tuple[int, ...], cv_jaccard: float | None) ->
 
 @pytest.fixture
 def bundled(tmp_path, monkeypatch):
-    """Point the bundled-model lookup at checkpoints whose CV scores a test sets."""
+    """Point the bundled-model lookup at test checkpoints; ``absent`` names missing ones."""
 
-    def install(rgbn: float, fullband: float | None) -> None:
-        paths = {"rgbn": _checkpoint(tmp_path / "rgbn.safetensors", MODEL_BANDS, rgbn)}
-        if fullband is not None:
-            paths["fullband"] = _checkpoint(
-                tmp_path / "fullband.safetensors", FULLBAND_BANDS, fullband
+    def install(absent: tuple[str, ...] = ()) -> None:
+        paths = {
+            name: (
+                tmp_path / f"absent_{name}.safetensors"
+                if name in absent
+                else _checkpoint(tmp_path / f"{name}.safetensors", model.bands, None)
             )
-        else:
-            paths["fullband"] = tmp_path / "absent.safetensors"
+            for name, model in model_choice.BUNDLED.items()
+        }
         monkeypatch.setattr(model_choice, "bundled_model_path", paths.__getitem__)
-        model_choice._cv_jaccard.cache_clear()
 
     return install
 
 
 class TestModelChoice:
-    def test_auto_takes_the_full_band_model_on_products_when_it_scored_better(
-        self, data_dir, bundled
-    ):
-        bundled(rgbn=0.85, fullband=0.88)
+    def test_auto_takes_the_six_band_model_on_a_level1_product(self, data_dir, bundled):
+        bundled()
         choice = model_choice.choose_model(data_dir / L1_30M)
-        assert choice.name == "fullband" and choice.bands == FULLBAND_BANDS
-        assert "automatic" in choice.reason
+        assert choice.name == "sixband" and choice.bands == SIXBAND_BANDS
+        assert "automatic" in choice.reason and "SWIR" in choice.reason
 
-    def test_auto_keeps_the_four_band_model_when_it_scored_better(self, data_dir, bundled):
-        bundled(rgbn=0.88, fullband=0.85)
-        choice = model_choice.choose_model(data_dir / L1_30M)
-        assert choice.name == "rgbn" and "scored better" in choice.reason
+    def test_auto_takes_the_six_band_model_on_a_level2_product(self, data_dir, bundled):
+        bundled()
+        choice = model_choice.choose_model(data_dir / "scenes" / L2_500M)
+        assert choice.name == "sixband"
 
-    def test_auto_takes_the_four_band_model_without_the_bands(self, bundled):
-        bundled(rgbn=0.85, fullband=0.88)
+    def test_auto_takes_the_four_band_model_without_swir(self, bundled):
+        bundled()
         choice = model_choice.choose_model(SAMPLE)
-        assert choice.name == "rgbn" and "lacks" in choice.reason
+        assert choice.name == "rgbn" and "no SWIR1 and SWIR2" in choice.reason
 
-    def test_auto_without_a_bundled_full_band_model(self, data_dir, bundled):
-        bundled(rgbn=0.85, fullband=None)
+    def test_auto_without_a_bundled_six_band_model(self, data_dir, bundled):
+        bundled(absent=("sixband",))
         assert model_choice.choose_model(data_dir / L1_30M).name == "rgbn"
+
+    def test_the_full_band_model_runs_when_chosen(self, data_dir, bundled):
+        bundled()
+        choice = model_choice.choose_model(data_dir / L1_30M, model="fullband")
+        assert choice.name == "fullband" and "chosen" in choice.reason
 
     def test_a_file_reads_the_bands_its_metadata_names(self, tmp_path):
         path = _checkpoint(tmp_path / "mine.safetensors", FULLBAND_BANDS, None)
@@ -225,5 +230,5 @@ class TestModelChoice:
         assert choice.label == "mine.safetensors"
 
     def test_unknown_choice_is_refused(self):
-        with pytest.raises(ParameterError, match="auto, rgbn, fullband or a .safetensors"):
+        with pytest.raises(ParameterError, match="auto, rgbn, fullband, sixband or a .safetensors"):
             model_choice.choose_model(None, model="best")

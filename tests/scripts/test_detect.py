@@ -243,7 +243,7 @@ class TestModelChoice:
         result = detect(SAMPLE, "-o", tmp_path / "m.tif", "--quiet")
         assert result.returncode == 0, result.stderr
         assert "4-band model" in result.stdout
-        assert "lacks the full-band model's B6, B7, B9 or B10" in result.stderr
+        assert "no SWIR1 and SWIR2 (B6, B7)" in result.stderr
 
     def test_full_band_model_on_a_four_band_stack_is_one_line(self, tmp_path: Path) -> None:
         result = detect(SAMPLE, "-o", tmp_path / "m.tif", "--model", "fullband", "--quiet")
