@@ -173,7 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
 def model_file(args: argparse.Namespace) -> Path | None:
     """The checkpoint given with --weights or as --model FILE, if any."""
     if args.weights is not None and args.model != "auto":
-        raise ParameterError("Give the model once: --model rgbn|sixband|fullband|FILE or --weights FILE.")
+        raise ParameterError(
+            "Give the model once: --model rgbn|sixband|fullband|FILE or --weights FILE."
+        )
     if args.model in MODEL_CHOICES:
         return args.weights
     return Path(args.model)
