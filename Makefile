@@ -22,7 +22,7 @@ QT6_PACKAGES := PyQt6==6.8.1 PyQt6-Qt6==6.8.2 PyQt6-sip==13.13.0
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo test lint bench package install screenshot peers qt6 i18n clean
+.PHONY: setup demo test lint bench package install screenshot peers qt6 i18n help clean
 
 setup: $(STAMP_PIP)
 
@@ -62,6 +62,10 @@ bench: setup
 
 package: setup
 	$(PY) scripts/package.py --output dist
+
+# The Help button's page, made from the algorithm's help (processing/help_text.py).
+help: setup
+	$(PY) scripts/make_help.py
 
 install: setup
 	$(PY) scripts/install_dev.py

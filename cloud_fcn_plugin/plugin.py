@@ -11,6 +11,7 @@ from qgis.PyQt.QtGui import QIcon
 from . import deps
 from .compat import QAction
 from .engine.resources import resource_path
+from .translation import PluginTranslator, tr
 
 MENU = "Cloud FCN"
 
@@ -25,6 +26,9 @@ class CloudFcnPlugin:
         self.dock = None
         # Before anything imports torch, so a PyTorch installed by the panel is found.
         deps.add_deps_to_path()
+        # Here rather than in initGui: qgis_process loads the provider without a GUI.
+        self.translator = PluginTranslator()
+        self.translator.install()
 
     def initProcessing(self) -> None:
         """Register the ``cloud_fcn`` provider (once)."""
@@ -48,11 +52,11 @@ class CloudFcnPlugin:
         self.iface.currentLayerChanged.connect(self.dock.follow_layer)
         self.action = QAction(
             QIcon(str(resource_path("icons", "cloud_fcn.svg"))),
-            "Detect clouds",
+            tr("Detect clouds"),
             self.iface.mainWindow(),
         )
         self.action.setObjectName("CloudFcnDetectCloudsAction")
-        self.action.setToolTip("Detect clouds in a Landsat 8/9 raster layer")
+        self.action.setToolTip(tr("Detect clouds in a Landsat 8/9 raster layer"))
         self.action.setCheckable(True)
         self.action.toggled.connect(self._show_dock)
         self.dock.visibilityChanged.connect(self.action.setChecked)
@@ -84,3 +88,4 @@ class CloudFcnPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        self.translator.remove()

@@ -20,12 +20,11 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication, QUrl
+from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from ..common.choices import (
     DEVICE_CHOICES,
-    MASK_VALUES_HELP,
     MODEL_CHOICES,
     PRODUCT_CHOICES,
     device_code,
@@ -33,7 +32,6 @@ from ..common.choices import (
     product_code,
 )
 from ..common.engine_call import (
-    default_threshold,
     error_sentence,
     is_warning,
     qgis_wording,
@@ -45,114 +43,16 @@ from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
 from ..engine.errors import CloudFcnError
 from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE, DetectionParams
 from ..engine.resources import resource_path
+from ..translation import tr
+from .help_text import help_html
 from .postprocess import MaskStyler
 from .typed_values import choices_help, typed_values
 from .workflow import (
-    WORKFLOW_HELP,
     add_workflow_parameters,
     is_temporary,
     workflow_results,
     workflow_values,
 )
-
-#: Accuracy of the bundled models (README, "Accuracy and the bundled models").
-ACCURACY = (
-    "Grouped cross-validation on the 31 labelled L8 Biome patches (no biome trained on in "
-    "its own fold; threshold chosen out of fold), pooled over all pixels: full-band model "
-    "Jaccard 84.2 %, precision 90.1 %, recall 92.8 %; 4-band model Jaccard 74.4 %, "
-    "precision 77.1 %, recall 95.4 %. For comparison ukis-csmask scores 84.8 % (4-band) and "
-    "82.1 % (6-band) on the same patches. Check the mask on your own scenes."
-)
-
-
-def _help_html(threshold: str) -> str:
-    """The algorithm's help: one translatable string per paragraph, no hard line breaks."""
-    t = _tr
-    items = lambda rows: "<ul>" + "".join(f"<li>{row}</li>" for row in rows) + "</ul>"  # noqa: E731
-    parts = [
-        "<p>" + t(
-            "Finds clouds in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 "
-            "surface reflectance) with a fully convolutional network and writes a cloud mask "
-            "on the same grid as the input, plus the cloud cover percentage."
-        ) + "</p>",
-        "<h3>" + t("Parameters") + "</h3>",
-        items([
-            "<b>" + t("Input raster") + "</b>: " + t(
-                "a multi-band raster (for example a B2-B5 stack) or one band file of a Landsat "
-                "product folder (*_B4.TIF, *_SR_B4.TIF); for a band file the other bands are "
-                "found beside it by name and the band parameters are ignored."
-            ),
-            "<b>" + t("Red, green, blue and NIR bands") + "</b>: " + t(
-                "the bands the network reads (Landsat 8 bands B4, B3, B2 and B5). Left unset, "
-                "they follow the layer's band descriptions (\"B4\", \"Red\", \"SR_B4\"), "
-                "else the B2-B5 stack order 3, 2, 1, 4; set, they are used as given."
-            ),
-            "<b>" + t("Product level") + "</b>: " + t(
-                "Level-1 digital numbers, top-of-atmosphere reflectance or Level-2 surface "
-                "reflectance; auto-detect reads the MTL file, band names and value ranges and "
-                "warns when it had to guess."
-            ),
-            "<b>" + t("Threshold") + "</b>: " + t(
-                "cloud probability above which a pixel is called cloud; unset, the threshold "
-                "calibrated with the model ({threshold}). Lower finds more thin cloud."
-            ).replace("{threshold}", threshold),
-            "<b>" + t("Model") + "</b>: " + t(
-                "the 4-band model reads red, green, blue and NIR from any input; the full-band "
-                "model reads B2-B7, cirrus B9 and thermal B10 (a Level-1 product folder or its "
-                "MTL, or a stack whose band names say so). Automatic takes the full-band model "
-                "only where the input has its bands and it scored better under cross-validation."
-            ),
-            "<b>" + t("Model file") + "</b>: " + t(
-                "a checkpoint saved by the training script; it replaces the bundled model."
-            ),
-            "<b>" + t("Advanced") + "</b>: " + t(
-                "tile size and overlap in pixels (unset: the model's), tiles per batch (more is "
-                "faster on a GPU and needs more memory) and the device."
-            ),
-        ]),
-        "<h3>" + t("Outputs") + "</h3>",
-        items([
-            "<b>" + t("Cloud mask") + "</b>: " + t(
-                "single-band byte GeoTIFF on the input's grid, {values}; loaded with a light "
-                "fill and the legend cloud, clear. Its name gives the model and threshold, its "
-                "metadata (abstract) the device and cloud cover."
-            ).replace("{values}", MASK_VALUES_HELP),
-            "<b>" + t("Cloud probability") + "</b>: " + t(
-                "optional float32 GeoTIFF of the network's probability, 0 to 1."
-            ),
-            "<b>" + t("Cloud cover (%)") + "</b>: " + t(
-                "percentage of the valid pixels that are cloud, usable by the next step of a "
-                "model; the model, threshold and device used are outputs too."
-            ),
-        ]),
-        t(WORKFLOW_HELP),
-        "<h3>" + t("Accuracy") + "</h3>",
-        "<p>" + t(ACCURACY) + "</p>",
-        "<h3>" + t("Known failure cases") + "</h3>",
-        "<p>" + t(
-            "Snow and sea ice are called cloud by the 4-band model (the full-band model, which "
-            "sees SWIR and temperature, does better but still errs on snow); fields of small, "
-            "dim cumulus over dark forest are mostly missed; thin cirrus and contrails over dark "
-            "water are often missed; rasters much coarser than 30 to 120 m lose small clouds."
-        ) + "</p>",
-        "<h3>" + t("How to cite") + "</h3>",
-        "<p>" + t(
-            "Long, J., Shelhamer, E. and Darrell, T. (2015): Fully convolutional networks for "
-            "semantic segmentation, CVPR 2015. Mohajerani, S. and Saeedi, P. (2019): Cloud-Net: "
-            "an end-to-end cloud detection algorithm for Landsat 8 imagery, IGARSS 2019."
-        ) + "</p>",
-        "<h3>" + t("Licence") + "</h3>",
-        "<p>" + t(
-            "The plugin and its bundled weights are GPL-2.0-or-later. The weights were trained "
-            "on 38-Cloud (Mohajerani and Saeedi, Apache-2.0) and the L8 Biome cloud masks (USGS, "
-            "public domain)."
-        ) + "</p>",
-    ]
-    return "".join(parts)
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("DetectCloudsAlgorithm", text)
 
 
 class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
@@ -193,11 +93,11 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def displayName(self) -> str:
         """Return the translated name shown in the toolbox."""
-        return _tr("Detect clouds")
+        return tr("Detect clouds")
 
     def group(self) -> str:
         """Return the translated group name."""
-        return _tr("Cloud detection")
+        return tr("Cloud detection")
 
     def groupId(self) -> str:
         """Return the fixed group id."""
@@ -205,13 +105,11 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self) -> str:
         """Explain the parameters, outputs, accuracy, failure cases, citation and licence."""
-        threshold, note = default_threshold()
-        shown = f"{threshold:.3f}" if note is None else _tr("0.5, as no bundled weights were found")
-        return _help_html(shown)
+        return help_html(tr)
 
     def shortDescription(self) -> str:
         """Return the one-line description shown in the toolbox's tooltip."""
-        return _tr("Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.")
+        return tr("Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.")
 
     def helpUrl(self) -> str:
         """Return the help page shipped with the plugin."""
@@ -219,11 +117,12 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def tags(self) -> list[str]:
         """Return the words that find the algorithm in the toolbox's search."""
-        return [
-            _tr(word)
-            for word in ("landsat", "cloud mask", "cloud", "fmask", "segmentation",
-                         "deep learning", "fcn", "cloud cover")
-        ]
+        # Each word on its own so make i18n finds it; the English ones still find it too.
+        words = [tr("landsat"), tr("cloud mask"), tr("cloud"), tr("fmask"), tr("segmentation"),
+                 tr("deep learning"), tr("fcn"), tr("cloud cover")]
+        english = ["landsat", "cloud mask", "cloud", "fmask", "segmentation", "deep learning",
+                   "fcn", "cloud cover"]
+        return list(dict.fromkeys(words + english))
 
     def icon(self) -> QIcon:
         """Return the plugin icon."""
@@ -231,76 +130,74 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         """Declare the parameters and outputs."""
-        source = QgsProcessingParameterRasterLayer(self.INPUT, _tr("Input raster"))
-        source.setHelp(_tr(
-            "A multi-band raster, one band file of a Landsat product folder, or the product's "
-            "*_MTL.txt file or folder."
-        ))
+        source = QgsProcessingParameterRasterLayer(self.INPUT, tr("Input raster"))
+        source.setHelp(tr("A multi-band raster, one band file of a Landsat product folder, "
+                          "or the product's *_MTL.txt file or folder."))
         self.addParameter(source)
-        labels = (_tr("Red band"), _tr("Green band"), _tr("Blue band"), _tr("NIR band"))
+        labels = (tr("Red band"), tr("Green band"), tr("Blue band"), tr("NIR band"))
         for key, label in zip(self.BAND_KEYS, labels, strict=True):
             # No default: unset, the bands follow the layer's band descriptions.
             band = QgsProcessingParameterBand(key, label, None, self.INPUT, optional=True)
-            band.setHelp(_tr("Unset: from the layer's band descriptions, else 3, 2, 1, 4."))
+            band.setHelp(tr("Unset: from the layer's band descriptions, else 3, 2, 1, 4."))
             self.addParameter(band)
         self.addParameter(
-            _named_enum(self.PRODUCT, _tr("Product level"), PRODUCT_CHOICES, defaultValue=0)
+            _named_enum(self.PRODUCT, tr("Product level"), PRODUCT_CHOICES, defaultValue=0)
         )
         threshold = QgsProcessingParameterNumber(
             self.THRESHOLD,
-            _tr("Threshold"),
+            tr("Threshold"),
             NUMBER_DOUBLE,
             None,
             optional=True,
             minValue=0.001,
             maxValue=0.999,
         )
-        threshold.setHelp(_tr("Unset: the threshold calibrated with the model."))
+        threshold.setHelp(tr("Unset: the threshold calibrated with the model."))
         self.addParameter(threshold)
         self.addParameter(
             _named_enum(
-                self.MODEL_CHOICE, _tr("Model"), MODEL_CHOICES, defaultValue=0,
+                self.MODEL_CHOICE, tr("Model"), MODEL_CHOICES, defaultValue=0,
                 optional=True,  # models and scripts saved before it was added still run
             )
         )
         model_file = QgsProcessingParameterFile(
             self.MODEL,
-            _tr("Model file"),
+            tr("Model file"),
             optional=True,
-            fileFilter=_tr("Cloud FCN weights (*.safetensors *.pt *.pth);;All files (*.*)"),
+            fileFilter=tr("Cloud FCN weights (*.safetensors *.pt *.pth);;All files (*.*)"),
         )
-        model_file.setHelp(_tr("Unset: the bundled model chosen with Model."))
+        model_file.setHelp(tr("Unset: the bundled model chosen with Model."))
         self.addParameter(model_file)
         advanced = [
             QgsProcessingParameterNumber(
-                self.TILE_SIZE, _tr("Tile size (pixels)"),
+                self.TILE_SIZE, tr("Tile size (pixels)"),
                 NUMBER_INTEGER, None, optional=True, minValue=MIN_TILE_SIZE,
                 maxValue=MAX_TILE_SIZE,
             ),
             QgsProcessingParameterNumber(
-                self.OVERLAP, _tr("Tile overlap (pixels)"),
+                self.OVERLAP, tr("Tile overlap (pixels)"),
                 NUMBER_INTEGER, None, optional=True, minValue=0,
             ),
             QgsProcessingParameterNumber(
-                self.BATCH_SIZE, _tr("Tiles per batch"),
+                self.BATCH_SIZE, tr("Tiles per batch"),
                 NUMBER_INTEGER, 4, minValue=1, maxValue=256,
             ),
-            _named_enum(self.DEVICE, _tr("Device"), DEVICE_CHOICES, defaultValue=0),
+            _named_enum(self.DEVICE, tr("Device"), DEVICE_CHOICES, defaultValue=0),
         ]
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
             self.addParameter(parameter)
-        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, _tr("Cloud mask")))
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, tr("Cloud mask")))
         self.addParameter(
             QgsProcessingParameterRasterDestination(
-                self.PROBABILITY, _tr("Cloud probability"), optional=True, createByDefault=False
+                self.PROBABILITY, tr("Cloud probability"), optional=True, createByDefault=False
             )
         )
         add_workflow_parameters(self)  # MIN_SIZE, BUFFER, MASKED_IMAGE, POLYGONS
-        self.addOutput(QgsProcessingOutputNumber(self.CLOUD_COVER, _tr("Cloud cover (%)")))
-        self.addOutput(QgsProcessingOutputNumber(self.USED_THRESHOLD, _tr("Threshold used")))
-        self.addOutput(QgsProcessingOutputString(self.USED_MODEL, _tr("Model used")))
-        self.addOutput(QgsProcessingOutputString(self.USED_DEVICE, _tr("Device used")))
+        self.addOutput(QgsProcessingOutputNumber(self.CLOUD_COVER, tr("Cloud cover (%)")))
+        self.addOutput(QgsProcessingOutputNumber(self.USED_THRESHOLD, tr("Threshold used")))
+        self.addOutput(QgsProcessingOutputString(self.USED_MODEL, tr("Model used")))
+        self.addOutput(QgsProcessingOutputString(self.USED_DEVICE, tr("Device used")))
 
     def _typed(self, parameters: dict[str, Any]) -> dict[str, Any]:
         """Choice names as indices, a product's MTL or folder as its band file.
@@ -418,10 +315,10 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 def _named_enum(key: str, label: str, choices, **kwargs) -> QgsProcessingParameterEnum:
     """An enum parameter whose help lists the names and numbers a user may type."""
     parameter = QgsProcessingParameterEnum(
-        key, label, options=[_tr(text) for _, text in choices], **kwargs
+        key, label, options=[tr(text) for _, text in choices], **kwargs
     )
     parameter.setHelp(
-        _tr("In qgis_process and scripts, by name or number: {values}.")
+        tr("In qgis_process and scripts, by name or number: {values}.")
         .replace("{values}", choices_help(choices))
     )
     return parameter

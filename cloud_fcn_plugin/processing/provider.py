@@ -6,6 +6,7 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from ..engine.resources import resource_path
+from ..translation import tr
 from .detect_algorithm import DetectCloudsAlgorithm
 
 
@@ -26,7 +27,7 @@ class CloudFcnProvider(QgsProcessingProvider):
 
     def longName(self) -> str:
         """Return the descriptive provider name."""
-        return "Cloud FCN (Landsat 8/9 cloud detection)"
+        return tr("Cloud FCN (Landsat 8/9 cloud detection)")
 
     def supportedOutputRasterLayerExtensions(self) -> list[str]:
         """Offer GeoTIFF only: the engine writes every raster output as a GeoTIFF."""

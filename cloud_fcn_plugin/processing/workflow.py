@@ -24,11 +24,11 @@ from qgis.core import (
     QgsProcessingParameterVectorDestination,
     QgsProcessingUtils,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..common.style import TEMPORARY_SUFFIX, style_polygon_layer
 from ..compat import NUMBER_INTEGER
 from ..engine.params import MAX_BUFFER, DetectionResult
+from ..translation import tr
 
 MIN_SIZE = "MIN_SIZE"
 BUFFER = "BUFFER"
@@ -41,54 +41,31 @@ if hasattr(Qgis, "ProcessingSourceType"):
 else:
     _POLYGON_TYPE = QgsProcessing.SourceType.TypeVectorPolygon
 
-#: The help's paragraph on these parameters and outputs (HTML, translatable).
-WORKFLOW_HELP = (
-    "<h3>Finishing the mask</h3><ul>"
-    "<li><b>Minimum cloud size</b>: cloud patches (4-connected) of fewer pixels are dropped "
-    "(GDAL sieve); 0 keeps every patch.</li>"
-    "<li><b>Cloud buffer</b>: the clouds kept grow by this many pixels (every valid pixel "
-    "within that distance of a cloud becomes cloud), covering the fringes where masks "
-    "leak; never into fill. The sieve comes first, then the buffer. Both change the cloud "
-    "mask and the cloud cover; the log also gives the cover as detected.</li>"
-    "<li><b>Masked image</b> (optional GeoTIFF): the input with cloud and fill pixels set "
-    "to nodata: every band of a raster, or the reflective 30 m bands B1-B7 and B9 of a "
-    "Landsat product as one stack with band names; the input's data type, its nodata value "
-    "(else 0 for Landsat DN, NaN for reflectance).</li>"
-    "<li><b>Cloud polygons</b> (optional GeoPackage): one polygon per cloud patch in the "
-    "input's CRS, with its pixels and its area in square metres (area_m2; in squared map "
-    "units, field area, for a CRS that is not projected).</li></ul>"
-)
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("DetectCloudsAlgorithm", text)
-
-
 def add_workflow_parameters(algorithm: QgsProcessingAlgorithm) -> None:
     """Declare MIN_SIZE, BUFFER, MASKED_IMAGE and POLYGONS (all off by default).
 
     All four are optional: models and scripts saved before they existed still run.
     """
     min_size = QgsProcessingParameterNumber(
-        MIN_SIZE, _tr("Minimum cloud size (pixels)"), NUMBER_INTEGER, 0, optional=True,
+        MIN_SIZE, tr("Minimum cloud size (pixels)"), NUMBER_INTEGER, 0, optional=True,
         minValue=0,
     )  # fmt: skip
-    min_size.setHelp(_tr("Cloud patches of fewer pixels are dropped; 0 keeps every patch."))
+    min_size.setHelp(tr("Cloud patches of fewer pixels are dropped; 0 keeps every patch."))
     buffer = QgsProcessingParameterNumber(
-        BUFFER, _tr("Cloud buffer (pixels)"), NUMBER_INTEGER, 0, optional=True, minValue=0,
+        BUFFER, tr("Cloud buffer (pixels)"), NUMBER_INTEGER, 0, optional=True, minValue=0,
         maxValue=MAX_BUFFER,
     )  # fmt: skip
-    buffer.setHelp(_tr("Clouds grow by this many pixels, after the sieve; 0 leaves them."))
+    buffer.setHelp(tr("Clouds grow by this many pixels, after the sieve; 0 leaves them."))
     algorithm.addParameter(min_size)
     algorithm.addParameter(buffer)
     algorithm.addParameter(
         QgsProcessingParameterRasterDestination(
-            MASKED_IMAGE, _tr("Masked image"), optional=True, createByDefault=False
+            MASKED_IMAGE, tr("Masked image"), optional=True, createByDefault=False
         )
     )
     algorithm.addParameter(
         QgsProcessingParameterVectorDestination(
-            POLYGONS, _tr("Cloud polygons"), _POLYGON_TYPE, optional=True, createByDefault=False
+            POLYGONS, tr("Cloud polygons"), _POLYGON_TYPE, optional=True, createByDefault=False
         )
     )
 
@@ -145,14 +122,14 @@ def workflow_results(
         results[MASKED_IMAGE] = path
         if context.willLoadLayerOnCompletion(path):
             details = context.layerToLoadOnCompletionDetails(path)
-            details.name = _temporary_marked(_tr("{} without clouds").format(source_name), path)
+            details.name = _temporary_marked(tr("{} without clouds").format(source_name), path)
             details.forceName = True
     if result.polygons is not None:
         path = str(result.polygons)
         results[POLYGONS] = path
         if context.willLoadLayerOnCompletion(path):
             details = context.layerToLoadOnCompletionDetails(path)
-            details.name = _temporary_marked(_tr("{} cloud polygons").format(source_name), path)
+            details.name = _temporary_marked(tr("{} cloud polygons").format(source_name), path)
             details.forceName = True
             details.setPostProcessor(PolygonStyler.create())
     return results

@@ -1,0 +1,262 @@
+"""The one source of the algorithm's help: the dialog's help panel and the Help page.
+
+:func:`help_html` is ``shortHelpString`` (translated, ``<h3>`` headings), and
+:func:`help_page` the page the Help button opens (``resources/help/index.html``, English),
+written by ``make help`` (``scripts/make_help.py``); a test checks that the shipped page is
+the one this module makes. Each paragraph is one translatable string without line breaks.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from ..common.choices import DEVICE_CHOICES, MASK_VALUES_HELP, MODEL_CHOICES, PRODUCT_CHOICES
+from .typed_values import choices_help
+
+Translate = Callable[[str], str]
+#: A section: its anchor, its title and its blocks, each a paragraph (a string), a command
+#: (``("code", text)``) or a list of ``(term, text)`` items (``None`` for no term).
+Section = tuple[str, str, list]
+TITLE = "Cloud FCN: detect clouds"
+README_COMMAND = (
+    "qgis_process.bin run cloud_fcn:detectclouds -- INPUT=scene.tif OUTPUT=mask.tif"
+)
+
+
+def bundled_thresholds() -> dict[str, float | None]:
+    """The calibrated threshold of each bundled model (``None`` where none can be read)."""
+    from ..common.engine_call import default_threshold
+    from ..engine.model_choice import bundled_model_path
+
+    thresholds: dict[str, float | None] = {}
+    for code in ("rgbn", "fullband"):
+        value, note = default_threshold(bundled_model_path(code))
+        thresholds[code] = None if note else value
+    return thresholds
+
+
+def _threshold_text(tr: Translate, thresholds: dict[str, float | None]) -> str:
+    shown = {
+        code: f"{value:.3f}" if value is not None else tr("none found")
+        for code, value in thresholds.items()
+    }
+    return (
+        tr("cloud probability above which a pixel is called cloud; unset, the threshold "
+           "calibrated with the model: {rgbn} for the 4-band model, {fullband} for the "
+           "full-band model (0.5 for a model file without one). Lower finds more thin cloud; "
+           "the panel's Reset button returns to the model's value.")
+        .replace("{rgbn}", shown.get("rgbn", "?"))
+        .replace("{fullband}", shown.get("fullband", "?"))
+    )
+
+
+def _input_section(tr: Translate) -> Section:
+    return ("input", tr("Input"), [
+        [
+            (tr("A multi-band raster"), tr("for example a B2-B5 stack; the red, green, blue "
+                                           "and NIR bands follow the layer's band descriptions "
+                                           "(\"B4\", \"Red\", \"SR_B4\") unless you set them, "
+                                           "else the stack order 3, 2, 1, 4.")),
+            (
+                tr("One band file of a Landsat product folder"),
+                tr("*_B4.TIF or *_SR_B4.TIF: the other band files are found beside it by name "
+                   "and the band parameters are ignored; the panel lists the files it found."),
+            ),
+            (
+                tr("The product's *_MTL.txt file or its folder"),
+                tr("read like one of its band files, with the MTL's scaling."),
+            ),
+            (None, tr("A raster without a NIR band (an RGB picture) or an 8-bit picture cannot "
+                      "be used: the network needs Landsat reflectance with NIR.")),
+        ],
+    ])
+
+
+def _parameters_section(tr: Translate, thresholds: dict[str, float | None]) -> Section:
+    return ("parameters", tr("Parameters"), [
+        [
+            (tr("Red, green, blue and NIR bands"), tr("the bands the network reads (Landsat 8 "
+                                                      "bands B4, B3, B2 and B5); unset, they "
+                                                      "follow the layer's band descriptions; "
+                                                      "set, they are used as given.")),
+            (tr("Product level"), tr("Level-1 digital numbers, top-of-atmosphere reflectance "
+                                     "or Level-2 surface reflectance. Auto-detect reads the "
+                                     "MTL file, band names and value ranges; a level read "
+                                     "from a Landsat file name is noted in the log, a level "
+                                     "guessed from the values is a warning. A scene without "
+                                     "its MTL file is scaled with standard constants and no "
+                                     "sun-angle correction (a warning says so).")),
+            (tr("Model"), tr("the 4-band model reads red, green, blue and NIR from any input; "
+                             "the full-band model reads B2-B7, cirrus B9 and thermal B10 (a "
+                             "Level-1 product folder or its MTL, or a stack whose band names "
+                             "say so). Automatic takes the full-band model only where the "
+                             "input has its bands and it scored better under "
+                             "cross-validation.")),
+            (tr("Threshold"), _threshold_text(tr, thresholds)),
+            (tr("Model file"), tr("a checkpoint saved by the training script; it replaces "
+                                  "the bundled model.")),
+            (tr("Advanced"), tr("tile size and overlap in pixels (unset: the model's), tiles "
+                                "per batch (more is faster on a GPU and needs more memory) "
+                                "and the device; the device list shows which of CUDA, Apple "
+                                "MPS and CPU are available, and the result says which one "
+                                "ran.")),
+        ],
+    ])
+
+
+def _finishing_section(tr: Translate) -> Section:
+    return ("finishing", tr("Finishing the mask"), [
+        [
+            (tr("Minimum cloud size"), tr("cloud patches (4-connected) of fewer pixels are "
+                                          "dropped (GDAL sieve); 0 keeps every patch.")),
+            (tr("Cloud buffer"), tr("the clouds kept grow by this many pixels (every valid "
+                                    "pixel within that distance of a cloud becomes cloud), "
+                                    "covering the fringes where masks leak; never into fill. "
+                                    "The sieve comes first, then the buffer. Both change the "
+                                    "cloud mask and the cloud cover; the log also gives the "
+                                    "cover as detected.")),
+            (tr("Masked image"), tr("optional GeoTIFF: the input with cloud and fill pixels "
+                                    "set to nodata: every band of a raster, or the reflective "
+                                    "30 m bands B1-B7 and B9 of a Landsat product as one stack "
+                                    "with band names; the input's data type, its nodata value "
+                                    "(else 0 for Landsat DN, NaN for reflectance).")),
+            (tr("Cloud polygons"), tr("optional GeoPackage: one polygon per cloud patch in "
+                                      "the input's CRS, with its pixels and its area in square "
+                                      "metres (area_m2; in squared map units, field area, for "
+                                      "a CRS that is not projected).")),
+        ],
+    ])
+
+
+def _outputs_section(tr: Translate) -> Section:
+    return ("outputs", tr("Outputs"), [
+        [
+            (tr("Cloud mask"), tr("single-band byte GeoTIFF on the input's grid, {values}; "
+                                  "loaded with a light fill and the legend cloud, clear. Its "
+                                  "name gives the model and threshold, its metadata "
+                                  "(abstract) the device and cloud cover.")
+             .replace("{values}", MASK_VALUES_HELP)),
+            (tr("Cloud probability"), tr("optional float32 GeoTIFF of the network's "
+                                         "probability, 0 to 1.")),
+            (tr("Cloud cover (%)"), tr("percentage of the valid pixels that are cloud, usable "
+                                       "by the next step of a model; the model, threshold and "
+                                       "device used are outputs too.")),
+            (None, tr("Outputs in the temporary folder are marked [temporary]: they are lost "
+                      "when QGIS exits; save them with Export > Save As. The masked image is "
+                      "named \"... without clouds\", the polygons \"... cloud polygons\".")),
+        ],
+    ])
+
+
+def _shell_section(tr: Translate) -> Section:
+    return ("shell", tr("From a shell"), [
+        tr("On Debian and Ubuntu call qgis_process.bin: their qgis_process wrapper adds "
+           "--noversioncheck, which the QGIS 3.22 binary refuses. Other installers: "
+           "qgis_process."),
+        ("code", README_COMMAND),
+        tr("Choices are given by name or number: MODEL_CHOICE {models}; PRODUCT {products}; "
+           "DEVICE {devices}.")
+        .replace("{models}", choices_help(MODEL_CHOICES))
+        .replace("{products}", choices_help(PRODUCT_CHOICES))
+        .replace("{devices}", choices_help(DEVICE_CHOICES)),
+    ])
+
+
+def _closing_sections(tr: Translate) -> list[Section]:
+    return [
+        ("accuracy", tr("Accuracy"), [
+            tr("Grouped cross-validation on the 31 labelled L8 Biome patches (no biome trained "
+               "on in its own fold; threshold chosen out of fold), pooled over all pixels: "
+               "full-band model Jaccard 84.2 %, precision 90.1 %, recall 92.8 %; 4-band model "
+               "Jaccard 74.4 %, precision 77.1 %, recall 95.4 %. For comparison ukis-csmask "
+               "scores 84.8 % (4-band) and 82.1 % (6-band) on the same patches. Check the mask "
+               "on your own scenes."),
+        ]),
+        ("failures", tr("Known failure cases"), [
+            tr("Snow and sea ice are called cloud by the 4-band model (the full-band model, "
+               "which sees SWIR and temperature, does better but still errs on snow); fields of "
+               "small, dim cumulus over dark forest are mostly missed; thin cirrus and "
+               "contrails over dark water are often missed; rasters much coarser than 30 to "
+               "120 m lose small clouds."),
+        ]),
+        ("cite", tr("How to cite"), [
+            tr("Long, J., Shelhamer, E. and Darrell, T. (2015): Fully convolutional networks "
+               "for semantic segmentation, CVPR 2015. Mohajerani, S. and Saeedi, P. (2019): "
+               "Cloud-Net: an end-to-end cloud detection algorithm for Landsat 8 imagery, "
+               "IGARSS 2019."),
+        ]),
+        ("licence", tr("Licence"), [
+            tr("The plugin and its bundled weights are GPL-2.0-or-later. The weights were "
+               "trained on 38-Cloud (Mohajerani and Saeedi, Apache-2.0) and the L8 Biome cloud "
+               "masks (USGS, public domain)."),
+        ]),
+    ]
+
+
+def sections(tr: Translate, thresholds: dict[str, float | None]) -> tuple[str, list[Section]]:
+    """The help's introduction and sections, each string passed through ``tr``."""
+    intro = tr("Finds clouds in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 "
+               "surface reflectance) with a fully convolutional network and writes a cloud "
+               "mask on the same grid as the input, plus the cloud cover percentage. The "
+               "Detect clouds panel (toolbar button, or Raster > Cloud FCN > Detect clouds) "
+               "runs this algorithm: the same checks, messages and history entries.")
+    return intro, [
+        _input_section(tr),
+        _parameters_section(tr, thresholds),
+        _finishing_section(tr),
+        _outputs_section(tr),
+        _shell_section(tr),
+        *_closing_sections(tr),
+    ]
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _blocks_html(blocks: list) -> str:
+    parts = []
+    for block in blocks:
+        if isinstance(block, str):
+            parts.append(f"<p>{_escape(block)}</p>")
+        elif isinstance(block, tuple):
+            parts.append(f"<p><code>{_escape(block[1])}</code></p>")
+        else:
+            rows = (
+                f"<li><b>{_escape(term)}</b>: {_escape(text)}</li>" if term
+                else f"<li>{_escape(text)}</li>"
+                for term, text in block
+            )
+            parts.append("<ul>" + "".join(rows) + "</ul>")
+    return "".join(parts)
+
+
+def help_html(tr: Translate, thresholds: dict[str, float | None] | None = None) -> str:
+    """The dialog's help (``shortHelpString``): ``<h3>`` sections, translated by ``tr``."""
+    intro, body = sections(tr, bundled_thresholds() if thresholds is None else thresholds)
+    return f"<p>{_escape(intro)}</p>" + "".join(
+        f"<h3>{_escape(title)}</h3>{_blocks_html(blocks)}" for _, title, blocks in body
+    )
+
+
+PAGE_STYLE = (
+    "body { font-family: sans-serif; max-width: 46em; margin: 2em auto; line-height: 1.45; "
+    "padding: 0 1em; }\nh1, h2 { font-weight: 600; }\ncode { background: #f2f2f2; "
+    "padding: 0 .2em; }"
+)
+
+
+def help_page(thresholds: dict[str, float | None] | None = None) -> str:
+    """The page the Help button opens, in English: the same sections as :func:`help_html`."""
+    intro, body = sections(lambda text: text, bundled_thresholds() if thresholds is None
+                           else thresholds)
+    lines = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f"<title>{TITLE}</title>", f"<style>\n{PAGE_STYLE}\n</style>", "</head>", "<body>",
+        "<!-- Made by `make help` from cloud_fcn_plugin/processing/help_text.py: edit that. -->",
+        f"<h1>{TITLE}</h1>", f"<p>{_escape(intro)}</p>",
+    ]
+    for anchor, title, blocks in body:
+        lines += [f'<h2 id="{anchor}">{_escape(title)}</h2>', _blocks_html(blocks)]
+    return "\n".join([*lines, "</body>", "</html>", ""])
