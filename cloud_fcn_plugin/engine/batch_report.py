@@ -19,7 +19,12 @@ STATUSES = ("ok", "failed", "skipped", "canceled")
 
 @dataclass
 class SceneReport:
-    """The outcome of one scene, one row of the batch report."""
+    """The outcome of one scene, one row of the batch report.
+
+    ``cloud_cover`` is thick + thin cloud; the ``*_cover`` columns give every class of
+    the mask, and ``qa_*`` the product QA band's covers where the input has one (percent
+    of the valid pixels).
+    """
 
     input: str
     output: str
@@ -29,6 +34,12 @@ class SceneReport:
     seconds: float = 0.0
     worker: str = ""
     error: str = ""
+    clear_cover: float | None = None
+    thick_cloud_cover: float | None = None
+    thin_cloud_cover: float | None = None
+    shadow_cover: float | None = None
+    qa_cloud_cover: float | None = None
+    qa_shadow_cover: float | None = None
 
     @classmethod
     def for_job(cls, job: Job, status: str, error: str = "", **values: Any) -> SceneReport:
@@ -48,17 +59,31 @@ def one_line(error: BaseException) -> str:
 
 def format_table(reports: Sequence[SceneReport]) -> str:
     """Return the plain-text summary table printed at the end of a batch."""
-    header = f"{'status':<8} {'cloud %':>8} {'valid px':>11} {'seconds':>8}  scene"
+    header = (
+        f"{'status':<8} {'cloud %':>8} {'thick %':>8} {'thin %':>7} {'shadow %':>8} "
+        f"{'QA cloud %':>10} {'valid px':>11} {'seconds':>8}  scene"
+    )
     lines = [header, "-" * len(header)]
     for report in reports:
-        cover = "" if report.cloud_cover is None else f"{report.cloud_cover:.2f}"
+        covers = " ".join(
+            f"{_percent(value):>{width}}"
+            for value, width in (
+                (report.cloud_cover, 8), (report.thick_cloud_cover, 8),
+                (report.thin_cloud_cover, 7), (report.shadow_cover, 8),
+                (report.qa_cloud_cover, 10),
+            )
+        )  # fmt: skip
         valid = "" if report.valid_pixels is None else f"{report.valid_pixels:,}"
-        line = f"{report.status:<8} {cover:>8} {valid:>11} {report.seconds:>8.1f}  {report.input}"
+        line = f"{report.status:<8} {covers} {valid:>11} {report.seconds:>8.1f}  {report.input}"
         if report.error:
-            line += f"\n{'':<39}-> {report.error}"
+            line += f"\n{'':<75}-> {report.error}"
         lines.append(line)
     lines.append(summary_line(reports))
     return "\n".join(lines)
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 def summary_line(reports: Sequence[SceneReport]) -> str:

@@ -65,6 +65,21 @@ def cached_predictor(params: DetectionParams, weights: Path | None = None) -> An
         return _PREDICTORS[key]
 
 
+def class_columns(result: Any) -> dict[str, float | None]:
+    """The report's per-class columns of a finished run (percent of the valid pixels)."""
+    from .classes import CLEAR, CLOUD_SHADOW, THICK_CLOUD, THIN_CLOUD
+
+    comparison = result.qa_comparison
+    return {
+        "clear_cover": round(result.class_cover(CLEAR), 4),
+        "thick_cloud_cover": round(result.class_cover(THICK_CLOUD), 4),
+        "thin_cloud_cover": round(result.class_cover(THIN_CLOUD), 4),
+        "shadow_cover": round(result.class_cover(CLOUD_SHADOW), 4),
+        "qa_cloud_cover": None if comparison is None else round(comparison.qa.cloud_cover, 4),
+        "qa_shadow_cover": None if comparison is None else round(comparison.qa.shadow_cover, 4),
+    }
+
+
 def run_scene(
     job: Job, params: DetectionParams, *, worker: str = "local", catch_unexpected: bool = True
 ) -> SceneReport:
@@ -78,13 +93,19 @@ def run_scene(
             so Dask retries them once.
     """
     from .model_choice import choose_model
+    from .params import QA_MODEL
     from .pipeline import detect_clouds
 
     started = time.perf_counter()
     try:
-        model = choose_model(job.input, params.model, params.weights, params.product)
-        predictor = cached_predictor(params, model.path)
-        result = detect_clouds(job.input, job.output, params, predictor=predictor, model=model)
+        if params.model == QA_MODEL and params.weights is None:
+            result = detect_clouds(job.input, job.output, params)
+        else:
+            model = choose_model(job.input, params.model, params.weights, params.product)
+            predictor = cached_predictor(params, model.path)
+            result = detect_clouds(
+                job.input, job.output, params, predictor=predictor, model=model
+            )
     except CanceledError:
         raise
     except Exception as error:
@@ -97,4 +118,5 @@ def run_scene(
     return SceneReport.for_job(
         job, "ok", cloud_cover=round(result.cloud_cover, 4), valid_pixels=result.valid_pixels,
         seconds=round(time.perf_counter() - started, 3), worker=worker,
+        **class_columns(result),
     )  # fmt: skip

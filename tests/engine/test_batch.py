@@ -195,13 +195,35 @@ class TestReports:
         assert data[0]["valid_pixels"] == 1000 and data[1]["cloud_cover"] is None
         assert set(data[0]) == {
             "input", "output", "status", "cloud_cover", "valid_pixels", "seconds", "worker",
-            "error",
+            "error", "clear_cover", "thick_cloud_cover", "thin_cloud_cover", "shadow_cover",
+            "qa_cloud_cover", "qa_shadow_cover",
         }  # fmt: skip
 
     def test_table(self) -> None:
         table = batch.format_table(self.REPORTS)
         assert "12.50" in table and "-> b lacks band B5" in table
         assert table.splitlines()[-1] == "2 scenes: 1 ok, 1 failed"
+
+
+class TestClassColumns:
+    def test_qa_model_reports_every_class(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.batch_scene import run_scene
+        from tests.conftest import write_geotiff
+
+        name = "LC80200392015216LGN00"
+        folder = tmp_path / name
+        folder.mkdir()
+        for band in (2, 3, 4, 5):
+            write_geotiff(folder / f"{name}_B{band}.TIF", np.ones((1, 2, 4), np.uint16))
+        qa = np.array([[[0, 3 << 14, 3 << 12, 1], [0, 0, 3 << 14, 0]]], np.uint16)
+        write_geotiff(folder / f"{name}_BQA.TIF", qa)
+        job = Job(folder, tmp_path / "mask.tif")
+        report = run_scene(job, DetectionParams(model="qa"))
+        assert report.status == "ok", report.error
+        covers = (report.clear_cover, report.thick_cloud_cover, report.thin_cloud_cover)
+        assert covers == pytest.approx((400 / 7, 200 / 7, 100 / 7), abs=1e-4)  # rounded to 4
+        assert report.shadow_cover == 0.0 and report.qa_cloud_cover is None
+        assert "thick %" in batch.format_table([report])
 
 
 class TestImports:

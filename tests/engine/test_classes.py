@@ -200,7 +200,8 @@ class TestNetworkBesideQa:
         name = "LC08_L1TP_016037_20170813_20170814_01_T1"
         folder = tmp_path / name
         folder.mkdir()
-        dark = np.full((1, 20, 20), 5000, np.uint16)  # DN 5000 is TOA 0.0: clear for the brightness model
+        # DN 5000 is TOA 0.0: clear for the brightness model.
+        dark = np.full((1, 20, 20), 5000, np.uint16)
         for band in (2, 3, 4, 5):
             write_geotiff(folder / f"{name}_B{band}.TIF", dark)
         qa = np.full((1, 20, 20), 3 << 5, np.uint16)  # every pixel high-confidence cloud

@@ -310,7 +310,8 @@ class TestLoadPredictor:
         tiles = np.full((3, 4, 8, 8), 0.5, np.float32)
         out = predictor.predict_tiles(tiles)
         assert out.shape == (3, 1, 8, 8)
-        np.testing.assert_allclose(out[:, 0], brightness_probability(tiles.swapaxes(0, 1)), atol=1e-6)
+        expected = brightness_probability(tiles.swapaxes(0, 1))
+        np.testing.assert_allclose(out[:, 0], expected, atol=1e-6)
 
 
 @pytest.mark.data
