@@ -13,8 +13,14 @@ Many scenes (each mask is ``<input stem>_cloudmask.tif`` in ``--output-dir``):
     python scripts/detect.py "archive/LC08_*" scenes.txt --output-dir masks/ --scheduler local:4
     python scripts/detect.py archive/ --output-dir masks/ --scheduler tcp://head:8786 --resume
 
+The product's own QA band instead of a network (product folders and their MTL only):
+    python scripts/detect.py LC08_L2SP_..._T1/ -o qa_mask.tif --model qa
+
 A 4-band GeoTIFF is read in Landsat band order B2, B3, B4, B5 (blue, green, red,
 NIR) unless ``--bands`` gives the 1-based indices of red, green, blue and NIR.
+
+The mask holds 0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow and 255 no data
+(a cloud-only model writes 0, 1 and 255).
 """
 
 from __future__ import annotations
@@ -69,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the command line parser."""
     parser = argparse.ArgumentParser(
         description="Detect clouds in a Landsat 8/9 scene with a fully convolutional network.",
-        epilog="A 4-band GeoTIFF is read in Landsat band order B2, B3, B4, B5 "
-        "(blue, green, red, NIR) unless --bands says otherwise.",
+        epilog="The mask holds 0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow and 255 no "
+        "data (a cloud-only model writes 0, 1 and 255). A 4-band GeoTIFF is read in Landsat "
+        "band order B2, B3, B4, B5 (blue, green, red, NIR) unless --bands says otherwise.",
     )
     parser.add_argument(
         "inputs",
@@ -79,7 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="multi-band GeoTIFF, Landsat product folder or *_MTL.txt; for a batch also "
         "a glob, a folder of product folders or a .txt list with one input per line",
     )
-    parser.add_argument("-o", "--output", type=Path, help="cloud mask GeoTIFF to write (one input)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="mask GeoTIFF to write (one input): 0 clear, 1 thick cloud, 2 thin cloud, "
+        "3 cloud shadow, 255 no data",
+    )
     parser.add_argument(
         "--output-dir",
         type=Path,
@@ -108,7 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="cloud probability threshold (default: the model's calibrated one)",
     )
-    parser.add_argument("--probability", type=Path, help="also write the cloud probability here")
+    parser.add_argument(
+        "--shadow-threshold",
+        type=float,
+        help="cloud shadow probability threshold (models with a shadow class; default: the "
+        "model's)",
+    )
+    parser.add_argument(
+        "--probability",
+        type=Path,
+        help="also write the probabilities here: band 1 cloud (thick + thin), then thin cloud "
+        "and cloud shadow where the model has those classes",
+    )
     parser.add_argument(
         "--probability-dtype",
         choices=("float32", "uint8"),
@@ -118,10 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default="auto",
-        metavar="auto|rgbn|sixband|fullband|FILE",
+        metavar="auto|rgbn|sixband|fullband|qa|FILE",
         help="auto: the 6-band model where the input has B2-B7 (every Landsat product), else "
-        "the 4-band model; rgbn, sixband, fullband: that bundled model; FILE: a checkpoint "
-        "(.safetensors)",
+        "the 4-band model; rgbn, sixband, fullband: that bundled model; qa: decode the "
+        "product's own QA band (QA_PIXEL or BQA: product folders and their MTL only); FILE: "
+        "a checkpoint (.safetensors)",
     )
     parser.add_argument("--weights", type=Path, help="same as --model FILE")
     parser.add_argument("--device", choices=DEVICES, default="auto")
@@ -140,27 +165,35 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         metavar="N",
-        help="drop cloud patches of fewer than N pixels (4-connected)",
+        help="drop patches of masked classes of fewer than N pixels (4-connected)",
     )
     workflow.add_argument(
         "--buffer",
         type=int,
         default=0,
         metavar="N",
-        help=f"grow the clouds by N pixels (0 to {MAX_BUFFER}), never into fill",
+        help=f"grow the masked classes by N pixels (0 to {MAX_BUFFER}), never into fill",
+    )
+    workflow.add_argument(
+        "--mask-classes",
+        default="thick,thin,shadow",
+        metavar="CLASSES",
+        help="the classes --min-size, --buffer, --masked-image and --polygons act on, "
+        "comma-separated among thick, thin and shadow (default: all three)",
     )
     workflow.add_argument(
         "--masked-image",
         type=Path,
         metavar="FILE.tif",
-        help="also write the input with cloud and fill set to nodata (all bands of a stack; "
-        "B1-B7, B9 of a product folder)",
+        help="also write the input with the masked classes and fill set to nodata (all bands "
+        "of a stack; B1-B7, B9 of a product folder)",
     )
     workflow.add_argument(
         "--polygons",
         type=Path,
         metavar="FILE.gpkg",
-        help="also write the clouds as polygons with their area in m2, in the input's CRS",
+        help="also write the masked classes as polygons with their class and area in m2, in "
+        "the input's CRS",
     )
     parser.add_argument(
         "--preview", type=Path, help="also write a PNG quick-look with cloud outlines"
@@ -174,7 +207,7 @@ def model_file(args: argparse.Namespace) -> Path | None:
     """The checkpoint given with --weights or as --model FILE, if any."""
     if args.weights is not None and args.model != "auto":
         raise ParameterError(
-            "Give the model once: --model rgbn|sixband|fullband|FILE or --weights FILE."
+            "Give the model once: --model rgbn|sixband|fullband|qa|FILE or --weights FILE."
         )
     if args.model in MODEL_CHOICES:
         return args.weights
@@ -200,6 +233,8 @@ def params_from_args(args: argparse.Namespace) -> DetectionParams:
         min_size=args.min_size,
         masked_image=args.masked_image,
         polygons=args.polygons,
+        mask_classes=args.mask_classes,
+        shadow_threshold=args.shadow_threshold,
     )
 
 

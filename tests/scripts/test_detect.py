@@ -396,3 +396,32 @@ class TestFinishedWorkflow:
     def test_batch_refuses_one_file_outputs(self, tmp_path: Path) -> None:
         result = detect(SAMPLE, SAMPLE, "--output-dir", tmp_path, "--polygons", tmp_path / "c.gpkg")
         assert result.returncode == 2 and "--polygons" in result.stderr
+
+
+class TestClassesAndQa:
+    @pytest.mark.data
+    def test_model_qa_on_a_product_prints_every_class(self, tmp_path: Path, data_dir: Path) -> None:
+        product = data_dir / "scenes" / "LC08_L1TP_016037_20170813_C1_900m"
+        out = tmp_path / "qa.tif"
+        result = detect(product, "-o", out, "--model", "qa", "--quiet", "--polygons",
+                        tmp_path / "qa.gpkg")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert "product QA band" in result.stdout and "cloud shadow" in result.stdout
+        assert "Collection 1 BQA" in result.stderr
+        with rasterio.open(out) as dataset:
+            assert set(np.unique(dataset.read(1))) <= {0, 1, 2, 3, 255}
+
+    def test_model_qa_without_a_qa_band_is_one_sentence(self, tmp_path: Path) -> None:
+        result = detect(SAMPLE, "-o", tmp_path / "m.tif", "--model", "qa", "--quiet")
+        assert_one_line_error(result, "has no product QA band (QA_PIXEL or BQA)")
+        assert not list(tmp_path.iterdir())
+
+    def test_unknown_mask_class_is_one_line(self, tmp_path: Path) -> None:
+        result = detect(SAMPLE, "-o", tmp_path / "m.tif", "--mask-classes", "thick,fog")
+        assert_one_line_error(result, "choose among thick, thin and shadow")
+
+    def test_help_says_what_each_code_means(self) -> None:
+        result = detect("--help")
+        text = " ".join(result.stdout.split())
+        assert "0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow and 255 no data" in text
+        assert "--mask-classes" in text and "qa: decode the product's own QA band" in text
