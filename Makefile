@@ -12,7 +12,10 @@ APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-r
 	python3-matplotlib python3-pil python3-tqdm python3-psutil python3-dask python3-distributed \
 	python3-threadpoolctl python3-scipy \
 	xvfb xauth zip
-PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3.1
+PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3.1 \
+	onnxruntime==1.32.0 onnx==1.23.2 ml_dtypes==0.5.4
+# onnxruntime: optional for users (.onnx models), tested here; onnx writes test models'
+# metadata and scripts/export_onnx.py's; ml_dtypes pinned so that onnx keeps Debian's numpy.
 
 # PyQt6 in its own virtual environment, never imported by the plugin or QGIS 3: the tests
 # resolve every Qt name the plugin writes against it, as QGIS 4 (Qt 6) would.

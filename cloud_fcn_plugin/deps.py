@@ -32,6 +32,12 @@ PYPI_INDEX = "https://pypi.org/simple"
 PACKAGES = ("torch", "safetensors", "threadpoolctl")
 #: The tested versions (Makefile: torch and safetensors by pip, threadpoolctl by Debian 12).
 VERSIONS = {"torch": "2.13.0", "safetensors": "0.4.5", "threadpoolctl": "3.1.0"}
+#: ONNX Runtime, optional: only ``.onnx`` models need it (the version the tests run with).
+ONNXRUNTIME_REQUIREMENT = "onnxruntime==1.32.0"
+ONNXRUNTIME_MISSING = (
+    "ONNX Runtime is not installed in the Python that QGIS uses, and {model} needs it: "
+    "click Install ONNX Runtime (or pip install {requirement} into {folder})."
+)
 
 
 def deps_dir() -> Path:
@@ -71,6 +77,37 @@ def torch_available() -> bool:
         return importlib.util.find_spec("torch") is not None
     except (ImportError, ValueError):
         return False
+
+
+def onnxruntime_available() -> bool:
+    """Tell whether ``import onnxruntime`` can succeed, without paying for the import."""
+    if "onnxruntime" in sys.modules:
+        return sys.modules["onnxruntime"] is not None
+    try:
+        return importlib.util.find_spec("onnxruntime") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def missing_onnxruntime_message(model: str = "an .onnx model") -> str:
+    """Return the one sentence the panel shows when an .onnx model lacks ONNX Runtime."""
+    return ONNXRUNTIME_MISSING.format(
+        model=model, requirement=ONNXRUNTIME_REQUIREMENT, folder=deps_dir()
+    )
+
+
+def onnxruntime_install_commands() -> list[list[str]]:
+    """Return the pip run (arguments after the interpreter) that installs ONNX Runtime.
+
+    One run from the package registry alone, with its dependencies (flatbuffers,
+    protobuf; a numpy it may bring stays behind QGIS's own, see :func:`add_deps_to_path`).
+    """
+    return [
+        [
+            "-m", "pip", "install", "--disable-pip-version-check", "--upgrade",
+            "--target", str(deps_dir()), "--index-url", PYPI_INDEX, ONNXRUNTIME_REQUIREMENT,
+        ]
+    ]  # fmt: skip
 
 
 def missing_torch_message() -> str:

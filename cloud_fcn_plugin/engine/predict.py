@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 from .classes import ChannelLayout
 from .errors import DeviceError, WeightsError
+from .onnx_model import is_onnx, load_onnx_model
 from .resources import default_weights_path
 from .tiling import ALL_SIDES, Sides
 from .weights import CheckpointMetadata, load_checkpoint
@@ -65,7 +66,10 @@ class Predictor:
     model has those classes. A cloud-only model gives one layer.
 
     Args:
-        model: a registry model returning logits (N, len(metadata.classes), H, W).
+        model: a registry model returning logits (N, len(metadata.classes), H, W), or
+            anything called like one on a torch batch: an :class:`~.onnx_model.OnnxModel`
+            says with ``outputs_probabilities`` whether its output is already
+            probabilities, and with ``execution_device`` where it really runs.
         metadata: the checkpoint metadata (normalisation, threshold, tile size).
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         batch_size: tiles per forward pass on a GPU, lowered automatically on
@@ -90,6 +94,12 @@ class Predictor:
         self.device = select_device(device)
         self._log = log or (lambda message: None)
         self.model = model.to(self.device).eval()
+        self.device = getattr(self.model, "execution_device", self.device)
+        self._to_layers = (
+            layers_from_probabilities
+            if getattr(self.model, "outputs_probabilities", False)
+            else probability_layers
+        )
         self.size_multiple = int(getattr(model, "size_multiple", 1))
         self.cpu_workers = max(1, cpu_workers or torch.get_num_threads())
         self._pool: ThreadPoolExecutor | None = None
@@ -196,9 +206,9 @@ class Predictor:
         with self._computed_lock:
             self.pixels_computed += batch.shape[0] * batch.shape[-2] * batch.shape[-1]
         with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.mixed_precision):
-            logits = self.model(batch)
-        logits = logits.float()[:, :, top : top + height, left : left + width]
-        return probability_layers(logits, self.layout).cpu().numpy()
+            output = self.model(batch)
+        output = output.float()[:, :, top : top + height, left : left + width]
+        return self._to_layers(output, self.layout).cpu().numpy()
 
 
 def probability_layers(logits: torch.Tensor, layout: ChannelLayout) -> torch.Tensor:
@@ -209,12 +219,22 @@ def probability_layers(logits: torch.Tensor, layout: ChannelLayout) -> torch.Ten
     """
     if not layout.softmax:
         return torch.sigmoid(logits)
-    if logits.shape[1] != len(layout.classes):
+    return layers_from_probabilities(torch.softmax(logits, dim=1), layout)
+
+
+def layers_from_probabilities(probabilities: torch.Tensor, layout: ChannelLayout) -> torch.Tensor:
+    """The layers (N, L, H, W) of ``layout.layers`` from per-channel probabilities (N, K, H, W).
+
+    A model that outputs probabilities (an ONNX model may) goes here directly.
+    """
+    if not layout.softmax:
+        return probabilities.clamp(0.0, 1.0)
+    if probabilities.shape[1] != len(layout.classes):
         raise WeightsError(
-            f"the model gives {logits.shape[1]} channels for the {len(layout.classes)} "
-            f"classes {list(layout.classes)} of its checkpoint; re-save the checkpoint."
+            f"the model gives {probabilities.shape[1]} channels for the "
+            f"{len(layout.classes)} classes {list(layout.classes)} of its checkpoint; "
+            "re-save the checkpoint."
         )
-    probabilities = torch.softmax(logits, dim=1)
 
     def channel(name: str) -> torch.Tensor:
         return probabilities[:, layout.classes.index(name)]
@@ -237,7 +257,7 @@ def load_predictor(
     batch_size: int = 4,
     log: Log | None = None,
 ) -> Predictor:
-    """Load a checkpoint (the bundled one by default) onto a device.
+    """Load a checkpoint (the bundled one by default) or an ONNX model onto a device.
 
     Raises:
         WeightsError: the checkpoint is missing, corrupt or does not match its model.
@@ -249,7 +269,10 @@ def load_predictor(
             f"The bundled weights are missing ({path}): reinstall the plugin or pass a "
             "checkpoint with --weights."
         )
-    model, metadata = load_checkpoint(path, device="cpu")
+    if is_onnx(path):
+        model, metadata = load_onnx_model(path)
+    else:
+        model, metadata = load_checkpoint(path, device="cpu")
     return Predictor(model, metadata, device=device, batch_size=batch_size, log=log)
 
 

@@ -498,10 +498,18 @@ def _read_header(path: Path) -> dict[str, Any]:
 def read_metadata(path: str | os.PathLike) -> CheckpointMetadata:
     """Return a checkpoint's metadata from its header only (cheap: no tensors are read).
 
+    An ``.onnx`` model's metadata comes from its ``metadata_props`` (see
+    :mod:`.onnx_model`; that needs onnxruntime).
+
     Raises:
         WeightsError: missing, not safetensors, corrupt header or invalid metadata.
+        DependencyMissingError: an ``.onnx`` model without onnxruntime installed.
     """
     path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        from .onnx_model import read_onnx_metadata
+
+        return read_onnx_metadata(path)
     return _metadata_of(path, _read_header(path))
 
 
