@@ -25,29 +25,41 @@ README_COMMAND = (
 
 
 def bundled_thresholds() -> dict[str, float | None]:
-    """The calibrated threshold of each bundled model (``None`` where none can be read)."""
+    """The calibrated threshold of each bundled model (``None`` where none is bundled)."""
     from ..common.engine_call import default_threshold
+    from ..engine.errors import CloudFcnError
     from ..engine.model_choice import bundled_model_path
 
     thresholds: dict[str, float | None] = {}
-    for code in ("rgbn", "fullband"):
-        value, note = default_threshold(bundled_model_path(code))
+    for code, _ in MODEL_CHOICES:
+        try:
+            path = bundled_model_path(code)
+        except CloudFcnError:
+            continue  # "auto", or a choice that is no network
+        value, note = default_threshold(path)
         thresholds[code] = None if note else value
     return thresholds
 
 
+def _model_names(tr: Translate) -> dict[str, str]:
+    return {"rgbn": tr("the 4-band model"), "fullband": tr("the full-band model"),
+            "sixband": tr("the 6-band model")}
+
+
 def _threshold_text(tr: Translate, thresholds: dict[str, float | None]) -> str:
-    shown = {
-        code: f"{value:.3f}" if value is not None else tr("none found")
+    names = _model_names(tr)
+    shown = ", ".join(
+        tr("{value} for {model}")
+        .replace("{value}", f"{value:.3f}" if value is not None else tr("none bundled"))
+        .replace("{model}", names.get(code, code))
         for code, value in thresholds.items()
-    }
+    )
     return (
         tr("cloud probability above which a pixel is called cloud; unset, the threshold "
-           "calibrated with the model: {rgbn} for the 4-band model, {fullband} for the "
-           "full-band model (0.5 for a model file without one). Lower finds more thin cloud; "
-           "the panel's Reset button returns to the model's value.")
-        .replace("{rgbn}", shown.get("rgbn", "?"))
-        .replace("{fullband}", shown.get("fullband", "?"))
+           "calibrated with the model: {thresholds} (0.5 for a model file without one). "
+           "Lower finds more thin cloud; the panel's Reset button returns to the model's "
+           "value.")
+        .replace("{thresholds}", shown)
     )
 
 
