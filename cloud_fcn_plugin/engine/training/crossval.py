@@ -99,6 +99,9 @@ class OutOfFold:
         probability: float32 (H, W) cloud probability.
         truth: bool (H, W) cloud label.
         valid: bool (H, W) labelled, non-fill pixels.
+        shadow: float32 (H, W) cloud-shadow probability of a multi-class model, else None.
+        shadow_truth: bool (H, W) shadow label (with ``shadow``).
+        shadow_valid: bool (H, W) where the patch's source labels shadow (with ``shadow``).
     """
 
     name: str
@@ -108,6 +111,18 @@ class OutOfFold:
     probability: np.ndarray
     truth: np.ndarray
     valid: np.ndarray
+    shadow: np.ndarray | None = None
+    shadow_truth: np.ndarray | None = None
+    shadow_valid: np.ndarray | None = None
+
+    def shadow_part(self) -> OutOfFold | None:
+        """The same patch scored for shadow (probability, truth, validity), if predicted."""
+        if self.shadow is None:
+            return None
+        return replace(
+            self, probability=self.shadow, truth=self.shadow_truth, valid=self.shadow_valid,
+            shadow=None,
+        )
 
 
 def predict_out_of_fold(
@@ -119,20 +134,29 @@ def predict_out_of_fold(
     (0.75: a TOA patch as Level-1 DN without sun-angle correction would give it
     at a sun elevation of 49 degrees; see :class:`~.validation.GainReader`).
     """
-    from ..pipeline import predict_scene
+    from ..pipeline import predict_layers
     from ..predict import load_predictor
     from .validation import GainReader
 
     predictor = load_predictor(checkpoint, device="cpu")
+    layers_of = predictor.layout.layers
+    shadow_layer = layers_of.index("shadow") if "shadow" in layers_of else None
     results = []
     for spec in specs:
         truth, labelled = spec.read_truth()
+        shadow_truth, shadow_known = (None, None)
+        if shadow_layer is not None:
+            shadow_truth, shadow_known = spec.read_class_truth()[:2] > 0.5
         for gain in gains:
             with spec.open_reader() as reader:
-                probability, valid = predict_scene(GainReader(reader, gain), predictor)  # type: ignore[arg-type]
-            group = patch_group(spec)
+                layers, valid = predict_layers(GainReader(reader, gain), predictor)  # type: ignore[arg-type]
+            valid = valid & labelled
+            shadow = None if shadow_layer is None else layers[shadow_layer]
             results.append(
-                OutOfFold(spec.name, group, fold, gain, probability, truth, valid & labelled)
+                OutOfFold(
+                    spec.name, patch_group(spec), fold, gain, layers[0], truth, valid, shadow,
+                    shadow_truth, None if shadow_known is None else shadow_known & valid,
+                )
             )
     return results
 
@@ -144,6 +168,10 @@ def save_out_of_fold(path: Path, results: Sequence[OutOfFold]) -> None:
         arrays[f"{index}.probability"] = item.probability.astype(np.float16)
         arrays[f"{index}.truth"] = item.truth
         arrays[f"{index}.valid"] = item.valid
+        if item.shadow is not None:
+            arrays[f"{index}.shadow"] = item.shadow.astype(np.float16)
+            arrays[f"{index}.shadow_truth"] = item.shadow_truth
+            arrays[f"{index}.shadow_valid"] = item.shadow_valid
     names = [[r.name, r.group, r.fold, r.gain] for r in results]
     arrays["index"] = np.array(json.dumps(names))
     partial = path.with_name(path.name + ".partial.npz")
@@ -155,18 +183,19 @@ def load_out_of_fold(path: Path) -> list[OutOfFold]:
     """Read what :func:`save_out_of_fold` stored."""
     with np.load(path, allow_pickle=False) as data:
         names = json.loads(str(data["index"]))
-        return [
-            OutOfFold(
-                name,
-                group,
-                int(fold),
-                float(gain),
-                data[f"{i}.probability"].astype(np.float32),
-                data[f"{i}.truth"],
-                data[f"{i}.valid"],
+        results = []
+        for i, (name, group, fold, gain) in enumerate(names):
+            shadow = data[f"{i}.shadow"].astype(np.float32) if f"{i}.shadow" in data else None
+            results.append(
+                OutOfFold(
+                    name, group, int(fold), float(gain),
+                    data[f"{i}.probability"].astype(np.float32), data[f"{i}.truth"],
+                    data[f"{i}.valid"], shadow,
+                    data[f"{i}.shadow_truth"] if shadow is not None else None,
+                    data[f"{i}.shadow_valid"] if shadow is not None else None,
+                )
             )
-            for i, (name, group, fold, gain) in enumerate(names)
-        ]
+        return results
 
 
 # ----------------------------------------------------------------------- scoring
@@ -232,7 +261,25 @@ def cv_report(
                 r.name: _scores([r], value) for r in sorted(results, key=lambda r: r.name)
             },
         }
+    shadows = [part for r in results if (part := r.shadow_part()) is not None]
+    if shadows:
+        report["shadow"] = _shadow_report(shadows)
     return report
+
+
+def _shadow_report(shadows: list[OutOfFold]) -> dict[str, Any]:
+    """Shadow scores at the shadow threshold chosen on the pooled out-of-fold shadow."""
+    threshold = choose_threshold(shadows)
+    biome = [r for r in shadows if _BIOME_NAME.match(r.name)]
+    return {
+        "threshold": round(threshold, 4),
+        "pooled": _scores(shadows, threshold),
+        "pooled_biome": _scores(biome, threshold) if biome else None,
+        "by_group": {
+            g: _scores([r for r in shadows if r.group == g], threshold)
+            for g in sorted({r.group for r in shadows})
+        },
+    }
 
 
 def _row(name: str, scores: dict[str, Any] | None) -> str:
@@ -264,6 +311,18 @@ def report_markdown(report: dict[str, Any]) -> str:
         lines += [_row(f"all, pooled, at gain {g}", v) for g, v in block["pooled_at_gain"].items()]
         lines += [_row(f"fold {k}", v) for k, v in block["by_fold"].items()]
         lines += [_row(g, v) for g, v in block["by_group"].items()]
+        lines.append("")
+    shadow = report.get("shadow")
+    if shadow:
+        lines += [
+            f"### Cloud shadow, at threshold {shadow['threshold']:.3f} (out of fold)",
+            "",
+            "| subset | patches | Jaccard | precision | recall | OA |",
+            "|---|---|---|---|---|---|",
+            _row("shadow-labelled, pooled", shadow["pooled"]),
+            _row("L8 Biome, pooled", shadow["pooled_biome"]),
+        ]
+        lines += [_row(g, v) for g, v in shadow["by_group"].items()]
         lines.append("")
     return "\n".join(lines)
 
@@ -377,9 +436,11 @@ def stamp_checkpoint(path: Path, report: dict[str, Any]) -> None:
     from ..weights import load_checkpoint, save_checkpoint
 
     model, metadata = load_checkpoint(path, device="cpu")
-    metrics = {
-        "cross_validation": {
-            key: report[key] for key in ("protocol", "folds", "threshold", "at_oof", "at_0.5")
-        }
-    }
-    save_checkpoint(path, model, replace(metadata, threshold=report["threshold"], metrics=metrics))
+    keys = ("protocol", "folds", "threshold", "at_oof", "at_0.5", "shadow")
+    metrics = {"cross_validation": {key: report[key] for key in keys if key in report}}
+    shadow = report.get("shadow", {}).get("threshold", metadata.shadow_threshold)
+    save_checkpoint(
+        path,
+        model,
+        replace(metadata, threshold=report["threshold"], shadow_threshold=shadow, metrics=metrics),
+    )

@@ -13,14 +13,15 @@ import torch
 import torch.nn.functional as F
 
 from ..bands import Scaling, normalize
+from ..classes import ChannelLayout
 from ..metrics import Confusion, ThresholdSweep, confusion, per_scene_mean
 from ..pipeline import predict_scene
-from ..predict import Predictor
+from ..predict import Predictor, probability_layers
 from ..weights import load_checkpoint, save_checkpoint
 from .augment import Patch
 from .datasets import PatchSpec
 from .jsonsafe import _json_safe
-from .losses import CloudLoss
+from .losses import MULTICLASS_CHANNELS, CloudLoss
 
 
 @dataclass
@@ -65,15 +66,23 @@ def validate(
         x = torch.from_numpy(x)[None]
         height, width = x.shape[-2:]
         logits = model(_pad_to_multiple(x.to(device), multiple))[..., :height, :width].float()
-        target = torch.from_numpy(patch.target)[None, None].to(device)
+        several = logits.shape[1] > 1
+        target = torch.from_numpy(patch.labels() if several else patch.target[None])[None]
         valid = torch.from_numpy(patch.valid.astype(np.float32))[None, None].to(device)
-        losses.append(float(loss_fn(logits, target, valid)))
-        prob = torch.sigmoid(logits)[0, 0].cpu().numpy()
+        losses.append(float(loss_fn(logits, target.to(device), valid)))
+        prob = _cloud_probability(logits)[0].cpu().numpy()
         truth = patch.target >= 0.5
         sweep.add(prob, truth, patch.valid)
         confusions.append(confusion(prob > 0.5, truth, patch.valid))
     model.train()
     return ValidationResult(float(np.mean(losses)), confusions, sweep)
+
+
+def _cloud_probability(logits: torch.Tensor) -> torch.Tensor:
+    """Cloud probability (N, H, W): the sigmoid of one channel, or thick + thin of a softmax."""
+    if logits.shape[1] == 1:
+        return torch.sigmoid(logits)[:, 0]
+    return probability_layers(logits, ChannelLayout(MULTICLASS_CHANNELS))[:, 0]
 
 
 class GainReader:
