@@ -230,5 +230,5 @@ class TestModelChoice:
         assert choice.label == "mine.safetensors"
 
     def test_unknown_choice_is_refused(self):
-        with pytest.raises(ParameterError, match="choose auto, rgbn, fullband, .*sixband or a .safetensors"):
+        with pytest.raises(ParameterError, match="choose auto, rgbn, .*sixband or a .safetensors"):
             model_choice.choose_model(None, model="best")
