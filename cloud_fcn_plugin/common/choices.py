@@ -21,12 +21,24 @@ MODEL_CHOICES: tuple[tuple[str, str], ...] = (
     ("rgbn", "4-band model (red, green, blue, NIR)"),
     ("fullband", "Full-band model (B2-B7, cirrus, thermal)"),
     ("sixband", "6-band model (B2-B7: blue to SWIR2)"),
+    ("qa", "Product QA band (QA_PIXEL or BQA, no network)"),
+)
+#: What the product QA band choice says where the input has no QA band.
+NO_QA_BAND_HELP = (
+    "The product QA band is only offered for a Landsat product folder or its MTL file "
+    "(they hold QA_PIXEL or BQA)."
+)
+# (engine keyword, label) of the classes the workflow steps can mask, in code order.
+MASK_CLASS_CHOICES: tuple[tuple[str, str], ...] = (
+    ("thick", "Thick cloud"),
+    ("thin", "Thin cloud"),
+    ("shadow", "Cloud shadow"),
 )
 LEVEL_NAMES = {code: label for code, label in PRODUCT_CHOICES}
 # Red, green, blue, NIR in a B2-B5 stack, the layout of the bundled sample.
 DEFAULT_STACK_BANDS = (3, 2, 1, 4)
 BAND_ROLES = ("red", "green", "blue", "NIR")
-MASK_VALUES_HELP = "1 = cloud, 0 = clear, 255 = no data"
+MASK_VALUES_HELP = "0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data"
 
 
 def product_code(index: int) -> str:
@@ -37,6 +49,11 @@ def product_code(index: int) -> str:
 def model_code(index: int) -> str:
     """Map a combo/enum index to the engine's bundled-model code."""
     return MODEL_CHOICES[index][0]
+
+
+def mask_class_words(indices: list[int]) -> str:
+    """Map the chosen indices of ``MASK_CLASS_CHOICES`` to the engine's ``"thick,shadow"``."""
+    return ",".join(MASK_CLASS_CHOICES[i][0] for i in sorted(indices))
 
 
 def device_code(index: int) -> str:

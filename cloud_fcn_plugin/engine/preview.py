@@ -1,4 +1,8 @@
-"""A PNG quick-look: the scene in true colour with the detected clouds outlined."""
+"""A PNG quick-look: the scene in true colour with the clouds and shadows outlined.
+
+Cloud (thick and thin together) is outlined in yellow, cloud shadow in magenta, so the
+two never read as one.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,13 @@ import rasterio
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 
+from .classes import CLOUD_CODES, CLOUD_SHADOW
 from .errors import OutputNotWritableError
 from .outputs import discard_temporary, finish_temporary, new_temporary
 from .raster_io import open_scene
 
 OUTLINE_RGB = (255, 220, 0)
+SHADOW_OUTLINE_RGB = (255, 0, 200)
 FILL_RGB = (0, 0, 0)
 
 
@@ -41,7 +47,8 @@ def write_preview(
         mask = mask_src.read(1, out_shape=valid.shape, resampling=Resampling.nearest)
     image = _stretch(rgb, valid)
     image[:, ~valid] = np.array(FILL_RGB, np.uint8)[:, None]
-    image[:, _outline(mask == 1)] = np.array(OUTLINE_RGB, np.uint8)[:, None]
+    image[:, _outline(mask == CLOUD_SHADOW)] = np.array(SHADOW_OUTLINE_RGB, np.uint8)[:, None]
+    image[:, _outline(np.isin(mask, CLOUD_CODES))] = np.array(OUTLINE_RGB, np.uint8)[:, None]
     png_path = Path(png_path).expanduser().absolute()
     png_path.parent.mkdir(parents=True, exist_ok=True)
     profile = {"driver": "PNG", "width": image.shape[2], "height": image.shape[1]}

@@ -21,8 +21,10 @@
         <stdDevFactor>2</stdDevFactor>
       </minMaxOrigin>
       <colorPalette>
-        <paletteEntry value="1" color="#ff2bd6" alpha="96" label="cloud"/>
-        <paletteEntry value="0" color="#000000" alpha="0" label="clear"/>
+        <paletteEntry value="0" color="#000000" alpha="0" label="0 clear"/>
+        <paletteEntry value="1" color="#ff2bd6" alpha="110" label="1 thick cloud"/>
+        <paletteEntry value="2" color="#ffa8ef" alpha="90" label="2 thin cloud"/>
+        <paletteEntry value="3" color="#1e50ff" alpha="120" label="3 cloud shadow"/>
       </colorPalette>
       <colorramp type="randomcolors" name="[source]">
         <Option/>

@@ -221,3 +221,24 @@ class TestNetworkBesideQa:
         )
         assert f"Warning: {warning}" in seen
         assert warning in result.messages
+
+
+class TestPreview:
+    def test_shadow_is_outlined_apart_from_cloud(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.preview import (
+            OUTLINE_RGB,
+            SHADOW_OUTLINE_RGB,
+            write_preview,
+        )
+
+        scene = write_geotiff(tmp_path / "scene.tif", np.full((4, 12, 12), 0.2, np.float32))
+        codes = np.zeros((1, 12, 12), np.uint8)
+        codes[0, 1:5, 1:5] = 2  # thin cloud
+        codes[0, 7:11, 7:11] = 3  # shadow
+        mask = write_geotiff(tmp_path / "mask.tif", codes, nodata=255)
+        png = write_preview(scene, mask, tmp_path / "p.png", product="toa")
+        with rasterio.open(png) as dataset:
+            image = dataset.read()
+        assert tuple(image[:, 1, 1]) == OUTLINE_RGB
+        assert tuple(image[:, 7, 7]) == SHADOW_OUTLINE_RGB
+        assert tuple(image[:, 0, 0]) not in (OUTLINE_RGB, SHADOW_OUTLINE_RGB)
