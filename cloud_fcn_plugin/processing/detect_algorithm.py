@@ -40,6 +40,7 @@ from ..common.engine_call import (
 from ..common.layer_input import describe_layer, resolve_bands
 from ..common.style import mask_abstract, mask_layer_name
 from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
+from ..engine.classes import THICK_CLOUD, THIN_CLOUD
 from ..engine.errors import CloudFcnError
 from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE, DetectionParams
 from ..engine.resources import resource_path
@@ -74,6 +75,10 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
     OUTPUT = "OUTPUT"
     PROBABILITY = "PROBABILITY"
     CLOUD_COVER = "CLOUD_COVER"
+    SHADOW_COVER = "SHADOW_COVER"
+    THICK_CLOUD_COVER = "THICK_CLOUD_COVER"
+    THIN_CLOUD_COVER = "THIN_CLOUD_COVER"
+    QA_CLOUD_COVER = "QA_CLOUD_COVER"
     USED_THRESHOLD = "USED_THRESHOLD"
     USED_MODEL = "USED_MODEL"
     USED_DEVICE = "USED_DEVICE"
@@ -195,6 +200,14 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         )
         add_workflow_parameters(self)  # MIN_SIZE, BUFFER, MASKED_IMAGE, POLYGONS
         self.addOutput(QgsProcessingOutputNumber(self.CLOUD_COVER, tr("Cloud cover (%)")))
+        self.addOutput(QgsProcessingOutputNumber(self.SHADOW_COVER, tr("Cloud shadow cover (%)")))
+        self.addOutput(
+            QgsProcessingOutputNumber(self.THICK_CLOUD_COVER, tr("Thick cloud cover (%)"))
+        )
+        self.addOutput(QgsProcessingOutputNumber(self.THIN_CLOUD_COVER, tr("Thin cloud cover (%)")))
+        self.addOutput(
+            QgsProcessingOutputNumber(self.QA_CLOUD_COVER, tr("Product QA band cloud cover (%)"))
+        )
         self.addOutput(QgsProcessingOutputNumber(self.USED_THRESHOLD, tr("Threshold used")))
         self.addOutput(QgsProcessingOutputString(self.USED_MODEL, tr("Model used")))
         self.addOutput(QgsProcessingOutputString(self.USED_DEVICE, tr("Device used")))
@@ -266,6 +279,12 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         results: dict[str, Any] = {
             self.OUTPUT: output,
             self.CLOUD_COVER: result.cloud_cover,
+            self.SHADOW_COVER: result.shadow_cover,
+            self.THICK_CLOUD_COVER: result.class_cover(THICK_CLOUD),
+            self.THIN_CLOUD_COVER: result.class_cover(THIN_CLOUD),
+            self.QA_CLOUD_COVER: (
+                None if result.qa_comparison is None else result.qa_comparison.qa.cloud_cover
+            ),
             self.USED_THRESHOLD: result.threshold,
             self.USED_MODEL: result.model,
             self.USED_DEVICE: result.device,

@@ -120,21 +120,28 @@ def _parameters_section(tr: Translate, thresholds: dict[str, float | None]) -> S
 def _finishing_section(tr: Translate) -> Section:
     return ("finishing", tr("Finishing the mask"), [
         [
-            (tr("Minimum cloud size"), tr("cloud patches (4-connected) of fewer pixels are "
-                                          "dropped (GDAL sieve); 0 keeps every patch.")),
-            (tr("Cloud buffer"), tr("the clouds kept grow by this many pixels (every valid "
-                                    "pixel within that distance of a cloud becomes cloud), "
+            (tr("Classes to mask"), tr("which classes the four steps below act on: thick "
+                                       "cloud, thin cloud and cloud shadow (all three unless "
+                                       "you choose).")),
+            (tr("Minimum cloud size"), tr("patches (4-connected) of the masked classes with "
+                                          "fewer pixels become clear (GDAL sieve); 0 keeps "
+                                          "every patch.")),
+            (tr("Cloud buffer"), tr("the masked classes grow by this many pixels (every valid "
+                                    "pixel within that distance takes the class of the "
+                                    "nearest masked pixel), "
                                     "covering the fringes where masks leak; never into fill. "
                                     "The sieve comes first, then the buffer. Both change the "
                                     "cloud mask and the cloud cover; the log also gives the "
                                     "cover as detected.")),
-            (tr("Masked image"), tr("optional GeoTIFF: the input with cloud and fill pixels "
+            (tr("Masked image"), tr("optional GeoTIFF: the input with the masked classes and "
+                                    "fill pixels "
                                     "set to nodata: every band of a raster, or the reflective "
                                     "30 m bands B1-B7 and B9 of a Landsat product as one stack "
                                     "with band names; the input's data type, its nodata value "
                                     "(else 0 for Landsat DN, NaN for reflectance).")),
-            (tr("Cloud polygons"), tr("optional GeoPackage: one polygon per cloud patch in "
-                                      "the input's CRS, with its pixels and its area in square "
+            (tr("Cloud polygons"), tr("optional GeoPackage: one polygon per patch of a masked "
+                                      "class in the input's CRS, with its class (1, 2, 3) and "
+                                      "class_name, its pixels and its area in square "
                                       "metres (area_m2; in squared map units, field area, for "
                                       "a CRS that is not projected).")),
         ],
@@ -145,13 +152,25 @@ def _outputs_section(tr: Translate) -> Section:
     return ("outputs", tr("Outputs"), [
         [
             (tr("Cloud mask"), tr("single-band byte GeoTIFF on the input's grid, {values}; "
-                                  "loaded with a light fill and the legend cloud, clear. Its "
+                                  "loaded with a light fill and a legend of the four classes "
+                                  "(a cloud-only model writes 0, 1 and 255). Its "
                                   "name gives the model and threshold, its metadata "
                                   "(abstract) the device and cloud cover.")
              .replace("{values}", MASK_VALUES_HELP)),
             (tr("Cloud probability"), tr("optional float32 GeoTIFF of the network's "
-                                         "probability, 0 to 1.")),
-            (tr("Cloud cover (%)"), tr("percentage of the valid pixels that are cloud, usable "
+                                         "probabilities, 0 to 1: band 1 cloud (thick + thin), "
+                                         "then thin cloud and cloud shadow where the model has "
+                                         "those classes.")),
+            (tr("Product QA band"), tr("Model \"Product QA band\" decodes the product's own "
+                                       "QA_PIXEL or BQA into the same codes instead of running "
+                                       "a network (product folders and their MTL only). After "
+                                       "a network run on such a product, the log gives the QA "
+                                       "band's cover beside the mask's and warns when they "
+                                       "differ strongly.")),
+            (tr("Cloud cover (%)"), tr("percentage of the valid pixels that are thick or thin "
+                                       "cloud; Cloud shadow cover, Thick and Thin cloud cover "
+                                       "and the product QA band's cloud cover (empty without "
+                                       "one) are outputs too, usable "
                                        "by the next step of a model; the model, threshold and "
                                        "device used are outputs too.")),
             (None, tr("Outputs in the temporary folder are marked [temporary]: they are lost "

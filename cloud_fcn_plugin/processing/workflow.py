@@ -1,6 +1,7 @@
 """The finishing steps of ``cloud_fcn:detectclouds``: sieve, buffer, masked image, polygons.
 
-Parameters ``MIN_SIZE`` and ``BUFFER`` (pixels, 0 = off) refine the mask; the optional
+Parameters ``MIN_SIZE`` and ``BUFFER`` (pixels, 0 = off) refine the mask, acting on the
+classes chosen in ``MASK_CLASSES`` (thick cloud, thin cloud and shadow by default); the optional
 destinations ``MASKED_IMAGE`` (GeoTIFF) and ``POLYGONS`` (GeoPackage) are made from the
 refined mask by the engine (see :mod:`cloud_fcn_plugin.engine.postprocess`). The
 algorithm declares them with :func:`add_workflow_parameters`, reads them with
@@ -19,12 +20,14 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingParameterEnum,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterVectorDestination,
     QgsProcessingUtils,
 )
 
+from ..common.choices import MASK_CLASS_CHOICES, mask_class_words
 from ..common.style import TEMPORARY_SUFFIX, style_polygon_layer
 from ..compat import NUMBER_INTEGER
 from ..engine.params import MAX_BUFFER, DetectionResult
@@ -34,6 +37,7 @@ MIN_SIZE = "MIN_SIZE"
 BUFFER = "BUFFER"
 MASKED_IMAGE = "MASKED_IMAGE"
 POLYGONS = "POLYGONS"
+MASK_CLASSES = "MASK_CLASSES"
 
 # QGIS 3.36 moved the source types into Qgis; QGIS 4 drops QgsProcessing.TypeVectorPolygon.
 if hasattr(Qgis, "ProcessingSourceType"):
@@ -58,6 +62,14 @@ def add_workflow_parameters(algorithm: QgsProcessingAlgorithm) -> None:
     buffer.setHelp(tr("Clouds grow by this many pixels, after the sieve; 0 leaves them."))
     algorithm.addParameter(min_size)
     algorithm.addParameter(buffer)
+    classes = QgsProcessingParameterEnum(
+        MASK_CLASSES, tr("Classes to mask"), options=[tr(label) for _, label in MASK_CLASS_CHOICES],
+        allowMultiple=True, defaultValue=list(range(len(MASK_CLASS_CHOICES))), optional=True,
+    )  # fmt: skip
+    classes.setHelp(tr("What the sieve, the buffer, the masked image and the polygons act on; "
+                       "unset: thick cloud, thin cloud and cloud shadow. By name or number: "
+                       "thick (0), thin (1), shadow (2)."))  # fmt: skip
+    algorithm.addParameter(classes)
     algorithm.addParameter(
         QgsProcessingParameterRasterDestination(
             MASKED_IMAGE, tr("Masked image"), optional=True, createByDefault=False
@@ -79,6 +91,7 @@ def workflow_values(
         algorithm.parameterAsOutputLayer(parameters, POLYGONS, context), context
     )
     return {
+        "mask_classes": _mask_classes(algorithm, parameters, context),
         "min_size": _int(algorithm, parameters, MIN_SIZE, context),
         "buffer": _int(algorithm, parameters, BUFFER, context),
         "masked_image": Path(masked) if masked else None,
@@ -104,6 +117,22 @@ def _geopackage_file(destination: str, context: QgsProcessingContext) -> str:
 
 
 _OGR_DBNAME = re.compile(r"^ogr:dbname='((?:[^']|'')*)'")
+
+
+def _mask_classes(algorithm, parameters, context) -> str | None:
+    """The engine's ``"thick,thin,shadow"`` of MASK_CLASSES; None (the default) when unset.
+
+    Names (``thick``, ``shadow``) are accepted as well as indices, as qgis_process users type.
+    """
+    value = parameters.get(MASK_CLASSES)
+    if value in (None, "", []):
+        return None
+    words = [w.strip().lower() for w in str(value).split(",")] if isinstance(value, str) else None
+    names = [code for code, _ in MASK_CLASS_CHOICES]
+    if words and all(w in names for w in words):
+        return ",".join(words)
+    indices = algorithm.parameterAsEnums(parameters, MASK_CLASSES, context)
+    return mask_class_words(indices) if indices else None
 
 
 def _int(algorithm, parameters, key, context) -> int:

@@ -76,7 +76,8 @@ class TestDefinition:
         assert "CLOUD_COVER" in [o.name() for o in alg.outputDefinitions()]
         help_text = alg.shortHelpString()
         for words in ("Red, green, blue and NIR", "Product level", "Threshold", "Model file",
-                      "1 = cloud, 0 = clear, 255 = no data", "Cloud cover", "Accuracy",
+                      "0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data",
+                      "Cloud cover", "Classes to mask", "Product QA band", "Accuracy",
                       "Jaccard 84.2", "Known failure cases", "Long, J.", "Mohajerani",
                       "GPL-2.0-or-later"):
             assert words in help_text
