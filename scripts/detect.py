@@ -146,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: the 6-band model where the input has B2-B7 (every Landsat product), else "
         "the 4-band model; rgbn, sixband, fullband: that bundled model; qa: decode the "
         "product's own QA band (QA_PIXEL or BQA: product folders and their MTL only); FILE: "
-        "a checkpoint (.safetensors)",
+        "a checkpoint (.safetensors), or an ONNX model (.onnx, needs onnxruntime) whose "
+        "cloud_fcn.* metadata gives its bands, normalisation and classes",
     )
     parser.add_argument("--weights", type=Path, help="same as --model FILE")
     parser.add_argument("--device", choices=DEVICES, default="auto")
