@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from ..engine.resources import resource_path
 from .choices import MASK_VALUES_HELP
@@ -46,36 +49,106 @@ def mask_layer_name(
     threshold: float | None = None,
     *,
     temporary: bool = False,
+    settings: Mapping[str, Any] | None = None,
 ) -> str:
-    """Name the mask after its source, the model and threshold that made it.
+    """Name the mask after its source, the model, threshold, sieve and buffer that made it.
 
-    Two runs with another threshold or model give two names; a temporary mask says so,
-    as it is lost when QGIS exits.
+    Two runs with other settings give two names (identical reruns are numbered where
+    they are placed, :mod:`.run_group`); a temporary mask says so, as it is lost when
+    QGIS exits.
     """
-    details = [part for part in (model, None if threshold is None else f"{threshold:.3f}") if part]
+    from .run_group import run_label
+
+    details = run_label(model, threshold, settings)
     name = f"{source_name} clouds"
     if details:
-        name += f" ({', '.join(details)})"
+        name += f" ({details})"
     if temporary:
         name += f" {TEMPORARY_SUFFIX}"
     return name
 
 
-def mask_abstract(source_name: str, result) -> str:
+def mask_abstract(source_name: str, result, settings: Mapping[str, Any] | None = None) -> str:
     """Describe a finished run for the layer's metadata (Layer Properties > Metadata).
 
     Args:
         source_name: the input layer's name.
         result: the engine's ``DetectionResult`` or a mapping with ``model``,
             ``threshold``, ``device``, ``cloud_cover`` and optionally ``product``.
+        settings: the other settings that change the mask (:func:`settings_sentence`).
     """
     get = result.get if isinstance(result, dict) else lambda key: getattr(result, key, None)
     product = f", product level {get('product')}" if get("product") else ""
     return (
         f"Cloud mask of {source_name} made by Cloud FCN with the {get('model')}, "
-        f"threshold {float(get('threshold')):.3f}, on {get('device')}{product}; cloud cover "
+        f"threshold {float(get('threshold')):.3f}, on {get('device')}{product}; "
+        f"{settings_sentence(settings or {})}; cloud cover "
         f"{float(get('cloud_cover')):.2f} % of the valid pixels. Values: {MASK_VALUES_HELP}."
     )
+
+
+def settings_sentence(settings: Mapping[str, Any]) -> str:
+    """The settings besides model and threshold that change a mask, in words.
+
+    Args:
+        settings: any of ``min_size``, ``buffer`` (pixels; 0 or missing: off),
+            ``bands`` (red, green, blue, NIR indices), ``tile_size``, ``overlap``
+            (pixels; missing: the model's), ``weights`` (a checkpoint file).
+    """
+    min_size, buffer = settings.get("min_size") or 0, settings.get("buffer") or 0
+    parts = [
+        f"smallest cloud {int(min_size)} px" if min_size else "no sieve",
+        f"buffer {int(buffer)} px" if buffer else "no buffer",
+    ]
+    if settings.get("bands"):
+        parts.append("bands " + ", ".join(str(b) for b in settings["bands"])
+                     + " as red, green, blue, NIR")
+    for key, words in (("tile_size", "tile size"), ("overlap", "tile overlap")):
+        value = settings.get(key)
+        parts.append(f"{words} {int(value)} px" if value is not None else f"the model's {words}")
+    if settings.get("weights"):
+        parts.append(f"weights {settings['weights']}")
+    return ", ".join(parts)
+
+
+def style_masked_image(layer, source=None) -> bool:
+    """Draw a masked image in true colour: red, green and blue found by band description.
+
+    The engine names its bands (``B4 red``, ``B3 green``, ``B2 blue``); a raster without
+    such names is drawn with the bands of ``source`` (the input layer) when that has as
+    many bands and a colour renderer; else QGIS's default rendering stays. Return
+    whether true colour was set.
+    """
+    from qgis.core import QgsMultiBandColorRenderer
+
+    bands = true_colour_bands([layer.bandName(b) for b in range(1, layer.bandCount() + 1)])
+    if bands is None and source is not None and source.bandCount() == layer.bandCount():
+        drawn = source.renderer()
+        if isinstance(drawn, QgsMultiBandColorRenderer):
+            bands = (drawn.redBand(), drawn.greenBand(), drawn.blueBand())
+    if bands is None:
+        return False
+    layer.setRenderer(QgsMultiBandColorRenderer(layer.dataProvider(), *bands))
+    layer.setDefaultContrastEnhancement()
+    layer.triggerRepaint()
+    return True
+
+
+def true_colour_bands(names: Sequence[str]) -> tuple[int, int, int] | None:
+    """The 1-based (red, green, blue) bands among band ``names``, or ``None``.
+
+    A name matches by its colour word (``B4 red``, ``Band 3: red``) or, for a Landsat
+    band list, by its number (B4, B3, B2).
+    """
+    found = []
+    for colour, landsat in (("red", "B4"), ("green", "B3"), ("blue", "B2")):
+        by_word = [i for i, n in enumerate(names, 1) if re.search(rf"\b{colour}\b", n, re.I)]
+        by_number = [i for i, n in enumerate(names, 1) if re.search(rf"\b{landsat}\b", n)]
+        match = by_word if len(by_word) == 1 else by_number
+        if len(match) != 1:
+            return None
+        found.append(match[0])
+    return tuple(found) if len(set(found)) == 3 else None
 
 
 def set_layer_abstract(layer, abstract: str) -> None:

@@ -33,9 +33,9 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .. import deps
+from ..common.run_group import RunGroup, run_label
 from .advanced_box import DEVICE_NAMES
 from .form import SETTINGS_GROUP, ParametersForm
-from .placement import add_above
 from .results import LayerOutcome, load_extra_outputs, load_mask
 from .runner import (
     ALGORITHM_ID,
@@ -243,6 +243,7 @@ class DetectCloudsDock(QgsDockWidget):
         run = PanelRun(
             layer.id(), layer.name(), parameters, context, feedback,
             temporary=parameters["OUTPUT"] == "TEMPORARY_OUTPUT",
+            settings=self.form.run_settings(),
         )
         self.runs[layer.id()] = run
         record_in_history(algorithm, parameters, context)
@@ -309,11 +310,11 @@ class DetectCloudsDock(QgsDockWidget):
                 path=results.get("OUTPUT"))
             self._push(error, Qgis.MessageLevel.Critical)
             return LayerOutcome(self.tr("Cloud cover: failed"), error, warnings)
-        self.mask_ids.add(mask.id())
-        for layer in load_extra_outputs(run, results):
+        group = RunGroup(run.layer_name, run_label(
+            results.get("USED_MODEL"), results.get("USED_THRESHOLD"), run.settings))
+        for kind, layer in [("mask", mask), *load_extra_outputs(run, results)]:
             self.mask_ids.add(layer.id())
-            add_above(layer, run.layer_id)
-        add_above(mask, run.layer_id)
+            group.add(layer, kind)
         device = str(results.get("USED_DEVICE", ""))
         details = self.tr("{model}, threshold {threshold:.3f}, ran on {device}.").format(
             model=results.get("USED_MODEL"), threshold=float(results.get("USED_THRESHOLD", 0)),

@@ -198,6 +198,18 @@ class ParametersForm(QWidget):
         parameters.update(self.workflow.parameters())
         return parameters
 
+    def run_settings(self) -> dict[str, Any]:
+        """What besides model and threshold changes the mask, for names and abstracts."""
+        parameters = self.build_parameters()
+        return {
+            "min_size": parameters.get("MIN_SIZE", 0),
+            "buffer": parameters.get("BUFFER", 0),
+            "bands": self.bands.resolved(self.input),
+            "tile_size": parameters.get("TILE_SIZE"),
+            "overlap": parameters.get("OVERLAP"),
+            "weights": parameters.get("MODEL"),
+        }
+
     # --------------------------------------------------------------- settings
     def save_settings(self, *_args) -> None:
         """Store the form's choices in the user profile (``QgsSettings``)."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qgis.core import QgsMapLayer, QgsProcessingUtils, QgsRasterLayer, QgsVectorLayer
+from qgis.core import (
+    QgsMapLayer,
+    QgsProcessingUtils,
+    QgsProject,
+    QgsRasterLayer,
+    QgsVectorLayer,
+)
 from qgis.PyQt.QtCore import QCoreApplication
 
 from ..common.style import (
@@ -14,6 +20,7 @@ from ..common.style import (
     mask_layer_name,
     set_layer_abstract,
     style_mask_layer,
+    style_masked_image,
     style_polygon_layer,
 )
 from .runner import PanelRun
@@ -39,7 +46,7 @@ def load_mask(run: PanelRun, results: dict) -> QgsRasterLayer:
     """
     name = mask_layer_name(
         run.layer_name, results.get("USED_MODEL"), results.get("USED_THRESHOLD"),
-        temporary=run.temporary,
+        temporary=run.temporary, settings=run.settings,
     )
     mask = QgsRasterLayer(str(results.get("OUTPUT")), name, "gdal")
     if not mask.isValid():
@@ -49,29 +56,31 @@ def load_mask(run: PanelRun, results: dict) -> QgsRasterLayer:
         "model": results.get("USED_MODEL"), "threshold": results.get("USED_THRESHOLD"),
         "device": results.get("USED_DEVICE"),
         "cloud_cover": float(results.get("CLOUD_COVER", 0.0)),
-    }))
+    }, run.settings))
     return mask
 
 
-def load_extra_outputs(run: PanelRun, results: dict) -> list[QgsMapLayer]:
-    """The masked image and the cloud polygons a run wrote, as valid layers.
+def load_extra_outputs(run: PanelRun, results: dict) -> list[tuple[str, QgsMapLayer]]:
+    """The masked image and the cloud polygons a run wrote, as valid styled layers.
 
-    They are named as the toolbox names them; a temporary file says so.
+    They are named as the toolbox names them; a temporary file says so. Returns
+    ``(kind, layer)`` pairs, kinds as :data:`~..common.run_group.KIND_ORDER` names them.
     """
-    layers: list[QgsMapLayer] = []
+    layers: list[tuple[str, QgsMapLayer]] = []
     masked = results.get("MASKED_IMAGE")
     if masked and run.parameters.get("MASKED_IMAGE"):
         name = _tr("{name} without clouds").format(name=run.layer_name)
         layer = QgsRasterLayer(str(masked), temporary_name(name, masked), "gdal")
         if layer.isValid():
-            layers.append(layer)
+            style_masked_image(layer, QgsProject.instance().mapLayer(run.layer_id))
+            layers.append(("masked_image", layer))
     polygons = results.get("POLYGONS")
     if polygons and run.parameters.get("POLYGONS"):
         name = _tr("{name} cloud polygons").format(name=run.layer_name)
         layer = QgsVectorLayer(str(polygons), temporary_name(name, polygons), "ogr")
         if layer.isValid():
             style_polygon_layer(layer)
-            layers.append(layer)
+            layers.append(("polygons", layer))
     return layers
 
 

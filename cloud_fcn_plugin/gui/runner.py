@@ -9,7 +9,7 @@ the same with the pieces below.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from qgis.core import (
@@ -88,6 +88,9 @@ class PanelRun:
     task: PanelTask | None = None
     temporary: bool = True
     progress: float = 0.0
+    #: The settings besides model and threshold that change the mask (sieve, buffer,
+    #: bands, tiling, weights), for the layer names and abstract.
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def record_in_history(algorithm, parameters: dict[str, Any], context) -> None:

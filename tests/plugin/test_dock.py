@@ -13,6 +13,7 @@ from qgis.core import (
     Qgis,
     QgsApplication,
     QgsProcessingFeedback,
+    QgsProject,
     QgsRasterLayer,
     QgsSettings,
     QgsTask,
@@ -41,6 +42,8 @@ def fresh_settings(qgis_app):
 
 @pytest.fixture()
 def dock(qtbot, qgis_iface, qgis_processing, fresh_settings) -> DetectCloudsDock:
+    tree = QgsProject.instance().layerTreeRoot()
+    tree.removeAllChildren()  # groups of earlier runs outlive their layers
     widget = DetectCloudsDock(qgis_iface, qgis_iface.mainWindow())
     qgis_iface.currentLayerChanged.connect(widget.follow_layer)
     qtbot.addWidget(widget)
@@ -48,6 +51,7 @@ def dock(qtbot, qgis_iface, qgis_processing, fresh_settings) -> DetectCloudsDock
     yield widget
     widget.shutdown()
     _wait_for_tasks(qtbot)
+    tree.removeAllChildren()
 
 
 def _add(project, path: Path, name: str) -> QgsRasterLayer:
@@ -80,6 +84,19 @@ def _eight_bit_picture(path: Path) -> Path:
     with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=4, dtype="uint8",
                        crs="EPSG:32618", transform=from_origin(500000, 4500000, 30, 30)) as out:
         out.write(data)
+    return path
+
+
+def _described_copy(source: Path, path: Path, descriptions: tuple[str, ...]) -> Path:
+    """A copy of ``source`` whose bands carry ``descriptions``."""
+    import rasterio
+
+    with rasterio.open(source) as src:
+        profile, data = src.profile, src.read()
+    with rasterio.open(path, "w", **profile) as out:
+        out.write(data)
+        for band, text in enumerate(descriptions, start=1):
+            out.set_band_description(band, text)
     return path
 
 
@@ -348,8 +365,9 @@ class TestRun:
         assert mask.name() == "Long Island stack clouds (tiny.safetensors, 0.400) [temporary]"
         assert "on cpu" in mask.metadata().abstract()
         assert mask.renderer().type() == "paletted"
-        order = [node.layer() for node in clean_project.layerTreeRoot().findLayers()]
-        assert order.index(mask) == order.index(below) - 1
+        top = clean_project.layerTreeRoot().children()[0]  # the run's group, on top
+        assert top.name() == "Clouds: Long Island stack (tiny.safetensors, 0.400)"
+        assert [node.layer() for node in top.findLayers()] == [mask]
         assert mask.extent() == below.extent() and mask.crs() == below.crs()
         qtbot.waitUntil(lambda: dock.run_button.text() == "Run")
         assert _text(dock.cover_label).startswith("Cloud cover: ")
@@ -478,6 +496,32 @@ class TestRun:
         assert "missing.safetensors" in errors[0] and "\n" not in errors[0]
 
 
+class TestPlacement:
+    """Each run's outputs in one group, newest on top, with names no other layer has."""
+
+    @pytest.mark.slow
+    def test_each_run_is_a_group_newest_on_top_with_unique_names(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
+    ):
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        for threshold in (0.4, 0.6, 0.6):  # the last an identical rerun
+            dock.form.set_threshold(threshold)
+            ok, _results = _run_and_wait(qtbot, dock)
+            assert ok
+        root = clean_project.layerTreeRoot()
+        assert [child.name() for child in root.children()] == [
+            "Clouds: stack (tiny.safetensors, 0.600) #2",
+            "Clouds: stack (tiny.safetensors, 0.600)",
+            "Clouds: stack (tiny.safetensors, 0.400)",
+            "stack",
+        ]
+        names = [layer.name() for layer in clean_project.mapLayers().values()]
+        assert len(set(names)) == len(names) == 4
+        newest = root.children()[0].findLayers()[0].layer()
+        assert newest.name() == "stack clouds (tiny.safetensors, 0.600) #2 [temporary]"
+
+
 class TestWorkflow:
     """Buffer, sieve, masked image and polygons: panel controls for the algorithm's options."""
 
@@ -526,3 +570,51 @@ class TestWorkflow:
         polygons = clean_project.mapLayersByName("stack cloud polygons")[0]
         assert polygons.renderer().symbol().color().alpha() < 160  # light fill
         assert (tmp_path / "clouds.gpkg").is_file()
+
+    @pytest.mark.slow
+    def test_vectors_on_top_and_the_masked_image_in_true_colour(
+        self, qtbot, workflow_dock, qgis_iface, clean_project, toa_stack, tiny_weights, tmp_path
+    ):
+        dock = workflow_dock
+        described = _described_copy(toa_stack, tmp_path / "described.tif",
+                                     ("B2 blue", "B3 green", "B4 red", "B5 NIR"))
+        qgis_iface.setActiveLayer(_add(clean_project, described, "stack"))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        dock.form.workflow.masked_check.setChecked(True)
+        dock.form.workflow.polygons_check.setChecked(True)
+        ok, _results = _run_and_wait(qtbot, dock)
+        assert ok, _messages(qgis_iface)
+        group = clean_project.layerTreeRoot().children()[0]
+        kinds = [node.layer().name().removesuffix(" [temporary]") for node in group.findLayers()]
+        assert kinds == [
+            "stack cloud polygons", "stack clouds (tiny.safetensors, 0.500)",
+            "stack without clouds",
+        ]
+        masked = group.findLayers()[2].layer()
+        renderer = masked.renderer()
+        assert renderer.type() == "multibandcolor"
+        assert (renderer.redBand(), renderer.greenBand(), renderer.blueBand()) == (3, 2, 1)
+
+    @pytest.mark.slow
+    def test_every_setting_in_the_name_or_the_abstract(
+        self, qtbot, workflow_dock, qgis_iface, clean_project, toa_stack, tiny_weights
+    ):
+        dock = workflow_dock
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        dock.form.set_threshold(0.45)
+        dock.form.workflow.min_size_spin.setValue(2)
+        dock.form.workflow.buffer_spin.setValue(1)
+        dock.form.advanced.tile_spin.setValue(96)
+        with qtbot.waitSignal(dock.mask_added, timeout=90_000) as added:
+            qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+        mask = added.args[0]
+        assert mask.name() == (
+            "stack clouds (tiny.safetensors, 0.450, sieve 2 px, buffer 1 px) [temporary]"
+        )
+        abstract = mask.metadata().abstract()
+        for words in ("tiny.safetensors", "threshold 0.450", "smallest cloud 2 px",
+                      "buffer 1 px", "bands 3, 2, 1, 4 as red, green, blue, NIR",
+                      "tile size 96 px", "the model's tile overlap", str(tiny_weights),
+                      "on cpu"):
+            assert words in abstract, words
