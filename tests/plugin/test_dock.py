@@ -461,17 +461,21 @@ class TestRun:
 
 
         def seen(tid: int, status: int) -> None:  # what QgisApp reads to word its notice
-            if tid == task_id:
+            task = manager.task(tid) if tid == task_id else None
+            if task is not None:
                 statuses.append(status)
-                descriptions.append(manager.task(tid).description())
+                descriptions.append(task.description())
 
         manager.statusChanged.connect(seen)
-        qtbot.waitUntil(lambda: run.progress > 0, timeout=60_000)
-        assert dock.run_button.text() == "Cancel"
-        qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
-        _wait_for_tasks(qtbot)
-        # QGIS announces a *terminated* task as "Task failed": a clean cancel completes.
-        qtbot.waitUntil(lambda: QgsTask.TaskStatus.Complete in statuses)
+        try:
+            qtbot.waitUntil(lambda: run.progress > 0, timeout=60_000)
+            assert dock.run_button.text() == "Cancel"
+            qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+            _wait_for_tasks(qtbot)
+            # QGIS announces a *terminated* task as "Task failed": a clean cancel completes.
+            qtbot.waitUntil(lambda: QgsTask.TaskStatus.Complete in statuses)
+        finally:
+            manager.statusChanged.disconnect(seen)
         assert QgsTask.TaskStatus.Terminated not in statuses
         assert descriptions[-1] == "Detect clouds in stack: canceled"
         assert finished == [False]
