@@ -10,7 +10,7 @@ VERSION := $(shell sed -n 's/^version=//p' metadata.txt)
 APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-rasterio \
 	python3-pyqt5 python3-pytest python3-pytestqt python3-hypothesis python3-venv \
 	python3-matplotlib python3-pil python3-tqdm python3-psutil python3-dask python3-distributed \
-	python3-threadpoolctl python3-scipy \
+	python3-threadpoolctl python3-scipy pyqt5-dev-tools qttools5-dev-tools \
 	xvfb xauth zip
 PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3.1 \
 	onnxruntime==1.32.0 onnx==1.23.2 ml_dtypes==0.5.4
@@ -22,6 +22,12 @@ PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3
 QT6_VENV := .venv-qt6
 QT6_STAMP := $(QT6_VENV)/.pip-done
 QT6_PACKAGES := PyQt6==6.8.1 PyQt6-Qt6==6.8.2 PyQt6-sip==13.13.0
+
+# Translations: the .ts sources are kept in git, the .qm files QGIS loads are built here.
+I18N_DIR := cloud_fcn_plugin/i18n
+LANGUAGES := fr
+TS_FILES := $(LANGUAGES:%=$(I18N_DIR)/cloud_fcn_%.ts)
+QM_FILES := $(TS_FILES:.ts=.qm)
 
 export QT_QPA_PLATFORM ?= offscreen
 
@@ -53,7 +59,7 @@ demo: setup
 	$(PY) scripts/detect.py resources/sample/LC80130312015295LGN00_B2-B5_toa_120m.tif \
 		-o demo_output/cloud_mask.tif --preview demo_output/preview.png --overwrite
 
-test: setup $(QT6_STAMP)
+test: setup $(QT6_STAMP) $(QM_FILES)
 	$(PY) -m ruff check .
 	xvfb-run -a -s "-screen 0 1280x1024x24" $(PY) -m pytest -q
 
@@ -63,14 +69,24 @@ lint: setup
 bench: setup
 	$(PY) scripts/benchmark.py --size 4096 --output bench_output
 
-package: setup
+package: setup $(QM_FILES)
 	$(PY) scripts/package.py --output dist
+
+# pylupdate5 collects every tr() string of the plugin (the engine has none) into the .ts
+# files; translate the new ones (Qt Linguist, or by hand), then `make i18n` again compiles.
+i18n: setup
+	pylupdate5 -noobsolete $$(find cloud_fcn_plugin -name '*.py' -not -path '*/engine/*' | sort) \
+		-ts $(TS_FILES)
+	@$(MAKE) --no-print-directory $(QM_FILES)
+
+$(I18N_DIR)/%.qm: $(I18N_DIR)/%.ts | $(STAMP_APT)
+	lrelease -silent $< -qm $@
 
 # The Help button's page, made from the algorithm's help (processing/help_text.py).
 help: setup
 	$(PY) scripts/make_help.py
 
-install: setup
+install: setup $(QM_FILES)
 	$(PY) scripts/install_dev.py
 
 screenshot: setup

@@ -32,7 +32,8 @@ REQUIRED_METADATA = ("name", "qgisMinimumVersion", "description", "about", "vers
 # Fields plugins.qgis.org also refuses an upload without; no placeholder stands in for them.
 UPLOAD_METADATA = ("email", "repository")
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "tests"}
-SKIPPED_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej", ".swp"}
+# .ts: translation sources; QGIS loads the .qm files `make i18n` compiles from them.
+SKIPPED_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej", ".swp", ".ts"}
 # Fixed timestamp so two builds of the same tree give the same bytes.
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 

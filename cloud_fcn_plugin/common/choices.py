@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
+from ..translation import QT_TRANSLATE_NOOP
+
+# Labels are marked for `make i18n` and translated where they are shown (translation.tr).
+
 # (engine code, label) in the order both front ends list them.
 PRODUCT_CHOICES: tuple[tuple[str, str], ...] = (
-    ("auto", "Auto-detect"),
-    ("l1", "Level-1 digital numbers (DN)"),
-    ("toa", "Top-of-atmosphere reflectance (TOA)"),
-    ("sr", "Level-2 surface reflectance (SR)"),
+    ("auto", QT_TRANSLATE_NOOP("@default", "Auto-detect")),
+    ("l1", QT_TRANSLATE_NOOP("@default", "Level-1 digital numbers (DN)")),
+    ("toa", QT_TRANSLATE_NOOP("@default", "Top-of-atmosphere reflectance (TOA)")),
+    ("sr", QT_TRANSLATE_NOOP("@default", "Level-2 surface reflectance (SR)")),
 )
 # New entries go last: saved models and scripts store the index.
 DEVICE_CHOICES: tuple[tuple[str, str], ...] = (
-    ("auto", "Automatic (CUDA, then Apple MPS, then CPU)"),
-    ("cpu", "CPU"),
-    ("cuda", "CUDA GPU"),
-    ("mps", "Apple MPS GPU"),
+    ("auto", QT_TRANSLATE_NOOP("@default", "Automatic (CUDA, then Apple MPS, then CPU)")),
+    ("cpu", QT_TRANSLATE_NOOP("@default", "CPU")),
+    ("cuda", QT_TRANSLATE_NOOP("@default", "CUDA GPU")),
+    ("mps", QT_TRANSLATE_NOOP("@default", "Apple MPS GPU")),
 )
 MODEL_CHOICES: tuple[tuple[str, str], ...] = (
-    ("auto", "Automatic (6-band model where the input has SWIR)"),
-    ("rgbn", "4-band model (red, green, blue, NIR)"),
-    ("fullband", "Full-band model (B2-B7, cirrus, thermal)"),
-    ("sixband", "6-band model (B2-B7: blue to SWIR2)"),
-    ("qa", "Product QA band (QA_PIXEL or BQA, no network)"),
+    ("auto", QT_TRANSLATE_NOOP("@default", "Automatic (6-band model where the input has SWIR)")),
+    ("rgbn", QT_TRANSLATE_NOOP("@default", "4-band model (red, green, blue, NIR)")),
+    ("fullband", QT_TRANSLATE_NOOP("@default", "Full-band model (B2-B7, cirrus, thermal)")),
+    ("sixband", QT_TRANSLATE_NOOP("@default", "6-band model (B2-B7: blue to SWIR2)")),
+    ("qa", QT_TRANSLATE_NOOP("@default", "Product QA band (QA_PIXEL or BQA, no network)")),
 )
 #: What the product QA band choice says where the input has no QA band.
 NO_QA_BAND_HELP = (
@@ -30,9 +34,9 @@ NO_QA_BAND_HELP = (
 )
 # (engine keyword, label) of the classes the workflow steps can mask, in code order.
 MASK_CLASS_CHOICES: tuple[tuple[str, str], ...] = (
-    ("thick", "Thick cloud"),
-    ("thin", "Thin cloud"),
-    ("shadow", "Cloud shadow"),
+    ("thick", QT_TRANSLATE_NOOP("@default", "Thick cloud")),
+    ("thin", QT_TRANSLATE_NOOP("@default", "Thin cloud")),
+    ("shadow", QT_TRANSLATE_NOOP("@default", "Cloud shadow")),
 )
 LEVEL_NAMES = {code: label for code, label in PRODUCT_CHOICES}
 # Red, green, blue, NIR in a B2-B5 stack, the layout of the bundled sample.
