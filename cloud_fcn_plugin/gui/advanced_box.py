@@ -13,6 +13,7 @@ from qgis.PyQt.QtWidgets import QComboBox, QFormLayout, QSpinBox
 from ..common.choices import DEVICE_CHOICES
 from ..common.engine_call import available_devices
 from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE
+from ..translation import tr
 from .widgets import describe, optional_spin
 
 DEVICE_NAMES = dict(DEVICE_CHOICES)
@@ -54,7 +55,7 @@ class AdvancedBox(QgsCollapsibleGroupBox):
         form.addRow(self.tr("Tiles per batch"), self.batch_spin)
         self.device_combo = QComboBox()
         for code, label in DEVICE_CHOICES:
-            self.device_combo.addItem(self.tr(label), code)
+            self.device_combo.addItem(tr(label), code)
         describe(self.device_combo, self.tr("Device"), self.tr(
             "Where the network runs; devices this machine lacks are greyed out."))
         form.addRow(self.tr("Device"), self.device_combo)
@@ -89,11 +90,11 @@ class AdvancedBox(QgsCollapsibleGroupBox):
         model = self.device_combo.model()
         for index in range(self.device_combo.count()):
             code = self.device_combo.itemData(index)
-            label = self.tr(DEVICE_NAMES[code])
+            label = tr(DEVICE_NAMES[code])
             if code == "auto":
                 best = next((c for c in ("cuda", "mps") if available.get(c)), "cpu")
                 text = self.tr("Automatic (here: {device})").format(
-                    device=self.tr(DEVICE_NAMES[best]))
+                    device=tr(DEVICE_NAMES[best]))
             elif available.get(code, False):
                 text = self.tr("{device} (available)").format(device=label)
             else:

@@ -34,6 +34,7 @@ from qgis.PyQt.QtWidgets import (
 
 from .. import deps
 from ..common.run_group import RunGroup, run_label
+from ..translation import tr
 from .advanced_box import DEVICE_NAMES
 from .form import SETTINGS_GROUP, ParametersForm
 from .results import LayerOutcome, load_extra_outputs, load_mask
@@ -318,7 +319,7 @@ class DetectCloudsDock(QgsDockWidget):
         device = str(results.get("USED_DEVICE", ""))
         details = self.tr("{model}, threshold {threshold:.3f}, ran on {device}.").format(
             model=results.get("USED_MODEL"), threshold=float(results.get("USED_THRESHOLD", 0)),
-            device=self.tr(DEVICE_NAMES.get(device.split(":")[0], device)),
+            device=tr(DEVICE_NAMES.get(device.split(":")[0], device)),
         )
         if run.temporary:
             note = self.tr(

@@ -28,6 +28,7 @@ from ..common.choices import LEVEL_NAMES, MODEL_CHOICES, PRODUCT_CHOICES
 from ..common.engine_call import default_threshold, model_checkpoint
 from ..common.layer_input import LayerInput, describe_layer
 from ..compat import RASTER_FILTER
+from ..translation import tr
 from .advanced_box import AdvancedBox
 from .bands import BandRows
 from .readiness import input_problem
@@ -91,14 +92,14 @@ class ParametersForm(QWidget):
         form.addRow(self.tr("Detected"), self.level_label)
         self.product_combo = QComboBox()
         for code, label in PRODUCT_CHOICES:
-            self.product_combo.addItem(self.tr(label), code)
+            self.product_combo.addItem(tr(label), code)
         describe(self.product_combo, self.tr("Product level"), self.tr(
             "How the pixel values are scaled to reflectance. Auto-detect reads the MTL file, "
             "band names and value ranges, and warns when it had to guess."))
         form.addRow(self.tr("Product level"), self.product_combo)
         self.model_combo = QComboBox()
         for code, label in MODEL_CHOICES:
-            self.model_combo.addItem(self.tr(label), code)
+            self.model_combo.addItem(tr(label), code)
         describe(self.model_combo, self.tr("Model"), self.tr(
             "The full-band model reads B2-B7, cirrus and thermal from a Landsat product; "
             "automatic takes it only where it scored better under cross-validation."))
@@ -293,7 +294,7 @@ class ParametersForm(QWidget):
             return info.level_reason
         # The engine's reason starts with its own name of the level: say the combo's.
         _engine_name, _, why = info.level_reason.split(";")[0].rstrip(".").partition(", ")
-        sentence = self.tr(LEVEL_NAMES.get(info.level, info.level))
+        sentence = tr(LEVEL_NAMES.get(info.level, info.level))
         if why:
             sentence += f", {why}"
         if "if this is wrong" in info.level_reason:

@@ -12,7 +12,6 @@ from qgis.core import (
     QgsRasterLayer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..common.style import (
     TEMPORARY_SUFFIX,
@@ -23,6 +22,7 @@ from ..common.style import (
     style_masked_image,
     style_polygon_layer,
 )
+from ..translation import tr
 from .runner import PanelRun
 
 
@@ -33,10 +33,6 @@ class LayerOutcome:
     cover: str
     details: str = ""
     warnings: list[str] = field(default_factory=list)
-
-
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("DetectCloudsDock", text)
 
 
 def load_mask(run: PanelRun, results: dict) -> QgsRasterLayer:
@@ -69,14 +65,14 @@ def load_extra_outputs(run: PanelRun, results: dict) -> list[tuple[str, QgsMapLa
     layers: list[tuple[str, QgsMapLayer]] = []
     masked = results.get("MASKED_IMAGE")
     if masked and run.parameters.get("MASKED_IMAGE"):
-        name = _tr("{name} without clouds").format(name=run.layer_name)
+        name = tr("{name} without clouds").format(name=run.layer_name)
         layer = QgsRasterLayer(str(masked), temporary_name(name, masked), "gdal")
         if layer.isValid():
             style_masked_image(layer, QgsProject.instance().mapLayer(run.layer_id))
             layers.append(("masked_image", layer))
     polygons = results.get("POLYGONS")
     if polygons and run.parameters.get("POLYGONS"):
-        name = _tr("{name} cloud polygons").format(name=run.layer_name)
+        name = tr("{name} cloud polygons").format(name=run.layer_name)
         layer = QgsVectorLayer(str(polygons), temporary_name(name, polygons), "ogr")
         if layer.isValid():
             style_polygon_layer(layer)

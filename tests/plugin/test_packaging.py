@@ -42,6 +42,11 @@ class TestPackage:
             assert "__pycache__" not in name and not name.endswith((".pyc", ".pyo"))
             assert "/tests/" not in name and "/." not in name and not name.endswith(".aux.xml")
 
+    def test_translations_ship_compiled(self, zip_names):
+        assert not any(name.endswith(".ts") for name in zip_names)
+        if (REPO_ROOT / "cloud_fcn_plugin" / "i18n" / "cloud_fcn_fr.qm").is_file():
+            assert "cloud_fcn_plugin/i18n/cloud_fcn_fr.qm" in zip_names
+
     def test_the_demo_sample_ships_with_its_default_style(self, zip_names):
         for name in ("LC80130312015295LGN00_B2-B5_toa_120m.tif",
                      "LC80130312015295LGN00_B2-B5_toa_120m.qml"):

@@ -1,0 +1,1035 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="fr">
+<context>
+    <name>@default</name>
+    <message>
+        <location filename="../common/choices.py" line="10"/>
+        <source>Auto-detect</source>
+        <translation>Détection automatique</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="10"/>
+        <source>Level-1 digital numbers (DN)</source>
+        <translation>Niveau 1, comptes numériques (DN)</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="10"/>
+        <source>Top-of-atmosphere reflectance (TOA)</source>
+        <translation>Réflectance au sommet de l'atmosphère (TOA)</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="10"/>
+        <source>Level-2 surface reflectance (SR)</source>
+        <translation>Niveau 2, réflectance de surface (SR)</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="17"/>
+        <source>Automatic (CUDA, then Apple MPS, then CPU)</source>
+        <translation>Automatique (CUDA, puis Apple MPS, puis CPU)</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="17"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="17"/>
+        <source>CUDA GPU</source>
+        <translation>GPU CUDA</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="17"/>
+        <source>Apple MPS GPU</source>
+        <translation>GPU Apple MPS</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="23"/>
+        <source>Automatic (6-band model where the input has SWIR)</source>
+        <translation>Automatique (modèle à 6 bandes si l'entrée a le SWIR)</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="23"/>
+        <source>4-band model (red, green, blue, NIR)</source>
+        <translation>Modèle à 4 bandes (rouge, vert, bleu, PIR)</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="23"/>
+        <source>Full-band model (B2-B7, cirrus, thermal)</source>
+        <translation>Modèle toutes bandes (B2-B7, cirrus, thermique)</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="23"/>
+        <source>6-band model (B2-B7: blue to SWIR2)</source>
+        <translation>Modèle à 6 bandes (B2-B7 : du bleu au SWIR2)</translation>
+    </message>
+    <message>
+        <location filename="../gui/results.py" line="60"/>
+        <source>{name} without clouds</source>
+        <translation>{name} sans nuages</translation>
+    </message>
+    <message>
+        <location filename="../gui/results.py" line="66"/>
+        <source>{name} cloud polygons</source>
+        <translation>{name} polygones de nuages</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="96"/>
+        <source>Detect clouds</source>
+        <translation>Détecter les nuages</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="59"/>
+        <source>Detect clouds in a Landsat 8/9 raster layer</source>
+        <translation>Détecter les nuages dans une couche raster Landsat 8/9</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="100"/>
+        <source>Cloud detection</source>
+        <translation>Détection de nuages</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="112"/>
+        <source>Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.</source>
+        <translation>Masque de nuages et couverture nuageuse d'une scène Landsat 8/9 par un réseau de neurones.</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <source>landsat</source>
+        <translation>landsat</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <source>cloud mask</source>
+        <translation>masque de nuages</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <source>cloud</source>
+        <translation>nuage</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <source>fmask</source>
+        <translation>fmask</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <source>segmentation</source>
+        <translation>segmentation</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="122"/>
+        <source>deep learning</source>
+        <translation>apprentissage profond</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="122"/>
+        <source>fcn</source>
+        <translation>fcn</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="122"/>
+        <source>cloud cover</source>
+        <translation>couverture nuageuse</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="133"/>
+        <source>Input raster</source>
+        <translation>Raster en entrée</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="134"/>
+        <source>A multi-band raster, one band file of a Landsat product folder, or the product&apos;s *_MTL.txt file or folder.</source>
+        <translation>Un raster multibande, un fichier de bande d'un dossier de produit Landsat, ou le fichier *_MTL.txt du produit ou son dossier.</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="137"/>
+        <source>Red band</source>
+        <translation>Bande rouge</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="137"/>
+        <source>Green band</source>
+        <translation>Bande verte</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="137"/>
+        <source>Blue band</source>
+        <translation>Bande bleue</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="137"/>
+        <source>NIR band</source>
+        <translation>Bande PIR</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="141"/>
+        <source>Unset: from the layer&apos;s band descriptions, else 3, 2, 1, 4.</source>
+        <translation>Non défini : d'après les descriptions des bandes de la couche, sinon 3, 2, 1, 4.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>Product level</source>
+        <translation>Niveau de produit</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>Threshold</source>
+        <translation>Seuil</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="155"/>
+        <source>Unset: the threshold calibrated with the model.</source>
+        <translation>Non défini : le seuil calibré avec le modèle.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>Model</source>
+        <translation>Modèle</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>Model file</source>
+        <translation>Fichier de modèle</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="163"/>
+        <source>Cloud FCN weights (*.safetensors *.pt *.pth);;All files (*.*)</source>
+        <translation>Poids Cloud FCN (*.safetensors *.pt *.pth);;Tous les fichiers (*.*)</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="169"/>
+        <source>Unset: the bundled model chosen with Model.</source>
+        <translation>Non défini : le modèle fourni choisi avec Modèle.</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="172"/>
+        <source>Tile size (pixels)</source>
+        <translation>Taille des tuiles (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="177"/>
+        <source>Tile overlap (pixels)</source>
+        <translation>Recouvrement des tuiles (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="181"/>
+        <source>Tiles per batch</source>
+        <translation>Tuiles par lot</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="185"/>
+        <source>Device</source>
+        <translation>Périphérique</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="145"/>
+        <source>Cloud mask</source>
+        <translation>Masque de nuages</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="145"/>
+        <source>Cloud probability</source>
+        <translation>Probabilité de nuage</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="145"/>
+        <source>Cloud cover (%)</source>
+        <translation>Couverture nuageuse (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="198"/>
+        <source>Threshold used</source>
+        <translation>Seuil utilisé</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="199"/>
+        <source>Model used</source>
+        <translation>Modèle utilisé</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="200"/>
+        <source>Device used</source>
+        <translation>Périphérique utilisé</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="320"/>
+        <source>In qgis_process and scripts, by name or number: {values}.</source>
+        <translation>Dans qgis_process et les scripts, par nom ou par numéro : {values}.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="45"/>
+        <source>the 4-band model</source>
+        <translation>le modèle à 4 bandes</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="45"/>
+        <source>the full-band model</source>
+        <translation>le modèle toutes bandes</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="46"/>
+        <source>the 6-band model</source>
+        <translation>le modèle à 6 bandes</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="51"/>
+        <source>{value} for {model}</source>
+        <translation>{value} pour {model}</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="51"/>
+        <source>none bundled</source>
+        <translation>aucun fourni</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="57"/>
+        <source>cloud probability above which a pixel is called cloud; unset, the threshold calibrated with the model: {thresholds} (0.5 for a model file without one). Lower finds more thin cloud; the panel&apos;s Reset button returns to the model&apos;s value.</source>
+        <translation>probabilité de nuage au-dessus de laquelle un pixel est classé nuage ; non défini, le seuil calibré avec le modèle : {thresholds} (0,5 pour un fichier de modèle qui n'en a pas). Plus bas, il trouve plus de nuages fins ; le bouton Réinitialiser du panneau revient à la valeur du modèle.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="67"/>
+        <source>Input</source>
+        <translation>Entrée</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="67"/>
+        <source>A multi-band raster</source>
+        <translation>Un raster multibande</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="67"/>
+        <source>for example a B2-B5 stack; the red, green, blue and NIR bands follow the layer&apos;s band descriptions (&quot;B4&quot;, &quot;Red&quot;, &quot;SR_B4&quot;) unless you set them, else the stack order 3, 2, 1, 4.</source>
+        <translation>par exemple une pile B2-B5 ; les bandes rouge, verte, bleue et PIR suivent les descriptions des bandes de la couche (&quot;B4&quot;, &quot;Red&quot;, &quot;SR_B4&quot;) sauf si vous les choisissez, sinon l'ordre de la pile 3, 2, 1, 4.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="67"/>
+        <source>One band file of a Landsat product folder</source>
+        <translation>Un fichier de bande d'un dossier de produit Landsat</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="67"/>
+        <source>*_B4.TIF or *_SR_B4.TIF: the other band files are found beside it by name and the band parameters are ignored; the panel lists the files it found.</source>
+        <translation>*_B4.TIF ou *_SR_B4.TIF : les autres fichiers de bandes sont trouvés à côté par leur nom et les paramètres de bandes sont ignorés ; le panneau liste les fichiers trouvés.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="67"/>
+        <source>The product&apos;s *_MTL.txt file or its folder</source>
+        <translation>Le fichier *_MTL.txt du produit ou son dossier</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="67"/>
+        <source>read like one of its band files, with the MTL&apos;s scaling.</source>
+        <translation>lu comme l'un de ses fichiers de bandes, avec la mise à l'échelle du MTL.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="67"/>
+        <source>A raster without a NIR band (an RGB picture) or an 8-bit picture cannot be used: the network needs Landsat reflectance with NIR.</source>
+        <translation>Un raster sans bande PIR (une image RVB) ou une image 8 bits ne convient pas : le réseau a besoin d'une réflectance Landsat avec le PIR.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>Parameters</source>
+        <translation>Paramètres</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>Red, green, blue and NIR bands</source>
+        <translation>Bandes rouge, verte, bleue et PIR</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>the bands the network reads (Landsat 8 bands B4, B3, B2 and B5); unset, they follow the layer&apos;s band descriptions; set, they are used as given.</source>
+        <translation>les bandes que lit le réseau (bandes Landsat 8 B4, B3, B2 et B5) ; non définies, elles suivent les descriptions des bandes de la couche ; définies, elles sont utilisées telles quelles.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>Level-1 digital numbers, top-of-atmosphere reflectance or Level-2 surface reflectance. Auto-detect reads the MTL file, band names and value ranges; a level read from a Landsat file name is noted in the log, a level guessed from the values is a warning. A scene without its MTL file is scaled with standard constants and no sun-angle correction (a warning says so).</source>
+        <translation>Niveau 1 en comptes numériques, réflectance au sommet de l'atmosphère ou réflectance de surface de niveau 2. La détection automatique lit le fichier MTL, les noms des bandes et les plages de valeurs ; un niveau lu dans un nom de fichier Landsat est noté dans le journal, un niveau deviné d'après les valeurs est un avertissement. Une scène sans son fichier MTL est mise à l'échelle avec des constantes standard, sans correction de l'angle solaire (un avertissement le signale).</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>the 4-band model reads red, green, blue and NIR from any input; the full-band model reads B2-B7, cirrus B9 and thermal B10 (a Level-1 product folder or its MTL, or a stack whose band names say so). Automatic takes the full-band model only where the input has its bands and it scored better under cross-validation.</source>
+        <translation>le modèle à 4 bandes lit le rouge, le vert, le bleu et le PIR de n'importe quelle entrée ; le modèle toutes bandes lit B2-B7, le cirrus B9 et le thermique B10 (un dossier de produit de niveau 1 ou son MTL, ou une pile dont les noms de bandes l'indiquent). Automatique ne prend le modèle toutes bandes que si l'entrée a ses bandes et s'il a obtenu un meilleur score en validation croisée.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>a checkpoint saved by the training script; it replaces the bundled model.</source>
+        <translation>un point de contrôle enregistré par le script d'entraînement ; il remplace le modèle fourni.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>Advanced</source>
+        <translation>Avancé</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>tile size and overlap in pixels (unset: the model&apos;s), tiles per batch (more is faster on a GPU and needs more memory) and the device; the device list shows which of CUDA, Apple MPS and CPU are available, and the result says which one ran.</source>
+        <translation>taille et recouvrement des tuiles en pixels (non définis : ceux du modèle), tuiles par lot (plus est plus rapide sur un GPU et demande plus de mémoire) et le périphérique ; la liste des périphériques indique lesquels de CUDA, Apple MPS et CPU sont disponibles, et le résultat dit lequel a servi.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>Finishing the mask</source>
+        <translation>Finition du masque</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>Minimum cloud size</source>
+        <translation>Taille minimale des nuages</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>cloud patches (4-connected) of fewer pixels are dropped (GDAL sieve); 0 keeps every patch.</source>
+        <translation>les taches de nuages (4-connexes) de moins de pixels sont supprimées (tamis GDAL) ; 0 garde toutes les taches.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>Cloud buffer</source>
+        <translation>Zone tampon autour des nuages</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>the clouds kept grow by this many pixels (every valid pixel within that distance of a cloud becomes cloud), covering the fringes where masks leak; never into fill. The sieve comes first, then the buffer. Both change the cloud mask and the cloud cover; the log also gives the cover as detected.</source>
+        <translation>les nuages conservés s'agrandissent de ce nombre de pixels (chaque pixel valide à cette distance d'un nuage devient nuage), pour couvrir les bords où les masques fuient ; jamais dans les pixels de remplissage. Le tamis vient d'abord, puis la zone tampon. Tous deux changent le masque et la couverture nuageuse ; le journal donne aussi la couverture telle que détectée.</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="61"/>
+        <source>Masked image</source>
+        <translation>Image masquée</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>optional GeoTIFF: the input with cloud and fill pixels set to nodata: every band of a raster, or the reflective 30 m bands B1-B7 and B9 of a Landsat product as one stack with band names; the input&apos;s data type, its nodata value (else 0 for Landsat DN, NaN for reflectance).</source>
+        <translation>GeoTIFF facultatif : l'entrée avec les pixels de nuage et de remplissage mis à nodata : toutes les bandes d'un raster, ou les bandes réfléchissantes à 30 m B1-B7 et B9 d'un produit Landsat en une seule pile avec les noms des bandes ; le type de données de l'entrée, sa valeur nodata (sinon 0 pour les DN Landsat, NaN pour la réflectance).</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="66"/>
+        <source>Cloud polygons</source>
+        <translation>Polygones de nuages</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>optional GeoPackage: one polygon per cloud patch in the input&apos;s CRS, with its pixels and its area in square metres (area_m2; in squared map units, field area, for a CRS that is not projected).</source>
+        <translation>GeoPackage facultatif : un polygone par tache de nuage dans le SCR de l'entrée, avec ses pixels et sa surface en mètres carrés (area_m2 ; en unités de carte au carré, champ area, pour un SCR non projeté).</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="145"/>
+        <source>Outputs</source>
+        <translation>Sorties</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="145"/>
+        <source>single-band byte GeoTIFF on the input&apos;s grid, {values}; loaded with a light fill and the legend cloud, clear. Its name gives the model and threshold, its metadata (abstract) the device and cloud cover.</source>
+        <translation>GeoTIFF d'une bande en octets sur la grille de l'entrée, {values} ; chargé avec un remplissage léger et la légende nuage, dégagé. Son nom donne le modèle et le seuil, ses métadonnées (résumé) le périphérique et la couverture nuageuse.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="145"/>
+        <source>optional float32 GeoTIFF of the network&apos;s probability, 0 to 1.</source>
+        <translation>GeoTIFF float32 facultatif de la probabilité du réseau, de 0 à 1.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="145"/>
+        <source>percentage of the valid pixels that are cloud, usable by the next step of a model; the model, threshold and device used are outputs too.</source>
+        <translation>pourcentage des pixels valides qui sont des nuages, utilisable par l'étape suivante d'un modèle ; le modèle, le seuil et le périphérique utilisés sont aussi des sorties.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="145"/>
+        <source>Outputs in the temporary folder are marked [temporary]: they are lost when QGIS exits; save them with Export &gt; Save As. The masked image is named &quot;... without clouds&quot;, the polygons &quot;... cloud polygons&quot;.</source>
+        <translation>Les sorties du dossier temporaire sont marquées [temporary] : elles sont perdues à la fermeture de QGIS ; enregistrez-les avec Exporter &gt; Enregistrer sous. L'image masquée s'appelle &quot;... sans nuages&quot;, les polygones &quot;... polygones de nuages&quot;.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="165"/>
+        <source>From a shell</source>
+        <translation>Depuis un terminal</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="165"/>
+        <source>On Debian and Ubuntu call qgis_process.bin: their qgis_process wrapper adds --noversioncheck, which the QGIS 3.22 binary refuses. Other installers: qgis_process.</source>
+        <translation>Sous Debian et Ubuntu, appelez qgis_process.bin : leur script qgis_process ajoute --noversioncheck, que le binaire de QGIS 3.22 refuse. Autres installations : qgis_process.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="165"/>
+        <source>Choices are given by name or number: MODEL_CHOICE {models}; PRODUCT {products}; DEVICE {devices}.</source>
+        <translation>Les choix se donnent par nom ou par numéro : MODEL_CHOICE {models} ; PRODUCT {products} ; DEVICE {devices}.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="180"/>
+        <source>Accuracy</source>
+        <translation>Précision</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="180"/>
+        <source>Grouped cross-validation on the 31 labelled L8 Biome patches (no biome trained on in its own fold; threshold chosen out of fold), pooled over all pixels: full-band model Jaccard 84.2 %, precision 90.1 %, recall 92.8 %; 4-band model Jaccard 74.4 %, precision 77.1 %, recall 95.4 %. For comparison ukis-csmask scores 84.8 % (4-band) and 82.1 % (6-band) on the same patches. Check the mask on your own scenes.</source>
+        <translation>Validation croisée groupée sur les 31 imagettes annotées de L8 Biome (aucun biome n'est appris dans son propre pli ; seuil choisi hors pli), sur l'ensemble des pixels : modèle toutes bandes Jaccard 84,2 %, précision 90,1 %, rappel 92,8 % ; modèle à 4 bandes Jaccard 74,4 %, précision 77,1 %, rappel 95,4 %. À titre de comparaison, ukis-csmask obtient 84,8 % (4 bandes) et 82,1 % (6 bandes) sur les mêmes imagettes. Vérifiez le masque sur vos propres scènes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="188"/>
+        <source>Known failure cases</source>
+        <translation>Cas d'échec connus</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="188"/>
+        <source>Snow and sea ice are called cloud by the 4-band model (the full-band model, which sees SWIR and temperature, does better but still errs on snow); fields of small, dim cumulus over dark forest are mostly missed; thin cirrus and contrails over dark water are often missed; rasters much coarser than 30 to 120 m lose small clouds.</source>
+        <translation>La neige et la banquise sont classées nuage par le modèle à 4 bandes (le modèle toutes bandes, qui voit le SWIR et la température, fait mieux mais se trompe encore sur la neige) ; les champs de petits cumulus pâles sur une forêt sombre sont en grande partie manqués ; les cirrus fins et les traînées de condensation sur l'eau sombre sont souvent manqués ; les rasters bien plus grossiers que 30 à 120 m perdent les petits nuages.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="195"/>
+        <source>How to cite</source>
+        <translation>Comment citer</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="195"/>
+        <source>Long, J., Shelhamer, E. and Darrell, T. (2015): Fully convolutional networks for semantic segmentation, CVPR 2015. Mohajerani, S. and Saeedi, P. (2019): Cloud-Net: an end-to-end cloud detection algorithm for Landsat 8 imagery, IGARSS 2019.</source>
+        <translation>Long, J., Shelhamer, E. et Darrell, T. (2015) : Fully convolutional networks for semantic segmentation, CVPR 2015. Mohajerani, S. et Saeedi, P. (2019) : Cloud-Net: an end-to-end cloud detection algorithm for Landsat 8 imagery, IGARSS 2019.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="201"/>
+        <source>Licence</source>
+        <translation>Licence</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="201"/>
+        <source>The plugin and its bundled weights are GPL-2.0-or-later. The weights were trained on 38-Cloud (Mohajerani and Saeedi, Apache-2.0) and the L8 Biome cloud masks (USGS, public domain).</source>
+        <translation>L'extension et ses poids fournis sont sous GPL-2.0 ou ultérieure. Les poids ont été entraînés sur 38-Cloud (Mohajerani et Saeedi, Apache-2.0) et les masques de nuages L8 Biome (USGS, domaine public).</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="211"/>
+        <source>Finds clouds in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 surface reflectance) with a fully convolutional network and writes a cloud mask on the same grid as the input, plus the cloud cover percentage. The Detect clouds panel (toolbar button, or Raster &gt; Cloud FCN &gt; Detect clouds) runs this algorithm: the same checks, messages and history entries.</source>
+        <translation>Trouve les nuages d'une scène Landsat 8 ou 9 (niveau 1, réflectance au sommet de l'atmosphère ou réflectance de surface de niveau 2) avec un réseau entièrement convolutif et écrit un masque de nuages sur la grille de l'entrée, avec le pourcentage de couverture nuageuse. Le panneau Détecter les nuages (bouton de la barre d'outils, ou Raster &gt; Cloud FCN &gt; Détecter les nuages) exécute cet algorithme : les mêmes contrôles, messages et entrées d'historique.</translation>
+    </message>
+    <message>
+        <location filename="../processing/provider.py" line="30"/>
+        <source>Cloud FCN (Landsat 8/9 cloud detection)</source>
+        <translation>Cloud FCN (détection de nuages Landsat 8/9)</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="49"/>
+        <source>Minimum cloud size (pixels)</source>
+        <translation>Taille minimale des nuages (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="53"/>
+        <source>Cloud patches of fewer pixels are dropped; 0 keeps every patch.</source>
+        <translation>Les taches de nuages de moins de pixels sont supprimées ; 0 garde toutes les taches.</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="54"/>
+        <source>Cloud buffer (pixels)</source>
+        <translation>Zone tampon autour des nuages (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="58"/>
+        <source>Clouds grow by this many pixels, after the sieve; 0 leaves them.</source>
+        <translation>Les nuages s'agrandissent de ce nombre de pixels, après le tamis ; 0 les laisse tels quels.</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="125"/>
+        <source>{} without clouds</source>
+        <translation>{} sans nuages</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="132"/>
+        <source>{} cloud polygons</source>
+        <translation>{} polygones de nuages</translation>
+    </message>
+</context>
+<context>
+    <name>AdvancedBox</name>
+    <message>
+        <location filename="../gui/advanced_box.py" line="33"/>
+        <source>Advanced</source>
+        <translation>Avancé</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="37"/>
+        <source>Cloud FCN weights (*.safetensors *.pt *.pth)</source>
+        <translation>Poids Cloud FCN (*.safetensors *.pt *.pth)</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="41"/>
+        <source>Model file</source>
+        <translation>Fichier de modèle</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="38"/>
+        <source>A checkpoint saved by the training script; empty, the bundled model chosen with Model.</source>
+        <translation>Un point de contrôle enregistré par le script d'entraînement ; vide, le modèle fourni choisi avec Modèle.</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="46"/>
+        <source>Model&apos;s</source>
+        <translation>Celui du modèle</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="45"/>
+        <source>Tile size</source>
+        <translation>Taille des tuiles</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="43"/>
+        <source>Tile edge in pixels; the lowest value takes the model&apos;s.</source>
+        <translation>Côté des tuiles en pixels ; la valeur la plus basse prend celle du modèle.</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="49"/>
+        <source>Tile overlap</source>
+        <translation>Recouvrement des tuiles</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="47"/>
+        <source>Pixels shared by neighbouring tiles; the lowest value takes the model&apos;s.</source>
+        <translation>Pixels partagés par les tuiles voisines ; la valeur la plus basse prend celle du modèle.</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="55"/>
+        <source>Tiles per batch</source>
+        <translation>Tuiles par lot</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="53"/>
+        <source>Tiles per forward pass: more is faster on a GPU and needs more memory.</source>
+        <translation>Tuiles par passe du réseau : plus est plus rapide sur un GPU et demande plus de mémoire.</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="61"/>
+        <source>Device</source>
+        <translation>Périphérique</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="59"/>
+        <source>Where the network runs; devices this machine lacks are greyed out.</source>
+        <translation>Où le réseau s'exécute ; les périphériques absents de cette machine sont grisés.</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="96"/>
+        <source>Automatic (here: {device})</source>
+        <translation>Automatique (ici : {device})</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="99"/>
+        <source>{device} (available)</source>
+        <translation>{device} (disponible)</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="101"/>
+        <source>{device} (not available)</source>
+        <translation>{device} (non disponible)</translation>
+    </message>
+</context>
+<context>
+    <name>BandRows</name>
+    <message>
+        <location filename="../gui/bands.py" line="37"/>
+        <source>Red band</source>
+        <translation>Bande rouge</translation>
+    </message>
+    <message>
+        <location filename="../gui/bands.py" line="37"/>
+        <source>Green band</source>
+        <translation>Bande verte</translation>
+    </message>
+    <message>
+        <location filename="../gui/bands.py" line="37"/>
+        <source>Blue band</source>
+        <translation>Bande bleue</translation>
+    </message>
+    <message>
+        <location filename="../gui/bands.py" line="37"/>
+        <source>NIR band</source>
+        <translation>Bande PIR</translation>
+    </message>
+    <message>
+        <location filename="../gui/bands.py" line="41"/>
+        <source>Band of the layer read as Landsat {band}. Left alone it follows the layer&apos;s band descriptions; a band you pick is used as given.</source>
+        <translation>Bande de la couche lue comme Landsat {band}. Laissée telle quelle, elle suit les descriptions des bandes de la couche ; une bande que vous choisissez est utilisée telle quelle.</translation>
+    </message>
+    <message>
+        <location filename="../gui/bands.py" line="46"/>
+        <source>{band} file found</source>
+        <translation>fichier {band} trouvé</translation>
+    </message>
+    <message>
+        <location filename="../gui/bands.py" line="71"/>
+        <source>Landsat product folder {folder}: band files found by name.</source>
+        <translation>Dossier de produit Landsat {folder} : fichiers de bandes trouvés par leur nom.</translation>
+    </message>
+    <message>
+        <location filename="../gui/bands.py" line="101"/>
+        <source>found when the run starts</source>
+        <translation>trouvé au lancement</translation>
+    </message>
+</context>
+<context>
+    <name>DetectCloudsDock</name>
+    <message>
+        <location filename="../gui/dock.py" line="70"/>
+        <source>Detect clouds</source>
+        <translation>Détecter les nuages</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="95"/>
+        <source>Install PyTorch</source>
+        <translation>Installer PyTorch</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="95"/>
+        <source>Install PyTorch into a folder the plugin owns, showing pip&apos;s output.</source>
+        <translation>Installer PyTorch dans un dossier propre à l'extension, en montrant la sortie de pip.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="109"/>
+        <source>Why the run cannot start</source>
+        <translation>Pourquoi le traitement ne peut pas démarrer</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="193"/>
+        <source>Run</source>
+        <translation>Exécuter</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="208"/>
+        <source>Run Detect clouds (Processing) on the layer; while it runs, cancel it.</source>
+        <translation>Exécuter Détecter les nuages (Traitement) sur la couche ; pendant l'exécution, l'annuler.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="122"/>
+        <source>Progress</source>
+        <translation>Progression</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="183"/>
+        <source>Cloud cover: –</source>
+        <translation>Couverture nuageuse : –</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="124"/>
+        <source>Cloud cover</source>
+        <translation>Couverture nuageuse</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="126"/>
+        <source>Run details</source>
+        <translation>Détails de l'exécution</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="128"/>
+        <source>Warnings</source>
+        <translation>Avertissements</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="175"/>
+        <source>Cloud cover: running…</source>
+        <translation>Couverture nuageuse : en cours…</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="193"/>
+        <source>Cancel</source>
+        <translation>Annuler</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="206"/>
+        <source>Choose an output file, or pick Temporary layer.</source>
+        <translation>Choisissez un fichier de sortie, ou prenez Couche temporaire.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="235"/>
+        <source>The Processing algorithm {id} is not registered.</source>
+        <translation>L'algorithme de traitement {id} n'est pas enregistré.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="251"/>
+        <source>Detect clouds in {layer}: canceled</source>
+        <translation>Détecter les nuages dans {layer} : annulé</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="253"/>
+        <source>Detect clouds in {layer}</source>
+        <translation>Détecter les nuages dans {layer}</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="279"/>
+        <source>Cloud cover: canceled</source>
+        <translation>Couverture nuageuse : annulée</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="280"/>
+        <source>Cloud detection in {layer} was canceled.</source>
+        <translation>La détection de nuages dans {layer} a été annulée.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="284"/>
+        <source>Cloud detection in {layer} failed.</source>
+        <translation>La détection de nuages dans {layer} a échoué.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="312"/>
+        <source>Cloud cover: failed</source>
+        <translation>Couverture nuageuse : échec</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="309"/>
+        <source>The mask {path} could not be loaded.</source>
+        <translation>Le masque {path} n'a pas pu être chargé.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="319"/>
+        <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
+        <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="324"/>
+        <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
+        <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="332"/>
+        <source>Cloud cover: {cover:.2f} % ({layer})</source>
+        <translation>Couverture nuageuse : {cover:.2f} % ({layer})</translation>
+    </message>
+</context>
+<context>
+    <name>ParametersForm</name>
+    <message>
+        <location filename="../gui/form.py" line="65"/>
+        <source>Threshold</source>
+        <translation>Seuil</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="89"/>
+        <source>Input layer</source>
+        <translation>Couche en entrée</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="86"/>
+        <source>The Landsat 8/9 raster to find clouds in: a multi-band stack, or one band file of a product folder (the other bands are found beside it by name).</source>
+        <translation>Le raster Landsat 8/9 où chercher les nuages : une pile multibande, ou un fichier de bande d'un dossier de produit (les autres bandes sont trouvées à côté par leur nom).</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="91"/>
+        <source>Detected product level</source>
+        <translation>Niveau de produit détecté</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="92"/>
+        <source>Detected</source>
+        <translation>Détecté</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="99"/>
+        <source>Product level</source>
+        <translation>Niveau de produit</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="96"/>
+        <source>How the pixel values are scaled to reflectance. Auto-detect reads the MTL file, band names and value ranges, and warns when it had to guess.</source>
+        <translation>Comment les valeurs des pixels sont converties en réflectance. La détection automatique lit le fichier MTL, les noms des bandes et les plages de valeurs, et avertit quand elle a dû deviner.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="106"/>
+        <source>Model</source>
+        <translation>Modèle</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="103"/>
+        <source>The full-band model reads B2-B7, cirrus and thermal from a Landsat product; automatic takes it only where it scored better under cross-validation.</source>
+        <translation>Le modèle toutes bandes lit B2-B7, le cirrus et le thermique d'un produit Landsat ; Automatique ne le prend que là où il a obtenu un meilleur score en validation croisée.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="110"/>
+        <source>Temporary layer</source>
+        <translation>Couche temporaire</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="110"/>
+        <source>Write the mask to a temporary file: it is lost when QGIS exits.</source>
+        <translation>Écrire le masque dans un fichier temporaire : il est perdu à la fermeture de QGIS.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="113"/>
+        <source>File</source>
+        <translation>Fichier</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="113"/>
+        <source>Write the mask to a GeoTIFF file.</source>
+        <translation>Écrire le masque dans un fichier GeoTIFF.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="117"/>
+        <source>GeoTIFF (*.tif *.tiff)</source>
+        <translation>GeoTIFF (*.tif *.tiff)</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="119"/>
+        <source>Output file</source>
+        <translation>Fichier de sortie</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="119"/>
+        <source>GeoTIFF file for the cloud mask (1 = cloud, 0 = clear, 255 = no data).</source>
+        <translation>Fichier GeoTIFF du masque de nuages (1 = nuage, 0 = dégagé, 255 = sans données).</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="126"/>
+        <source>Output</source>
+        <translation>Sortie</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="256"/>
+        <source>Calibrated threshold of {model}.</source>
+        <translation>Seuil calibré de {model}.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="266"/>
+        <source>Choose a raster layer.</source>
+        <translation>Choisissez une couche raster.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="289"/>
+        <source> (a guess: choose the product level if it is wrong)</source>
+        <translation> (une supposition : choisissez le niveau de produit s'il est faux)</translation>
+    </message>
+</context>
+<context>
+    <name>ThresholdRow</name>
+    <message>
+        <location filename="../gui/threshold.py" line="35"/>
+        <source>Threshold slider</source>
+        <translation>Curseur du seuil</translation>
+    </message>
+    <message>
+        <location filename="../gui/threshold.py" line="35"/>
+        <source>Cloud probability above which a pixel is cloud. Lower finds more thin cloud.</source>
+        <translation>Probabilité de nuage au-dessus de laquelle un pixel est un nuage. Plus bas, il trouve plus de nuages fins.</translation>
+    </message>
+    <message>
+        <location filename="../gui/threshold.py" line="41"/>
+        <source>Threshold</source>
+        <translation>Seuil</translation>
+    </message>
+    <message>
+        <location filename="../gui/threshold.py" line="41"/>
+        <source>Type the cloud probability threshold (0.001 to 0.999).</source>
+        <translation>Saisissez le seuil de probabilité de nuage (0,001 à 0,999).</translation>
+    </message>
+    <message>
+        <location filename="../gui/threshold.py" line="44"/>
+        <source>Reset</source>
+        <translation>Réinitialiser</translation>
+    </message>
+    <message>
+        <location filename="../gui/threshold.py" line="45"/>
+        <source>Reset threshold</source>
+        <translation>Réinitialiser le seuil</translation>
+    </message>
+    <message>
+        <location filename="../gui/threshold.py" line="45"/>
+        <source>Go back to the threshold calibrated with the model.</source>
+        <translation>Revenir au seuil calibré avec le modèle.</translation>
+    </message>
+    <message>
+        <location filename="../gui/threshold.py" line="77"/>
+        <source>Your threshold.</source>
+        <translation>Votre seuil.</translation>
+    </message>
+    <message>
+        <location filename="../gui/threshold.py" line="121"/>
+        <source>Your threshold; the model&apos;s calibrated one is {value:.3f}.</source>
+        <translation>Votre seuil ; celui calibré pour le modèle est {value:.3f}.</translation>
+    </message>
+</context>
+<context>
+    <name>WorkflowBox</name>
+    <message>
+        <location filename="../gui/workflow_box.py" line="32"/>
+        <source>Clean-up and extra outputs</source>
+        <translation>Nettoyage et sorties supplémentaires</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="40"/>
+        <source>Off</source>
+        <translation>Désactivé</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="36"/>
+        <source>Cloud buffer</source>
+        <translation>Zone tampon autour des nuages</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="36"/>
+        <source>Grow the cloud mask by this many pixels: cloud edges and thin fringes are where masks leak. Off keeps the clouds as detected.</source>
+        <translation>Agrandir le masque de nuages de ce nombre de pixels : les bords des nuages et les franges fines sont là où les masques fuient. Désactivé garde les nuages tels que détectés.</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="39"/>
+        <source>Cloud buffer (pixels)</source>
+        <translation>Zone tampon autour des nuages (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="41"/>
+        <source>Smallest cloud</source>
+        <translation>Plus petit nuage</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="41"/>
+        <source>Drop cloud patches of fewer pixels than this (sieve), before the buffer. Off keeps every patch.</source>
+        <translation>Supprimer les taches de nuages de moins de pixels que ceci (tamis), avant la zone tampon. Désactivé garde toutes les taches.</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="44"/>
+        <source>Smallest cloud (pixels)</source>
+        <translation>Plus petit nuage (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="46"/>
+        <source>Masked image</source>
+        <translation>Image masquée</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="46"/>
+        <source>Also write the input with every cloud and fill pixel set to no data.</source>
+        <translation>Écrire aussi l'entrée avec chaque pixel de nuage et de remplissage mis à sans données.</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="48"/>
+        <source>GeoTIFF (*.tif *.tiff)</source>
+        <translation>GeoTIFF (*.tif *.tiff)</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="49"/>
+        <source>Masked image file</source>
+        <translation>Fichier de l'image masquée</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="49"/>
+        <source>GeoTIFF for the masked image; empty, a temporary file.</source>
+        <translation>GeoTIFF de l'image masquée ; vide, un fichier temporaire.</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="52"/>
+        <source>Cloud polygons</source>
+        <translation>Polygones de nuages</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="52"/>
+        <source>Also write the clouds as polygons with their area, in the input&apos;s CRS.</source>
+        <translation>Écrire aussi les nuages en polygones avec leur surface, dans le SCR de l'entrée.</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="54"/>
+        <source>GeoPackage (*.gpkg)</source>
+        <translation>GeoPackage (*.gpkg)</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="55"/>
+        <source>Cloud polygons file</source>
+        <translation>Fichier des polygones de nuages</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="55"/>
+        <source>GeoPackage for the cloud polygons; empty, a temporary file.</source>
+        <translation>GeoPackage des polygones de nuages ; vide, un fichier temporaire.</translation>
+    </message>
+</context>
+</TS>
