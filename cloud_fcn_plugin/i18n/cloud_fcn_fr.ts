@@ -64,17 +64,17 @@
         <translation>Modèle à 6 bandes (B2-B7 : du bleu au SWIR2)</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="60"/>
+        <location filename="../gui/results.py" line="68"/>
         <source>{name} without clouds</source>
         <translation>{name} sans nuages</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="66"/>
+        <location filename="../gui/results.py" line="75"/>
         <source>{name} cloud polygons</source>
         <translation>{name} polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="96"/>
+        <location filename="../processing/detect_algorithm.py" line="101"/>
         <source>Detect clouds</source>
         <translation>Détecter les nuages</translation>
     </message>
@@ -84,87 +84,87 @@
         <translation>Détecter les nuages dans une couche raster Landsat 8/9</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="100"/>
+        <location filename="../processing/detect_algorithm.py" line="105"/>
         <source>Cloud detection</source>
         <translation>Détection de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="112"/>
+        <location filename="../processing/detect_algorithm.py" line="117"/>
         <source>Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.</source>
         <translation>Masque de nuages et couverture nuageuse d'une scène Landsat 8/9 par un réseau de neurones.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <location filename="../processing/detect_algorithm.py" line="126"/>
         <source>landsat</source>
         <translation>landsat</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <location filename="../processing/detect_algorithm.py" line="126"/>
         <source>cloud mask</source>
         <translation>masque de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <location filename="../processing/detect_algorithm.py" line="126"/>
         <source>cloud</source>
         <translation>nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <location filename="../processing/detect_algorithm.py" line="126"/>
         <source>fmask</source>
         <translation>fmask</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <location filename="../processing/detect_algorithm.py" line="126"/>
         <source>segmentation</source>
         <translation>segmentation</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="122"/>
+        <location filename="../processing/detect_algorithm.py" line="127"/>
         <source>deep learning</source>
         <translation>apprentissage profond</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="122"/>
+        <location filename="../processing/detect_algorithm.py" line="127"/>
         <source>fcn</source>
         <translation>fcn</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="122"/>
+        <location filename="../processing/detect_algorithm.py" line="127"/>
         <source>cloud cover</source>
         <translation>couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="133"/>
+        <location filename="../processing/detect_algorithm.py" line="138"/>
         <source>Input raster</source>
         <translation>Raster en entrée</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="134"/>
+        <location filename="../processing/detect_algorithm.py" line="139"/>
         <source>A multi-band raster, one band file of a Landsat product folder, or the product&apos;s *_MTL.txt file or folder.</source>
         <translation>Un raster multibande, un fichier de bande d'un dossier de produit Landsat, ou le fichier *_MTL.txt du produit ou son dossier.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="137"/>
+        <location filename="../processing/detect_algorithm.py" line="142"/>
         <source>Red band</source>
         <translation>Bande rouge</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="137"/>
+        <location filename="../processing/detect_algorithm.py" line="142"/>
         <source>Green band</source>
         <translation>Bande verte</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="137"/>
+        <location filename="../processing/detect_algorithm.py" line="142"/>
         <source>Blue band</source>
         <translation>Bande bleue</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="137"/>
+        <location filename="../processing/detect_algorithm.py" line="142"/>
         <source>NIR band</source>
         <translation>Bande PIR</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="141"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>Unset: from the layer&apos;s band descriptions, else 3, 2, 1, 4.</source>
         <translation>Non défini : d'après les descriptions des bandes de la couche, sinon 3, 2, 1, 4.</translation>
     </message>
@@ -179,7 +179,7 @@
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="155"/>
+        <location filename="../processing/detect_algorithm.py" line="160"/>
         <source>Unset: the threshold calibrated with the model.</source>
         <translation>Non défini : le seuil calibré avec le modèle.</translation>
     </message>
@@ -194,67 +194,67 @@
         <translation>Fichier de modèle</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="163"/>
+        <location filename="../processing/detect_algorithm.py" line="168"/>
         <source>Cloud FCN weights (*.safetensors *.pt *.pth);;All files (*.*)</source>
         <translation>Poids Cloud FCN (*.safetensors *.pt *.pth);;Tous les fichiers (*.*)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="169"/>
+        <location filename="../processing/detect_algorithm.py" line="174"/>
         <source>Unset: the bundled model chosen with Model.</source>
         <translation>Non défini : le modèle fourni choisi avec Modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="172"/>
+        <location filename="../processing/detect_algorithm.py" line="177"/>
         <source>Tile size (pixels)</source>
         <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="177"/>
+        <location filename="../processing/detect_algorithm.py" line="182"/>
         <source>Tile overlap (pixels)</source>
         <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="181"/>
+        <location filename="../processing/detect_algorithm.py" line="186"/>
         <source>Tiles per batch</source>
         <translation>Tuiles par lot</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="185"/>
+        <location filename="../processing/detect_algorithm.py" line="190"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="145"/>
+        <location filename="../processing/help_text.py" line="152"/>
         <source>Cloud mask</source>
         <translation>Masque de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="145"/>
+        <location filename="../processing/help_text.py" line="152"/>
         <source>Cloud probability</source>
         <translation>Probabilité de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="145"/>
+        <location filename="../processing/help_text.py" line="152"/>
         <source>Cloud cover (%)</source>
         <translation>Couverture nuageuse (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="198"/>
+        <location filename="../processing/detect_algorithm.py" line="211"/>
         <source>Threshold used</source>
         <translation>Seuil utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="199"/>
+        <location filename="../processing/detect_algorithm.py" line="212"/>
         <source>Model used</source>
         <translation>Modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="200"/>
+        <location filename="../processing/detect_algorithm.py" line="213"/>
         <source>Device used</source>
         <translation>Périphérique utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="320"/>
+        <location filename="../processing/detect_algorithm.py" line="339"/>
         <source>In qgis_process and scripts, by name or number: {values}.</source>
         <translation>Dans qgis_process et les scripts, par nom ou par numéro : {values}.</translation>
     </message>
@@ -380,121 +380,86 @@
     </message>
     <message>
         <location filename="../processing/help_text.py" line="121"/>
-        <source>cloud patches (4-connected) of fewer pixels are dropped (GDAL sieve); 0 keeps every patch.</source>
-        <translation>les taches de nuages (4-connexes) de moins de pixels sont supprimées (tamis GDAL) ; 0 garde toutes les taches.</translation>
-    </message>
-    <message>
-        <location filename="../processing/help_text.py" line="121"/>
         <source>Cloud buffer</source>
         <translation>Zone tampon autour des nuages</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
-        <source>the clouds kept grow by this many pixels (every valid pixel within that distance of a cloud becomes cloud), covering the fringes where masks leak; never into fill. The sieve comes first, then the buffer. Both change the cloud mask and the cloud cover; the log also gives the cover as detected.</source>
-        <translation>les nuages conservés s'agrandissent de ce nombre de pixels (chaque pixel valide à cette distance d'un nuage devient nuage), pour couvrir les bords où les masques fuient ; jamais dans les pixels de remplissage. Le tamis vient d'abord, puis la zone tampon. Tous deux changent le masque et la couverture nuageuse ; le journal donne aussi la couverture telle que détectée.</translation>
-    </message>
-    <message>
-        <location filename="../processing/workflow.py" line="61"/>
+        <location filename="../processing/workflow.py" line="73"/>
         <source>Masked image</source>
         <translation>Image masquée</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
-        <source>optional GeoTIFF: the input with cloud and fill pixels set to nodata: every band of a raster, or the reflective 30 m bands B1-B7 and B9 of a Landsat product as one stack with band names; the input&apos;s data type, its nodata value (else 0 for Landsat DN, NaN for reflectance).</source>
-        <translation>GeoTIFF facultatif : l'entrée avec les pixels de nuage et de remplissage mis à nodata : toutes les bandes d'un raster, ou les bandes réfléchissantes à 30 m B1-B7 et B9 d'un produit Landsat en une seule pile avec les noms des bandes ; le type de données de l'entrée, sa valeur nodata (sinon 0 pour les DN Landsat, NaN pour la réflectance).</translation>
-    </message>
-    <message>
-        <location filename="../processing/workflow.py" line="66"/>
+        <location filename="../processing/workflow.py" line="78"/>
         <source>Cloud polygons</source>
         <translation>Polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
-        <source>optional GeoPackage: one polygon per cloud patch in the input&apos;s CRS, with its pixels and its area in square metres (area_m2; in squared map units, field area, for a CRS that is not projected).</source>
-        <translation>GeoPackage facultatif : un polygone par tache de nuage dans le SCR de l'entrée, avec ses pixels et sa surface en mètres carrés (area_m2 ; en unités de carte au carré, champ area, pour un SCR non projeté).</translation>
-    </message>
-    <message>
-        <location filename="../processing/help_text.py" line="145"/>
+        <location filename="../processing/help_text.py" line="152"/>
         <source>Outputs</source>
         <translation>Sorties</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="145"/>
-        <source>single-band byte GeoTIFF on the input&apos;s grid, {values}; loaded with a light fill and the legend cloud, clear. Its name gives the model and threshold, its metadata (abstract) the device and cloud cover.</source>
-        <translation>GeoTIFF d'une bande en octets sur la grille de l'entrée, {values} ; chargé avec un remplissage léger et la légende nuage, dégagé. Son nom donne le modèle et le seuil, ses métadonnées (résumé) le périphérique et la couverture nuageuse.</translation>
-    </message>
-    <message>
-        <location filename="../processing/help_text.py" line="145"/>
-        <source>optional float32 GeoTIFF of the network&apos;s probability, 0 to 1.</source>
-        <translation>GeoTIFF float32 facultatif de la probabilité du réseau, de 0 à 1.</translation>
-    </message>
-    <message>
-        <location filename="../processing/help_text.py" line="145"/>
-        <source>percentage of the valid pixels that are cloud, usable by the next step of a model; the model, threshold and device used are outputs too.</source>
-        <translation>pourcentage des pixels valides qui sont des nuages, utilisable par l'étape suivante d'un modèle ; le modèle, le seuil et le périphérique utilisés sont aussi des sorties.</translation>
-    </message>
-    <message>
-        <location filename="../processing/help_text.py" line="145"/>
+        <location filename="../processing/help_text.py" line="152"/>
         <source>Outputs in the temporary folder are marked [temporary]: they are lost when QGIS exits; save them with Export &gt; Save As. The masked image is named &quot;... without clouds&quot;, the polygons &quot;... cloud polygons&quot;.</source>
         <translation>Les sorties du dossier temporaire sont marquées [temporary] : elles sont perdues à la fermeture de QGIS ; enregistrez-les avec Exporter &gt; Enregistrer sous. L'image masquée s'appelle &quot;... sans nuages&quot;, les polygones &quot;... polygones de nuages&quot;.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="184"/>
         <source>From a shell</source>
         <translation>Depuis un terminal</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="184"/>
         <source>On Debian and Ubuntu call qgis_process.bin: their qgis_process wrapper adds --noversioncheck, which the QGIS 3.22 binary refuses. Other installers: qgis_process.</source>
         <translation>Sous Debian et Ubuntu, appelez qgis_process.bin : leur script qgis_process ajoute --noversioncheck, que le binaire de QGIS 3.22 refuse. Autres installations : qgis_process.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="184"/>
         <source>Choices are given by name or number: MODEL_CHOICE {models}; PRODUCT {products}; DEVICE {devices}.</source>
         <translation>Les choix se donnent par nom ou par numéro : MODEL_CHOICE {models} ; PRODUCT {products} ; DEVICE {devices}.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="180"/>
+        <location filename="../processing/help_text.py" line="199"/>
         <source>Accuracy</source>
         <translation>Précision</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="180"/>
+        <location filename="../processing/help_text.py" line="199"/>
         <source>Grouped cross-validation on the 31 labelled L8 Biome patches (no biome trained on in its own fold; threshold chosen out of fold), pooled over all pixels: full-band model Jaccard 84.2 %, precision 90.1 %, recall 92.8 %; 4-band model Jaccard 74.4 %, precision 77.1 %, recall 95.4 %. For comparison ukis-csmask scores 84.8 % (4-band) and 82.1 % (6-band) on the same patches. Check the mask on your own scenes.</source>
         <translation>Validation croisée groupée sur les 31 imagettes annotées de L8 Biome (aucun biome n'est appris dans son propre pli ; seuil choisi hors pli), sur l'ensemble des pixels : modèle toutes bandes Jaccard 84,2 %, précision 90,1 %, rappel 92,8 % ; modèle à 4 bandes Jaccard 74,4 %, précision 77,1 %, rappel 95,4 %. À titre de comparaison, ukis-csmask obtient 84,8 % (4 bandes) et 82,1 % (6 bandes) sur les mêmes imagettes. Vérifiez le masque sur vos propres scènes.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="188"/>
+        <location filename="../processing/help_text.py" line="207"/>
         <source>Known failure cases</source>
         <translation>Cas d'échec connus</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="188"/>
+        <location filename="../processing/help_text.py" line="207"/>
         <source>Snow and sea ice are called cloud by the 4-band model (the full-band model, which sees SWIR and temperature, does better but still errs on snow); fields of small, dim cumulus over dark forest are mostly missed; thin cirrus and contrails over dark water are often missed; rasters much coarser than 30 to 120 m lose small clouds.</source>
         <translation>La neige et la banquise sont classées nuage par le modèle à 4 bandes (le modèle toutes bandes, qui voit le SWIR et la température, fait mieux mais se trompe encore sur la neige) ; les champs de petits cumulus pâles sur une forêt sombre sont en grande partie manqués ; les cirrus fins et les traînées de condensation sur l'eau sombre sont souvent manqués ; les rasters bien plus grossiers que 30 à 120 m perdent les petits nuages.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="195"/>
+        <location filename="../processing/help_text.py" line="214"/>
         <source>How to cite</source>
         <translation>Comment citer</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="195"/>
+        <location filename="../processing/help_text.py" line="214"/>
         <source>Long, J., Shelhamer, E. and Darrell, T. (2015): Fully convolutional networks for semantic segmentation, CVPR 2015. Mohajerani, S. and Saeedi, P. (2019): Cloud-Net: an end-to-end cloud detection algorithm for Landsat 8 imagery, IGARSS 2019.</source>
         <translation>Long, J., Shelhamer, E. et Darrell, T. (2015) : Fully convolutional networks for semantic segmentation, CVPR 2015. Mohajerani, S. et Saeedi, P. (2019) : Cloud-Net: an end-to-end cloud detection algorithm for Landsat 8 imagery, IGARSS 2019.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="201"/>
+        <location filename="../processing/help_text.py" line="220"/>
         <source>Licence</source>
         <translation>Licence</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="201"/>
+        <location filename="../processing/help_text.py" line="220"/>
         <source>The plugin and its bundled weights are GPL-2.0-or-later. The weights were trained on 38-Cloud (Mohajerani and Saeedi, Apache-2.0) and the L8 Biome cloud masks (USGS, public domain).</source>
         <translation>L'extension et ses poids fournis sont sous GPL-2.0 ou ultérieure. Les poids ont été entraînés sur 38-Cloud (Mohajerani et Saeedi, Apache-2.0) et les masques de nuages L8 Biome (USGS, domaine public).</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="211"/>
+        <location filename="../processing/help_text.py" line="230"/>
         <source>Finds clouds in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 surface reflectance) with a fully convolutional network and writes a cloud mask on the same grid as the input, plus the cloud cover percentage. The Detect clouds panel (toolbar button, or Raster &gt; Cloud FCN &gt; Detect clouds) runs this algorithm: the same checks, messages and history entries.</source>
         <translation>Trouve les nuages d'une scène Landsat 8 ou 9 (niveau 1, réflectance au sommet de l'atmosphère ou réflectance de surface de niveau 2) avec un réseau entièrement convolutif et écrit un masque de nuages sur la grille de l'entrée, avec le pourcentage de couverture nuageuse. Le panneau Détecter les nuages (bouton de la barre d'outils, ou Raster &gt; Cloud FCN &gt; Détecter les nuages) exécute cet algorithme : les mêmes contrôles, messages et entrées d'historique.</translation>
     </message>
@@ -504,34 +469,134 @@
         <translation>Cloud FCN (détection de nuages Landsat 8/9)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="49"/>
+        <location filename="../processing/workflow.py" line="53"/>
         <source>Minimum cloud size (pixels)</source>
         <translation>Taille minimale des nuages (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="53"/>
+        <location filename="../processing/workflow.py" line="57"/>
         <source>Cloud patches of fewer pixels are dropped; 0 keeps every patch.</source>
         <translation>Les taches de nuages de moins de pixels sont supprimées ; 0 garde toutes les taches.</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="54"/>
+        <location filename="../processing/workflow.py" line="58"/>
         <source>Cloud buffer (pixels)</source>
         <translation>Zone tampon autour des nuages (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="58"/>
+        <location filename="../processing/workflow.py" line="62"/>
         <source>Clouds grow by this many pixels, after the sieve; 0 leaves them.</source>
         <translation>Les nuages s'agrandissent de ce nombre de pixels, après le tamis ; 0 les laisse tels quels.</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="125"/>
+        <location filename="../processing/workflow.py" line="154"/>
         <source>{} without clouds</source>
         <translation>{} sans nuages</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="132"/>
+        <location filename="../processing/workflow.py" line="161"/>
         <source>{} cloud polygons</source>
         <translation>{} polygones de nuages</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="23"/>
+        <source>Product QA band (QA_PIXEL or BQA, no network)</source>
+        <translation>Bande QA du produit (QA_PIXEL ou BQA, sans réseau)</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="36"/>
+        <source>Thick cloud</source>
+        <translation>Nuage épais</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="36"/>
+        <source>Thin cloud</source>
+        <translation>Nuage fin</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="36"/>
+        <source>Cloud shadow</source>
+        <translation>Ombre de nuage</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="203"/>
+        <source>Cloud shadow cover (%)</source>
+        <translation>Couverture d'ombres de nuages (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="204"/>
+        <source>Thick cloud cover (%)</source>
+        <translation>Couverture de nuages épais (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="207"/>
+        <source>Thin cloud cover (%)</source>
+        <translation>Couverture de nuages fins (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="208"/>
+        <source>Product QA band cloud cover (%)</source>
+        <translation>Couverture nuageuse de la bande QA du produit (%)</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="65"/>
+        <source>Classes to mask</source>
+        <translation>Classes à masquer</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>which classes the four steps below act on: thick cloud, thin cloud and cloud shadow (all three unless you choose).</source>
+        <translation>les classes sur lesquelles agissent les quatre étapes ci-dessous : nuage épais, nuage fin et ombre de nuage (les trois sauf si vous choisissez).</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>patches (4-connected) of the masked classes with fewer pixels become clear (GDAL sieve); 0 keeps every patch.</source>
+        <translation>les taches (4-connexes) des classes masquées de moins de pixels deviennent dégagées (tamis GDAL) ; 0 garde toutes les taches.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>the masked classes grow by this many pixels (every valid pixel within that distance takes the class of the nearest masked pixel), covering the fringes where masks leak; never into fill. The sieve comes first, then the buffer. Both change the cloud mask and the cloud cover; the log also gives the cover as detected.</source>
+        <translation>les classes masquées s'agrandissent de ce nombre de pixels (chaque pixel valide à cette distance prend la classe du pixel masqué le plus proche), pour couvrir les bords où les masques fuient ; jamais dans les pixels de remplissage. Le tamis vient d'abord, puis la zone tampon. Tous deux changent le masque et la couverture nuageuse ; le journal donne aussi la couverture telle que détectée.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>optional GeoTIFF: the input with the masked classes and fill pixels set to nodata: every band of a raster, or the reflective 30 m bands B1-B7 and B9 of a Landsat product as one stack with band names; the input&apos;s data type, its nodata value (else 0 for Landsat DN, NaN for reflectance).</source>
+        <translation>GeoTIFF facultatif : l'entrée avec les classes masquées et les pixels de remplissage mis à nodata : toutes les bandes d'un raster, ou les bandes réfléchissantes à 30 m B1-B7 et B9 d'un produit Landsat en une seule pile avec les noms des bandes ; le type de données de l'entrée, sa valeur nodata (sinon 0 pour les DN Landsat, NaN pour la réflectance).</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="121"/>
+        <source>optional GeoPackage: one polygon per patch of a masked class in the input&apos;s CRS, with its class (1, 2, 3) and class_name, its pixels and its area in square metres (area_m2; in squared map units, field area, for a CRS that is not projected).</source>
+        <translation>GeoPackage facultatif : un polygone par tache d'une classe masquée dans le SCR de l'entrée, avec sa classe (1, 2, 3) et class_name, ses pixels et sa surface en mètres carrés (area_m2 ; en unités de carte au carré, champ area, pour un SCR non projeté).</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="152"/>
+        <source>single-band byte GeoTIFF on the input&apos;s grid, {values}; loaded with a light fill and a legend of the four classes (a cloud-only model writes 0, 1 and 255). Its name gives the model and threshold, its metadata (abstract) the device and cloud cover.</source>
+        <translation>GeoTIFF d'une bande en octets sur la grille de l'entrée, {values} ; chargé avec un remplissage léger et une légende des quatre classes (un modèle limité aux nuages écrit 0, 1 et 255). Son nom donne le modèle et le seuil, ses métadonnées (résumé) le périphérique et la couverture nuageuse.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="152"/>
+        <source>optional float32 GeoTIFF of the network&apos;s probabilities, 0 to 1: band 1 cloud (thick + thin), then thin cloud and cloud shadow where the model has those classes.</source>
+        <translation>GeoTIFF float32 facultatif des probabilités du réseau, de 0 à 1 : bande 1 nuage (épais + fin), puis nuage fin et ombre de nuage là où le modèle a ces classes.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="152"/>
+        <source>Product QA band</source>
+        <translation>Bande QA du produit</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="152"/>
+        <source>Model &quot;Product QA band&quot; decodes the product&apos;s own QA_PIXEL or BQA into the same codes instead of running a network (product folders and their MTL only). After a network run on such a product, the log gives the QA band&apos;s cover beside the mask&apos;s and warns when they differ strongly.</source>
+        <translation>Le modèle &quot;Bande QA du produit&quot; décode la bande QA_PIXEL ou BQA du produit dans les mêmes codes au lieu d'exécuter un réseau (dossiers de produits et leur MTL seulement). Après une exécution du réseau sur un tel produit, le journal donne la couverture de la bande QA à côté de celle du masque et avertit quand elles diffèrent fortement.</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="152"/>
+        <source>percentage of the valid pixels that are thick or thin cloud; Cloud shadow cover, Thick and Thin cloud cover and the product QA band&apos;s cloud cover (empty without one) are outputs too, usable by the next step of a model; the model, threshold and device used are outputs too.</source>
+        <translation>pourcentage des pixels valides qui sont des nuages épais ou fins ; la couverture d'ombres de nuages, les couvertures de nuages épais et fins et la couverture nuageuse de la bande QA du produit (vide sans elle) sont aussi des sorties, utilisables par l'étape suivante d'un modèle ; le modèle, le seuil et le périphérique utilisés sont aussi des sorties.</translation>
+    </message>
+    <message>
+        <location filename="../processing/workflow.py" line="69"/>
+        <source>What the sieve, the buffer, the masked image and the polygons act on; unset: thick cloud, thin cloud and cloud shadow. By name or number: thick (0), thin (1), shadow (2).</source>
+        <translation>Ce sur quoi agissent le tamis, la zone tampon, l'image masquée et les polygones ; non défini : nuage épais, nuage fin et ombre de nuage. Par nom ou par numéro : thick (0), thin (1), shadow (2).</translation>
     </message>
 </context>
 <context>
@@ -738,52 +803,52 @@
         <translation>L'algorithme de traitement {id} n'est pas enregistré.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="251"/>
+        <location filename="../gui/dock.py" line="252"/>
         <source>Detect clouds in {layer}: canceled</source>
         <translation>Détecter les nuages dans {layer} : annulé</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="253"/>
+        <location filename="../gui/dock.py" line="254"/>
         <source>Detect clouds in {layer}</source>
         <translation>Détecter les nuages dans {layer}</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="279"/>
+        <location filename="../gui/dock.py" line="280"/>
         <source>Cloud cover: canceled</source>
         <translation>Couverture nuageuse : annulée</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="280"/>
+        <location filename="../gui/dock.py" line="281"/>
         <source>Cloud detection in {layer} was canceled.</source>
         <translation>La détection de nuages dans {layer} a été annulée.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="284"/>
+        <location filename="../gui/dock.py" line="285"/>
         <source>Cloud detection in {layer} failed.</source>
         <translation>La détection de nuages dans {layer} a échoué.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="312"/>
+        <location filename="../gui/dock.py" line="313"/>
         <source>Cloud cover: failed</source>
         <translation>Couverture nuageuse : échec</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="309"/>
+        <location filename="../gui/dock.py" line="310"/>
         <source>The mask {path} could not be loaded.</source>
         <translation>Le masque {path} n'a pas pu être chargé.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="319"/>
+        <location filename="../gui/dock.py" line="320"/>
         <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
         <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="324"/>
+        <location filename="../gui/dock.py" line="325"/>
         <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="332"/>
+        <location filename="../gui/dock.py" line="333"/>
         <source>Cloud cover: {cover:.2f} % ({layer})</source>
         <translation>Couverture nuageuse : {cover:.2f} % ({layer})</translation>
     </message>
@@ -876,17 +941,17 @@
         <translation>Sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="256"/>
+        <location filename="../gui/form.py" line="268"/>
         <source>Calibrated threshold of {model}.</source>
         <translation>Seuil calibré de {model}.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="266"/>
+        <location filename="../gui/form.py" line="278"/>
         <source>Choose a raster layer.</source>
         <translation>Choisissez une couche raster.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="289"/>
+        <location filename="../gui/form.py" line="301"/>
         <source> (a guess: choose the product level if it is wrong)</source>
         <translation> (une supposition : choisissez le niveau de produit s'il est faux)</translation>
     </message>
