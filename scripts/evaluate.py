@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cloud_fcn_plugin.engine.errors import CloudFcnError, ParameterError
+from cloud_fcn_plugin.engine.errors import CloudFcnError, OutputNotWritableError, ParameterError
 from cloud_fcn_plugin.engine.predict import load_predictor
 from cloud_fcn_plugin.engine.training.crossval import (
     cv_report,
@@ -43,6 +44,7 @@ from cloud_fcn_plugin.engine.training.datasets import (
 )
 from cloud_fcn_plugin.engine.training.evaluation import (
     Evaluation,
+    check_pairs,
     evaluate_38cloud_scenes,
     evaluate_patches,
     save_overlay,
@@ -119,8 +121,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_out_dir(out: Path | None) -> None:
+    """Make sure --out-dir can take the results before anything is computed.
+
+    Raises:
+        OutputNotWritableError: it is a file, or cannot be created or written.
+    """
+    if out is None:
+        return
+    if out.exists() and not out.is_dir():
+        raise OutputNotWritableError(
+            f"--out-dir {out} is a file, not a folder: give a folder for metrics.json."
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputNotWritableError(
+            f"--out-dir {out} cannot be created ({exc.strerror or exc}): choose a folder "
+            "you can write to."
+        ) from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise OutputNotWritableError(
+            f"--out-dir {out} is not writable: choose a folder you can write to."
+        )
+
+
 def run(args: argparse.Namespace) -> tuple[Evaluation, str]:
     """Evaluate the dataset; returns the evaluation and a title."""
+    check_out_dir(args.out_dir)
     predictor = load_predictor(args.weights, args.device, args.batch_size)
     meta = predictor.metadata
     # Tiling overrides go into the metadata predict_scene reads its defaults from.
@@ -154,6 +182,7 @@ def run(args: argparse.Namespace) -> tuple[Evaluation, str]:
         )
         if not specs:
             raise ParameterError(f"{args.dataset} holds no patch with a mask: nothing to score.")
+        check_pairs(specs)
         evaluation = evaluate_patches(predictor, specs, threshold, keep, log)
     weights = args.weights or "bundled weights"
     return evaluation, f"{args.dataset} with {weights}"
@@ -178,6 +207,7 @@ def write_outputs(evaluation: Evaluation, title: str, args: argparse.Namespace) 
 def run_cross_validation(args: argparse.Namespace) -> None:
     """Score a cross-validation folder's out-of-fold predictions; print and write the tables."""
     root = Path(args.dataset.partition(":")[2])
+    check_out_dir(args.out_dir)
     report = cv_report(*load_cross_validation(root), fixed=args.threshold)
     text = report_markdown(report)
     print(text)
@@ -203,6 +233,22 @@ def main(argv: list[str] | None = None) -> int:
     except CloudFcnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("Interrupted: nothing was written.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory: lower --batch-size or --tile-size.", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}: check the paths and free disk space.",
+              file=sys.stderr)
+        return 1
+    except Exception as exc:  # the last resort: one line, never a traceback
+        text = str(exc).strip().splitlines()
+        print(f"error: evaluation failed unexpectedly ({type(exc).__name__}: "
+              f"{text[0] if text else ''}).", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -26,6 +26,10 @@ Examples:
     # Continue an interrupted run with the same arguments plus --resume:
     python scripts/train.py ... --out runs/lite --resume runs/lite/last.safetensors
 
+A folder that already holds a run is never written over unasked: continue it with
+--resume, or replace it with --overwrite. Cross-validation folds are reused only
+when the recipe that trained them is the one given.
+
 Datasets are ``38cloud:PATH``, ``biome:PATH``, ``pairs:IMAGES_DIR,MASKS_DIR`` or a
 bare ``PATH`` whose layout is recognised; repeat ``--train`` to mix several.
 """
@@ -51,6 +55,7 @@ from cloud_fcn_plugin.engine.training.crossval import (
 )
 from cloud_fcn_plugin.engine.training.datasets import MaskCoding, PatchSpec, from_spec, labelled
 from cloud_fcn_plugin.engine.training.losses import LOSSES
+from cloud_fcn_plugin.engine.training.run_folder import check_run_folder, remove_run
 from cloud_fcn_plugin.engine.training.trainer import Trainer
 from cloud_fcn_plugin.engine.training.validation import recalibrate
 
@@ -287,6 +292,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--resume", type=Path, default=None, help="last.safetensors of a run")
     run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --out (its models, logs and cross-validation folds)",
+    )
+    run.add_argument(
         "--folds",
         type=int,
         default=0,
@@ -447,46 +457,77 @@ def cross_validate_then_train(
     final["validation_data"] = describe([], [])
     trainer = Trainer(config, specs, (), final, log=print)
     last = config.out_dir / "last.safetensors"
-    if args.resume is not None or last.is_file():
-        trainer.resume(args.resume or last)
+    if args.resume is not None:
+        trainer.resume(args.resume)
     trainer.fit()
     stamp_checkpoint(last, report)
     print(f"Done: {last} (threshold {report['threshold']:.3f} from the cross-validation).")
     return 0
 
 
+def check_out(args: argparse.Namespace) -> None:
+    """Refuse, before any work, a --out that would replace a run unasked."""
+    if args.resume is not None and args.overwrite:
+        raise ParameterError("--resume continues the run in --out, --overwrite replaces it: "
+                             "give one of them.")
+    final_model = not (args.folds and args.cv_only)
+    check_run_folder(
+        args.out, resume=args.resume is not None, overwrite=args.overwrite, final_model=final_model
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    argv_used = sys.argv[1:] if argv is None else argv
-    command = shlex.join(["python", "scripts/train.py", *argv_used])
     try:
-        if args.recalibrate is not None:
-            return recalibrate_only(args, command)
-        if not args.train or args.out is None:
-            raise ParameterError("Training needs --train DATASET and --out FOLDER.")
-        config = config_from_args(args)
-        train = load_datasets(args, args.train)
-        val = load_datasets(args, args.val)
-        if not val and args.val_split:
-            train, val = split_validation(train, args.val_split, args.seed)
-        provenance = {
-            "command": command,
-            "train_data": describe(args.train, train),
-            "validation_data": describe(args.val or [f"val-split {args.val_split}"], val),
-        }
-        if args.folds:
-            return cross_validate_then_train(args, config, train + val, provenance)
-        trainer = Trainer(config, train, val, provenance, log=print)
-        if args.resume is not None:
-            trainer.resume(args.resume)
-        summary = trainer.fit()
+        return run(args, sys.argv[1:] if argv is None else argv)
     except CloudFcnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("Interrupted: resume with --resume <out>/last.safetensors.", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("error: out of memory: lower --batch-size or --patch-size.", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}: check the paths and free disk space.",
+              file=sys.stderr)
+        return 1
+    except Exception as exc:  # the last resort: one line, never a traceback
+        text = str(exc).strip().splitlines()
+        print(f"error: training failed unexpectedly ({type(exc).__name__}: "
+              f"{text[0] if text else ''}).", file=sys.stderr)
+        return 1
+
+
+def run(args: argparse.Namespace, argv_used: list[str]) -> int:
+    """Recalibrate, cross-validate or train as the arguments ask; returns the exit status."""
+    command = shlex.join(["python", "scripts/train.py", *argv_used])
+    if args.recalibrate is not None:
+        return recalibrate_only(args, command)
+    if not args.train or args.out is None:
+        raise ParameterError("Training needs --train DATASET and --out FOLDER.")
+    check_out(args)
+    config = config_from_args(args)
+    train = load_datasets(args, args.train)
+    val = load_datasets(args, args.val)
+    if not val and args.val_split:
+        train, val = split_validation(train, args.val_split, args.seed)
+    provenance = {
+        "command": command,
+        "train_data": describe(args.train, train),
+        "validation_data": describe(args.val or [f"val-split {args.val_split}"], val),
+    }
+    if args.overwrite:
+        remove_run(args.out)  # asked for, and only now that the data has loaded
+    if args.folds:
+        return cross_validate_then_train(args, config, train + val, provenance)
+    trainer = Trainer(config, train, val, provenance, log=print)
+    if args.resume is not None:
+        trainer.resume(args.resume)
+    summary = trainer.fit()
     best = summary.get("best") or summary.get("last")
     print(f"Done: {best['path']} (threshold {best['threshold']:.3f}); log in {config.out_dir}.")
     return 0

@@ -364,8 +364,12 @@ def _check_matches_architecture(
         )
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then move the temporary file onto ``path``."""
+def atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then move the temporary file onto ``path``.
+
+    Whatever ``write`` raises (a full disk included) leaves ``path`` as it was and no
+    temporary file behind.
+    """
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -411,16 +415,17 @@ def save_checkpoint(
     try:
         # A stale sidecar would make the new checkpoint look corrupt if we stop midway.
         sidecar.unlink(missing_ok=True)
-        _atomic_write(
+        atomic_write(
             path, lambda tmp: save_file(tensors, tmp, metadata={METADATA_KEY: json.dumps(header)})
         )
         record = {**header, "file": path.name, "file_sha256": checkpoint_sha256(path)}
         text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-        _atomic_write(sidecar, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    except OSError as exc:
+        atomic_write(sidecar, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    except (OSError, SafetensorError) as exc:
+        # safetensors reports a full disk as SafetensorError (StorageFull), not OSError.
         raise OutputNotWritableError(
-            f"cannot write checkpoint {path}: {exc.strerror or exc}; "
-            "check the folder exists and is writable."
+            f"cannot write checkpoint {path}: {getattr(exc, 'strerror', None) or exc}; "
+            "check the folder exists and is writable, and free disk space."
         ) from None
     return sha
 

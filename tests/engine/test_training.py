@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from cloud_fcn_plugin.engine.bands import to_reflectance
-from cloud_fcn_plugin.engine.errors import ParameterError, WeightsError
+from cloud_fcn_plugin.engine.errors import OutputNotWritableError, ParameterError, WeightsError
 from cloud_fcn_plugin.engine.pipeline import predict_scene
 from cloud_fcn_plugin.engine.predict import load_predictor
 from cloud_fcn_plugin.engine.training.augment import (
@@ -313,6 +313,43 @@ class TestTrainState:
         with pytest.raises(WeightsError, match="resume"):
             load_train_state(tmp_path / "last.safetensors", optimizer)
 
+    @pytest.mark.parametrize(("suffix", "size"), [(".state.json", 100), (".state.safetensors", 40)])
+    def test_damaged_state_is_one_clear_error(self, tmp_path, suffix, size):
+        optimizer = _stepped_optimizer()
+        checkpoint = tmp_path / "last.safetensors"
+        save_train_state(checkpoint, optimizer, {"epoch": 1, "step": 2})
+        damaged = tmp_path / f"last{suffix}"
+        damaged.write_bytes(damaged.read_bytes()[:size])
+        with pytest.raises(WeightsError, match="training state beside .* is damaged.*--overwrite"):
+            load_train_state(checkpoint, _stepped_optimizer())
+
+    def test_deeply_nested_state_is_damaged_not_a_recursion_error(self, tmp_path):
+        checkpoint = tmp_path / "last.safetensors"
+        save_train_state(checkpoint, _stepped_optimizer(), {"epoch": 1, "step": 2})
+        (tmp_path / "last.state.json").write_text("[" * 100_000 + "]" * 100_000)
+        with pytest.raises(WeightsError, match="is damaged"):
+            load_train_state(checkpoint, _stepped_optimizer())
+
+    def test_full_disk_keeps_the_previous_state_whole(self, tiny_disk):
+        checkpoint = tiny_disk / "last.safetensors"
+        save_train_state(checkpoint, _stepped_optimizer(), {"epoch": 1, "step": 2})
+        before = {p.name: p.read_bytes() for p in tiny_disk.iterdir()}
+        too_big = {"weight": torch.zeros(400_000)}  # 1.6 MB on a 1 MB disk
+        with pytest.raises(OutputNotWritableError, match="training state.*free disk space"):
+            save_train_state(checkpoint, _stepped_optimizer(), {"epoch": 2, "step": 4}, too_big)
+        assert {p.name: p.read_bytes() for p in tiny_disk.iterdir()} == before
+        loop, _ = load_train_state(checkpoint, _stepped_optimizer())
+        assert loop["step"] == 2
+
+
+def _stepped_optimizer() -> torch.optim.Optimizer:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model(torch.randn(4, 3)).sum().backward()
+    optimizer.step()
+    return optimizer
+
 
 @pytest.mark.data
 class TestPatchBank:
@@ -375,6 +412,23 @@ class TestTrainer:
         # The checkpoint the engine loads holds the average.
         predictor = load_predictor(tmp_path / "last.safetensors", device="cpu")
         assert torch.equal(predictor.model.state_dict()[key], average[key])
+
+    def test_a_diverged_run_stops_and_saves_no_broken_model(self, tmp_path, mixed_spec):
+        config = _tiny_config(tmp_path, architecture="unet", epochs=3, lr=1e6, warmup_epochs=0)
+        diverged = "training (loss|weights) became .*diverged.*lower --lr"
+        with pytest.raises(ParameterError, match=diverged):
+            Trainer(config, mixed_spec).fit()
+        last = tmp_path / "last.safetensors"
+        if last.exists():  # an epoch before the loss broke: finite weights only
+            load_predictor(last, device="cpu")
+
+    def test_resume_refuses_a_state_from_another_step(self, tmp_path, mixed_spec):
+        Trainer(_tiny_config(tmp_path), mixed_spec).fit()
+        state = tmp_path / "last.state.json"
+        state.write_text(state.read_text().replace('"step": 2', '"step": 7'))
+        last = tmp_path / "last.safetensors"
+        with pytest.raises(WeightsError, match="from step 7, the checkpoint from step 2"):
+            Trainer(_tiny_config(tmp_path, epochs=2), mixed_spec).resume(last)
 
     def test_resume_with_another_architecture_raises(self, tmp_path, mixed_spec):
         Trainer(_tiny_config(tmp_path), mixed_spec).fit()

@@ -164,3 +164,74 @@ class TestBiomePatches:
         argv = [f"biome:{biome_dir / 'val'}", "--weights", str(brightness_weights)]
         assert evaluate.main([*argv, "--threshold", "1.5"]) == 2
         assert "between 0 and 1" in capsys.readouterr().err
+
+
+def _mismatched_biome(root: Path, biome_dir: Path) -> Path:
+    """An L8 Biome folder whose one mask is 100x100 for a 256x256 image (mkdata's bio_mism)."""
+    import shutil
+
+    first = sorted((biome_dir / "val" / "Images").glob("*.tif"))[0]
+    (root / "Images").mkdir(parents=True)
+    shutil.copy(first, root / "Images" / "X_00.tif")
+    with rasterio.open(biome_dir / "val" / "Masks" / first.name) as src:
+        mask = src.read(1, window=((0, 100), (0, 100)))
+    _write(root / "Masks" / "X_00.tif", mask)
+    return root
+
+
+def _error_line(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    return err[0]
+
+
+@pytest.mark.data
+class TestRefusedBeforeTheRun:
+    """H12: data and output problems are one line, found before anything is predicted."""
+
+    def test_mask_of_another_size(
+        self, tmp_path: Path, biome_dir: Path, brightness_weights, capsys, monkeypatch
+    ) -> None:
+        data = _mismatched_biome(tmp_path / "bio_mism", biome_dir)
+        monkeypatch.setattr(evaluate, "evaluate_patches", _must_not_run)
+        argv = [f"biome:{data}", "--weights", str(brightness_weights), "--quiet"]
+        assert evaluate.main(argv) == 2
+        assert "is 100x100 but its image is 256x256" in _error_line(capsys)
+
+    @pytest.mark.parametrize("kind", ["file", "unreachable"])
+    def test_bad_out_dir(
+        self, tmp_path: Path, biome_dir: Path, brightness_weights, capsys, monkeypatch, kind
+    ) -> None:
+        if kind == "file":
+            out = tmp_path / "big4k.tif"
+            out.write_bytes(b"a scene")
+        else:
+            out = Path("/proc/x/y")
+        monkeypatch.setattr(evaluate, "evaluate_patches", _must_not_run)
+        argv = [f"biome:{biome_dir / 'val'}", "--weights", str(brightness_weights), "--quiet"]
+        assert evaluate.main([*argv, "--out-dir", str(out)]) == 2
+        assert "--out-dir" in _error_line(capsys)
+        if kind == "file":
+            assert out.read_bytes() == b"a scene"
+
+
+def _must_not_run(*_args, **_kwargs):
+    raise AssertionError("the evaluation ran before the up-front checks")
+
+
+class TestLastResort:
+    def test_deep_json_checkpoint_is_one_line(self, tmp_path: Path, brightness_weights, capsys):
+        from safetensors.torch import load_file, save_file
+
+        broken = tmp_path / "deep_json.safetensors"
+        save_file(load_file(brightness_weights), broken, metadata={"cloud_fcn": "[" * 100_000})
+        assert evaluate.main(["biome:/nonexistent", "--weights", str(broken)]) == 2
+        assert "not valid JSON" in _error_line(capsys)
+
+    def test_an_unexpected_error_is_one_line(self, monkeypatch, capsys) -> None:
+        def broken(*_args):
+            raise MemoryError()
+
+        monkeypatch.setattr(evaluate, "run", broken)
+        assert evaluate.main(["biome:/x"]) == 1
+        assert "out of memory" in _error_line(capsys)

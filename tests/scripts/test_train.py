@@ -163,3 +163,126 @@ class TestHelpers:
     def test_bad_range_is_rejected_by_argparse(self) -> None:
         with pytest.raises(SystemExit):
             train.build_parser().parse_args(["--train", "x", "--out", "o", "--gain-l1", "2"])
+
+
+# The audit's runs made small: one Biome folder, the pixel model, one short epoch.
+QUICK = [
+    "--arch",
+    "pixel_linear",
+    "--epochs",
+    "1",
+    "--samples-per-epoch",
+    "4",
+    "--patch-size",
+    "64",
+    "--batch-size",
+    "4",
+    "--threads",
+    "1",
+    "--device",
+    "cpu",
+]
+
+
+def _one_line_error(capsys) -> str:
+    """The one error line on stderr (progress bars may come before it), and no traceback."""
+    return _error_line(capsys.readouterr().err)
+
+
+def _error_line(err: str) -> str:
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and err.rstrip().endswith(errors[0]), err[-2000:]
+    assert "Traceback" not in err
+    return errors[0]
+
+
+@pytest.mark.data
+@pytest.mark.slow
+class TestNothingLost:
+    """C8-C10, H11, H12: a run never replaces a model unasked, nor saves a broken one."""
+
+    def test_an_existing_run_is_not_replaced_unasked(
+        self, tmp_path: Path, biome_dir: Path, capsys
+    ) -> None:
+        out = tmp_path / "ok"
+        argv = ["--train", f"biome:{biome_dir / 'val'}", *QUICK, "--out", str(out)]
+        assert train.main(argv) == 0
+        model = (out / "last.safetensors").read_bytes()
+        capsys.readouterr()
+        assert train.main([*argv, "--seed", "5"]) == 2
+        assert "already holds a training run" in _one_line_error(capsys)
+        assert (out / "last.safetensors").read_bytes() == model
+        assert train.main([*argv, "--seed", "5", "--overwrite"]) == 0
+        assert (out / "last.safetensors").read_bytes() != model
+
+    def test_a_cross_validation_of_another_recipe_is_refused(
+        self, tmp_path: Path, biome_dir: Path, capsys
+    ) -> None:
+        out = tmp_path / "cv"
+        argv = ["--train", f"biome:{biome_dir / 'val'}", *QUICK, "--folds", "2", "--cv-only"]
+        assert train.main([*argv, "--out", str(out)]) == 0
+        report = (out / "cv" / "report.json").read_bytes()
+        capsys.readouterr()
+        assert train.main([*argv, "--lr", "0.5", "--out", str(out)]) == 2
+        line = _one_line_error(capsys)
+        assert "another recipe (differs in lr)" in line and "--overwrite" in line
+        assert (out / "cv" / "report.json").read_bytes() == report
+        # The same recipe reuses its folds, as before.
+        assert train.main([*argv, "--out", str(out)]) == 0
+        assert (out / "cv" / "report.json").read_bytes() == report
+
+    def test_a_diverged_run_exits_non_zero_without_done(
+        self, tmp_path: Path, biome_dir: Path, capsys
+    ) -> None:
+        out = tmp_path / "nan"
+        argv = ["--train", f"biome:{biome_dir / 'val'}", *QUICK, "--arch", "unet", "--width",
+                "0.25", "--epochs", "3", "--samples-per-epoch", "16", "--lr", "1e6"]
+        assert train.main([*argv, "--out", str(out)]) == 2
+        captured = capsys.readouterr()
+        assert "Done:" not in captured.out
+        line = _error_line(captured.err)
+        assert "diverged" in line and "lower --lr" in line
+        if (out / "last.safetensors").exists():
+            load_predictor(out / "last.safetensors", device="cpu")  # finite, or refused
+
+    def test_out_is_a_file(self, tmp_path: Path, biome_dir: Path, capsys) -> None:
+        scene = tmp_path / "big4k.tif"
+        scene.write_bytes(b"a scene")
+        argv = ["--train", f"biome:{biome_dir / 'val'}", *QUICK, "--out", str(scene)]
+        assert train.main(argv) == 2
+        assert "is a file, not a folder" in _one_line_error(capsys)
+        assert scene.read_bytes() == b"a scene"
+
+    def test_damaged_state_on_resume(self, tmp_path: Path, biome_dir: Path, capsys) -> None:
+        out = tmp_path / "run"
+        argv = ["--train", f"biome:{biome_dir / 'val'}", *QUICK, "--out", str(out)]
+        assert train.main(argv) == 0
+        state = out / "last.state.json"
+        state.write_bytes(state.read_bytes()[:100])
+        capsys.readouterr()
+        resume = [*argv, "--epochs", "2", "--resume", str(out / "last.safetensors")]
+        assert train.main(resume) == 2
+        assert "is damaged" in _one_line_error(capsys)
+
+    def test_full_disk_is_one_line(self, tiny_disk: Path, biome_dir: Path, capsys) -> None:
+        # Leave about 40 kB: the checkpoints fit, the state or the plot does not.
+        (tiny_disk / "fill").write_bytes(b"\0" * (1024 * 1024 - 40 * 1024))
+        out = tiny_disk / "run"
+        argv = ["--train", f"biome:{biome_dir / 'val'}", *QUICK, "--arch", "unet", "--width",
+                "0.25", "--out", str(out)]
+        assert train.main(argv) in (1, 2)
+        line = _one_line_error(capsys)
+        assert "disk space" in line
+        if out.exists():
+            assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+class TestLastResort:
+    def test_an_unexpected_error_is_one_line(self, monkeypatch, capsys) -> None:
+        def broken(*_args):
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory\nmore detail")
+
+        monkeypatch.setattr(train, "run", broken)
+        assert train.main(["--train", "x", "--out", "o"]) == 1
+        line = _one_line_error(capsys)
+        assert "RuntimeError: DefaultCPUAllocator" in line

@@ -16,7 +16,9 @@ Layout of a cross-validation folder::
     report.json, report.md     the tables
 
 Folds that already have ``oof.npz`` are not trained again, and a fold with a
-``last.safetensors`` resumes where it stopped, so an interrupted search continues.
+``last.safetensors`` resumes where it stopped, so an interrupted search continues;
+``fold<K>/recipe.json`` records the recipe and patches that made a fold, and a fold
+made by another recipe is refused instead of reported as this one's.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import safe_json
 from ..errors import InputNotFoundError, ParameterError
 from ..metrics import Confusion, ThresholdSweep, confusion
 from .datasets import PatchSpec
+from .run_folder import check_fold_recipe, recipe_record, write_json_atomically
 
 Log = Callable[[str], None]
 _BIOME_NAME = re.compile(r"^([A-Za-z]+)_\d+_\d+$")
@@ -182,7 +186,7 @@ def save_out_of_fold(path: Path, results: Sequence[OutOfFold]) -> None:
 def load_out_of_fold(path: Path) -> list[OutOfFold]:
     """Read what :func:`save_out_of_fold` stored."""
     with np.load(path, allow_pickle=False) as data:
-        names = json.loads(str(data["index"]))
+        names = safe_json.loads(str(data["index"]))
         results = []
         for i, (name, group, fold, gain) in enumerate(names):
             shadow = data[f"{i}.shadow"].astype(np.float32) if f"{i}.shadow" in data else None
@@ -378,16 +382,25 @@ def cross_validate(
     root = Path(config.out_dir)
     root.mkdir(parents=True, exist_ok=True)
     held = make_folds(specs, folds)
-    (root / "folds.json").write_text(json.dumps(held, indent=1), encoding="utf-8")
-    pending = []
+    plans = []
+    # Every fold is checked before any is trained: a refusal comes before the work.
     for k, groups in enumerate(held):
         fold_dir = root / f"fold{k}"
-        fold_dir.mkdir(exist_ok=True)
-        if (fold_dir / "oof.npz").is_file():
-            continue
         train = [s for s in specs if patch_group(s) not in groups]
         held_out = [s for s in specs if patch_group(s) in groups]
         fold_config = replace(config, out_dir=fold_dir, patience=0)
+        record = recipe_record(
+            fold_config.to_json(), [s.name for s in train], [s.name for s in held_out]
+        )
+        check_fold_recipe(fold_dir, record)
+        plans.append((k, groups, fold_dir, train, held_out, fold_config, record))
+    write_json_atomically(root / "folds.json", held)
+    pending = []
+    for k, groups, fold_dir, train, held_out, fold_config, record in plans:
+        fold_dir.mkdir(exist_ok=True)
+        if (fold_dir / "oof.npz").is_file():
+            continue
+        write_json_atomically(fold_dir / "recipe.json", record)
         note = {**(provenance or {}), "cross_validation_fold": k, "held_out_groups": groups}
         pending.append((fold_config, train, held_out, k, note))
         log(f"fold {k}: holds out {', '.join(groups)} ({len(held_out)} patches)")
@@ -398,7 +411,7 @@ def cross_validate(
             for future in futures:
                 log(f"done: {future.result()}")
     report = cv_report(*load_cross_validation(root))
-    (root / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    write_json_atomically(root / "report.json", report)
     (root / "report.md").write_text(report_markdown(report), encoding="utf-8")
     return report
 
@@ -414,7 +427,12 @@ def load_cross_validation(root: Path) -> tuple[list[OutOfFold], list[list[str]]]
         raise InputNotFoundError(
             f"{root} holds no folds.json: point at the cv/ folder of train.py --folds."
         )
-    folds = json.loads(folds_file.read_text(encoding="utf-8"))
+    try:
+        folds = safe_json.loads(folds_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputNotFoundError(
+            f"{folds_file} is damaged: run train.py --folds again with --overwrite."
+        ) from None
     missing = [k for k in range(len(folds)) if not (root / f"fold{k}" / "oof.npz").is_file()]
     if missing:
         raise InputNotFoundError(

@@ -9,13 +9,16 @@ padding is removed, and each whole scene is compared with
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import rasterio
 
+from ..errors import InputReadError
 from ..metrics import Confusion, ThresholdSweep, confusion, summarize
 from ..pipeline import predict_scene
 from ..predict import Predictor
@@ -79,6 +82,35 @@ class Evaluation:
         if len(kept) > keep_worst:
             best = min(kept, key=lambda u: u.error_rate)
             best.probability = best.truth = best.valid = best.rgb = None
+
+
+def check_pairs(specs: Sequence[PatchSpec]) -> None:
+    """Check from the file headers that every mask has its image's size, before any work.
+
+    Raises:
+        InputReadError: a mask and its image differ in size, or one cannot be opened.
+    """
+    for spec in specs:
+        image = spec.image if spec.image is not None else (spec.band_files or (None,))[0]
+        if spec.mask is None or image is None:
+            continue
+        mask_size, image_size = raster_size(spec.mask), raster_size(image)
+        if mask_size != image_size:
+            raise InputReadError(
+                f"Mask {spec.mask} is {mask_size[0]}x{mask_size[1]} but its image is "
+                f"{image_size[0]}x{image_size[1]}: pair each image with its own mask."
+            )
+
+
+def raster_size(path: Path) -> tuple[int, int]:
+    """Width and height of a raster, from its header only."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                return src.width, src.height
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputReadError(f"Cannot read {path}: {exc}; check the file.") from None
 
 
 def evaluate_patches(

@@ -20,7 +20,6 @@ writes ``summary.json`` (threshold and validation metrics of best and last).
 from __future__ import annotations
 
 import copy
-import json
 import math
 import platform
 import subprocess
@@ -48,6 +47,7 @@ from .history import _format_row, plot_history, write_history
 from .jsonsafe import _finite, _json_safe
 from .losses import MULTICLASS_CHANNELS, CloudLoss, MultiClassLoss
 from .patches import AugmentedPatches, LazyPatches, PatchBank
+from .run_folder import write_json_atomically
 from .schedule import LrSchedule
 from .state import load_train_state, save_train_state
 from .validation import calibrate, validate
@@ -239,6 +239,13 @@ class Trainer:
                 "--arch and --width to resume."
             )
         state, extra = load_train_state(checkpoint, self.optimizer)
+        if state.get("step") != metadata.provenance.get("steps_trained"):
+            # The two are written one after the other; a crash between them parts them.
+            raise WeightsError(
+                f"The training state beside {checkpoint} is from step {state.get('step')}, the "
+                f"checkpoint from step {metadata.provenance.get('steps_trained')}: resume from a "
+                "copy of the run made before, or start anew with --overwrite."
+            )
         if self.ema is not None:
             if not extra:
                 raise WeightsError(
@@ -294,12 +301,35 @@ class Trainer:
         with torch.autocast("cuda", dtype=torch.float16, enabled=self.use_amp):
             logits = self.model(x)
         loss = self.loss_fn(logits.float(), target, valid)
+        if not torch.isfinite(loss.detach()):
+            self._diverged(f"loss became {float(loss.detach())}", lr)
         self.scaler.scale(loss).backward()
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.step += 1
         self._update_ema()
         return float(loss.detach())
+
+    def _check_finite(self) -> None:
+        """Stop before saving weights that are no longer numbers (a finite loss can hide them)."""
+        for model in {id(m): m for m in (self.model, self.deployed)}.values():
+            for tensor in (*model.parameters(), *model.buffers()):
+                if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                    lr = self.optimizer.param_groups[0]["lr"]
+                    self._diverged("weights became NaN or infinite", lr)
+
+    def _diverged(self, what: str, lr: float) -> None:
+        """Stop a run whose loss or weights are no longer numbers: they are lost."""
+        last = self.out_dir / "last.safetensors"
+        kept = (
+            f"{last} keeps the last epoch that was still finite"
+            if last.is_file()
+            else "nothing was saved"
+        )
+        raise ParameterError(
+            f"The training {what} after step {self.step}: "
+            f"the run diverged ({kept}); train again with a lower --lr (now {lr:g})."
+        )
 
     def fit(self) -> dict[str, Any]:
         """Train until the last epoch, early stopping or the time limit; then calibrate.
@@ -329,6 +359,7 @@ class Trainer:
         return self.finish()
 
     def _end_epoch(self, train_loss: float, seconds: float) -> dict[str, Any]:
+        self._check_finite()
         row: dict[str, Any] = {
             "epoch": self.epoch,
             "step": self.step,
@@ -394,7 +425,5 @@ class Trainer:
                     f"{name}: threshold {threshold:.3f}, validation pooled Jaccard "
                     f"{pooled['jaccard']:.4f}, OA {pooled['overall_accuracy']:.4f}"
                 )
-        (self.out_dir / "summary.json").write_text(
-            json.dumps(_json_safe(summary), indent=1), encoding="utf-8"
-        )
+        write_json_atomically(self.out_dir / "summary.json", _json_safe(summary))
         return summary
