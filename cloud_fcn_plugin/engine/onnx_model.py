@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import safe_json
 from .bands import band_names, band_number_from_text
 from .errors import DependencyMissingError, ParameterError, WeightsError
 from .params import MAX_TILE_SIZE, MIN_TILE_SIZE
@@ -207,7 +208,7 @@ def _json_value(name: str, key: str, text: str) -> Any:
         return text
     try:
         # Python's json reads NaN and Infinity; the contract does not.
-        return json.loads(text, parse_constant=_refuse_constant)
+        return safe_json.loads(text, parse_constant=_refuse_constant)
     except ValueError:
         raise WeightsError(
             f"{name}: {PREFIX}{key} is not valid JSON ({text[:40]!r}): write it as a JSON "

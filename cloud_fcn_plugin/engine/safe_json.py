@@ -15,14 +15,18 @@ from typing import Any
 MAX_DEPTH = 64
 
 
-def loads(text: str | bytes) -> Any:
+def loads(text: str | bytes, **options: Any) -> Any:
     """Parse JSON text, refusing nesting deeper than :data:`MAX_DEPTH`.
+
+    Args:
+        text: the JSON.
+        options: passed to ``json.loads`` (e.g. ``parse_constant``).
 
     Raises:
         ValueError: the text is not JSON, or is nested too deep.
     """
     try:
-        value = json.loads(text)
+        value = json.loads(text, **options)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     if _depth(value) > MAX_DEPTH:

@@ -157,6 +157,9 @@ class TestRefusals:
         [
             ({"cloud_fcn.bands": None}, "lacks the metadata cloud_fcn.bands"),
             ({"cloud_fcn.mean": "[NaN, 0, 0, 0]"}, "cloud_fcn.mean is not valid JSON"),
+            ({"cloud_fcn.mean": "[" * 100_000}, "cloud_fcn.mean is not valid JSON"),
+            ({"cloud_fcn.mean": "[1e30, 0, 0, 0]"}, "is not a reflectance"),
+            ({"cloud_fcn.threshold": "1"}, "strictly inside (0, 1)"),
             ({"cloud_fcn.std": "[1, 1, 0, 1]"}, "std must be > 0"),
             ({"cloud_fcn.bands": '["B4", "B3", "B2", "X9"]'}, "'X9', not a Landsat 8/9 band"),
             ({"cloud_fcn.bands": '["B4", "red", "B2", "B5"]'}, "names band B4 twice"),
