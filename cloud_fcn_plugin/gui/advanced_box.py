@@ -34,10 +34,11 @@ class AdvancedBox(QgsCollapsibleGroupBox):
         self.setCollapsed(True)
         form = QFormLayout(self)
         self.model_widget = QgsFileWidget()
-        self.model_widget.setFilter(self.tr("Cloud FCN weights (*.safetensors *.pt *.pth)"))
+        self.model_widget.setFilter(self.tr("Cloud FCN models (*.safetensors *.onnx *.pt *.pth)"))
         describe(self.model_widget, self.tr("Model file"), self.tr(
-            "A checkpoint saved by the training script; empty, the bundled model chosen "
-            "with Model."))
+            "A checkpoint saved by the training script, or an ONNX model whose cloud_fcn "
+            "metadata says its bands, normalisation and classes (needs ONNX Runtime); empty, "
+            "the bundled model chosen with Model."))
         form.addRow(self.tr("Model file"), self.model_widget)
         self.tile_spin = optional_spin(MIN_TILE_SIZE - 1, MAX_TILE_SIZE, self.tr("Model's"))
         describe(self.tile_spin, self.tr("Tile size"), self.tr(

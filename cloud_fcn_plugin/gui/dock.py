@@ -73,12 +73,16 @@ class DetectCloudsDock(QgsDockWidget):
         self.runs: dict[str, PanelRun] = {}
         self.outcomes: dict[str, LayerOutcome] = {}
         self.mask_ids: set[str] = set()
+        #: The package the banner offers to install (``torch``, ``onnxruntime``), if any.
+        self.missing_package: str | None = None
         self._build()
         self.form.restore_settings()
         self.refresh_dependencies()
         # Reading the weights' threshold and the devices imports torch (seconds): that
         # waits until the panel shows (showEvent).
         self.form.changed.connect(self._update_run_button)
+        # An .onnx model file needs ONNX Runtime: its banner follows the file chosen.
+        self.form.advanced.model_widget.fileChanged.connect(self.refresh_dependencies)
         self.layer_combo.layerChanged.connect(self._show_outcome)
         self._show_outcome(self.layer_combo.currentLayer())
 
@@ -152,12 +156,27 @@ class DetectCloudsDock(QgsDockWidget):
         if isinstance(layer, QgsRasterLayer) and layer.id() not in self.mask_ids:
             self.layer_combo.setLayer(layer)
 
-    def refresh_dependencies(self) -> None:
-        """Show the PyTorch banner and block Run while torch is missing."""
+    def refresh_dependencies(self, *_args) -> None:
+        """Show the banner of a missing package and block Run while it is missing.
+
+        PyTorch always; ONNX Runtime too when the model file is an ``.onnx`` model.
+        """
         deps.add_deps_to_path()
-        missing = not deps.torch_available()
-        self.torch_label.setText(deps.missing_torch_message())
-        self.torch_frame.setVisible(missing)
+        self.missing_package = None
+        weights = self.form.advanced.weights()
+        if not deps.torch_available():
+            self.missing_package = "torch"
+            self.torch_label.setText(deps.missing_torch_message())
+            self.install_button.setText(self.tr("Install PyTorch"))
+        elif (
+            weights is not None and weights.suffix.lower() == ".onnx"
+            and not deps.onnxruntime_available()
+        ):
+            self.missing_package = "onnxruntime"
+            self.torch_label.setText(deps.missing_onnxruntime_message(weights.name))
+            self.install_button.setText(self.tr("Install ONNX Runtime"))
+        self.install_button.setAccessibleName(self.install_button.text())
+        self.torch_frame.setVisible(self.missing_package is not None)
         self._update_run_button()
 
     def showEvent(self, event) -> None:
@@ -194,7 +213,7 @@ class DetectCloudsDock(QgsDockWidget):
         no_file = self.form.output_missing()
         problem = self.form.problem
         ready = (
-            self.layer_combo.currentLayer() is not None and deps.torch_available()
+            self.layer_combo.currentLayer() is not None and self.missing_package is None
             and not no_file and problem is None
         )
         self.run_button.setEnabled(run is not None or ready)
@@ -341,10 +360,10 @@ class DetectCloudsDock(QgsDockWidget):
         QgsMessageLog.logMessage(text, LOG_TAG, level)
 
     def open_installer(self) -> None:
-        """Open the PyTorch installer; refresh the panel when it succeeds."""
+        """Open the installer of the missing package; refresh the panel when it succeeds."""
         from .installer import TorchInstallerDialog
 
-        dialog = TorchInstallerDialog(self)
+        dialog = TorchInstallerDialog(self, package=self.missing_package or "torch")
         dialog.completed.connect(lambda _ok: self.refresh_dependencies())
         dialog.show()
         self._installer = dialog

@@ -1,4 +1,7 @@
-"""Dialog that installs PyTorch with pip into the plugin-owned folder, showing pip live."""
+"""Dialog that installs PyTorch (or ONNX Runtime) with pip into the plugin-owned folder.
+
+pip's output is shown live.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ class TorchInstallerDialog(QDialog):
     """Runs ``pip install --target`` in a QProcess and streams its output.
 
     pip runs once per index (torch from PyTorch's, then the rest from the registry),
-    one run after the other; the first failure ends the installation.
+    one run after the other; the first failure ends the installation. With
+    ``package="onnxruntime"`` it installs ONNX Runtime instead, for ``.onnx`` models.
 
     Signals:
         completed: ``True`` when pip succeeded and torch is importable from the folder.
@@ -34,21 +38,33 @@ class TorchInstallerDialog(QDialog):
         program: str | None = None,
         arguments: list[str] | None = None,
         commands: list[list[str]] | None = None,
+        package: str = "torch",
     ) -> None:
         super().__init__(parent)
         cuda = deps.has_nvidia_gpu()
+        self.package = package
+        onnx = package == "onnxruntime"
         self.program = program or deps.python_executable()
         if arguments is not None:
             commands = [arguments]
-        self.commands = commands if commands is not None else deps.pip_install_commands(cuda)
+        if commands is None:
+            commands = deps.onnxruntime_install_commands() if onnx else (
+                deps.pip_install_commands(cuda)
+            )
+        self.commands = commands
         self.arguments = self.commands[0]
         self._step = 0
-        self.setWindowTitle("Install PyTorch")
+        self._name = "ONNX Runtime" if onnx else "PyTorch"
+        self._available = deps.onnxruntime_available if onnx else deps.torch_available
+        self.setWindowTitle(f"Install {self._name}")
         self.resize(720, 420)
         build = "CUDA" if cuda else "CPU"
+        size = "about 20 MB, CPU build" if onnx else (
+            f"{build} build, about {'2.5 GB' if cuda else '200 MB'}"
+        )
         self.status = QLabel(
-            f"PyTorch ({build} build, about {'2.5 GB' if cuda else '200 MB'}) will be installed "
-            f"into {deps.deps_dir()}, a folder only this plugin uses."
+            f"{self._name} ({size}) will be installed into {deps.deps_dir()}, a folder only "
+            "this plugin uses."
         )
         self.status.setWordWrap(True)
         self.output = QPlainTextEdit()
@@ -77,7 +93,7 @@ class TorchInstallerDialog(QDialog):
         """Start pip; output appears as it is printed."""
         deps.deps_dir().mkdir(parents=True, exist_ok=True)
         self.install_button.setEnabled(False)
-        self.status.setText("Installing PyTorch… this can take several minutes.")
+        self.status.setText(f"Installing {self._name}… this can take several minutes.")
         self._step = 0
         self.process.start(self.program, self.commands[0])
 
@@ -107,9 +123,12 @@ class TorchInstallerDialog(QDialog):
             return
         if ok:
             deps.add_deps_to_path()
-            ok = deps.torch_available()
+            ok = self._available()
+        ready = "ONNX models are ready to run" if self.package == "onnxruntime" else (
+            "cloud detection is ready"
+        )
         self.status.setText(
-            "PyTorch is installed: cloud detection is ready."
+            f"{self._name} is installed: {ready}."
             if ok
             else f"Installation failed (pip exit code {exit_code}): see pip's output above."
         )

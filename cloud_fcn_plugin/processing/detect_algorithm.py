@@ -169,7 +169,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
             self.MODEL,
             tr("Model file"),
             optional=True,
-            fileFilter=tr("Cloud FCN weights (*.safetensors *.pt *.pth);;All files (*.*)"),
+            fileFilter=tr("Cloud FCN models (*.safetensors *.onnx *.pt *.pth);;All files (*.*)"),
         )
         model_file.setHelp(tr("Unset: the bundled model chosen with Model."))
         self.addParameter(model_file)

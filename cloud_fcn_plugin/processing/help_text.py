@@ -106,8 +106,10 @@ def _parameters_section(tr: Translate, thresholds: dict[str, float | None]) -> S
                              "input has its bands and it scored better under "
                              "cross-validation.")),
             (tr("Threshold"), _threshold_text(tr, thresholds)),
-            (tr("Model file"), tr("a checkpoint saved by the training script; it replaces "
-                                  "the bundled model.")),
+            (tr("Model file"), tr("a checkpoint saved by the training script, or an ONNX "
+                                  "model (.onnx) whose cloud_fcn.* metadata says its bands, "
+                                  "normalisation and classes (it needs ONNX Runtime, which "
+                                  "the panel installs); it replaces the bundled model.")),
             (tr("Advanced"), tr("tile size and overlap in pixels (unset: the model's), tiles "
                                 "per batch (more is faster on a GPU and needs more memory) "
                                 "and the device; the device list shows which of CUDA, Apple "
