@@ -36,6 +36,19 @@ def run_label(
     return ", ".join(parts)
 
 
+def run_settings(params) -> dict[str, Any]:
+    """The settings of the engine's ``DetectionParams`` besides model and threshold that
+    change the mask (for names, labels and abstracts)."""
+    return {
+        "min_size": params.min_size,
+        "buffer": params.buffer,
+        "bands": params.bands,
+        "tile_size": params.tile_size,
+        "overlap": params.overlap,
+        "weights": str(params.weights) if params.weights else None,
+    }
+
+
 def unique_layer_name(name: str, layer: QgsMapLayer, project: QgsProject) -> str:
     """``name``, numbered (``#2``, ``#3``...) when another layer of the project has it.
 

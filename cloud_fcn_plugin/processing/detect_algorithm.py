@@ -38,6 +38,7 @@ from ..common.engine_call import (
     run_detection,
 )
 from ..common.layer_input import describe_layer, resolve_bands
+from ..common.run_group import RunGroup, run_label, run_settings
 from ..common.style import mask_abstract, mask_layer_name
 from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
 from ..engine.classes import THICK_CLOUD, THIN_CLOUD
@@ -269,13 +270,20 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         except CloudFcnError as exc:
             raise QgsProcessingException(qgis_wording(error_sentence(exc))) from exc
         feedback.pushInfo(result.summary())
+        # Sieve, buffer, bands and tiling name and describe the outputs; one group holds
+        # them, as the panel places its runs (common/run_group.py).
+        settings = run_settings(params)
+        group = RunGroup(layer.name(), run_label(result.model, result.threshold, settings))
         if context.willLoadLayerOnCompletion(output):
             details = context.layerToLoadOnCompletionDetails(output)
             details.name = mask_layer_name(
-                layer.name(), result.model, result.threshold, temporary=is_temporary(output)
+                layer.name(), result.model, result.threshold, temporary=is_temporary(output),
+                settings=settings,
             )
             details.forceName = True
-            details.setPostProcessor(MaskStyler.create(mask_abstract(layer.name(), result)))
+            details.setPostProcessor(
+                MaskStyler.create(mask_abstract(layer.name(), result, settings), group)
+            )
         results: dict[str, Any] = {
             self.OUTPUT: output,
             self.CLOUD_COVER: result.cloud_cover,
@@ -291,7 +299,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         }
         if probability:
             results[self.PROBABILITY] = probability
-        results.update(workflow_results(context, layer.name(), result))
+        results.update(workflow_results(context, layer.name(), result, group, layer.id()))
         return results
 
     def _params(self, parameters, context, layer, probability, feedback) -> DetectionParams:

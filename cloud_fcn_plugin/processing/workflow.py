@@ -25,10 +25,12 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterVectorDestination,
     QgsProcessingUtils,
+    QgsProject,
 )
 
 from ..common.choices import MASK_CLASS_CHOICES, mask_class_words
-from ..common.style import TEMPORARY_SUFFIX, style_polygon_layer
+from ..common.run_group import RunGroup
+from ..common.style import TEMPORARY_SUFFIX, style_masked_image, style_polygon_layer
 from ..compat import NUMBER_INTEGER
 from ..engine.params import MAX_BUFFER, DetectionResult
 from ..translation import tr
@@ -142,9 +144,18 @@ def _int(algorithm, parameters, key, context) -> int:
 
 
 def workflow_results(
-    context: QgsProcessingContext, source_name: str, result: DetectionResult
+    context: QgsProcessingContext,
+    source_name: str,
+    result: DetectionResult,
+    group: RunGroup | None = None,
+    source_id: str = "",
 ) -> dict[str, Any]:
-    """Name and style the outputs Processing loads; return their entries of the results."""
+    """Name and style the outputs Processing loads; return their entries of the results.
+
+    With a ``group``, they join their run's layer-tree group (polygons on top), as the
+    panel places them; the masked image is drawn in true colour like the input
+    (``source_id``, the input layer's id where it is in the project).
+    """
     results: dict[str, Any] = {}
     if result.masked_image is not None:
         path = str(result.masked_image)
@@ -153,6 +164,10 @@ def workflow_results(
             details = context.layerToLoadOnCompletionDetails(path)
             details.name = _temporary_marked(tr("{} without clouds").format(source_name), path)
             details.forceName = True
+            details.setPostProcessor(OutputPlacer.create(
+                "masked_image", group,
+                lambda layer, project: style_masked_image(layer, project.mapLayer(source_id)),
+            ))
     if result.polygons is not None:
         path = str(result.polygons)
         results[POLYGONS] = path
@@ -160,7 +175,9 @@ def workflow_results(
             details = context.layerToLoadOnCompletionDetails(path)
             details.name = _temporary_marked(tr("{} cloud polygons").format(source_name), path)
             details.forceName = True
-            details.setPostProcessor(PolygonStyler.create())
+            details.setPostProcessor(OutputPlacer.create(
+                "polygons", group, lambda layer, _project: style_polygon_layer(layer)
+            ))
     return results
 
 
@@ -175,20 +192,33 @@ def _temporary_marked(name: str, path: str) -> str:
     return f"{name} {TEMPORARY_SUFFIX}" if is_temporary(path) else name
 
 
-class PolygonStyler(QgsProcessingLayerPostProcessorInterface):
-    """Styles loaded cloud polygons like the mask: its magenta as outline, a light fill."""
+class OutputPlacer(QgsProcessingLayerPostProcessorInterface):
+    """Styles a loaded extra output and puts it into its run's group.
+
+    Args:
+        kind: ``polygons`` or ``masked_image`` (:data:`..common.run_group.KIND_ORDER`).
+        group: the run's group, or ``None`` to leave the layer where Processing put it.
+        style: ``style(layer, project)`` applied first.
+    """
 
     # Processing owns the C++ object; the Python subclass must stay referenced.
-    _alive: ClassVar[list[PolygonStyler]] = []
+    _alive: ClassVar[list[OutputPlacer]] = []
+
+    def __init__(self, kind: str, group: RunGroup | None, style) -> None:
+        super().__init__()
+        self.kind, self.group, self.style = kind, group, style
 
     def postProcessLayer(self, layer, context, feedback) -> None:
-        """Style the layer once it is in the project."""
+        """Style and place the layer once it is in the project."""
         if layer is not None and layer.isValid():
-            style_polygon_layer(layer)
+            project = context.project() or QgsProject.instance()
+            self.style(layer, project)
+            if self.group is not None:
+                self.group.add(layer, self.kind, project)
 
     @classmethod
-    def create(cls) -> PolygonStyler:
-        """Return a new styler kept alive for the rest of the session's runs."""
-        styler = cls()
-        cls._alive = [*cls._alive[-15:], styler]
-        return styler
+    def create(cls, kind: str, group: RunGroup | None, style) -> OutputPlacer:
+        """Return a new placer kept alive for the rest of the session's runs."""
+        placer = cls(kind, group, style)
+        cls._alive = [*cls._alive[-15:], placer]
+        return placer
