@@ -206,10 +206,11 @@ class TestRealScenes:
         assert len(layers) == 1
         assert layers[0].crs().authid() == "EPSG:32618"
         renderer = layers[0].renderer()
-        assert renderer.type() == "singleSymbol"
-        fill = renderer.symbol().symbolLayer(0)
-        assert 0 < fill.color().alpha() < 128  # a light fill
-        assert fill.strokeColor().alpha() == 255  # the outline carries the colour
+        assert renderer.type() == "categorizedSymbol"  # one symbol per class
+        for category in renderer.categories():
+            fill = category.symbol().symbolLayer(0)
+            assert 0 < fill.color().alpha() < 128  # a light fill
+            assert fill.strokeColor().alpha() == 255  # the outline carries the colour
 
     @pytest.mark.slow
     def test_model3_buffers_then_measures_the_polygons(
