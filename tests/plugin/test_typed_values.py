@@ -92,6 +92,24 @@ class TestProcessing:
         assert 0.0 <= results["CLOUD_COVER"] <= 100.0
 
     @pytest.mark.data
+    def test_the_algorithm_dialog_takes_an_mtl_in_its_input_widget(
+        self, qgis_processing, data_dir, qtbot
+    ):
+        """The toolbox's own dialog: an MTL chosen with the file selector passes the check."""
+        from processing.gui.AlgorithmDialog import AlgorithmDialog
+        from qgis.core import QgsApplication, QgsProcessingContext
+
+        alg = QgsApplication.processingRegistry().createAlgorithmById(ALG)
+        dialog = AlgorithmDialog(alg)
+        qtbot.addWidget(dialog)
+        context = QgsProcessingContext()
+        mtl = data_dir / L2_PRODUCT / L2_MTL
+        dialog.mainWidget().wrappers["INPUT"].setParameterValue(str(mtl), context)
+        parameters = dialog.createProcessingParameters()
+        assert parameters["INPUT"].endswith("_SR_B4.TIF")  # the product's red band file
+        assert dialog.algorithm().checkParameterValues(parameters, context) == (True, "")
+
+    @pytest.mark.data
     def test_a_folder_without_band_files_is_one_sentence(self, qgis_processing, tmp_path):
         from qgis.core import QgsProcessingException
 
