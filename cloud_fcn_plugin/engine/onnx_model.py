@@ -23,6 +23,7 @@ key                        required  meaning
 ``cloud_fcn.output``       yes       ``logits`` (sigmoid for one channel, softmax over
                                      several) or ``probabilities``
 ``cloud_fcn.threshold``    no        default threshold on the cloud probability (0.5)
+``cloud_fcn.shadow_threshold`` no    default threshold on the shadow probability (0.5)
 ``cloud_fcn.tile_size``    no        tile edge in pixels (the fixed input size, or 384)
 ``cloud_fcn.overlap``      no        tile overlap in pixels (32, at most a quarter tile)
 ``cloud_fcn.size_multiple`` no       input height and width must be multiples of it (1)
@@ -58,7 +59,10 @@ ARCHITECTURE = "onnx"
 PREFIX = "cloud_fcn."
 CONTRACT_VERSION = 1
 REQUIRED_KEYS = ("bands", "mean", "std", "classes", "output")
-OPTIONAL_KEYS = ("threshold", "tile_size", "overlap", "size_multiple", "description", "version")
+OPTIONAL_KEYS = (
+    "threshold", "shadow_threshold", "tile_size", "overlap", "size_multiple", "description",
+    "version",
+)
 OUTPUT_KINDS = ("logits", "probabilities")
 DEFAULT_TILE_SIZE = 384
 DEFAULT_OVERLAP = 32
@@ -112,6 +116,7 @@ def metadata_props(
         "classes": list(metadata.classes),
         "output": output,
         "threshold": metadata.threshold,
+        "shadow_threshold": metadata.shadow_threshold,
         "tile_size": metadata.tile_size,
         "overlap": metadata.overlap,
         "size_multiple": size_multiple,
@@ -194,6 +199,7 @@ def metadata_from_props(
             mean=values["mean"],
             std=values["std"],
             threshold=values.get("threshold", 0.5),
+            shadow_threshold=values.get("shadow_threshold", 0.5),
             tile_size=tile_size,
             overlap=overlap,
             provenance={"onnx": name, "description": str(values.get("description", ""))},

@@ -151,6 +151,28 @@ class TestArithmetic:
         assert meta.architecture == "onnx"
 
 
+class TestClassesThroughThePipeline:
+    @pytest.mark.parametrize(
+        ("bias", "code"),
+        [([0, 0, 3, 0], 2), ([0, 3, 0, 0], 1), ([0, 0, 0, 3], 3), ([3, 0, 0, 0], 0)],
+    )
+    def test_the_dominant_class_is_the_mask_code(
+        self, tmp_path: Path, bias: list[int], code: int
+    ) -> None:
+        classes = ["clear", "thick_cloud", "thin_cloud", "cloud_shadow"]
+        path = pointwise_model(
+            tmp_path / "m.onnx", np.zeros((4, 4), np.float32), contract(classes=classes),
+            bias=np.array(bias, np.float32),
+        )  # fmt: skip
+        params = DetectionParams(weights=path, device="cpu", probability=tmp_path / "p.tif")
+        result = detect_clouds(SAMPLE, tmp_path / "mask.tif", params)
+        with rasterio.open(tmp_path / "mask.tif") as mask, rasterio.open(tmp_path / "p.tif") as p:
+            values = set(np.unique(mask.read(1)).tolist()) - {255}
+            assert p.count == 3  # cloud, thin, shadow layers
+        assert values == {code}
+        assert result.valid_pixels > 0
+
+
 class TestRefusals:
     @pytest.mark.parametrize(
         ("changes", "message"),
@@ -172,6 +194,7 @@ class TestRefusals:
             ({"cloud_fcn.classes": '"cloud"'}, "must be a JSON list of channel names"),
             ({"cloud_fcn.output": "softmax"}, "say logits or probabilities"),
             ({"cloud_fcn.threshold": "2"}, "threshold must be within [0, 1]"),
+            ({"cloud_fcn.shadow_threshold": "Infinity"}, "is not valid JSON"),
             ({"cloud_fcn.tile_size": "100000"}, "exceeds"),
             ({"cloud_fcn.treshold": "0.4"}, "unknown metadata cloud_fcn.treshold"),
             ({"cloud_fcn.version": "2"}, "update the plugin"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,28 @@ class TestDetectWithOnnx:
         assert np.abs(torch_prob - onnx_prob).max() < 1e-4
         assert np.count_nonzero(torch_mask != onnx_mask) <= 2  # pixels at the threshold
         assert "cloudfcn_rgbn.onnx" in result.stdout
+
+    def test_a_dask_batch_loads_the_onnx_model_in_each_worker(
+        self, exported: Path, tmp_path: Path
+    ) -> None:
+        archive = tmp_path / "archive"
+        archive.mkdir()
+        for name in ("a", "b"):
+            shutil.copy(SAMPLE, archive / f"{name}_{SAMPLE.name}")
+        torch_run = detect(SAMPLE, "-o", tmp_path / "torch.tif", "--quiet")
+        assert torch_run.returncode == 0, torch_run.stderr
+        result = detect(archive, "--output-dir", tmp_path / "masks", "--model", exported,
+                        "--scheduler", "local:2", "--report", tmp_path / "report.csv",
+                        "--quiet")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        masks = sorted((tmp_path / "masks").glob("*_cloudmask.tif"))
+        assert len(masks) == 2
+        with rasterio.open(tmp_path / "torch.tif") as reference:
+            expected = reference.read(1)
+        for mask in masks:
+            with rasterio.open(mask) as produced:
+                assert np.count_nonzero(produced.read(1) != expected) <= 2
+        assert (tmp_path / "report.csv").read_text().count(",ok,") == 2
 
     def test_missing_metadata_is_one_line(self, exported: Path, tmp_path: Path) -> None:
         bad = with_metadata(exported, tmp_path / "bad.onnx", {"cloud_fcn.std": None})
