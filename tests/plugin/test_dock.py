@@ -573,9 +573,12 @@ class TestWorkflow:
         assert "stack cloud polygons" in names
         polygons = clean_project.mapLayersByName("stack cloud polygons")[0]
         renderer = polygons.renderer()  # one symbol, or one per class
-        symbols = ([renderer.symbol()] if hasattr(renderer, "symbol")
-                   else [category.symbol() for category in renderer.categories()])
-        assert all(symbol.color().alpha() < 160 for symbol in symbols)  # light fill
+        if hasattr(renderer, "symbol"):
+            alphas = [renderer.symbol().color().alpha()]
+        else:
+            categories = renderer.categories()  # each symbol lives as long as its category
+            alphas = [category.symbol().color().alpha() for category in categories]
+        assert all(alpha < 160 for alpha in alphas)  # light fill
         assert (tmp_path / "clouds.gpkg").is_file()
 
     @pytest.mark.slow
