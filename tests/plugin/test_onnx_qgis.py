@@ -173,3 +173,31 @@ def test_onnxruntime_installer_reports_success(qtbot, qgis_app, monkeypatch, tmp
         dialog.start()
     assert done.args == [True]  # onnxruntime is importable in the test environment
     assert dialog.status.text() == "ONNX Runtime is installed: ONNX models are ready to run."
+
+
+@pytest.mark.slow
+def test_qgis_process_runs_an_onnx_model_as_typed(exported, scene, tmp_path):
+    from tests.plugin.qgis_subprocess import QGIS_PROCESS, qgis_env, run
+    from tests.plugin.test_qgis_process import _install_dev
+
+    if shutil.which(QGIS_PROCESS) is None:
+        pytest.skip("qgis_process is not installed")
+    home = tmp_path / "home"
+    home.mkdir()
+    _install_dev(home)
+    output = tmp_path / "mask.tif"
+    result = run(
+        [QGIS_PROCESS, "run", "cloud_fcn:detectclouds", "--",
+         f"INPUT={scene}", f"MODEL={exported}", "DEVICE=cpu", f"OUTPUT={output}"],
+        qgis_env(home, hide_torch=False),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "rgbn.onnx" in result.stdout
+    torch_mask = tmp_path / "torch.tif"
+    torch_run = run(
+        [QGIS_PROCESS, "run", "cloud_fcn:detectclouds", "--",
+         f"INPUT={scene}", f"MODEL={RGBN_WEIGHTS}", "DEVICE=cpu", f"OUTPUT={torch_mask}"],
+        qgis_env(home, hide_torch=False),
+    )
+    assert torch_run.returncode == 0, torch_run.stderr
+    assert np.count_nonzero(_read(output) != _read(torch_mask)) <= 2
