@@ -74,7 +74,7 @@
         <translation>{name} polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="101"/>
+        <location filename="../processing/detect_algorithm.py" line="102"/>
         <source>Detect clouds</source>
         <translation>Détecter les nuages</translation>
     </message>
@@ -84,87 +84,87 @@
         <translation>Détecter les nuages dans une couche raster Landsat 8/9</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="105"/>
+        <location filename="../processing/detect_algorithm.py" line="106"/>
         <source>Cloud detection</source>
         <translation>Détection de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="117"/>
+        <location filename="../processing/detect_algorithm.py" line="118"/>
         <source>Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.</source>
         <translation>Masque de nuages et couverture nuageuse d'une scène Landsat 8/9 par un réseau de neurones.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="126"/>
+        <location filename="../processing/detect_algorithm.py" line="127"/>
         <source>landsat</source>
         <translation>landsat</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="126"/>
+        <location filename="../processing/detect_algorithm.py" line="127"/>
         <source>cloud mask</source>
         <translation>masque de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="126"/>
+        <location filename="../processing/detect_algorithm.py" line="127"/>
         <source>cloud</source>
         <translation>nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="126"/>
+        <location filename="../processing/detect_algorithm.py" line="127"/>
         <source>fmask</source>
         <translation>fmask</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="126"/>
+        <location filename="../processing/detect_algorithm.py" line="127"/>
         <source>segmentation</source>
         <translation>segmentation</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="127"/>
+        <location filename="../processing/detect_algorithm.py" line="128"/>
         <source>deep learning</source>
         <translation>apprentissage profond</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="127"/>
+        <location filename="../processing/detect_algorithm.py" line="128"/>
         <source>fcn</source>
         <translation>fcn</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="127"/>
+        <location filename="../processing/detect_algorithm.py" line="128"/>
         <source>cloud cover</source>
         <translation>couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="138"/>
+        <location filename="../processing/detect_algorithm.py" line="139"/>
         <source>Input raster</source>
         <translation>Raster en entrée</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="139"/>
+        <location filename="../processing/detect_algorithm.py" line="140"/>
         <source>A multi-band raster, one band file of a Landsat product folder, or the product&apos;s *_MTL.txt file or folder.</source>
         <translation>Un raster multibande, un fichier de bande d'un dossier de produit Landsat, ou le fichier *_MTL.txt du produit ou son dossier.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="142"/>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
         <source>Red band</source>
         <translation>Bande rouge</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="142"/>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
         <source>Green band</source>
         <translation>Bande verte</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="142"/>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
         <source>Blue band</source>
         <translation>Bande bleue</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="142"/>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
         <source>NIR band</source>
         <translation>Bande PIR</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="146"/>
+        <location filename="../processing/detect_algorithm.py" line="147"/>
         <source>Unset: from the layer&apos;s band descriptions, else 3, 2, 1, 4.</source>
         <translation>Non défini : d'après les descriptions des bandes de la couche, sinon 3, 2, 1, 4.</translation>
     </message>
@@ -179,7 +179,7 @@
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="160"/>
+        <location filename="../processing/detect_algorithm.py" line="161"/>
         <source>Unset: the threshold calibrated with the model.</source>
         <translation>Non défini : le seuil calibré avec le modèle.</translation>
     </message>
@@ -194,67 +194,62 @@
         <translation>Fichier de modèle</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="168"/>
-        <source>Cloud FCN weights (*.safetensors *.pt *.pth);;All files (*.*)</source>
-        <translation>Poids Cloud FCN (*.safetensors *.pt *.pth);;Tous les fichiers (*.*)</translation>
-    </message>
-    <message>
-        <location filename="../processing/detect_algorithm.py" line="174"/>
+        <location filename="../processing/detect_algorithm.py" line="175"/>
         <source>Unset: the bundled model chosen with Model.</source>
         <translation>Non défini : le modèle fourni choisi avec Modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="177"/>
+        <location filename="../processing/detect_algorithm.py" line="178"/>
         <source>Tile size (pixels)</source>
         <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="182"/>
+        <location filename="../processing/detect_algorithm.py" line="183"/>
         <source>Tile overlap (pixels)</source>
         <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="186"/>
+        <location filename="../processing/detect_algorithm.py" line="187"/>
         <source>Tiles per batch</source>
         <translation>Tuiles par lot</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="190"/>
+        <location filename="../processing/detect_algorithm.py" line="191"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>Cloud mask</source>
         <translation>Masque de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>Cloud probability</source>
         <translation>Probabilité de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>Cloud cover (%)</source>
         <translation>Couverture nuageuse (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="211"/>
+        <location filename="../processing/detect_algorithm.py" line="212"/>
         <source>Threshold used</source>
         <translation>Seuil utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="212"/>
+        <location filename="../processing/detect_algorithm.py" line="213"/>
         <source>Model used</source>
         <translation>Modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="213"/>
+        <location filename="../processing/detect_algorithm.py" line="214"/>
         <source>Device used</source>
         <translation>Périphérique utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="339"/>
+        <location filename="../processing/detect_algorithm.py" line="347"/>
         <source>In qgis_process and scripts, by name or number: {values}.</source>
         <translation>Dans qgis_process et les scripts, par nom ou par numéro : {values}.</translation>
     </message>
@@ -355,11 +350,6 @@
     </message>
     <message>
         <location filename="../processing/help_text.py" line="89"/>
-        <source>a checkpoint saved by the training script; it replaces the bundled model.</source>
-        <translation>un point de contrôle enregistré par le script d'entraînement ; il remplace le modèle fourni.</translation>
-    </message>
-    <message>
-        <location filename="../processing/help_text.py" line="89"/>
         <source>Advanced</source>
         <translation>Avancé</translation>
     </message>
@@ -369,97 +359,97 @@
         <translation>taille et recouvrement des tuiles en pixels (non définis : ceux du modèle), tuiles par lot (plus est plus rapide sur un GPU et demande plus de mémoire) et le périphérique ; la liste des périphériques indique lesquels de CUDA, Apple MPS et CPU sont disponibles, et le résultat dit lequel a servi.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
+        <location filename="../processing/help_text.py" line="123"/>
         <source>Finishing the mask</source>
         <translation>Finition du masque</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
+        <location filename="../processing/help_text.py" line="123"/>
         <source>Minimum cloud size</source>
         <translation>Taille minimale des nuages</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
+        <location filename="../processing/help_text.py" line="123"/>
         <source>Cloud buffer</source>
         <translation>Zone tampon autour des nuages</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="73"/>
+        <location filename="../processing/workflow.py" line="75"/>
         <source>Masked image</source>
         <translation>Image masquée</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="78"/>
+        <location filename="../processing/workflow.py" line="80"/>
         <source>Cloud polygons</source>
         <translation>Polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>Outputs</source>
         <translation>Sorties</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>Outputs in the temporary folder are marked [temporary]: they are lost when QGIS exits; save them with Export &gt; Save As. The masked image is named &quot;... without clouds&quot;, the polygons &quot;... cloud polygons&quot;.</source>
         <translation>Les sorties du dossier temporaire sont marquées [temporary] : elles sont perdues à la fermeture de QGIS ; enregistrez-les avec Exporter &gt; Enregistrer sous. L'image masquée s'appelle &quot;... sans nuages&quot;, les polygones &quot;... polygones de nuages&quot;.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="184"/>
+        <location filename="../processing/help_text.py" line="186"/>
         <source>From a shell</source>
         <translation>Depuis un terminal</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="184"/>
+        <location filename="../processing/help_text.py" line="186"/>
         <source>On Debian and Ubuntu call qgis_process.bin: their qgis_process wrapper adds --noversioncheck, which the QGIS 3.22 binary refuses. Other installers: qgis_process.</source>
         <translation>Sous Debian et Ubuntu, appelez qgis_process.bin : leur script qgis_process ajoute --noversioncheck, que le binaire de QGIS 3.22 refuse. Autres installations : qgis_process.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="184"/>
+        <location filename="../processing/help_text.py" line="186"/>
         <source>Choices are given by name or number: MODEL_CHOICE {models}; PRODUCT {products}; DEVICE {devices}.</source>
         <translation>Les choix se donnent par nom ou par numéro : MODEL_CHOICE {models} ; PRODUCT {products} ; DEVICE {devices}.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="199"/>
+        <location filename="../processing/help_text.py" line="201"/>
         <source>Accuracy</source>
         <translation>Précision</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="199"/>
+        <location filename="../processing/help_text.py" line="201"/>
         <source>Grouped cross-validation on the 31 labelled L8 Biome patches (no biome trained on in its own fold; threshold chosen out of fold), pooled over all pixels: full-band model Jaccard 84.2 %, precision 90.1 %, recall 92.8 %; 4-band model Jaccard 74.4 %, precision 77.1 %, recall 95.4 %. For comparison ukis-csmask scores 84.8 % (4-band) and 82.1 % (6-band) on the same patches. Check the mask on your own scenes.</source>
         <translation>Validation croisée groupée sur les 31 imagettes annotées de L8 Biome (aucun biome n'est appris dans son propre pli ; seuil choisi hors pli), sur l'ensemble des pixels : modèle toutes bandes Jaccard 84,2 %, précision 90,1 %, rappel 92,8 % ; modèle à 4 bandes Jaccard 74,4 %, précision 77,1 %, rappel 95,4 %. À titre de comparaison, ukis-csmask obtient 84,8 % (4 bandes) et 82,1 % (6 bandes) sur les mêmes imagettes. Vérifiez le masque sur vos propres scènes.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="207"/>
+        <location filename="../processing/help_text.py" line="209"/>
         <source>Known failure cases</source>
         <translation>Cas d'échec connus</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="207"/>
+        <location filename="../processing/help_text.py" line="209"/>
         <source>Snow and sea ice are called cloud by the 4-band model (the full-band model, which sees SWIR and temperature, does better but still errs on snow); fields of small, dim cumulus over dark forest are mostly missed; thin cirrus and contrails over dark water are often missed; rasters much coarser than 30 to 120 m lose small clouds.</source>
         <translation>La neige et la banquise sont classées nuage par le modèle à 4 bandes (le modèle toutes bandes, qui voit le SWIR et la température, fait mieux mais se trompe encore sur la neige) ; les champs de petits cumulus pâles sur une forêt sombre sont en grande partie manqués ; les cirrus fins et les traînées de condensation sur l'eau sombre sont souvent manqués ; les rasters bien plus grossiers que 30 à 120 m perdent les petits nuages.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="214"/>
+        <location filename="../processing/help_text.py" line="216"/>
         <source>How to cite</source>
         <translation>Comment citer</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="214"/>
+        <location filename="../processing/help_text.py" line="216"/>
         <source>Long, J., Shelhamer, E. and Darrell, T. (2015): Fully convolutional networks for semantic segmentation, CVPR 2015. Mohajerani, S. and Saeedi, P. (2019): Cloud-Net: an end-to-end cloud detection algorithm for Landsat 8 imagery, IGARSS 2019.</source>
         <translation>Long, J., Shelhamer, E. et Darrell, T. (2015) : Fully convolutional networks for semantic segmentation, CVPR 2015. Mohajerani, S. et Saeedi, P. (2019) : Cloud-Net: an end-to-end cloud detection algorithm for Landsat 8 imagery, IGARSS 2019.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="220"/>
+        <location filename="../processing/help_text.py" line="222"/>
         <source>Licence</source>
         <translation>Licence</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="220"/>
+        <location filename="../processing/help_text.py" line="222"/>
         <source>The plugin and its bundled weights are GPL-2.0-or-later. The weights were trained on 38-Cloud (Mohajerani and Saeedi, Apache-2.0) and the L8 Biome cloud masks (USGS, public domain).</source>
         <translation>L'extension et ses poids fournis sont sous GPL-2.0 ou ultérieure. Les poids ont été entraînés sur 38-Cloud (Mohajerani et Saeedi, Apache-2.0) et les masques de nuages L8 Biome (USGS, domaine public).</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="230"/>
+        <location filename="../processing/help_text.py" line="232"/>
         <source>Finds clouds in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 surface reflectance) with a fully convolutional network and writes a cloud mask on the same grid as the input, plus the cloud cover percentage. The Detect clouds panel (toolbar button, or Raster &gt; Cloud FCN &gt; Detect clouds) runs this algorithm: the same checks, messages and history entries.</source>
         <translation>Trouve les nuages d'une scène Landsat 8 ou 9 (niveau 1, réflectance au sommet de l'atmosphère ou réflectance de surface de niveau 2) avec un réseau entièrement convolutif et écrit un masque de nuages sur la grille de l'entrée, avec le pourcentage de couverture nuageuse. Le panneau Détecter les nuages (bouton de la barre d'outils, ou Raster &gt; Cloud FCN &gt; Détecter les nuages) exécute cet algorithme : les mêmes contrôles, messages et entrées d'historique.</translation>
     </message>
@@ -469,32 +459,32 @@
         <translation>Cloud FCN (détection de nuages Landsat 8/9)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="53"/>
+        <location filename="../processing/workflow.py" line="55"/>
         <source>Minimum cloud size (pixels)</source>
         <translation>Taille minimale des nuages (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="57"/>
+        <location filename="../processing/workflow.py" line="59"/>
         <source>Cloud patches of fewer pixels are dropped; 0 keeps every patch.</source>
         <translation>Les taches de nuages de moins de pixels sont supprimées ; 0 garde toutes les taches.</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="58"/>
+        <location filename="../processing/workflow.py" line="60"/>
         <source>Cloud buffer (pixels)</source>
         <translation>Zone tampon autour des nuages (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="62"/>
+        <location filename="../processing/workflow.py" line="64"/>
         <source>Clouds grow by this many pixels, after the sieve; 0 leaves them.</source>
         <translation>Les nuages s'agrandissent de ce nombre de pixels, après le tamis ; 0 les laisse tels quels.</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="154"/>
+        <location filename="../processing/workflow.py" line="165"/>
         <source>{} without clouds</source>
         <translation>{} sans nuages</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="161"/>
+        <location filename="../processing/workflow.py" line="176"/>
         <source>{} cloud polygons</source>
         <translation>{} polygones de nuages</translation>
     </message>
@@ -519,84 +509,94 @@
         <translation>Ombre de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="203"/>
+        <location filename="../processing/detect_algorithm.py" line="204"/>
         <source>Cloud shadow cover (%)</source>
         <translation>Couverture d'ombres de nuages (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="204"/>
+        <location filename="../processing/detect_algorithm.py" line="205"/>
         <source>Thick cloud cover (%)</source>
         <translation>Couverture de nuages épais (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="207"/>
+        <location filename="../processing/detect_algorithm.py" line="208"/>
         <source>Thin cloud cover (%)</source>
         <translation>Couverture de nuages fins (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="208"/>
+        <location filename="../processing/detect_algorithm.py" line="209"/>
         <source>Product QA band cloud cover (%)</source>
         <translation>Couverture nuageuse de la bande QA du produit (%)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="65"/>
+        <location filename="../processing/workflow.py" line="67"/>
         <source>Classes to mask</source>
         <translation>Classes à masquer</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
+        <location filename="../processing/help_text.py" line="123"/>
         <source>which classes the four steps below act on: thick cloud, thin cloud and cloud shadow (all three unless you choose).</source>
         <translation>les classes sur lesquelles agissent les quatre étapes ci-dessous : nuage épais, nuage fin et ombre de nuage (les trois sauf si vous choisissez).</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
+        <location filename="../processing/help_text.py" line="123"/>
         <source>patches (4-connected) of the masked classes with fewer pixels become clear (GDAL sieve); 0 keeps every patch.</source>
         <translation>les taches (4-connexes) des classes masquées de moins de pixels deviennent dégagées (tamis GDAL) ; 0 garde toutes les taches.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
+        <location filename="../processing/help_text.py" line="123"/>
         <source>the masked classes grow by this many pixels (every valid pixel within that distance takes the class of the nearest masked pixel), covering the fringes where masks leak; never into fill. The sieve comes first, then the buffer. Both change the cloud mask and the cloud cover; the log also gives the cover as detected.</source>
         <translation>les classes masquées s'agrandissent de ce nombre de pixels (chaque pixel valide à cette distance prend la classe du pixel masqué le plus proche), pour couvrir les bords où les masques fuient ; jamais dans les pixels de remplissage. Le tamis vient d'abord, puis la zone tampon. Tous deux changent le masque et la couverture nuageuse ; le journal donne aussi la couverture telle que détectée.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
+        <location filename="../processing/help_text.py" line="123"/>
         <source>optional GeoTIFF: the input with the masked classes and fill pixels set to nodata: every band of a raster, or the reflective 30 m bands B1-B7 and B9 of a Landsat product as one stack with band names; the input&apos;s data type, its nodata value (else 0 for Landsat DN, NaN for reflectance).</source>
         <translation>GeoTIFF facultatif : l'entrée avec les classes masquées et les pixels de remplissage mis à nodata : toutes les bandes d'un raster, ou les bandes réfléchissantes à 30 m B1-B7 et B9 d'un produit Landsat en une seule pile avec les noms des bandes ; le type de données de l'entrée, sa valeur nodata (sinon 0 pour les DN Landsat, NaN pour la réflectance).</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="121"/>
+        <location filename="../processing/help_text.py" line="123"/>
         <source>optional GeoPackage: one polygon per patch of a masked class in the input&apos;s CRS, with its class (1, 2, 3) and class_name, its pixels and its area in square metres (area_m2; in squared map units, field area, for a CRS that is not projected).</source>
         <translation>GeoPackage facultatif : un polygone par tache d'une classe masquée dans le SCR de l'entrée, avec sa classe (1, 2, 3) et class_name, ses pixels et sa surface en mètres carrés (area_m2 ; en unités de carte au carré, champ area, pour un SCR non projeté).</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>single-band byte GeoTIFF on the input&apos;s grid, {values}; loaded with a light fill and a legend of the four classes (a cloud-only model writes 0, 1 and 255). Its name gives the model and threshold, its metadata (abstract) the device and cloud cover.</source>
         <translation>GeoTIFF d'une bande en octets sur la grille de l'entrée, {values} ; chargé avec un remplissage léger et une légende des quatre classes (un modèle limité aux nuages écrit 0, 1 et 255). Son nom donne le modèle et le seuil, ses métadonnées (résumé) le périphérique et la couverture nuageuse.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>optional float32 GeoTIFF of the network&apos;s probabilities, 0 to 1: band 1 cloud (thick + thin), then thin cloud and cloud shadow where the model has those classes.</source>
         <translation>GeoTIFF float32 facultatif des probabilités du réseau, de 0 à 1 : bande 1 nuage (épais + fin), puis nuage fin et ombre de nuage là où le modèle a ces classes.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>Product QA band</source>
         <translation>Bande QA du produit</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>Model &quot;Product QA band&quot; decodes the product&apos;s own QA_PIXEL or BQA into the same codes instead of running a network (product folders and their MTL only). After a network run on such a product, the log gives the QA band&apos;s cover beside the mask&apos;s and warns when they differ strongly.</source>
         <translation>Le modèle &quot;Bande QA du produit&quot; décode la bande QA_PIXEL ou BQA du produit dans les mêmes codes au lieu d'exécuter un réseau (dossiers de produits et leur MTL seulement). Après une exécution du réseau sur un tel produit, le journal donne la couverture de la bande QA à côté de celle du masque et avertit quand elles diffèrent fortement.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="152"/>
+        <location filename="../processing/help_text.py" line="154"/>
         <source>percentage of the valid pixels that are thick or thin cloud; Cloud shadow cover, Thick and Thin cloud cover and the product QA band&apos;s cloud cover (empty without one) are outputs too, usable by the next step of a model; the model, threshold and device used are outputs too.</source>
         <translation>pourcentage des pixels valides qui sont des nuages épais ou fins ; la couverture d'ombres de nuages, les couvertures de nuages épais et fins et la couverture nuageuse de la bande QA du produit (vide sans elle) sont aussi des sorties, utilisables par l'étape suivante d'un modèle ; le modèle, le seuil et le périphérique utilisés sont aussi des sorties.</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="69"/>
+        <location filename="../processing/workflow.py" line="71"/>
         <source>What the sieve, the buffer, the masked image and the polygons act on; unset: thick cloud, thin cloud and cloud shadow. By name or number: thick (0), thin (1), shadow (2).</source>
         <translation>Ce sur quoi agissent le tamis, la zone tampon, l'image masquée et les polygones ; non défini : nuage épais, nuage fin et ombre de nuage. Par nom ou par numéro : thick (0), thin (1), shadow (2).</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="169"/>
+        <source>Cloud FCN models (*.safetensors *.onnx *.pt *.pth);;All files (*.*)</source>
+        <translation>Modèles Cloud FCN (*.safetensors *.onnx *.pt *.pth);;Tous les fichiers (*.*)</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="89"/>
+        <source>a checkpoint saved by the training script, or an ONNX model (.onnx) whose cloud_fcn.* metadata says its bands, normalisation and classes (it needs ONNX Runtime, which the panel installs); it replaces the bundled model.</source>
+        <translation>un point de contrôle enregistré par le script d'entraînement, ou un modèle ONNX (.onnx) dont les métadonnées cloud_fcn.* indiquent ses bandes, sa normalisation et ses classes (il demande ONNX Runtime, que le panneau installe) ; il remplace le modèle fourni.</translation>
     </message>
 </context>
 <context>
@@ -607,79 +607,79 @@
         <translation>Avancé</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="37"/>
-        <source>Cloud FCN weights (*.safetensors *.pt *.pth)</source>
-        <translation>Poids Cloud FCN (*.safetensors *.pt *.pth)</translation>
-    </message>
-    <message>
-        <location filename="../gui/advanced_box.py" line="41"/>
+        <location filename="../gui/advanced_box.py" line="42"/>
         <source>Model file</source>
         <translation>Fichier de modèle</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="38"/>
-        <source>A checkpoint saved by the training script; empty, the bundled model chosen with Model.</source>
-        <translation>Un point de contrôle enregistré par le script d'entraînement ; vide, le modèle fourni choisi avec Modèle.</translation>
-    </message>
-    <message>
-        <location filename="../gui/advanced_box.py" line="46"/>
+        <location filename="../gui/advanced_box.py" line="47"/>
         <source>Model&apos;s</source>
         <translation>Celui du modèle</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="45"/>
+        <location filename="../gui/advanced_box.py" line="46"/>
         <source>Tile size</source>
         <translation>Taille des tuiles</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="43"/>
+        <location filename="../gui/advanced_box.py" line="44"/>
         <source>Tile edge in pixels; the lowest value takes the model&apos;s.</source>
         <translation>Côté des tuiles en pixels ; la valeur la plus basse prend celle du modèle.</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="49"/>
+        <location filename="../gui/advanced_box.py" line="50"/>
         <source>Tile overlap</source>
         <translation>Recouvrement des tuiles</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="47"/>
+        <location filename="../gui/advanced_box.py" line="48"/>
         <source>Pixels shared by neighbouring tiles; the lowest value takes the model&apos;s.</source>
         <translation>Pixels partagés par les tuiles voisines ; la valeur la plus basse prend celle du modèle.</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="55"/>
+        <location filename="../gui/advanced_box.py" line="56"/>
         <source>Tiles per batch</source>
         <translation>Tuiles par lot</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="53"/>
+        <location filename="../gui/advanced_box.py" line="54"/>
         <source>Tiles per forward pass: more is faster on a GPU and needs more memory.</source>
         <translation>Tuiles par passe du réseau : plus est plus rapide sur un GPU et demande plus de mémoire.</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="61"/>
+        <location filename="../gui/advanced_box.py" line="62"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="59"/>
+        <location filename="../gui/advanced_box.py" line="60"/>
         <source>Where the network runs; devices this machine lacks are greyed out.</source>
         <translation>Où le réseau s'exécute ; les périphériques absents de cette machine sont grisés.</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="96"/>
+        <location filename="../gui/advanced_box.py" line="97"/>
         <source>Automatic (here: {device})</source>
         <translation>Automatique (ici : {device})</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="99"/>
+        <location filename="../gui/advanced_box.py" line="100"/>
         <source>{device} (available)</source>
         <translation>{device} (disponible)</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="101"/>
+        <location filename="../gui/advanced_box.py" line="102"/>
         <source>{device} (not available)</source>
         <translation>{device} (non disponible)</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="37"/>
+        <source>Cloud FCN models (*.safetensors *.onnx *.pt *.pth)</source>
+        <translation>Modèles Cloud FCN (*.safetensors *.onnx *.pt *.pth)</translation>
+    </message>
+    <message>
+        <location filename="../gui/advanced_box.py" line="38"/>
+        <source>A checkpoint saved by the training script, or an ONNX model whose cloud_fcn metadata says its bands, normalisation and classes (needs ONNX Runtime); empty, the bundled model chosen with Model.</source>
+        <translation>Un point de contrôle enregistré par le script d'entraînement, ou un modèle ONNX dont les métadonnées cloud_fcn indiquent ses bandes, sa normalisation et ses classes (demande ONNX Runtime) ; vide, le modèle fourni choisi avec Modèle.</translation>
     </message>
 </context>
 <context>
@@ -733,124 +733,129 @@
         <translation>Détecter les nuages</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="95"/>
+        <location filename="../gui/dock.py" line="170"/>
         <source>Install PyTorch</source>
         <translation>Installer PyTorch</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="95"/>
+        <location filename="../gui/dock.py" line="99"/>
         <source>Install PyTorch into a folder the plugin owns, showing pip&apos;s output.</source>
         <translation>Installer PyTorch dans un dossier propre à l'extension, en montrant la sortie de pip.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="109"/>
+        <location filename="../gui/dock.py" line="113"/>
         <source>Why the run cannot start</source>
         <translation>Pourquoi le traitement ne peut pas démarrer</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="193"/>
+        <location filename="../gui/dock.py" line="212"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="208"/>
+        <location filename="../gui/dock.py" line="227"/>
         <source>Run Detect clouds (Processing) on the layer; while it runs, cancel it.</source>
         <translation>Exécuter Détecter les nuages (Traitement) sur la couche ; pendant l'exécution, l'annuler.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="122"/>
+        <location filename="../gui/dock.py" line="126"/>
         <source>Progress</source>
         <translation>Progression</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="183"/>
+        <location filename="../gui/dock.py" line="202"/>
         <source>Cloud cover: –</source>
         <translation>Couverture nuageuse : –</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="124"/>
+        <location filename="../gui/dock.py" line="128"/>
         <source>Cloud cover</source>
         <translation>Couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="126"/>
+        <location filename="../gui/dock.py" line="130"/>
         <source>Run details</source>
         <translation>Détails de l'exécution</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="128"/>
+        <location filename="../gui/dock.py" line="132"/>
         <source>Warnings</source>
         <translation>Avertissements</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="175"/>
+        <location filename="../gui/dock.py" line="194"/>
         <source>Cloud cover: running…</source>
         <translation>Couverture nuageuse : en cours…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="193"/>
+        <location filename="../gui/dock.py" line="212"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="206"/>
+        <location filename="../gui/dock.py" line="225"/>
         <source>Choose an output file, or pick Temporary layer.</source>
         <translation>Choisissez un fichier de sortie, ou prenez Couche temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="235"/>
+        <location filename="../gui/dock.py" line="254"/>
         <source>The Processing algorithm {id} is not registered.</source>
         <translation>L'algorithme de traitement {id} n'est pas enregistré.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="252"/>
+        <location filename="../gui/dock.py" line="271"/>
         <source>Detect clouds in {layer}: canceled</source>
         <translation>Détecter les nuages dans {layer} : annulé</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="254"/>
+        <location filename="../gui/dock.py" line="273"/>
         <source>Detect clouds in {layer}</source>
         <translation>Détecter les nuages dans {layer}</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="280"/>
+        <location filename="../gui/dock.py" line="299"/>
         <source>Cloud cover: canceled</source>
         <translation>Couverture nuageuse : annulée</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="281"/>
+        <location filename="../gui/dock.py" line="300"/>
         <source>Cloud detection in {layer} was canceled.</source>
         <translation>La détection de nuages dans {layer} a été annulée.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="285"/>
+        <location filename="../gui/dock.py" line="304"/>
         <source>Cloud detection in {layer} failed.</source>
         <translation>La détection de nuages dans {layer} a échoué.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="313"/>
+        <location filename="../gui/dock.py" line="332"/>
         <source>Cloud cover: failed</source>
         <translation>Couverture nuageuse : échec</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="310"/>
+        <location filename="../gui/dock.py" line="329"/>
         <source>The mask {path} could not be loaded.</source>
         <translation>Le masque {path} n'a pas pu être chargé.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="320"/>
+        <location filename="../gui/dock.py" line="339"/>
         <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
         <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="325"/>
+        <location filename="../gui/dock.py" line="344"/>
         <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="333"/>
+        <location filename="../gui/dock.py" line="352"/>
         <source>Cloud cover: {cover:.2f} % ({layer})</source>
         <translation>Couverture nuageuse : {cover:.2f} % ({layer})</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="177"/>
+        <source>Install ONNX Runtime</source>
+        <translation>Installer ONNX Runtime</translation>
     </message>
 </context>
 <context>
