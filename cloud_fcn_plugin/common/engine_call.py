@@ -13,8 +13,9 @@ from ..engine.resources import default_weights_path
 
 FALLBACK_THRESHOLD = 0.5
 #: Engine notes that deserve a warning: scaling without the MTL (no sun-angle
-#: correction) and a product level guessed from the pixel values.
-WARNING_MARKERS = ("without MTL", "if this is wrong")
+#: correction), a product level guessed from the pixel values, and a mask whose cloud
+#: cover differs strongly from the product QA band's.
+WARNING_MARKERS = ("without MTL", "if this is wrong", "check the mask;")
 #: A level read from a Landsat file name (``_toa``, ``SR_B4``, ``_L1TP_``) is a note: the
 #: bundled demo and every product band file carry one, and a warning on each run would
 #: teach users to skip warnings (issue 18, item 9).
@@ -75,6 +76,8 @@ def model_checkpoint(model: str, input_path: Path | None) -> Path:
     """The bundled checkpoint a run with this model choice would use on ``input_path``."""
     from ..engine.model_choice import bundled_model_path, choose_model
 
+    if model == "qa":  # no network: the threshold shown is the 4-band model's, unused
+        return bundled_model_path("rgbn")
     if model != "auto" or input_path is None:
         return bundled_model_path("rgbn" if model == "auto" else model)
     try:

@@ -17,7 +17,7 @@ from qgis.core import QgsLayerTreeGroup, QgsLayerTreeNode, QgsMapLayer, QgsProje
 from .style import TEMPORARY_SUFFIX
 
 #: Output kinds of a run, top to bottom in its group.
-KIND_ORDER = ("polygons", "mask", "masked_image")
+KIND_ORDER = ("polygons", "mask", "probability", "masked_image")
 
 
 def run_label(
@@ -27,7 +27,7 @@ def run_label(
 ) -> str:
     """The short label of a run: model, threshold, and sieve and buffer where set."""
     settings = settings or {}
-    parts = [part for part in (model, None if threshold is None else f"{threshold:.3f}")
+    parts = [part for part in (model, None if _no_threshold(threshold) else f"{threshold:.3f}")
              if part]
     if settings.get("min_size"):
         parts.append(f"sieve {int(settings['min_size'])} px")
@@ -152,3 +152,8 @@ def _unique_group_name(name: str, root: QgsLayerTreeGroup) -> str:
         number += 1
         candidate = f"{name} #{number}"
     return candidate
+
+
+def _no_threshold(threshold: float | None) -> bool:
+    """No threshold applies: none given, or NaN (the product QA band is decoded as it is)."""
+    return threshold is None or threshold != threshold

@@ -15,7 +15,7 @@ TEMPORARY_SUFFIX = "[temporary]"
 
 
 def mask_style_path() -> Path:
-    """Return the QML style shipped for cloud masks (light fill, legend "cloud", "clear")."""
+    """Return the QML style shipped for masks (light fills, a legend of the four classes)."""
     return resource_path("styles", "cloud_mask.qml")
 
 
@@ -81,7 +81,7 @@ def mask_abstract(source_name: str, result, settings: Mapping[str, Any] | None =
     product = f", product level {get('product')}" if get("product") else ""
     return (
         f"Cloud mask of {source_name} made by Cloud FCN with the {get('model')}, "
-        f"threshold {float(get('threshold')):.3f}, on {get('device')}{product}; "
+        f"{_threshold_words(get('threshold'))}, on {get('device')}{product}; "
         f"{settings_sentence(settings or {})}; cloud cover "
         f"{float(get('cloud_cover')):.2f} % of the valid pixels. Values: {MASK_VALUES_HELP}."
     )
@@ -158,3 +158,9 @@ def set_layer_abstract(layer, abstract: str) -> None:
     if not metadata.title():
         metadata.setTitle(layer.name())
     layer.setMetadata(metadata)
+
+
+def _threshold_words(threshold) -> str:
+    """``threshold 0.420``, or ``no threshold`` for the product QA band (NaN or None)."""
+    value = float("nan") if threshold is None else float(threshold)
+    return "no threshold" if value != value else f"threshold {value:.3f}"

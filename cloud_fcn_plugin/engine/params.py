@@ -196,6 +196,12 @@ class DetectionResult:
         """``"clear 80.1 %, thick cloud 15.0 %, thin cloud 2.9 %, cloud shadow 2.0 %"``."""
         return ", ".join(f"{name} {value:.1f} %" for name, value in self.class_covers().items())
 
+    def _threshold_words(self) -> str:
+        # NaN: the product QA band, decoded as it is.
+        if self.threshold != self.threshold:
+            return "no threshold"
+        return f"threshold {self.threshold:.3f}"
+
     def summary(self) -> str:
         """Return the one-line summary the command line prints."""
         detected = (
@@ -214,7 +220,7 @@ class DetectionResult:
             f"Cloud cover {self.cloud_cover:.2f}%{detected}, shadow {self.shadow_cover:.2f}% "
             f"of {self.valid_pixels:,} valid pixels ({self.width}x{self.height}; "
             f"{self.class_summary()}), {self.seconds:.1f} s on {self.device}, "
-            f"product {self.product}, {self.model or 'model'}, threshold {self.threshold:.3f} "
+            f"product {self.product}, {self.model or 'model'}, {self._threshold_words()} "
             f"-> {self.output}{extra}"
         )
 

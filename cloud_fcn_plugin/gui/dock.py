@@ -37,7 +37,7 @@ from ..common.run_group import RunGroup, run_label
 from ..translation import tr
 from .advanced_box import DEVICE_NAMES
 from .form import SETTINGS_GROUP, ParametersForm
-from .results import LayerOutcome, load_extra_outputs, load_mask
+from .results import LayerOutcome, cover_sentence, load_extra_outputs, load_mask
 from .runner import (
     ALGORITHM_ID,
     PanelFeedback,
@@ -336,8 +336,11 @@ class DetectCloudsDock(QgsDockWidget):
             self.mask_ids.add(layer.id())
             group.add(layer, kind)
         device = str(results.get("USED_DEVICE", ""))
-        details = self.tr("{model}, threshold {threshold:.3f}, ran on {device}.").format(
-            model=results.get("USED_MODEL"), threshold=float(results.get("USED_THRESHOLD", 0)),
+        threshold = float(results.get("USED_THRESHOLD") or 0.0)
+        template = (self.tr("{model}, ran on {device}.") if threshold != threshold
+                    else self.tr("{model}, threshold {threshold:.3f}, ran on {device}."))
+        details = template.format(
+            model=results.get("USED_MODEL"), threshold=threshold,
             device=tr(DEVICE_NAMES.get(device.split(":")[0], device)),
         )
         if run.temporary:
@@ -348,10 +351,8 @@ class DetectCloudsDock(QgsDockWidget):
             details += " " + note
             self._push(note, Qgis.MessageLevel.Info)
         self.mask_added.emit(mask)
-        cover = float(results.get("CLOUD_COVER", 0.0))
         return LayerOutcome(
-            self.tr("Cloud cover: {cover:.2f} % ({layer})").format(
-                cover=cover, layer=run.layer_name),
+            cover_sentence(results, run.layer_name),
             details, warnings,
         )
 

@@ -24,7 +24,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from ..common.choices import LEVEL_NAMES, MODEL_CHOICES, PRODUCT_CHOICES
+from ..common.choices import LEVEL_NAMES, MODEL_CHOICES, NO_QA_BAND_HELP, PRODUCT_CHOICES
 from ..common.engine_call import default_threshold, model_checkpoint
 from ..common.layer_input import LayerInput, describe_layer
 from ..compat import RASTER_FILTER
@@ -53,6 +53,8 @@ class ParametersForm(QWidget):
         self.input: LayerInput | None = None
         #: The engine's sentence why a run cannot start on this input, or None.
         self.problem: str | None = None
+        #: Whether the input has a product QA band ("Product QA band" is offered then).
+        self.has_qa_band = False
         self._quiet = False  # set while the form itself changes widgets
         self._threshold_loaded = False
         layout = QVBoxLayout(self)
@@ -117,7 +119,8 @@ class ParametersForm(QWidget):
         self.output_widget.setFilter(self.tr("GeoTIFF (*.tif *.tiff)"))
         self.output_widget.setEnabled(False)
         describe(self.output_widget, self.tr("Output file"), self.tr(
-            "GeoTIFF file for the cloud mask (1 = cloud, 0 = clear, 255 = no data)."))
+            "GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, "
+            "3 = cloud shadow, 255 = no data)."))
         self.file_radio.toggled.connect(self.output_widget.setEnabled)
         row = QHBoxLayout()
         row.addWidget(self.temporary_radio)
@@ -140,6 +143,7 @@ class ParametersForm(QWidget):
             signal.connect(self.save_settings)
         self.bands.changed.connect(self._check_input)
         self.product_combo.currentIndexChanged.connect(self._check_input)
+        self.model_combo.currentIndexChanged.connect(self._check_input)
         self.layer_combo.layerChanged.connect(self._on_layer_changed)
         self._on_layer_changed(self.layer_combo.currentLayer())
 
@@ -261,6 +265,11 @@ class ParametersForm(QWidget):
         if self._quiet:  # restoring settings: the threshold is read when the panel shows
             return
         self._threshold_loaded = True
+        if self.model_combo.currentData() == "qa" and not self.advanced.weights():
+            self.threshold_row.set_model_default(0.5, self.tr(
+                "The product QA band is decoded as it is: no threshold applies."))
+            self.save_settings()
+            return
         path = self.advanced.weights() or model_checkpoint(
             self.model_combo.currentData(), self.input.path if self.input else None
         )
@@ -274,6 +283,7 @@ class ParametersForm(QWidget):
         self.input = describe_layer(layer) if isinstance(layer, QgsRasterLayer) else None
         info = self.input
         self.bands.show_layer(layer, info)
+        self._offer_qa_band(info)
         if info is None:
             self.level_label.setText(self.tr("Choose a raster layer."))
         else:
@@ -286,7 +296,27 @@ class ParametersForm(QWidget):
         """Ask the engine whether it can read the input as chosen; tell the panel."""
         product = self.product_combo.currentData() or "auto"
         self.problem = input_problem(self.input, self.bands.resolved(self.input), product)
+        if self.problem is None and self.model_combo.currentData() == "qa" and not (
+            self.has_qa_band or self.advanced.weights()
+        ):
+            self.problem = self.tr(NO_QA_BAND_HELP)
         self.changed.emit()
+
+    def _offer_qa_band(self, info: LayerInput | None) -> None:
+        """Enable "Product QA band" only for an input with a QA band (QA_PIXEL or BQA)."""
+        self.has_qa_band = False
+        if info is not None:
+            try:
+                from ..engine.qa_band import find_qa_band
+
+                self.has_qa_band = find_qa_band(info.path) is not None
+            except Exception:  # an undecidable BQA: the run says why, if chosen
+                self.has_qa_band = True
+        index = self.model_combo.findData("qa")
+        item = self.model_combo.model().item(index) if index >= 0 else None
+        if item is not None:
+            item.setEnabled(self.has_qa_band)
+            item.setToolTip("" if self.has_qa_band else self.tr(NO_QA_BAND_HELP))
 
     def _level_sentence(self, info: LayerInput) -> str:
         """The "Detected" sentence in the Product level combo's words."""

@@ -35,6 +35,31 @@ class LayerOutcome:
     warnings: list[str] = field(default_factory=list)
 
 
+def cover_sentence(results: dict, layer_name: str) -> str:
+    """``Cloud cover: 12.30 % (thick 10.10 %, thin 2.20 %), shadow 3.40 % (layer)``.
+
+    The product QA band's cloud cover follows where the input has one.
+    """
+
+    def number(key: str) -> float | None:
+        value = results.get(key)
+        return None if value is None else float(value)
+
+    text = tr("Cloud cover: {cover:.2f} %").format(cover=number("CLOUD_COVER") or 0.0)
+    thick, thin, shadow = (
+        number(key) for key in ("THICK_CLOUD_COVER", "THIN_CLOUD_COVER", "SHADOW_COVER")
+    )
+    if thick is not None and thin is not None:
+        text += tr(" (thick {thick:.2f} %, thin {thin:.2f} %)").format(thick=thick, thin=thin)
+    if shadow is not None:
+        text += tr(", shadow {shadow:.2f} %").format(shadow=shadow)
+    text += f" ({layer_name})"
+    qa = number("QA_CLOUD_COVER")
+    if qa is not None:
+        text += tr("; product QA band: {qa:.2f} % cloud").format(qa=qa)
+    return text
+
+
 def load_mask(run: PanelRun, results: dict) -> QgsRasterLayer:
     """The run's mask as a styled layer named after its source, model and threshold.
 
@@ -57,7 +82,7 @@ def load_mask(run: PanelRun, results: dict) -> QgsRasterLayer:
 
 
 def load_extra_outputs(run: PanelRun, results: dict) -> list[tuple[str, QgsMapLayer]]:
-    """The masked image and the cloud polygons a run wrote, as valid styled layers.
+    """The masked image, the probabilities and the polygons a run wrote, as valid layers.
 
     They are named as the toolbox names them; a temporary file says so. Returns
     ``(kind, layer)`` pairs, kinds as :data:`~..common.run_group.KIND_ORDER` names them.
@@ -70,6 +95,12 @@ def load_extra_outputs(run: PanelRun, results: dict) -> list[tuple[str, QgsMapLa
         if layer.isValid():
             style_masked_image(layer, QgsProject.instance().mapLayer(run.layer_id))
             layers.append(("masked_image", layer))
+    probability = results.get("PROBABILITY")
+    if probability and run.parameters.get("PROBABILITY"):
+        name = tr("{name} cloud probability").format(name=run.layer_name)
+        layer = QgsRasterLayer(str(probability), temporary_name(name, probability), "gdal")
+        if layer.isValid():
+            layers.append(("probability", layer))
     polygons = results.get("POLYGONS")
     if polygons and run.parameters.get("POLYGONS"):
         name = tr("{name} cloud polygons").format(name=run.layer_name)

@@ -1,4 +1,8 @@
-"""The "Clean-up and extra outputs" group: sieve, buffer, masked image and polygons."""
+"""The "Clean-up and extra outputs" group: sieve, buffer, masked image and polygons.
+
+Which classes they act on (thick cloud, thin cloud, cloud shadow: all by default) is
+chosen here too, and whether the probability layer is loaded beside the mask.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,15 @@ from typing import Any
 from qgis.core import QgsApplication, QgsSettings
 from qgis.gui import QgsCollapsibleGroupBox
 from qgis.PyQt.QtCore import pyqtSignal
-from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout
+from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QWidget
 
+from ..common.choices import MASK_CLASS_CHOICES
 from ..engine.params import MAX_BUFFER
 from .runner import ALGORITHM_ID
 from .widgets import describe, optional_spin, output_file_widget
 
 #: The algorithm's optional workflow parameters (buffer, sieve, extra outputs).
-WORKFLOW_KEYS = ("BUFFER", "MIN_SIZE", "MASKED_IMAGE", "POLYGONS")
+WORKFLOW_KEYS = ("BUFFER", "MIN_SIZE", "MASKED_IMAGE", "POLYGONS", "MASK_CLASSES", "PROBABILITY")
 
 
 class WorkflowBox(QgsCollapsibleGroupBox):
@@ -32,6 +37,20 @@ class WorkflowBox(QgsCollapsibleGroupBox):
         self.setTitle(self.tr("Clean-up and extra outputs"))
         self.setCollapsed(True)
         form = QFormLayout(self)
+        self.class_checks = []
+        classes = QWidget()
+        row = QHBoxLayout(classes)
+        row.setContentsMargins(0, 0, 0, 0)
+        for _, label in MASK_CLASS_CHOICES:
+            check = QCheckBox(self.tr(label))
+            check.setChecked(True)
+            describe(check, self.tr(label), self.tr(
+                "Mask this class: the buffer, the sieve, the masked image and the polygons act "
+                "on the classes ticked here."))
+            row.addWidget(check)
+            self.class_checks.append(check)
+        row.addStretch(1)
+        form.addRow(self.tr("Classes to mask"), classes)
         self.buffer_spin = optional_spin(0, MAX_BUFFER, self.tr("Off"))
         describe(self.buffer_spin, self.tr("Cloud buffer"), self.tr(
             "Grow the cloud mask by this many pixels: cloud edges and thin fringes are where "
@@ -59,10 +78,17 @@ class WorkflowBox(QgsCollapsibleGroupBox):
             widget.setEnabled(False)
             check.toggled.connect(widget.setEnabled)
             form.addRow(check, widget)
+        self.probability_check = QCheckBox(self.tr("Load the probability layer"))
+        describe(self.probability_check, self.tr("Probability layer"), self.tr(
+            "Also write the network's probabilities (band 1 cloud, then thin cloud and shadow "
+            "where the model has them) to a temporary file and load it beside the mask: it "
+            "shows where the network hesitated."))
+        form.addRow("", self.probability_check)
         self.keys = _offered_keys()
         rows = {"BUFFER": (self.buffer_spin,), "MIN_SIZE": (self.min_size_spin,),
                 "MASKED_IMAGE": (self.masked_check, self.masked_widget),
-                "POLYGONS": (self.polygons_check, self.polygons_widget)}
+                "POLYGONS": (self.polygons_check, self.polygons_widget),
+                "MASK_CLASSES": (classes,), "PROBABILITY": (self.probability_check,)}
         for key, widgets in rows.items():
             for widget in widgets:
                 widget.setVisible(key in self.keys)
@@ -71,8 +97,14 @@ class WorkflowBox(QgsCollapsibleGroupBox):
                     label.setVisible(key in self.keys)
         self.setVisible(bool(self.keys))
         for signal in (self.buffer_spin.valueChanged, self.min_size_spin.valueChanged,
-                       self.masked_check.toggled, self.polygons_check.toggled):
+                       self.masked_check.toggled, self.polygons_check.toggled,
+                       self.probability_check.toggled,
+                       *(check.toggled for check in self.class_checks)):
             signal.connect(self.changed)
+
+    def masked_classes(self) -> list[int]:
+        """Indices (into ``MASK_CLASS_CHOICES``) of the classes ticked."""
+        return [i for i, check in enumerate(self.class_checks) if check.isChecked()]
 
     def parameters(self) -> dict[str, Any]:
         """The workflow parameters that are set (none by default)."""
@@ -85,6 +117,12 @@ class WorkflowBox(QgsCollapsibleGroupBox):
                                    ("POLYGONS", self.polygons_check, self.polygons_widget)):
             if key in self.keys and check.isChecked():
                 parameters[key] = widget.filePath().strip() or "TEMPORARY_OUTPUT"
+        chosen = self.masked_classes()
+        if "MASK_CLASSES" in self.keys and len(chosen) < len(self.class_checks):
+            # None ticked masks nothing: the engine needs one, so the default stands in.
+            parameters["MASK_CLASSES"] = chosen or list(range(len(self.class_checks)))
+        if "PROBABILITY" in self.keys and self.probability_check.isChecked():
+            parameters["PROBABILITY"] = "TEMPORARY_OUTPUT"
         return parameters
 
     def save_settings(self, settings: QgsSettings) -> None:
@@ -93,6 +131,8 @@ class WorkflowBox(QgsCollapsibleGroupBox):
         settings.setValue("min_size", self.min_size_spin.value())
         settings.setValue("masked_image", self.masked_check.isChecked())
         settings.setValue("polygons", self.polygons_check.isChecked())
+        settings.setValue("probability_layer", self.probability_check.isChecked())
+        settings.setValue("mask_classes", ",".join(map(str, self.masked_classes())))
 
     def restore_settings(self, settings: QgsSettings) -> None:
         """Set the values from ``settings`` (its group already begun)."""
@@ -101,6 +141,12 @@ class WorkflowBox(QgsCollapsibleGroupBox):
         for check, key in ((self.masked_check, "masked_image"),
                            (self.polygons_check, "polygons")):
             check.setChecked(settings.value(key, False, type=bool))
+        self.probability_check.setChecked(settings.value("probability_layer", False, type=bool))
+        stored = settings.value("mask_classes", None)
+        if stored not in (None, ""):
+            ticked = {int(i) for i in str(stored).split(",") if i.strip().isdigit()}
+            for index, check in enumerate(self.class_checks):
+                check.setChecked(index in ticked)
 
 
 def _offered_keys() -> set[str]:

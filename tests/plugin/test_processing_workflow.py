@@ -206,7 +206,10 @@ class TestRealScenes:
         assert len(layers) == 1
         assert layers[0].crs().authid() == "EPSG:32618"
         renderer = layers[0].renderer()
-        assert renderer.type() == "categorizedSymbol"  # one symbol per class
+        assert renderer.type() == "categorizedSymbol" and renderer.classAttribute() == "class"
+        assert [c.label() for c in renderer.categories()] == [
+            "1 thick cloud", "2 thin cloud", "3 cloud shadow",
+        ]  # fmt: skip
         for category in renderer.categories():
             fill = category.symbol().symbolLayer(0)
             assert 0 < fill.color().alpha() < 128  # a light fill
