@@ -274,13 +274,18 @@ def run(args: argparse.Namespace) -> int:
     args.input = Path(args.inputs[0])
     from tqdm import tqdm
 
-    from cloud_fcn_plugin.engine.outputs import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
+    from cloud_fcn_plugin.engine.outputs import (
+        RASTER_SUFFIXES,
+        VECTOR_SUFFIXES,
+        check_outputs,
+        remove_partial_outputs,
+    )
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
     from cloud_fcn_plugin.engine.preview import write_preview
 
     params = params_from_args(args)
     # Every output, the preview included, before any work: never the input, never each other.
-    check_outputs(
+    outputs = check_outputs(
         args.input,
         [
             ("mask", args.output, RASTER_SUFFIXES),
@@ -291,6 +296,9 @@ def run(args: argparse.Namespace) -> int:
         ],
         args.overwrite,
     )
+    # What an earlier run killed outright (SIGKILL) left beside these outputs; never the
+    # files of a run still going (their PID is alive).
+    remove_partial_outputs(path for path in outputs if path is not None)
     bar = tqdm(
         total=100,
         unit="%",
@@ -326,28 +334,31 @@ def run(args: argparse.Namespace) -> int:
 def plan(args: argparse.Namespace) -> list:
     """Expand the inputs and pair each with its output (a list of ``batch.Job``)."""
     from cloud_fcn_plugin.engine import batch
-    from cloud_fcn_plugin.engine.outputs import check_output_path
 
-    scenes = batch.expand_inputs(args.inputs)
-    if args.report is not None:
-        check_output_path(args.report, overwrite=True)  # fail now, not after hours of work
+    args.lists = []
+    scenes = batch.expand_inputs(args.inputs, read=args.lists)
     if args.output is not None:
         if len(scenes) != 1:
             raise ParameterError(
                 f"-o names one mask but the input gives {len(scenes)} scenes: use --output-dir."
             )
-        return [batch.Job(scenes[0], args.output.expanduser().absolute())]
-    try:
-        args.output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputNotWritableError(
-            f"Cannot create the output folder {args.output_dir}: {error.strerror or error}."
-        ) from error
-    return batch.plan_jobs(scenes, args.output_dir)
+        jobs = [batch.Job(scenes[0], args.output.expanduser().absolute())]
+    else:
+        try:
+            args.output_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OutputNotWritableError(
+                f"Cannot create the output folder {args.output_dir}: {error.strerror or error}."
+            ) from error
+        jobs = batch.plan_jobs(scenes, args.output_dir)
+    # The report like every output, now rather than after hours of work: never a file
+    # the batch reads (a scene, the list file) and never one of its masks.
+    batch.check_batch_outputs(jobs, report=args.report, read=args.lists)
+    return jobs
 
 
 def run_many(args: argparse.Namespace) -> int:
-    """Run a batch with a progress bar over scenes; exit code 1 if any scene failed."""
+    """Run a batch with a progress bar over scenes; exit code 1 if any scene was not done."""
     from tqdm import tqdm
 
     from cloud_fcn_plugin.engine import batch
@@ -359,7 +370,7 @@ def run_many(args: argparse.Namespace) -> int:
 
     def on_done(report: batch.SceneReport) -> None:
         bar.update(1)
-        if report.status == "failed":
+        if report.status in ("failed", "canceled"):
             bar.write(f"failed: {report.input}: {report.error}", file=sys.stderr)
 
     try:
@@ -368,6 +379,7 @@ def run_many(args: argparse.Namespace) -> int:
             params,
             scheduler=args.scheduler,
             resume=args.resume,
+            read=args.lists,
             on_done=on_done,
             log=lambda message: bar.write(f"note: {message}", file=sys.stderr),
         )
@@ -376,7 +388,7 @@ def run_many(args: argparse.Namespace) -> int:
     print(batch.format_table(reports))
     if args.report is not None:
         print(f"report: {batch.write_report(reports, args.report)}")
-    return 1 if any(report.status == "failed" for report in reports) else 0
+    return 1 if batch.batch_failed(reports) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -403,13 +415,36 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except ModuleNotFoundError as error:
         if error.name != "torch":
-            raise
+            return last_resort(error)
         print(
             "error: PyTorch is not installed: run `make setup` or "
             "`pip install torch` in this Python environment.",
             file=sys.stderr,
         )
         return 1
+    except Exception as error:
+        return last_resort(error)
+
+
+def last_resort(error: BaseException) -> int:
+    """Print an error no check foresaw as one line that says what to do; return 1.
+
+    MemoryError, RecursionError and OverflowError land here as well as OS and GDAL
+    errors raised outside the engine's wrappers; the outputs are whole either way
+    (temporary files are removed as the stack unwinds).
+    """
+    text = " ".join(str(error).split())
+    hints = {
+        MemoryError: "the raster or model needs more memory than is free: close other "
+        "programs, or use a smaller --tile-size or --batch-size",
+        RecursionError: "a file nests too deeply to be read: check the input and model files",
+        OverflowError: "a number is too large: check the parameters and the input's metadata",
+    }
+    hint = next((h for kind, h in hints.items() if isinstance(error, kind)), None)
+    what = f"{type(error).__name__}: {text}" if text else type(error).__name__
+    hint = hint or "no output was replaced; report this with the command you ran"
+    print(f"error: {what} ({hint}).", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ Dask is imported inside the functions that need it, so importing this module (an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -37,7 +38,7 @@ from .batch_dask import (
     run_scene_on_worker,
     start_local_cluster,
 )
-from .batch_inputs import expand_inputs
+from .batch_inputs import RASTER_SUFFIXES, expand_inputs, is_file
 from .batch_report import STATUSES, SceneReport, format_table, one_line, summary_line, write_report
 from .batch_scene import (
     OUTPUT_SUFFIX,
@@ -47,9 +48,10 @@ from .batch_scene import (
     run_scene,
     scene_stem,
 )
-from .errors import CanceledError, ParameterError
-from .outputs import remove_partial_outputs
+from .errors import CanceledError, CloudFcnError, OutputConflictError, ParameterError
+from .outputs import check_output_path, remove_partial_outputs
 from .params import DetectionParams
+from .read_set import ReadSet
 
 __all__ = [
     "OUTPUT_SUFFIX",
@@ -57,6 +59,8 @@ __all__ = [
     "Job",
     "SceneReport",
     "available_cores",
+    "batch_failed",
+    "check_batch_outputs",
     "cached_predictor",
     "check_scheduler_listens",
     "expand_inputs",
@@ -102,6 +106,56 @@ def plan_jobs(inputs: Sequence[Path], output_dir: str | Path) -> list[Job]:
     return jobs
 
 
+def check_batch_outputs(
+    jobs: Sequence[Job],
+    *,
+    report: str | Path | None = None,
+    read: Sequence[Path] = (),
+) -> dict[Job, str]:
+    """Check every output of a batch before any work or deletion; return per-scene problems.
+
+    What the batch reads (every file behind every input, and the list files in ``read``)
+    is never an output: a mask named as one, or a report named as one or as a mask,
+    stops the batch. An output the OS rejects (a folder, too long a name) fails its
+    own scene only: it is returned, keyed by job, as the error of its row.
+
+    Raises:
+        OutputConflictError: a mask or the report would replace a file the batch reads,
+            or the report would replace a mask.
+        OutputNotWritableError: the report cannot be written there.
+    """
+    reads = ReadSet(read)
+    for job in jobs:
+        reads.add_input(job.input)
+    problems: dict[Job, str] = {}
+    for job in jobs:
+        try:
+            check_output_path(job.output, overwrite=True, protected=reads, suffixes=RASTER_SUFFIXES)
+        except OutputConflictError:
+            raise
+        except CloudFcnError as error:
+            problems[job] = str(error)
+    if report is not None:
+        path = Path(report).expanduser().absolute()
+        mask = ReadSet(job.output for job in jobs).find(path)
+        if mask is not None:
+            raise OutputConflictError(
+                f"The report and the mask {mask.name} would both be written to {path}: "
+                "give the report its own name."
+            )
+        check_output_path(path, overwrite=True, protected=reads)
+    return problems
+
+
+def batch_failed(reports: Sequence[SceneReport]) -> bool:
+    """Whether a batch ended with a scene not done: failed, or canceled by the cluster.
+
+    A user's Ctrl-C raises instead of returning reports, so ``canceled`` rows are scenes
+    a cluster dropped (its scheduler died): they count as failed.
+    """
+    return any(report.status in ("failed", "canceled") for report in reports)
+
+
 def is_complete_output(path: Path) -> bool:
     """Whether a finished cloud mask exists at ``path``.
 
@@ -110,7 +164,7 @@ def is_complete_output(path: Path) -> bool:
     row as well catches a file damaged since (truncated copy, full disk).
     """
     path = Path(path)
-    if not path.is_file():
+    if not is_file(path):
         return False
     import rasterio
     from rasterio.windows import Window
@@ -160,8 +214,12 @@ def run_batch(
     log: Log | None = None,
     dashboard_address: str | None = ":8787",
     task: Task | None = None,
+    read: Sequence[Path] = (),
 ) -> list[SceneReport]:
     """Run every job and return one report per job, in job order.
+
+    Every output is checked first (see :func:`check_batch_outputs`), so neither a mask
+    nor a ``--resume`` deletion ever touches what the batch reads.
 
     Args:
         jobs: scenes and their outputs (see :func:`plan_jobs`).
@@ -173,8 +231,10 @@ def run_batch(
         log: receives notes such as the Dask dashboard address.
         dashboard_address: where a local cluster serves its dashboard (None: none).
         task: the per-scene Dask task; tests swap in one that kills its worker.
+        read: list files the inputs came from (see :func:`expand_inputs`).
 
     Raises:
+        OutputConflictError: a mask would replace a file the batch reads.
         ParameterError: bad scheduler text, or a probability, masked image or polygons
             path was given.
         CanceledError: Ctrl-C; finished outputs are complete, no partial one is left.
@@ -195,7 +255,8 @@ def run_batch(
         reports[job] = report
         on_done(report)
 
-    todo = _screen_existing(jobs, params, resume, finished, log)
+    problems = check_batch_outputs(jobs, read=read)
+    todo = _screen_existing(jobs, params, resume, problems, finished, log)
     # Outputs were checked just now; one appearing later is this batch's own, written by a
     # first attempt whose worker then died (Dask recomputes results lost with a worker).
     params = replace(params, overwrite=True)
@@ -219,19 +280,32 @@ def _screen_existing(
     jobs: Sequence[Job],
     params: DetectionParams,
     resume: bool,
+    problems: dict[Job, str],
     finished: Callable[[Job, SceneReport], None],
     log: Log,
 ) -> list[Job]:
-    """Report jobs whose output exists (skipped or failed); return the jobs left to run."""
+    """Report jobs whose output exists (skipped or failed); return the jobs left to run.
+
+    Outputs were checked (``problems``): none is a file the batch reads, so deleting a
+    damaged one for ``--resume`` is safe; only a regular file or a link is ever deleted.
+    """
     todo = []
     for job in jobs:
+        if job in problems:
+            finished(job, SceneReport.for_job(job, "failed", problems[job]))
+            continue
         if resume and is_complete_output(job.output):
             finished(job, SceneReport.for_job(job, "skipped", error="complete output exists"))
             continue
-        if resume and job.output.exists():
+        if resume and os.path.lexists(job.output):
             log(f"{job.output} exists but does not read as a mask: computing it again")
-            job.output.unlink()
-        if job.output.exists() and not params.overwrite:
+            try:
+                job.output.unlink()
+            except OSError as error:
+                reason = f"Cannot delete the damaged {job.output}: {error.strerror or error}."
+                finished(job, SceneReport.for_job(job, "failed", reason))
+                continue
+        if os.path.lexists(job.output) and not params.overwrite:
             error = f"{job.output} exists: pass --overwrite to replace it or --resume to keep it."
             finished(job, SceneReport.for_job(job, "failed", error))
             continue

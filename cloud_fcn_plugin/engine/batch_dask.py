@@ -6,13 +6,15 @@ Dask is imported inside the functions that need it, so importing this module (an
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +85,8 @@ def run_local(
 
     try:
         _log_dashboard(client, log, f"local cluster of {workers} worker(s)")
-        run_on_client(client, jobs, params, record, task)
+        with quiet_dask_tracebacks():
+            run_on_client(client, jobs, params, record, task)
     finally:
         client.close()
         cluster.close()
@@ -155,11 +158,51 @@ def run_remote(
         workers = len(client.scheduler_info()["workers"])
         _log_dashboard(client, log, f"cluster at {address} with {workers} worker(s)")
         if workers == 0:
-            log("no worker is connected yet: scenes wait until one joins (`dask worker ...`).")
-        run_on_client(client, jobs, params, finished, task)
+            wait_for_a_worker(client, address, log)
+        with quiet_dask_tracebacks():
+            run_on_client(client, jobs, params, finished, task)
     finally:
         # Cancelled scenes already running finish on their workers; their masks are complete.
-        client.close()
+        with quiet_dask_tracebacks(), contextlib.suppress(Exception):
+            client.close()
+
+
+#: How long a batch waits for the first worker of a remote cluster, and how often it says so.
+WORKER_WAIT_SECONDS = 600.0
+WORKER_WAIT_NOTE_SECONDS = 30.0
+
+
+def wait_for_a_worker(
+    client: Any,
+    address: str,
+    log: Log,
+    wait: float | None = None,
+    every: float | None = None,
+) -> None:
+    """Wait until a worker joins the scheduler, saying so every ``every`` seconds.
+
+    Raises:
+        ParameterError: no worker joined within ``wait`` seconds (default
+            :data:`WORKER_WAIT_SECONDS`).
+    """
+    wait = WORKER_WAIT_SECONDS if wait is None else wait
+    every = WORKER_WAIT_NOTE_SECONDS if every is None else every
+    deadline = time.monotonic() + wait
+    while True:
+        left = deadline - time.monotonic()
+        log(
+            f"no worker is connected to {address} yet: scenes wait until one joins "
+            f"(`dask worker {address}`); giving up in {max(left, 0):.0f} s."
+        )
+        try:
+            client.wait_for_workers(1, timeout=max(min(every, left), 0.1))
+            return
+        except (TimeoutError, OSError) as error:
+            if time.monotonic() >= deadline:
+                raise ParameterError(
+                    f"No dask worker joined the scheduler at {address} within {wait:.0f} s: "
+                    f"start workers with `dask worker {address}` and run the batch again."
+                ) from error
 
 
 def check_scheduler_listens(address: str, timeout: float = 5.0) -> None:
@@ -258,12 +301,53 @@ def run_on_client(
         raise
 
 
+_DROPPED = (
+    "the cluster dropped this scene (its scheduler stopped or lost the task): check the "
+    "scheduler and run again with --resume"
+)
+
+
+class _NoTracebacks(logging.Filter):
+    """Keeps distributed's log lines but drops their tracebacks (the report says what failed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info = record.exc_text = None
+        record.stack_info = None
+        return True
+
+
+@contextlib.contextmanager
+def quiet_dask_tracebacks() -> Iterator[None]:
+    """While a batch runs, distributed logs one line per problem, never a raw traceback."""
+    handlers = [h for h in logging.getLogger().handlers] + [
+        h
+        for name in ("distributed", "distributed.client")
+        for h in logging.getLogger(name).handlers
+    ]
+    quiet = _NoTracebacks()
+    for handler in handlers:
+        handler.addFilter(quiet)
+    loggers = [logging.getLogger(name) for name in ("distributed", "distributed.client")]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
 def _report_from_future(future: Any, job: Job) -> SceneReport:
-    if future.status == "finished":
-        return future.result()
-    if future.status == "cancelled":
-        return SceneReport.for_job(job, "canceled", "the task was cancelled on the cluster")
-    error = future.exception()
+    try:
+        if future.status == "finished":
+            return future.result()
+        if future.status == "cancelled":
+            return SceneReport.for_job(job, "canceled", _DROPPED)
+        error = future.exception()
+    except Exception as lost:  # the scheduler went away while the result was fetched
+        return SceneReport.for_job(job, "canceled", f"{_DROPPED} ({one_line(lost)})")
     reason = one_line(error)
     if type(error).__name__ == "KilledWorker":
         reason = f"the worker running this scene died repeatedly ({reason})"

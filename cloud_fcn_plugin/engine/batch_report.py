@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import CloudFcnError
+from .outputs import write_text_file
 
 if TYPE_CHECKING:
     from .batch_scene import Job
@@ -94,22 +96,38 @@ def summary_line(reports: Sequence[SceneReport]) -> str:
 
 
 def write_report(reports: Sequence[SceneReport], path: str | Path) -> Path:
-    """Write the report as JSON (``.json``) or CSV (any other suffix)."""
-    path = Path(path).expanduser()
-    rows = [asdict(report) for report in reports]
-    try:
-        if path.suffix.lower() == ".json":
-            path.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-        else:
-            with path.open("w", newline="", encoding="utf-8") as stream:
-                writer = csv.DictWriter(stream, [f.name for f in fields(SceneReport)])
-                writer.writeheader()
-                writer.writerows(rows)
-    except OSError as error:
-        from .errors import OutputNotWritableError
+    """Write the report as JSON (``.json``) or CSV (any other suffix), atomically.
 
-        raise OutputNotWritableError(f"Cannot write the report {path}: {error}.") from error
+    Like every output it goes to a temporary file beside it, synced and renamed, so a
+    full disk leaves any previous report whole. CSV cells that a spreadsheet would run
+    as a formula (starting with ``= + - @``, a tab or a carriage return) get a leading
+    apostrophe.
+
+    Raises:
+        OutputNotWritableError: the report cannot be written.
+    """
+    path = Path(path).expanduser().absolute()
+    rows = [asdict(report) for report in reports]
+    if path.suffix.lower() == ".json":
+        text = json.dumps(rows, indent=2) + "\n"
+    else:
+        stream = io.StringIO(newline="")
+        writer = csv.DictWriter(stream, [f.name for f in fields(SceneReport)])
+        writer.writeheader()
+        writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
+        text = stream.getvalue()
+    write_text_file(path, text, overwrite=True)
     return path
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def is_read_error(error: BaseException) -> bool:

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch_inputs import MTL_SUFFIX
+from .batch_inputs import MTL_SUFFIX, OUTPUT_SUFFIX, is_dir
 from .batch_report import SceneReport, is_read_error, one_line
 from .errors import CanceledError, CloudFcnError
 from .params import DetectionParams
-
-OUTPUT_SUFFIX = "_cloudmask.tif"
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,7 @@ class Job:
 def scene_stem(path: Path) -> str:
     """The scene's name: a folder's name (the product id), an MTL's product id, a file's stem."""
     name = path.name
-    if path.is_dir() or not Path(name).suffix:
+    if is_dir(path) or not Path(name).suffix:
         return name
     if name.lower().endswith(MTL_SUFFIX):
         return name[: -len(MTL_SUFFIX)]

@@ -9,6 +9,7 @@ taken as B1, B2, ... (red=4, green=3, blue=2, NIR=5). Anything else must be told
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,12 +29,11 @@ from .bands import (
 )
 from .errors import (
     BandMismatchError,
-    InputNotFoundError,
     InputReadError,
     ParameterError,
     UnsupportedDataError,
 )
-from .gdal_read import open_raster, reading
+from .gdal_read import check_input_path, open_raster, reading
 from .mtl import MtlMetadata, parse_mtl
 from .products import (
     MTL_FILE,
@@ -320,14 +320,13 @@ def inspect_input(path: str | Path) -> InputInfo:
 
     Raises:
         InputNotFoundError: the path does not exist.
-        InputReadError: GDAL cannot read it, or a folder holds no band files.
+        InputReadError: GDAL cannot read it, a folder holds no band files, or it is not a
+            regular file or folder (a FIFO).
         BandMismatchError: a product folder lacks one of B2-B5.
         MetadataError: the MTL file is malformed.
     """
     path = Path(path).expanduser()
-    if not path.exists():
-        raise InputNotFoundError(f"{path} does not exist: check the path and try again.")
-    if path.is_dir():
+    if stat.S_ISDIR(check_input_path(path).st_mode):
         return _inspect_folder(path, None)
     if MTL_FILE.search(path.name):
         return _inspect_folder(path.parent, parse_mtl(path))

@@ -9,6 +9,7 @@ into place only on commit (:class:`AtomicOutput`, :class:`AtomicRasterWriter`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import tempfile
@@ -27,13 +28,14 @@ from rasterio.windows import Window
 
 from .classes import CLEAR, CLOUD_SHADOW, CODE_NAMES, NODATA, THICK_CLOUD, THIN_CLOUD
 from .errors import (
+    CloudFcnError,
     OutputConflictError,
     OutputExistsError,
     OutputNotWritableError,
     ParameterError,
 )
-from .gdal_read import GDAL_ERRORS
-from .read_set import input_files
+from .gdal_read import GDAL_ERRORS, os_reason
+from .read_set import ReadSet, input_files
 
 #: Values of the cloud mask raster (see :mod:`.classes`: 2 thin cloud, 3 cloud shadow).
 MASK_CLEAR, MASK_CLOUD, MASK_NODATA = CLEAR, THICK_CLOUD, NODATA
@@ -66,7 +68,7 @@ def check_output_path(
     path: str | Path,
     overwrite: bool,
     *,
-    protected: Sequence[str | Path] = (),
+    protected: Sequence[str | Path] | ReadSet = (),
     suffixes: Sequence[str] | None = None,
 ) -> Path:
     """Check an output can be written, before any computing starts.
@@ -74,8 +76,8 @@ def check_output_path(
     Args:
         path: the output file.
         overwrite: whether an existing file may be replaced.
-        protected: files it must never replace (the input's), compared resolved,
-            links included.
+        protected: files it must never replace (what the run reads, see
+            :mod:`.read_set`), compared resolved, links and hard links included.
         suffixes: the extensions the output may have (lower case), None for any.
 
     Returns:
@@ -89,18 +91,34 @@ def check_output_path(
             is a folder.
     """
     path = Path(path).expanduser().absolute()
-    for other in protected:
-        if same_file(path, other):
-            raise OutputConflictError(
-                f"{path} is the input {Path(other).name} (or one of its files): writing there "
-                "would destroy it; choose another output name."
-            )
+    reads = protected if isinstance(protected, ReadSet) else ReadSet(protected)
+    other = reads.find(path)
+    if other is not None:
+        raise OutputConflictError(
+            f"{path} is the input {Path(other).name} (or one of its files): writing there "
+            "would destroy it; choose another output name."
+        )
     if suffixes is not None and path.suffix.lower() not in suffixes:
         kind = _FORMAT_NAMES.get(suffixes[0], suffixes[0])
         raise ParameterError(
             f"{path.name} does not end with {' or '.join(suffixes)}, but it would be written "
             f"as {kind}: name it {path.stem}{suffixes[0]}."
         )
+    try:
+        _check_destination(path, overwrite)
+    except CloudFcnError:
+        raise
+    except OSError as exc:  # the OS rejects the name itself (too long, a link loop)
+        raise OutputNotWritableError(f"Cannot write {path}: {os_reason(exc)}.") from exc
+    return path
+
+
+def _check_destination(path: Path, overwrite: bool) -> None:
+    """The checks of :func:`check_output_path` that ask the file system; OSError passes."""
+    if len(os.fsencode(path.name)) > _name_max(path.parent):
+        raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(path))
+    if path.is_symlink():
+        os.stat(path)  # ELOOP for a link that loops (a dangling link is replaced, not followed)
     if path.is_dir():
         raise OutputNotWritableError(f"{path} is a folder: give an output file name.")
     if not path.parent.is_dir():
@@ -111,9 +129,14 @@ def check_output_path(
         raise OutputNotWritableError(
             f"Output folder {path.parent} is not writable: choose another folder."
         )
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise OutputExistsError(f"{path} exists: pass --overwrite or choose another name.")
-    return path
+
+
+def _name_max(folder: Path) -> int:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        return os.pathconf(folder, "PC_NAME_MAX")
+    return 255
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:
@@ -122,8 +145,8 @@ def same_file(a: str | Path, b: str | Path) -> bool:
     try:
         if a.resolve() == b.resolve():
             return True
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
+        return os.path.samefile(a, b)
+    except (OSError, RuntimeError, ValueError):  # missing, too long, a link loop (RuntimeError)
         return False
 
 
@@ -145,7 +168,7 @@ def check_outputs(
     Raises:
         OutputConflictError: an output is an input file, or two outputs share a path.
     """
-    protected = input_files(input_path) if input_path is not None else []
+    protected = ReadSet(input_files(input_path) if input_path is not None else [])
     checked: list[Path | None] = []
     seen: list[tuple[str, Path]] = []
     for label, path, suffixes in outputs:
@@ -443,6 +466,31 @@ def verify_temporary(
         ) from exc
 
 
+def write_text_file(path: Path, text: str, *, overwrite: bool) -> Path:
+    """Write a small text output (a report) atomically: temporary file, sync, rename.
+
+    Raises:
+        OutputNotWritableError: writing failed (a full disk); any previous file is whole.
+        OutputExistsError: ``path`` exists and ``overwrite`` is False.
+    """
+    temp = new_temporary(path)
+    try:
+        try:
+            with temp.open("w", encoding="utf-8", newline="") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+        except OSError as exc:
+            raise OutputNotWritableError(
+                f"Writing {path} failed ({exc.strerror or exc}): free disk space or choose "
+                "another folder; any previous file there is unchanged."
+            ) from exc
+        rename_temporary(temp, path, overwrite)
+    finally:
+        discard_temporary(temp)
+    return path
+
+
 def rename_temporary(temp: Path, path: Path, overwrite: bool) -> None:
     """Rename a verified temporary file onto ``path``.
 
@@ -523,6 +571,20 @@ def remove_live_temporaries() -> list[Path]:
     return removed
 
 
+def _owner_is_dead(leftover: Path, output: Path) -> bool:
+    """Whether the PID in ``.NAME.partial-PID-...`` names no running process here."""
+    pid_text = leftover.name[len(partial_prefix(output)) :].partition("-")[0]
+    if not pid_text.isdigit() or int(pid_text) <= 0:
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False  # alive under another user (or not a PID): not ours to delete
+    return False
+
+
 def leftover_partials(path: Path) -> list[Path]:
     """Temporary files of ``path`` that a killed process left behind (any owner)."""
     return sorted(path.parent.glob(glob.escape(partial_prefix(path)) + "*"))
@@ -535,14 +597,18 @@ def _remove(path: Path) -> None:
 
 
 def remove_partial_outputs(outputs: Iterable[Path]) -> list[Path]:
-    """Delete the hidden ``.NAME.partial-*`` files a killed process left for these outputs.
+    """Delete the hidden ``.NAME.partial-PID-*`` files that dead processes left for these outputs.
 
-    Only needed after a process was killed outright (a worker shut down mid-scene):
-    every other failure already removes its temporary file.
+    Only needed after a process was killed outright (SIGKILL, a worker shut down
+    mid-scene): every other failure already removes its temporary file. A file whose
+    PID is alive on this machine belongs to a run still writing it and is left alone;
+    so is one whose name carries no PID.
     """
     removed = []
     for output in outputs:
         for leftover in leftover_partials(Path(output)):
+            if not _owner_is_dead(leftover, Path(output)):
+                continue
             try:
                 leftover.unlink()
                 removed.append(leftover)

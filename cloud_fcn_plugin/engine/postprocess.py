@@ -15,10 +15,7 @@ rows with rasterio:
   buffer then covers the fringes of the clouds that are kept.
 * **masked image**: the input's bands with cloud and fill pixels set to nodata (see
   :func:`image_bands`), through :class:`~.outputs.AtomicRasterWriter`.
-* **polygons** (``gdal.Polygonize``, 4-connected): one polygon per cloud patch in a
-  GeoPackage layer ``clouds`` in the input's CRS, with ``pixels`` and its area
-  (``area_m2`` for a projected CRS in metres or feet, else ``area`` in squared map
-  units), through :class:`AtomicPolygonWriter`.
+* **polygons**: see :mod:`.polygons` (:class:`AtomicPolygonWriter` is re-exported here).
 
 Intermediate rasters are hidden ``.NAME.partial-*`` files beside the output, removed
 when the run ends, fails or is stopped by a signal, like the outputs' own temporaries.
@@ -27,8 +24,6 @@ when the run ends, fails or is stopped by a signal, like the outputs' own tempor
 from __future__ import annotations
 
 import contextlib
-import os
-import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -37,24 +32,33 @@ from typing import Any
 
 import numpy as np
 import rasterio
-from osgeo import gdal, ogr
+from osgeo import gdal
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 
 from .bands import LANDSAT_BAND_NAMES
 from .classes import CLASS_CODES, CLEAR, CODE_NAMES, DEFAULT_MASKED_CODES
-from .errors import BandMismatchError, CanceledError, OutputNotWritableError
+from .errors import BandMismatchError, OutputNotWritableError
+from .gdal_calls import gdal_call, raise_if_canceled
 from .inspection import inspect_input
 from .outputs import (
     MASK_CLOUD,
     MASK_NODATA,
-    VECTOR_SUFFIXES,
-    AtomicOutput,
     AtomicRasterWriter,
-    check_output_path,
     discard_temporary,
     new_temporary,
 )
+from .polygons import POLYGON_LAYER, AtomicPolygonWriter
+
+__all__ = [
+    "POLYGON_LAYER",
+    "AtomicPolygonWriter",
+    "ImageBands",
+    "image_bands",
+    "refine_mask",
+    "row_windows",
+    "write_masked_image",
+]
 
 Fraction = Callable[[float], None]
 IsCanceled = Callable[[], bool]
@@ -64,8 +68,6 @@ CONNECTEDNESS = 4
 #: Reflective 30 m bands of a product folder put in the masked image (not pan B8,
 #: not thermal B10/B11).
 REFLECTIVE_BANDS = (1, 2, 3, 4, 5, 6, 7, 9)
-#: Layer name of the polygon GeoPackage.
-POLYGON_LAYER = "clouds"
 _ROWS = 256  # rows per window of the passes between GDAL's algorithms
 _FAR = 65535  # proximity value of pixels beyond the buffer
 _WORK_OPTIONS = ["TILED=YES", "COMPRESS=DEFLATE", "ZLEVEL=1", "BIGTIFF=IF_SAFER"]
@@ -80,57 +82,11 @@ def row_windows(height: int, width: int, rows: int = _ROWS) -> Iterator[Window]:
 # ------------------------------------------------------------------ GDAL plumbing
 
 
-@contextlib.contextmanager
-def _gdal_call(what: str, target: Path, is_canceled: IsCanceled | None) -> Iterator[list]:
-    """Run GDAL calls quietly; turn a failure into one line, a cancel into CanceledError.
-
-    The caller appends each call's return code to the yielded list.
-    """
-    codes: list = []
-    gdal.PushErrorHandler("CPLQuietErrorHandler")  # per thread: QGIS's own calls unaffected
-    gdal.ErrorReset()
-    raised = None
-    try:
-        try:
-            yield codes
-        except RuntimeError as exc:  # GDAL's exceptions, where other code turned them on
-            raised = str(exc)
-        message = raised or gdal.GetLastErrorMsg()
-        failed = (
-            raised is not None
-            or gdal.GetLastErrorType() >= gdal.CE_Failure
-            or any(code not in (0, None) for code in codes)
-        )
-    finally:
-        gdal.PopErrorHandler()
-    if is_canceled is not None and is_canceled():
-        raise CanceledError("Canceled by the user: no output was written.")
-    if failed:
-        reason = " ".join((message or "GDAL reported an error").split())
-        raise OutputNotWritableError(
-            f"{what} for {target.name} failed ({reason}): check free disk space in "
-            f"{target.parent} or choose another folder."
-        )
-
-
-def _callback(progress: Fraction | None, is_canceled: IsCanceled | None):
-    """A GDAL progress callback that reports progress and stops on cancel."""
-
-    def callback(complete: float, message: Any = None, data: Any = None) -> int:
-        if is_canceled is not None and is_canceled():
-            return 0
-        if progress is not None:
-            progress(min(max(complete, 0.0), 1.0))
-        return 1
-
-    return callback
-
-
 def _work_raster(beside: Path, width: int, height: int, data_type: int) -> tuple[Path, Any]:
     """A hidden temporary GeoTIFF beside ``beside``, open in GDAL for writing."""
     path = new_temporary(beside)
     try:
-        with _gdal_call("Creating a work file", beside, None):
+        with gdal_call("Creating a work file", beside, None):
             dataset = gdal.GetDriverByName("GTiff").Create(
                 str(path), width, height, 1, data_type, _WORK_OPTIONS
             )
@@ -271,7 +227,7 @@ def _recode(
     try:
         with _open(raw) as mask, _open(path, "r+") as out:
             for window in row_windows(height, width):
-                _raise_if_canceled(is_canceled)
+                raise_if_canceled(is_canceled)
                 out.write(recode(mask.read(1, window=window)), 1, window=window)
     except BaseException:
         discard_temporary(path)
@@ -296,8 +252,8 @@ def _gdal_to_work_file(
     source, band = _open_band(source_path)
     path, target = _work_raster(beside, source.RasterXSize, source.RasterYSize, data_type)
     try:
-        with _gdal_call(what, beside, is_canceled) as codes:
-            codes.append(algorithm(band, target.GetRasterBand(1), _callback(progress, is_canceled)))
+        with gdal_call(what, beside, is_canceled) as call:
+            call.append(algorithm(band, target.GetRasterBand(1), call.callback(progress)))
             target.FlushCache()
         target = None
     except BaseException:
@@ -344,7 +300,7 @@ def _kept_masked(
             sieve = stack.enter_context(_open(sieved)) if sieved is not None else None
             out = stack.enter_context(_open(path, "r+"))
             for window in row_windows(height, width):
-                _raise_if_canceled(is_canceled)
+                raise_if_canceled(is_canceled)
                 values = mask.read(1, window=window)
                 kept = np.isin(values, masked)
                 if sieve is not None:
@@ -392,7 +348,7 @@ def _combine(
         sieve = stack.enter_context(_open(sieved)) if sieved is not None else None
         near = [(code, stack.enter_context(_open(path))) for code, path in distances]
         for window in row_windows(mask.height, mask.width):
-            _raise_if_canceled(is_canceled)
+            raise_if_canceled(is_canceled)
             values = mask.read(1, window=window)
             refined = values.copy()
             kept = np.isin(values, masked)
@@ -411,11 +367,6 @@ def _combine(
             out.write(refined, int(window.row_off), 0)
             progress((window.row_off + window.height) / mask.height)
     return {code: int(counts[code]) for code in CLASS_CODES}
-
-
-def _raise_if_canceled(is_canceled: IsCanceled | None) -> None:
-    if is_canceled is not None and is_canceled():
-        raise CanceledError("Canceled by the user: no output was written.")
 
 
 # ------------------------------------------------------------------ masked image
@@ -509,7 +460,7 @@ def write_masked_image(
             if file not in datasets:
                 datasets[file] = stack.enter_context(_open(file))
         for window in row_windows(mask.height, mask.width):
-            _raise_if_canceled(is_canceled)
+            raise_if_canceled(is_canceled)
             masked = np.isin(mask.read(1, window=window), masked_values)
             block = np.empty(
                 (len(bands.sources), int(window.height), int(window.width)), bands.dtype
@@ -522,170 +473,3 @@ def write_masked_image(
                 progress((window.row_off + window.height) / mask.height)
 
 
-# ------------------------------------------------------------------ polygons
-
-
-class AtomicPolygonWriter(AtomicOutput):
-    """Writes cloud polygons to a GeoPackage that appears only when complete.
-
-    Like :class:`~.outputs.AtomicRasterWriter`: a hidden temporary GeoPackage in
-    the destination folder, read back and synced by :meth:`finish`, renamed into place
-    by :meth:`commit`; leaving the ``with`` block without committing deletes it.
-    """
-
-    def __init__(self, path: str | Path, *, overwrite: bool = False) -> None:
-        self.path = check_output_path(path, overwrite, suffixes=VECTOR_SUFFIXES)
-        self.overwrite = overwrite
-        self.temp_path = new_temporary(self.path, suffix=".gpkg")
-        # The GeoPackage driver creates its file itself; the name stays reserved and tracked.
-        self.temp_path.unlink()
-        self.count: int | None = None
-        self.area_field = "area_m2"
-        self._committed = self._finished = False
-
-    def write(
-        self,
-        mask_path: Path,
-        *,
-        masked_codes: Iterable[int] = DEFAULT_MASKED_CODES,
-        progress: Fraction | None = None,
-        is_canceled: IsCanceled | None = None,
-    ) -> int:
-        """Polygonize the masked classes of a finished mask; return the number of polygons.
-
-        Each polygon is one 4-connected patch of one class; its ``class`` field holds
-        the mask code (1 thick cloud, 2 thin cloud, 3 cloud shadow) and ``class_name``
-        the name.
-        """
-        mask = gdal.Open(str(mask_path))
-        if mask is None:
-            raise OutputNotWritableError(f"Cannot read back the mask {mask_path}: check the disk.")
-        clouds_only = f"/vsimem/cloud_fcn_{uuid.uuid4().hex}.vrt"
-        clouds = band = target = layer = None
-        try:
-            gdal.FileFromMemBuffer(clouds_only, _masked_only_vrt(mask_path, mask, masked_codes))
-            clouds = gdal.Open(clouds_only)
-            band = clouds.GetRasterBand(1)
-            srs = mask.GetSpatialRef()
-            pixel_area = _pixel_area(mask.GetGeoTransform())
-            units = _square_metres_per_unit(srs)
-            self.area_field = "area_m2" if units is not None else "area"
-            with _gdal_call("Writing the cloud polygons", self.path, is_canceled) as codes:
-                target = ogr.GetDriverByName("GPKG").CreateDataSource(str(self.temp_path))
-                if target is None:
-                    raise OutputNotWritableError(
-                        f"Cannot create a GeoPackage in {self.path.parent}: choose another folder."
-                    )
-                layer = target.CreateLayer(POLYGON_LAYER, srs, ogr.wkbPolygon)
-                layer.CreateField(ogr.FieldDefn("class", ogr.OFTInteger))
-                layer.CreateField(ogr.FieldDefn("class_name", ogr.OFTString))
-                layer.CreateField(ogr.FieldDefn("pixels", ogr.OFTInteger64))
-                layer.CreateField(ogr.FieldDefn(self.area_field, ogr.OFTReal))
-                codes.append(layer.StartTransaction())
-                codes.append(
-                    gdal.Polygonize(
-                        band, band, layer, 0, [], callback=_callback(progress, is_canceled)
-                    )
-                )
-                _raise_if_canceled(is_canceled)
-                fids = [feature.GetFID() for feature in layer]
-                for fid in fids:
-                    feature = layer.GetFeature(fid)
-                    area = feature.GetGeometryRef().GetArea()
-                    feature.SetField("class_name", CODE_NAMES.get(feature.GetField("class"), ""))
-                    feature.SetField("pixels", round(area / pixel_area))
-                    feature.SetField(self.area_field, area * (units or 1.0))
-                    codes.append(layer.SetFeature(feature))
-                codes.append(layer.CommitTransaction())
-                layer = None
-                target = None  # closes and writes the file
-            self.count = len(fids)
-            return self.count
-        except BaseException:
-            layer = target = None  # closed before its file is removed
-            self.abort()
-            raise
-        finally:
-            clouds = band = None
-            mask = None
-            gdal.Unlink(clouds_only)
-
-    def finish(self) -> None:
-        """Read the GeoPackage back and sync it to disk, without renaming it."""
-        if self._committed or self._finished:
-            return
-        try:
-            gdal.PushErrorHandler("CPLQuietErrorHandler")
-            try:
-                dataset = ogr.Open(str(self.temp_path))
-                layer = dataset.GetLayerByName(POLYGON_LAYER) if dataset is not None else None
-                found = layer.GetFeatureCount() if layer is not None else -1
-                layer = dataset = None
-            finally:
-                gdal.PopErrorHandler()
-            if found != self.count:
-                raise OutputNotWritableError(
-                    f"Writing {self.path} failed, the GeoPackage written reads back with "
-                    f"{found} of {self.count} polygons: free disk space or choose another folder."
-                )
-            fd = os.open(self.temp_path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except BaseException:
-            self.abort()
-            raise
-        self._finished = True
-
-    def abort(self) -> None:
-        """Drop the temporary GeoPackage; the destination stays as it was."""
-        discard_temporary(self.temp_path)
-
-
-def _masked_only_vrt(mask_path: Path, mask: Any, masked_codes: Iterable[int]) -> str:
-    """A VRT of the mask that keeps the masked codes and reads 0 elsewhere (nodata included)."""
-
-    def text(value: str) -> str:
-        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-    source = text(str(mask_path))
-    georeference = "<GeoTransform>{}</GeoTransform>".format(
-        ", ".join(repr(v) for v in mask.GetGeoTransform())
-    )
-    if mask.GetProjection():
-        georeference = f"<SRS>{text(mask.GetProjection())}</SRS>" + georeference
-    return (
-        f'<VRTDataset rasterXSize="{mask.RasterXSize}" rasterYSize="{mask.RasterYSize}">'
-        f"{georeference}"
-        '<VRTRasterBand dataType="Byte" band="1"><ComplexSource>'
-        f'<SourceFilename relativeToVRT="0">{source}</SourceFilename>'
-        "<SourceBand>1</SourceBand>"
-        f"<LUT>{_lookup_table(masked_codes)}</LUT>"
-        "</ComplexSource></VRTRasterBand></VRTDataset>"
-    )
-
-
-def _lookup_table(masked_codes: Iterable[int]) -> str:
-    """A VRT LUT keeping ``masked_codes`` and zeroing the rest.
-
-    GDAL interpolates linearly between LUT entries, so every integer code gets its own
-    entry, and 4 and 255 pin everything above the codes to 0.
-    """
-    masked = set(masked_codes)
-    entries = [f"{code}:{code if code in masked else 0}" for code in CLASS_CODES]
-    return ",".join([*entries, f"{max(CLASS_CODES) + 1}:0", f"{MASK_NODATA}:0"])
-
-
-def _pixel_area(geotransform: tuple[float, ...]) -> float:
-    """Area of one pixel in squared map units (1 when not georeferenced)."""
-    _, a, b, _, d, e = geotransform
-    return abs(a * e - b * d) or 1.0
-
-
-def _square_metres_per_unit(srs: Any) -> float | None:
-    """Square metres per squared map unit of a projected CRS; None otherwise."""
-    if srs is None or not srs.IsProjected():
-        return None
-    metres = srs.GetLinearUnits()
-    return metres * metres if metres > 0 else None

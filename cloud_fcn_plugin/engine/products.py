@@ -21,11 +21,14 @@ MTL_FILE = re.compile(r"_MTL\.txt$", re.IGNORECASE)
 
 def is_product_folder(folder: Path) -> bool:
     """Whether the reader opens ``folder`` as a Landsat product: an MTL or B2-B5 band files."""
-    if not folder.is_dir():
+    try:
+        if not folder.is_dir():
+            return False
+        if any(MTL_FILE.search(p.name) for p in folder.iterdir()):
+            return True
+        return not set(band_candidates(folder)).isdisjoint(MODEL_BANDS)
+    except OSError:  # too long a name, a link loop, no permission: not a product we can read
         return False
-    if any(MTL_FILE.search(p.name) for p in folder.iterdir()):
-        return True
-    return not set(band_candidates(folder)).isdisjoint(MODEL_BANDS)
 
 
 def product_folder_of(path: str | Path) -> Path | None:
@@ -37,7 +40,10 @@ def product_folder_of(path: str | Path) -> Path | None:
     """
     path = Path(path).expanduser()
     folder = path.parent
-    if not BAND_FILE_PATTERN.search(path.name) or not path.is_file():
+    try:
+        if not BAND_FILE_PATTERN.search(path.name) or not path.is_file():
+            return None
+    except (OSError, ValueError):
         return None
     if not is_product_folder(folder):
         return None

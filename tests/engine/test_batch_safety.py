@@ -1,0 +1,166 @@
+"""A batch never writes or deletes what it reads, nor another run's files (issue 17)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cloud_fcn_plugin.engine import batch
+from cloud_fcn_plugin.engine.batch import Job, SceneReport
+from cloud_fcn_plugin.engine.errors import OutputConflictError, OutputNotWritableError
+from cloud_fcn_plugin.engine.outputs import remove_partial_outputs
+from cloud_fcn_plugin.engine.params import DetectionParams
+from tests.conftest import write_geotiff
+
+LONG = "a" * 300
+
+
+def scene(path: Path, value: int = 9000) -> Path:
+    return write_geotiff(path, np.full((4, 16, 16), value, np.uint16))
+
+
+@pytest.fixture
+def params(brightness_weights: Path) -> DetectionParams:
+    return DetectionParams(weights=brightness_weights, device="cpu")
+
+
+class TestResumeNeverDeletesAnInput:
+    def test_output_named_as_the_input_is_refused_before_any_deletion(
+        self, tmp_path: Path, params: DetectionParams
+    ) -> None:
+        """C1: ``detect.py in.tif -o in.tif --resume`` deleted the scene."""
+        source = scene(tmp_path / "in.tif")
+        before = source.read_bytes()
+        with pytest.raises(OutputConflictError, match="destroy"):
+            batch.run_batch([Job(source, source)], params, resume=True)
+        assert source.read_bytes() == before
+
+    def test_output_named_as_a_band_file_of_the_product_is_refused(
+        self, tmp_path: Path, params: DetectionParams
+    ) -> None:
+        folder = tmp_path / "LC08_L1TP_001002_20200101_20200102_01_T1"
+        folder.mkdir()
+        for band in (2, 3, 4, 5):
+            scene(folder / f"{folder.name}_B{band}.TIF")
+        band4 = folder / f"{folder.name}_B4.TIF"
+        before = band4.read_bytes()
+        with pytest.raises(OutputConflictError, match="destroy"):
+            batch.run_batch([Job(folder, band4)], params, resume=True)
+        assert band4.read_bytes() == before
+
+    def test_an_output_that_is_a_folder_is_one_failed_row(
+        self, tmp_path: Path, params: DetectionParams
+    ) -> None:
+        """H14: ``--resume`` called unlink() on a folder."""
+        source = scene(tmp_path / "a.tif")
+        folder = tmp_path / "out" / "a_cloudmask.tif"
+        folder.mkdir(parents=True)
+        (report,) = batch.run_batch(
+            batch.plan_jobs([source], tmp_path / "out"), params, resume=True
+        )
+        assert report.status == "failed" and "is a folder" in report.error
+        assert folder.is_dir()
+
+
+class TestPartialsOfOtherRuns:
+    def test_a_live_process_keeps_its_partials_a_dead_one_loses_them(self, tmp_path: Path) -> None:
+        """M5: ``--resume`` deleted another running batch's temporary files."""
+        output = tmp_path / "m.tif"
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        live = tmp_path / f".m.tif.partial-{os.getppid()}-abc"
+        gone = tmp_path / f".m.tif.partial-{dead}-abc"
+        gone_journal = tmp_path / f".m.tif.partial-{dead}-abc.gpkg-journal"
+        for path in (live, gone, gone_journal):
+            path.write_text("x")
+        removed = remove_partial_outputs([output])
+        assert sorted(p.name for p in removed) == sorted([gone.name, gone_journal.name])
+        assert live.exists() and not gone.exists()
+
+
+class TestExpansion:
+    def test_the_batch_own_masks_are_not_scenes(self, tmp_path: Path) -> None:
+        """M4: output folder = input folder: the next run took its masks as scenes."""
+        scene(tmp_path / "a.tif")
+        scene(tmp_path / "a_cloudmask.tif")
+        assert [p.name for p in batch.expand_inputs([tmp_path])] == ["a.tif"]
+        assert [p.name for p in batch.expand_inputs([str(tmp_path / "*.tif")])] == ["a.tif"]
+        named = batch.expand_inputs([tmp_path / "a_cloudmask.tif"])  # named: the user means it
+        assert [p.name for p in named] == ["a_cloudmask.tif"]
+
+    def test_recursive_glob_over_symlink_loops_ends(self, tmp_path: Path) -> None:
+        """H9: ``loops/a`` holds ``l1 -> .`` and ``l2 -> .``: Python's glob never ends."""
+        folder = tmp_path / "loops" / "a"
+        folder.mkdir(parents=True)
+        scene(folder / "x.tif")
+        (folder / "l1").symlink_to(".")
+        (folder / "l2").symlink_to(".")
+        code = (
+            "import sys; from cloud_fcn_plugin.engine.batch import expand_inputs; "
+            f"print(len(expand_inputs([{str(tmp_path / 'loops' / '**' / '*.tif')!r}])))"
+        )
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=60, cwd=Path(__file__).parents[2])  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "1"
+
+    def test_one_damaged_name_fails_that_row_only(
+        self, tmp_path: Path, params: DetectionParams
+    ) -> None:
+        """M8, H8: a 300-character line in a list stopped the whole batch."""
+        good = scene(tmp_path / "good.tif")
+        listing = tmp_path / "list.txt"
+        listing.write_text(f"{good}\n{tmp_path / LONG}.tif\n")
+        fifo = tmp_path / "fifo.tif"
+        os.mkfifo(fifo)  # H10: a FIFO named *.tif hung the batch
+        scenes = batch.expand_inputs([listing, fifo])
+        (tmp_path / "o").mkdir()
+        reports = batch.run_batch(batch.plan_jobs(scenes, tmp_path / "o"), params)
+        assert [r.status for r in reports] == ["ok", "failed", "failed"]
+        assert "too long" in reports[1].error and "not a regular file" in reports[2].error
+
+
+class TestReport:
+    def test_report_never_replaces_an_input_the_list_or_a_mask(self, tmp_path: Path) -> None:
+        """C2: ``--report`` wrote CSV over the scene, the list file or a mask."""
+        source = scene(tmp_path / "a.tif")
+        listing = tmp_path / "list.txt"
+        listing.write_text(f"{source}\n")
+        reads: list[Path] = []
+        scenes = batch.expand_inputs([listing], read=reads)
+        jobs = batch.plan_jobs(scenes, tmp_path / "m")
+        for report in (source, listing, jobs[0].output):
+            with pytest.raises(OutputConflictError):
+                batch.check_batch_outputs(jobs, report=report, read=reads)
+
+    def test_report_is_written_atomically_and_escapes_formulas(self, tmp_path: Path) -> None:
+        """L2: cells starting with = + - @ are read as formulas by spreadsheets."""
+        rows = [
+            SceneReport("=HYPERLINK(1).tif", "o.tif", "ok"),
+            SceneReport("-rf.tif", "+x", "failed", error="@bad"),
+        ]
+        path = tmp_path / "r.csv"
+        path.write_text("old")
+        batch.write_report(rows, path)
+        with path.open(newline="") as stream:
+            read = list(csv.DictReader(stream))
+        assert [r["input"] for r in read] == ["'=HYPERLINK(1).tif", "'-rf.tif"]
+        assert read[1]["output"] == "'+x" and read[1]["error"] == "'@bad"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
+
+    def test_a_lost_cluster_counts_as_failed(self) -> None:
+        """C7: ``6 scenes: 6 canceled`` exited 0 after the scheduler died."""
+        reports = [SceneReport("a", "b", "canceled"), SceneReport("c", "d", "ok")]
+        assert batch.batch_failed(reports)
+        with pytest.raises(OutputNotWritableError):
+            batch.check_batch_outputs([], report=Path("/nonexistent/dir/r.csv"))
