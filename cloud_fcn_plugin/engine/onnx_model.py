@@ -49,7 +49,7 @@ import numpy as np
 import torch
 
 from . import safe_json
-from .bands import band_names, band_number_from_text
+from .bands import band_names, band_number_from_text, band_numbers
 from .errors import DependencyMissingError, ParameterError, WeightsError
 from .params import MAX_TILE_SIZE, MIN_TILE_SIZE
 from .weights import MAX_IN_CHANNELS, CheckpointMetadata
@@ -107,8 +107,6 @@ def metadata_props(
 
     Bands are written as Landsat codes (``B4``), the form most tools understand.
     """
-    from .bands import band_numbers
-
     props = {
         "bands": [f"B{n}" for n in band_numbers(metadata.bands)],
         "mean": list(metadata.mean),
@@ -211,7 +209,8 @@ def metadata_from_props(
 
 def _json_value(name: str, key: str, text: str) -> Any:
     if key in ("output", "description"):
-        return text
+        # Plain text; a JSON string ("logits" with its quotes), as some tools write, too.
+        return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
     try:
         # Python's json reads NaN and Infinity; the contract does not.
         return safe_json.loads(text, parse_constant=_refuse_constant)

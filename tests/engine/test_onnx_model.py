@@ -142,6 +142,12 @@ class TestArithmetic:
         with pytest.raises(ParameterError, match="64x64 pixels at most"):
             model.predict_tiles(tiles(count=1, height=80, width=80))
 
+    def test_output_kind_may_be_a_json_string(self, tmp_path: Path) -> None:
+        path = pointwise_model(tmp_path / "m.onnx", WEIGHTS, contract(output='"logits"'))
+        x = tiles()
+        expected = 1.0 / (1.0 + np.exp(-self.expected_logits(x)))
+        np.testing.assert_allclose(predictor(path).predict_tiles(x), expected, atol=1e-6)
+
     def test_fixed_input_size_is_the_default_tile_size(self, tmp_path: Path) -> None:
         props = contract()
         del props["cloud_fcn.tile_size"], props["cloud_fcn.overlap"]
