@@ -42,7 +42,9 @@ LEVEL_NAMES = {code: label for code, label in PRODUCT_CHOICES}
 # Red, green, blue, NIR in a B2-B5 stack, the layout of the bundled sample.
 DEFAULT_STACK_BANDS = (3, 2, 1, 4)
 BAND_ROLES = ("red", "green", "blue", "NIR")
-MASK_VALUES_HELP = "0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data"
+MASK_VALUES_HELP = QT_TRANSLATE_NOOP(
+    "@default", "0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data"
+)
 
 
 def product_code(index: int) -> str:

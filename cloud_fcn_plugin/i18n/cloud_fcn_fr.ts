@@ -598,6 +598,11 @@
         <source>a checkpoint saved by the training script, or an ONNX model (.onnx) whose cloud_fcn.* metadata says its bands, normalisation and classes (it needs ONNX Runtime, which the panel installs); it replaces the bundled model.</source>
         <translation>un point de contrôle enregistré par le script d'entraînement, ou un modèle ONNX (.onnx) dont les métadonnées cloud_fcn.* indiquent ses bandes, sa normalisation et ses classes (il demande ONNX Runtime, que le panneau installe) ; il remplace le modèle fourni.</translation>
     </message>
+    <message>
+        <location filename="../common/choices.py" line="45"/>
+        <source>0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data</source>
+        <translation>0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données</translation>
+    </message>
 </context>
 <context>
     <name>AdvancedBox</name>

@@ -158,7 +158,7 @@ def _outputs_section(tr: Translate) -> Section:
                                   "(a cloud-only model writes 0, 1 and 255). Its "
                                   "name gives the model and threshold, its metadata "
                                   "(abstract) the device and cloud cover.")
-             .replace("{values}", MASK_VALUES_HELP)),
+             .replace("{values}", tr(MASK_VALUES_HELP))),
             (tr("Cloud probability"), tr("optional float32 GeoTIFF of the network's "
                                          "probabilities, 0 to 1: band 1 cloud (thick + thin), "
                                          "then thin cloud and cloud shadow where the model has "

@@ -17,7 +17,13 @@ import pytest
 
 import cloud_fcn_plugin
 from cloud_fcn_plugin import translation
-from tests.plugin.qgis_subprocess import REPO_ROOT
+from tests.plugin.qgis_subprocess import (
+    QGIS_PROCESS,
+    REPO_ROOT,
+    profile_dir,
+    qgis_env,
+    run,
+)
 
 pytestmark = pytest.mark.qgis
 
@@ -136,3 +142,27 @@ class TestTheTranslatorInQgis:
         finally:
             plugin.unload()
         assert translation.tr("Detect clouds") == "Detect clouds"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which(QGIS_PROCESS) is None, reason="qgis_process is not installed")
+def test_qgis_process_speaks_the_profile_language(tmp_path):
+    """qgis_process loads the plugin without a GUI: the translator is installed there too."""
+    import sys
+
+    if not QM_FILE.is_file():
+        pytest.skip(f"{QM_FILE.name} is not compiled: `make i18n` (make test does it)")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = qgis_env(home, hide_torch=False)
+    installed = run([sys.executable, str(REPO_ROOT / "scripts" / "install_dev.py"),
+                     "--profile-dir", str(profile_dir(home))], env)
+    assert installed.returncode == 0, installed.stderr
+    ini = profile_dir(home) / "QGIS" / "QGIS3.ini"
+    ini.write_text(ini.read_text(encoding="utf-8") + "\n[locale]\nuserLocale=fr\n",
+                   encoding="utf-8")
+    result = run([QGIS_PROCESS, "help", "cloud_fcn:detectclouds"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("Détecter les nuages (cloud_fcn:detectclouds)")
+    assert "INPUT: Raster en entrée" in result.stdout
+    assert "0 = dégagé, 1 = nuage épais" in result.stdout
