@@ -64,12 +64,12 @@
         <translation>Modèle à 6 bandes (B2-B7 : du bleu au SWIR2)</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="68"/>
+        <location filename="../gui/results.py" line="93"/>
         <source>{name} without clouds</source>
         <translation>{name} sans nuages</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="75"/>
+        <location filename="../gui/results.py" line="106"/>
         <source>{name} cloud polygons</source>
         <translation>{name} polygones de nuages</translation>
     </message>
@@ -603,6 +603,31 @@
         <source>0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data</source>
         <translation>0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données</translation>
     </message>
+    <message>
+        <location filename="../gui/results.py" line="48"/>
+        <source>Cloud cover: {cover:.2f} %</source>
+        <translation>Couverture nuageuse : {cover:.2f} %</translation>
+    </message>
+    <message>
+        <location filename="../gui/results.py" line="53"/>
+        <source> (thick {thick:.2f} %, thin {thin:.2f} %)</source>
+        <translation> (épais {thick:.2f} %, fin {thin:.2f} %)</translation>
+    </message>
+    <message>
+        <location filename="../gui/results.py" line="55"/>
+        <source>, shadow {shadow:.2f} %</source>
+        <translation>, ombre {shadow:.2f} %</translation>
+    </message>
+    <message>
+        <location filename="../gui/results.py" line="59"/>
+        <source>; product QA band: {qa:.2f} % cloud</source>
+        <translation> ; bande QA du produit : {qa:.2f} % de nuages</translation>
+    </message>
+    <message>
+        <location filename="../gui/results.py" line="100"/>
+        <source>{name} cloud probability</source>
+        <translation>{name} probabilité de nuage</translation>
+    </message>
 </context>
 <context>
     <name>AdvancedBox</name>
@@ -843,127 +868,132 @@
         <translation>Le masque {path} n'a pas pu être chargé.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="339"/>
+        <location filename="../gui/dock.py" line="340"/>
         <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
         <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="344"/>
+        <location filename="../gui/dock.py" line="347"/>
         <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
-    </message>
-    <message>
-        <location filename="../gui/dock.py" line="352"/>
-        <source>Cloud cover: {cover:.2f} % ({layer})</source>
-        <translation>Couverture nuageuse : {cover:.2f} % ({layer})</translation>
     </message>
     <message>
         <location filename="../gui/dock.py" line="177"/>
         <source>Install ONNX Runtime</source>
         <translation>Installer ONNX Runtime</translation>
     </message>
+    <message>
+        <location filename="../gui/dock.py" line="340"/>
+        <source>{model}, ran on {device}.</source>
+        <translation>{model}, exécuté sur {device}.</translation>
+    </message>
 </context>
 <context>
     <name>ParametersForm</name>
     <message>
-        <location filename="../gui/form.py" line="65"/>
+        <location filename="../gui/form.py" line="67"/>
         <source>Threshold</source>
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="89"/>
+        <location filename="../gui/form.py" line="91"/>
         <source>Input layer</source>
         <translation>Couche en entrée</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="86"/>
+        <location filename="../gui/form.py" line="88"/>
         <source>The Landsat 8/9 raster to find clouds in: a multi-band stack, or one band file of a product folder (the other bands are found beside it by name).</source>
         <translation>Le raster Landsat 8/9 où chercher les nuages : une pile multibande, ou un fichier de bande d'un dossier de produit (les autres bandes sont trouvées à côté par leur nom).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="91"/>
+        <location filename="../gui/form.py" line="93"/>
         <source>Detected product level</source>
         <translation>Niveau de produit détecté</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="92"/>
+        <location filename="../gui/form.py" line="94"/>
         <source>Detected</source>
         <translation>Détecté</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="99"/>
+        <location filename="../gui/form.py" line="101"/>
         <source>Product level</source>
         <translation>Niveau de produit</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="96"/>
+        <location filename="../gui/form.py" line="98"/>
         <source>How the pixel values are scaled to reflectance. Auto-detect reads the MTL file, band names and value ranges, and warns when it had to guess.</source>
         <translation>Comment les valeurs des pixels sont converties en réflectance. La détection automatique lit le fichier MTL, les noms des bandes et les plages de valeurs, et avertit quand elle a dû deviner.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="106"/>
+        <location filename="../gui/form.py" line="108"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="103"/>
+        <location filename="../gui/form.py" line="105"/>
         <source>The full-band model reads B2-B7, cirrus and thermal from a Landsat product; automatic takes it only where it scored better under cross-validation.</source>
         <translation>Le modèle toutes bandes lit B2-B7, le cirrus et le thermique d'un produit Landsat ; Automatique ne le prend que là où il a obtenu un meilleur score en validation croisée.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="110"/>
+        <location filename="../gui/form.py" line="112"/>
         <source>Temporary layer</source>
         <translation>Couche temporaire</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="110"/>
+        <location filename="../gui/form.py" line="112"/>
         <source>Write the mask to a temporary file: it is lost when QGIS exits.</source>
         <translation>Écrire le masque dans un fichier temporaire : il est perdu à la fermeture de QGIS.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="113"/>
+        <location filename="../gui/form.py" line="115"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="113"/>
+        <location filename="../gui/form.py" line="115"/>
         <source>Write the mask to a GeoTIFF file.</source>
         <translation>Écrire le masque dans un fichier GeoTIFF.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="117"/>
+        <location filename="../gui/form.py" line="119"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="119"/>
+        <location filename="../gui/form.py" line="121"/>
         <source>Output file</source>
         <translation>Fichier de sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="119"/>
-        <source>GeoTIFF file for the cloud mask (1 = cloud, 0 = clear, 255 = no data).</source>
-        <translation>Fichier GeoTIFF du masque de nuages (1 = nuage, 0 = dégagé, 255 = sans données).</translation>
-    </message>
-    <message>
-        <location filename="../gui/form.py" line="126"/>
+        <location filename="../gui/form.py" line="129"/>
         <source>Output</source>
         <translation>Sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="268"/>
+        <location filename="../gui/form.py" line="277"/>
         <source>Calibrated threshold of {model}.</source>
         <translation>Seuil calibré de {model}.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="278"/>
+        <location filename="../gui/form.py" line="288"/>
         <source>Choose a raster layer.</source>
         <translation>Choisissez une couche raster.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="301"/>
+        <location filename="../gui/form.py" line="331"/>
         <source> (a guess: choose the product level if it is wrong)</source>
         <translation> (une supposition : choisissez le niveau de produit s'il est faux)</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="121"/>
+        <source>GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data).</source>
+        <translation>Fichier GeoTIFF du masque (0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données).</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="269"/>
+        <source>The product QA band is decoded as it is: no threshold applies.</source>
+        <translation>La bande QA du produit est décodée telle quelle : aucun seuil ne s'applique.</translation>
     </message>
 </context>
 <context>
@@ -1017,94 +1047,119 @@
 <context>
     <name>WorkflowBox</name>
     <message>
-        <location filename="../gui/workflow_box.py" line="32"/>
+        <location filename="../gui/workflow_box.py" line="37"/>
         <source>Clean-up and extra outputs</source>
         <translation>Nettoyage et sorties supplémentaires</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="40"/>
+        <location filename="../gui/workflow_box.py" line="59"/>
         <source>Off</source>
         <translation>Désactivé</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="36"/>
+        <location filename="../gui/workflow_box.py" line="55"/>
         <source>Cloud buffer</source>
         <translation>Zone tampon autour des nuages</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="36"/>
+        <location filename="../gui/workflow_box.py" line="55"/>
         <source>Grow the cloud mask by this many pixels: cloud edges and thin fringes are where masks leak. Off keeps the clouds as detected.</source>
         <translation>Agrandir le masque de nuages de ce nombre de pixels : les bords des nuages et les franges fines sont là où les masques fuient. Désactivé garde les nuages tels que détectés.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="39"/>
+        <location filename="../gui/workflow_box.py" line="58"/>
         <source>Cloud buffer (pixels)</source>
         <translation>Zone tampon autour des nuages (pixels)</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="41"/>
+        <location filename="../gui/workflow_box.py" line="60"/>
         <source>Smallest cloud</source>
         <translation>Plus petit nuage</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="41"/>
+        <location filename="../gui/workflow_box.py" line="60"/>
         <source>Drop cloud patches of fewer pixels than this (sieve), before the buffer. Off keeps every patch.</source>
         <translation>Supprimer les taches de nuages de moins de pixels que ceci (tamis), avant la zone tampon. Désactivé garde toutes les taches.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="44"/>
+        <location filename="../gui/workflow_box.py" line="63"/>
         <source>Smallest cloud (pixels)</source>
         <translation>Plus petit nuage (pixels)</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="46"/>
+        <location filename="../gui/workflow_box.py" line="65"/>
         <source>Masked image</source>
         <translation>Image masquée</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="46"/>
+        <location filename="../gui/workflow_box.py" line="65"/>
         <source>Also write the input with every cloud and fill pixel set to no data.</source>
         <translation>Écrire aussi l'entrée avec chaque pixel de nuage et de remplissage mis à sans données.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="48"/>
+        <location filename="../gui/workflow_box.py" line="67"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="49"/>
+        <location filename="../gui/workflow_box.py" line="68"/>
         <source>Masked image file</source>
         <translation>Fichier de l'image masquée</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="49"/>
+        <location filename="../gui/workflow_box.py" line="68"/>
         <source>GeoTIFF for the masked image; empty, a temporary file.</source>
         <translation>GeoTIFF de l'image masquée ; vide, un fichier temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="52"/>
+        <location filename="../gui/workflow_box.py" line="71"/>
         <source>Cloud polygons</source>
         <translation>Polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="52"/>
+        <location filename="../gui/workflow_box.py" line="71"/>
         <source>Also write the clouds as polygons with their area, in the input&apos;s CRS.</source>
         <translation>Écrire aussi les nuages en polygones avec leur surface, dans le SCR de l'entrée.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="54"/>
+        <location filename="../gui/workflow_box.py" line="73"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="55"/>
+        <location filename="../gui/workflow_box.py" line="74"/>
         <source>Cloud polygons file</source>
         <translation>Fichier des polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="55"/>
+        <location filename="../gui/workflow_box.py" line="74"/>
         <source>GeoPackage for the cloud polygons; empty, a temporary file.</source>
         <translation>GeoPackage des polygones de nuages ; vide, un fichier temporaire.</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="47"/>
+        <source>Mask this class: the buffer, the sieve, the masked image and the polygons act on the classes ticked here.</source>
+        <translation>Masquer cette classe : la zone tampon, le tamis, l'image masquée et les polygones agissent sur les classes cochées ici.</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="53"/>
+        <source>Classes to mask</source>
+        <translation>Classes à masquer</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="81"/>
+        <source>Load the probability layer</source>
+        <translation>Charger la couche de probabilité</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="82"/>
+        <source>Probability layer</source>
+        <translation>Couche de probabilité</translation>
+    </message>
+    <message>
+        <location filename="../gui/workflow_box.py" line="82"/>
+        <source>Also write the network&apos;s probabilities (band 1 cloud, then thin cloud and shadow where the model has them) to a temporary file and load it beside the mask: it shows where the network hesitated.</source>
+        <translation>Écrire aussi les probabilités du réseau (bande 1 nuage, puis nuage fin et ombre là où le modèle les a) dans un fichier temporaire et la charger à côté du masque : elle montre où le réseau a hésité.</translation>
     </message>
 </context>
 </TS>
