@@ -107,8 +107,17 @@ def prepare_weights(weights: Path | None, workdir: Path) -> tuple[Path, str]:
     return path, "untrained cloudfcn_lite (no bundled weights yet; speed is the same)"
 
 
-def prepare_scene(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    """Build (or describe) the scene and return its facts for the report."""
+def _scene_bands(weights: Path) -> int:
+    """Bands of the scene to build: 6 (B2-B7) for a model that reads SWIR, else 4 (B2-B5)."""
+    if weights.suffix == ".onnx":
+        return 4
+    from cloud_fcn_plugin.engine.weights import read_metadata
+
+    return 6 if {"swir1", "swir2"} <= set(read_metadata(weights).bands) else 4
+
+
+def prepare_scene(args: argparse.Namespace, workdir: Path, weights: Path) -> dict[str, Any]:
+    """Build (or describe) the scene, with the bands ``weights`` reads; return its facts."""
     import numpy as np
     import rasterio
 
@@ -123,8 +132,9 @@ def prepare_scene(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     from benchmark_scene import build_scene
 
     started = time.perf_counter()
-    name = f"LC08_L1TP_017033_20200601_20200608_02_T1_B2-B5_synthetic{args.size}.tif"
-    info = build_scene(workdir / name, args.size, args.data)
+    bands = _scene_bands(weights)
+    name = f"LC08_L1TP_017033_20200601_20200608_02_T1_B2-B{bands + 1}_synthetic{args.size}.tif"
+    info = build_scene(workdir / name, args.size, args.data, bands=bands)
     return {
         "path": str(info.path), "size": f"{args.size}x{args.size}", "pixels": args.size**2,
         "valid_pixels": info.valid_pixels, "fill_fraction": round(info.fill_fraction, 3),
@@ -556,7 +566,7 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     machine = machine_facts()
     weights, weights_note = prepare_weights(args.weights, workdir)
     print(f"weights: {weights_note}", file=sys.stderr)
-    scene = prepare_scene(args, workdir)
+    scene = prepare_scene(args, workdir, weights)
     print(f"scene: {scene['size']}, {scene['valid_pixels'] / 1e6:.1f} Mpx valid, "
           f"built in {scene['built_seconds']} s", file=sys.stderr)
     spec = {"scene": scene["path"], "weights": str(weights), "device": args.device,

@@ -1,9 +1,10 @@
 """Build a realistic full-size Landsat 8 Level-1 test scene for the benchmark.
 
 The scene is a tiled, compressed GeoTIFF with 4 uint16 bands in Landsat order B2,
-B3, B4, B5, like a stack of real Level-1 band files. Its content is a mosaic of real
-patches from ``../shared/data`` (the 38-Cloud patch in DN as it is; the L8 Biome
-patches, TOA reflectance, turned back into DN with ``DN = (TOA + 0.1) / 2e-5``),
+B3, B4, B5 (or 6, B2-B7, for a model that reads SWIR), like a stack of real Level-1
+band files. Its content is a mosaic of real patches from ``../shared/data`` (the
+38-Cloud patch in DN as it is, 4-band scenes only; the L8 Biome patches, TOA
+reflectance, turned back into DN with ``DN = (TOA + 0.1) / 2e-5``),
 randomly rotated and flipped, so clouds, snow, water and cities all appear. Around it
 lies fill (0): the footprint is a square tilted by 13 degrees that covers about two
 thirds of the grid, as in a WRS-2 scene. The file is written strip by strip, so a
@@ -72,13 +73,13 @@ def _cloud38_patches(data_dir: Path) -> list[np.ndarray]:
     return crops
 
 
-def _biome_patches(data_dir: Path) -> list[np.ndarray]:
+def _biome_patches(data_dir: Path, bands: int = 4) -> list[np.ndarray]:
     """L8 Biome patches without fill, turned from TOA reflectance into Level-1 DN."""
     patches = []
     for image in sorted((data_dir / "l8biome_patches").glob("*/Images/*.tif")):
         mask_file = image.parent.parent / "Masks" / image.name
         with _quiet_open(image) as dataset:
-            toa = dataset.read([1, 2, 3, 4])[:, :PATCH, :PATCH]
+            toa = dataset.read(list(range(1, bands + 1)))[:, :PATCH, :PATCH]
         if mask_file.is_file():
             with _quiet_open(mask_file) as dataset:
                 if (dataset.read(1) == 0).any():
@@ -88,13 +89,18 @@ def _biome_patches(data_dir: Path) -> list[np.ndarray]:
     return patches
 
 
-def load_patches(data_dir: Path) -> list[np.ndarray]:
-    """Return the real patches (4, 256, 256) uint16 DN used to tile the scene.
+def load_patches(data_dir: Path, bands: int = 4) -> list[np.ndarray]:
+    """Return the real patches (bands, 256, 256) uint16 DN used to tile the scene.
+
+    Args:
+        data_dir: the shared real-data folder.
+        bands: 4 (B2-B5) or 6 (B2-B7: only the L8 Biome patches have SWIR).
 
     Raises:
         FileNotFoundError: no patch was found under ``data_dir``.
     """
-    patches = _cloud38_patches(data_dir) + _biome_patches(data_dir)
+    cloud38 = _cloud38_patches(data_dir) if bands == 4 else []
+    patches = cloud38 + _biome_patches(data_dir, bands)
     if not patches:
         raise FileNotFoundError(
             f"No 38-Cloud or L8 Biome patches under {data_dir}: pass --data ../shared/data."
@@ -115,8 +121,8 @@ def footprint(rows: np.ndarray, cols: np.ndarray, size: int) -> np.ndarray:
 def _mosaic_strip(
     patches: list[np.ndarray], choice: np.ndarray, turns: np.ndarray, grid_row: int, width: int
 ) -> np.ndarray:
-    """Return one strip (4, 256, width) of patches, each rotated and maybe flipped."""
-    strip = np.empty((4, PATCH, choice.shape[1] * PATCH), np.uint16)
+    """Return one strip (bands, 256, width) of patches, each rotated and maybe flipped."""
+    strip = np.empty((patches[0].shape[0], PATCH, choice.shape[1] * PATCH), np.uint16)
     for grid_col in range(choice.shape[1]):
         patch = patches[choice[grid_row, grid_col]]
         turn = turns[grid_row, grid_col]
@@ -127,7 +133,9 @@ def _mosaic_strip(
     return strip[:, :, :width]
 
 
-def build_scene(path: Path, size: int, data_dir: Path, seed: int = 0) -> SceneInfo:
+def build_scene(
+    path: Path, size: int, data_dir: Path, seed: int = 0, bands: int = 4
+) -> SceneInfo:
     """Write a ``size`` x ``size`` Level-1 DN scene to ``path`` strip by strip.
 
     Args:
@@ -135,14 +143,15 @@ def build_scene(path: Path, size: int, data_dir: Path, seed: int = 0) -> SceneIn
         size: rows and columns.
         data_dir: the shared real-data folder.
         seed: makes the mosaic reproducible.
+        bands: 4 (B2-B5) or 6 (B2-B7).
     """
-    patches = load_patches(data_dir)
+    patches = load_patches(data_dir, bands)
     rng = np.random.default_rng(seed)
     cells = math.ceil(size / PATCH)
     choice = rng.integers(0, len(patches), (cells, cells))
     turns = rng.integers(0, 8, (cells, cells))
     profile = {
-        "driver": "GTiff", "width": size, "height": size, "count": 4, "dtype": "uint16",
+        "driver": "GTiff", "width": size, "height": size, "count": bands, "dtype": "uint16",
         "crs": CRS.from_epsg(32617), "transform": from_origin(300000.0, 4400000.0, 30.0, 30.0),
         "nodata": 0, "tiled": True, "blockxsize": BLOCK, "blockysize": BLOCK,
         "compress": "DEFLATE", "predictor": 2, "BIGTIFF": "IF_SAFER",
@@ -150,7 +159,7 @@ def build_scene(path: Path, size: int, data_dir: Path, seed: int = 0) -> SceneIn
     valid_pixels = 0
     cols = np.arange(size)
     with rasterio.open(path, "w", **profile) as dataset:
-        dataset.descriptions = ("B2", "B3", "B4", "B5")
+        dataset.descriptions = tuple(f"B{band}" for band in range(2, 2 + bands))
         for grid_row in range(cells):
             row_off = grid_row * PATCH
             height = min(PATCH, size - row_off)

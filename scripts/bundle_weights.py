@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_fcn_plugin.engine.errors import CloudFcnError
-from cloud_fcn_plugin.engine.model_choice import bundled_model_path
+from cloud_fcn_plugin.engine.model_choice import BUNDLED, bundled_model_path
 from cloud_fcn_plugin.engine.weights import load_checkpoint, save_checkpoint
 
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", type=Path, help="a train.py checkpoint (.safetensors)")
-    parser.add_argument("name", choices=("rgbn", "fullband"), help="the bundled model it becomes")
+    parser.add_argument("name", choices=tuple(BUNDLED), help="the bundled model it becomes")
     args = parser.parse_args(argv)
     try:
         model, metadata = load_checkpoint(args.checkpoint, device="cpu")

@@ -76,3 +76,13 @@ class TestScene:
         # Real DN: Level-1 values of land, water and cloud, not noise around one value.
         assert 5000 < np.percentile(pixels[:, valid], 50) < 40000
         assert np.ptp(pixels[:, valid]) > 10000
+
+    def test_six_bands_for_a_model_that_reads_swir(
+        self, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
+        scene = importlib.import_module("benchmark_scene")
+        info = scene.build_scene(tmp_path / "scene.tif", 300, data_dir, bands=6)
+        with rasterio.open(info.path) as dataset:
+            assert dataset.count == 6
+            assert dataset.descriptions == ("B2", "B3", "B4", "B5", "B6", "B7")
