@@ -31,7 +31,7 @@ QM_FILES := $(TS_FILES:.ts=.qm)
 
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup demo test lint bench package install screenshot peers qt6 i18n help clean
+.PHONY: setup demo test lint bench package install screenshot peers compare-qa qt6 i18n help clean
 
 setup: $(STAMP_PIP)
 
@@ -107,6 +107,12 @@ $(PEERS_VENV)/.pip-done: Makefile
 	@echo "Installing $(PEERS_PACKAGES) into $(PEERS_VENV)"
 	@$(PEERS_PY) -m pip install -qq --disable-pip-version-check "$(PEERS_PACKAGES)"
 	@touch $@
+
+# The network against the product's QA band on every shared whole scene: the README
+# table and docs/qa_comparison/*.png (COMPARE_QA_ARGS="--weights new.safetensors" to try others).
+COMPARE_QA_ARGS ?=
+compare-qa: setup
+	$(PY) scripts/compare_qa.py --out docs/qa_comparison --readme README.md $(COMPARE_QA_ARGS)
 
 peers: setup $(PEERS_VENV)/.pip-done
 	OMP_NUM_THREADS=1 $(PY) scripts/compare_peers.py --peer-python $(PEERS_PY) \
