@@ -17,7 +17,8 @@ the answers with the cross-validation's own code
 beside ours on exactly the same patches, groups and folds. The peer's ``cloud``
 class (argmax, its own decision) is the headline; its cloud probability (softmax
 share of the cloud class, blended over its tiles) is also scored at the best pooled
-threshold and at 0.5.
+threshold and at 0.5. Its ``cloud shadow`` class (argmax) is scored too, against the
+labelled shadow of the L8 Biome masks, where shadow is known.
 
 Examples:
     make peers                              # installs ukis-csmask[cpu] in .venv-peers, runs this
@@ -58,6 +59,7 @@ PEER = "ukis-csmask"
 PEER_LEVEL = "l1c"  # its top-of-atmosphere models
 PEER_BANDS = ("blue", "green", "red", "nir", "swir16", "swir22")  # its band names
 CLOUD_CLASS = 1  # its classes: 0 clear, 1 cloud, 2 cloud shadow
+SHADOW_CLASS = 2
 # (key, label, number of bands); the peer picks its model from the band names it is given.
 PEER_MODELS = (
     ("4b", "ukis-csmask 4-band (L1C)", 4),
@@ -142,6 +144,17 @@ def read_patch(spec: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return peer_input(rgbn, swir), truth, valid & labelled
 
 
+def read_shadow_truth(spec: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Cloud-shadow truth of one patch and where it is known (bool (H, W) each).
+
+    From the datasets' own decoding (``PatchSpec.read_class_truth``): the L8 Biome
+    masks label shadow (64); a source without a shadow class (38-Cloud) knows only
+    that its cloud pixels are not shadow, so its clear pixels are left unscored.
+    """
+    classes = spec.read_class_truth()
+    return classes[0] > 0.5, classes[1] > 0.5
+
+
 def assign_folds(specs: Sequence[Any], folds: int, folds_file: Path | None) -> list[list[str]]:
     """The held-out groups of each fold: from a cross-validation's folds.json, or made here."""
     from cloud_fcn_plugin.engine.errors import ParameterError
@@ -217,6 +230,42 @@ def score_peer(
     return {"decision": decision, "probability": probability}
 
 
+def score_peer_shadow(
+    names: Sequence[str],
+    groups: Sequence[str],
+    fold_of: dict[str, int],
+    shadows: Sequence[np.ndarray],
+    known: Sequence[np.ndarray],
+    classes: dict[int, np.ndarray],
+    folds: Sequence[Sequence[str]],
+) -> dict[str, Any]:
+    """Score the peer's cloud-shadow class (its argmax) where shadow is labelled.
+
+    Args:
+        names, groups: every patch, in order.
+        fold_of: fold of each group.
+        shadows: shadow truth per patch; ``known``: where it is labelled (and valid).
+        classes: the peer's class map by patch index.
+        folds: held-out groups of each fold.
+
+    Returns:
+        The cross-validation report of the 0/1 shadow map (read it at 0.5); patches
+        with no labelled shadow pixel are left out.
+    """
+    from cloud_fcn_plugin.engine.training.crossval import OutOfFold, cv_report
+
+    results = [
+        OutOfFold(
+            name=names[i], group=groups[i], fold=fold_of[groups[i]], gain=1.0,
+            probability=(c == SHADOW_CLASS).astype(np.float32), truth=shadows[i],
+            valid=known[i],
+        )
+        for i, c in sorted(classes.items())
+        if known[i].any()
+    ]  # fmt: skip
+    return cv_report(results, folds)
+
+
 def model_markdown(label: str, entry: dict[str, Any]) -> str:
     """Tables of one peer model in the format of the cross-validation report."""
     from cloud_fcn_plugin.engine.training.crossval import report_markdown
@@ -227,6 +276,9 @@ def model_markdown(label: str, entry: dict[str, Any]) -> str:
     lines = [f"## {label}", "", entry["note"], ""]
     lines += _decision_block(decision, "At its own decision (argmax of its classes is cloud)")
     lines += ["Cloud probability (softmax share of the cloud class):", "", *tables]
+    if entry.get("shadow") is not None:
+        shadow = report_markdown(entry["shadow"])
+        lines += ["", *_decision_block(shadow, "Cloud shadow at its own decision (argmax)")]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -247,10 +299,13 @@ def summary_markdown(models: dict[str, dict[str, Any]]) -> list[str]:
         per_mp = timing.get("seconds_per_megapixel")
         cost = "-" if per_mp is None else f"{per_mp:.2f}"
         scene = "-" if per_mp is None else f"{per_mp * SCENE_MEGAPIXELS / 60:.1f} min"
-        for rule, report, key in (
+        rules = [
             ("argmax", entry["decision"], "at_0.5"),
             (f"p > {entry['probability']['threshold']:.3f}", entry["probability"], "at_oof"),
-        ):
+        ]
+        if entry.get("shadow") is not None:
+            rules.append(("shadow (argmax)", entry["shadow"], "at_0.5"))
+        for rule, report, key in rules:
             block = report[key]
             cells = [_pct(block["pooled_biome"], k) for k in ("jaccard", "precision", "recall")]
             lines.append(
@@ -440,6 +495,8 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
     names = [s.name for s in specs]
     groups = [patch_group(s) for s in specs]
     patches, truths, valids = zip(*(read_patch(s) for s in specs), strict=True)
+    shadows, shadow_known = zip(*(read_shadow_truth(s) for s in specs), strict=True)
+    shadow_known = [k & v for k, v in zip(shadow_known, valids, strict=True)]
     six = [p for p in patches if p.shape[2] == len(PEER_BANDS)]
     side = args.timing_side
     mosaic = timing_mosaic(six or patches, side) if side else np.zeros((0, 0, 4), np.float32)
@@ -470,6 +527,9 @@ def compare(args: argparse.Namespace) -> dict[str, Any]:
         classes = {i: answers[f"{key}.{i}.class"] for i in ran}
         clouds = {i: answers[f"{key}.{i}.cloud"] for i in classes}
         entry = score_peer(names, groups, fold_of, truths, valids, classes, clouds, held)
+        entry["shadow"] = score_peer_shadow(
+            names, groups, fold_of, shadows, shadow_known, classes, held
+        )
         skipped = [names[i] for i in info["skipped"]]
         note = (
             f"{PEER} as published, not trained on these patches; scored on the patches, "
@@ -503,6 +563,8 @@ def write_outputs(report: dict[str, Any], out: Path) -> None:
         *summary_markdown(report["models"]),
         "",
         "J, P, R: pooled Jaccard, precision, recall (%). argmax: the peer's own decision; "
+        "shadow (argmax): its cloud-shadow class against the labelled shadow (L8 Biome 64), "
+        "on the pixels where shadow is known; "
         "p > t: its cloud probability at the threshold that maximises the pooled Jaccard of "
         "all these patches (chosen on them, as ours is chosen out of fold). s/MP: seconds per "
         "megapixel on one thread on a mosaic of the patches, model loading excluded; the "
@@ -537,7 +599,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{label}: Biome pooled J {_pct(biome, 'jaccard')} P {_pct(biome, 'precision')} "
             f"R {_pct(biome, 'recall')} (argmax); all pooled J {_pct(pooled, 'jaccard')}; "
             f"best threshold {best['threshold']:.3f}: Biome J "
-            f"{_pct(best['at_oof']['pooled_biome'], 'jaccard')}; "
+            f"{_pct(best['at_oof']['pooled_biome'], 'jaccard')}; shadow Biome J "
+            f"{_pct(entry['shadow']['at_0.5']['pooled_biome'], 'jaccard')} (argmax); "
             + (f"{timing:.2f} s/MP" if timing is not None else "not timed")
         )
     print(f"Wrote {args.out / 'peers.json'} and {args.out / 'peers.md'}.")

@@ -91,8 +91,51 @@ class TestScorePeer:
         assert row.startswith("| peer | argmax | 100.0 | 100.0 | 100.0 | 100.0 | 2.00 |")
 
 
+class TestScoreShadow:
+    def test_shadow_class_is_scored_where_shadow_is_known(self):
+        shadow = np.zeros((8, 8), bool)
+        shadow[:2] = True
+        known = np.ones((8, 8), bool)
+        known[6:] = False  # unlabelled rows: the peer's shadow there does not count
+        peer = np.where(shadow, 2, 0).astype(np.uint8)
+        peer[7] = 2
+        classes = {0: peer, 1: np.zeros((8, 8), np.uint8)}
+        report = compare_peers.score_peer_shadow(
+            ["Barren_0_1", "Forest_0_1"], ["Barren", "Forest"], {"Barren": 0, "Forest": 1},
+            [shadow, np.zeros((8, 8), bool)], [known, np.zeros((8, 8), bool)], classes,
+            [["Barren"], ["Forest"]],
+        )  # fmt: skip
+        pooled = report["at_0.5"]["pooled_biome"]
+        assert pooled["jaccard"] == 1.0 and pooled["tp"] == 16 and pooled["fp"] == 0
+        assert list(report["at_0.5"]["by_group"]) == ["Barren"]  # no shadow known in Forest
+
+    def test_summary_and_markdown_carry_the_shadow_row(self):
+        truth = np.zeros((8, 8), bool)
+        truth[:4] = True
+        valid = np.ones((8, 8), bool)
+        classes = {0: np.where(truth, 1, 2).astype(np.uint8)}
+        args = (["Barren_0_1"], ["Barren"], {"Barren": 0})
+        entry = compare_peers.score_peer(
+            *args, [truth], [valid], classes, {0: truth.astype(np.float32)}, [["Barren"]]
+        )
+        entry["shadow"] = compare_peers.score_peer_shadow(
+            *args, [~truth], [valid], classes, [["Barren"]]
+        )
+        entry.update(note="note", timing={})
+        rows = compare_peers.summary_markdown({"peer": entry})
+        assert rows[-1].startswith("| peer | shadow (argmax) | 100.0 | 100.0 | 100.0 |")
+        assert "### Cloud shadow at its own decision" in compare_peers.model_markdown("peer", entry)
+
+
 @pytest.mark.data
 class TestReadPatch:
+    def test_biome_shadow_truth_is_the_64_code(self, biome_dir):
+        spec = biome_patches(biome_dir / "val")[0]
+        shadow, known = compare_peers.read_shadow_truth(spec)
+        mask = _read(spec.mask, 1)
+        assert (shadow == (mask == 64)).all()
+        assert not known[mask == 0].any()
+
     def test_biome_patch_keeps_its_toa_and_swir(self, biome_dir):
         spec = biome_patches(biome_dir / "val")[0]
         x, truth, valid = compare_peers.read_patch(spec)
