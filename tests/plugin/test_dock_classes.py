@@ -115,3 +115,7 @@ class TestWorkflowClasses:
         assert finished.args[0] is True
         names = [layer.name() for layer in QgsProject.instance().mapLayers().values()]
         assert "stack cloud probability [temporary]" in names
+        project = QgsProject.instance()
+        probability = project.mapLayersByName("stack cloud probability [temporary]")[0]
+        assert probability.renderer().type() == "singlebandgray"
+        assert probability.renderer().grayBand() == 1
