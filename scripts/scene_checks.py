@@ -124,7 +124,9 @@ def picture(scene: Path, masks: dict[str, np.ndarray], path: Path) -> None:
     qa = find_qa_band(scene)
     if qa is not None:
         panels["product QA band"] = decode_qa(read(qa.path), qa.flavour)
-    colours = ListedColormap(["#2b2b2b", "#ffffff", "#9ecae1", "#d6279c"])
+    # clear, thick cloud, thin cloud, shadow; no data black, so white cloud stands out.
+    colours = ListedColormap(["#5a6e4b", "#ffffff", "#9ecae1", "#d6279c"])
+    colours.set_bad("black")
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4))
     for axis, (title, image) in zip(np.atleast_1d(axes), panels.items(), strict=True):
         if image.ndim == 3:
