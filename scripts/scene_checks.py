@@ -3,12 +3,12 @@
 
 The labelled patches say how a model scores; whole scenes say whether it holds where
 analysts need it (snow and ice, dim small cumulus, Level-2 products). For every scene
-under ``../shared/data/scenes`` with the bands a model needs, this runs
-``scripts/detect.py`` with that model and prints, per scene: the cloud and shadow cover
-of the mask, the cover of the west and east halves (of the valid footprint), the
-product QA band's cloud cover where the product has one, and the agreement of cloud /
-not cloud with it. It writes ``scene_checks.json``, ``scene_checks.md`` and a picture
-per scene (true colour, the mask, the QA band) into ``--out``.
+under ``../shared/data/scenes``, this runs ``scripts/detect.py`` with each model asked
+for and prints, per scene: the cloud and shadow cover of the mask and the cloud cover
+of the west and east halves of the valid footprint (the Gulf-coast cumulus field
+straddles them). It writes ``scene_checks.json``, ``scene_checks.md`` and a picture per
+scene (true colour, then each model's mask) into ``--out``. The product QA band beside
+the network is ``scripts/compare_qa.py``'s job.
 
 Example::
 
@@ -32,7 +32,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from cloud_fcn_plugin.engine.classes import CLOUD_CODES, CLOUD_SHADOW, NODATA  # noqa: E402
-from cloud_fcn_plugin.engine.qa_band import decode_qa, find_qa_band  # noqa: E402
 
 DATA_DIR = Path(os.environ.get("CLOUD_FCN_DATA", REPO_ROOT.parent / "shared" / "data"))
 DETECT = REPO_ROOT / "scripts" / "detect.py"
@@ -83,7 +82,7 @@ def read(path: Path) -> np.ndarray:
 
 
 def scene_row(scene: Path, model: str, mask: np.ndarray, sentence: str) -> dict[str, Any]:
-    """Covers of one mask, with the QA band's beside them."""
+    """Covers of one mask."""
     valid = mask != NODATA
     west, east = halves(valid)
     row: dict[str, Any] = {
@@ -95,20 +94,11 @@ def scene_row(scene: Path, model: str, mask: np.ndarray, sentence: str) -> dict[
         "cloud_west": cover(mask, west, CLOUD_CODES),
         "cloud_east": cover(mask, east, CLOUD_CODES),
     }
-    qa = find_qa_band(scene)
-    if qa is not None:
-        codes = decode_qa(read(qa.path), qa.flavour)
-        if codes.shape == mask.shape:
-            both = valid & (codes != NODATA)
-            ours, theirs = np.isin(mask, CLOUD_CODES), np.isin(codes, CLOUD_CODES)
-            row["qa_cloud"] = cover(codes, both, CLOUD_CODES)
-            row["qa_shadow"] = cover(codes, both, (CLOUD_SHADOW,))
-            row["agreement"] = float(100.0 * (ours == theirs)[both].mean()) if both.any() else None
     return row
 
 
 def picture(scene: Path, masks: dict[str, np.ndarray], path: Path) -> None:
-    """True colour, then each model's mask, then the QA band, side by side."""
+    """True colour, then each model's mask, side by side."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,9 +111,6 @@ def picture(scene: Path, masks: dict[str, np.ndarray], path: Path) -> None:
     with open_scene(scene) as reader:
         reflectance, valid = reader.read_all()
     panels = {"true colour": stretch_rgb(reflectance, valid)} | dict(masks)
-    qa = find_qa_band(scene)
-    if qa is not None:
-        panels["product QA band"] = decode_qa(read(qa.path), qa.flavour)
     # clear, thick cloud, thin cloud, shadow; no data black, so white cloud stands out.
     colours = ListedColormap(["#5a6e4b", "#ffffff", "#9ecae1", "#d6279c"])
     colours.set_bad("black")
@@ -148,18 +135,16 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         return "-" if value is None or value != value else f"{value:.1f}"
 
     lines = [
-        "| scene | model | cloud % | shadow % | west / east cloud % | QA cloud % | QA shadow % "
-        "| agreement % |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scene | model | cloud % | shadow % | west / east cloud % |",
+        "|---|---|---:|---:|---:|",
     ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['scene']} | {r['model']} | {r['error']} | | | | | |")
+            lines.append(f"| {r['scene']} | {r['model']} | {r['error']} | | |")
             continue
         lines.append(
             f"| {r['scene']} | {r['model']} | {pct(r['cloud'])} | {pct(r['shadow'])} | "
-            f"{pct(r['cloud_west'])} / {pct(r['cloud_east'])} | {pct(r.get('qa_cloud'))} | "
-            f"{pct(r.get('qa_shadow'))} | {pct(r.get('agreement'))} |"
+            f"{pct(r['cloud_west'])} / {pct(r['cloud_east'])} |"
         )
     return "\n".join(lines) + "\n"
 
