@@ -1,4 +1,4 @@
-"""SIGTERM and SIGHUP end a run the way Ctrl-C does: no temporary output is left behind.
+"""SIGINT, SIGTERM and SIGHUP end a run the same way: no temporary output is left behind.
 
 Ctrl-C raises ``KeyboardInterrupt`` in the main thread; every writer's ``with`` block
 then removes its hidden temporary file. :func:`terminate_as_interrupt` makes SIGTERM
@@ -26,12 +26,18 @@ TERMINATING_SIGNALS: tuple[signal.Signals, ...] = tuple(
 )
 
 
+#: The signals :func:`terminate_as_interrupt` catches: Ctrl-C too, so that one that
+#: arrives inside a C library's callback (GDAL's progress) is polled again afterwards.
+CAUGHT_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, *TERMINATING_SIGNALS)
+
+
 class Terminated(KeyboardInterrupt):
-    """The process received SIGTERM or SIGHUP; it unwinds like Ctrl-C."""
+    """The process received SIGINT, SIGTERM or SIGHUP; it unwinds like Ctrl-C."""
 
     def __init__(self, signum: int) -> None:
         self.signum = int(signum)
-        super().__init__(f"terminated by {signal.Signals(self.signum).name}")
+        name = signal.Signals(self.signum).name
+        super().__init__("interrupted" if self.signum == signal.SIGINT else f"terminated by {name}")
 
     @property
     def exit_code(self) -> int:
@@ -60,8 +66,10 @@ def raise_if_terminated() -> bool:
 
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread.
+    """Within the block, SIGINT, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread.
 
+    The signal is also remembered, so :func:`raise_if_terminated` raises it again where
+    a C callback swallowed the first one (GDAL's progress callbacks, threadpoolctl).
     Outside the main thread (where Python cannot set handlers) it does nothing.
     """
     if not _in_main_thread():
@@ -79,7 +87,7 @@ def terminate_as_interrupt() -> Iterator[None]:
 
     previous_hook = sys.unraisablehook
     sys.unraisablehook = quiet_hook
-    previous = {number: signal.signal(number, raise_terminated) for number in TERMINATING_SIGNALS}
+    previous = {number: signal.signal(number, raise_terminated) for number in CAUGHT_SIGNALS}
     try:
         yield
     finally:

@@ -40,6 +40,7 @@ from .bands import LANDSAT_BAND_NAMES
 from .classes import CLASS_CODES, CLEAR, CODE_NAMES, DEFAULT_MASKED_CODES
 from .errors import BandMismatchError, OutputNotWritableError
 from .gdal_calls import gdal_call, raise_if_canceled
+from .gdal_read import GDAL_ERRORS, open_raster, reading
 from .inspection import inspect_input
 from .outputs import (
     MASK_CLOUD,
@@ -100,6 +101,41 @@ def _work_raster(beside: Path, width: int, height: int, data_type: int) -> tuple
             "folder."
         )
     return path, dataset
+
+
+def _closed_work_raster(beside: Path, width: int, height: int, data_type: int) -> Path:
+    """A new empty work GeoTIFF, closed (for rasterio to fill); its close is checked.
+
+    On a full disk GDAL only logs that writing the header failed: unchecked, the empty
+    file then fails to open in rasterio with a misleading "not a supported format".
+    """
+    path, created = _work_raster(beside, width, height, data_type)
+    try:
+        with gdal_call("Creating a work file", beside, None):
+            created.FlushCache()
+            created = None
+    except BaseException:
+        created = None
+        discard_temporary(path)
+        raise
+    return path
+
+
+@contextlib.contextmanager
+def _filling_work_file(path: Path, beside: Path, what: str) -> Iterator[None]:
+    """Turn a GDAL error while rasterio fills a work file into one line; drop the file."""
+    try:
+        yield
+    except GDAL_ERRORS as exc:
+        discard_temporary(path)
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise OutputNotWritableError(
+            f"{what} for {beside.name} failed ({reason}): check free disk space in "
+            f"{beside.parent} or choose another folder."
+        ) from exc
+    except BaseException:
+        discard_temporary(path)
+        raise
 
 
 def _open_band(path: Path) -> tuple[Any, Any]:
@@ -197,6 +233,12 @@ def refine_mask(
                 distances.append((code, near))
                 next_step()
         return _combine(raw, sieved, distances, masked, out, step_progress, is_canceled)
+    except GDAL_ERRORS as exc:  # reading a work file back, or writing the mask, on a full disk
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise OutputNotWritableError(
+            f"Refining the mask {out.path.name} failed ({reason}): check free disk space in "
+            f"{out.path.parent} or choose another folder."
+        ) from exc
     finally:
         for path in work:
             discard_temporary(path)
@@ -222,16 +264,15 @@ def _recode(
     is_canceled: IsCanceled | None,
 ) -> Path:
     """Write ``recode(block)`` of every window of ``raw`` into a new uint8 work file."""
-    path, created = _work_raster(beside, width, height, gdal.GDT_Byte)
-    del created  # closed: rasterio writes it
-    try:
-        with _open(raw) as mask, _open(path, "r+") as out:
-            for window in row_windows(height, width):
-                raise_if_canceled(is_canceled)
-                out.write(recode(mask.read(1, window=window)), 1, window=window)
-    except BaseException:
-        discard_temporary(path)
-        raise
+    path = _closed_work_raster(beside, width, height, gdal.GDT_Byte)
+    with (
+        _filling_work_file(path, beside, "Sieving the clouds"),
+        _open(raw) as mask,
+        _open(path, "r+") as out,
+    ):
+        for window in row_windows(height, width):
+            raise_if_canceled(is_canceled)
+            out.write(recode(mask.read(1, window=window)), 1, window=window)
     return path
 
 
@@ -292,23 +333,18 @@ def _kept_masked(
     is_canceled: IsCanceled | None,
 ) -> Path:
     """The masked pixels the sieve kept, with their codes, 0 elsewhere (what the buffer grows)."""
-    path, created = _work_raster(beside, width, height, gdal.GDT_Byte)
-    del created  # closed: rasterio writes it
-    try:
-        with contextlib.ExitStack() as stack:
-            mask = stack.enter_context(_open(raw))
-            sieve = stack.enter_context(_open(sieved)) if sieved is not None else None
-            out = stack.enter_context(_open(path, "r+"))
-            for window in row_windows(height, width):
-                raise_if_canceled(is_canceled)
-                values = mask.read(1, window=window)
-                kept = np.isin(values, masked)
-                if sieve is not None:
-                    kept &= sieve.read(1, window=window) == 1
-                out.write(np.where(kept, values, np.uint8(CLEAR)), 1, window=window)
-    except BaseException:
-        discard_temporary(path)
-        raise
+    path = _closed_work_raster(beside, width, height, gdal.GDT_Byte)
+    with _filling_work_file(path, beside, "Buffering the clouds"), contextlib.ExitStack() as stack:
+        mask = stack.enter_context(_open(raw))
+        sieve = stack.enter_context(_open(sieved)) if sieved is not None else None
+        out = stack.enter_context(_open(path, "r+"))
+        for window in row_windows(height, width):
+            raise_if_canceled(is_canceled)
+            values = mask.read(1, window=window)
+            kept = np.isin(values, masked)
+            if sieve is not None:
+                kept &= sieve.read(1, window=window) == 1
+            out.write(np.where(kept, values, np.uint8(CLEAR)), 1, window=window)
     return path
 
 
@@ -458,7 +494,7 @@ def write_masked_image(
         datasets = {}
         for file, _ in bands.sources:
             if file not in datasets:
-                datasets[file] = stack.enter_context(_open(file))
+                datasets[file] = stack.enter_context(open_raster(file))
         for window in row_windows(mask.height, mask.width):
             raise_if_canceled(is_canceled)
             masked = np.isin(mask.read(1, window=window), masked_values)
@@ -466,10 +502,9 @@ def write_masked_image(
                 (len(bands.sources), int(window.height), int(window.width)), bands.dtype
             )
             for index, (file, band) in enumerate(bands.sources):
-                block[index] = datasets[file].read(band, window=window)
+                with reading(file):  # bands the model never read may be damaged
+                    block[index] = datasets[file].read(band, window=window)
                 block[index][masked] = bands.nodata
             out.write(block, int(window.row_off), 0)
             if progress is not None:
                 progress((window.row_off + window.height) / mask.height)
-
-

@@ -62,3 +62,48 @@ def test_terminated_unwinds_like_ctrl_c() -> None:
         signal.raise_signal(signal.SIGTERM)
     assert isinstance(caught.value, Terminated) and caught.value.exit_code == 143
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+# Ctrl-C (or SIGTERM) while GDAL runs an algorithm: the signal arrives in its progress callback.
+IN_GDAL = textwrap.dedent(
+    """
+    import os, signal, sys
+    from pathlib import Path
+    import numpy as np
+    from cloud_fcn_plugin.engine.interrupts import raise_if_terminated, terminate_as_interrupt
+    from cloud_fcn_plugin.engine.polygons import AtomicPolygonWriter
+    from tests.conftest import write_geotiff
+
+    folder = Path(sys.argv[1])
+    signum = getattr(signal, sys.argv[2])
+    mask = write_geotiff(folder / "mask.tif", (np.arange(40000) % 3 == 0).astype(np.uint8)
+                         .reshape(1, 200, 200), nodata=255)
+    sent = []
+
+    def progress(fraction):
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signum)
+
+    try:
+        with terminate_as_interrupt(), AtomicPolygonWriter(folder / "c.gpkg") as writer:
+            writer.write(mask, progress=progress, is_canceled=raise_if_terminated)
+    except KeyboardInterrupt as stopped:
+        print("stopped:", stopped, getattr(stopped, "exit_code", None))
+    """
+)
+
+
+@pytest.mark.parametrize(("signum", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_a_signal_inside_a_gdal_callback_stops_the_run_as_a_signal(
+    tmp_path: Path, signum: str, code: int
+) -> None:
+    """H7: Ctrl-C inside polygonize printed a traceback, then blamed the disk."""
+    done = subprocess.run(
+        [sys.executable, "-c", IN_GDAL, str(tmp_path), signum],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("stopped:") and done.stdout.split()[-1] == str(code)
+    assert "Traceback" not in done.stderr and "disk space" not in done.stdout + done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mask.tif"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from rasterio.transform import from_origin
 from cloud_fcn_plugin.engine.errors import (
     CanceledError,
     OutputConflictError,
+    OutputNotWritableError,
     ParameterError,
 )
 from cloud_fcn_plugin.engine.outputs import AtomicRasterWriter
@@ -460,3 +462,44 @@ class TestDetectCloudsWorkflow:
         with pytest.raises(OutputConflictError):
             detect_clouds(scene, tmp_path / "mask.tif", params)
         assert sorted(p.name for p in tmp_path.iterdir()) == ["scene.tif"]
+
+
+class TestOsAndGdalErrorsAreOneLine:
+    """Issue 17: GDAL and OS errors outside the wrappers ended in tracebacks."""
+
+    def test_a_damaged_band_only_the_masked_image_reads(self, tmp_path):
+        """H1: B1 cut in half: the model never reads it, the masked image does."""
+        from cloud_fcn_plugin.engine.errors import InputReadError
+
+        folder = tmp_path / "LC08_L1TP_001002_20200101_20200102_01_T1"
+        folder.mkdir()
+        rng = np.random.default_rng(0)
+        for band in (1, 2, 3, 4, 5):
+            data = rng.integers(1, 60000, (1, 300, 300), dtype=np.uint16)
+            write_geotiff(folder / f"{folder.name}_B{band}.TIF", data)
+        b1 = folder / f"{folder.name}_B1.TIF"
+        b1.write_bytes(b1.read_bytes()[: b1.stat().st_size // 2])
+        mask = write_mask(tmp_path / "mask.tif", np.zeros((300, 300), np.uint8))
+        bands = image_bands(folder)
+        with pytest.raises(InputReadError, match="B1.TIF"), AtomicRasterWriter(
+            tmp_path / "masked.tif", width=300, height=300, crs=None,
+            transform=from_origin(0, 0, 1, 1), dtype=bands.dtype, nodata=bands.nodata,
+            count=len(bands.sources),
+        ) as out:  # fmt: skip
+            write_masked_image(bands, mask, out)
+        assert not (tmp_path / "masked.tif").exists()
+
+    def test_a_full_disk_between_sieve_and_buffer(self, tmp_path, tiny_disk):
+        """H2: the work file's close was never checked; rasterio then failed to open it."""
+        from cloud_fcn_plugin.engine import postprocess
+
+        raw = write_mask(tmp_path / "raw.tif", np.ones((400, 400), np.uint8))
+        sieved = write_mask(tmp_path / "sieved.tif", np.ones((400, 400), np.uint8))
+        filler = tiny_disk / ".fill"
+        with contextlib.suppress(OSError), filler.open("wb") as stream:
+            while True:
+                stream.write(b"\0" * 4096)
+                stream.flush()
+        with pytest.raises(OutputNotWritableError, match="disk space"):
+            postprocess._kept_masked(raw, sieved, tiny_disk / "m.tif", 400, 400, (1,), None)
+        assert sorted(p.name for p in tiny_disk.iterdir()) == [".fill"]
