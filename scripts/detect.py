@@ -236,6 +236,7 @@ def params_from_args(args: argparse.Namespace) -> DetectionParams:
         polygons=args.polygons,
         mask_classes=args.mask_classes,
         shadow_threshold=args.shadow_threshold,
+        preview=args.preview,
     )
 
 
@@ -281,7 +282,6 @@ def run(args: argparse.Namespace) -> int:
         remove_partial_outputs,
     )
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
-    from cloud_fcn_plugin.engine.preview import write_preview
 
     params = params_from_args(args)
     # Every output, the preview included, before any work: never the input, never each other.
@@ -322,11 +322,6 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         bar.close()
-    if args.preview is not None:
-        write_preview(
-            args.input, result.output, args.preview, bands=args.bands, product=args.product,
-            overwrite=args.overwrite,
-        )  # fmt: skip
     print(result.summary())
     return 0
 

@@ -52,6 +52,7 @@ from .errors import CanceledError, CloudFcnError, OutputConflictError, Parameter
 from .outputs import check_output_path, remove_partial_outputs
 from .params import DetectionParams
 from .read_set import ReadSet
+from .settings_tag import changed_settings
 
 __all__ = [
     "OUTPUT_SUFFIX",
@@ -226,7 +227,8 @@ def run_batch(
         params: detection parameters shared by all scenes.
         scheduler: ``None`` (in this process), ``local[:N]`` or ``tcp://HOST:PORT``.
         resume: skip jobs whose output is complete (reported as ``skipped``); an
-            output that exists but does not read (damaged since) is deleted and redone.
+            output that exists but does not read (damaged since) is deleted and redone,
+            one made with other settings (see :mod:`.settings_tag`) is redone.
         on_done: called with each report as its scene finishes (progress bars).
         log: receives notes such as the Dask dashboard address.
         dashboard_address: where a local cluster serves its dashboard (None: none).
@@ -241,7 +243,7 @@ def run_batch(
     """
     if params.probability is not None:
         raise ParameterError("A batch writes masks only: drop the probability path.")
-    if params.masked_image is not None or params.polygons is not None:
+    if params.masked_image is not None or params.polygons is not None or params.preview:
         raise ParameterError(
             "A batch writes masks only: drop the masked image and polygons paths (sieve and "
             "buffer apply to every mask)."
@@ -295,7 +297,13 @@ def _screen_existing(
             finished(job, SceneReport.for_job(job, "failed", problems[job]))
             continue
         if resume and is_complete_output(job.output):
-            finished(job, SceneReport.for_job(job, "skipped", error="complete output exists"))
+            changed = changed_settings(job.output, params)
+            if not changed:
+                finished(job, SceneReport.for_job(job, "skipped", error="complete output exists"))
+                continue
+            # Kept until the new mask is committed: nothing is deleted before that.
+            log(f"{job.output} was made with other settings ({'; '.join(changed)}): redoing it")
+            todo.append(job)
             continue
         if resume and os.path.lexists(job.output):
             log(f"{job.output} exists but does not read as a mask: computing it again")

@@ -66,6 +66,10 @@ class DetectionParams:
             by default.
         shadow_threshold: probability above which a pixel is cloud shadow (models
             with a shadow class); ``None`` takes the checkpoint's.
+        polygons_layer: the GeoPackage layer of the polygons; other layers of an
+            existing GeoPackage are kept.
+        preview: optional PNG path: a true-colour quick-look with the clouds outlined,
+            written and committed with the other outputs.
     """
 
     bands: tuple[int, int, int, int] | None = None
@@ -86,6 +90,8 @@ class DetectionParams:
     polygons: Path | None = None
     mask_classes: tuple[int, ...] = DEFAULT_MASKED_CODES
     shadow_threshold: float | None = None
+    polygons_layer: str = "clouds"
+    preview: Path | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mask_classes", _parse_mask_classes(self.mask_classes))

@@ -39,8 +39,10 @@ from .outputs import (
 from .params import QA_MODEL, DetectionParams, DetectionResult
 from .postprocess import AtomicPolygonWriter, image_bands, refine_mask, write_masked_image
 from .predict import Predictor, load_predictor
+from .preview import AtomicPreviewWriter
 from .qa_band import QaBand, QaComparison, find_qa_band, iter_qa_strips, qa_counts, require_qa_band
 from .raster_io import GDAL_ERRORS, SceneReader, open_scene
+from .settings_tag import settings_tags
 from .threads import single_threaded_blas
 from .tiling import PlannedTile, axis_offsets, blend_window, plan_tiles
 
@@ -495,9 +497,10 @@ def _check_outputs(input_path: str | Path, output_path: str | Path, params: Dete
             ("probability", params.probability, RASTER_SUFFIXES),
             ("masked image", params.masked_image, RASTER_SUFFIXES),
             ("polygons", params.polygons, VECTOR_SUFFIXES),
+            ("preview", params.preview, (".png",)),
         ],
         params.overwrite,
-    )
+    )[:4]
     assert output is not None
     return _Outputs(output, probability_path, masked_image, polygons)
 
@@ -636,7 +639,7 @@ def _write_outputs(
         "nodata": MASK_NODATA,
         "colormap": MASK_COLORMAP,
         "description": _MASK_DESCRIPTION,
-        "tags": MASK_CLASS_TAGS,
+        "tags": {**MASK_CLASS_TAGS, **settings_tags(params)},
     }
     bands = image_bands(input_path) if outputs.masked_image is not None else None
     detected = ClassCounts()
@@ -649,7 +652,7 @@ def _write_outputs(
             if params.refines_mask
             else mask
         )
-        writers: list[AtomicRasterWriter | AtomicPolygonWriter] = [raw]
+        writers: list[AtomicRasterWriter | AtomicPolygonWriter | AtomicPreviewWriter] = [raw]
         if outputs.probability is not None:
             percent = " (percent)" if params.probability_dtype == "uint8" else ""
             writers.append(
@@ -713,13 +716,24 @@ def _write_outputs(
             writers.append(image)
         if outputs.polygons is not None:
             shapes = stack.enter_context(
-                AtomicPolygonWriter(outputs.polygons, overwrite=params.overwrite)
+                AtomicPolygonWriter(
+                    outputs.polygons, overwrite=params.overwrite, layer=params.polygons_layer
+                )
             )
             polygon_count = shapes.write(
                 mask.temp_path, masked_codes=masked, progress=stage.next(),
                 is_canceled=is_canceled,
             )  # fmt: skip
             writers.append(shapes)
+        if params.preview is not None:
+            preview = stack.enter_context(
+                AtomicPreviewWriter(
+                    params.preview, input_path, bands=params.bands, product=params.product,
+                    overwrite=params.overwrite,
+                )
+            )  # fmt: skip
+            preview.write(mask.temp_path)
+            writers.append(preview)
         # Every output is read back and synced before any is renamed: a full disk on the
         # probabilities must not leave a new mask beside the old probabilities.
         for writer in writers:

@@ -13,11 +13,18 @@ from pathlib import Path
 import numpy as np
 import rasterio
 from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning
 
 from .classes import CLOUD_CODES, CLOUD_SHADOW
 from .errors import OutputNotWritableError
-from .outputs import discard_temporary, finish_temporary, new_temporary
+from .gdal_read import GDAL_ERRORS
+from .outputs import (
+    AtomicOutput,
+    check_output_path,
+    discard_temporary,
+    new_temporary,
+    verify_temporary,
+)
 from .raster_io import open_scene
 
 OUTLINE_RGB = (255, 220, 0)
@@ -38,36 +45,80 @@ def write_preview(
     """Write a true-colour PNG of the scene with cloud outlines, at most ``max_size`` wide.
 
     The scene is read strip by strip and decimated, so memory stays small for
-    whole 30 m scenes.
+    whole 30 m scenes. A run writes it with its other outputs through
+    :class:`AtomicPreviewWriter` instead, committed together with them.
     """
-    with open_scene(input_path, bands=bands, product=product) as reader:
-        step = max(1, math.ceil(max(reader.height, reader.width) / max_size))
-        rgb, valid = _decimated_rgb(reader, step)
-    with rasterio.open(mask_path) as mask_src:
-        mask = mask_src.read(1, out_shape=valid.shape, resampling=Resampling.nearest)
-    image = _stretch(rgb, valid)
-    image[:, ~valid] = np.array(FILL_RGB, np.uint8)[:, None]
-    image[:, _outline(mask == CLOUD_SHADOW)] = np.array(SHADOW_OUTLINE_RGB, np.uint8)[:, None]
-    image[:, _outline(np.isin(mask, CLOUD_CODES))] = np.array(OUTLINE_RGB, np.uint8)[:, None]
-    png_path = Path(png_path).expanduser().absolute()
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    profile = {"driver": "PNG", "width": image.shape[2], "height": image.shape[1]}
-    # Like every output: a temporary file beside it, read back, then renamed.
-    temp = new_temporary(png_path)
-    try:
-        # A quick-look is a picture, not a map: it carries no georeferencing on purpose.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(temp, "w", count=3, dtype="uint8", **profile) as dst:
-                dst.write(image)
-        finish_temporary(temp, png_path, overwrite)
-    except RasterioIOError as exc:
-        raise OutputNotWritableError(
-            f"Writing the preview {png_path} failed ({exc}): choose another folder."
-        ) from exc
-    finally:
-        discard_temporary(temp)
-    return png_path
+    with AtomicPreviewWriter(
+        png_path, input_path, bands=bands, product=product, overwrite=overwrite
+    ) as writer:
+        writer.write(Path(mask_path), max_size=max_size)
+        return writer.commit()
+
+
+class AtomicPreviewWriter(AtomicOutput):
+    """The PNG quick-look of a run, written to a temporary file and committed with the rest.
+
+    Written from the finished (not yet committed) mask, read back by :meth:`finish`, so a
+    full disk on the preview leaves the previous mask, preview and every other output
+    as they were.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        input_path: str | Path,
+        *,
+        bands: tuple[int, int, int, int] | None = None,
+        product: str = "auto",
+        overwrite: bool = False,
+    ) -> None:
+        self.path = check_output_path(path, overwrite, suffixes=(".png",))
+        self.overwrite = overwrite
+        self.input_path, self.bands, self.product = Path(input_path), bands, product
+        self.temp_path = new_temporary(self.path)
+        self._committed = self._finished = False
+
+    def write(self, mask_path: Path, *, max_size: int = 1024) -> None:
+        """Draw the scene and the mask's outlines into the temporary PNG."""
+        with open_scene(self.input_path, bands=self.bands, product=self.product) as reader:
+            step = max(1, math.ceil(max(reader.height, reader.width) / max_size))
+            rgb, valid = _decimated_rgb(reader, step)
+        with rasterio.open(mask_path) as mask_src:
+            mask = mask_src.read(1, out_shape=valid.shape, resampling=Resampling.nearest)
+        image = _stretch(rgb, valid)
+        image[:, ~valid] = np.array(FILL_RGB, np.uint8)[:, None]
+        shadow = _outline(mask == CLOUD_SHADOW)
+        image[:, shadow] = np.array(SHADOW_OUTLINE_RGB, np.uint8)[:, None]
+        image[:, _outline(np.isin(mask, CLOUD_CODES))] = np.array(OUTLINE_RGB, np.uint8)[:, None]
+        profile = {"driver": "PNG", "width": image.shape[2], "height": image.shape[1]}
+        try:
+            # A quick-look is a picture, not a map: it carries no georeferencing on purpose.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(self.temp_path, "w", count=3, dtype="uint8", **profile) as dst:
+                    dst.write(image)
+        except GDAL_ERRORS as exc:  # libpng's write error on a full disk
+            self.abort()
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise OutputNotWritableError(
+                f"Writing the preview {self.path} failed ({reason}): free disk space or choose "
+                "another folder; any previous file there is unchanged."
+            ) from exc
+
+    def finish(self) -> None:
+        """Read the PNG back and sync it, without renaming it."""
+        if self._committed or self._finished:
+            return
+        try:
+            verify_temporary(self.temp_path, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._finished = True
+
+    def abort(self) -> None:
+        """Drop the temporary PNG; the destination stays as it was."""
+        discard_temporary(self.temp_path)
 
 
 def _decimated_rgb(reader, step: int) -> tuple[np.ndarray, np.ndarray]:

@@ -68,6 +68,28 @@ class TestResumeNeverDeletesAnInput:
         assert folder.is_dir()
 
 
+class TestResumeWithOtherSettings:
+    def test_masks_made_with_other_settings_are_redone(
+        self, tmp_path: Path, params: DetectionParams
+    ) -> None:
+        """M3: ``--resume --threshold 0.1 --buffer 5`` skipped masks made at 0.9."""
+        from dataclasses import replace
+
+        from cloud_fcn_plugin.engine.settings_tag import recorded_settings
+
+        jobs = batch.plan_jobs([scene(tmp_path / "a.tif")], tmp_path)
+        strict = replace(params, threshold=0.9)
+        assert [r.status for r in batch.run_batch(jobs, strict)] == ["ok"]
+        assert recorded_settings(jobs[0].output)["threshold"] == 0.9
+        assert [r.status for r in batch.run_batch(jobs, strict, resume=True)] == ["skipped"]
+        notes: list[str] = []
+        loose = replace(params, threshold=0.1, buffer=5)
+        reports = batch.run_batch(jobs, loose, resume=True, log=notes.append)
+        assert [r.status for r in reports] == ["ok"]
+        assert any("other settings" in n and "threshold 0.9 -> 0.1" in n for n in notes)
+        assert recorded_settings(jobs[0].output)["buffer"] == 5
+
+
 class TestPartialsOfOtherRuns:
     def test_a_live_process_keeps_its_partials_a_dead_one_loses_them(self, tmp_path: Path) -> None:
         """M5: ``--resume`` deleted another running batch's temporary files."""
