@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="folder for the tables, pictures")
     parser.add_argument("--model", action="append", help="detect.py --model value (repeatable)")
     parser.add_argument("--scenes", type=Path, default=DATA_DIR / "scenes")
+    parser.add_argument("--match", default="", help="only scenes whose folder name has this")
     args = parser.parse_args(argv)
     models = args.model or ["auto"]
     if not args.scenes.is_dir():
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for scene in scenes(args.scenes):
+        for scene in (s for s in scenes(args.scenes) if args.match in s.parent.name):
             masks = {}
             for model in models:
                 out = Path(tmp) / f"{scene.parent.name}_{Path(model).stem}.tif"
