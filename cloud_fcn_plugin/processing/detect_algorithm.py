@@ -25,6 +25,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from ..common.choices import (
     DEVICE_CHOICES,
+    MASK_CLASS_CHOICES,
     MODEL_CHOICES,
     PRODUCT_CHOICES,
     device_code,
@@ -50,6 +51,7 @@ from .help_text import help_html
 from .postprocess import MaskStyler
 from .typed_values import choices_help, typed_values
 from .workflow import (
+    MASK_CLASSES,
     add_workflow_parameters,
     is_temporary,
     workflow_results,
@@ -87,6 +89,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
     #: Choices qgis_process and scripts may give by name (MODEL_CHOICE=fullband).
     NAMED_CHOICES: ClassVar[dict[str, tuple]] = {
         PRODUCT: PRODUCT_CHOICES, MODEL_CHOICE: MODEL_CHOICES, DEVICE: DEVICE_CHOICES,
+        MASK_CLASSES: MASK_CLASS_CHOICES,
     }
 
     def createInstance(self) -> DetectCloudsAlgorithm:

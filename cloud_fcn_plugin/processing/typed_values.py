@@ -25,9 +25,14 @@ class TypedValueError(CloudFcnError, ValueError):
 def choice_index(key: str, value: Any, choices: Sequence[tuple[str, str]]) -> Any:
     """Return the index of a choice given by its code (``fullband``), else ``value`` as is.
 
+    A comma-separated list (``thick,shadow`` for a multiple choice) gives a list of indices.
+
     Raises:
         TypedValueError: ``value`` is a word that is no choice's code.
     """
+    if isinstance(value, str) and "," in value:
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        return [int(p) if p.isdigit() else choice_index(key, p, choices) for p in parts]
     if not isinstance(value, str) or not value.strip() or value.strip().lstrip("-").isdigit():
         return value
     codes = [code for code, _ in choices]

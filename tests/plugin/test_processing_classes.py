@@ -92,3 +92,20 @@ class TestProductQaBand:
         with pytest.raises(QgsProcessingException, match="has no product QA band"):
             _run({"INPUT": str(stack), "MODEL_CHOICE": "qa", "OUTPUT": str(tmp_path / "m.tif")})
         assert sorted(p.name for p in tmp_path.iterdir()) == ["stack.tif"]
+
+
+class TestTypedNames:
+    @pytest.mark.parametrize(("typed", "expected"), [("shadow", [3]), ("thick,shadow", [1, 3])])
+    def test_mask_classes_by_name(self, qgis_processing, tmp_path, typed, expected):
+        band = _product(tmp_path / NAME)
+        polygons = tmp_path / "p.gpkg"
+        _run({"INPUT": str(band), "MODEL_CHOICE": "qa", "MASK_CLASSES": typed,
+              "OUTPUT": str(tmp_path / "mask.tif"), "POLYGONS": str(polygons)})  # fmt: skip
+        layer = QgsVectorLayer(str(polygons), "p", "ogr")
+        assert sorted({f["class"] for f in layer.getFeatures()}) == expected
+
+    def test_unknown_class_name_says_which_exist(self, qgis_processing, tmp_path):
+        band = _product(tmp_path / NAME)
+        with pytest.raises(QgsProcessingException, match=r"thick \(0\), thin \(1\), shadow"):
+            _run({"INPUT": str(band), "MODEL_CHOICE": "qa", "MASK_CLASSES": "thick,fog",
+                  "OUTPUT": str(tmp_path / "mask.tif")})  # fmt: skip
