@@ -94,6 +94,15 @@ class RunGroup:
             self._group = None
         return self._group
 
+    def relabel(self, label: str, project: QgsProject | None = None) -> None:
+        """Rename the group for a new ``label`` (a re-thresholded run), numbered if taken."""
+        self.label = label
+        group = self.group(project)
+        if group is not None:
+            project = project or QgsProject.instance()
+            group.setName("")  # its own old name is not "taken"
+            group.setName(_unique_group_name(self.base_name, project.layerTreeRoot()))
+
     def add(self, layer: QgsMapLayer, kind: str, project: QgsProject | None = None) -> None:
         """Put ``layer`` (in the project already, or not yet) into the run's group.
 

@@ -12,6 +12,7 @@ GUI thread.
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 from qgis.core import (
@@ -19,10 +20,11 @@ from qgis.core import (
     QgsApplication,
     QgsMapLayer,
     QgsMessageLog,
+    QgsProject,
     QgsRasterLayer,
 )
 from qgis.gui import QgsDockWidget
-from qgis.PyQt.QtCore import QCoreApplication, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QFrame,
     QProgressBar,
@@ -37,6 +39,7 @@ from ..common.run_group import RunGroup, run_label
 from ..translation import tr
 from .advanced_box import DEVICE_NAMES
 from .form import SETTINGS_GROUP, ParametersForm
+from .live_threshold import KeptRun, RethresholdTask, rerun_key, swap_layers
 from .results import LayerOutcome, cover_sentence, load_extra_outputs, load_mask
 from .runner import (
     ALGORITHM_ID,
@@ -51,6 +54,8 @@ from .widgets import describe, wrappable, wrapping_label
 __all__ = ["SETTINGS_GROUP", "DetectCloudsDock", "LayerOutcome"]
 
 LOG_TAG = "Cloud FCN"
+#: A new threshold waits this long for the next one (a slider drag makes one task).
+RETHRESHOLD_DELAY_MS = 150
 
 
 class DetectCloudsDock(QgsDockWidget):
@@ -60,11 +65,14 @@ class DetectCloudsDock(QgsDockWidget):
         params_built: the algorithm's parameter dict of a run, emitted when Run is clicked.
         mask_added: the styled mask ``QgsRasterLayer`` once it is in the project.
         run_finished: ``(ok, results)`` of every run, after the panel has shown them.
+        rethresholded: ``(ok, mask layer or None)`` once a new threshold, sieve or buffer
+            was applied to the last run's kept probability (:mod:`.live_threshold`).
     """
 
     params_built = pyqtSignal(object)
     mask_added = pyqtSignal(object)
     run_finished = pyqtSignal(bool, object)
+    rethresholded = pyqtSignal(bool, object)
 
     def __init__(self, iface, parent: QWidget | None = None) -> None:
         super().__init__(QCoreApplication.translate("DetectCloudsDock", "Detect clouds"), parent)
@@ -75,12 +83,24 @@ class DetectCloudsDock(QgsDockWidget):
         self.mask_ids: set[str] = set()
         #: The package the banner offers to install (``torch``, ``onnxruntime``), if any.
         self.missing_package: str | None = None
+        #: Input layer id -> its last run, kept for re-thresholding.
+        self.kept: dict[str, KeptRun] = {}
+        self._rethreshold_task: RethresholdTask | None = None
+        self._rethreshold_timer = QTimer(self)
+        self._rethreshold_timer.setSingleShot(True)
+        self._rethreshold_timer.setInterval(RETHRESHOLD_DELAY_MS)
+        self._rethreshold_timer.timeout.connect(self._rethreshold_now)
         self._build()
         self.form.restore_settings()
         self.refresh_dependencies()
         # Reading the weights' threshold and the devices imports torch (seconds): that
         # waits until the panel shows (showEvent).
         self.form.changed.connect(self._update_run_button)
+        for signal in (self.form.threshold_row.user_changed,
+                       self.form.threshold_row.reset_requested,
+                       self.form.workflow.buffer_spin.valueChanged,
+                       self.form.workflow.min_size_spin.valueChanged):
+            signal.connect(self._schedule_rethreshold)
         # An .onnx model file needs ONNX Runtime: its banner follows the file chosen.
         self.form.advanced.model_widget.fileChanged.connect(self.refresh_dependencies)
         self.layer_combo.layerChanged.connect(self._show_outcome)
@@ -244,6 +264,8 @@ class DetectCloudsDock(QgsDockWidget):
         if layer is None:
             return
         parameters = self.build_parameters()
+        if self._can_keep_probability(parameters):
+            parameters["PROBABILITY"] = "TEMPORARY_OUTPUT"  # kept for a new threshold
         self.params_built.emit(parameters)
         self.start_run(layer, parameters)
 
@@ -264,6 +286,7 @@ class DetectCloudsDock(QgsDockWidget):
             layer.id(), layer.name(), parameters, context, feedback,
             temporary=parameters["OUTPUT"] == "TEMPORARY_OUTPUT",
             settings=self.form.run_settings(),
+            input_path=self.form.input.path if self.form.input else None,
         )
         self.runs[layer.id()] = run
         record_in_history(algorithm, parameters, context)
@@ -332,9 +355,12 @@ class DetectCloudsDock(QgsDockWidget):
             return LayerOutcome(self.tr("Cloud cover: failed"), error, warnings)
         group = RunGroup(run.layer_name, run_label(
             results.get("USED_MODEL"), results.get("USED_THRESHOLD"), run.settings))
+        layers = {}
         for kind, layer in [("mask", mask), *load_extra_outputs(run, results)]:
             self.mask_ids.add(layer.id())
             group.add(layer, kind)
+            layers[kind] = layer.id()
+        self._keep(run, results, layers, group)
         device = str(results.get("USED_DEVICE", ""))
         threshold = float(results.get("USED_THRESHOLD") or 0.0)
         template = (self.tr("{model}, ran on {device}.") if threshold != threshold
@@ -356,6 +382,106 @@ class DetectCloudsDock(QgsDockWidget):
             details, warnings,
         )
 
+    # ------------------------------------------------------- interactive threshold
+    def _can_keep_probability(self, parameters: dict[str, Any]) -> bool:
+        """Whether the run can keep its probability: a network model, temporary outputs.
+
+        A re-threshold writes new temporary files; a file the user chose keeps what Run
+        wrote (never replaced unasked), so such runs are not re-thresholded.
+        """
+        outputs = [parameters.get(key) for key in ("OUTPUT", "MASKED_IMAGE", "POLYGONS")]
+        return (self.form.model_combo.currentData() != "qa"
+                and all(value in (None, "TEMPORARY_OUTPUT") for value in outputs))
+
+    def _keep(self, run: PanelRun, results: dict, layers: dict[str, str],
+              group: RunGroup) -> None:
+        probability = results.get("PROBABILITY")
+        if not probability or run.input_path is None:
+            self.kept.pop(run.layer_id, None)
+            return
+        self.kept[run.layer_id] = KeptRun(
+            run.layer_id, run.layer_name, run.input_path, Path(probability),
+            rerun_key(run.parameters), layers, group, str(results.get("USED_MODEL", "")),
+            str(results.get("USED_DEVICE", "")), dict(run.settings),
+            self._shadow_threshold(run), float(results.get("USED_THRESHOLD", 0.5)),
+            int(run.settings.get("min_size") or 0), int(run.settings.get("buffer") or 0),
+        )
+
+    def _shadow_threshold(self, run: PanelRun) -> float | None:
+        """The shadow threshold of the run's checkpoint (``None`` where it cannot be read)."""
+        try:
+            from ..common.engine_call import model_checkpoint
+            from ..engine.weights import read_metadata
+
+            weights = run.parameters.get("MODEL")
+            path = Path(weights) if weights else model_checkpoint(
+                self.form.model_combo.currentData(), run.input_path)
+            return float(read_metadata(path).shadow_threshold)
+        except Exception:  # the engine's default then
+            return None
+
+    def _wanted(self) -> tuple[KeptRun, tuple[float, int, int]] | None:
+        """The kept run of the current layer and what the form asks of it, if it applies."""
+        layer = self.layer_combo.currentLayer()
+        kept = self.kept.get(layer.id()) if layer is not None else None
+        if kept is None or layer.id() in self.runs:
+            return None
+        if QgsProject.instance().mapLayer(kept.layers["mask"]) is None:
+            del self.kept[layer.id()]  # the user removed the mask
+            return None
+        parameters = self.build_parameters()
+        if rerun_key(parameters) != kept.key:
+            return None  # another input, model, bands...: Run again
+        threshold = parameters.get("THRESHOLD", self.form.threshold())
+        wanted = (round(float(threshold), 3), int(parameters.get("MIN_SIZE", 0)),
+                  int(parameters.get("BUFFER", 0)))
+        return kept, wanted
+
+    def _schedule_rethreshold(self, *_args) -> None:
+        if self._wanted() is not None:
+            self._rethreshold_timer.start()  # restarts: a slider drag makes one task
+
+    def _rethreshold_now(self) -> None:
+        """Start re-thresholding, or cancel the one running so the newest value follows."""
+        if self._rethreshold_task is not None:
+            self._rethreshold_task.cancel()  # its end starts the next one
+            return
+        wanted = self._wanted()
+        if wanted is None or wanted[1] == wanted[0].shown():
+            return
+        kept, values = wanted
+        task = RethresholdTask(kept, values, self._on_rethresholded)
+        self._rethreshold_task = task
+        if self.layer_combo.currentLayer().id() == kept.layer_id:
+            self.cover_label.setText(self.tr("Cloud cover: re-thresholding…"))
+        QgsApplication.taskManager().addTask(task)
+
+    def _on_rethresholded(self, task: RethresholdTask, ok: bool) -> None:
+        """The re-threshold task's end, on the GUI thread: swap the layers, show the cover."""
+        self._rethreshold_task = None
+        kept = task.kept
+        mask = swap_layers(task) if ok else None
+        if mask is not None:
+            details = self.tr(
+                "{model}, threshold {threshold:.3f}: re-thresholded from the last run's "
+                "probability in {seconds:.1f} s, without running the network again. The mask "
+                "is a temporary file: it is lost when QGIS exits unless you save it "
+                "(Export > Save As)."
+            ).format(model=kept.model, threshold=kept.threshold, seconds=task.seconds)
+            self.outcomes[kept.layer_id] = LayerOutcome(
+                self.tr("Cloud cover: {cover:.2f} % ({layer})").format(
+                    cover=task.result.cloud_cover, layer=kept.layer_name), details)
+        elif task.error:
+            self._push(task.error, Qgis.MessageLevel.Critical)
+            self.outcomes[kept.layer_id] = LayerOutcome(
+                self.tr("Cloud cover: failed"), task.error)
+        layer = self.layer_combo.currentLayer()
+        if layer is not None and layer.id() == kept.layer_id:
+            self._show_outcome(layer)
+        if ok or task.error:
+            self.rethresholded.emit(ok, mask)
+        self._rethreshold_now()  # the user may have moved on meanwhile
+
     def _push(self, text: str, level) -> None:
         self.iface.messageBar().pushMessage(LOG_TAG, text, level=level, duration=10)
         QgsMessageLog.logMessage(text, LOG_TAG, level)
@@ -371,6 +497,10 @@ class DetectCloudsDock(QgsDockWidget):
 
     def shutdown(self) -> None:
         """Cancel this panel's running tasks (on unload)."""
+        self._rethreshold_timer.stop()
+        if self._rethreshold_task is not None:
+            with contextlib.suppress(RuntimeError):
+                self._rethreshold_task.cancel()
         for run in list(self.runs.values()):
             if run.task is not None:
                 with contextlib.suppress(RuntimeError):  # already deleted by the manager

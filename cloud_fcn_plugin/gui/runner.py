@@ -10,6 +10,7 @@ the same with the pieces below.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from qgis.core import (
@@ -91,6 +92,8 @@ class PanelRun:
     #: The settings besides model and threshold that change the mask (sieve, buffer,
     #: bands, tiling, weights), for the layer names and abstract.
     settings: dict[str, Any] = field(default_factory=dict)
+    #: The file or product folder the engine reads (for re-thresholding).
+    input_path: Path | None = None
 
 
 def record_in_history(algorithm, parameters: dict[str, Any], context) -> None:

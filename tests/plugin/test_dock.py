@@ -17,6 +17,7 @@ from qgis.core import (
     QgsRasterLayer,
     QgsSettings,
     QgsTask,
+    QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import (
@@ -359,7 +360,7 @@ class TestRun:
         assert built.args[0] == {
             "INPUT": str(toa_stack), "PRODUCT": 2, "MODEL_CHOICE": 0, "BATCH_SIZE": 2,
             "DEVICE": 0, "THRESHOLD": 0.4, "MODEL": str(tiny_weights), "TILE_SIZE": 96,
-            "OUTPUT": "TEMPORARY_OUTPUT",
+            "OUTPUT": "TEMPORARY_OUTPUT", "PROBABILITY": "TEMPORARY_OUTPUT",
         }
         mask = added.args[0]
         assert mask.name() == "Long Island stack clouds (tiny.safetensors, 0.400) [temporary]"
@@ -526,6 +527,111 @@ class TestPlacement:
         assert newest.name() == "stack clouds (tiny.safetensors, 0.600) #2 [temporary]"
 
 
+@pytest.mark.slow
+class TestLiveThreshold:
+    """A new threshold re-thresholds the last run's probability instead of a new run."""
+
+    def _run(self, qtbot, dock, qgis_iface, clean_project, stack_path, weights):
+        stack = _add(clean_project, stack_path, "stack")
+        qgis_iface.setActiveLayer(stack)
+        dock.form.advanced.model_widget.setFilePath(str(weights))
+        with qtbot.waitSignal(dock.params_built) as built, qtbot.waitSignal(
+            dock.mask_added, timeout=90_000
+        ) as added:
+            qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dock.run_button.text() == "Run")
+        assert built.args[0]["PROBABILITY"] == "TEMPORARY_OUTPUT"
+        return stack, added.args[0]
+
+    @staticmethod
+    def _full_run_mask(parameters: dict, path: Path):
+        """The mask a full Processing run with ``parameters`` writes, as an array."""
+        import rasterio
+        from qgis import processing
+
+        results = processing.run(ALG, {**parameters, "OUTPUT": str(path)},
+                                 feedback=QgsProcessingFeedback())
+        with rasterio.open(path) as src:
+            return src.read(1), results["CLOUD_COVER"]
+
+    def test_a_new_threshold_rethresholds_the_kept_probability(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights, tmp_path
+    ):
+        import rasterio
+        from processing.core.ProcessingLog import ProcessingLog
+
+        if not {"BUFFER", "MIN_SIZE"} <= set(dock.form.workflow.keys):
+            pytest.skip("cloud_fcn:detectclouds does not offer sieve and buffer")
+        dock.form.workflow.min_size_spin.setValue(2)
+        dock.form.workflow.buffer_spin.setValue(1)
+        _stack, mask = self._run(qtbot, dock, qgis_iface, clean_project, toa_stack,
+                                 tiny_weights)
+        layers_before = set(clean_project.mapLayers())
+        history = len(ProcessingLog.getLogEntries())
+        with qtbot.waitSignal(dock.rethresholded, timeout=60_000) as done:
+            dock.form.set_threshold(0.4)
+            assert not dock.runs  # no network run
+        ok, layer = done.args
+        assert ok and layer is mask  # the same layer, on the new file
+        assert set(clean_project.mapLayers()) == layers_before
+        assert len(ProcessingLog.getLogEntries()) == history
+        assert mask.name() == (
+            "stack clouds (tiny.safetensors, 0.400, sieve 2 px, buffer 1 px) [temporary]"
+        )
+        group = clean_project.layerTreeRoot().children()[0]
+        assert group.name() == "Clouds: stack (tiny.safetensors, 0.400, sieve 2 px, buffer 1 px)"
+        assert "threshold 0.400" in mask.metadata().abstract()
+        # Exactly the mask and cover a full run at that threshold gives.
+        expected, cover = self._full_run_mask(
+            {"INPUT": str(toa_stack), "MODEL": str(tiny_weights), "THRESHOLD": 0.4,
+             "MIN_SIZE": 2, "BUFFER": 1}, tmp_path / "full.tif")
+        with rasterio.open(mask.source()) as src:
+            assert (src.read(1) == expected).all()
+        assert f"Cloud cover: {cover:.2f} %" in dock.cover_label.text()
+        assert "without running the network again" in _text(dock.details_label)
+
+    def test_a_changed_model_setting_needs_run(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
+    ):
+        self._run(qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights)
+        dock.form.advanced.tile_spin.setValue(96)  # another tiling: another probability
+        with qtbot.assertNotEmitted(dock.rethresholded, wait=600):
+            dock.form.set_threshold(0.4)
+
+    def test_a_slider_drag_ends_at_its_last_value(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights, tmp_path
+    ):
+        import rasterio
+
+        _stack, mask = self._run(qtbot, dock, qgis_iface, clean_project, toa_stack,
+                                 tiny_weights)
+        seen = []
+        dock.rethresholded.connect(lambda ok, _layer: seen.append(ok))
+        dock.form.threshold_row.slider.setFocus()
+        for _step in range(5):  # PageDown five times: 0.500 -> 0.250
+            qtbot.keyClick(dock.form.threshold_row.slider, Qt.Key.Key_PageDown)
+        qtbot.waitUntil(lambda: "0.250" in mask.name(), timeout=60_000)
+        assert 1 <= len(seen) <= 2  # one task for the drag (two if the first had started)
+        expected, _cover = self._full_run_mask(
+            {"INPUT": str(toa_stack), "MODEL": str(tiny_weights), "THRESHOLD": 0.25},
+            tmp_path / "full.tif")
+        with rasterio.open(mask.source()) as src:
+            assert (src.read(1) == expected).all()
+
+    def test_an_output_file_is_never_rethresholded(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights, tmp_path
+    ):
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        dock.form.file_radio.setChecked(True)
+        dock.form.output_widget.setFilePath(str(tmp_path / "mask.tif"))
+        with qtbot.waitSignal(dock.params_built) as built:
+            ok, _results = _run_and_wait(qtbot, dock)
+        assert ok and "PROBABILITY" not in built.args[0]
+        with qtbot.assertNotEmitted(dock.rethresholded, wait=600):
+            dock.form.set_threshold(0.4)
+
+
 class TestWorkflow:
     """Buffer, sieve, masked image and polygons: panel controls for the algorithm's options."""
 
@@ -604,6 +710,34 @@ class TestWorkflow:
         renderer = masked.renderer()
         assert renderer.type() == "multibandcolor"
         assert (renderer.redBand(), renderer.greenBand(), renderer.blueBand()) == (3, 2, 1)
+
+    @pytest.mark.slow
+    def test_a_new_threshold_remakes_the_masked_image_and_polygons(
+        self, qtbot, workflow_dock, qgis_iface, clean_project, toa_stack, tiny_weights, tmp_path
+    ):
+        from qgis import processing
+
+        dock = workflow_dock
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        dock.form.workflow.masked_check.setChecked(True)
+        dock.form.workflow.polygons_check.setChecked(True)
+        ok, _results = _run_and_wait(qtbot, dock)
+        assert ok, _messages(qgis_iface)
+        group = clean_project.layerTreeRoot().children()[0]
+        polygons, _mask, masked = (node.layer() for node in group.findLayers())
+        sources = (polygons.source(), masked.source())
+        with qtbot.waitSignal(dock.rethresholded, timeout=60_000) as done:
+            dock.form.set_threshold(0.4)
+        assert done.args[0]
+        assert (polygons.source(), masked.source()) != sources  # new files, same layers
+        full = processing.run(ALG, {
+            "INPUT": str(toa_stack), "MODEL": str(tiny_weights), "THRESHOLD": 0.4,
+            "OUTPUT": str(tmp_path / "mask.tif"), "POLYGONS": str(tmp_path / "p.gpkg"),
+        }, feedback=QgsProcessingFeedback())
+        expected = QgsVectorLayer(full["POLYGONS"], "expected", "ogr").featureCount()
+        assert polygons.featureCount() == expected > 0
+        assert masked.renderer().type() == "multibandcolor"
 
     @pytest.mark.slow
     def test_every_setting_in_the_name_or_the_abstract(
