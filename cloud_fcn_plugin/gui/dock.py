@@ -39,7 +39,7 @@ from ..common.run_group import RunGroup, run_label
 from ..translation import tr
 from .advanced_box import DEVICE_NAMES
 from .form import SETTINGS_GROUP, ParametersForm
-from .live_threshold import KeptRun, RethresholdTask, rerun_key, swap_layers
+from .live_threshold import Finish, KeptRun, RethresholdTask, rerun_key, swap_layers
 from .results import LayerOutcome, cover_sentence, load_extra_outputs, load_mask
 from .runner import (
     ALGORITHM_ID,
@@ -264,13 +264,19 @@ class DetectCloudsDock(QgsDockWidget):
         if layer is None:
             return
         parameters = self.build_parameters()
+        shown = "PROBABILITY" in parameters  # the user asked to see it
         if self._can_keep_probability(parameters):
-            parameters["PROBABILITY"] = "TEMPORARY_OUTPUT"  # kept for a new threshold
+            parameters.setdefault("PROBABILITY", "TEMPORARY_OUTPUT")  # kept for a new threshold
         self.params_built.emit(parameters)
-        self.start_run(layer, parameters)
+        self.start_run(layer, parameters, load_probability=shown)
 
-    def start_run(self, layer: QgsRasterLayer, parameters: dict[str, Any]) -> PanelRun | None:
-        """Run the algorithm on ``layer`` in QGIS's task manager, as the toolbox does."""
+    def start_run(self, layer: QgsRasterLayer, parameters: dict[str, Any], *,
+                  load_probability: bool | None = None) -> PanelRun | None:
+        """Run the algorithm on ``layer`` in QGIS's task manager, as the toolbox does.
+
+        ``load_probability``: whether to load the probability layer (by default: when
+        ``parameters`` ask for it; a probability kept only for re-thresholding is not).
+        """
         algorithm = QgsApplication.processingRegistry().createAlgorithmById(ALGORITHM_ID)
         if algorithm is None:
             self._push(self.tr("The Processing algorithm {id} is not registered.").format(
@@ -287,6 +293,8 @@ class DetectCloudsDock(QgsDockWidget):
             temporary=parameters["OUTPUT"] == "TEMPORARY_OUTPUT",
             settings=self.form.run_settings(),
             input_path=self.form.input.path if self.form.input else None,
+            load_probability=("PROBABILITY" in parameters if load_probability is None
+                              else load_probability),
         )
         self.runs[layer.id()] = run
         record_in_history(algorithm, parameters, context)
@@ -403,8 +411,8 @@ class DetectCloudsDock(QgsDockWidget):
             run.layer_id, run.layer_name, run.input_path, Path(probability),
             rerun_key(run.parameters), layers, group, str(results.get("USED_MODEL", "")),
             str(results.get("USED_DEVICE", "")), dict(run.settings),
-            self._shadow_threshold(run), float(results.get("USED_THRESHOLD", 0.5)),
-            int(run.settings.get("min_size") or 0), int(run.settings.get("buffer") or 0),
+            self._shadow_threshold(run),
+            Finish.of(run.parameters, float(results.get("USED_THRESHOLD", 0.5))),
         )
 
     def _shadow_threshold(self, run: PanelRun) -> float | None:
@@ -420,7 +428,7 @@ class DetectCloudsDock(QgsDockWidget):
         except Exception:  # the engine's default then
             return None
 
-    def _wanted(self) -> tuple[KeptRun, tuple[float, int, int]] | None:
+    def _wanted(self) -> tuple[KeptRun, Finish] | None:
         """The kept run of the current layer and what the form asks of it, if it applies."""
         layer = self.layer_combo.currentLayer()
         kept = self.kept.get(layer.id()) if layer is not None else None
@@ -432,10 +440,7 @@ class DetectCloudsDock(QgsDockWidget):
         parameters = self.build_parameters()
         if rerun_key(parameters) != kept.key:
             return None  # another input, model, bands...: Run again
-        threshold = parameters.get("THRESHOLD", self.form.threshold())
-        wanted = (round(float(threshold), 3), int(parameters.get("MIN_SIZE", 0)),
-                  int(parameters.get("BUFFER", 0)))
-        return kept, wanted
+        return kept, Finish.of(parameters, self.form.threshold())
 
     def _schedule_rethreshold(self, *_args) -> None:
         if self._wanted() is not None:
@@ -447,7 +452,7 @@ class DetectCloudsDock(QgsDockWidget):
             self._rethreshold_task.cancel()  # its end starts the next one
             return
         wanted = self._wanted()
-        if wanted is None or wanted[1] == wanted[0].shown():
+        if wanted is None or wanted[1] == wanted[0].shown:
             return
         kept, values = wanted
         task = RethresholdTask(kept, values, self._on_rethresholded)
@@ -467,7 +472,7 @@ class DetectCloudsDock(QgsDockWidget):
                 "probability in {seconds:.1f} s, without running the network again. The mask "
                 "is a temporary file: it is lost when QGIS exits unless you save it "
                 "(Export > Save As)."
-            ).format(model=kept.model, threshold=kept.threshold, seconds=task.seconds)
+            ).format(model=kept.model, threshold=kept.shown.threshold, seconds=task.seconds)
             self.outcomes[kept.layer_id] = LayerOutcome(
                 self.tr("Cloud cover: {cover:.2f} % ({layer})").format(
                     cover=task.result.cloud_cover, layer=kept.layer_name), details)

@@ -24,6 +24,7 @@ from qgis.core import (
     QgsTask,
 )
 
+from ..common.choices import mask_class_words
 from ..common.engine_call import error_sentence, qgis_wording
 from ..common.run_group import RunGroup, run_label, unique_layer_name
 from ..common.style import (
@@ -38,9 +39,31 @@ from ..engine.errors import CanceledError, CloudFcnError
 
 #: Parameters that a re-threshold may change, or that do not change the probability.
 FREE_KEYS = frozenset({
-    "THRESHOLD", "MIN_SIZE", "BUFFER", "OUTPUT", "MASKED_IMAGE", "POLYGONS", "PROBABILITY",
-    "BATCH_SIZE", "DEVICE",
+    "THRESHOLD", "MIN_SIZE", "BUFFER", "MASK_CLASSES", "OUTPUT", "MASKED_IMAGE", "POLYGONS",
+    "PROBABILITY", "BATCH_SIZE", "DEVICE",
 })
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What a re-threshold applies: threshold, sieve, buffer and the classes they act on.
+
+    Attributes:
+        mask_classes: the engine's ``"thick,thin"`` words, or ``None`` for the default.
+    """
+
+    threshold: float
+    min_size: int = 0
+    buffer: int = 0
+    mask_classes: str | None = None
+
+    @classmethod
+    def of(cls, parameters: dict[str, Any], threshold: float) -> Finish:
+        """The finish the algorithm parameters ``parameters`` ask for."""
+        classes = parameters.get("MASK_CLASSES")
+        return cls(round(float(parameters.get("THRESHOLD", threshold)), 3),
+                   int(parameters.get("MIN_SIZE", 0)), int(parameters.get("BUFFER", 0)),
+                   mask_class_words(classes) if classes else None)
 
 
 def rerun_key(parameters: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +85,7 @@ class KeptRun:
         model, device: what the run used (its ``USED_MODEL``, ``USED_DEVICE``).
         settings: the run's settings (:meth:`ParametersForm.run_settings`).
         shadow_threshold: the checkpoint's shadow threshold (``None``: the engine's).
-        threshold, min_size, buffer: what the layers show now.
+        shown: the finish the layers show now.
         made_files: files earlier re-thresholds wrote (removed once replaced).
     """
 
@@ -77,14 +100,8 @@ class KeptRun:
     device: str
     settings: dict[str, Any]
     shadow_threshold: float | None
-    threshold: float
-    min_size: int = 0
-    buffer: int = 0
+    shown: Finish
     made_files: list[Path] = field(default_factory=list)
-
-    def shown(self) -> tuple[float, int, int]:
-        """The (threshold, smallest cloud, buffer) the layers show."""
-        return round(self.threshold, 3), self.min_size, self.buffer
 
 
 class RethresholdTask(QgsTask):
@@ -94,7 +111,7 @@ class RethresholdTask(QgsTask):
     engine's ``DetectionResult`` and ``error`` the sentence of a failure.
     """
 
-    def __init__(self, kept: KeptRun, wanted: tuple[float, int, int],
+    def __init__(self, kept: KeptRun, wanted: Finish,
                  done: Callable[[RethresholdTask, bool], None]) -> None:
         super().__init__("Cloud FCN: re-threshold", QgsTask.Flag.CanCancel)
         self.kept, self.wanted, self._done = kept, wanted, done
@@ -111,11 +128,12 @@ class RethresholdTask(QgsTask):
         from ..engine.params import DetectionParams
         from ..engine.rethreshold import rethreshold
 
-        threshold, min_size, buffer = self.wanted
+        wanted = self.wanted
         params = DetectionParams(
-            threshold=threshold, min_size=min_size, buffer=buffer,
+            threshold=wanted.threshold, min_size=wanted.min_size, buffer=wanted.buffer,
             shadow_threshold=self.kept.shadow_threshold,
             masked_image=self.outputs.get("masked_image"), polygons=self.outputs.get("polygons"),
+            **({"mask_classes": wanted.mask_classes} if wanted.mask_classes else {}),
         )
         try:
             self.result = rethreshold(
@@ -142,9 +160,9 @@ class RethresholdTask(QgsTask):
 def swap_layers(task: RethresholdTask, project: QgsProject | None = None) -> QgsMapLayer | None:
     """Point the kept run's layers at the re-thresholded files; return the mask layer."""
     project = project or QgsProject.instance()
-    kept, result = task.kept, task.result
-    threshold, min_size, buffer = task.wanted
-    settings = {**kept.settings, "min_size": min_size, "buffer": buffer}
+    kept, result, wanted = task.kept, task.result, task.wanted
+    threshold = wanted.threshold
+    settings = {**kept.settings, "min_size": wanted.min_size, "buffer": wanted.buffer}
     options = QgsDataProvider.ProviderOptions()
     mask = None
     for kind, path in task.outputs.items():
@@ -173,5 +191,5 @@ def swap_layers(task: RethresholdTask, project: QgsProject | None = None) -> Qgs
         with contextlib.suppress(OSError):
             old.unlink()
     kept.made_files = list(task.outputs.values())
-    kept.threshold, kept.min_size, kept.buffer = threshold, min_size, buffer
+    kept.shown = wanted
     return mask

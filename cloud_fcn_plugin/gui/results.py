@@ -99,7 +99,7 @@ def load_extra_outputs(run: PanelRun, results: dict) -> list[tuple[str, QgsMapLa
             style_masked_image(layer, QgsProject.instance().mapLayer(run.layer_id))
             layers.append(("masked_image", layer))
     probability = results.get("PROBABILITY")
-    if probability and run.parameters.get("PROBABILITY"):
+    if probability and run.load_probability:
         name = tr("{name} cloud probability").format(name=run.layer_name)
         layer = QgsRasterLayer(str(probability), temporary_name(name, probability), "gdal")
         if layer.isValid():

@@ -94,6 +94,8 @@ class PanelRun:
     settings: dict[str, Any] = field(default_factory=dict)
     #: The file or product folder the engine reads (for re-thresholding).
     input_path: Path | None = None
+    #: Whether the user asked for the probability layer (a kept probability is not shown).
+    load_probability: bool = False
 
 
 def record_in_history(algorithm, parameters: dict[str, Any], context) -> None:

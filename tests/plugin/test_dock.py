@@ -541,6 +541,9 @@ class TestLiveThreshold:
             qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: dock.run_button.text() == "Run")
         assert built.args[0]["PROBABILITY"] == "TEMPORARY_OUTPUT"
+        # Kept for re-thresholding, not shown unless the user asks for the layer.
+        assert not [lyr for lyr in clean_project.mapLayers().values()
+                    if "probability" in lyr.name()]
         return stack, added.args[0]
 
     @staticmethod
