@@ -53,10 +53,11 @@ class DetectionParams:
         probability: optional path of a cloud probability raster.
         probability_dtype: ``float32`` (0..1) or ``uint8`` (percent, 255 nodata).
         overwrite: replace existing outputs instead of refusing.
-        buffer: grow the clouds by this many pixels (every valid pixel within this
-            Euclidean distance of a cloud pixel becomes cloud); 0 leaves them as detected.
-        min_size: drop cloud patches (4-connected) of fewer pixels than this before the
-            buffer is applied; 0 or 1 keeps every patch.
+        buffer: grow the masked classes by this many pixels (every valid pixel within
+            this Euclidean distance takes the class of the nearest masked pixel); 0
+            leaves them as detected.
+        min_size: drop patches (4-connected) of the masked classes of fewer pixels than
+            this before the buffer is applied (they become clear); 0 or 1 keeps every patch.
         masked_image: optional GeoTIFF path: the input with cloud (after sieve and
             buffer) and fill pixels set to nodata.
         polygons: optional GeoPackage path: the clouds (after sieve and buffer) as

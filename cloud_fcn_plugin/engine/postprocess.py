@@ -1,5 +1,10 @@
 """What an analyst does with a cloud mask: sieve, buffer, mask the image, polygons.
 
+Every step acts on the *masked classes* (thick cloud, thin cloud and cloud shadow by
+default: ``masked_codes``); "cloud" below means a pixel of a masked class. A
+buffered pixel takes the class of the nearest masked pixel; polygons carry their
+class; the others are left as they are.
+
 Every step is one of GDAL's own streamed algorithms, run file to file so memory does
 not grow with the scene; the glue between them reads and writes windows of block
 rows with rasterio:
