@@ -28,6 +28,8 @@ PROBABILITY_DTYPES = ("float32", "uint8")
 MIN_TILE_SIZE, MAX_TILE_SIZE = 32, 2048
 #: Largest cloud buffer, in pixels (15 km at 30 m): more would mask whole scenes.
 MAX_BUFFER = 500
+#: The GeoPackage layer of the cloud polygons unless another is given.
+POLYGON_LAYER = "clouds"
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class DetectionParams:
     polygons: Path | None = None
     mask_classes: tuple[int, ...] = DEFAULT_MASKED_CODES
     shadow_threshold: float | None = None
-    polygons_layer: str = "clouds"
+    polygons_layer: str = POLYGON_LAYER
     preview: Path | None = None
 
     def __post_init__(self) -> None:

@@ -29,12 +29,11 @@ from .outputs import (
     new_temporary,
     rename_temporary,
 )
+from .params import POLYGON_LAYER
 
 Fraction = Callable[[float], None]
 IsCanceled = Callable[[], bool]
 
-#: Layer name of the polygon GeoPackage unless another is given.
-POLYGON_LAYER = "clouds"
 
 
 class AtomicPolygonWriter(AtomicOutput):

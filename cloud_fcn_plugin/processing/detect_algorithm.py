@@ -270,7 +270,9 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
                 is_canceled=feedback.isCanceled,
                 log=lambda message: _report(feedback, message),
             )
-        except CloudFcnError as exc:
+        except QgsProcessingException:
+            raise
+        except Exception as exc:  # engine errors, and the last resort: one line, no traceback
             raise QgsProcessingException(qgis_wording(error_sentence(exc))) from exc
         feedback.pushInfo(result.summary())
         # Sieve, buffer, bands and tiling name and describe the outputs; one group holds

@@ -32,7 +32,7 @@ from ..common.choices import MASK_CLASS_CHOICES, mask_class_words
 from ..common.run_group import RunGroup
 from ..common.style import TEMPORARY_SUFFIX, style_masked_image, style_polygon_layer
 from ..compat import NUMBER_INTEGER
-from ..engine.params import MAX_BUFFER, DetectionResult
+from ..engine.params import MAX_BUFFER, POLYGON_LAYER, DetectionResult
 from ..translation import tr
 
 MIN_SIZE = "MIN_SIZE"
@@ -89,10 +89,11 @@ def workflow_values(
 ) -> dict[str, Any]:
     """The DetectionParams fields of these parameters: ``buffer``, ``min_size``, paths."""
     masked = algorithm.parameterAsOutputLayer(parameters, MASKED_IMAGE, context)
-    polygons = _geopackage_file(
+    polygons, table = _geopackage_destination(
         algorithm.parameterAsOutputLayer(parameters, POLYGONS, context), context
     )
     return {
+        "polygons_layer": table,
         "mask_classes": _mask_classes(algorithm, parameters, context),
         "min_size": _int(algorithm, parameters, MIN_SIZE, context),
         "buffer": _int(algorithm, parameters, BUFFER, context),
@@ -101,23 +102,27 @@ def workflow_values(
     }
 
 
-def _geopackage_file(destination: str, context: QgsProcessingContext) -> str:
-    """The file of a "Save to GeoPackage..." destination (``ogr:dbname='F.gpkg' table=T``).
+def _geopackage_destination(destination: str, context: QgsProcessingContext) -> tuple[str, str]:
+    """The file and table of a "Save to GeoPackage..." destination.
 
-    The polygons always go to the layer ``clouds`` of that file; the layer Processing
-    loads is keyed by the file from then on.
+    ``ogr:dbname='F.gpkg' table="T" (geom)`` writes the layer ``T`` into ``F.gpkg``,
+    keeping its other layers, as QGIS's own algorithms do; a plain path writes the
+    layer ``clouds``. The layer Processing loads is keyed ``F.gpkg|layername=T``.
     """
     match = _OGR_DBNAME.match(destination or "")
     if match is None:
-        return destination
+        return destination, POLYGON_LAYER
     path = match.group(1).replace("''", "'")
+    table_match = _OGR_TABLE.search(destination)
+    table = table_match.group(1).replace('""', '"') if table_match else POLYGON_LAYER
     if context.willLoadLayerOnCompletion(destination):
         layers = context.layersToLoadOnCompletion()
-        layers[path] = layers.pop(destination)
+        layers[f"{path}|layername={table}"] = layers.pop(destination)
         context.setLayersToLoadOnCompletion(layers)
-    return path
+    return path, table
 
 
+_OGR_TABLE = re.compile(r'\stable="((?:[^"]|"")*)"')
 _OGR_DBNAME = re.compile(r"^ogr:dbname='((?:[^']|'')*)'")
 
 
@@ -169,8 +174,8 @@ def workflow_results(
                 lambda layer, project: style_masked_image(layer, project.mapLayer(source_id)),
             ))
     if result.polygons is not None:
-        path = str(result.polygons)
-        results[POLYGONS] = path
+        results[POLYGONS] = str(result.polygons)
+        path = _polygon_layer_key(context, str(result.polygons))
         if context.willLoadLayerOnCompletion(path):
             details = context.layerToLoadOnCompletionDetails(path)
             details.name = _temporary_marked(tr("{} cloud polygons").format(source_name), path)
@@ -179,6 +184,14 @@ def workflow_results(
                 "polygons", group, lambda layer, _project: style_polygon_layer(layer)
             ))
     return results
+
+
+def _polygon_layer_key(context: QgsProcessingContext, path: str) -> str:
+    """The key Processing loads the polygons by: the file, or ``file|layername=T``."""
+    for key in context.layersToLoadOnCompletion():
+        if key.startswith(f"{path}|layername="):
+            return key
+    return path
 
 
 def is_temporary(path: str) -> bool:

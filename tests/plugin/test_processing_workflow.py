@@ -52,6 +52,24 @@ def _bright_scene(path: Path) -> Path:
     return write_geotiff(path, bands, descriptions=["B2", "B3", "B4", "B5"])
 
 
+def _geopackage_with_roads(path: Path) -> None:
+    from osgeo import ogr
+
+    dataset = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = dataset.CreateLayer("roads", None, ogr.wkbPoint)
+    feature = ogr.Feature(layer.GetLayerDefn())
+    feature.SetGeometry(ogr.CreateGeometryFromWkt("POINT (1 2)"))
+    layer.CreateFeature(feature)
+    dataset = None
+
+
+def _layer_names(path: Path) -> list[str]:
+    from osgeo import ogr
+
+    dataset = ogr.Open(str(path))
+    return sorted(dataset.GetLayer(i).GetName() for i in range(dataset.GetLayerCount()))
+
+
 def _polygons(path: str | Path) -> list[dict]:
     layer = QgsVectorLayer(str(path), "clouds", "ogr")
     assert layer.isValid()
@@ -132,6 +150,7 @@ class TestHandComputed:
         feedback = QgsProcessingFeedback()
         context = dataobjects.createContext(feedback)
         gpkg = tmp_path / "my clouds.gpkg"
+        _geopackage_with_roads(gpkg)  # C3: its other layers must survive, as with native:buffer
         # What the dialog's "Save to GeoPackage..." gives.
         sink = f"ogr:dbname='{gpkg}' table=\"clouds_today\" (geom)"
         parameters = {
@@ -144,9 +163,12 @@ class TestHandComputed:
         results, ok = alg.run(parameters, context, feedback)  # fmt: skip
         assert ok, feedback.textLog()
         assert results["POLYGONS"] == str(gpkg)
-        assert sorted(p["pixels"] for p in _polygons(gpkg)) == [1, 16]  # no sieve, no buffer
+        layer = f"{gpkg}|layername=clouds_today"  # the table given, not always "clouds"
+        assert sorted(p["pixels"] for p in _polygons(layer)) == [1, 16]  # no sieve, no buffer
+        assert _layer_names(gpkg) == ["clouds_today", "roads"]
         handleAlgorithmResults(alg, context, feedback, False, parameters)
-        assert len(clean_project.mapLayersByName("scene cloud polygons")) == 1
+        (loaded,) = clean_project.mapLayersByName("scene cloud polygons")
+        assert loaded.source().endswith("layername=clouds_today")
 
     def test_shapefile_polygons_are_refused_before_any_work(
         self, qgis_processing, tiny_weights, tmp_path
