@@ -53,23 +53,24 @@ class WorkflowBox(QgsCollapsibleGroupBox):
         form.addRow(self.tr("Classes to mask"), classes)
         self.buffer_spin = optional_spin(0, MAX_BUFFER, self.tr("Off"))
         describe(self.buffer_spin, self.tr("Cloud buffer"), self.tr(
-            "Grow the cloud mask by this many pixels: cloud edges and thin fringes are where "
-            "masks leak. Off keeps the clouds as detected."))
+            "Grow the classes to mask by this many pixels: cloud edges and thin fringes are "
+            "where masks leak. Off keeps them as detected."))
         form.addRow(self.tr("Cloud buffer (pixels)"), self.buffer_spin)
         self.min_size_spin = optional_spin(0, 1_000_000, self.tr("Off"))
         describe(self.min_size_spin, self.tr("Smallest cloud"), self.tr(
-            "Drop cloud patches of fewer pixels than this (sieve), before the buffer. Off "
-            "keeps every patch."))
+            "Drop patches of the classes to mask with fewer pixels than this (sieve), before "
+            "the buffer. Off keeps every patch."))
         form.addRow(self.tr("Smallest cloud (pixels)"), self.min_size_spin)
         self.masked_check = QCheckBox(self.tr("Masked image"))
         describe(self.masked_check, self.tr("Masked image"), self.tr(
-            "Also write the input with every cloud and fill pixel set to no data."))
+            "Also write the input with the classes to mask and fill set to no data."))
         self.masked_widget = output_file_widget(self.tr("GeoTIFF (*.tif *.tiff)"))
         describe(self.masked_widget, self.tr("Masked image file"), self.tr(
             "GeoTIFF for the masked image; empty, a temporary file."))
         self.polygons_check = QCheckBox(self.tr("Cloud polygons"))
         describe(self.polygons_check, self.tr("Cloud polygons"), self.tr(
-            "Also write the clouds as polygons with their area, in the input's CRS."))
+            "Also write the classes to mask as polygons with their class and area, in the "
+            "input's CRS."))
         self.polygons_widget = output_file_widget(self.tr("GeoPackage (*.gpkg)"))
         describe(self.polygons_widget, self.tr("Cloud polygons file"), self.tr(
             "GeoPackage for the cloud polygons; empty, a temporary file."))
