@@ -1063,8 +1063,8 @@
     </message>
     <message>
         <location filename="../gui/workflow_box.py" line="55"/>
-        <source>Grow the cloud mask by this many pixels: cloud edges and thin fringes are where masks leak. Off keeps the clouds as detected.</source>
-        <translation>Agrandir le masque de nuages de ce nombre de pixels : les bords des nuages et les franges fines sont là où les masques fuient. Désactivé garde les nuages tels que détectés.</translation>
+        <source>Grow the classes to mask by this many pixels: cloud edges and thin fringes are where masks leak. Off keeps them as detected.</source>
+        <translation>Agrandir les classes à masquer de ce nombre de pixels : les bords des nuages et les franges fines sont là où les masques fuient. Désactivé les garde telles que détectées.</translation>
     </message>
     <message>
         <location filename="../gui/workflow_box.py" line="58"/>
@@ -1078,8 +1078,8 @@
     </message>
     <message>
         <location filename="../gui/workflow_box.py" line="60"/>
-        <source>Drop cloud patches of fewer pixels than this (sieve), before the buffer. Off keeps every patch.</source>
-        <translation>Supprimer les taches de nuages de moins de pixels que ceci (tamis), avant la zone tampon. Désactivé garde toutes les taches.</translation>
+        <source>Drop patches of the classes to mask with fewer pixels than this (sieve), before the buffer. Off keeps every patch.</source>
+        <translation>Supprimer les taches des classes à masquer de moins de pixels que ceci (tamis), avant la zone tampon. Désactivé garde toutes les taches.</translation>
     </message>
     <message>
         <location filename="../gui/workflow_box.py" line="63"/>
@@ -1093,8 +1093,8 @@
     </message>
     <message>
         <location filename="../gui/workflow_box.py" line="65"/>
-        <source>Also write the input with every cloud and fill pixel set to no data.</source>
-        <translation>Écrire aussi l'entrée avec chaque pixel de nuage et de remplissage mis à sans données.</translation>
+        <source>Also write the input with the classes to mask and fill set to no data.</source>
+        <translation>Écrire aussi l'entrée avec les classes à masquer et le remplissage mis à sans données.</translation>
     </message>
     <message>
         <location filename="../gui/workflow_box.py" line="67"/>
@@ -1118,8 +1118,8 @@
     </message>
     <message>
         <location filename="../gui/workflow_box.py" line="71"/>
-        <source>Also write the clouds as polygons with their area, in the input&apos;s CRS.</source>
-        <translation>Écrire aussi les nuages en polygones avec leur surface, dans le SCR de l'entrée.</translation>
+        <source>Also write the classes to mask as polygons with their class and area, in the input&apos;s CRS.</source>
+        <translation>Écrire aussi les classes à masquer en polygones avec leur classe et leur surface, dans le SCR de l'entrée.</translation>
     </message>
     <message>
         <location filename="../gui/workflow_box.py" line="73"/>
