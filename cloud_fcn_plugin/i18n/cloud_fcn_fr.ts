@@ -64,17 +64,17 @@
         <translation>Modèle à 6 bandes (B2-B7 : du bleu au SWIR2)</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="93"/>
+        <location filename="../gui/results.py" line="96"/>
         <source>{name} without clouds</source>
         <translation>{name} sans nuages</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="106"/>
+        <location filename="../gui/results.py" line="110"/>
         <source>{name} cloud polygons</source>
         <translation>{name} polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="102"/>
+        <location filename="../processing/detect_algorithm.py" line="105"/>
         <source>Detect clouds</source>
         <translation>Détecter les nuages</translation>
     </message>
@@ -84,87 +84,87 @@
         <translation>Détecter les nuages dans une couche raster Landsat 8/9</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="106"/>
+        <location filename="../processing/detect_algorithm.py" line="109"/>
         <source>Cloud detection</source>
         <translation>Détection de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="118"/>
+        <location filename="../processing/detect_algorithm.py" line="121"/>
         <source>Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.</source>
         <translation>Masque de nuages et couverture nuageuse d'une scène Landsat 8/9 par un réseau de neurones.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="127"/>
+        <location filename="../processing/detect_algorithm.py" line="130"/>
         <source>landsat</source>
         <translation>landsat</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="127"/>
+        <location filename="../processing/detect_algorithm.py" line="130"/>
         <source>cloud mask</source>
         <translation>masque de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="127"/>
+        <location filename="../processing/detect_algorithm.py" line="130"/>
         <source>cloud</source>
         <translation>nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="127"/>
+        <location filename="../processing/detect_algorithm.py" line="130"/>
         <source>fmask</source>
         <translation>fmask</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="127"/>
+        <location filename="../processing/detect_algorithm.py" line="130"/>
         <source>segmentation</source>
         <translation>segmentation</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="128"/>
+        <location filename="../processing/detect_algorithm.py" line="131"/>
         <source>deep learning</source>
         <translation>apprentissage profond</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="128"/>
+        <location filename="../processing/detect_algorithm.py" line="131"/>
         <source>fcn</source>
         <translation>fcn</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="128"/>
+        <location filename="../processing/detect_algorithm.py" line="131"/>
         <source>cloud cover</source>
         <translation>couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="139"/>
+        <location filename="../processing/detect_algorithm.py" line="142"/>
         <source>Input raster</source>
         <translation>Raster en entrée</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="140"/>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
         <source>A multi-band raster, one band file of a Landsat product folder, or the product&apos;s *_MTL.txt file or folder.</source>
         <translation>Un raster multibande, un fichier de bande d'un dossier de produit Landsat, ou le fichier *_MTL.txt du produit ou son dossier.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="143"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>Red band</source>
         <translation>Bande rouge</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="143"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>Green band</source>
         <translation>Bande verte</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="143"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>Blue band</source>
         <translation>Bande bleue</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="143"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>NIR band</source>
         <translation>Bande PIR</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="147"/>
+        <location filename="../processing/detect_algorithm.py" line="150"/>
         <source>Unset: from the layer&apos;s band descriptions, else 3, 2, 1, 4.</source>
         <translation>Non défini : d'après les descriptions des bandes de la couche, sinon 3, 2, 1, 4.</translation>
     </message>
@@ -179,7 +179,7 @@
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="161"/>
+        <location filename="../processing/detect_algorithm.py" line="164"/>
         <source>Unset: the threshold calibrated with the model.</source>
         <translation>Non défini : le seuil calibré avec le modèle.</translation>
     </message>
@@ -194,27 +194,27 @@
         <translation>Fichier de modèle</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="175"/>
+        <location filename="../processing/detect_algorithm.py" line="178"/>
         <source>Unset: the bundled model chosen with Model.</source>
         <translation>Non défini : le modèle fourni choisi avec Modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="178"/>
+        <location filename="../processing/detect_algorithm.py" line="181"/>
         <source>Tile size (pixels)</source>
         <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="183"/>
+        <location filename="../processing/detect_algorithm.py" line="186"/>
         <source>Tile overlap (pixels)</source>
         <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="187"/>
+        <location filename="../processing/detect_algorithm.py" line="190"/>
         <source>Tiles per batch</source>
         <translation>Tuiles par lot</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="191"/>
+        <location filename="../processing/detect_algorithm.py" line="194"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
@@ -234,22 +234,22 @@
         <translation>Couverture nuageuse (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="212"/>
+        <location filename="../processing/detect_algorithm.py" line="215"/>
         <source>Threshold used</source>
         <translation>Seuil utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="213"/>
+        <location filename="../processing/detect_algorithm.py" line="216"/>
         <source>Model used</source>
         <translation>Modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="214"/>
+        <location filename="../processing/detect_algorithm.py" line="217"/>
         <source>Device used</source>
         <translation>Périphérique utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="347"/>
+        <location filename="../processing/detect_algorithm.py" line="352"/>
         <source>In qgis_process and scripts, by name or number: {values}.</source>
         <translation>Dans qgis_process et les scripts, par nom ou par numéro : {values}.</translation>
     </message>
@@ -479,12 +479,12 @@
         <translation>Les nuages s'agrandissent de ce nombre de pixels, après le tamis ; 0 les laisse tels quels.</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="165"/>
+        <location filename="../processing/workflow.py" line="170"/>
         <source>{} without clouds</source>
         <translation>{} sans nuages</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="176"/>
+        <location filename="../processing/workflow.py" line="181"/>
         <source>{} cloud polygons</source>
         <translation>{} polygones de nuages</translation>
     </message>
@@ -509,22 +509,22 @@
         <translation>Ombre de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="204"/>
+        <location filename="../processing/detect_algorithm.py" line="207"/>
         <source>Cloud shadow cover (%)</source>
         <translation>Couverture d'ombres de nuages (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="205"/>
+        <location filename="../processing/detect_algorithm.py" line="208"/>
         <source>Thick cloud cover (%)</source>
         <translation>Couverture de nuages épais (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="208"/>
+        <location filename="../processing/detect_algorithm.py" line="211"/>
         <source>Thin cloud cover (%)</source>
         <translation>Couverture de nuages fins (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="209"/>
+        <location filename="../processing/detect_algorithm.py" line="212"/>
         <source>Product QA band cloud cover (%)</source>
         <translation>Couverture nuageuse de la bande QA du produit (%)</translation>
     </message>
@@ -589,7 +589,7 @@
         <translation>Ce sur quoi agissent le tamis, la zone tampon, l'image masquée et les polygones ; non défini : nuage épais, nuage fin et ombre de nuage. Par nom ou par numéro : thick (0), thin (1), shadow (2).</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="169"/>
+        <location filename="../processing/detect_algorithm.py" line="172"/>
         <source>Cloud FCN models (*.safetensors *.onnx *.pt *.pth);;All files (*.*)</source>
         <translation>Modèles Cloud FCN (*.safetensors *.onnx *.pt *.pth);;Tous les fichiers (*.*)</translation>
     </message>
@@ -604,27 +604,27 @@
         <translation>0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="48"/>
+        <location filename="../gui/results.py" line="51"/>
         <source>Cloud cover: {cover:.2f} %</source>
         <translation>Couverture nuageuse : {cover:.2f} %</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="53"/>
+        <location filename="../gui/results.py" line="56"/>
         <source> (thick {thick:.2f} %, thin {thin:.2f} %)</source>
         <translation> (épais {thick:.2f} %, fin {thin:.2f} %)</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="55"/>
+        <location filename="../gui/results.py" line="58"/>
         <source>, shadow {shadow:.2f} %</source>
         <translation>, ombre {shadow:.2f} %</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="59"/>
+        <location filename="../gui/results.py" line="62"/>
         <source>; product QA band: {qa:.2f} % cloud</source>
         <translation> ; bande QA du produit : {qa:.2f} % de nuages</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="100"/>
+        <location filename="../gui/results.py" line="103"/>
         <source>{name} cloud probability</source>
         <translation>{name} probabilité de nuage</translation>
     </message>
@@ -758,134 +758,149 @@
 <context>
     <name>DetectCloudsDock</name>
     <message>
-        <location filename="../gui/dock.py" line="70"/>
+        <location filename="../gui/dock.py" line="78"/>
         <source>Detect clouds</source>
         <translation>Détecter les nuages</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="170"/>
+        <location filename="../gui/dock.py" line="190"/>
         <source>Install PyTorch</source>
         <translation>Installer PyTorch</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="99"/>
+        <location filename="../gui/dock.py" line="119"/>
         <source>Install PyTorch into a folder the plugin owns, showing pip&apos;s output.</source>
         <translation>Installer PyTorch dans un dossier propre à l'extension, en montrant la sortie de pip.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="113"/>
+        <location filename="../gui/dock.py" line="133"/>
         <source>Why the run cannot start</source>
         <translation>Pourquoi le traitement ne peut pas démarrer</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="212"/>
+        <location filename="../gui/dock.py" line="232"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="227"/>
+        <location filename="../gui/dock.py" line="247"/>
         <source>Run Detect clouds (Processing) on the layer; while it runs, cancel it.</source>
         <translation>Exécuter Détecter les nuages (Traitement) sur la couche ; pendant l'exécution, l'annuler.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="126"/>
+        <location filename="../gui/dock.py" line="146"/>
         <source>Progress</source>
         <translation>Progression</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="202"/>
+        <location filename="../gui/dock.py" line="222"/>
         <source>Cloud cover: –</source>
         <translation>Couverture nuageuse : –</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="128"/>
+        <location filename="../gui/dock.py" line="148"/>
         <source>Cloud cover</source>
         <translation>Couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="130"/>
+        <location filename="../gui/dock.py" line="150"/>
         <source>Run details</source>
         <translation>Détails de l'exécution</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="132"/>
+        <location filename="../gui/dock.py" line="152"/>
         <source>Warnings</source>
         <translation>Avertissements</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="194"/>
+        <location filename="../gui/dock.py" line="214"/>
         <source>Cloud cover: running…</source>
         <translation>Couverture nuageuse : en cours…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="212"/>
+        <location filename="../gui/dock.py" line="232"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="225"/>
+        <location filename="../gui/dock.py" line="245"/>
         <source>Choose an output file, or pick Temporary layer.</source>
         <translation>Choisissez un fichier de sortie, ou prenez Couche temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="254"/>
+        <location filename="../gui/dock.py" line="282"/>
         <source>The Processing algorithm {id} is not registered.</source>
         <translation>L'algorithme de traitement {id} n'est pas enregistré.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="271"/>
+        <location filename="../gui/dock.py" line="302"/>
         <source>Detect clouds in {layer}: canceled</source>
         <translation>Détecter les nuages dans {layer} : annulé</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="273"/>
+        <location filename="../gui/dock.py" line="304"/>
         <source>Detect clouds in {layer}</source>
         <translation>Détecter les nuages dans {layer}</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="299"/>
+        <location filename="../gui/dock.py" line="330"/>
         <source>Cloud cover: canceled</source>
         <translation>Couverture nuageuse : annulée</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="300"/>
+        <location filename="../gui/dock.py" line="331"/>
         <source>Cloud detection in {layer} was canceled.</source>
         <translation>La détection de nuages dans {layer} a été annulée.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="304"/>
+        <location filename="../gui/dock.py" line="335"/>
         <source>Cloud detection in {layer} failed.</source>
         <translation>La détection de nuages dans {layer} a échoué.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="332"/>
+        <location filename="../gui/dock.py" line="481"/>
         <source>Cloud cover: failed</source>
         <translation>Couverture nuageuse : échec</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="329"/>
+        <location filename="../gui/dock.py" line="360"/>
         <source>The mask {path} could not be loaded.</source>
         <translation>Le masque {path} n'a pas pu être chargé.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="340"/>
+        <location filename="../gui/dock.py" line="374"/>
         <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
         <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="347"/>
+        <location filename="../gui/dock.py" line="381"/>
         <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="177"/>
+        <location filename="../gui/dock.py" line="197"/>
         <source>Install ONNX Runtime</source>
         <translation>Installer ONNX Runtime</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="340"/>
+        <location filename="../gui/dock.py" line="374"/>
         <source>{model}, ran on {device}.</source>
         <translation>{model}, exécuté sur {device}.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="461"/>
+        <source>Cloud cover: re-thresholding…</source>
+        <translation>Couverture nuageuse : nouveau seuillage…</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="470"/>
+        <source>{model}, threshold {threshold:.3f}: re-thresholded from the last run&apos;s probability in {seconds:.1f} s, without running the network again. The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
+        <translation>{model}, seuil {threshold:.3f} : nouveau seuillage de la probabilité de la dernière exécution en {seconds:.1f} s, sans relancer le réseau. Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="476"/>
+        <source>Cloud cover: {cover:.2f} % ({layer})</source>
+        <translation>Couverture nuageuse : {cover:.2f} % ({layer})</translation>
     </message>
 </context>
 <context>
@@ -1122,17 +1137,17 @@
         <translation>Écrire aussi les classes à masquer en polygones avec leur classe et leur surface, dans le SCR de l'entrée.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="73"/>
+        <location filename="../gui/workflow_box.py" line="74"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="74"/>
+        <location filename="../gui/workflow_box.py" line="75"/>
         <source>Cloud polygons file</source>
         <translation>Fichier des polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="74"/>
+        <location filename="../gui/workflow_box.py" line="75"/>
         <source>GeoPackage for the cloud polygons; empty, a temporary file.</source>
         <translation>GeoPackage des polygones de nuages ; vide, un fichier temporaire.</translation>
     </message>
@@ -1147,17 +1162,17 @@
         <translation>Classes à masquer</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="81"/>
+        <location filename="../gui/workflow_box.py" line="82"/>
         <source>Load the probability layer</source>
         <translation>Charger la couche de probabilité</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="82"/>
+        <location filename="../gui/workflow_box.py" line="83"/>
         <source>Probability layer</source>
         <translation>Couche de probabilité</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="82"/>
+        <location filename="../gui/workflow_box.py" line="83"/>
         <source>Also write the network&apos;s probabilities (band 1 cloud, then thin cloud and shadow where the model has them) to a temporary file and load it beside the mask: it shows where the network hesitated.</source>
         <translation>Écrire aussi les probabilités du réseau (bande 1 nuage, puis nuage fin et ombre là où le modèle les a) dans un fichier temporaire et la charger à côté du masque : elle montre où le réseau a hésité.</translation>
     </message>
