@@ -66,3 +66,7 @@ class UnsupportedDataError(CloudFcnError, ValueError):
 
 class OutputConflictError(ParameterError):
     """An output would replace the input, one of its files, or another output of the run."""
+
+
+class OutOfMemoryError(CloudFcnError, MemoryError):
+    """The run cannot fit in the memory this machine has free."""

@@ -26,6 +26,7 @@ from .bands import InputTransform, band_numbers, input_transform
 from .classes import CLOUD_CODES, LAYER_DESCRIPTIONS
 from .decision import ClassCounts, classify
 from .errors import CanceledError, CloudFcnError, NoValidPixelsError, ParameterError
+from .memory import fit_scene_tile
 from .model_choice import ModelChoice, choose_model
 from .outputs import (
     MASK_CLASS_TAGS,
@@ -306,6 +307,7 @@ def predict_layers(
     tile_size, overlap = resolve_tiling(
         DetectionParams(tile_size=tile_size, overlap=overlap), predictor
     )
+    tile_size = fit_scene_tile(reader, predictor, tile_size, overlap)
     layers = np.zeros((len(predictor.layout.layers), reader.height, reader.width), np.float32)
     valid = np.zeros((reader.height, reader.width), bool)
     for strip in iter_probability_strips(
@@ -463,6 +465,10 @@ def detect_clouds(
     ):
         for message in reader.messages:
             log(message)
+        # Before any pixel is read: the memory the strips and tiles need must be free.
+        tile_size = fit_scene_tile(
+            reader, predictor, tile_size, overlap, _block_cache_bytes(reader), log
+        )
         stage = _Stages(progress, params, outputs)
         strips = _network_mask_strips(
             reader, predictor, tile_size, overlap, (threshold, shadow_threshold),

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .classes import ChannelLayout
-from .errors import DeviceError, WeightsError
+from .errors import DeviceError, OutOfMemoryError, WeightsError
 from .onnx_model import is_onnx, load_onnx_model
 from .resources import default_weights_path
 from .tiling import ALL_SIDES, Sides
@@ -196,6 +196,16 @@ class Predictor:
                 self._log("GPU out of memory even with batch size 1: continuing on the CPU.")
                 self.device = torch.device("cpu")
                 self.model = self.model.to(self.device)
+            except (RuntimeError, MemoryError) as exc:
+                if isinstance(exc, RuntimeError) and "allocate memory" not in str(exc):
+                    raise
+                # torch's CPU allocator says "DefaultCPUAllocator: can't allocate memory".
+                height, width = chunk.shape[-2:]
+                raise OutOfMemoryError(
+                    f"Out of memory predicting {len(chunk)} tile(s) of {height}x{width} px on "
+                    f"the {self.device.type.upper()}: choose a smaller --tile-size or "
+                    "--batch-size, or close other programs."
+                ) from None
 
     @torch.inference_mode()
     def _forward(self, chunk: np.ndarray, edges: Sides) -> np.ndarray:
