@@ -28,6 +28,8 @@ PROBABILITY_DTYPES = ("float32", "uint8")
 MIN_TILE_SIZE, MAX_TILE_SIZE = 32, 2048
 #: Largest cloud buffer, in pixels (15 km at 30 m): more would mask whole scenes.
 MAX_BUFFER = 500
+#: Largest minimum cloud size, in pixels: GDAL's sieve takes a C int.
+MAX_MIN_SIZE = 2**31 - 1
 #: The GeoPackage layer of the cloud polygons unless another is given.
 POLYGON_LAYER = "clouds"
 
@@ -142,10 +144,10 @@ class DetectionParams:
                 f"Buffer must be a whole number of pixels from 0 to {MAX_BUFFER}, got "
                 f"{self.buffer!r}: 0 keeps the clouds as detected, 2 or 3 covers their edges."
             )
-        if not isinstance(self.min_size, int) or self.min_size < 0:
+        if not isinstance(self.min_size, int) or not 0 <= self.min_size <= MAX_MIN_SIZE:
             raise ParameterError(
-                f"Minimum cloud size must be a whole number of pixels, 0 or more, got "
-                f"{self.min_size!r}: 0 keeps every cloud patch."
+                f"Minimum cloud size must be a whole number of pixels, 0 or more and at most "
+                f"{MAX_MIN_SIZE:,}, got {self.min_size!r}: 0 keeps every cloud patch."
             )
 
     @property

@@ -32,7 +32,7 @@ from ..common.choices import MASK_CLASS_CHOICES, mask_class_words
 from ..common.run_group import RunGroup
 from ..common.style import TEMPORARY_SUFFIX, style_masked_image, style_polygon_layer
 from ..compat import NUMBER_INTEGER
-from ..engine.params import MAX_BUFFER, POLYGON_LAYER, DetectionResult
+from ..engine.params import MAX_BUFFER, MAX_MIN_SIZE, POLYGON_LAYER, DetectionResult
 from ..translation import tr
 
 MIN_SIZE = "MIN_SIZE"
@@ -54,7 +54,7 @@ def add_workflow_parameters(algorithm: QgsProcessingAlgorithm) -> None:
     """
     min_size = QgsProcessingParameterNumber(
         MIN_SIZE, tr("Minimum cloud size (pixels)"), NUMBER_INTEGER, 0, optional=True,
-        minValue=0,
+        minValue=0, maxValue=MAX_MIN_SIZE,
     )  # fmt: skip
     min_size.setHelp(tr("Cloud patches of fewer pixels are dropped; 0 keeps every patch."))
     buffer = QgsProcessingParameterNumber(

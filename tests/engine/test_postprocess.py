@@ -273,7 +273,8 @@ class TestParams:
     @pytest.mark.parametrize(
         ("field", "value", "words"),
         [("buffer", -1, "Buffer"), ("buffer", MAX_BUFFER + 1, "Buffer"),
-         ("buffer", 1.5, "whole number"), ("min_size", -3, "Minimum cloud size")],
+         ("buffer", 1.5, "whole number"), ("min_size", -3, "Minimum cloud size"),
+         ("min_size", 2**31, "at most 2,147,483,647")],
     )  # fmt: skip
     def test_bad_values_say_what_to_do(self, field, value, words):
         with pytest.raises(ParameterError, match=words) as caught:

@@ -85,6 +85,9 @@ class TestDefinition:
         definitions = {key: alg.parameterDefinition(key) for key in WORKFLOW}
         assert all(d is not None for d in definitions.values())
         assert definitions["MIN_SIZE"].defaultValue() == 0
+        # What GDAL's sieve takes: larger values are refused, never clamped (audit M1, H13).
+        assert definitions["MIN_SIZE"].maximum() == 2**31 - 1
+        assert not definitions["MIN_SIZE"].checkValueIsAcceptable(3_000_000_000)
         assert definitions["BUFFER"].defaultValue() == 0
         assert not any(d.flags() & FLAG_ADVANCED for d in definitions.values())
         # Optional, so that models saved before they existed still validate and run.

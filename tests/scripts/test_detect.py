@@ -377,6 +377,10 @@ class TestFinishedWorkflow:
         assert_one_line_error(
             detect(SAMPLE, "-o", tmp_path / "mask.tif", "--min-size", -5), "Minimum cloud size"
         )
+        # Refused up front, not after the whole detection (audit H13: an OverflowError).
+        assert_one_line_error(
+            detect(SAMPLE, "-o", tmp_path / "mask.tif", "--min-size", 2**31), "2,147,483,647"
+        )
 
     def test_disk_full_on_the_new_outputs_keeps_the_old_ones(
         self, tmp_path: Path, tiny_disk: Path, brightness_weights: Path
