@@ -45,6 +45,7 @@ _CLASSES = {
     ("cloud", "thin", "shadow"): ("clear", "thick_cloud", "thin_cloud", "cloud_shadow"),
 }
 _STRIP_ROWS = 512
+_BLOCK_CACHE_BYTES = 16 * 2**20
 
 
 def rethreshold(
@@ -88,7 +89,10 @@ def rethreshold(
         raise InputReadError(
             f"The probability raster {path} cannot be read ({exc}): run the detection again."
         ) from exc
-    with dataset:
+    # A small block cache makes GDAL compress the mask's blocks while the strips are
+    # written (outside the GIL), not all at once when the file closes (under it): a
+    # whole scene in the cache held QGIS's GUI thread for seconds at the end.
+    with dataset, rasterio.Env(GDAL_CACHEMAX=_BLOCK_CACHE_BYTES):
         layout = _layout(dataset, path)
         grid = {"width": dataset.width, "height": dataset.height, "crs": dataset.crs,
                 "transform": dataset.transform, "overwrite": params.overwrite}  # fmt: skip
