@@ -32,6 +32,20 @@ PYPI_INDEX = "https://pypi.org/simple"
 PACKAGES = ("torch", "safetensors", "threadpoolctl")
 #: The tested versions (Makefile: torch and safetensors by pip, threadpoolctl by Debian 12).
 VERSIONS = {"torch": "2.13.0", "safetensors": "0.4.5", "threadpoolctl": "3.1.0"}
+#: torch's own dependencies (and theirs), at the versions the tests run with: pip's
+#: (sympy, mpmath, networkx, filelock, typing-extensions, setuptools) and Debian 12's
+#: (jinja2, MarkupSafe, fsspec). Pinned so that no run brings untested versions.
+TORCH_DEPENDENCIES = {
+    "filelock": "4.3.2",
+    "fsspec": "2022.11.0",
+    "jinja2": "3.1.2",
+    "MarkupSafe": "2.1.2",
+    "mpmath": "1.3.0",
+    "networkx": "3.6.1",
+    "setuptools": "84.2.1",
+    "sympy": "1.14.0",
+    "typing-extensions": "4.16.0",
+}
 #: ONNX Runtime, optional: only ``.onnx`` models need it (the version the tests run with).
 ONNXRUNTIME_REQUIREMENT = "onnxruntime==1.32.0"
 ONNXRUNTIME_MISSING = (
@@ -146,14 +160,17 @@ def python_executable() -> str:
 
 
 def _pinned(name: str) -> str:
-    return f"{name}=={VERSIONS[name]}"
+    return f"{name}=={VERSIONS.get(name) or TORCH_DEPENDENCIES[name]}"
 
 
 def pip_install_commands(cuda: bool | None = None) -> list[list[str]]:
     """Return the pip runs (arguments after the interpreter) that install into ``deps_dir``.
 
-    Two runs, each from one index only: torch (and the packages it needs) from
-    PyTorch's index, then safetensors and threadpoolctl from the package registry.
+    Two runs, each from one index only: torch from PyTorch's index, then safetensors,
+    threadpoolctl and torch's own dependencies from the package registry, every one
+    pinned. The CPU build comes alone (``--no-deps``); the CUDA build brings its CUDA
+    runtime from PyTorch's index, and the second run then replaces whatever other
+    versions it brought with the pinned ones.
 
     Args:
         cuda: take the CUDA build; ``None`` decides from ``nvidia-smi`` being present.
@@ -169,9 +186,11 @@ def pip_install_commands(cuda: bool | None = None) -> list[list[str]]:
         "--target",
         str(deps_dir()),
     ]
+    alone = [] if cuda else ["--no-deps"]
+    registry = [*PACKAGES[1:], *TORCH_DEPENDENCIES]
     return [
-        [*common, "--index-url", CUDA_INDEX if cuda else CPU_INDEX, _pinned("torch")],
-        [*common, "--index-url", PYPI_INDEX, "--no-deps", *map(_pinned, PACKAGES[1:])],
+        [*common, "--index-url", CUDA_INDEX if cuda else CPU_INDEX, *alone, _pinned("torch")],
+        [*common, "--index-url", PYPI_INDEX, "--no-deps", *map(_pinned, registry)],
     ]
 
 

@@ -71,8 +71,25 @@ class TestDeps:
         pins = dict(re.findall(r"\b(torch|safetensors)==([\w.]+)", makefile))
         assert pins and all(deps.VERSIONS[name] == version for name, version in pins.items())
         commands = deps.pip_install_commands(cuda=False)
-        wanted = {f"{name}=={version}" for name, version in deps.VERSIONS.items()}
+        every = {**deps.VERSIONS, **deps.TORCH_DEPENDENCIES}
+        wanted = {f"{name}=={version}" for name, version in every.items()}
         assert {arg for command in commands for arg in command if "==" in arg} == wanted
+
+    def test_torch_own_dependencies_are_pinned_to_what_the_tests_run_with(self):
+        from importlib import metadata
+
+        # Audit L5: sympy, networkx, jinja2... came unpinned from PyTorch's index.
+        required = {
+            re.split(r"[ ;<>=!\[]", text, maxsplit=1)[0].lower().replace("_", "-")
+            for text in metadata.requires("torch") or ()
+            if "extra ==" not in text
+        }
+        pinned = {name.lower() for name in deps.TORCH_DEPENDENCIES}
+        assert required <= pinned
+        for name, version in deps.TORCH_DEPENDENCIES.items():
+            assert metadata.version(name) == version, name
+        torch_run = deps.pip_install_commands(cuda=False)[0]
+        assert "--no-deps" in torch_run  # nothing unpinned comes with the CPU build
 
     def test_each_index_serves_only_its_own_packages(self):
         torch_run, registry_run = deps.pip_install_commands(cuda=True)
@@ -81,7 +98,7 @@ class TestDeps:
         assert torch_run[torch_run.index("--index-url") + 1] == deps.CUDA_INDEX
         assert [a for a in torch_run if "==" in a] == [f"torch=={deps.VERSIONS['torch']}"]
         assert registry_run[registry_run.index("--index-url") + 1] == deps.PYPI_INDEX
-        assert not any(a.startswith("torch") for a in registry_run)
+        assert not any(a.startswith("torch==") for a in registry_run)
 
     def test_installs_with_qgis_own_python_not_any_python3(self, monkeypatch, tmp_path):
         version = f"python{sys.version_info.major}.{sys.version_info.minor}"
