@@ -164,3 +164,23 @@ def _threshold_words(threshold) -> str:
     """``threshold 0.420``, or ``no threshold`` for the product QA band (NaN or None)."""
     value = float("nan") if threshold is None else float(threshold)
     return "no threshold" if value != value else f"threshold {value:.3f}"
+
+
+def style_probability_layer(layer) -> None:
+    """Show band 1 (the cloud probability) in grey from 0 to 1, the other bands one click away.
+
+    QGIS would draw a three-band probability raster as a colour composite, which reads
+    as a picture rather than a probability. Values in percent (uint8) run 0 to 100.
+    """
+    from qgis.core import Qgis, QgsContrastEnhancement, QgsSingleBandGrayRenderer
+
+    renderer = QgsSingleBandGrayRenderer(layer.dataProvider(), 1)
+    enhancement = QgsContrastEnhancement(layer.dataProvider().dataType(1))
+    enhancement.setContrastEnhancementAlgorithm(
+        QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum
+    )
+    top = 100.0 if layer.dataProvider().dataType(1) == Qgis.DataType.Byte else 1.0
+    enhancement.setMinimumValue(0.0)
+    enhancement.setMaximumValue(top)
+    renderer.setContrastEnhancement(enhancement)
+    layer.setRenderer(renderer)

@@ -6,13 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qgis.core import (
-    Qgis,
-    QgsContrastEnhancement,
     QgsMapLayer,
     QgsProcessingUtils,
     QgsProject,
     QgsRasterLayer,
-    QgsSingleBandGrayRenderer,
     QgsVectorLayer,
 )
 
@@ -24,6 +21,7 @@ from ..common.style import (
     style_mask_layer,
     style_masked_image,
     style_polygon_layer,
+    style_probability_layer,
 )
 from ..translation import tr
 from .runner import PanelRun
@@ -113,24 +111,6 @@ def load_extra_outputs(run: PanelRun, results: dict) -> list[tuple[str, QgsMapLa
             style_polygon_layer(layer)
             layers.append(("polygons", layer))
     return layers
-
-
-def style_probability_layer(layer: QgsRasterLayer) -> None:
-    """Show band 1 (the cloud probability) in grey from 0 to 1, the other bands one click away.
-
-    QGIS would draw a three-band probability raster as a colour composite, which reads
-    as a picture rather than a probability.
-    """
-    renderer = QgsSingleBandGrayRenderer(layer.dataProvider(), 1)
-    enhancement = QgsContrastEnhancement(layer.dataProvider().dataType(1))
-    enhancement.setContrastEnhancementAlgorithm(
-        QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum
-    )
-    top = 100.0 if layer.dataProvider().dataType(1) == Qgis.DataType.Byte else 1.0
-    enhancement.setMinimumValue(0.0)
-    enhancement.setMaximumValue(top)
-    renderer.setContrastEnhancement(enhancement)
-    layer.setRenderer(renderer)
 
 
 def temporary_name(name: str, path: str) -> str:

@@ -48,7 +48,7 @@ from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE, DetectionParams
 from ..engine.resources import resource_path
 from ..translation import tr
 from .help_text import help_html
-from .postprocess import MaskStyler
+from .postprocess import MaskStyler, ProbabilityStyler
 from .typed_values import choices_help, typed_values
 from .workflow import (
     MASK_CLASSES,
@@ -304,6 +304,9 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         }
         if probability:
             results[self.PROBABILITY] = probability
+            if context.willLoadLayerOnCompletion(probability):
+                details = context.layerToLoadOnCompletionDetails(probability)
+                details.setPostProcessor(ProbabilityStyler.create())
         results.update(workflow_results(context, layer.name(), result, group, layer.id()))
         return results
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 from qgis.core import QgsProcessingLayerPostProcessorInterface
 
 from ..common.run_group import RunGroup
-from ..common.style import set_layer_abstract, style_mask_layer
+from ..common.style import set_layer_abstract, style_mask_layer, style_probability_layer
 
 
 class MaskStyler(QgsProcessingLayerPostProcessorInterface):
@@ -40,5 +40,23 @@ class MaskStyler(QgsProcessingLayerPostProcessorInterface):
         """Return a new styler kept alive for the rest of the session's runs."""
         styler = cls(abstract, group)
         # A few recent ones are enough: Processing runs one post-processor at a time.
+        cls._alive = [*cls._alive[-15:], styler]
+        return styler
+
+
+class ProbabilityStyler(QgsProcessingLayerPostProcessorInterface):
+    """Draws a loaded probability raster as its cloud band in grey, 0 to 1."""
+
+    _alive: ClassVar[list[ProbabilityStyler]] = []
+
+    def postProcessLayer(self, layer, context, feedback) -> None:
+        """Style the layer once it is loaded into the project."""
+        if layer is not None and layer.isValid():
+            style_probability_layer(layer)
+
+    @classmethod
+    def create(cls) -> ProbabilityStyler:
+        """Return a new styler kept alive for the rest of the session's runs."""
+        styler = cls()
         cls._alive = [*cls._alive[-15:], styler]
         return styler

@@ -12,6 +12,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingParameterEnum,
+    QgsRasterLayer,
     QgsVectorLayer,
 )
 
@@ -109,3 +110,29 @@ class TestTypedNames:
         with pytest.raises(QgsProcessingException, match=r"thick \(0\), thin \(1\), shadow"):
             _run({"INPUT": str(band), "MODEL_CHOICE": "qa", "MASK_CLASSES": "thick,fog",
                   "OUTPUT": str(tmp_path / "mask.tif")})  # fmt: skip
+
+
+class TestProbabilityLayer:
+    def test_loaded_probability_is_drawn_as_its_cloud_band(
+        self, qgis_processing, tiny_weights, tmp_path
+    ):
+        from qgis.core import QgsProcessingContext, QgsProject
+
+        from cloud_fcn_plugin.processing.postprocess import ProbabilityStyler
+
+        stack = write_geotiff(tmp_path / "stack.tif", np.full((4, 40, 40), 0.1, np.float32),
+                              descriptions=["B2", "B3", "B4", "B5"])  # fmt: skip
+        probability = tmp_path / "p.tif"
+        from qgis import processing
+
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        processing.run(
+            ALG, {"INPUT": str(stack), "MODEL": str(tiny_weights), "PROBABILITY": str(probability),
+                  "OUTPUT": str(tmp_path / "m.tif")},
+            context=context, feedback=QgsProcessingFeedback(),
+        )  # fmt: skip
+        layer = QgsRasterLayer(str(probability), "p", "gdal")
+        ProbabilityStyler.create().postProcessLayer(layer, context, QgsProcessingFeedback())
+        assert layer.renderer().type() == "singlebandgray" and layer.renderer().grayBand() == 1
+        assert layer.renderer().contrastEnhancement().maximumValue() == 1.0
