@@ -318,12 +318,19 @@ def run(args: argparse.Namespace) -> int:
             params,
             progress=progress,
             is_canceled=raise_if_terminated,
-            log=lambda message: bar.write(f"note: {message}", file=sys.stderr),
+            log=lambda message: bar.write(note_line(message), file=sys.stderr),
         )
     finally:
         bar.close()
     print(result.summary())
     return 0
+
+
+def note_line(message: str) -> str:
+    """``note: ...``, or ``warning: ...`` for the engine's warnings."""
+    if message.startswith("Warning: "):
+        return "warning: " + message.removeprefix("Warning: ")
+    return f"note: {message}"
 
 
 def plan(args: argparse.Namespace) -> list:
@@ -376,7 +383,7 @@ def run_many(args: argparse.Namespace) -> int:
             resume=args.resume,
             read=args.lists,
             on_done=on_done,
-            log=lambda message: bar.write(f"note: {message}", file=sys.stderr),
+            log=lambda message: bar.write(note_line(message), file=sys.stderr),
         )
     finally:
         bar.close()

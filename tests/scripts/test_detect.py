@@ -429,3 +429,19 @@ class TestClassesAndQa:
         text = " ".join(result.stdout.split())
         assert "0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow and 255 no data" in text
         assert "--mask-classes" in text and "qa: decode the product's own QA band" in text
+
+    @pytest.mark.data
+    def test_network_run_beside_the_qa_band_warns_when_they_differ(
+        self, tmp_path: Path, data_dir: Path, brightness_weights: Path
+    ) -> None:
+        product = data_dir / "scenes" / "LC80200392015216LGN00_L1T_30m"
+        result = detect(product, "-o", tmp_path / "m.tif", "--weights", brightness_weights,
+                        "--device", "cpu", "--quiet")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        lines = result.stderr.splitlines()
+        assert "note: The product's QA band (pre-collection BQA) flags 31.9 % cloud" in lines[-2]
+        # The brightness test model finds almost no cloud in this dim cumulus field.
+        assert lines[-1] == (
+            "warning: The product's QA band flags 31.9 % cloud, this mask 0.0 %: check the "
+            "mask; the probability layer shows where the network hesitated."
+        )
