@@ -29,11 +29,13 @@ when the run ends, fails or is stopped by a signal, like the outputs' own tempor
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
 import rasterio
@@ -314,18 +316,74 @@ def _gdal_to_work_file(
 def _sieve(
     raw: Path, beside: Path, min_size: int, progress: Fraction, is_canceled: IsCanceled | None
 ) -> Path:
-    """GDAL's sieve of the whole mask (cloud, clear and nodata patches alike) into a work file.
+    """GDAL's sieve of the masked patches into a work file on the mask's grid.
 
-    Only its verdict on cloud pixels is used (see :func:`_combine`): a small cloud
-    patch merged into clear or nodata is dropped; holes it fills are ignored.
+    GDAL merges a patch smaller than ``min_size`` only into a neighbour at least that
+    big, so a ``min_size`` beyond every clear area once kept every cloud (audit M1).
+    The sieve therefore sees masked pixels against all others (fill included), inside
+    a frame of open ground of at least ``min_size`` pixels that joins the open ground
+    at the scene's edges; beyond the raster's own size no patch can be kept at all.
+    Only its verdict on masked pixels is used (see :func:`_combine`): a small patch
+    merged into the open ground is dropped; holes it fills are ignored.
     """
+    dataset, _ = _open_band(raw)
+    width, height = dataset.RasterXSize, dataset.RasterYSize
+    dataset = None
+    if min_size > width * height:
+        return _closed_work_raster(beside, width, height, gdal.GDT_Byte)  # all 0: none kept
 
     def sieve(band: Any, target: Any, callback: Any) -> int:
         return gdal.SieveFilter(band, None, target, min_size, CONNECTEDNESS, callback=callback)
 
-    return _gdal_to_work_file(
-        raw, beside, gdal.GDT_Byte, "Sieving the clouds", sieve, progress, is_canceled
+    frame = _frame_width(min_size, width, height)
+    framed = _gdal_to_work_file(
+        _framed_source(raw, width, height, frame),  # type: ignore[arg-type]  # GDAL reads VRT text
+        beside, gdal.GDT_Byte, "Sieving the clouds", sieve, progress, is_canceled,
+    )  # fmt: skip
+    try:
+        return _cropped(framed, beside, frame, width, height)
+    finally:
+        discard_temporary(framed)
+
+
+def _frame_width(min_size: int, width: int, height: int) -> int:
+    """Pixels of open ground around the mask whose area reaches ``min_size``."""
+    # (width + 2f)(height + 2f) - width * height = 4f^2 + 2f(width + height) >= min_size
+    half = (width + height) / 4
+    return max(1, math.ceil(math.sqrt(half * half + min_size / 4) - half))
+
+
+def _framed_source(raw: Path, width: int, height: int, frame: int) -> str:
+    """VRT text: the mask inside a frame of 0, masked pixels 1 and all others 0."""
+    name = xml_escape(str(raw))
+    return (
+        f'<VRTDataset rasterXSize="{width + 2 * frame}" rasterYSize="{height + 2 * frame}">'
+        '<VRTRasterBand dataType="Byte" band="1"><ComplexSource>'
+        f'<SourceFilename relativeToVRT="0">{name}</SourceFilename><SourceBand>1</SourceBand>'
+        f'<SrcRect xOff="0" yOff="0" xSize="{width}" ySize="{height}"/>'
+        f'<DstRect xOff="{frame}" yOff="{frame}" xSize="{width}" ySize="{height}"/>'
+        f"<LUT>0:0,1:1,{MASK_NODATA - 1}:1,{MASK_NODATA}:0</LUT>"
+        "</ComplexSource></VRTRasterBand></VRTDataset>"
     )
+
+
+def _cropped(framed: Path, beside: Path, frame: int, width: int, height: int) -> Path:
+    """The mask's own grid cut out of the framed sieve, as a new work file."""
+    path = new_temporary(beside)
+    try:
+        with gdal_call("Sieving the clouds", beside, None):
+            result = gdal.Translate(
+                str(path), str(framed), format="GTiff", srcWin=[frame, frame, width, height],
+                creationOptions=_WORK_OPTIONS,
+            )  # fmt: skip
+            if result is None:
+                raise RuntimeError(gdal.GetLastErrorMsg() or "gdal.Translate failed")
+            result.FlushCache()
+            result = None
+    except BaseException:
+        discard_temporary(path)
+        raise
+    return path
 
 
 def _kept_masked(

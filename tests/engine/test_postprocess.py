@@ -60,6 +60,12 @@ def refined(
     return result
 
 
+def _sub(tmp_path: Path, number: int) -> Path:
+    folder = tmp_path / f"run{number}"
+    folder.mkdir()
+    return folder
+
+
 def grid(text: str) -> np.ndarray:
     """``.`` clear, ``#`` (thick) cloud, ``t`` thin cloud, ``s`` shadow, ``x`` nodata."""
     codes = {".": 0, "#": 1, "t": 2, "s": 3, "x": N}
@@ -67,6 +73,30 @@ def grid(text: str) -> np.ndarray:
 
 
 class TestSieve:
+    """M1: GDAL merges a small patch only into a neighbour of at least --min-size."""
+
+    def test_min_size_beyond_every_clear_area_still_drops_the_patches(self, tmp_path):
+        values = np.zeros((20, 20), np.uint8)
+        values[:, 10:] = 1  # a 200 px cloud and a 4 px one beside 196 px of clear ground
+        values[2:4, 2:4] = 1
+        assert (refined(_sub(tmp_path, 1), values, min_size=150) == 1).sum() == 200
+        # 201: both patches are smaller, and no clear area is that big.
+        assert (refined(_sub(tmp_path, 2), values, min_size=201) == 1).sum() == 0
+        assert (refined(_sub(tmp_path, 3), values, min_size=204) == 1).sum() == 0
+
+    def test_min_size_beyond_the_raster_drops_every_patch(self, tmp_path):
+        values = np.ones((6, 7), np.uint8)
+        values[0, 0] = N
+        assert (refined(_sub(tmp_path, 1), values, min_size=41) == 1).sum() == 41
+        result = refined(_sub(tmp_path, 2), values, min_size=2**31 - 1)
+        assert (result == 1).sum() == 0 and result[0, 0] == N
+
+    def test_fill_counts_as_open_ground(self, tmp_path):
+        values = np.full((12, 12), N, np.uint8)
+        values[4:8, 4:8] = 0
+        values[5:7, 5:7] = 1  # 4 px of cloud: 12 px of clear and 128 of fill around it
+        assert (refined(tmp_path, values, min_size=100) == 1).sum() == 0
+
     def test_small_patches_go_large_stay_holes_stay_open(self, tmp_path):
         values = grid("""
             # # . . . . . . x x
