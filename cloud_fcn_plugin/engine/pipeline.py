@@ -25,7 +25,13 @@ import rasterio
 from .bands import InputTransform, band_numbers, input_transform
 from .classes import CLOUD_CODES, LAYER_DESCRIPTIONS
 from .decision import ClassCounts, classify
-from .errors import CanceledError, CloudFcnError, NoValidPixelsError, ParameterError
+from .errors import (
+    BandMismatchError,
+    CanceledError,
+    CloudFcnError,
+    NoValidPixelsError,
+    ParameterError,
+)
 from .memory import fit_scene_tile
 from .model_choice import ModelChoice, choose_model
 from .outputs import (
@@ -535,6 +541,8 @@ def _detect_from_qa(
             "width": dataset.width, "height": dataset.height, "crs": dataset.crs,
             "transform": dataset.transform, "overwrite": params.overwrite,
         }  # fmt: skip
+    if outputs.masked_image is not None:
+        _check_qa_grid(input_path, qa, grid)
     stage = _Stages(progress, params, outputs)
     counts = _write_outputs(
         Path(input_path), grid, _qa_mask_strips(qa, stage.tiles, is_canceled), outputs,
@@ -545,6 +553,25 @@ def _detect_from_qa(
         seconds=time.perf_counter() - started, device="cpu", product=qa.flavour,
         threshold=float("nan"), messages=[reason], model="product QA band", comparison=None,
     )  # fmt: skip
+
+
+def _check_qa_grid(input_path: str | Path, qa: QaBand, grid: dict) -> None:
+    """The masked image stacks the product's bands on the QA band's grid: they must match.
+
+    Raises:
+        BandMismatchError: the band files are not on the QA band's grid.
+    """
+    from .raster_io import inspect_input
+
+    info = inspect_input(input_path)
+    if (info.width, info.height, info.transform) != (
+        grid["width"], grid["height"], grid["transform"]
+    ):  # fmt: skip
+        raise BandMismatchError(
+            f"{qa.path.name} ({grid['width']}x{grid['height']}) is not on the grid of the "
+            f"product's bands ({info.width}x{info.height}): the masked image needs both on one "
+            "grid; replace the files with the product's own, or drop the masked image."
+        )
 
 
 def _compare_with_qa(input_path: str | Path, mask: ClassCounts, log: Log) -> QaComparison | None:

@@ -263,3 +263,25 @@ def test_model_qa_matches_the_products_qa_band(
     same = float(np.mean(mask == expected))
     assert same >= 0.99, f"{same:.4f} of the pixels match"
     assert result.valid_pixels == int(np.count_nonzero(expected != 255))
+
+
+def test_masked_image_needs_the_bands_on_the_qa_grid(tmp_path: Path) -> None:
+    from cloud_fcn_plugin.engine.errors import BandMismatchError
+
+    name = "LC80200392015216LGN00"
+    folder = product(tmp_path / name, name, "BQA", np.zeros((4, 4)))
+    write_geotiff(folder / f"{name}_BQA.TIF", np.zeros((1, 8, 8), np.uint16))  # not the grid
+    params = DetectionParams(model="qa", masked_image=tmp_path / "masked.tif")
+    with pytest.raises(BandMismatchError, match="not on the grid of the product's bands"):
+        detect_clouds(folder, tmp_path / "mask.tif", params)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+def test_masked_image_of_the_qa_mask(tmp_path: Path) -> None:
+    name = "LC80200392015216LGN00"
+    qa = np.array([[0, 3 << 14], [3 << 12, 1]], np.uint16)
+    folder = product(tmp_path / name, name, "BQA", qa)
+    params = DetectionParams(model="qa", masked_image=tmp_path / "masked.tif", mask_classes="thick")
+    detect_clouds(folder, tmp_path / "mask.tif", params)
+    with rasterio.open(tmp_path / "masked.tif") as dataset:
+        assert dataset.read(1).tolist() == [[10000, 0], [10000, 0]]  # thick and fill masked
