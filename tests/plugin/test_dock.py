@@ -164,6 +164,18 @@ class TestPrefill:
         assert dock.form.threshold() == pytest.approx(0.5)
         assert "THRESHOLD" not in dock.build_parameters()
 
+    def test_a_checkpoint_with_hostile_json_is_a_note_not_a_slot_exception(
+        self, dock, tiny_weights, tmp_path
+    ):
+        # Audit H4: JSON nested 100,000 deep raised RecursionError inside this slot.
+        from safetensors.torch import load_file, save_file
+
+        deep = tmp_path / "deep_json.safetensors"
+        save_file(load_file(tiny_weights), deep, metadata={"cloud_fcn": "[" * 100_000})
+        dock.form.advanced.model_widget.setFilePath(str(deep))
+        assert dock.form.threshold() == pytest.approx(0.5)
+        assert "not valid JSON" in _text(dock.form.threshold_row.note)
+
     def test_file_output_without_a_path_disables_run(
         self, dock, qgis_iface, clean_project, toa_stack, tmp_path
     ):
