@@ -646,7 +646,10 @@ class _Counts:
     polygons: int | None
 
 
-_MASK_DESCRIPTION = "cloud mask: 0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow, 255 nodata"
+# Short: QGIS heads the mask's legend with "Band 1: <description>", cut after a few words
+# in the Layers panel (issue 18, item 13). The codes are named by the colour table's
+# categories and the class tags (MASK_CLASS_TAGS).
+_MASK_DESCRIPTION = "cloud mask"
 
 
 def _write_outputs(

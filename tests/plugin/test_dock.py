@@ -392,6 +392,24 @@ class TestRun:
         qgis_iface.setActiveLayer(mask)  # QGIS makes the new layer current
         assert dock.layer_combo.currentLayer() is below
 
+    def test_the_mask_legend_is_short(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
+    ):
+        """Issue 18, item 13: no long band description heading the legend."""
+        from qgis.core import QgsLayerTreeModel
+
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        with qtbot.waitSignal(dock.mask_added, timeout=90_000) as added:
+            qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+        mask = added.args[0]
+        model = QgsLayerTreeModel(clean_project.layerTreeRoot())
+        node = clean_project.layerTreeRoot().findLayer(mask.id())
+        labels = [legend.data(Qt.ItemDataRole.DisplayRole)
+                  for legend in model.layerLegendNodes(node)]
+        assert labels[0].startswith("Band 1: cloud mask")  # QGIS adds " (Palette)"
+        assert all(len(label) <= 30 for label in labels), labels
+
     def test_a_panel_run_is_in_the_processing_history(
         self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
     ):
