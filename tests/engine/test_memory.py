@@ -119,3 +119,38 @@ class TestCommandLine:
         errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
         assert len(errors) == 1 and "too wide" in errors[0], result.stderr
         assert not (tmp_path / "w.tif").exists()
+
+
+OUT_OF_MEMORY_FORWARD = """
+import resource, sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np, psutil
+from cloud_fcn_plugin.engine.errors import CloudFcnError
+from cloud_fcn_plugin.engine.models import build_model
+from cloud_fcn_plugin.engine.predict import Predictor
+from cloud_fcn_plugin.engine.weights import CheckpointMetadata
+
+model = build_model("cloudfcn_lite", width=1.0, in_channels=4)
+predictor = Predictor(model, CheckpointMetadata("cloudfcn_lite", dict(model.arch_args)),
+                      device="cpu", batch_size=1, cpu_workers=1)
+tiles = np.zeros((1, 4, 2048, 2048), np.float32)
+used = psutil.Process().memory_info().vms
+resource.setrlimit(resource.RLIMIT_AS, (used + 400 * 2**20, resource.RLIM_INFINITY))
+try:
+    predictor.predict_tiles(tiles)
+except CloudFcnError as exc:
+    print(type(exc).__name__, isinstance(exc, MemoryError), exc)
+"""
+
+
+class TestOutOfMemory:
+    def test_the_cpu_allocator_failing_is_one_line(self) -> None:
+        # A real allocation failure: the forward pass under a 400 MB address-space margin.
+        result = subprocess.run(
+            [sys.executable, "-c", OUT_OF_MEMORY_FORWARD, str(REPO_ROOT)],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert result.stdout.startswith("OutOfMemoryError True Out of memory predicting 1 tile"), (
+            result.stdout + result.stderr
+        )
+        assert "--tile-size" in result.stdout and "Traceback" not in result.stderr
