@@ -118,17 +118,22 @@ class RunGroup:
             project.addMapLayer(layer, False)
         layer.setName(unique_layer_name(layer.name(), layer, project))
         group = self.group(project)
+        parent = None
         if group is None:
             # Processing may have loaded the layer into its results group: stay in it.
             parent = node.parent() if node is not None else None
             parent = parent if isinstance(parent, QgsLayerTreeGroup) else root
-            group = parent.insertGroup(0, _unique_group_name(self.base_name, root))
-            group.setExpanded(True)
-            self._group = group
+            group = QgsLayerTreeGroup(_unique_group_name(self.base_name, root))
         position = _position(group, kind)
         group.insertLayer(position, layer)
         child = group.children()[position]
         child.setCustomProperty(_KIND_PROPERTY, kind)
+        if parent is not None:
+            parent.insertChildNode(0, group)
+            # QGIS's Layers panel shows a new group collapsed: say "expanded" once more.
+            group.setExpanded(False)
+            group.setExpanded(True)
+            self._group = group
         if node is not None:
             child.setItemVisibilityChecked(node.itemVisibilityChecked())
             node.parent().removeChildNode(node)
