@@ -504,8 +504,9 @@ class DetectCloudsDock(QgsDockWidget):
         """Cancel this panel's running tasks (on unload)."""
         self._rethreshold_timer.stop()
         if self._rethreshold_task is not None:
-            with contextlib.suppress(RuntimeError):
-                self._rethreshold_task.cancel()
+            with contextlib.suppress(RuntimeError):  # already deleted by the manager
+                self._rethreshold_task.detach()
+            self._rethreshold_task = None
         for run in list(self.runs.values()):
             if run.task is not None:
                 with contextlib.suppress(RuntimeError):  # already deleted by the manager

@@ -156,6 +156,11 @@ class RethresholdTask(QgsTask):
         """Hand the outcome to the panel (GUI thread)."""
         self._done(self, result)
 
+    def detach(self) -> None:
+        """Cancel and tell no one: the panel is going away (plugin unload)."""
+        self._done = lambda _task, _ok: None
+        self.cancel()
+
 
 def swap_layers(task: RethresholdTask, project: QgsProject | None = None) -> QgsMapLayer | None:
     """Point the kept run's layers at the re-thresholded files; return the mask layer."""
