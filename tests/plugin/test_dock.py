@@ -651,6 +651,19 @@ class TestLiveThreshold:
         with rasterio.open(mask.source()) as src:
             assert (src.read(1) == expected).all()
 
+    def test_unloading_during_a_rethreshold_is_quiet(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
+    ):
+        _stack, mask = self._run(qtbot, dock, qgis_iface, clean_project, toa_stack,
+                                 tiny_weights)
+        source = mask.source()
+        with qtbot.assertNotEmitted(dock.rethresholded, wait=100):
+            dock.form.set_threshold(0.4)
+            dock._rethreshold_now()  # no wait for the slider's pause
+            dock.shutdown()
+            _wait_for_tasks(qtbot)
+        assert mask.source() == source  # canceled: the run's own file stays
+
     def test_an_output_file_is_never_rethresholded(
         self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights, tmp_path
     ):
