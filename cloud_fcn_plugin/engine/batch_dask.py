@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +85,8 @@ def run_local(
 
     try:
         _log_dashboard(client, log, f"local cluster of {workers} worker(s)")
-        with quiet_dask_tracebacks():
-            run_on_client(client, jobs, params, record, task)
+        quiet_dask_tracebacks()
+        run_on_client(client, jobs, params, record, task)
     finally:
         client.close()
         cluster.close()
@@ -159,11 +159,11 @@ def run_remote(
         _log_dashboard(client, log, f"cluster at {address} with {workers} worker(s)")
         if workers == 0:
             wait_for_a_worker(client, address, log)
-        with quiet_dask_tracebacks():
-            run_on_client(client, jobs, params, finished, task)
+        quiet_dask_tracebacks()
+        run_on_client(client, jobs, params, finished, task)
     finally:
         # Cancelled scenes already running finish on their workers; their masks are complete.
-        with quiet_dask_tracebacks(), contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):
             client.close()
 
 
@@ -203,6 +203,11 @@ def wait_for_a_worker(
                     f"No dask worker joined the scheduler at {address} within {wait:.0f} s: "
                     f"start workers with `dask worker {address}` and run the batch again."
                 ) from error
+        except Exception as error:  # the scheduler went away (distributed raises anything)
+            raise ParameterError(
+                f"The dask scheduler at {address} stopped answering ({one_line(error)}): "
+                "restart it and run the batch again with --resume."
+            ) from error
 
 
 def check_scheduler_listens(address: str, timeout: float = 5.0) -> None:
@@ -308,35 +313,34 @@ _DROPPED = (
 
 
 class _NoTracebacks(logging.Filter):
-    """Keeps distributed's log lines but drops their tracebacks (the report says what failed)."""
+    """Keeps distributed's log lines but words their tracebacks as one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.exc_info = record.exc_text = None
-        record.stack_info = None
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            text = " ".join(f"{record.getMessage()} {type(error).__name__}: {error}".split())
+            record.msg, record.args = text.rstrip(": "), ()
+        record.exc_info = record.exc_text = record.stack_info = None
         return True
 
 
-@contextlib.contextmanager
-def quiet_dask_tracebacks() -> Iterator[None]:
-    """While a batch runs, distributed logs one line per problem, never a raw traceback."""
-    handlers = [h for h in logging.getLogger().handlers] + [
-        h
-        for name in ("distributed", "distributed.client")
-        for h in logging.getLogger(name).handlers
-    ]
-    quiet = _NoTracebacks()
+_QUIET = _NoTracebacks()
+
+
+def quiet_dask_tracebacks() -> None:
+    """From now on distributed logs one line per problem, never a raw traceback.
+
+    For the rest of the process: a client whose scheduler died keeps logging from its
+    own thread while it tries to reconnect, after the batch has returned. The report
+    rows say what failed.
+    """
+    # Handler filters see the records of every child logger; logger filters do not.
+    handlers = [*logging.getLogger().handlers, *logging.getLogger("distributed").handlers]
+    # asyncio's and tornado's records reach no handler but logging's last resort.
+    handlers += [logging.lastResort] if logging.lastResort is not None else []
     for handler in handlers:
-        handler.addFilter(quiet)
-    loggers = [logging.getLogger(name) for name in ("distributed", "distributed.client")]
-    for logger in loggers:
-        logger.addFilter(quiet)
-    try:
-        yield
-    finally:
-        for handler in handlers:
-            handler.removeFilter(quiet)
-        for logger in loggers:
-            logger.removeFilter(quiet)
+        if _QUIET not in handler.filters:
+            handler.addFilter(_QUIET)
 
 
 def _report_from_future(future: Any, job: Job) -> SceneReport:

@@ -13,7 +13,11 @@ import pytest
 
 from cloud_fcn_plugin.engine import batch
 from cloud_fcn_plugin.engine.batch import Job, SceneReport
-from cloud_fcn_plugin.engine.errors import OutputConflictError, OutputNotWritableError
+from cloud_fcn_plugin.engine.errors import (
+    OutputConflictError,
+    OutputNotWritableError,
+    ParameterError,
+)
 from cloud_fcn_plugin.engine.outputs import remove_partial_outputs
 from cloud_fcn_plugin.engine.params import DetectionParams
 from tests.conftest import write_geotiff
@@ -186,3 +190,85 @@ class TestReport:
         assert batch.batch_failed(reports)
         with pytest.raises(OutputNotWritableError):
             batch.check_batch_outputs([], report=Path("/nonexistent/dir/r.csv"))
+
+
+def sleeping_task(job: Job, params: DetectionParams, hosts: dict) -> SceneReport:
+    """A Dask task that takes long enough for its scheduler to be killed meanwhile."""
+    import time
+
+    time.sleep(60)
+    return SceneReport.for_job(job, "ok")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TestRemoteCluster:
+    @pytest.mark.slow
+    def test_a_scheduler_that_dies_fails_the_batch(
+        self, tmp_path: Path, params: DetectionParams, capfd: pytest.CaptureFixture
+    ) -> None:
+        """C7: ``6 scenes: 6 canceled`` exited 0, with raw distributed tracebacks."""
+        import signal
+        import threading
+        import time
+
+        pytest.importorskip("distributed")
+        root = Path(__file__).resolve().parents[2]
+        port = _free_port()
+        address = f"tcp://127.0.0.1:{port}"
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        scheduler = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_scheduler", "--port", str(port),
+             "--dashboard-address", ":0"], stderr=subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        worker = None
+        try:
+            time.sleep(3)
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1"],
+                stderr=subprocess.DEVNULL, env=env, cwd=root,
+            )  # fmt: skip
+            from distributed import Client
+
+            with Client(address, timeout="30s") as probe:
+                probe.wait_for_workers(1, timeout=60)
+            jobs = [Job(scene(tmp_path / f"s{i}.tif"), tmp_path / f"s{i}_cloudmask.tif")
+                    for i in range(2)]  # fmt: skip
+
+            def kill_scheduler(note: str) -> None:
+                if "1 worker(s)" in note:  # connected: the tasks go out next
+                    threading.Timer(3, scheduler.send_signal, (signal.SIGKILL,)).start()
+
+            reports = batch.run_batch(
+                jobs, params, scheduler=address, task=sleeping_task, log=kill_scheduler
+            )
+        finally:
+            scheduler.kill()
+            if worker is not None:
+                worker.kill()
+                worker.wait()
+        assert [r.status for r in reports] == ["canceled", "canceled"]
+        assert batch.batch_failed(reports) and "scheduler" in reports[0].error
+        assert "Traceback" not in capfd.readouterr().err
+
+    def test_no_worker_is_waited_for_a_bounded_time(self) -> None:
+        """L6: a remote batch with no worker waited forever after one note."""
+        pytest.importorskip("distributed")
+        from distributed import Client, LocalCluster
+
+        from cloud_fcn_plugin.engine.batch_dask import wait_for_a_worker
+
+        notes: list[str] = []
+        with (
+            LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster,
+            Client(cluster) as client,
+            pytest.raises(ParameterError, match="No dask worker"),
+        ):
+            wait_for_a_worker(client, cluster.scheduler_address, notes.append, 2.0, 0.5)
+        assert len(notes) >= 2 and all("no worker" in n for n in notes)
