@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..weights import atomic_write
+
 HISTORY_FIELDS = (
     "epoch",
     "step",
@@ -41,11 +43,18 @@ def _format_row(row: dict[str, Any]) -> str:
 
 def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
     """Rewrite the per-epoch CSV log (whole file, so a resumed run stays consistent)."""
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        for row in history:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in HISTORY_FIELDS})
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+            writer.writeheader()
+            for row in history:
+                writer.writerow(
+                    {k: ("" if row.get(k) is None else row.get(k)) for k in HISTORY_FIELDS}
+                )
+
+    # Whole or not at all, like the checkpoints: a full disk leaves the previous log.
+    atomic_write(path, write)
 
 
 def _column(history: Sequence[dict[str, Any]], key: str) -> list[float]:
@@ -72,5 +81,7 @@ def plot_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
     right.set(xlabel="epoch", ylabel="Jaccard", title="Validation Jaccard (pooled)")
     right.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    finally:
+        plt.close(fig)
