@@ -32,19 +32,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from cloud_fcn_plugin.engine.classes import CLOUD_CODES, CLOUD_SHADOW, NODATA  # noqa: E402
+from cloud_fcn_plugin.engine.raster_io import is_product_folder  # noqa: E402
 
 DATA_DIR = Path(os.environ.get("CLOUD_FCN_DATA", REPO_ROOT.parent / "shared" / "data"))
 DETECT = REPO_ROOT / "scripts" / "detect.py"
 
 
 def scenes(root: Path) -> list[Path]:
-    """The shared whole scenes: product folders, and the Long Island TOA folder by its B4."""
+    """The shared whole scenes as a user gives them: the MTL file, else the product folder."""
     found = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        band4 = sorted(folder.glob("*_B4.TIF")) + sorted(folder.glob("*_B4.tif"))
         mtl = sorted(folder.glob("*_MTL.txt"))
-        if mtl or band4:
-            found.append(mtl[0] if mtl else band4[0])
+        if mtl or is_product_folder(folder):
+            found.append(mtl[0] if mtl else folder)
     return found
 
 
@@ -81,12 +81,12 @@ def read(path: Path) -> np.ndarray:
         return src.read(1)
 
 
-def scene_row(scene: Path, model: str, mask: np.ndarray, sentence: str) -> dict[str, Any]:
+def scene_row(name: str, model: str, mask: np.ndarray, sentence: str) -> dict[str, Any]:
     """Covers of one mask."""
     valid = mask != NODATA
     west, east = halves(valid)
     row: dict[str, Any] = {
-        "scene": scene.parent.name,
+        "scene": name,
         "model": model,
         "ran": sentence,
         "cloud": cover(mask, valid, CLOUD_CODES),
@@ -97,7 +97,7 @@ def scene_row(scene: Path, model: str, mask: np.ndarray, sentence: str) -> dict[
     return row
 
 
-def picture(scene: Path, masks: dict[str, np.ndarray], path: Path) -> None:
+def picture(scene: Path, name: str, masks: dict[str, np.ndarray], path: Path) -> None:
     """True colour, then each model's mask, side by side."""
     import matplotlib
 
@@ -123,7 +123,7 @@ def picture(scene: Path, masks: dict[str, np.ndarray], path: Path) -> None:
             axis.imshow(shown, cmap=colours, vmin=-0.5, vmax=3.5, interpolation="nearest")
         axis.set_title(title, fontsize=8)
         axis.axis("off")
-    fig.suptitle(scene.parent.name, fontsize=9)
+    fig.suptitle(name, fontsize=9)
     fig.savefig(path, dpi=80, bbox_inches="tight")
     plt.close(fig)
 
@@ -165,20 +165,22 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for scene in (s for s in scenes(args.scenes) if args.match in s.parent.name):
+        for scene in (s for s in scenes(args.scenes) if args.match in str(s)):
+            name = scene.name if scene.is_dir() else scene.parent.name
             masks = {}
             for model in models:
-                out = Path(tmp) / f"{scene.parent.name}_{Path(model).stem}.tif"
+                out = Path(tmp) / f"{name}_{Path(model).stem}.tif"
                 sentence, error = run_detect(scene, model, out)
                 if error:
-                    rows.append({"scene": scene.parent.name, "model": model, "error": error})
+                    rows.append({"scene": name, "model": model, "error": error})
+                    print(markdown(rows[-1:]).splitlines()[-1], flush=True)
                     continue
                 mask = read(out)
                 masks[f"{model}: {sentence[:40]}"] = mask
-                rows.append(scene_row(scene, model, mask, sentence))
+                rows.append(scene_row(name, model, mask, sentence))
                 print(markdown(rows[-1:]).splitlines()[-1], flush=True)
             if masks:
-                picture(scene, masks, args.out / f"{scene.parent.name}.png")
+                picture(scene, name, masks, args.out / f"{name}.png")
     (args.out / "scene_checks.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
     (args.out / "scene_checks.md").write_text(markdown(rows), encoding="utf-8")
     print(f"wrote {args.out / 'scene_checks.md'}")

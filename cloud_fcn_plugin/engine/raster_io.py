@@ -334,9 +334,9 @@ def _open_landsat_bands(info: InputInfo, numbers: Sequence[int]) -> tuple[list, 
     if missing:
         wanted = ", ".join(f"B{b}" for b in numbers)
         raise BandMismatchError(
-            f"{info.path.name} lacks {', '.join(f'B{b}' for b in missing)}: the full-band "
-            f"model reads {wanted} (a Landsat product folder or MTL, or a stack whose band "
-            "descriptions name them); choose the 4-band model (--model rgbn)."
+            f"{info.path.name} lacks {', '.join(f'B{b}' for b in missing)}: the model reads "
+            f"{wanted} (a Landsat product folder or MTL, or a stack whose band descriptions "
+            "name them); choose the 4-band model (--model rgbn)."
         )
     places = [info.landsat_bands[b] for b in numbers]
     if info.kind == "raster":
