@@ -430,6 +430,19 @@ class TestTrainer:
         with pytest.raises(WeightsError, match="from step 7, the checkpoint from step 2"):
             Trainer(_tiny_config(tmp_path, epochs=2), mixed_spec).resume(last)
 
+    def test_resume_refuses_statistics_that_are_not_the_checkpoints(self, tmp_path, mixed_spec):
+        import json
+
+        Trainer(_tiny_config(tmp_path), mixed_spec).fit()
+        state = tmp_path / "last.state.json"
+        payload = json.loads(state.read_text())
+        payload["mean"] = [float("nan")] * len(payload["mean"])
+        state.write_text(json.dumps(payload))
+        with pytest.raises(WeightsError, match="damaged .*statistics are not the checkpoint's"):
+            Trainer(_tiny_config(tmp_path, epochs=2), mixed_spec).resume(
+                tmp_path / "last.safetensors"
+            )
+
     def test_resume_with_another_architecture_raises(self, tmp_path, mixed_spec):
         Trainer(_tiny_config(tmp_path), mixed_spec).fit()
         other = Trainer(_tiny_config(tmp_path, width=0.5), mixed_spec)

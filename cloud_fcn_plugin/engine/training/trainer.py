@@ -255,6 +255,22 @@ class Trainer:
             self.model.load_state_dict(extra)
         else:
             self.model.load_state_dict(model.state_dict())
+        try:
+            self._restore_loop(state, metadata)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise WeightsError(
+                f"The training state beside {checkpoint} is damaged ({type(exc).__name__}: "
+                f"{exc}): resume from a copy of the run made before, or start anew with "
+                "--overwrite."
+            ) from None
+        self.log(f"Resumed {checkpoint} at epoch {self.epoch}, step {self.step}.")
+
+    def _restore_loop(self, state: dict[str, Any], metadata: CheckpointMetadata) -> None:
+        """Set the loop's counters, history, schedule and statistics from a saved state."""
+        # The network was trained on these statistics: keep them even if data changed.
+        # They are the checkpoint's, which were checked when it was read.
+        if list(state["mean"]) != list(metadata.mean) or list(state["std"]) != list(metadata.std):
+            raise ValueError("its statistics are not the checkpoint's")
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         best = state["best_score"]
         self.best_score = -math.inf if best is None else float(best)
@@ -263,10 +279,8 @@ class Trainer:
         self.schedule.load_state_dict(state["schedule"])
         if self.use_amp and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
-        # The network was trained on these statistics: keep them even if data changed.
-        self.mean, self.std = list(state["mean"]), list(state["std"])
+        self.mean, self.std = list(metadata.mean), list(metadata.std)
         self.dataset.mean, self.dataset.std = self.mean, self.std
-        self.log(f"Resumed {checkpoint} at epoch {self.epoch}, step {self.step}.")
 
     # -- training -------------------------------------------------------------
 
