@@ -275,17 +275,12 @@ def run(args: argparse.Namespace) -> int:
     args.input = Path(args.inputs[0])
     from tqdm import tqdm
 
-    from cloud_fcn_plugin.engine.outputs import (
-        RASTER_SUFFIXES,
-        VECTOR_SUFFIXES,
-        check_outputs,
-        remove_partial_outputs,
-    )
+    from cloud_fcn_plugin.engine.outputs import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
 
     params = params_from_args(args)
     # Every output, the preview included, before any work: never the input, never each other.
-    outputs = check_outputs(
+    check_outputs(
         args.input,
         [
             ("mask", args.output, RASTER_SUFFIXES),
@@ -296,9 +291,6 @@ def run(args: argparse.Namespace) -> int:
         ],
         args.overwrite,
     )
-    # What an earlier run killed outright (SIGKILL) left beside these outputs; never the
-    # files of a run still going (their PID is alive).
-    remove_partial_outputs(path for path in outputs if path is not None)
     bar = tqdm(
         total=100,
         unit="%",

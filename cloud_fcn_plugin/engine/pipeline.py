@@ -42,6 +42,7 @@ from .outputs import (
     VECTOR_SUFFIXES,
     AtomicRasterWriter,
     check_outputs,
+    remove_partial_outputs,
 )
 from .params import QA_MODEL, DetectionParams, DetectionResult
 from .postprocess import AtomicPolygonWriter, image_bands, refine_mask, write_masked_image
@@ -502,7 +503,7 @@ def detect_clouds(
 
 
 def _check_outputs(input_path: str | Path, output_path: str | Path, params: DetectionParams):
-    output, probability_path, masked_image, polygons = check_outputs(
+    checked = check_outputs(
         input_path,
         [
             ("mask", output_path, RASTER_SUFFIXES),
@@ -512,7 +513,11 @@ def _check_outputs(input_path: str | Path, output_path: str | Path, params: Dete
             ("preview", params.preview, (".png",)),
         ],
         params.overwrite,
-    )[:4]
+    )
+    # What an earlier run killed outright (SIGKILL) left beside these outputs; never the
+    # files of a run still going (their PID is alive).
+    remove_partial_outputs(path for path in checked if path is not None)
+    output, probability_path, masked_image, polygons = checked[:4]
     assert output is not None
     return _Outputs(output, probability_path, masked_image, polygons)
 

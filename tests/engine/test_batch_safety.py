@@ -113,6 +113,25 @@ class TestPartialsOfOtherRuns:
         assert sorted(p.name for p in removed) == sorted([gone.name, gone_journal.name])
         assert live.exists() and not gone.exists()
 
+    def test_every_single_scene_run_sweeps_the_dead_ones(
+        self, tmp_path: Path, params: DetectionParams
+    ) -> None:
+        """L1: a SIGKILLed run's partials stayed; the engine's run (CLI, panel, Processing)."""
+        from cloud_fcn_plugin.engine.pipeline import detect_clouds
+
+        dead = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.getpid())"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        gone = tmp_path / f".m.tif.partial-{dead}-abc"
+        kept = tmp_path / f".m.tif.partial-{os.getpid()}-abc"
+        gone.write_text("x")
+        kept.write_text("x")
+        detect_clouds(scene(tmp_path / "s.tif"), tmp_path / "m.tif", params)
+        assert not gone.exists() and kept.exists()
+
 
 class TestExpansion:
     def test_the_batch_own_masks_are_not_scenes(self, tmp_path: Path) -> None:
