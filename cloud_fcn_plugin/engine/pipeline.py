@@ -40,6 +40,7 @@ from .outputs import (
     MASK_NODATA,
     RASTER_SUFFIXES,
     VECTOR_SUFFIXES,
+    AtomicOutput,
     AtomicRasterWriter,
     check_outputs,
     remove_partial_outputs,
@@ -47,7 +48,6 @@ from .outputs import (
 from .params import QA_MODEL, DetectionParams, DetectionResult
 from .postprocess import AtomicPolygonWriter, image_bands, refine_mask, write_masked_image
 from .predict import Predictor, load_predictor
-from .preview import AtomicPreviewWriter
 from .qa_band import QaBand, QaComparison, find_qa_band, iter_qa_strips, qa_counts, require_qa_band
 from .raster_io import GDAL_ERRORS, SceneReader, open_scene
 from .settings_tag import settings_tags
@@ -693,7 +693,7 @@ def _write_outputs(
             if params.refines_mask
             else mask
         )
-        writers: list[AtomicRasterWriter | AtomicPolygonWriter | AtomicPreviewWriter] = [raw]
+        writers: list[AtomicOutput] = [raw]
         if outputs.probability is not None:
             percent = " (percent)" if params.probability_dtype == "uint8" else ""
             writers.append(
@@ -767,6 +767,9 @@ def _write_outputs(
             )  # fmt: skip
             writers.append(shapes)
         if params.preview is not None:
+            # Imported here: previews are for the scripts, not shipped in the plugin zip.
+            from .preview import AtomicPreviewWriter
+
             preview = stack.enter_context(
                 AtomicPreviewWriter(
                     params.preview, input_path, bands=params.bands, product=params.product,
