@@ -12,6 +12,8 @@ import contextlib
 import errno
 import glob
 import os
+import re
+import socket
 import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
@@ -386,13 +388,25 @@ def _read_umask() -> int:
 _UMASK = _read_umask()
 
 
+def _host_token() -> str:
+    # The host in temporary names, without "-" (it ends the owner part of the name).
+    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname())[:32] or "host"
+
+
+#: This host, as it appears in temporary names (see :func:`new_temporary`).
+_HOST = _host_token()
+
+
 def partial_prefix(path: Path) -> str:
     """The start of every temporary file name of ``path``: ``.NAME.partial-``."""
     return f".{path.name}.partial-"
 
 
 def new_temporary(path: Path, suffix: str = "") -> Path:
-    """Create an empty hidden ``.NAME.partial-PID-RANDOM`` file beside ``path``, unique.
+    """Create an empty hidden ``.NAME.partial-PID@HOST-RANDOM`` file beside ``path``, unique.
+
+    PID and host tell a later run whether the writer is still alive (see
+    :func:`remove_partial_outputs`).
 
     ``suffix`` ends the name, for drivers that go by the extension (GeoPackage).
 
@@ -401,7 +415,7 @@ def new_temporary(path: Path, suffix: str = "") -> Path:
     """
     try:
         fd, name = tempfile.mkstemp(
-            prefix=f"{partial_prefix(path)}{os.getpid()}-", suffix=suffix, dir=path.parent
+            prefix=f"{partial_prefix(path)}{os.getpid()}@{_HOST}-", suffix=suffix, dir=path.parent
         )
     except OSError as exc:
         raise OutputNotWritableError(
@@ -572,8 +586,15 @@ def remove_live_temporaries() -> list[Path]:
 
 
 def _owner_is_dead(leftover: Path, output: Path) -> bool:
-    """Whether the PID in ``.NAME.partial-PID-...`` names no running process here."""
-    pid_text = leftover.name[len(partial_prefix(output)) :].partition("-")[0]
+    """Whether ``.NAME.partial-PID@HOST-...`` was written by a process no longer running.
+
+    Only a process of this host can be looked up: a file written on another host (a
+    remote Dask worker on a shared file system) is never taken for dead.
+    """
+    owner = leftover.name[len(partial_prefix(output)) :].partition("-")[0]
+    pid_text, _, host = owner.partition("@")
+    if host and host != _HOST:
+        return False
     if not pid_text.isdigit() or int(pid_text) <= 0:
         return False
     try:
@@ -597,12 +618,12 @@ def _remove(path: Path) -> None:
 
 
 def remove_partial_outputs(outputs: Iterable[Path]) -> list[Path]:
-    """Delete the hidden ``.NAME.partial-PID-*`` files that dead processes left for these outputs.
+    """Delete the hidden ``.NAME.partial-PID@HOST-*`` files dead processes left for these outputs.
 
     Only needed after a process was killed outright (SIGKILL, a worker shut down
     mid-scene): every other failure already removes its temporary file. A file whose
     PID is alive on this machine belongs to a run still writing it and is left alone;
-    so is one whose name carries no PID.
+    so is one written on another host, and one whose name carries no PID.
     """
     removed = []
     for output in outputs:

@@ -104,14 +104,22 @@ class TestPartialsOfOtherRuns:
             text=True,
             check=True,
         ).stdout.strip()
+        from cloud_fcn_plugin.engine.outputs import discard_temporary, new_temporary
+
+        mine = new_temporary(output)  # this process: alive, and named with this host
         live = tmp_path / f".m.tif.partial-{os.getppid()}-abc"
         gone = tmp_path / f".m.tif.partial-{dead}-abc"
         gone_journal = tmp_path / f".m.tif.partial-{dead}-abc.gpkg-journal"
-        for path in (live, gone, gone_journal):
+        here = tmp_path / mine.name.replace(f"-{os.getpid()}@", f"-{dead}@")
+        elsewhere = tmp_path / f".m.tif.partial-{dead}@another_host-abc"  # a remote worker
+        for path in (live, gone, gone_journal, here, elsewhere):
             path.write_text("x")
         removed = remove_partial_outputs([output])
-        assert sorted(p.name for p in removed) == sorted([gone.name, gone_journal.name])
-        assert live.exists() and not gone.exists()
+        assert sorted(p.name for p in removed) == sorted(
+            [gone.name, gone_journal.name, here.name]
+        )
+        assert live.exists() and mine.exists() and elsewhere.exists()
+        discard_temporary(mine)
 
     def test_every_single_scene_run_sweeps_the_dead_ones(
         self, tmp_path: Path, params: DetectionParams
