@@ -54,3 +54,58 @@ class TestUNetWithIndices:
     def test_several_output_channels(self):
         model = build_model("unet", width=0.25, in_channels=4, out_channels=3)
         assert model(torch.zeros(2, 4, 32, 32)).shape == (2, 3, 32, 32)
+
+
+class TestSnowVeto:
+    @staticmethod
+    def _model(out_channels):
+        # Normalisation undone to the identity: the input is reflectance itself.
+        return build_model(
+            "unet", width=0.25, in_channels=6, out_channels=out_channels,
+            indices=[[1, 4]], index_mean=[0.0] * 6, index_std=[1.0] * 6,
+            snow_veto=0.5, veto_bands=[1, 3, 4],
+        ).eval()
+
+    @staticmethod
+    def _pixels(green, nir, swir1):
+        x = torch.full((1, 6, 32, 32), 0.3)
+        x[:, 1], x[:, 3], x[:, 4] = green, nir, swir1
+        return x
+
+    def test_snow_is_never_cloud(self):
+        model = self._model(1)
+        with torch.no_grad():
+            snow = torch.sigmoid(model(self._pixels(0.8, 0.7, 0.05)))
+        assert float(snow.max()) < 1e-6
+
+    def test_bright_cloud_is_left_to_the_network(self):
+        model = self._model(1)
+        plain = build_model("unet", width=0.25, in_channels=6, indices=[[1, 4]],
+                            index_mean=[0.0] * 6, index_std=[1.0] * 6).eval()
+        plain.load_state_dict(model.state_dict())
+        cloud = self._pixels(0.6, 0.6, 0.5)  # NDSI 0.09: bright in SWIR1 too
+        with torch.no_grad():
+            assert torch.equal(model(cloud), plain(cloud))
+
+    def test_softmax_gives_the_cloud_to_clear_and_keeps_shadow(self):
+        model = self._model(4)
+        plain = build_model("unet", width=0.25, in_channels=6, out_channels=4,
+                            indices=[[1, 4]], index_mean=[0.0] * 6, index_std=[1.0] * 6).eval()
+        plain.load_state_dict(model.state_dict())
+        snow = self._pixels(0.8, 0.7, 0.05)
+        with torch.no_grad():
+            vetoed, before = model(snow).softmax(1), plain(snow).softmax(1)
+        assert float(vetoed[:, 1:3].max()) < 1e-6
+        assert torch.allclose(vetoed[:, 3], before[:, 3], atol=1e-6)
+        assert torch.allclose(vetoed[:, 0], before[:, 0] + before[:, 1] + before[:, 2], atol=1e-5)
+
+    def test_a_checkpoint_trained_without_it_loads_into_it(self):
+        plain = build_model("unet", width=0.25, in_channels=6, indices=[[1, 4]],
+                            index_mean=[0.0] * 6, index_std=[1.0] * 6)
+        self._model(1).load_state_dict(plain.state_dict())  # strict: no new weights
+
+    def test_bad_settings_are_refused(self):
+        with pytest.raises(ParameterError, match="NDSI"):
+            build_model("unet", width=0.25, in_channels=6, indices=[[1, 4]],
+                        index_mean=[0.0] * 6, index_std=[1.0] * 6, snow_veto=1.5,
+                        veto_bands=[1, 3, 4])

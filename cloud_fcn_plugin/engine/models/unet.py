@@ -16,6 +16,7 @@ from torch import nn
 
 from .base import SegmentationModel, conv_bn_relu, scale_channels
 from .indices import SpectralIndices
+from .snow_veto import SnowVeto
 
 _CHANNELS = (16, 32, 64, 128, 256)
 
@@ -50,6 +51,9 @@ class UNet(SegmentationModel):
             input (see :mod:`.indices`); needs ``index_mean`` and ``index_std``.
         index_mean: the input normalisation's per-band mean (to undo it for the indices).
         index_std: the input normalisation's per-band standard deviation.
+        snow_veto: NDSI above which Fmask's snow test takes the cloud away (see
+            :mod:`.snow_veto`); needs ``veto_bands``, ``index_mean`` and ``index_std``.
+        veto_bands: input channels of green, NIR and SWIR1 for the veto.
     """
 
     size_multiple = 16
@@ -62,11 +66,22 @@ class UNet(SegmentationModel):
         indices: list[list[int]] | None = None,
         index_mean: list[float] | None = None,
         index_std: list[float] | None = None,
+        snow_veto: float | None = None,
+        veto_bands: list[int] | None = None,
     ) -> None:
         super().__init__(in_channels)
         channels = [scale_channels(c, width) for c in _CHANNELS]
         self.indices = (
             SpectralIndices(indices, index_mean or [], index_std or []) if indices else None
+        )
+        # The cloud channels of the classes the trainer writes: cloud, or clear, thick
+        # cloud, thin cloud, shadow.
+        cloud_channels = [0] if out_channels == 1 else [1, 2]
+        self.snow_veto = (
+            SnowVeto(snow_veto, veto_bands or [], index_mean or [], index_std or [],
+                     cloud_channels, clear_channel=None if out_channels == 1 else 0)
+            if snow_veto is not None
+            else None
         )
         first = in_channels + (self.indices.count if self.indices is not None else 0)
         self.encoders = nn.ModuleList(
@@ -83,6 +98,7 @@ class UNet(SegmentationModel):
         """Encode with four poolings, decode with the skips, one logit per class and pixel."""
         if not (self.training or torch.is_grad_enabled()):
             x = x.contiguous(memory_format=torch.channels_last)
+        bands = x
         if self.indices is not None:
             x = self.indices(x)
         skips = []
@@ -92,4 +108,7 @@ class UNet(SegmentationModel):
         x = skips.pop()
         for decoder in self.decoders:
             x = decoder(x, skips.pop())
-        return self.head(x).contiguous()
+        logits = self.head(x)
+        if self.snow_veto is not None:
+            logits = self.snow_veto(bands, logits)
+        return logits.contiguous()
