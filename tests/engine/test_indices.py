@@ -78,12 +78,16 @@ class TestSnowVeto:
             snow = torch.sigmoid(model(self._pixels(0.8, 0.7, 0.05)))
         assert float(snow.max()) < 1e-6
 
-    def test_bright_cloud_is_left_to_the_network(self):
+    @pytest.mark.parametrize(
+        ("green", "nir", "swir1"),
+        [(0.6, 0.6, 0.5), (0.61, 0.68, 0.16)],  # water cloud; ice cloud (NDSI 0.58)
+    )
+    def test_cloud_is_left_to_the_network(self, green, nir, swir1):
         model = self._model(1)
         plain = build_model("unet", width=0.25, in_channels=6, indices=[[1, 4]],
                             index_mean=[0.0] * 6, index_std=[1.0] * 6).eval()
         plain.load_state_dict(model.state_dict())
-        cloud = self._pixels(0.6, 0.6, 0.5)  # NDSI 0.09: bright in SWIR1 too
+        cloud = self._pixels(green, nir, swir1)
         with torch.no_grad():
             assert torch.equal(model(cloud), plain(cloud))
 

@@ -6,10 +6,13 @@ NIR but dark in SWIR1; a network trained on three snow patches does not learn th
 snow it has never seen, and held out by biome it calls every snow patch cloud. The
 veto takes the cloud away where the test holds, whatever the network says.
 
-Fmask's own NDSI threshold (0.15) is for its snow layer; as a veto on cloud it would
-also clear ice cloud, whose NDSI reaches 0.6 over bright ground (the L8 Biome cloud
-pixels: 90th percentile 0.59). The threshold is the checkpoint's (``snow_veto``): the
-README says how it was chosen under cross-validation.
+NDSI alone does not separate snow from ice cloud: on the L8 Biome patches a whole
+Forest patch of thick ice cloud has NDSI 0.54-0.62, an Urban one too (brightness
+temperature 235 K), and a veto on NDSI alone cleared them (cross-validated Forest
+Jaccard 93 -> 52). What does separate them is SWIR1 itself: snow absorbs at 1.6 um
+(SWIR1 reflectance median 0.08 on the Biome snow), ice cloud still scatters (0.13-0.21).
+So snow here also needs SWIR1 below 0.1. The NDSI threshold is the checkpoint's
+(``snow_veto``); the README says how the rule was measured under cross-validation.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from ..errors import ParameterError
 #: What the veto subtracts from the cloud logits of a snow pixel: its cloud
 #: probability becomes negligible (e^-60) without an infinity an export would carry.
 _VETO_LOGIT = 60.0
-# NIR and green brighter than this (reflectance) for snow, as in Fmask.
-NIR_MIN, GREEN_MIN = 0.11, 0.10
+# NIR and green brighter than this (reflectance) for snow, as in Fmask; SWIR1 darker.
+NIR_MIN, GREEN_MIN, SWIR1_MAX = 0.11, 0.10, 0.10
 
 
 class SnowVeto(nn.Module):
@@ -71,7 +74,7 @@ class SnowVeto(nn.Module):
         """Boolean (N, H, W): where the normalised input ``x`` passes the snow test."""
         green, nir, swir1 = (self._raw(x, c) for c in (self.green, self.nir, self.swir1))
         ndsi = (green - swir1) / (green.abs() + swir1.abs()).clamp_min(1e-6)
-        return (ndsi > self.ndsi_min) & (nir > NIR_MIN) & (green > GREEN_MIN)
+        return (ndsi > self.ndsi_min) & (nir > NIR_MIN) & (green > GREEN_MIN) & (swir1 < SWIR1_MAX)
 
     def forward(self, x: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """Return ``logits`` with the cloud of snow pixels of ``x`` given to clear.
