@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(markdown(rows[-1:]).splitlines()[-1], flush=True)
                     continue
                 mask = read(out)
-                masks[f"{model}: {sentence[:40]}"] = mask
+                masks[f"{Path(model).stem}: {sentence[:28]}"] = mask
                 rows.append(scene_row(name, model, mask, sentence))
                 print(markdown(rows[-1:]).splitlines()[-1], flush=True)
             if masks:

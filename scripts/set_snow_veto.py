@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_fcn_plugin.engine.errors import CloudFcnError, ParameterError
 from cloud_fcn_plugin.engine.models import build_model
+from cloud_fcn_plugin.engine.training.crossval import stamp_checkpoint
 from cloud_fcn_plugin.engine.weights import load_checkpoint, save_checkpoint
 
 VETO_BANDS = ("green", "nir", "swir1")
@@ -104,7 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.checkpoint} -> {args.output} (snow veto at NDSI {args.ndsi})")
         if args.cv is not None:
             out = veto_cross_validation(args.cv, args.ndsi, train_args)
-            print(f"cross-validation with the veto: {out / 'report.md'}")
+            report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+            stamp_checkpoint(args.output, report)
+            print(
+                f"cross-validation with the veto: {out / 'report.md'}; {args.output} carries "
+                f"its thresholds ({report['threshold']:.3f}) and figures"
+            )
     except CloudFcnError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
