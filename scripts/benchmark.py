@@ -206,7 +206,8 @@ def _forward_rate(
     torch: Any, predictor: Any, batch_size: int, side: int, seconds: float
 ) -> dict[str, float]:
     """Tiles per second of ``batch_size``-tile forward passes on the calling thread."""
-    batch = torch.randn(batch_size, 4, side, side, device=predictor.device)
+    bands = len(predictor.metadata.bands)
+    batch = torch.randn(batch_size, bands, side, side, device=predictor.device)
     cuda = predictor.mixed_precision
     tiles, elapsed = 0, 0.0
     with torch.inference_mode(), torch.autocast("cuda", torch.float16, enabled=cuda):
@@ -236,7 +237,7 @@ def _pooled_forward_rate(
     def work() -> None:
         torch.get_num_threads()  # let torch set the thread up first, then pin it to one core
         torch.set_num_threads(1)
-        tile = torch.randn(1, 4, side, side)
+        tile = torch.randn(1, len(predictor.metadata.bands), side, side)
         count = 0
         with torch.inference_mode():
             for _ in range(2):
