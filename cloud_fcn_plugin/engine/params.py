@@ -46,10 +46,11 @@ class DetectionParams:
         threshold: probability above which a pixel is cloud; ``None`` takes the
             calibrated threshold stored with the weights.
         weights: checkpoint path; ``None`` takes a bundled model (see ``model``).
-        model: bundled model when no ``weights`` are given: ``auto`` (the full-band
-            model where the input has its bands and it scored better, else the
-            4-band one), ``rgbn``, ``fullband``, or ``qa``: decode the product's own
-            QA band (``QA_PIXEL`` or ``BQA``) instead of running a network.
+        model: bundled model when no ``weights`` are given: ``auto`` (the 6-band
+            model where the input has B2-B7, else the 4-band one; see
+            ``engine.model_choice``), ``rgbn``, ``sixband``, ``fullband``, or ``qa``:
+            decode the product's own QA band (``QA_PIXEL`` or ``BQA``) instead of
+            running a network.
         tile_size: tile edge in pixels; ``None`` takes the checkpoint's.
         overlap: pixels shared by neighbouring tiles; ``None`` takes the checkpoint's.
         batch_size: tiles per forward pass.

@@ -103,8 +103,9 @@ class ParametersForm(QWidget):
         for code, label in MODEL_CHOICES:
             self.model_combo.addItem(tr(label), code)
         describe(self.model_combo, self.tr("Model"), self.tr(
-            "The full-band model reads B2-B7, cirrus and thermal from a Landsat product; "
-            "automatic takes it only where it scored better under cross-validation."))
+            "Automatic takes the 6-band model (B2-B7, with cloud shadow and thin cloud) "
+            "wherever the input has those bands, else the 4-band model; the full-band model "
+            "(B2-B7, cirrus and thermal of a Level-1 product) runs only when chosen."))
         form.addRow(self.tr("Model"), self.model_combo)
 
     def _build_output_rows(self, form: QFormLayout) -> None:

@@ -616,17 +616,17 @@
     <message>
         <location filename="../processing/help_text.py" line="89"/>
         <source>the 6-band model reads B2-B7 (every Landsat product, Level-1 or Level-2, and stacks whose band names say so) and marks thick cloud, thin cloud and cloud shadow; the 4-band model reads red, green, blue and NIR from any input; the full-band model reads B2-B7, cirrus B9 and thermal B10 of a Level-1 product. The last two mark cloud only. Automatic takes the 6-band model wherever the input has B2-B7, else the 4-band model; the full-band model runs only when chosen.</source>
-        <translation>le modèle à 6 bandes lit B2 à B7 (tout produit Landsat, de niveau 1 ou 2, et les piles dont les noms de bandes le disent) et marque les nuages épais, les nuages fins et les ombres de nuages ; le modèle à 4 bandes lit le rouge, le vert, le bleu et le PIR de toute entrée ; le modèle toutes bandes lit B2 à B7, le cirrus B9 et l&apos;infrarouge thermique B10 d&apos;un produit de niveau 1. Ces deux derniers ne marquent que les nuages. Automatique prend le modèle à 6 bandes partout où l&apos;entrée a B2 à B7, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s&apos;il est choisi.</translation>
+        <translation>le modèle à 6 bandes lit B2 à B7 (tout produit Landsat, de niveau 1 ou 2, et les piles dont les noms de bandes le disent) et marque les nuages épais, les nuages fins et les ombres de nuages ; le modèle à 4 bandes lit le rouge, le vert, le bleu et le PIR de toute entrée ; le modèle toutes bandes lit B2 à B7, le cirrus B9 et l'infrarouge thermique B10 d'un produit de niveau 1. Ces deux derniers ne marquent que les nuages. Automatique prend le modèle à 6 bandes partout où l'entrée a B2 à B7, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s'il est choisi.</translation>
     </message>
     <message>
         <location filename="../processing/help_text.py" line="203"/>
         <source>Grouped cross-validation on the 31 labelled L8 Biome patches (no biome trained on in its own fold; threshold chosen out of fold), pooled over all pixels: 6-band model cloud Jaccard 81.1 %, precision 88.9 %, recall 90.2 %, cloud shadow Jaccard 8.7 %; full-band model Jaccard 84.2 %, precision 90.1 %, recall 92.8 %; 4-band model Jaccard 74.4 %, precision 77.1 %, recall 95.4 %. For comparison ukis-csmask scores 84.8 % (4-band) and 82.1 % (6-band) on the same patches. Check the mask on your own scenes.</source>
-        <translation>Validation croisée groupée sur les 31 imagettes L8 Biome étiquetées (aucun biome n&apos;est appris dans son propre pli ; seuil choisi hors pli), sur l&apos;ensemble des pixels : modèle à 6 bandes, indice de Jaccard des nuages 81,1 %, précision 88,9 %, rappel 90,2 %, Jaccard des ombres 8,7 % ; modèle toutes bandes, Jaccard 84,2 %, précision 90,1 %, rappel 92,8 % ; modèle à 4 bandes, Jaccard 74,4 %, précision 77,1 %, rappel 95,4 %. À titre de comparaison, ukis-csmask obtient 84,8 % (4 bandes) et 82,1 % (6 bandes) sur les mêmes imagettes. Vérifiez le masque sur vos propres scènes.</translation>
+        <translation>Validation croisée groupée sur les 31 imagettes L8 Biome étiquetées (aucun biome n'est appris dans son propre pli ; seuil choisi hors pli), sur l'ensemble des pixels : modèle à 6 bandes, indice de Jaccard des nuages 81,1 %, précision 88,9 %, rappel 90,2 %, Jaccard des ombres 8,7 % ; modèle toutes bandes, Jaccard 84,2 %, précision 90,1 %, rappel 92,8 % ; modèle à 4 bandes, Jaccard 74,4 %, précision 77,1 %, rappel 95,4 %. À titre de comparaison, ukis-csmask obtient 84,8 % (4 bandes) et 82,1 % (6 bandes) sur les mêmes imagettes. Vérifiez le masque sur vos propres scènes.</translation>
     </message>
     <message>
         <location filename="../processing/help_text.py" line="212"/>
         <source>Snow and sea ice are called cloud by the 4-band model; the 6-band model clears snow that is dark in SWIR1 but still errs on snow that is bright in it; fields of small, dim cumulus over dark forest are mostly missed; cloud shadow is under-detected; thin cirrus and contrails over dark water are often missed; rasters much coarser than 30 to 120 m lose small clouds.</source>
-        <translation>La neige et la banquise sont classées nuage par le modèle à 4 bandes ; le modèle à 6 bandes dégage la neige sombre dans le SWIR1 mais se trompe encore sur la neige claire dans cette bande ; les champs de petits cumulus pâles sur une forêt sombre sont en grande partie manqués ; les ombres de nuages sont sous-détectées ; les cirrus fins et les traînées de condensation sur l&apos;eau sombre sont souvent manqués ; les rasters bien plus grossiers que 30 à 120 m perdent les petits nuages.</translation>
+        <translation>La neige et la banquise sont classées nuage par le modèle à 4 bandes ; le modèle à 6 bandes dégage la neige sombre dans le SWIR1 mais se trompe encore sur la neige claire dans cette bande ; les champs de petits cumulus pâles sur une forêt sombre sont en grande partie manqués ; les ombres de nuages sont sous-détectées ; les cirrus fins et les traînées de condensation sur l'eau sombre sont souvent manqués ; les rasters bien plus grossiers que 30 à 120 m perdent les petits nuages.</translation>
     </message>
 </context>
 <context>
@@ -941,74 +941,74 @@
         <translation>Comment les valeurs des pixels sont converties en réflectance. La détection automatique lit le fichier MTL, les noms des bandes et les plages de valeurs, et avertit quand elle a dû deviner.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="108"/>
+        <location filename="../gui/form.py" line="109"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="105"/>
-        <source>The full-band model reads B2-B7, cirrus and thermal from a Landsat product; automatic takes it only where it scored better under cross-validation.</source>
-        <translation>Le modèle toutes bandes lit B2-B7, le cirrus et le thermique d'un produit Landsat ; Automatique ne le prend que là où il a obtenu un meilleur score en validation croisée.</translation>
-    </message>
-    <message>
-        <location filename="../gui/form.py" line="112"/>
+        <location filename="../gui/form.py" line="113"/>
         <source>Temporary layer</source>
         <translation>Couche temporaire</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="112"/>
+        <location filename="../gui/form.py" line="113"/>
         <source>Write the mask to a temporary file: it is lost when QGIS exits.</source>
         <translation>Écrire le masque dans un fichier temporaire : il est perdu à la fermeture de QGIS.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="115"/>
+        <location filename="../gui/form.py" line="116"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="115"/>
+        <location filename="../gui/form.py" line="116"/>
         <source>Write the mask to a GeoTIFF file.</source>
         <translation>Écrire le masque dans un fichier GeoTIFF.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="119"/>
+        <location filename="../gui/form.py" line="120"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="121"/>
+        <location filename="../gui/form.py" line="122"/>
         <source>Output file</source>
         <translation>Fichier de sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="129"/>
+        <location filename="../gui/form.py" line="130"/>
         <source>Output</source>
         <translation>Sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="277"/>
+        <location filename="../gui/form.py" line="278"/>
         <source>Calibrated threshold of {model}.</source>
         <translation>Seuil calibré de {model}.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="288"/>
+        <location filename="../gui/form.py" line="289"/>
         <source>Choose a raster layer.</source>
         <translation>Choisissez une couche raster.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="331"/>
+        <location filename="../gui/form.py" line="332"/>
         <source> (a guess: choose the product level if it is wrong)</source>
         <translation> (une supposition : choisissez le niveau de produit s'il est faux)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="121"/>
+        <location filename="../gui/form.py" line="122"/>
         <source>GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data).</source>
         <translation>Fichier GeoTIFF du masque (0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="269"/>
+        <location filename="../gui/form.py" line="270"/>
         <source>The product QA band is decoded as it is: no threshold applies.</source>
         <translation>La bande QA du produit est décodée telle quelle : aucun seuil ne s'applique.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="105"/>
+        <source>Automatic takes the 6-band model (B2-B7, with cloud shadow and thin cloud) wherever the input has those bands, else the 4-band model; the full-band model (B2-B7, cirrus and thermal of a Level-1 product) runs only when chosen.</source>
+        <translation>Automatique prend le modèle à 6 bandes (B2 à B7, avec ombres de nuages et nuages fins) partout où l&apos;entrée a ces bandes, sinon le modèle à 4 bandes ; le modèle toutes bandes (B2 à B7, cirrus et thermique d&apos;un produit de niveau 1) ne tourne que s&apos;il est choisi.</translation>
     </message>
 </context>
 <context>
