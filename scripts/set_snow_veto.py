@@ -94,12 +94,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True)
-    parser.add_argument("--ndsi", type=float, default=0.5, help="NDSI above which snow is vetoed")
+    parser.add_argument("--ndsi", type=float, default=0.4, help="NDSI above which snow is vetoed")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.add_argument("--cv", type=Path, help="a cv/ folder of train.py --folds to re-score")
     argv = sys.argv[1:] if argv is None else argv
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
     train_args = argv[split + 1 :]
+    if args.output.resolve() == args.checkpoint.resolve():
+        print(f"error: {args.output} is the input checkpoint: name another output.",
+              file=sys.stderr)
+        return 1
+    if args.output.exists() and not args.overwrite:
+        print(f"error: {args.output} exists: pass --overwrite to replace it.", file=sys.stderr)
+        return 1
     try:
         add_veto(args.checkpoint, args.output, args.ndsi)
         print(f"{args.checkpoint} -> {args.output} (snow veto at NDSI {args.ndsi})")
