@@ -28,7 +28,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cloud_fcn_plugin.engine.errors import CloudFcnError, OutputNotWritableError, ParameterError
+from one_line import run_with_one_line_errors
+
+from cloud_fcn_plugin.engine.errors import OutputNotWritableError, ParameterError
 from cloud_fcn_plugin.engine.predict import load_predictor
 from cloud_fcn_plugin.engine.training.crossval import (
     cv_report,
@@ -221,34 +223,22 @@ def run_cross_validation(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    try:
-        if args.dataset.startswith("cv:"):
-            run_cross_validation(args)
-            return 0
-        evaluation, title = run(args)
-        print(to_markdown(evaluation, title, args.sweep))
-        if args.out_dir:
-            write_outputs(evaluation, title, args)
-            print(f"Wrote {args.out_dir / 'metrics.json'} and {args.out_dir / 'metrics.md'}.")
-    except CloudFcnError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("Interrupted: nothing was written.", file=sys.stderr)
-        return 130
-    except MemoryError:
-        print("error: out of memory: lower --batch-size or --tile-size.", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: {exc.strerror or exc}{where}: check the paths and free disk space.",
-              file=sys.stderr)
-        return 1
-    except Exception as exc:  # the last resort: one line, never a traceback
-        text = str(exc).strip().splitlines()
-        print(f"error: evaluation failed unexpectedly ({type(exc).__name__}: "
-              f"{text[0] if text else ''}).", file=sys.stderr)
-        return 1
+    return run_with_one_line_errors(
+        lambda: evaluate(args), "evaluation", "Interrupted: nothing was written.",
+        "--batch-size or --tile-size",
+    )
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Score what the arguments name, print the tables and write them if asked."""
+    if args.dataset.startswith("cv:"):
+        run_cross_validation(args)
+        return 0
+    evaluation, title = run(args)
+    print(to_markdown(evaluation, title, args.sweep))
+    if args.out_dir:
+        write_outputs(evaluation, title, args)
+        print(f"Wrote {args.out_dir / 'metrics.json'} and {args.out_dir / 'metrics.md'}.")
     return 0
 
 

@@ -44,8 +44,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from one_line import run_with_one_line_errors
+
 from cloud_fcn_plugin.engine.bands import BAND_SETS, band_set
-from cloud_fcn_plugin.engine.errors import CloudFcnError, ParameterError
+from cloud_fcn_plugin.engine.errors import ParameterError
 from cloud_fcn_plugin.engine.training.augment import AugmentConfig
 from cloud_fcn_plugin.engine.training.config import SCHEDULES, TrainConfig
 from cloud_fcn_plugin.engine.training.crossval import (
@@ -479,27 +481,11 @@ def check_out(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
-    try:
-        return run(args, sys.argv[1:] if argv is None else argv)
-    except CloudFcnError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("Interrupted: resume with --resume <out>/last.safetensors.", file=sys.stderr)
-        return 130
-    except MemoryError:
-        print("error: out of memory: lower --batch-size or --patch-size.", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename else ""
-        print(f"error: {exc.strerror or exc}{where}: check the paths and free disk space.",
-              file=sys.stderr)
-        return 1
-    except Exception as exc:  # the last resort: one line, never a traceback
-        text = str(exc).strip().splitlines()
-        print(f"error: training failed unexpectedly ({type(exc).__name__}: "
-              f"{text[0] if text else ''}).", file=sys.stderr)
-        return 1
+    return run_with_one_line_errors(
+        lambda: run(args, sys.argv[1:] if argv is None else argv), "training",
+        "Interrupted: resume with --resume <out>/last.safetensors.",
+        "--batch-size or --patch-size",
+    )
 
 
 def run(args: argparse.Namespace, argv_used: list[str]) -> int:
