@@ -24,6 +24,7 @@ import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -53,16 +54,16 @@ def add_veto(source: Path, target: Path, ndsi: float) -> None:
     save_checkpoint(target, vetoed, replace(metadata, arch_args=args, provenance=provenance))
 
 
-def veto_cross_validation(cv: Path, ndsi: float, train_args: list[str]) -> Path:
-    """Predict every fold's held-out patches again with the veto; return the new cv folder."""
+def veto_cross_validation(
+    cv: Path, ndsi: float, train_args: list[str]
+) -> tuple[Path, dict[str, Any]]:
+    """Predict every fold's held-out patches again with the veto; return the folder, report."""
     from cloud_fcn_plugin.engine.training.crossval import (
         OOF_GAINS,
-        cv_report,
-        load_cross_validation,
         patch_group,
         predict_out_of_fold,
-        report_markdown,
         save_out_of_fold,
+        write_report,
     )
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -83,10 +84,7 @@ def veto_cross_validation(cv: Path, ndsi: float, train_args: list[str]) -> Path:
             out / f"fold{k}" / "oof.npz",
             predict_out_of_fold(checkpoint, held_out, k, gains=OOF_GAINS),
         )
-    report = cv_report(*load_cross_validation(out))
-    (out / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
-    (out / "report.md").write_text(report_markdown(report), encoding="utf-8")
-    return out
+    return out, write_report(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         add_veto(args.checkpoint, args.output, args.ndsi)
         print(f"{args.checkpoint} -> {args.output} (snow veto at NDSI {args.ndsi})")
         if args.cv is not None:
-            out = veto_cross_validation(args.cv, args.ndsi, train_args)
-            report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+            out, report = veto_cross_validation(args.cv, args.ndsi, train_args)
             stamp_checkpoint(args.output, report)
             print(
                 f"cross-validation with the veto: {out / 'report.md'}; {args.output} carries "

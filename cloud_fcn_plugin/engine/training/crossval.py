@@ -410,6 +410,11 @@ def cross_validate(
             futures = [pool.submit(_train_fold, *args) for args in pending]
             for future in futures:
                 log(f"done: {future.result()}")
+    return write_report(root)
+
+
+def write_report(root: Path) -> dict[str, Any]:
+    """Score the folds stored in ``root``, write ``report.json`` and ``report.md``; return it."""
     report = cv_report(*load_cross_validation(root))
     write_json_atomically(root / "report.json", report)
     (root / "report.md").write_text(report_markdown(report), encoding="utf-8")
