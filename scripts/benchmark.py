@@ -94,7 +94,8 @@ def prepare_weights(weights: Path | None, workdir: Path) -> tuple[Path, str]:
     if bundled.is_file():
         return bundled, "bundled weights"
     from cloud_fcn_plugin.engine.models import build_model
-    from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
+    from cloud_fcn_plugin.engine.models.checkpoint_metadata import CheckpointMetadata
+    from cloud_fcn_plugin.engine.models.checkpoints import save_checkpoint
 
     # Speed does not depend on the weights' values, so an untrained model is a fair stand-in.
     path = workdir / "cloudfcn_lite_untrained.safetensors"
@@ -111,7 +112,7 @@ def _scene_bands(weights: Path) -> int:
     """Bands of the scene to build: 6 (B2-B7) for a model that reads SWIR, else 4 (B2-B5)."""
     if weights.suffix == ".onnx":
         return 4
-    from cloud_fcn_plugin.engine.weights import read_metadata
+    from cloud_fcn_plugin.engine.models.checkpoints import read_metadata
 
     return 6 if {"swir1", "swir2"} <= set(read_metadata(weights).bands) else 4
 
@@ -182,7 +183,7 @@ def measure_network(spec: dict[str, Any]) -> dict[str, Any]:
     core each running single tiles on one torch thread, as the engine does there.
     """
     torch = _setup_torch(spec)
-    from cloud_fcn_plugin.engine.predict import load_predictor
+    from cloud_fcn_plugin.engine.inference.predictor import load_predictor
 
     predictor = load_predictor(spec["weights"], spec["device"], spec["batch_size"])
     tile = spec.get("tile_size") or predictor.metadata.tile_size
@@ -281,7 +282,7 @@ def measure_engine(spec: dict[str, Any]) -> dict[str, Any]:
     import detect
 
     from cloud_fcn_plugin.engine import pipeline
-    from cloud_fcn_plugin.engine.predict import load_predictor
+    from cloud_fcn_plugin.engine.inference.predictor import load_predictor
 
     argv = [spec["scene"], "-o", spec["mask"], "--weights", spec["weights"], "--quiet",
             "--overwrite", "--device", spec["device"], "--batch-size", str(spec["batch_size"])]
@@ -308,8 +309,8 @@ def measure_naive(spec: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import rasterio
 
-    from cloud_fcn_plugin.engine.bands import normalize
-    from cloud_fcn_plugin.engine.predict import load_predictor
+    from cloud_fcn_plugin.engine.inference.predictor import load_predictor
+    from cloud_fcn_plugin.engine.scene.scaling import normalize
 
     started = time.perf_counter()
     predictor = load_predictor(spec["weights"], spec["device"], 1)
@@ -489,7 +490,7 @@ def _reported_seconds(log: str) -> float | None:
 def measure_scaling(args: argparse.Namespace, spec: dict[str, Any]) -> Any:
     """Scenes per minute with 1 and 2 local Dask workers (``engine.batch``), if present."""
     try:
-        from cloud_fcn_plugin.engine.batch import measure_batch_scaling
+        from cloud_fcn_plugin.engine.batch.run import measure_batch_scaling
     except ImportError as error:
         return {"available": False, "reason": f"engine.batch is not usable: {error}"}
     rows = measure_batch_scaling([spec["scene"]], spec["weights"], (1, 2),

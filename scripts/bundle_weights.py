@@ -17,8 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_fcn_plugin.engine.errors import CloudFcnError
-from cloud_fcn_plugin.engine.model_choice import BUNDLED, bundled_model_path
-from cloud_fcn_plugin.engine.weights import load_checkpoint, save_checkpoint
+from cloud_fcn_plugin.engine.models.checkpoints import load_checkpoint, save_checkpoint
+from cloud_fcn_plugin.engine.models.choice import BUNDLED, bundled_model_path
 
 
 def main(argv: list[str] | None = None) -> int:

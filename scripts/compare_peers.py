@@ -131,7 +131,7 @@ def read_patch(spec: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ``(input (H, W, C), truth bool (H, W), valid bool (H, W))``; C is 6 for Biome
         patches (their SWIR bands are read too), else 4. Fill is 0 in the input.
     """
-    from cloud_fcn_plugin.engine.raster_io import open_scene
+    from cloud_fcn_plugin.engine.scene.reader import open_scene
 
     with spec.open_reader() as reader:
         rgbn, valid = reader.read_all()

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def shared_scenes(folder: Path) -> list[Path]:
     """The product folders under ``folder`` that hold a QA band, sorted by name."""
-    from cloud_fcn_plugin.engine.qa_band import find_qa_band
+    from cloud_fcn_plugin.engine.scene.qa_band import find_qa_band
 
     found = []
     for candidate in sorted(p for p in folder.iterdir() if p.is_dir()):
@@ -79,8 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.out = args.out.resolve()
     from cloud_fcn_plugin.engine.errors import CloudFcnError
+    from cloud_fcn_plugin.engine.outputs.qa_compare import (
+        compare_scene,
+        markdown_table,
+        text_report,
+    )
     from cloud_fcn_plugin.engine.params import DetectionParams
-    from cloud_fcn_plugin.engine.qa_compare import compare_scene, markdown_table, text_report
 
     scenes = args.scenes or shared_scenes(DEFAULT_SCENES)
     if not scenes:

@@ -41,7 +41,7 @@ from cloud_fcn_plugin.engine.errors import (
     OutputNotWritableError,
     ParameterError,
 )
-from cloud_fcn_plugin.engine.interrupts import (
+from cloud_fcn_plugin.engine.files.interrupts import (
     Terminated,
     raise_if_terminated,
     terminate_as_interrupt,
@@ -275,7 +275,11 @@ def run(args: argparse.Namespace) -> int:
     args.input = Path(args.inputs[0])
     from tqdm import tqdm
 
-    from cloud_fcn_plugin.engine.outputs import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
+    from cloud_fcn_plugin.engine.outputs.checks import (
+        RASTER_SUFFIXES,
+        VECTOR_SUFFIXES,
+        check_outputs,
+    )
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
 
     params = params_from_args(args)
@@ -327,7 +331,7 @@ def note_line(message: str) -> str:
 
 def plan(args: argparse.Namespace) -> list:
     """Expand the inputs and pair each with its output (a list of ``batch.Job``)."""
-    from cloud_fcn_plugin.engine import batch
+    from cloud_fcn_plugin.engine.batch import run as batch
 
     args.lists = []
     scenes = batch.expand_inputs(args.inputs, read=args.lists)
@@ -355,7 +359,7 @@ def run_many(args: argparse.Namespace) -> int:
     """Run a batch with a progress bar over scenes; exit code 1 if any scene was not done."""
     from tqdm import tqdm
 
-    from cloud_fcn_plugin.engine import batch
+    from cloud_fcn_plugin.engine.batch import run as batch
 
     params = params_from_args(args)
     jobs = plan(args)

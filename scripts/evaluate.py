@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from one_line import run_with_one_line_errors
 
 from cloud_fcn_plugin.engine.errors import OutputNotWritableError, ParameterError
-from cloud_fcn_plugin.engine.predict import load_predictor
+from cloud_fcn_plugin.engine.inference.predictor import load_predictor
 from cloud_fcn_plugin.engine.training.crossval import (
     cv_report,
     load_cross_validation,

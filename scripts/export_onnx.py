@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def checkpoint_path(text: str) -> Path:
     """The checkpoint a bundled model's name or a path names."""
-    from cloud_fcn_plugin.engine.model_choice import bundled_model_path
+    from cloud_fcn_plugin.engine.models.choice import bundled_model_path
 
     if Path(text).suffix:
         return Path(text)
@@ -48,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        from cloud_fcn_plugin.engine.onnx_export import export_onnx
-        from cloud_fcn_plugin.engine.onnx_model import read_onnx_metadata
+        from cloud_fcn_plugin.engine.models.onnx_export import export_onnx
+        from cloud_fcn_plugin.engine.models.onnx_model import read_onnx_metadata
 
         path = export_onnx(checkpoint_path(args.checkpoint), args.output,
                            overwrite=args.overwrite)

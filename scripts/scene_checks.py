@@ -32,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from cloud_fcn_plugin.engine.classes import CLOUD_CODES, CLOUD_SHADOW, NODATA  # noqa: E402
-from cloud_fcn_plugin.engine.raster_io import is_product_folder  # noqa: E402
+from cloud_fcn_plugin.engine.scene.reader import is_product_folder  # noqa: E402
 
 DATA_DIR = Path(os.environ.get("CLOUD_FCN_DATA", REPO_ROOT.parent / "shared" / "data"))
 DETECT = REPO_ROOT / "scripts" / "detect.py"
@@ -105,7 +105,7 @@ def picture(scene: Path, name: str, masks: dict[str, np.ndarray], path: Path) ->
     import matplotlib.pyplot as plt
     from matplotlib.colors import ListedColormap
 
-    from cloud_fcn_plugin.engine.raster_io import open_scene
+    from cloud_fcn_plugin.engine.scene.reader import open_scene
     from cloud_fcn_plugin.engine.training.evaluation import stretch_rgb
 
     with open_scene(scene) as reader:

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_fcn_plugin.engine.errors import CloudFcnError, ParameterError
 from cloud_fcn_plugin.engine.models import build_model
+from cloud_fcn_plugin.engine.models.checkpoints import load_checkpoint, save_checkpoint
 from cloud_fcn_plugin.engine.training.crossval import stamp_checkpoint
-from cloud_fcn_plugin.engine.weights import load_checkpoint, save_checkpoint
 
 VETO_BANDS = ("green", "nir", "swir1")
 

@@ -46,8 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from one_line import run_with_one_line_errors
 
-from cloud_fcn_plugin.engine.bands import BAND_SETS, band_set
 from cloud_fcn_plugin.engine.errors import ParameterError
+from cloud_fcn_plugin.engine.scene.bands import BAND_SETS, band_set
 from cloud_fcn_plugin.engine.training.augment import AugmentConfig
 from cloud_fcn_plugin.engine.training.config import SCHEDULES, TrainConfig
 from cloud_fcn_plugin.engine.training.crossval import (

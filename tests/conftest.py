@@ -85,7 +85,8 @@ def save_brightness_checkpoint(path: Path, tile_size: int = 64, overlap: int = 8
     import torch
 
     from cloud_fcn_plugin.engine.models import build_model
-    from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
+    from cloud_fcn_plugin.engine.models.checkpoint_metadata import CheckpointMetadata
+    from cloud_fcn_plugin.engine.models.checkpoints import save_checkpoint
 
     model = build_model("pixel_linear")
     conv = next(module for module in model.modules() if isinstance(module, torch.nn.Conv2d))

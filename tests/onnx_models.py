@@ -20,7 +20,7 @@ RGBN_WEIGHTS = REPO_ROOT / "resources" / "weights" / "cloudfcn_rgbn.safetensors"
 
 def export_bundled(folder: Path) -> Path:
     """Export the bundled 4-band U-Net with torch.onnx.export into ``folder``."""
-    from cloud_fcn_plugin.engine.onnx_export import export_onnx
+    from cloud_fcn_plugin.engine.models.onnx_export import export_onnx
 
     return export_onnx(RGBN_WEIGHTS, folder / "rgbn.onnx")
 

@@ -74,7 +74,7 @@ def run_detection(
 
 def model_checkpoint(model: str, input_path: Path | None) -> Path:
     """The bundled checkpoint a run with this model choice would use on ``input_path``."""
-    from ..engine.model_choice import bundled_model_path, choose_model
+    from ..engine.models.choice import bundled_model_path, choose_model
 
     if model == "qa":  # no network: the threshold shown is the 4-band model's, unused
         return bundled_model_path("rgbn")
@@ -94,7 +94,7 @@ def default_threshold(weights: Path | None = None) -> tuple[float, str | None]:
     """
     path = Path(weights) if weights else default_weights_path()
     try:
-        from ..engine.weights import read_metadata
+        from ..engine.models.checkpoints import read_metadata
 
         return float(read_metadata(path).threshold), None
     except (CloudFcnError, OSError, ImportError, ValueError, AttributeError) as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.bands import BAND_FILE_PATTERN
+from ..engine.scene.bands import BAND_FILE_PATTERN
 from .choices import DEFAULT_STACK_BANDS
 
 
@@ -54,7 +54,7 @@ def engine_path(path: Path) -> tuple[Path, bool]:
     beside band files is read as the stack it is.
     """
     if is_band_file(path):
-        from ..engine.raster_io import product_folder_of
+        from ..engine.scene.reader import product_folder_of
 
         folder = product_folder_of(path)
         if folder is not None:
@@ -75,7 +75,7 @@ def describe_input(path: Path, band_count: int | None = None) -> LayerInput:
     level: str | None = None
     reason = "Product level unknown: it will be detected when the run starts."
     try:
-        from ..engine.raster_io import inspect_input
+        from ..engine.scene.reader import inspect_input
 
         info = inspect_input(target)
     except Exception as exc:  # a guess only: the run itself reports real errors

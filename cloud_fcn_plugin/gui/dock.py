@@ -419,7 +419,7 @@ class DetectCloudsDock(QgsDockWidget):
         """The shadow threshold of the run's checkpoint (``None`` where it cannot be read)."""
         try:
             from ..common.engine_call import model_checkpoint
-            from ..engine.weights import read_metadata
+            from ..engine.models.checkpoints import read_metadata
 
             weights = run.parameters.get("MODEL")
             path = Path(weights) if weights else model_checkpoint(

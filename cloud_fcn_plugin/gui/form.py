@@ -308,7 +308,7 @@ class ParametersForm(QWidget):
         self.has_qa_band = False
         if info is not None:
             try:
-                from ..engine.qa_band import find_qa_band
+                from ..engine.scene.qa_band import find_qa_band
 
                 self.has_qa_band = find_qa_band(info.path) is not None
             except Exception:  # an undecidable BQA: the run says why, if chosen

@@ -125,8 +125,8 @@ class RethresholdTask(QgsTask):
 
     def run(self) -> bool:
         """Re-threshold (task thread)."""
+        from ..engine.outputs.rethreshold import rethreshold
         from ..engine.params import DetectionParams
-        from ..engine.rethreshold import rethreshold
 
         wanted = self.wanted
         params = DetectionParams(

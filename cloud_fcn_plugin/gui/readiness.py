@@ -30,7 +30,7 @@ def input_problem(
     if info is None:
         return None
     try:
-        from ..engine.raster_io import open_scene
+        from ..engine.scene.reader import open_scene
 
         with open_scene(info.path, bands=None if info.is_product else bands, product=product):
             pass

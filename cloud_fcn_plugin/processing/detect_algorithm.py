@@ -32,12 +32,7 @@ from ..common.choices import (
     model_code,
     product_code,
 )
-from ..common.engine_call import (
-    error_sentence,
-    is_warning,
-    qgis_wording,
-    run_detection,
-)
+from ..common.engine_call import error_sentence, is_warning, qgis_wording, run_detection
 from ..common.layer_input import describe_layer, resolve_bands
 from ..common.run_group import RunGroup, run_label, run_settings
 from ..common.style import mask_abstract, mask_layer_name

@@ -28,7 +28,7 @@ def bundled_thresholds() -> dict[str, float | None]:
     """The calibrated threshold of each bundled model (``None`` where none is bundled)."""
     from ..common.engine_call import default_threshold
     from ..engine.errors import CloudFcnError
-    from ..engine.model_choice import bundled_model_path
+    from ..engine.models.choice import bundled_model_path
 
     thresholds: dict[str, float | None] = {}
     for code, _ in MODEL_CHOICES:

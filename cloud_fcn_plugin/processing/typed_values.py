@@ -61,7 +61,7 @@ def product_band_file(value: Any) -> Path | None:
     path = Path(value.strip()).expanduser()
     if not (path.is_dir() or (path.is_file() and path.name.upper().endswith(MTL_SUFFIX))):
         return None
-    from ..engine.raster_io import inspect_input
+    from ..engine.scene.reader import inspect_input
 
     info = inspect_input(path)
     if info.kind == "raster":

@@ -3,7 +3,7 @@
 Parameters ``MIN_SIZE`` and ``BUFFER`` (pixels, 0 = off) refine the mask, acting on the
 classes chosen in ``MASK_CLASSES`` (thick cloud, thin cloud and shadow by default); the optional
 destinations ``MASKED_IMAGE`` (GeoTIFF) and ``POLYGONS`` (GeoPackage) are made from the
-refined mask by the engine (see :mod:`cloud_fcn_plugin.engine.postprocess`). The
+refined mask by the engine (see :mod:`cloud_fcn_plugin.engine.outputs.refine`). The
 algorithm declares them with :func:`add_workflow_parameters`, reads them with
 :func:`workflow_values` and loads the outputs with :func:`workflow_results`.
 """

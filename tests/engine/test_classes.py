@@ -15,13 +15,14 @@ from cloud_fcn_plugin.engine.classes import (
     describe_codes,
     parse_mask_classes,
 )
-from cloud_fcn_plugin.engine.decision import ClassCounts, classify
 from cloud_fcn_plugin.engine.errors import ParameterError
+from cloud_fcn_plugin.engine.inference.decision import ClassCounts, classify
+from cloud_fcn_plugin.engine.inference.predictor import probability_layers
 from cloud_fcn_plugin.engine.models import build_model
+from cloud_fcn_plugin.engine.models.checkpoint_metadata import CheckpointMetadata
+from cloud_fcn_plugin.engine.models.checkpoints import save_checkpoint
 from cloud_fcn_plugin.engine.params import DetectionParams
 from cloud_fcn_plugin.engine.pipeline import detect_clouds
-from cloud_fcn_plugin.engine.predict import probability_layers
-from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
 from tests.conftest import write_geotiff
 
 FOUR = ("clear", "thick_cloud", "thin_cloud", "cloud_shadow")
@@ -225,7 +226,7 @@ class TestNetworkBesideQa:
 
 class TestPreview:
     def test_shadow_is_outlined_apart_from_cloud(self, tmp_path: Path) -> None:
-        from cloud_fcn_plugin.engine.preview import (
+        from cloud_fcn_plugin.engine.outputs.preview import (
             OUTLINE_RGB,
             SHADOW_OUTLINE_RGB,
             write_preview,

@@ -10,7 +10,6 @@ import rasterio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cloud_fcn_plugin.engine.bands import Scaling
 from cloud_fcn_plugin.engine.errors import (
     BandMismatchError,
     CanceledError,
@@ -21,11 +20,14 @@ from cloud_fcn_plugin.engine.errors import (
     ParameterError,
     WeightsError,
 )
+from cloud_fcn_plugin.engine.inference.predictor import Predictor, load_predictor
+from cloud_fcn_plugin.engine.inference.whole_scene import predict_scene
 from cloud_fcn_plugin.engine.models import build_model
+from cloud_fcn_plugin.engine.models.checkpoint_metadata import CheckpointMetadata
+from cloud_fcn_plugin.engine.models.checkpoints import load_checkpoint
 from cloud_fcn_plugin.engine.params import DetectionParams
-from cloud_fcn_plugin.engine.pipeline import detect_clouds, predict_scene
-from cloud_fcn_plugin.engine.predict import Predictor, load_predictor
-from cloud_fcn_plugin.engine.weights import CheckpointMetadata, load_checkpoint
+from cloud_fcn_plugin.engine.pipeline import detect_clouds
+from cloud_fcn_plugin.engine.scene.scaling import Scaling
 from tests.conftest import brightness_probability, write_geotiff
 
 LANDSAT_ORDER = (2, 1, 0, 3)  # B2, B3, B4, B5 stack -> red, green, blue, NIR

@@ -110,7 +110,8 @@ def tiny_weights(tmp_path_factory) -> Path:
     """
     torch = pytest.importorskip("torch")
     from cloud_fcn_plugin.engine.models import build_model
-    from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
+    from cloud_fcn_plugin.engine.models.checkpoint_metadata import CheckpointMetadata
+    from cloud_fcn_plugin.engine.models.checkpoints import save_checkpoint
 
     model = build_model("pixel_linear")
     with torch.no_grad():

@@ -100,7 +100,7 @@ class TestEngineCall:
     def test_engine_warnings_are_recognised_and_worded_for_qgis(self):
         import numpy as np
 
-        from cloud_fcn_plugin.engine.bands import infer_level, scaling_for
+        from cloud_fcn_plugin.engine.scene.scaling import infer_level, scaling_for
 
         _, reason = infer_level("uint16", np.full(10, 9000), ["scene.tif"])
         assert is_warning(reason)  # guessed from the values

@@ -33,9 +33,8 @@ class TestPackage:
         assert "cloud_fcn_plugin/resources/help/index.html" in zip_names
         for name in zip_names:
             # Training, evaluation, Dask batch runs and previews are for the scripts only.
-            assert "/engine/training/" not in name and "/engine/batch" not in name
-            assert not name.endswith(("engine/batch.py", "engine/metrics.py",
-                                      "engine/interrupts.py", "engine/preview.py"))
+            assert "/engine/training/" not in name and "/engine/batch/" not in name
+            assert not name.endswith(("engine/files/interrupts.py", "engine/outputs/preview.py"))
 
     def test_no_tests_caches_or_build_files(self, zip_names):
         for name in zip_names:

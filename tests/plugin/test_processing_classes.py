@@ -16,7 +16,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
-from cloud_fcn_plugin.engine.qa_band import C1, decode_qa
+from cloud_fcn_plugin.engine.scene.qa_band import C1, decode_qa
 from tests.conftest import write_geotiff
 
 pytestmark = [pytest.mark.qgis]

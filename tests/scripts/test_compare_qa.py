@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cloud_fcn_plugin.engine.decision import ClassCounts
-from cloud_fcn_plugin.engine.qa_compare import SceneComparison, markdown_table
+from cloud_fcn_plugin.engine.inference.decision import ClassCounts
+from cloud_fcn_plugin.engine.outputs.qa_compare import SceneComparison, markdown_table
 from tests.conftest import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "scripts" / "compare_qa.py"

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cloud_fcn_plugin.engine.batch import SceneReport, is_complete_output
+from cloud_fcn_plugin.engine.batch.run import SceneReport, is_complete_output
 from tests.conftest import REPO_ROOT
-from tests.engine.test_batch import assert_correct_mask, build_archive, read_mask
+from tests.engine.batch.test_batch import assert_correct_mask, build_archive, read_mask
 
 DETECT = [sys.executable, str(REPO_ROOT / "scripts" / "detect.py")]
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 import evaluate
 
-from cloud_fcn_plugin.engine.metrics import Confusion, confusion
+from cloud_fcn_plugin.engine.training.metrics import Confusion, confusion
 
 SCENE_ID = "LC08_L1TP_999999_20200101_20200102_01_T1"
 BANDS = ("red", "green", "blue", "nir")
@@ -76,7 +76,8 @@ def fill_is_cloud_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
 
     from cloud_fcn_plugin.engine.models import build_model
-    from cloud_fcn_plugin.engine.weights import CheckpointMetadata, save_checkpoint
+    from cloud_fcn_plugin.engine.models.checkpoint_metadata import CheckpointMetadata
+    from cloud_fcn_plugin.engine.models.checkpoints import save_checkpoint
 
     model = build_model("pixel_linear")
     with torch.no_grad():

@@ -12,9 +12,10 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 import set_snow_veto
 
-from cloud_fcn_plugin.engine.bands import SIXBAND_BANDS, band_names
 from cloud_fcn_plugin.engine.models import build_model
-from cloud_fcn_plugin.engine.weights import CheckpointMetadata, load_checkpoint, save_checkpoint
+from cloud_fcn_plugin.engine.models.checkpoint_metadata import CheckpointMetadata
+from cloud_fcn_plugin.engine.models.checkpoints import load_checkpoint, save_checkpoint
+from cloud_fcn_plugin.engine.scene.bands import SIXBAND_BANDS, band_names
 
 
 def _checkpoint(path, indices=True):

@@ -15,7 +15,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 import train
 
-from cloud_fcn_plugin.engine.predict import load_predictor
+from cloud_fcn_plugin.engine.inference.predictor import load_predictor
 from cloud_fcn_plugin.engine.training.datasets import PatchSpec
 
 TINY = [

@@ -6,8 +6,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..bands import band_set
 from ..errors import ParameterError
+from ..scene.bands import band_set
 from .augment import AugmentConfig
 
 SCHEDULES = ("cosine", "constant", "plateau")

@@ -35,10 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import safe_json
 from ..errors import InputNotFoundError, ParameterError
-from ..metrics import Confusion, ThresholdSweep, confusion
+from ..files import safe_json
 from .datasets import PatchSpec
+from .metrics import Confusion, ThresholdSweep, confusion
 from .run_folder import check_fold_recipe, recipe_record, write_json_atomically
 
 Log = Callable[[str], None]
@@ -138,8 +138,8 @@ def predict_out_of_fold(
     (0.75: a TOA patch as Level-1 DN without sun-angle correction would give it
     at a sun elevation of 49 degrees; see :class:`~.validation.GainReader`).
     """
-    from ..pipeline import predict_layers
-    from ..predict import load_predictor
+    from ..inference.predictor import load_predictor
+    from ..inference.whole_scene import predict_layers
     from .validation import GainReader
 
     predictor = load_predictor(checkpoint, device="cpu")
@@ -456,7 +456,7 @@ def stamp_checkpoint(path: Path, report: dict[str, Any]) -> None:
     The final model is trained on every patch, so no held-out figure of its own
     exists: what it records is what the same recipe scored out of fold.
     """
-    from ..weights import load_checkpoint, save_checkpoint
+    from ..models.checkpoints import load_checkpoint, save_checkpoint
 
     model, metadata = load_checkpoint(path, device="cpu")
     keys = ("protocol", "folds", "threshold", "at_oof", "at_0.5", "shadow")

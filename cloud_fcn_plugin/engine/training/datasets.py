@@ -1,7 +1,7 @@
 """Labelled patch collections on disk: 38-Cloud/95-Cloud, L8 Biome patches, image+mask pairs.
 
 Each layout is turned into a list of :class:`PatchSpec`; a spec opens its image
-with the engine's own reader (:func:`cloud_fcn_plugin.engine.raster_io.open_scene`),
+with the engine's own reader (:func:`cloud_fcn_plugin.engine.scene.reader.open_scene`),
 so training sees exactly the reflectance scaling inference applies, and decodes
 its mask into a cloud target and a validity mask. Lists from several layouts
 are simply concatenated to mix datasets.
@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from ..bands import MODEL_BANDS
 from ..errors import InputNotFoundError, InputReadError, ParameterError
-from ..raster_io import SceneReader, open_scene
+from ..scene.bands import MODEL_BANDS
+from ..scene.reader import SceneReader, open_scene
 from .augment import Patch
 
 CLOUD38_BANDS = ("red", "green", "blue", "nir")
@@ -103,7 +103,7 @@ class PatchSpec:
         coding: how the mask encodes cloud and fill.
         dataset: short label of the collection the patch came from.
         model_bands: Landsat band numbers to read (default red, green, blue, NIR;
-            :data:`~cloud_fcn_plugin.engine.bands.FULLBAND_BANDS` for the full-band model).
+            :data:`~cloud_fcn_plugin.engine.scene.bands.FULLBAND_BANDS` for the full-band model).
     """
 
     name: str

@@ -19,10 +19,10 @@ import numpy as np
 import rasterio
 
 from ..errors import InputReadError
-from ..metrics import Confusion, ThresholdSweep, confusion, summarize
-from ..pipeline import predict_scene
-from ..predict import Predictor
+from ..inference.predictor import Predictor
+from ..inference.whole_scene import predict_scene
 from .datasets import PatchSpec, assemble_scene, cloud38_scene_truth, group_by_scene, read_band
+from .metrics import Confusion, ThresholdSweep, confusion, summarize
 
 Log = Callable[[str], None]
 PREVIEW_STEP = 8  # 38-Cloud scenes are previewed at 1/8 resolution in overlays

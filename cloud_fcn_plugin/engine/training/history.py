@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..weights import atomic_write
+from ..models.checkpoints import atomic_write
 
 HISTORY_FIELDS = (
     "epoch",

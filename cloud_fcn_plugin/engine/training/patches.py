@@ -9,8 +9,8 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from ..bands import normalize
 from ..errors import ParameterError
+from ..scene.scaling import normalize
 from .augment import Patch, augment
 from .config import TrainConfig
 from .datasets import PatchSpec

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import safe_json
 from ..errors import OutputExistsError, OutputNotWritableError
-from ..weights import atomic_write
+from ..files import safe_json
+from ..models.checkpoints import atomic_write
 
 #: Files a training run writes into its folder (the trainer's and a fold's).
 RUN_FILES = (

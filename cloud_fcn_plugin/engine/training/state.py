@@ -16,9 +16,9 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .. import safe_json
 from ..errors import OutputNotWritableError, WeightsError
-from ..weights import atomic_write
+from ..files import safe_json
+from ..models.checkpoints import atomic_write
 
 STATE_VERSION = 1
 

@@ -35,12 +35,13 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from ..bands import band_names, band_set
 from ..errors import ParameterError, WeightsError
+from ..inference.predictor import Predictor, select_device
 from ..models import build_model
+from ..models.checkpoint_metadata import CheckpointMetadata
+from ..models.checkpoints import load_checkpoint, save_checkpoint
 from ..models.indices import index_pairs
-from ..predict import Predictor, select_device
-from ..weights import CheckpointMetadata, load_checkpoint, save_checkpoint
+from ..scene.bands import band_names, band_set
 from .config import TrainConfig
 from .datasets import PatchSpec
 from .history import _format_row, plot_history, write_history

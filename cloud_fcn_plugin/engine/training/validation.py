@@ -12,16 +12,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..bands import Scaling, normalize
 from ..classes import ChannelLayout
-from ..metrics import Confusion, ThresholdSweep, confusion, per_scene_mean
-from ..pipeline import predict_scene
-from ..predict import Predictor, probability_layers
-from ..weights import load_checkpoint, save_checkpoint
+from ..inference.predictor import Predictor, probability_layers
+from ..inference.whole_scene import predict_scene
+from ..models.checkpoints import load_checkpoint, save_checkpoint
+from ..scene.scaling import Scaling, normalize
 from .augment import Patch
 from .datasets import PatchSpec
 from .jsonsafe import _json_safe
 from .losses import MULTICLASS_CHANNELS, CloudLoss
+from .metrics import Confusion, ThresholdSweep, confusion, per_scene_mean
 
 
 @dataclass

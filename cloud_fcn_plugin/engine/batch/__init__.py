@@ -1,0 +1,1 @@
+"""Many scenes: inputs, one scene's job, the report, Dask clusters."""

@@ -1,0 +1,1 @@
+"""Tiles, batched prediction, memory fitting, threads and the per-pixel decision."""

@@ -1,0 +1,170 @@
+"""Which network runs on an input: one of the bundled models, or a file.
+
+Three models are bundled, each reading a band set some products carry:
+
+* ``sixband`` reads B2-B7 (blue to SWIR2), what every Level-1 and Level-2 product
+  and most TOA stacks hold, and sees snow and ice by SWIR (plus spectral indices
+  computed inside the network);
+* ``rgbn`` reads red, green, blue and NIR and runs on any Landsat 8/9 input;
+* ``fullband`` reads B2-B7, cirrus B9 and thermal B10 (Level-1 products, L8 Biome
+  stacks). It is offered by name only.
+
+``auto`` runs the first model of :data:`AUTO_ORDER` the input supports. The order is
+the README's decision ("Accuracy and the bundled models"), taken on the grouped
+cross-validation *and* on the whole real scenes, not on a CV difference smaller than
+the spread between seeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ParameterError, UnsupportedDataError
+from ..params import MODEL_CHOICES
+from ..resources import resource_path
+from ..scene.bands import FULLBAND_BANDS, MODEL_BANDS, SIXBAND_BANDS, band_numbers
+from ..scene.reader import InputInfo, inspect_input
+from ..scene.scaling import scaling_for
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A model shipped in ``resources/weights``.
+
+    Attributes:
+        file: checkpoint file name.
+        bands: Landsat band numbers it reads, in its order.
+        short: short name for summaries and layer names.
+        label: what the model reads, for choices and sentences.
+    """
+
+    file: str
+    bands: tuple[int, ...]
+    short: str
+    label: str
+
+
+BUNDLED: dict[str, BundledModel] = {
+    "rgbn": BundledModel(
+        "cloudfcn_rgbn.safetensors", MODEL_BANDS, "4-band model", "4-band (red, green, blue, NIR)"
+    ),
+    "sixband": BundledModel(
+        "cloudfcn_sixband.safetensors", SIXBAND_BANDS, "6-band model",
+        "6-band (B2-B7: blue to SWIR2)",
+    ),
+    "fullband": BundledModel(
+        "cloudfcn_fullband.safetensors", FULLBAND_BANDS, "full-band model",
+        "Full-band (B2-B7, cirrus, thermal)",
+    ),
+}
+#: What ``auto`` tries, best first: the first model whose bands the input has runs.
+AUTO_ORDER: tuple[str, ...] = ("sixband", "rgbn")
+MODEL_LABELS = {"auto": "Automatic (6-band model where the input has SWIR)"} | {
+    name: model.label for name, model in BUNDLED.items()
+}
+
+__all__ = ["MODEL_CHOICES", "ModelChoice", "choose_model"]
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The checkpoint a run uses.
+
+    Attributes:
+        name: ``rgbn``, ``fullband`` or ``file``.
+        path: the checkpoint.
+        bands: Landsat band numbers the checkpoint reads, in its order.
+        reason: one sentence saying which model runs and why.
+    """
+
+    name: str
+    path: Path
+    bands: tuple[int, ...]
+    reason: str
+
+    @property
+    def label(self) -> str:
+        """Short name for summaries and layer names: ``4-band model``, or the file's name."""
+        bundled = BUNDLED.get(self.name)
+        return bundled.short if bundled is not None else self.path.name
+
+
+def bundled_model_path(name: str) -> Path:
+    """Path of a bundled checkpoint (``rgbn``, ``sixband`` or ``fullband``)."""
+    if name not in BUNDLED:
+        raise ParameterError(f"Unknown bundled model {name!r}: choose {', '.join(BUNDLED)}.")
+    return resource_path("weights", BUNDLED[name].file)
+
+
+def checkpoint_bands(path: Path) -> tuple[int, ...]:
+    """Landsat band numbers a checkpoint reads (from its metadata, without loading weights)."""
+    from .checkpoints import read_metadata
+
+    return band_numbers(read_metadata(path).bands)
+
+
+def readable(name: str, info: InputInfo, product: str = "auto") -> bool:
+    """Whether a bundled model can read this input: its bands, at a level it scales.
+
+    The levels are the ones :func:`~.bands.scaling_for` can turn into the model's input
+    (the full-band model's thermal band rules out surface reflectance, for instance),
+    asked of it rather than repeated here.
+    """
+    bands = BUNDLED[name].bands
+    if not info.has_bands(bands):
+        return False
+    level = info.level if product == "auto" else product
+    try:
+        scaling_for(level, bands, info.mtl, dtype=info.dtype)
+    except UnsupportedDataError:
+        return False
+    return True
+
+
+def _automatic(input_path: str | Path | None, product: str) -> tuple[str, str]:
+    """The model ``auto`` runs on an input, and why, in words an analyst follows."""
+    info = inspect_input(input_path) if input_path is not None else None
+    name = next(
+        (
+            candidate
+            for candidate in AUTO_ORDER
+            if info is not None
+            and readable(candidate, info, product)
+            and bundled_model_path(candidate).is_file()
+        ),
+        AUTO_ORDER[-1],
+    )
+    if name == "sixband":
+        return name, "automatic: the input has SWIR1 and SWIR2 (B6, B7), which tell snow from cloud"
+    return name, "automatic: the input has no SWIR1 and SWIR2 (B6, B7); red, green, blue, NIR only"
+
+
+def choose_model(
+    input_path: str | Path | None,
+    model: str = "auto",
+    weights: str | Path | None = None,
+    product: str = "auto",
+) -> ModelChoice:
+    """Decide which checkpoint runs on ``input_path``.
+
+    Args:
+        input_path: the input (inspected for its bands when ``model`` is ``auto``).
+        model: ``auto`` or a bundled model's name; ignored when ``weights`` is given.
+        weights: a checkpoint file chosen by the user.
+        product: the product level the run uses (``auto`` to infer it).
+
+    Raises:
+        ParameterError: unknown choice.
+        WeightsError: the checkpoint's metadata is unreadable.
+    """
+    if weights is not None:
+        path = Path(weights).expanduser()
+        return ModelChoice("file", path, checkpoint_bands(path), f"Model: {path.name} (chosen).")
+    if model not in MODEL_CHOICES:
+        raise ParameterError(
+            f"Unknown model {model!r}: choose {', '.join(MODEL_CHOICES)} or a .safetensors file."
+        )
+    name, why = _automatic(input_path, product) if model == "auto" else (model, "chosen")
+    path = bundled_model_path(name)
+    return ModelChoice(name, path, BUNDLED[name].bands, f"Model: {MODEL_LABELS[name]} ({why}).")

@@ -1,0 +1,1 @@
+"""Everything a run writes: the mask, refinement, masked image, polygons, preview, QA comparison."""

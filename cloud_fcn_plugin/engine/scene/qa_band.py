@@ -1,0 +1,301 @@
+"""The product's own QA band (CFMask), decoded into the mask's codes.
+
+Every Landsat 8/9 product ships a bit-packed quality band. Three layouts exist:
+
+* Collection 2 ``QA_PIXEL`` (Level-1 and Level-2): bit 0 fill, bit 1 dilated cloud,
+  bit 2 cirrus, bit 3 cloud, bit 4 cloud shadow.
+* Collection 1 ``BQA``: bit 0 fill, bit 4 cloud, bits 5-6 cloud confidence, bits 7-8
+  cloud-shadow confidence, bits 9-10 snow/ice confidence, bits 11-12 cirrus confidence
+  (USGS "Landsat Quality Assessment" tools, ``lookup_dict.py``).
+* Pre-collection ``BQA`` (LC8 products named like ``LC80200392015216LGN00``): bit 0
+  designated fill, bits 4-5 water, 10-11 snow/ice, 12-13 cirrus and 14-15 cloud
+  confidence; it has no cloud-shadow field (Landsat 8 Data Users Handbook v1, 5.4).
+
+Two-bit confidences read 0 not determined, 1 low, 2 medium, 3 high; only high counts.
+
+Decoded (first rule that holds wins): fill -> 255; cloud -> 1 (thick cloud); cirrus ->
+2 (thin cloud); shadow -> 3; else 0 (clear). C2: cloud is bit 1 or bit 3, cirrus bit 2,
+shadow bit 4. C1: cloud is high cloud confidence, cirrus high cirrus confidence,
+shadow high shadow confidence. Pre-collection: the same without shadow.
+
+The band is read window by window (:func:`iter_qa_strips`), so memory does not grow
+with the scene, and decoding is a handful of integer operations per pixel.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ..classes import CLEAR, CLOUD_SHADOW, NODATA, THICK_CLOUD, THIN_CLOUD
+from ..errors import CanceledError, UnsupportedDataError
+from ..inference.decision import ClassCounts
+
+C2, C1, PRE_COLLECTION = "c2", "c1", "pre"
+#: Human names of the layouts, for messages.
+FLAVOUR_NAMES = {
+    C2: "Collection 2 QA_PIXEL",
+    C1: "Collection 1 BQA",
+    PRE_COLLECTION: "pre-collection BQA",
+}
+_QA_PIXEL = re.compile(r"_QA_PIXEL\.tiff?$", re.IGNORECASE)
+_BQA = re.compile(r"_BQA\.tiff?$", re.IGNORECASE)
+_C1_NAME = re.compile(r"^L[COTE]0\d_L1[A-Z]{2}_\d{6}_\d{8}_\d{8}_01_(T1|T2|RT)_", re.IGNORECASE)
+_PRE_NAME = re.compile(r"^L[COTE]8\d{13}[A-Z]{3}\d{2}_", re.IGNORECASE)
+_MTL = re.compile(r"_MTL\.txt$", re.IGNORECASE)
+_ROWS = 512  # rows per window when streaming the band
+
+#: The sentence said wherever the QA band is asked for and the input has none.
+NO_QA_BAND = (
+    "{name} has no product QA band (QA_PIXEL or BQA): the product QA band can only be "
+    "decoded from a Landsat product folder or its MTL file; choose a network model instead."
+)
+
+Progress = Callable[[float], None]
+IsCanceled = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class QaBand:
+    """A product's QA band file and its bit layout.
+
+    Attributes:
+        path: the ``*_QA_PIXEL.TIF`` or ``*_BQA.TIF`` file.
+        flavour: ``"c2"``, ``"c1"`` or ``"pre"``.
+    """
+
+    path: Path
+    flavour: str
+
+    @property
+    def label(self) -> str:
+        """``"Collection 1 BQA"`` and the like."""
+        return FLAVOUR_NAMES[self.flavour]
+
+
+def _bits(qa: np.ndarray, first: int, count: int = 1) -> np.ndarray:
+    return (qa >> first) & ((1 << count) - 1)
+
+
+def decode_qa(qa: np.ndarray, flavour: str) -> np.ndarray:
+    """Return the uint8 mask codes of a QA array (see the module docstring for the rules).
+
+    The rules are applied once to all 65,536 values of a 16-bit QA band; decoding is
+    then one table look-up per pixel (about 15 times faster than the bit tests).
+
+    Args:
+        qa: the QA band's integer values (16 bits), any shape.
+        flavour: ``"c2"``, ``"c1"`` or ``"pre"``.
+    """
+    return _lookup_table(flavour)[qa.astype(np.uint16, copy=False)]
+
+
+@functools.cache
+def _lookup_table(flavour: str) -> np.ndarray:
+    """The mask code of every 16-bit QA value under ``flavour``'s rules."""
+    table = _decode_bits(np.arange(1 << 16, dtype=np.uint32).astype(np.uint16), flavour)
+    table.flags.writeable = False
+    return table
+
+
+def _decode_bits(qa: np.ndarray, flavour: str) -> np.ndarray:
+    """The rules of the module docstring, bit by bit."""
+    if flavour == C2:
+        cloud = (_bits(qa, 1) | _bits(qa, 3)).astype(bool)
+        cirrus = _bits(qa, 2).astype(bool)
+        shadow = _bits(qa, 4).astype(bool)
+    elif flavour == C1:
+        cloud = _bits(qa, 5, 2) == 3
+        cirrus = _bits(qa, 11, 2) == 3
+        shadow = _bits(qa, 7, 2) == 3
+    elif flavour == PRE_COLLECTION:
+        cloud = _bits(qa, 14, 2) == 3
+        cirrus = _bits(qa, 12, 2) == 3
+        shadow = None
+    else:
+        raise ValueError(f"unknown QA layout {flavour!r}: use c2, c1 or pre")
+    mask = np.full(qa.shape, CLEAR, np.uint8)
+    if shadow is not None:
+        mask[shadow] = CLOUD_SHADOW
+    mask[cirrus] = THIN_CLOUD
+    mask[cloud] = THICK_CLOUD
+    mask[_bits(qa, 0).astype(bool)] = NODATA
+    return mask
+
+
+def _product_folder(input_path: Path) -> Path | None:
+    """The product folder an input belongs to: the folder, an MTL's or a band file's."""
+    from .reader import product_folder_of
+
+    if input_path.is_dir():
+        return input_path
+    if _MTL.search(input_path.name):
+        return input_path.parent
+    return product_folder_of(input_path)
+
+
+def _collection_of(folder: Path, qa_file: Path) -> str:
+    """Tell a Collection 1 BQA from a pre-collection one: the MTL first, else the name."""
+    from .mtl import parse_mtl
+
+    for mtl in sorted(folder.glob("*")):
+        if _MTL.search(mtl.name):
+            try:
+                collection = parse_mtl(mtl).collection
+            except Exception:  # an unreadable MTL: fall back on the file name
+                break
+            return PRE_COLLECTION if collection == 0 else C1
+    if _PRE_NAME.search(qa_file.name):
+        return PRE_COLLECTION
+    if _C1_NAME.search(qa_file.name):
+        return C1
+    raise UnsupportedDataError(
+        f"{qa_file.name}: cannot tell a Collection 1 BQA from a pre-collection one (no MTL "
+        "file, and the name is neither LC08_L1TP_..._01_T1_BQA.TIF nor "
+        "LC8...LGN00_BQA.TIF): put the product's MTL file beside it."
+    )
+
+
+def find_qa_band(input_path: str | Path) -> QaBand | None:
+    """The QA band of a Landsat product folder (given as the folder, its MTL or a band).
+
+    Returns:
+        The band and its layout, or None when the input is not a product folder or
+        its folder holds no QA band.
+
+    Raises:
+        UnsupportedDataError: a BQA whose collection cannot be told.
+    """
+    path = Path(input_path).expanduser()
+    folder = _product_folder(path) if path.exists() else None
+    if folder is None:
+        return None
+    files = sorted(f for f in folder.iterdir() if f.is_file())
+    for file in files:
+        if _QA_PIXEL.search(file.name):
+            return QaBand(file, C2)
+    for file in files:
+        if _BQA.search(file.name):
+            return QaBand(file, _collection_of(folder, file))
+    return None
+
+
+def require_qa_band(input_path: str | Path) -> QaBand:
+    """Like :func:`find_qa_band`, raising one clear line when there is none.
+
+    Raises:
+        UnsupportedDataError: the input has no QA band.
+    """
+    qa = find_qa_band(input_path)
+    if qa is None:
+        raise UnsupportedDataError(NO_QA_BAND.format(name=Path(input_path).name))
+    return qa
+
+
+@dataclass(frozen=True)
+class QaStrip:
+    """Decoded rows of the QA band.
+
+    Attributes:
+        row_off: first row in the band.
+        mask: uint8 codes (0-3, 255 fill).
+    """
+
+    row_off: int
+    mask: np.ndarray
+
+    @property
+    def valid(self) -> np.ndarray:
+        """True where the band has data."""
+        return self.mask != NODATA
+
+
+def iter_qa_strips(
+    qa: QaBand,
+    progress: Progress | None = None,
+    is_canceled: IsCanceled | None = None,
+    rows: int = _ROWS,
+) -> Iterator[QaStrip]:
+    """Yield the decoded QA band top to bottom, ``rows`` rows at a time.
+
+    Raises:
+        CanceledError: ``is_canceled()`` returned true between two windows.
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    with rasterio.open(qa.path) as dataset:
+        height, width = dataset.height, dataset.width
+        for row in range(0, height, rows):
+            if is_canceled is not None and is_canceled():
+                raise CanceledError("Canceled by the user: no output was written.")
+            window = Window(0, row, width, min(rows, height - row))
+            yield QaStrip(row, decode_qa(dataset.read(1, window=window), qa.flavour))
+            if progress is not None:
+                progress(100.0 * min(row + rows, height) / height)
+
+
+def qa_counts(qa: QaBand) -> ClassCounts:
+    """Pixels of each class in the decoded QA band (fill not counted)."""
+    counts = ClassCounts()
+    for strip in iter_qa_strips(qa):
+        counts.add(strip.mask)
+    return counts
+
+
+@dataclass(frozen=True)
+class QaComparison:
+    """The product QA band's cloud cover beside a network mask's.
+
+    Attributes:
+        band: the QA band compared with.
+        qa: its class counts.
+        mask: the network mask's class counts (as written).
+    """
+
+    band: QaBand
+    qa: ClassCounts
+    mask: ClassCounts
+
+    #: Cloud covers differ strongly: at least this many percentage points apart...
+    POINTS: ClassVar[float] = 5.0
+    #: ...and one at least this many times the other.
+    RATIO: ClassVar[float] = 1.5
+
+    @property
+    def differs(self) -> bool:
+        """Whether the two cloud covers differ strongly (see ``POINTS`` and ``RATIO``)."""
+        ours, theirs = self.mask.cloud_cover, self.qa.cloud_cover
+        low, high = sorted((ours, theirs))
+        return high - low >= self.POINTS and high >= self.RATIO * low
+
+    def summary(self) -> str:
+        """``"The product's QA band (Collection 1 BQA) flags 14.9 % cloud, this mask 3.7 %."``"""
+        return (
+            f"The product's QA band ({self.band.label}) flags {self.qa.cloud_cover:.1f} % "
+            f"cloud and {self.qa.shadow_cover:.1f} % shadow, this mask "
+            f"{self.mask.cloud_cover:.1f} % cloud and {self.mask.shadow_cover:.1f} % shadow."
+        )
+
+    def warning(self) -> str | None:
+        """The warning to show when the covers differ strongly, else None."""
+        if not self.differs:
+            return None
+        return (
+            f"The product's QA band flags {self.qa.cloud_cover:.1f} % cloud, this mask "
+            f"{self.mask.cloud_cover:.1f} %: check the mask; the probability layer shows "
+            "where the network hesitated."
+        )
+
+
+def agreement(mask: np.ndarray, other: np.ndarray) -> float:
+    """Percent of the pixels valid in both masks that hold the same code."""
+    both = (mask != NODATA) & (other != NODATA)
+    total = int(np.count_nonzero(both))
+    return 100.0 * int(np.count_nonzero((mask == other) & both)) / total if total else 0.0

@@ -1,0 +1,109 @@
+"""Cloud polygons written by layer, as QGIS writes GeoPackages (issue 17: C3, C5, M2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from osgeo import ogr
+
+from cloud_fcn_plugin.engine.errors import CanceledError, OutputExistsError
+from cloud_fcn_plugin.engine.outputs.polygons import POLYGON_LAYER, AtomicPolygonWriter
+from tests.engine.outputs.test_refine import grid, write_mask
+
+AUDIT = Path(__file__).resolve().parents[3].parent / "shared" / "audit" / "gpkg_wal.py"
+
+
+def mask(tmp_path: Path, clouds: int) -> Path:
+    """A mask with ``clouds`` separate one-pixel clouds."""
+    row = " ".join("# ." for _ in range(clouds))
+    return write_mask(tmp_path / f"mask{clouds}.tif", grid(f"{row}\n{'. ' * 2 * clouds}"))
+
+
+def layers(path: Path) -> dict[str, int]:
+    dataset = ogr.Open(str(path))
+    found = {}
+    for index in range(dataset.GetLayerCount()):
+        layer = dataset.GetLayer(index)
+        found[layer.GetName()] = layer.GetFeatureCount()
+    return found
+
+
+def write(path: Path, mask_path: Path, **options) -> int:
+    with AtomicPolygonWriter(path, **options) as writer:
+        count = writer.write(mask_path)
+        writer.finish()
+        writer.commit()
+    return count
+
+
+@pytest.fixture
+def keep(tmp_path: Path) -> Path:
+    """A GeoPackage holding the user's layers ``roads`` and ``fields``, and old clouds."""
+    path = tmp_path / "keep.gpkg"
+    write(path, mask(tmp_path, 2))
+    dataset = ogr.Open(str(path), update=1)
+    for name in ("roads", "fields"):
+        layer = dataset.CreateLayer(name, None, ogr.wkbPoint)
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetGeometry(ogr.CreateGeometryFromWkt("POINT (1 2)"))
+        layer.CreateFeature(feature)
+    dataset = None
+    return path
+
+
+class TestByLayer:
+    def test_replacing_our_layer_keeps_the_others(self, tmp_path: Path, keep: Path) -> None:
+        """M2: ``--polygons keep.gpkg --overwrite`` destroyed ``roads`` and ``fields``."""
+        assert write(keep, mask(tmp_path, 3), overwrite=True) == 3
+        assert layers(keep) == {POLYGON_LAYER: 3, "roads": 1, "fields": 1}
+        assert sorted(p.name for p in tmp_path.iterdir() if ".partial-" in p.name) == []
+
+    def test_a_named_layer_is_added_beside_the_others(self, tmp_path: Path, keep: Path) -> None:
+        """C3: Processing's ``ogr:dbname='keep.gpkg' table="clouds_new"`` kept only ``clouds``."""
+        write(keep, mask(tmp_path, 4), overwrite=True, layer="clouds_new")
+        assert layers(keep) == {POLYGON_LAYER: 2, "clouds_new": 4, "roads": 1, "fields": 1}
+
+    def test_an_existing_file_is_still_refused_without_overwrite(
+        self, tmp_path: Path, keep: Path
+    ) -> None:
+        with pytest.raises(OutputExistsError):
+            AtomicPolygonWriter(keep)
+
+    def test_a_canceled_run_leaves_every_layer_as_it_was(self, tmp_path: Path, keep: Path) -> None:
+        before = layers(keep)
+        with pytest.raises(CanceledError), AtomicPolygonWriter(keep, overwrite=True) as writer:
+            writer.write(mask(tmp_path, 5), is_canceled=lambda: True)
+        assert layers(keep) == before
+
+    def test_a_file_that_is_no_geopackage_is_replaced_whole(self, tmp_path: Path) -> None:
+        path = tmp_path / "old.gpkg"
+        path.write_text("old")
+        write(path, mask(tmp_path, 1), overwrite=True)
+        assert layers(path) == {POLYGON_LAYER: 1}
+
+
+class TestHeldOpen:
+    @pytest.mark.skipif(not AUDIT.is_file(), reason="the audit's gpkg_wal.py is not in ../shared")
+    def test_a_geopackage_another_program_holds_in_wal_mode(self, tmp_path: Path) -> None:
+        """C5: os.replace put the new file under the holder's -wal: it read as the old one."""
+        path = tmp_path / "c.gpkg"
+        write(path, mask(tmp_path, 20))
+        holder = subprocess.Popen(
+            [sys.executable, str(AUDIT), "hold", str(path), "30"], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            assert (tmp_path / "c.gpkg-wal").exists()
+            write(path, mask(tmp_path, 7), overwrite=True)
+        finally:
+            holder.kill()
+            holder.wait()
+        time.sleep(0.1)
+        check = subprocess.run([sys.executable, str(AUDIT), "check", str(path)],
+                               capture_output=True, text=True, check=True).stdout  # fmt: skip
+        assert "integrity: ['ok']" in check
+        assert "clouds polygons: 7" in check and "'notes'" in check

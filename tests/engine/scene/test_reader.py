@@ -1,0 +1,470 @@
+"""Tests of input inspection, windowed scene reading and atomic GeoTIFF writing."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from rasterio.crs import CRS
+
+from cloud_fcn_plugin.engine.errors import (
+    BandMismatchError,
+    InputNotFoundError,
+    InputReadError,
+    MetadataError,
+    ParameterError,
+)
+from cloud_fcn_plugin.engine.scene.reader import (
+    InputInfo,
+    inspect_band_files,
+    inspect_input,
+    open_scene,
+)
+from tests.engine.scene.test_mtl import C1_PRODUCT, c1_mtl_text
+
+CRS_UTM = CRS.from_epsg(32617)
+TRANSFORM = Affine(30.0, 0.0, 400000.0, 0.0, -30.0, 4000000.0)
+BAND_GLOBS = {
+    "l1_900m": "*_B{}.TIF",
+    "toa_120m": "*_B{}_toa.tif",
+    "sr_600m": "*_SR_B{}.TIF",
+}
+
+
+def write_raster(
+    path: Path,
+    data: np.ndarray,
+    *,
+    nodata: float | None = None,
+    descriptions: Sequence[str] | None = None,
+    georeferenced: bool = True,
+) -> Path:
+    """Write a (C, H, W) array as a GeoTIFF; tiny generated fixtures for unit tests."""
+    profile = {
+        "driver": "GTiff",
+        "width": data.shape[2],
+        "height": data.shape[1],
+        "count": data.shape[0],
+        "dtype": data.dtype.name,
+        "nodata": nodata,
+    }
+    if georeferenced:
+        profile.update(crs=CRS_UTM, transform=TRANSFORM)
+    with rasterio.open(path, "w", **profile) as dataset:
+        dataset.write(data)
+        for index, text in enumerate(descriptions or (), start=1):
+            dataset.set_band_description(index, text)
+    return path
+
+
+def dn_stack(bands: int = 4, shape: tuple[int, int] = (40, 50), seed: int = 0) -> np.ndarray:
+    """Level-1-like DN (7000..30000) with a fill corner."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(7000, 30000, size=(bands, *shape), dtype=np.uint16)
+    data[:, :5, :5] = 0
+    return data
+
+
+def product_folder(folder: Path, bands: Sequence[int], pattern: str, data: np.ndarray) -> Path:
+    """Single-band files named like a Landsat product (band b gets data[b % len(data)])."""
+    folder.mkdir(exist_ok=True)
+    for band in bands:
+        write_raster(folder / pattern.format(band), data[band % len(data)][None])
+    return folder
+
+
+def band_file(scene: Path, key: str, band: int) -> Path:
+    return next(scene.glob(BAND_GLOBS[key].format(band)))
+
+
+def expected_valid(files: Sequence[Path], dn_coded: bool) -> np.ndarray:
+    """Valid pixels computed straight from the files, independently of the reader."""
+    stack, nodata = [], []
+    for file in files:
+        with rasterio.open(file) as dataset:
+            stack.append(dataset.read(1))
+            nodata.append(dataset.nodata)
+    raw = np.stack(stack)
+    zero = raw == 0
+    invalid = zero.any(axis=0) if dn_coded else zero.all(axis=0)
+    for band, value in enumerate(nodata):
+        if value is not None:
+            invalid |= raw[band] == value
+    return ~invalid
+
+
+class TestInspectRealScenes:
+    @pytest.mark.parametrize(
+        ("key", "level"), [("l1_900m", "l1"), ("toa_120m", "toa"), ("sr_600m", "sr")]
+    )
+    def test_product_folders(self, scene_dirs: dict[str, Path], key: str, level: str) -> None:
+        info = inspect_input(scene_dirs[key])
+        assert isinstance(info, InputInfo)
+        assert (info.kind, info.level, info.mtl) == ("landsat_product", level, None)
+        assert "product level" in info.level_reason
+        assert info.band_files is not None
+        assert [f.name for f in info.band_files] == [
+            band_file(scene_dirs[key], key, b).name for b in (4, 3, 2, 5)
+        ]
+
+    def test_rgb_stack_has_no_band_guess(self, scene_dirs: dict[str, Path]) -> None:
+        info = inspect_input(scene_dirs["rgb_30m"])  # the folder holds one 3-band raster
+        assert (info.kind, info.band_count, info.default_bands) == ("raster", 3, None)
+        assert (info.width, info.height) == (2041, 1860)
+        assert info.crs == CRS.from_epsg(32621)
+
+    def test_biome_patch_layout(self, biome_dir: Path) -> None:
+        patch = next((biome_dir / "train" / "Images").glob("*.tif"))
+        info = inspect_input(patch)
+        assert (info.level, info.default_bands, info.crs) == ("toa", (3, 2, 1, 4), None)
+        assert "Biome" in info.notes[0]
+
+
+class TestInspectSynthetic:
+    def test_four_band_stack_is_b2_to_b5(self, tmp_path: Path) -> None:
+        info = inspect_input(write_raster(tmp_path / "stack.tif", dn_stack(4)))
+        assert info.default_bands == (3, 2, 1, 4)
+        assert info.level == "l1" and "uint16" in info.level_reason
+
+    def test_seven_band_stack_is_b1_to_b7(self, tmp_path: Path) -> None:
+        info = inspect_input(write_raster(tmp_path / "stack.tif", dn_stack(7)))
+        assert info.default_bands == (4, 3, 2, 5)
+
+    def test_eight_band_reflectance_without_kelvin_is_b1_order(self, tmp_path: Path) -> None:
+        data = np.full((8, 8, 8), 0.2, np.float32)
+        info = inspect_input(write_raster(tmp_path / "stack.tif", data))
+        assert info.default_bands == (4, 3, 2, 5)
+
+    def test_descriptions_name_the_bands(self, tmp_path: Path) -> None:
+        names = ["NIR", "SR_B4", "band 3", "Blue", "B6"]
+        info = inspect_input(write_raster(tmp_path / "x.tif", dn_stack(5), descriptions=names))
+        assert info.default_bands == (2, 3, 4, 1)
+        assert info.band_descriptions == tuple(names)
+
+    def test_five_anonymous_bands_cannot_be_guessed(self, tmp_path: Path) -> None:
+        assert inspect_input(write_raster(tmp_path / "x.tif", dn_stack(5))).default_bands is None
+
+    def test_float_raster_is_toa(self, tmp_path: Path) -> None:
+        data = np.full((4, 10, 10), 0.25, np.float32)
+        assert inspect_input(write_raster(tmp_path / "x.tif", data)).level == "toa"
+
+    def test_integer_reflectance_is_scaled_toa(self, tmp_path: Path) -> None:
+        data = np.full((4, 10, 10), 2500, np.int16)
+        path = write_raster(tmp_path / "x.tif", data)
+        assert inspect_input(path).level == "toa"
+        with open_scene(path) as reader:
+            refl, valid = reader.read_all()
+        assert valid.all() and refl == pytest.approx(np.full(refl.shape, 0.25), abs=1e-6)
+
+    def test_lowercase_product_folder(self, tmp_path: Path) -> None:
+        folder = product_folder(
+            tmp_path / "p", (2, 3, 4, 5, 6), "lc08_l1tp_016037_20170813_20170814_01_rt_b{}.tif",
+            dn_stack(4),
+        )  # fmt: skip
+        info = inspect_input(folder)
+        assert info.kind == "landsat_product" and info.level == "l1"
+
+    def test_folder_missing_nir(self, tmp_path: Path) -> None:
+        folder = product_folder(tmp_path / "p", (2, 3, 4), f"{C1_PRODUCT}_B{{}}.TIF", dn_stack(4))
+        with pytest.raises(BandMismatchError, match=r"lacks band B5 \(NIR\)"):
+            inspect_input(folder)
+
+    def test_mtl_file_as_input(self, tmp_path: Path) -> None:
+        folder = product_folder(tmp_path / "p", (2, 3, 4, 5), f"{C1_PRODUCT}_B{{}}.TIF", dn_stack())
+        mtl = folder / f"{C1_PRODUCT}_MTL.txt"
+        mtl.write_text(c1_mtl_text(sun_elevation=30.0))
+        info = inspect_input(mtl)
+        assert info.kind == "landsat_product" and info.path == folder
+        assert info.mtl is not None and info.mtl.sun_elevation == 30.0
+        assert "DATA_TYPE" in info.level_reason
+
+    def test_malformed_mtl_in_folder(self, tmp_path: Path) -> None:
+        folder = product_folder(tmp_path / "p", (2, 3, 4, 5), f"{C1_PRODUCT}_B{{}}.TIF", dn_stack())
+        (folder / f"{C1_PRODUCT}_MTL.txt").write_text("GROUP = L1_METADATA_FILE\nbroken\n")
+        with pytest.raises(MetadataError, match="KEY = VALUE"):
+            inspect_input(folder)
+
+    def test_missing_path(self, tmp_path: Path) -> None:
+        with pytest.raises(InputNotFoundError, match="does not exist"):
+            inspect_input(tmp_path / "nothing.tif")
+
+    def test_not_a_raster(self, tmp_path: Path) -> None:
+        path = tmp_path / "notes.tif"
+        path.write_text("not a raster at all")
+        with pytest.raises(InputReadError, match="is not a raster GDAL can read"):
+            inspect_input(path)
+
+    def test_folder_without_band_files(self, tmp_path: Path) -> None:
+        with pytest.raises(InputReadError, match="holds no Landsat band files"):
+            inspect_input(tmp_path)
+
+    def test_band_files_must_share_a_grid(self, tmp_path: Path) -> None:
+        files = [write_raster(tmp_path / f"{i}.tif", dn_stack(1)) for i in range(3)]
+        files.append(write_raster(tmp_path / "small.tif", dn_stack(1, shape=(10, 10))))
+        with pytest.raises(BandMismatchError, match="must share one grid"):
+            inspect_band_files(files)
+
+
+class TestOpenRealScenes:
+    @pytest.mark.parametrize("key", ["l1_900m", "toa_120m", "sr_600m"])
+    def test_grid_mask_and_range(self, scene_dirs: dict[str, Path], key: str) -> None:
+        files = [band_file(scene_dirs[key], key, b) for b in (4, 3, 2, 5)]
+        with rasterio.open(files[0]) as red, open_scene(scene_dirs[key]) as reader:
+            assert (reader.width, reader.height) == (red.width, red.height)
+            assert reader.crs == red.crs and reader.transform == red.transform
+            assert reader.profile()["transform"] == red.transform
+            refl, valid = reader.read_all()
+        assert refl.shape == (4, reader.height, reader.width) and refl.dtype == np.float32
+        np.testing.assert_array_equal(valid, expected_valid(files, key != "toa_120m"))
+        assert 0.5 < valid.mean() < 0.95
+        assert refl[:, valid].min() >= -0.2 and refl[:, valid].max() <= 1.5
+        assert np.all(refl[:, ~valid] == 0)
+
+    def test_window_equals_part_of_whole(self, scene_dirs: dict[str, Path]) -> None:
+        with open_scene(scene_dirs["sr_600m"]) as reader:
+            whole, whole_valid = reader.read_all()
+            part, part_valid = reader.read(100, 50, 64, 80)
+        np.testing.assert_array_equal(part, whole[:, 100:164, 50:130])
+        np.testing.assert_array_equal(part_valid, whole_valid[100:164, 50:130])
+
+    def test_boundless_window_is_fill_outside(self, scene_dirs: dict[str, Path]) -> None:
+        with open_scene(scene_dirs["toa_120m"]) as reader:
+            h, w = reader.height, reader.width
+            whole, whole_valid = reader.read_all()
+            refl, valid = reader.read(h - 20, w - 30, 64, 64)
+            outside, outside_valid = reader.read(h + 5, -100, 16, 16)
+        assert refl.shape == (4, 64, 64)
+        np.testing.assert_array_equal(refl[:, :20, :30], whole[:, h - 20 :, w - 30 :])
+        np.testing.assert_array_equal(valid[:20, :30], whole_valid[h - 20 :, w - 30 :])
+        assert not valid[20:].any() and not valid[:, 30:].any()
+        assert np.all(refl[:, 20:] == 0) and np.all(refl[:, :, 30:] == 0)
+        assert not outside_valid.any() and not outside.any()
+
+    def test_rgb_stack_lacks_nir(self, scene_dirs: dict[str, Path]) -> None:
+        with pytest.raises(BandMismatchError, match="has 3 band.*no NIR band"):
+            open_scene(scene_dirs["rgb_30m"])
+        raster = next(scene_dirs["rgb_30m"].glob("*.TIF"))
+        with pytest.raises(BandMismatchError, match="has 3 band"):
+            open_scene(raster, bands=(3, 2, 1, 1))
+
+    def test_38cloud_band_files(self, cloud38_dir: Path) -> None:
+        files = [next((cloud38_dir / f"train_{b}").glob("*.TIF")) for b in _CLOUD38_ROLES]
+        with open_scene(band_files=files) as reader:
+            refl, valid = reader.read_all()
+            assert reader.product == "l1" and reader.crs is None
+            assert "no sun-angle correction" in reader.scaling.reason
+        with rasterio.open(files[3]) as nir:
+            raw_nir = nir.read(1).astype(np.float64)
+        assert refl.shape == (4, 384, 384) and valid.all()
+        np.testing.assert_allclose(refl[3], raw_nir * 2e-5 - 0.1, atol=1e-5)
+
+    def test_biome_patch_with_explicit_bands(self, biome_dir: Path) -> None:
+        patch = next((biome_dir / "val" / "Images").glob("*.tif"))
+        with open_scene(patch, bands=(3, 2, 1, 4), product="toa") as reader:
+            refl, valid = reader.read_all()
+            assert reader.scaling.gain == (1.0,) * 4
+        with rasterio.open(patch) as dataset:
+            raw = dataset.read([3, 2, 1, 4])
+        np.testing.assert_array_equal(refl[:, valid], raw[:, valid])
+
+    def test_mtl_scaling_on_real_bands(self, scene_dirs: dict[str, Path], tmp_path: Path) -> None:
+        # Links, not copies: the real band files next to a written MTL.
+        for band in (2, 3, 4, 5):
+            source = band_file(scene_dirs["l1_900m"], "l1_900m", band)
+            (tmp_path / source.name).symlink_to(source)
+        product = source.name.rsplit("_B", 1)[0]
+        (tmp_path / f"{product}_MTL.txt").write_text(c1_mtl_text(product, sun_elevation=30.0))
+        with open_scene(tmp_path) as plain, open_scene(scene_dirs["l1_900m"]) as reader:
+            corrected, valid = plain.read_all()
+            uncorrected, _ = reader.read_all()
+            assert plain.scaling.sun_elevation == 30.0
+        np.testing.assert_allclose(corrected[:, valid], uncorrected[:, valid] * 2, rtol=1e-5)
+
+
+_CLOUD38_ROLES = ("red", "green", "blue", "nir")
+
+
+class TestSceneReaderSynthetic:
+    def test_band_index_out_of_range(self, tmp_path: Path) -> None:
+        path = write_raster(tmp_path / "x.tif", dn_stack(5))
+        with pytest.raises(BandMismatchError, match="x.tif, which has 5 bands.*between 1 and 5"):
+            open_scene(path, bands=(4, 3, 2, 6))
+
+    def test_unguessable_bands_must_be_given(self, tmp_path: Path) -> None:
+        path = write_raster(tmp_path / "x.tif", dn_stack(5))
+        with pytest.raises(BandMismatchError, match="pass them"):
+            open_scene(path)
+        with open_scene(path, bands=(4, 3, 2, 5)) as reader:
+            assert reader.read(10, 10, 4, 4)[0].shape == (4, 4, 4)
+
+    def test_bands_pick_the_right_layers(self, tmp_path: Path) -> None:
+        data = np.stack([np.full((6, 6), 10000 * (i + 1), np.uint16) for i in range(4)])
+        with open_scene(write_raster(tmp_path / "x.tif", data), bands=(2, 4, 1, 3)) as reader:
+            refl, _ = reader.read_all()
+        np.testing.assert_allclose(refl[:, 0, 0], [0.3, 0.7, 0.1, 0.5], atol=1e-6)
+
+    def test_fill_rules(self, tmp_path: Path) -> None:
+        data = np.full((4, 4, 4), 0.2, np.float32)
+        data[:, 0, 0] = 0.0  # 0 everywhere: fill
+        data[0, 0, 1] = 0.0  # 0 in one reflectance band: a dark but real pixel
+        data[2, 0, 2] = np.nan
+        data[3, 0, 3] = -1.0  # declared nodata in one band
+        with open_scene(write_raster(tmp_path / "x.tif", data, nodata=-1.0)) as reader:
+            refl, valid = reader.read_all()
+            assert reader.nodata == -1.0
+        assert valid[0].tolist() == [False, True, False, False] and valid[1:].all()
+        assert np.isfinite(refl).all() and np.all(refl[:, 0, [0, 2, 3]] == 0)
+
+    def test_dn_zero_in_one_band_is_fill(self, tmp_path: Path) -> None:
+        data = dn_stack(4, (8, 8))
+        data[3, 7, 7] = 0
+        with open_scene(write_raster(tmp_path / "x.tif", data)) as reader:
+            assert not reader.read_all()[1][7, 7]
+
+    def test_product_override(self, tmp_path: Path) -> None:
+        with open_scene(write_raster(tmp_path / "x.tif", dn_stack()), product="sr") as reader:
+            assert reader.product == "sr" and "--product sr" in reader.product_reason
+            assert reader.scaling.gain == (2.75e-5,) * 4
+            assert any("Scaling" in m for m in reader.messages)
+
+    def test_read_raw_gives_stored_values_inside_the_raster_only(self, tmp_path: Path) -> None:
+        data = np.stack([np.full((6, 8), 10000 * (i + 1), np.uint16) for i in range(4)])
+        data[:, 0, 0] = 0
+        with open_scene(write_raster(tmp_path / "x.tif", data), bands=(2, 4, 1, 3)) as reader:
+            raw, valid = reader.read_raw(0, 0, 6, 8)
+            assert raw.dtype == np.uint16 and list(raw[:, 1, 1]) == [20000, 40000, 10000, 30000]
+            assert not valid[0, 0] and valid.sum() == 47
+            with pytest.raises(ParameterError, match="leave the 8x6 raster: use read"):
+                reader.read_raw(2, 0, 6, 8)
+
+    def test_bad_arguments(self, tmp_path: Path) -> None:
+        path = write_raster(tmp_path / "x.tif", dn_stack())
+        with pytest.raises(ParameterError, match="auto, l1, toa or sr"):
+            open_scene(path, product="dn")
+        with pytest.raises(ParameterError, match="either an input path or four band files"):
+            open_scene()
+        with pytest.raises(ParameterError, match="four paths"):
+            open_scene(band_files=[path])
+        with open_scene(path) as reader, pytest.raises(ParameterError, match="positive"):
+            reader.read(0, 0, 0, 4)
+
+    def test_missing_band_file(self, tmp_path: Path) -> None:
+        files = [write_raster(tmp_path / f"{i}.tif", dn_stack(1)) for i in range(3)]
+        with pytest.raises(InputNotFoundError, match="absent.tif does not exist"):
+            open_scene(band_files=[*files, tmp_path / "absent.tif"])
+
+    def test_multi_band_file_as_band_file(self, tmp_path: Path) -> None:
+        files = [write_raster(tmp_path / f"{i}.tif", dn_stack(1)) for i in range(3)]
+        with pytest.raises(BandMismatchError, match="must have one each"):
+            open_scene(band_files=[*files, write_raster(tmp_path / "m.tif", dn_stack(2))])
+
+    def test_ungeoreferenced_profile(self, tmp_path: Path) -> None:
+        path = write_raster(tmp_path / "x.tif", dn_stack(), georeferenced=False)
+        with open_scene(path) as reader:
+            profile = reader.profile()
+        assert profile["crs"] is None and profile["driver"] == "GTiff"
+        assert (profile["width"], profile["height"]) == (50, 40)
+
+    def test_block_shape_and_read_from_another_thread(self, tmp_path: Path) -> None:
+        path = write_raster(tmp_path / "x.tif", dn_stack())
+        results = []
+        with open_scene(path) as reader:
+            assert reader.block_shape[1] == 50
+            worker = threading.Thread(target=lambda: results.append(reader.read(0, 0, 40, 50)))
+            worker.start()
+            worker.join()
+            np.testing.assert_array_equal(results[0][0], reader.read_all()[0])
+
+
+class TestProductFolderOfBandFile:
+    def test_single_band_on_the_siblings_grid_is_a_band(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.scene.reader import product_folder_of
+
+        folder = product_folder(tmp_path / "p", (2, 3, 4, 5), f"{C1_PRODUCT}_B{{}}.TIF", dn_stack())
+        assert product_folder_of(folder / f"{C1_PRODUCT}_B4.TIF") == folder
+
+    def test_stack_named_like_a_band_file_is_read_as_itself(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.scene.reader import product_folder_of
+
+        folder = product_folder(tmp_path / "p", (2, 3, 4, 5), "other_B{}.TIF", dn_stack())
+        stack = write_raster(folder / "mystack_B4.tif", dn_stack(shape=(30, 30)))
+        assert product_folder_of(stack) is None
+        single = write_raster(folder / "small_B7.tif", dn_stack(1, shape=(30, 30)))
+        assert product_folder_of(single) is None  # one band, but not on the siblings' grid
+
+
+class TestImplausibleData:
+    def test_infinite_pixels_are_fill(self, tmp_path: Path) -> None:
+        data = np.full((4, 10, 10), 0.2, np.float32)
+        data[:, 0, 0] = np.inf
+        data[2, 1, 1] = -np.inf
+        with open_scene(write_raster(tmp_path / "toa.tif", data)) as reader:
+            _, valid = reader.read_all()
+            raw, valid_raw = reader.read_raw(0, 0, 10, 10)
+        assert not valid[0, 0] and not valid[1, 1] and valid.sum() == 98
+        assert (valid_raw == valid).all()
+
+    @pytest.mark.parametrize("dtype", ["complex64", "uint8", "int8"])
+    def test_complex_and_8_bit_rasters_are_refused(self, tmp_path: Path, dtype: str) -> None:
+        from cloud_fcn_plugin.engine.errors import UnsupportedDataError
+
+        path = write_raster(tmp_path / "x.tif", (dn_stack() % 100).astype(dtype))
+        with pytest.raises(UnsupportedDataError, match="x.tif.*(complex|8-bit).*Landsat"):
+            open_scene(path)
+
+    def test_alpha_band_is_refused(self, tmp_path: Path) -> None:
+        from rasterio.enums import ColorInterp
+
+        from cloud_fcn_plugin.engine.errors import UnsupportedDataError
+
+        path = write_raster(tmp_path / "rgba.tif", dn_stack())
+        with rasterio.open(path, "r+") as dataset:
+            dataset.colorinterp = [
+                ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha
+            ]  # fmt: skip
+        with pytest.raises(UnsupportedDataError, match="alpha"):
+            open_scene(path)
+
+    def test_one_band_four_times_is_refused(self, tmp_path: Path) -> None:
+        path = write_raster(tmp_path / "s.tif", dn_stack())
+        with pytest.raises(BandMismatchError, match="twice"):
+            open_scene(path, bands=(1, 1, 1, 1))
+
+
+class TestCorruptData:
+    def _truncated(self, source: Path, target: Path) -> Path:
+        data = source.read_bytes()
+        target.write_bytes(data[: len(data) // 2])
+        return target
+
+    def test_truncated_tiff(self, tmp_path: Path) -> None:
+        whole = write_raster(tmp_path / "whole.tif", dn_stack(shape=(300, 300)))
+        broken = self._truncated(whole, tmp_path / "broken.tif")
+        with pytest.raises(InputReadError, match="broken.tif.*corrupt"), open_scene(broken) as r:
+            r.read_all()
+
+    def test_vrt_with_a_missing_source(self, tmp_path: Path) -> None:
+        sources = "".join(
+            f'<VRTRasterBand dataType="UInt16" band="{b}"><SimpleSource>'
+            f'<SourceFilename relativeToVRT="1">gone.tif</SourceFilename>'
+            f"<SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
+            for b in range(1, 5)
+        )
+        vrt = tmp_path / "scene.vrt"
+        vrt.write_text(f'<VRTDataset rasterXSize="50" rasterYSize="40">{sources}</VRTDataset>')
+        with pytest.raises(InputReadError, match="scene.vrt.*missing"), open_scene(vrt) as r:
+            r.read_all()
+
+    def test_truncated_band_in_a_product_folder(self, tmp_path: Path) -> None:
+        folder = product_folder(
+            tmp_path / "p", (2, 3, 4, 5), f"{C1_PRODUCT}_B{{}}.TIF", dn_stack(shape=(300, 300))
+        )
+        band = folder / f"{C1_PRODUCT}_B5.TIF"
+        self._truncated(band, band)
+        with pytest.raises(InputReadError, match=f"{C1_PRODUCT}_B5.TIF"), open_scene(folder) as r:
+            r.read_all()
