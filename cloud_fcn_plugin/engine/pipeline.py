@@ -25,14 +25,8 @@ from .outputs.checks import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
 from .outputs.writer import MaskStrip, OutputPaths, ProgressStages, WrittenCounts, write_outputs
 from .params import QA_MODEL, DetectionParams, DetectionResult
 from .scene.bands import band_numbers
-from .scene.qa_band import (
-    QaBand,
-    QaComparison,
-    find_qa_band,
-    iter_qa_strips,
-    qa_counts,
-    require_qa_band,
-)
+from .scene.opened import Scene, open_input
+from .scene.qa_band import QaBand, QaComparison, iter_qa_strips, qa_counts
 from .scene.reader import GDAL_ERRORS, SceneReader, open_scene
 
 Log = Callable[[str], None]
@@ -64,7 +58,7 @@ def _qa_mask_strips(
 
 
 def detect_clouds(
-    input_path: str | Path,
+    input_path: str | Path | Scene,
     output_path: str | Path,
     params: DetectionParams | None = None,
     *,
@@ -84,7 +78,8 @@ def detect_clouds(
     strongly.
 
     Args:
-        input_path: multi-band GeoTIFF, Landsat product folder or ``*_MTL.txt``.
+        input_path: multi-band GeoTIFF, Landsat product folder or ``*_MTL.txt``, or
+            the :class:`~.scene.opened.Scene` a caller already opened.
         output_path: mask GeoTIFF to write (uint8 codes above).
         params: run parameters; defaults use the bundled weights.
         progress: receives the percentage done (0..100).
@@ -104,11 +99,12 @@ def detect_clouds(
     started = time.perf_counter()
     params = params or DetectionParams()
     log = log or (lambda message: None)
+    scene = open_input(input_path)
     if params.model == QA_MODEL and predictor is None:
-        return _detect_from_qa(input_path, output_path, params, progress, is_canceled, log)
-    outputs = _check_outputs(input_path, output_path, params)
+        return _detect_from_qa(scene, output_path, params, progress, is_canceled, log)
+    outputs = _check_outputs(scene, output_path, params)
     if predictor is None:
-        model = choose_model(input_path, params.model, params.weights, params.product)
+        model = choose_model(scene, params.model, params.weights, params.product)
         predictor = load_predictor(model.path, params.device, params.batch_size, log)
     model_name = model.label if model else "given model"
     if model is not None:
@@ -122,7 +118,7 @@ def detect_clouds(
 
     with (
         open_scene(
-            input_path,
+            scene,
             bands=params.bands,
             product=params.product,
             model_bands=band_numbers(meta.bands),
@@ -142,13 +138,13 @@ def detect_clouds(
         )  # fmt: skip
         descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
         counts = write_outputs(
-            Path(input_path), _grid(reader, params), strips, outputs, params, stage,
+            scene, _grid(reader, params), strips, outputs, params, stage,
             is_canceled, descriptions,
         )  # fmt: skip
         product, width, height = reader.product, reader.width, reader.height
 
     messages = [model.reason, *reader.messages] if model else list(reader.messages)
-    comparison = _compare_with_qa(input_path, counts.mask, log)
+    comparison = _compare_with_qa(scene, counts.mask, log)
     if comparison is not None:
         messages.append(comparison.summary())
         if comparison.warning():
@@ -161,9 +157,9 @@ def detect_clouds(
     )  # fmt: skip
 
 
-def _check_outputs(input_path: str | Path, output_path: str | Path, params: DetectionParams):
+def _check_outputs(scene: Scene, output_path: str | Path, params: DetectionParams) -> OutputPaths:
     checked = check_outputs(
-        input_path,
+        scene,
         [
             ("mask", output_path, RASTER_SUFFIXES),
             ("probability", params.probability, RASTER_SUFFIXES),
@@ -182,7 +178,7 @@ def _check_outputs(input_path: str | Path, output_path: str | Path, params: Dete
 
 
 def _detect_from_qa(
-    input_path: str | Path,
+    scene: Scene,
     output_path: str | Path,
     params: DetectionParams,
     progress: Progress | None,
@@ -191,13 +187,13 @@ def _detect_from_qa(
 ) -> DetectionResult:
     """Decode the product's QA band into the mask (``--model qa``)."""
     started = time.perf_counter()
-    qa = require_qa_band(input_path)
+    qa = scene.require_qa()
     if params.probability is not None:
         raise ParameterError(
             "The product QA band has no probabilities: drop the probability output, or "
             "choose a network model to get one."
         )
-    outputs = _check_outputs(input_path, output_path, params)
+    outputs = _check_outputs(scene, output_path, params)
     reason = f"Model: the product's QA band ({qa.label}, {qa.path.name})."
     log(reason)
     with rasterio.open(qa.path) as dataset:
@@ -206,10 +202,10 @@ def _detect_from_qa(
             "transform": dataset.transform, "overwrite": params.overwrite,
         }  # fmt: skip
     if outputs.masked_image is not None:
-        _check_qa_grid(input_path, qa, grid)
+        _check_qa_grid(scene, qa, grid)
     stage = ProgressStages(progress, params, outputs)
     counts = write_outputs(
-        Path(input_path), grid, _qa_mask_strips(qa, stage.tiles, is_canceled), outputs,
+        scene, grid, _qa_mask_strips(qa, stage.tiles, is_canceled), outputs,
         params, stage, is_canceled, (),
     )  # fmt: skip
     return _result(
@@ -219,15 +215,13 @@ def _detect_from_qa(
     )  # fmt: skip
 
 
-def _check_qa_grid(input_path: str | Path, qa: QaBand, grid: dict) -> None:
+def _check_qa_grid(scene: Scene, qa: QaBand, grid: dict) -> None:
     """The masked image stacks the product's bands on the QA band's grid: they must match.
 
     Raises:
         BandMismatchError: the band files are not on the QA band's grid.
     """
-    from .scene.reader import inspect_input
-
-    info = inspect_input(input_path)
+    info = scene.info
     if (info.width, info.height, info.transform) != (
         grid["width"], grid["height"], grid["transform"]
     ):  # fmt: skip
@@ -238,10 +232,10 @@ def _check_qa_grid(input_path: str | Path, qa: QaBand, grid: dict) -> None:
         )
 
 
-def _compare_with_qa(input_path: str | Path, mask: ClassCounts, log: Log) -> QaComparison | None:
+def _compare_with_qa(scene: Scene, mask: ClassCounts, log: Log) -> QaComparison | None:
     """The product QA band's cover beside the mask's, logged; None without a QA band."""
     try:
-        qa = find_qa_band(input_path)
+        qa = scene.qa
         if qa is None:
             return None
         comparison = QaComparison(qa, qa_counts(qa), mask)

@@ -70,15 +70,17 @@ def run_scene(
     from ..models.choice import choose_model
     from ..params import QA_MODEL
     from ..pipeline import detect_clouds
+    from ..scene.opened import open_input
 
     started = time.perf_counter()
     try:
+        scene = open_input(job.input)
         if params.model == QA_MODEL and params.weights is None:
-            result = detect_clouds(job.input, job.output, params)
+            result = detect_clouds(scene, job.output, params)
         else:
-            model = choose_model(job.input, params.model, params.weights, params.product)
+            model = choose_model(scene, params.model, params.weights, params.product)
             predictor = cached_predictor(params, model.path)
-            result = detect_clouds(job.input, job.output, params, predictor=predictor, model=model)
+            result = detect_clouds(scene, job.output, params, predictor=predictor, model=model)
     except CanceledError:
         raise
     except Exception as error:

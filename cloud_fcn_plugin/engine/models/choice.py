@@ -24,7 +24,8 @@ from ..errors import ParameterError, UnsupportedDataError
 from ..params import MODEL_CHOICES
 from ..resources import resource_path
 from ..scene.bands import FULLBAND_BANDS, MODEL_BANDS, SIXBAND_BANDS, band_numbers
-from ..scene.reader import InputInfo, inspect_input
+from ..scene.opened import Scene, open_input
+from ..scene.reader import InputInfo
 from ..scene.scaling import scaling_for
 
 
@@ -122,9 +123,9 @@ def readable(name: str, info: InputInfo, product: str = "auto") -> bool:
     return True
 
 
-def _automatic(input_path: str | Path | None, product: str) -> tuple[str, str]:
+def _automatic(source: str | Path | Scene | None, product: str) -> tuple[str, str]:
     """The model ``auto`` runs on an input, and why, in words an analyst follows."""
-    info = inspect_input(input_path) if input_path is not None else None
+    info = open_input(source).info if source is not None else None
     name = next(
         (
             candidate
@@ -141,15 +142,16 @@ def _automatic(input_path: str | Path | None, product: str) -> tuple[str, str]:
 
 
 def choose_model(
-    input_path: str | Path | None,
+    source: str | Path | Scene | None,
     model: str = "auto",
     weights: str | Path | None = None,
     product: str = "auto",
 ) -> ModelChoice:
-    """Decide which checkpoint runs on ``input_path``.
+    """Decide which checkpoint runs on an input.
 
     Args:
-        input_path: the input (inspected for its bands when ``model`` is ``auto``).
+        source: the input or its opened scene (inspected for its bands when ``model``
+            is ``auto``).
         model: ``auto`` or a bundled model's name; ignored when ``weights`` is given.
         weights: a checkpoint file chosen by the user.
         product: the product level the run uses (``auto`` to infer it).
@@ -165,6 +167,6 @@ def choose_model(
         raise ParameterError(
             f"Unknown model {model!r}: choose {', '.join(MODEL_CHOICES)} or a .safetensors file."
         )
-    name, why = _automatic(input_path, product) if model == "auto" else (model, "chosen")
+    name, why = _automatic(source, product) if model == "auto" else (model, "chosen")
     path = bundled_model_path(name)
     return ModelChoice(name, path, BUNDLED[name].bands, f"Model: {MODEL_LABELS[name]} ({why}).")

@@ -16,7 +16,8 @@ from ..errors import (
     ParameterError,
 )
 from ..files.gdal_read import os_reason
-from ..scene.read_set import ReadSet, input_files
+from ..scene.opened import Scene, open_input
+from ..scene.read_set import ReadSet
 
 #: Extensions of raster outputs: they are always written as GeoTIFF.
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -116,14 +117,15 @@ def same_file(a: str | Path, b: str | Path) -> bool:
 
 
 def check_outputs(
-    input_path: str | Path | None,
+    source: str | Path | Scene | None,
     outputs: Sequence[tuple[str, str | Path | None, Sequence[str] | None]],
     overwrite: bool,
 ) -> list[Path | None]:
     """Check every output of one run up front: writable, never an input file, all distinct.
 
     Args:
-        input_path: what the run reads (raster, product folder or MTL), None for none.
+        source: what the run reads (raster, product folder, MTL or its opened scene), None
+            for none.
         outputs: ``(label, path or None, allowed suffixes or None)`` per output.
         overwrite: whether existing outputs may be replaced.
 
@@ -133,7 +135,7 @@ def check_outputs(
     Raises:
         OutputConflictError: an output is an input file, or two outputs share a path.
     """
-    protected = ReadSet(input_files(input_path) if input_path is not None else [])
+    protected = ReadSet(open_input(source).files if source is not None else [])
     checked: list[Path | None] = []
     seen: list[tuple[str, Path]] = []
     for label, path, suffixes in outputs:

@@ -14,7 +14,7 @@ from ..errors import BandMismatchError
 from ..files.gdal_calls import raise_if_canceled
 from ..files.gdal_read import open_raster, reading
 from ..scene.bands import LANDSAT_BAND_NAMES
-from ..scene.inspection import inspect_input
+from ..scene.opened import Scene, open_input
 from .raster import MASK_NODATA, AtomicRasterWriter
 from .refine import Fraction, IsCanceled, _open, row_windows
 
@@ -45,7 +45,7 @@ class ImageBands:
     nodata: float
 
 
-def image_bands(input_path: str | Path) -> ImageBands:
+def image_bands(source: str | Path | Scene) -> ImageBands:
     """Every band of a raster; the reflective 30 m bands of a Landsat product folder.
 
     A product folder (or its MTL) gives B1-B7 and B9 where present, as one stack with
@@ -55,7 +55,7 @@ def image_bands(input_path: str | Path) -> ImageBands:
     Raises:
         BandMismatchError: a band file of the product is not on the grid of the others.
     """
-    info = inspect_input(input_path)
+    info = open_input(source).info
     if info.kind == "raster":
         with _open(info.path) as dataset:
             count = dataset.count

@@ -19,6 +19,7 @@ from ..classes import CLOUD_CODES, CLOUD_SHADOW
 from ..errors import OutputNotWritableError
 from ..files.atomic import AtomicOutput, discard_temporary, new_temporary, verify_temporary
 from ..files.gdal_read import GDAL_ERRORS
+from ..scene.opened import Scene, open_input
 from ..scene.reader import open_scene
 from .checks import check_output_path
 
@@ -28,7 +29,7 @@ FILL_RGB = (0, 0, 0)
 
 
 def write_preview(
-    input_path: str | Path,
+    input_path: str | Path | Scene,
     mask_path: str | Path,
     png_path: str | Path,
     *,
@@ -61,7 +62,7 @@ class AtomicPreviewWriter(AtomicOutput):
     def __init__(
         self,
         path: str | Path,
-        input_path: str | Path,
+        input_path: str | Path | Scene,
         *,
         bands: tuple[int, int, int, int] | None = None,
         product: str = "auto",
@@ -69,13 +70,13 @@ class AtomicPreviewWriter(AtomicOutput):
     ) -> None:
         self.path = check_output_path(path, overwrite, suffixes=(".png",))
         self.overwrite = overwrite
-        self.input_path, self.bands, self.product = Path(input_path), bands, product
+        self.scene, self.bands, self.product = open_input(input_path), bands, product
         self.temp_path = new_temporary(self.path)
         self._committed = self._finished = False
 
     def write(self, mask_path: Path, *, max_size: int = 1024) -> None:
         """Draw the scene and the mask's outlines into the temporary PNG."""
-        with open_scene(self.input_path, bands=self.bands, product=self.product) as reader:
+        with open_scene(self.scene, bands=self.bands, product=self.product) as reader:
             step = max(1, math.ceil(max(reader.height, reader.width) / max_size))
             rgb, valid = _decimated_rgb(reader, step)
         with rasterio.open(mask_path) as mask_src:

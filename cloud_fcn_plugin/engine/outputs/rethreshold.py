@@ -24,6 +24,7 @@ from ..inference.decision import classify
 from ..inference.strips import IsCanceled, Progress
 from ..params import DetectionParams, DetectionResult
 from ..pipeline import _check_outputs, _result
+from ..scene.opened import open_input
 from ..scene.reader import GDAL_ERRORS
 from .refine import row_windows
 from .writer import PROBABILITY_NODATA, MaskStrip, ProgressStages, write_outputs
@@ -74,7 +75,8 @@ def rethreshold(
     if params.threshold is None:
         raise ParameterError("Re-thresholding needs a threshold: pass one between 0 and 1.")
     params = replace(params, probability=None)
-    outputs = _check_outputs(input_path, output_path, params)
+    scene = open_input(input_path)
+    outputs = _check_outputs(scene, output_path, params)
     path = Path(probability_path)
     try:
         dataset = rasterio.open(path)
@@ -95,7 +97,7 @@ def rethreshold(
             dataset, layout, (params.threshold, shadow), stage.tiles, is_canceled
         )
         counts = write_outputs(
-            Path(input_path), grid, strips, outputs, params, stage, is_canceled, ()
+            scene, grid, strips, outputs, params, stage, is_canceled, ()
         )
     return _result(
         outputs, counts, params, width=grid["width"], height=grid["height"],

@@ -17,6 +17,7 @@ from ..files.atomic import AtomicOutput
 from ..inference.decision import ClassCounts
 from ..inference.strips import IsCanceled, Progress, Strip
 from ..params import DetectionParams
+from ..scene.opened import Scene
 from .masked_image import image_bands, write_masked_image
 from .polygons import AtomicPolygonWriter
 from .raster import MASK_CLASS_TAGS, MASK_COLORMAP, MASK_NODATA, AtomicRasterWriter
@@ -72,7 +73,7 @@ _MASK_DESCRIPTION = "cloud mask"
 
 
 def write_outputs(
-    input_path: Path,
+    scene: Scene,
     grid: dict,
     strips: Iterator[MaskStrip],
     outputs: OutputPaths,
@@ -96,7 +97,7 @@ def write_outputs(
         "description": _MASK_DESCRIPTION,
         "tags": {**MASK_CLASS_TAGS, **settings_tags(params)},
     }
-    bands = image_bands(input_path) if outputs.masked_image is not None else None
+    bands = image_bands(scene) if outputs.masked_image is not None else None
     detected = ClassCounts()
     masked = params.mask_classes
     with ExitStack() as stack:
@@ -141,7 +142,7 @@ def write_outputs(
         pool.shutdown()
         if detected.valid == 0:
             raise NoValidPixelsError(
-                f"{input_path.name} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
+                f"{scene.name} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
                 "check the input file and the band selection."
             )
         final = detected
@@ -186,7 +187,7 @@ def write_outputs(
 
             preview = stack.enter_context(
                 AtomicPreviewWriter(
-                    params.preview, input_path, bands=params.bands, product=params.product,
+                    params.preview, scene, bands=params.bands, product=params.product,
                     overwrite=params.overwrite,
                 )
             )  # fmt: skip

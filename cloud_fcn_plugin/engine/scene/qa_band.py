@@ -36,6 +36,8 @@ import numpy as np
 from ..classes import CLEAR, CLOUD_SHADOW, NODATA, THICK_CLOUD, THIN_CLOUD
 from ..errors import CanceledError, UnsupportedDataError
 from ..inference.decision import ClassCounts
+from .mtl import parse_mtl
+from .products import product_folder_of
 
 C2, C1, PRE_COLLECTION = "c2", "c1", "pre"
 #: Human names of the layouts, for messages.
@@ -131,8 +133,6 @@ def _decode_bits(qa: np.ndarray, flavour: str) -> np.ndarray:
 
 def _product_folder(input_path: Path) -> Path | None:
     """The product folder an input belongs to: the folder, an MTL's or a band file's."""
-    from .reader import product_folder_of
-
     if input_path.is_dir():
         return input_path
     if _MTL.search(input_path.name):
@@ -142,8 +142,6 @@ def _product_folder(input_path: Path) -> Path | None:
 
 def _collection_of(folder: Path, qa_file: Path) -> str:
     """Tell a Collection 1 BQA from a pre-collection one: the MTL first, else the name."""
-    from .mtl import parse_mtl
-
     for mtl in sorted(folder.glob("*")):
         if _MTL.search(mtl.name):
             try:

@@ -40,6 +40,7 @@ from .inspection import (
     sample_band,
     single_band_header,
 )
+from .opened import Scene, open_input
 from .products import ROLES, is_product_folder, product_folder_of
 from .read_set import input_files
 from .scaling import Scaling, scaling_for, to_reflectance
@@ -364,7 +365,7 @@ def _check_picture_bands(path: Path, dataset: Any, chosen: Bands) -> None:
 
 
 def open_scene(
-    path: str | Path | None = None,
+    path: str | Path | Scene | None = None,
     *,
     bands: Sequence[int] | None = None,
     product: str = "auto",
@@ -374,7 +375,8 @@ def open_scene(
     """Open a raster, Landsat product folder, MTL file or four band files for reading.
 
     Args:
-        path: raster, product folder or ``*_MTL.txt``; None when ``band_files`` is given.
+        path: raster, product folder or ``*_MTL.txt``, or its opened
+            :class:`~.opened.Scene` (not inspected again); None when ``band_files`` is given.
         bands: 1-based (red, green, blue, NIR) indices into a multi-band raster; None
             takes the guess of :func:`inspect_input`.
         product: ``"auto"``, ``"l1"``, ``"toa"`` or ``"sr"``.
@@ -391,7 +393,7 @@ def open_scene(
         raise ParameterError("Give either an input path or four band files, not both/neither.")
     if product != "auto" and product not in LEVELS:
         raise ParameterError(f"Unknown product level {product!r}: use auto, l1, toa or sr.")
-    info = inspect_input(path) if path is not None else inspect_band_files(band_files or ())
+    info = open_input(path).info if path is not None else inspect_band_files(band_files or ())
     level, reason = _resolve_level(info, product)
     model_bands = tuple(model_bands)
     celsius = THERMAL_BAND in model_bands and _thermal_in_celsius(info, level)
