@@ -15,7 +15,7 @@ import numpy as np
 
 from .pixel_tests import cirrus_probability, potential_cloud, snow_test, water_test
 from .probability import land_cloud_probability, water_cloud_probability
-from .spectral import Bands, hot
+from .spectral import Bands, hot, ndsi, visible_mean
 from .statistics import SceneStatistics
 
 #: Codes of :func:`physics_mask`; 0, 1 and 255 match the engine's clear, cloud, nodata.
@@ -32,20 +32,28 @@ class FusionSettings:
         thermal_offset: thermal veto: cloud probability is scaled down where a pixel is
             warmer than clear land's 17.5th percentile + ``thermal_offset`` (K).
         thermal_width: softness of that veto (K); small is a hard veto.
+        thermal_bright_guard: the veto spares bright, not snow-like pixels (see
+            :func:`thermal_veto`); None: no guard.
         snow_ndsi: snow veto: the snow test with this NDSI limit clears the pixel.
+        snow_cirrus: where B9 is present, the snow veto spares pixels above this.
         water_brightness: water veto: over water, a pixel whose water cloud probability
             is below this is cleared (dark in SWIR1: clear water, not cloud).
         cirrus_scale: cirrus boost: probability at least B9 / ``cirrus_scale``.
         local_contrast: local thermal test: a pixel colder than its neighbourhood's warm
             background by this many K (and hazy, not water or snow) is cloud.
+        local_hot_margin: the local test's pixels must also be hazier than clear land's
+            82.5th percentile HOT + this; None: HOT > -0.02 only.
     """
 
     thermal_offset: float | None = None
     thermal_width: float = 1.0
+    thermal_bright_guard: float | None = None
     snow_ndsi: float | None = None
+    snow_cirrus: float | None = 0.01
     water_brightness: float | None = None
     cirrus_scale: float | None = None
     local_contrast: float | None = None
+    local_hot_margin: float | None = None
 
 
 @dataclass(frozen=True)
@@ -61,29 +69,62 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def thermal_veto(
-    prob: np.ndarray, bands: Bands, stats: SceneStatistics, offset: float = 0.0,
+    prob: np.ndarray,
+    bands: Bands,
+    stats: SceneStatistics,
+    offset: float = 0.0,
     width: float = 1.0,
+    bright_guard: float | None = None,
 ) -> tuple[np.ndarray, str]:
     """Scale cloud probability by sigmoid((T_low + offset - T) / width).
 
-    Clouds are colder than the scene's clear land; a warm "cloud" is bright ground. The
-    reference is relative to the scene (T_low, the 17.5th percentile of clear land) so
-    it holds in the tropics and on ice alike. It only takes cloud away.
+    Clouds are colder than the scene's clear land; a warm "cloud" is bright ground, snow
+    or sea ice. The reference is relative to the scene (T_low, the 17.5th percentile of
+    clear land) so it holds in the tropics and on ice alike. It only takes cloud away.
+
+    Args:
+        prob: network cloud probability.
+        bands: the window's bands.
+        stats: the scene's statistics.
+        offset: K added to T_low (negative: a stronger veto).
+        width: softness in K.
+        bright_guard: spare pixels brighter (visible mean) than clear land's 82.5th
+            percentile x (1 + guard) and not snow-like (NDSI < 0.3): thin cloud over warm
+            land is as warm as the land but brighter. None: no guard.
     """
     if bands.temperature is None:
         return prob, "thermal veto skipped: no thermal band"
     if stats.t_low is None:
         return prob, "thermal veto skipped: too little clear land to know its temperature"
     keep = _sigmoid((stats.t_low + offset - bands.temperature) / max(width, 1e-3))
-    return prob * keep, f"thermal veto above {stats.t_low + offset:.1f} K (width {width:g} K)"
+    note = f"thermal veto above {stats.t_low + offset:.1f} K (width {width:g} K)"
+    if bright_guard is not None and stats.land_brightness is not None:
+        spared = visible_mean(bands) > stats.land_brightness * (1.0 + bright_guard)
+        snow = ndsi(bands)
+        if snow is not None:
+            spared &= snow < 0.3
+        keep = np.where(spared, np.float32(1.0), keep)
+        note += f", sparing pixels {bright_guard:.0%} brighter than clear land"
+    return (prob * keep).astype(np.float32), note
 
 
-def snow_veto(prob: np.ndarray, bands: Bands, ndsi_min: float = 0.15) -> tuple[np.ndarray, str]:
-    """Clear the pixels Fmask's snow test calls snow (needs SWIR1; thermal if present)."""
+def snow_veto(
+    prob: np.ndarray, bands: Bands, ndsi_min: float = 0.4, cirrus_max: float | None = 0.01
+) -> tuple[np.ndarray, str]:
+    """Clear the pixels Fmask's snow test calls snow (needs SWIR1; thermal if present).
+
+    High ice cloud has an NDSI like snow's (0.4-0.7 on the Biome patches), so NDSI alone
+    would clear it; it also reflects in the cirrus band, where snow on the ground is
+    black (below 0.005). Where B9 is present a pixel above ``cirrus_max`` is kept.
+    """
     snow = snow_test(bands, ndsi_min)
     if not snow.ran:
         return prob, "snow veto skipped: no SWIR1 to compute NDSI"
-    return np.where(snow.mask, 0.0, prob).astype(np.float32), f"snow veto ({', '.join(snow.ran)})"
+    mask, ran = snow.mask, list(snow.ran)
+    if bands.cirrus is not None and cirrus_max is not None:
+        mask = mask & (bands.cirrus < cirrus_max)
+        ran.append(f"cirrus<{cirrus_max:g}")
+    return np.where(mask, 0.0, prob).astype(np.float32), f"snow veto ({', '.join(ran)})"
 
 
 def water_veto(
@@ -111,11 +152,23 @@ def cirrus_boost(prob: np.ndarray, bands: Bands, scale: float = 0.04) -> tuple[n
 
 
 def local_contrast_cloud(
-    bands: Bands, background: np.ndarray, contrast: float = 1.0, hot_min: float = -0.02
+    bands: Bands,
+    background: np.ndarray,
+    contrast: float = 1.0,
+    hot_min: float = -0.02,
+    stats: SceneStatistics | None = None,
+    hot_margin: float | None = None,
 ) -> np.ndarray:
-    """Pixels colder than their warm background by ``contrast`` K, hazy, not water or snow."""
+    """Pixels colder than their warm background by ``contrast`` K, hazy, not water or snow.
+
+    "Hazy" is HOT above ``hot_min``, or, given ``stats`` and ``hot_margin``, above the
+    82.5th percentile of clear land's HOT + ``hot_margin`` (stricter, relative to the
+    scene: cold forest edges and shaded slopes are as hazy as the clear land).
+    """
     if bands.temperature is None:
         return np.zeros(np.shape(bands.blue), bool)
+    if stats is not None and hot_margin is not None and stats.land_hot is not None:
+        hot_min = max(hot_min, stats.land_hot + hot_margin)
     cold = bands.temperature < background - contrast
     return cold & (hot(bands) > hot_min) & ~water_test(bands).mask & ~snow_test(bands).mask
 
@@ -144,10 +197,10 @@ def fuse(
     out = np.asarray(prob, np.float32)
     if settings.thermal_offset is not None:
         out, note = thermal_veto(out, bands, stats, settings.thermal_offset,
-                                 settings.thermal_width)
+                                 settings.thermal_width, settings.thermal_bright_guard)
         notes.append(note)
     if settings.snow_ndsi is not None:
-        out, note = snow_veto(out, bands, settings.snow_ndsi)
+        out, note = snow_veto(out, bands, settings.snow_ndsi, settings.snow_cirrus)
         notes.append(note)
     if settings.water_brightness is not None:
         out, note = water_veto(out, bands, stats, settings.water_brightness)
@@ -159,7 +212,8 @@ def fuse(
         if bands.temperature is None or background is None:
             notes.append("local thermal contrast skipped: no thermal band or background")
         else:
-            added = local_contrast_cloud(bands, background, settings.local_contrast)
+            added = local_contrast_cloud(bands, background, settings.local_contrast,
+                                         stats=stats, hot_margin=settings.local_hot_margin)
             out = np.where(added, np.maximum(out, 1.0), out).astype(np.float32)
             notes.append(f"local thermal contrast {settings.local_contrast:g} K")
     return FusionResult(out, tuple(notes))

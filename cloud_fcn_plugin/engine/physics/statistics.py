@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .pixel_tests import potential_cloud, water_test
-from .spectral import Bands, visible_mean
+from .spectral import Bands, hot, visible_mean
 
 #: Fmask's percentiles of clear-land temperature (low, high) and clear-water temperature.
 LOW_PERCENTILE, HIGH_PERCENTILE = 17.5, 82.5
@@ -35,6 +35,7 @@ class SceneStatistics:
         t_low, t_high: 17.5th and 82.5th percentiles of clear-land temperature (K).
         t_water: 82.5th percentile of clear-water temperature (K).
         land_brightness: 82.5th percentile of clear land's visible mean reflectance.
+        land_hot: 82.5th percentile of clear land's HOT (haze optimised transform).
         land_threshold, water_threshold: Fmask's dynamic cloud-probability thresholds
             (82.5th percentile of clear pixels' probability + 0.2).
         tests_ran: the potential-cloud sub-tests the bands allowed.
@@ -48,6 +49,7 @@ class SceneStatistics:
     t_high: float | None = None
     t_water: float | None = None
     land_brightness: float | None = None
+    land_hot: float | None = None
     land_threshold: float | None = None
     water_threshold: float | None = None
     tests_ran: tuple[str, ...] = ()
@@ -93,6 +95,7 @@ def scene_statistics(
         clear_water=int(clear_water.sum()),
         clear_source="fmask" if clear is None else "given",
         land_brightness=_percentile(visible_mean(bands)[land], HIGH_PERCENTILE),
+        land_hot=_percentile(hot(bands)[land], HIGH_PERCENTILE),
         tests_ran=pcp.ran,
     )
     if bands.temperature is not None:
