@@ -88,7 +88,7 @@ def thermal_veto(
         stats: the scene's statistics.
         offset: K added to T_low (negative: a stronger veto).
         width: softness in K.
-        bright_guard: spare pixels brighter (visible mean) than clear land's 82.5th
+        bright_guard: spare pixels brighter (visible mean) than clear land's 25th
             percentile x (1 + guard) and not snow-like (NDSI < 0.3): thin cloud over warm
             land is as warm as the land but brighter. None: no guard.
     """
@@ -98,13 +98,13 @@ def thermal_veto(
         return prob, "thermal veto skipped: too little clear land to know its temperature"
     keep = _sigmoid((stats.t_low + offset - bands.temperature) / max(width, 1e-3))
     note = f"thermal veto above {stats.t_low + offset:.1f} K (width {width:g} K)"
-    if bright_guard is not None and stats.land_brightness is not None:
-        spared = visible_mean(bands) > stats.land_brightness * (1.0 + bright_guard)
+    if bright_guard is not None and stats.land_brightness_low is not None:
+        spared = visible_mean(bands) > stats.land_brightness_low * (1.0 + bright_guard)
         snow = ndsi(bands)
         if snow is not None:
             spared &= snow < 0.3
         keep = np.where(spared, np.float32(1.0), keep)
-        note += f", sparing pixels {bright_guard:.0%} brighter than clear land"
+        note += f", sparing pixels {bright_guard:.0%} brighter than dark clear land"
     return (prob * keep).astype(np.float32), note
 
 

@@ -17,6 +17,8 @@ from .spectral import Bands, hot, visible_mean
 
 #: Fmask's percentiles of clear-land temperature (low, high) and clear-water temperature.
 LOW_PERCENTILE, HIGH_PERCENTILE = 17.5, 82.5
+#: The dark side of clear land's brightness, what thin cloud is brighter than.
+DARK_PERCENTILE = 25.0
 #: Fewer clear pixels than this (in the sample) and a percentile is not trusted.
 MIN_CLEAR_SAMPLES = 200
 #: Fmask adds this to the 82.5th percentile of clear pixels' cloud probability.
@@ -35,6 +37,8 @@ class SceneStatistics:
         t_low, t_high: 17.5th and 82.5th percentiles of clear-land temperature (K).
         t_water: 82.5th percentile of clear-water temperature (K).
         land_brightness: 82.5th percentile of clear land's visible mean reflectance.
+        land_brightness_low: its 25th percentile: Fmask's "clear land" still holds thin
+            cloud that fails the potential-cloud tests; the dark quarter does not.
         land_hot: 82.5th percentile of clear land's HOT (haze optimised transform).
         land_threshold, water_threshold: Fmask's dynamic cloud-probability thresholds
             (82.5th percentile of clear pixels' probability + 0.2).
@@ -49,6 +53,7 @@ class SceneStatistics:
     t_high: float | None = None
     t_water: float | None = None
     land_brightness: float | None = None
+    land_brightness_low: float | None = None
     land_hot: float | None = None
     land_threshold: float | None = None
     water_threshold: float | None = None
@@ -95,6 +100,7 @@ def scene_statistics(
         clear_water=int(clear_water.sum()),
         clear_source="fmask" if clear is None else "given",
         land_brightness=_percentile(visible_mean(bands)[land], HIGH_PERCENTILE),
+        land_brightness_low=_percentile(visible_mean(bands)[land], DARK_PERCENTILE),
         land_hot=_percentile(hot(bands)[land], HIGH_PERCENTILE),
         tests_ran=pcp.ran,
     )
