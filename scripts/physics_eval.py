@@ -1,11 +1,7 @@
 """Score the physics stage (issue 22): networks alone, fused with physics, physics alone.
 
-On the L8 Biome patches written as Level-1 product folders (``biome_products.py``), each
-fusion parameter is chosen leave-one-biome-out (fit on 7 biomes, score the 8th) and the
-held-out figure is reported. Then the whole scenes: Gulf-coast 30 m cloud % by half
-(and its BQA's), each Level-2 scene against its QA_PIXEL cloud bit.
-
-Usage (from the project root):
+Biome patches as Level-1 product folders, fusion parameters chosen leave-one-biome-out; then
+the Gulf-coast 30 m scene by half and the Level-2 scenes against QA_PIXEL. From the root:
     .venv/bin/python scripts/physics_eval.py --data ../shared/data --out docs/physics_eval.md
 """
 
@@ -23,7 +19,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy: the machine is sh
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from cloud_fcn_plugin.engine.physics import (
+from cloud_fcn_plugin.engine.physics import (  # the stage under test
     PHYSICS_CLOUD,
     Bands,
     FusionSettings,
@@ -34,46 +30,37 @@ from cloud_fcn_plugin.engine.physics import (
     scene_statistics,
 )
 
-MODELS = ("rgbn", "sixband", "fullband")
-FULL = (2, 3, 4, 5, 6, 7, 9, 10)
+MODELS, FULL = ("rgbn", "sixband", "fullband"), (2, 3, 4, 5, 6, 7, 9, 10)  # B2-B7, B9, B10
 BRIGHT = ("Barren", "Shrubland", "Urban")
 
 
 # ---------------------------------------------------------------- engine (the only calls)
 def engine_bands(path: Path, numbers: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Bands ``numbers`` of an input as the engine reads them (reflectance, kelvin), valid."""
-    from cloud_fcn_plugin.engine.raster_io import open_scene
+    from cloud_fcn_plugin.engine import raster_io
 
-    with open_scene(path, model_bands=numbers) as reader:
+    with raster_io.open_scene(path, model_bands=numbers) as reader:
         return reader.read(0, 0, reader.height, reader.width)
 
 
-def engine_probability(path: Path, model: str) -> tuple[np.ndarray, float] | None:
-    """Cloud probability of a bundled model on an input and its threshold; None if unreadable."""
+def engine_probability(path: Path, model: str) -> tuple[np.ndarray, float]:
+    """Cloud probability of a bundled model on an input, and the model's threshold."""
     import torch
 
-    from cloud_fcn_plugin.engine.model_choice import choose_model
-    from cloud_fcn_plugin.engine.pipeline import predict_layers
-    from cloud_fcn_plugin.engine.predict import load_predictor
-    from cloud_fcn_plugin.engine.raster_io import open_scene
+    from cloud_fcn_plugin.engine import model_choice, pipeline, predict, raster_io
 
     torch.set_num_threads(1)
-    choice = choose_model(path, model)
-    predictor = load_predictor(choice.path, device="cpu", batch_size=1)
-    try:
-        with open_scene(path, model_bands=choice.bands) as reader:
-            layers, _ = predict_layers(reader, predictor)
-    except Exception:  # the model cannot read this input (e.g. thermal on Level-2)
-        return None
+    choice = model_choice.choose_model(path, model)
+    predictor = predict.load_predictor(choice.path, device="cpu", batch_size=1)
+    with raster_io.open_scene(path, model_bands=choice.bands) as reader:
+        layers, _ = pipeline.predict_layers(reader, predictor)
     return layers[0], float(predictor.metadata.threshold)
 
 
-# ---------------------------------------------------------------- scoring
 def confusion(pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """tp, fp, fn of cloud (thin + thick), fill excluded."""
     ok, truth = labels > 0, labels >= 192
-    return np.array([(pred & truth & ok).sum(), (pred & ~truth & ok).sum(),
-                     (~pred & truth & ok).sum()], np.int64)
+    return np.array([(pred & t & ok).sum() for t in (truth, ~truth)] + [(~pred & truth & ok).sum()])
 
 
 def jpr(c: np.ndarray) -> tuple[float, float, float]:
@@ -85,11 +72,8 @@ def jpr(c: np.ndarray) -> tuple[float, float, float]:
 
 
 def lobo(scores: np.ndarray, groups: list[str], floor: np.ndarray | None = None) -> np.ndarray:
-    """Per-patch confusion when each biome's setting is the best on the other biomes.
-
-    With ``floor`` (per-patch Jaccard, NaN where not checked), a setting qualifies only if
-    no training patch falls below it; the first setting is the fallback.
-    """
+    """Per-patch confusion, each biome scored with the setting best on the other 7 biomes;
+    with ``floor`` (per-patch Jaccard, NaN: unchecked) no training patch may fall below it."""
     held = np.zeros(scores.shape[1:], np.int64)
     jac = np.array([[jpr(c)[0] for c in row] for row in scores]) if floor is not None else None
     for group in sorted(set(groups)):
@@ -100,52 +84,40 @@ def lobo(scores: np.ndarray, groups: list[str], floor: np.ndarray | None = None)
             ok = np.all((jac[:, train] >= floor[train]) | np.isnan(floor[train]), axis=1)
             value = np.where(ok, value, -1.0)
         best = int(np.argmax(value))
-        for i, g in enumerate(groups):
-            if g == group:
-                held[i] = scores[best, i]
+        held[[g == group for g in groups]] = scores[best, [g == group for g in groups]]
     return held
 
 
 def variants() -> dict[str, list[FusionSettings]]:
     """Fusion families and the grid each is fitted over."""
-    grid = itertools.product
+    grid, S = itertools.product, FusionSettings  # noqa: N806
+    guard = {"thermal_offset": -2, "thermal_width": 1, "thermal_bright_guard": 0.3}
     return {
-        "alone": [FusionSettings()],
-        "thermal veto": [FusionSettings(thermal_offset=o, thermal_width=w)
+        "alone": [S()],
+        "thermal veto": [S(thermal_offset=o, thermal_width=w)
                          for o, w in grid((-2, -1, 0, 1, 2, 4), (0.5, 1, 2))],
         "thermal veto + bright guard": [
-            FusionSettings(thermal_offset=o, thermal_width=w, thermal_bright_guard=g)
+            S(thermal_offset=o, thermal_width=w, thermal_bright_guard=g)
             for o, w, g in grid((-2, -1, 0, 1), (0.5, 1, 2), (0.2, 0.3, 0.4, 0.5))],
-        "snow veto": [FusionSettings(snow_ndsi=n, snow_cirrus=c)
+        "snow veto": [S(snow_ndsi=n, snow_cirrus=c)
                       for n, c in grid((0.4, 0.5, 0.6), (0.005, 0.01, 0.02))],
         "thermal + guard + snow": [
-            FusionSettings(thermal_offset=o, thermal_width=w, thermal_bright_guard=g,
-                           snow_ndsi=n, snow_cirrus=0.01)
+            S(thermal_offset=o, thermal_width=w, thermal_bright_guard=g, snow_ndsi=n)
             for o, w, g, n in grid((-2, -1, 0), (0.5, 1, 2), (0.3, 0.4), (None, 0.4, 0.5, 0.6))],
-        "cirrus boost": [FusionSettings(cirrus_scale=s) for s in (0.02, 0.04, 0.08, 0.16)],
-        "thermal + guard + cumulus": [
-            FusionSettings(thermal_offset=-2, thermal_width=1, thermal_bright_guard=0.3,
-                           local_contrast=k, local_hot_margin=m)
-            for k, m in grid((None, 1.0, 1.5), (0.005, 0.01, 0.02))],
-        "cumulus mode (fixed, not fitted)": [
-            FusionSettings(thermal_offset=-2, thermal_width=1, thermal_bright_guard=0.3,
-                           local_contrast=1.0)],
+        "cirrus boost": [S(cirrus_scale=c) for c in (0.02, 0.04, 0.08, 0.16)],
+        "thermal + guard + cumulus": [S(**guard, local_contrast=k, local_hot_margin=m)
+                                      for k, m in grid((None, 1.0, 1.5), (0.005, 0.01, 0.02))],
+        "cumulus mode (fixed, not fitted)": [S(**guard, local_contrast=1.0)],
     }
-
-
-def fitted(all_scores: np.ndarray) -> int:
-    pooled = all_scores.sum(axis=1)
-    return int(np.argmax(pooled[:, 0] / np.maximum(pooled.sum(axis=1), 1)))
 
 
 def describe(s: FusionSettings) -> str:
     default = vars(FusionSettings())
-    fields = {k: v for k, v in vars(s).items() if v is not None and v != default[k]}
-    return ", ".join(f"{k}={v:g}" for k, v in fields.items()) or "-"
+    return ", ".join(f"{k}={v:g}" for k, v in vars(s).items() if v not in (None, default[k]))
 
 
 def load_patches(data: Path, work: Path) -> list[dict]:
-    """Biome patches as product folders: bands, labels and each model's probability (cached)."""
+    """Biome patches as product folders: bands, labels, each model's probability (cached)."""
     products = work / "products"
     if not products.is_dir():
         tool = data.parent / "tools" / "biome_products.py"
@@ -154,11 +126,9 @@ def load_patches(data: Path, work: Path) -> list[dict]:
     for folder in sorted(p for p in products.iterdir() if p.is_dir()):
         cache = work / f"{folder.name}.npz"
         if not cache.is_file():
-            import rasterio
-
             bands, valid = engine_bands(folder, FULL)
-            with rasterio.open(products / f"{folder.name}.labels.tif") as src:
-                arrays = {"bands": bands, "valid": valid, "labels": src.read(1)}
+            labels = read_band(products / f"{folder.name}.labels.tif")
+            arrays = {"bands": bands, "valid": valid, "labels": labels}
             for model in MODELS:
                 arrays[f"p_{model}"], arrays[f"t_{model}"] = engine_probability(folder, model)
             np.savez_compressed(cache, **arrays)
@@ -169,16 +139,13 @@ def load_patches(data: Path, work: Path) -> list[dict]:
 
 
 def prepare(patch: dict, four: bool) -> tuple[Bands, object, np.ndarray | None]:
-    """Bands (4-band stack: blue, green, red, NIR only), scene statistics, thermal background."""
-    bands = Bands.from_stack(patch["bands"], FULL if not four else (2, 3, 4, 5))
-    stats = scene_statistics(bands, patch["valid"])
-    background = (None if four else
-                  local_temperature_background(bands.temperature, patch["valid"]))
-    return bands, stats, background
+    """Bands (a 4-band stack: blue to NIR only), statistics, thermal background of a patch."""
+    bands = Bands.from_stack(patch["bands"], (2, 3, 4, 5) if four else FULL)
+    background = None if four else local_temperature_background(bands.temperature, patch["valid"])
+    return bands, scene_statistics(bands, patch["valid"]), background
 
 
-def row(kind: str, model: str, name: str, held: np.ndarray, groups: list[str],
-        floor: np.ndarray) -> str:
+def row(kind: str, model: str, name: str, held: np.ndarray, groups: list, floor) -> str:
     """One table row: pooled J/P/R, bright ground, worst patch against the 4-band model."""
     j, pr, rc = jpr(held.sum(axis=0))
     bright = jpr(held[[g in BRIGHT for g in groups]].sum(axis=0))[0]
@@ -194,15 +161,9 @@ def patch_tables(patches: list[dict], lines: list[str]) -> dict[str, FusionSetti
     # The team's check: no patch more than 3 points below the 4-band model (cloudy patches).
     floor = np.array([jpr(c)[0] - 3 if (p["labels"] >= 192).any() else np.nan
                       for c, p in zip(base, patches, strict=True)])
-    lines += ["## Biome patches as Level-1 product folders (31 patches, 8 biomes)", "",
-              "Each fusion's parameters are chosen leave-one-biome-out (best pooled Jaccard on 7 "
-              "biomes, scored on the 8th); *constrained* picks only settings that keep every "
-              "cloudy training patch within 3 points of the 4-band model alone. Worst: largest "
-              "per-patch Jaccard loss against the 4-band model alone, over the 22 patches with "
-              "cloud. Bright ground: Barren, Shrubland, Urban pooled.", "",
-              "| input | model | fusion | Jaccard | precision | recall | bright ground J "
-              "| worst vs 4-band | patches > 3 below |",
-              "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines += ["## Biome patches as L1 product folders: held-out (leave-one-biome-out) figures",
+              "", "| input | model | fusion | Jaccard | precision | recall | bright ground J "
+              "| worst vs 4-band | patches > 3 below |", "|---|---|---|" + "---:|" * 6]
     chosen, per_biome, fits = {}, {}, []
     for model, four in [(m, False) for m in MODELS] + [("rgbn", True)]:
         kind = "stack 4-band" if four else "product L1"
@@ -213,25 +174,22 @@ def patch_tables(patches: list[dict], lines: list[str]) -> dict[str, FusionSetti
                                           > p[f"t_{model}"], p["labels"])
                                 for p, (b, s, bg) in zip(patches, prepared[four], strict=True)]
                                for st in grid])
-            key = f"{kind}|{model}|{name}"
-            chosen[key] = grid[fitted(scores)]
+            key, pooled = f"{kind}|{model}|{name}", scores.sum(axis=1)
+            chosen[key] = grid[int(np.argmax(pooled[:, 0] / np.maximum(pooled.sum(axis=1), 1)))]
             per_biome[key] = lobo(scores, groups)
             lines.append(row(kind, model, name, per_biome[key], groups, floor))
-            if len(grid) > 1:
-                fits.append(f"- {kind} / {model} / {name}: {describe(chosen[key])}")
+            fits += [f"- {kind} / {model} / {name}: {describe(chosen[key])}"] * (len(grid) > 1)
             if len(grid) > 1 and model == "rgbn":  # its fallback, "alone", meets the check
                 constrained = lobo(np.concatenate([[base], scores]), groups, floor)
                 lines.append(row(kind, model, name + " (constrained)", constrained, groups, floor))
         if model == "rgbn":
-            phys = np.array([confusion(physics_mask(b, s, p["valid"])[0] == PHYSICS_CLOUD,
-                                       p["labels"])
-                             for p, (b, s, _) in zip(patches, prepared[four], strict=True)])
-            per_biome[f"{kind}|none|physics alone"] = phys
-            lines.append(row(kind, "none", "physics alone (Fmask, not fitted)", phys, groups,
-                             floor))
+            phys = per_biome[f"{kind}|none|physics alone"] = np.array([
+                confusion(physics_mask(b, s, p["valid"])[0] == PHYSICS_CLOUD, p["labels"])
+                for p, (b, s, _) in zip(patches, prepared[four], strict=True)])
+            lines.append(row(kind, "none", "physics alone (Fmask, unfitted)", phys, groups, floor))
     biomes = sorted(set(groups))
-    lines += ["", "Settings fitted on all 8 biomes (what would ship; used on the scenes below):",
-              "", *fits, "", "### Per biome (held-out Jaccard)", "",
+    lines += ["", "Fitted on all 8 biomes (used on the scenes below):", "", *fits, "",
+              "### Per biome (held-out Jaccard)", "",
               "| input / model / fusion | " + " | ".join(biomes) + " |",
               "|---|" + "---:|" * len(biomes)]
     for key, held in per_biome.items():
@@ -248,19 +206,23 @@ def strips_fused(prob, bands: Bands, valid, settings: FusionSettings, rows: int 
     for r in range(0, valid.shape[0], rows):
         sampler.add(bands.select(np.s_[r:r + rows]), valid[r:r + rows], row_off=r)
     stats = sampler.finish()
-    background = (local_temperature_background(bands.temperature, valid)
-                  if bands.temperature is not None else None)
+    background = bands.has_thermal and local_temperature_background(bands.temperature, valid)
     out = np.empty_like(prob)
     for r in range(0, valid.shape[0], rows):
         window = np.s_[r:r + rows]
         out[window] = fuse(prob[window], bands.select(window), stats, settings,
-                           None if background is None else background[window]).probability
+                           background[window] if bands.has_thermal else None).probability
     return out, stats, background
 
 
-def scene_tables(data: Path, chosen: dict[str, FusionSettings], lines: list[str]) -> None:
+def read_band(path: Path) -> np.ndarray:
     import rasterio
 
+    with rasterio.open(path) as src:
+        return src.read(1)
+
+
+def scene_tables(data: Path, chosen: dict[str, FusionSettings], lines: list[str]) -> None:
     scenes = data / "scenes"
     gulf = scenes / "LC80200392015216LGN00_L1T_30m"
     stack, valid = engine_bands(gulf, FULL)
@@ -271,34 +233,29 @@ def scene_tables(data: Path, chosen: dict[str, FusionSettings], lines: list[str]
         return (f"{100 * mask[:, :half][valid[:, :half]].mean():.1f} / "
                 f"{100 * mask[:, half:][valid[:, half:]].mean():.1f}")
 
-    with rasterio.open(next(gulf.glob("*_BQA.TIF"))) as src:
-        conf = (src.read(1) >> 14) & 3
-    lines += ["", "## Gulf-coast 30 m L1 product: cloud % west / east (want >= 20 each)", "",
-              f"BQA high-confidence cloud: {halves(conf == 3)}; "
-              f"medium or high: {halves(conf >= 2)}.",
-              "", "| model | alone | thermal + guard + snow | + cumulus (local contrast) | "
-              "physics alone |", "|---|---|---|---|---|"]
+    conf = (read_band(next(gulf.glob("*_BQA.TIF"))) >> 14) & 3  # cloud confidence bits
+    families = ("thermal + guard + snow", "thermal + guard + cumulus",
+                "cumulus mode (fixed, not fitted)")
+    lines += ["", "## Gulf-coast 30 m L1 product: cloud % west / east", "",
+              f"BQA cloud, high confidence: {halves(conf == 3)}; medium or high: "
+              f"{halves(conf >= 2)}.", "", f"| model | alone | {' | '.join(families)} | "
+              "physics alone |", "|---|---|---|---|---|---|"]
     for model in MODELS:
         prob, threshold = engine_probability(gulf, model)
-        fused, stats, bg = strips_fused(prob, bands, valid,
-                                        chosen[f"product L1|{model}|thermal + guard + snow"])
-        cum = strips_fused(prob, bands, valid,
-                           chosen[f"product L1|{model}|thermal + guard + cumulus"])[0]
+        cells = [halves(prob > threshold)]
+        for family in families:
+            fused, stats, _ = strips_fused(prob, bands, valid,
+                                           chosen[f"product L1|{model}|{family}"])
+            cells.append(halves(fused > threshold))
         phys = physics_mask(bands, stats, valid)[0] == PHYSICS_CLOUD
-        lines.append(f"| {model} | {halves(prob > threshold)} | {halves(fused > threshold)} | "
-                     f"{halves(cum > threshold)} | {halves(phys)} |")
-    lines += ["", "## Level-2 scenes (SR + ST_B10) against QA_PIXEL cloud (bit 3)", "",
-              "Fusion: the product-L1 fit of each family, with surface temperature in place of "
-              "brightness temperature and no cirrus band.", "",
+        lines.append(f"| {model} | {' | '.join(cells)} | {halves(phys)} |")
+    lines += ["", "## Level-2 scenes (SR + ST_B10, L1 fits) against QA_PIXEL cloud (bit 3)", "",
               "| scene | model | QA cloud % | alone % (agree, J) | thermal + guard % (agree, J) "
               "| + snow veto % (agree, J) | physics alone % (agree, J) |",
               "|---|---|---|---|---|---|---|"]
     for folder in sorted(scenes.glob("LC08_L2SP_*_C2_500m")):
         stack, valid = engine_bands(folder, (2, 3, 4, 5, 6, 7))
-        with rasterio.open(next(folder.glob("*_ST_B10.TIF"))) as src:
-            st = src.read(1)
-        with rasterio.open(next(folder.glob("*_QA_PIXEL.TIF"))) as src:
-            qa = src.read(1)
+        st, qa = (read_band(next(folder.glob(f"*_{n}.TIF"))) for n in ("ST_B10", "QA_PIXEL"))
         valid &= st > 0
         kelvin = np.where(st > 0, st * 0.00341802 + 149.0, np.nan).astype(np.float32)
         bands = Bands.from_stack(np.concatenate([stack, kelvin[None]]), (2, 3, 4, 5, 6, 7, 10),
@@ -312,10 +269,9 @@ def scene_tables(data: Path, chosen: dict[str, FusionSettings], lines: list[str]
 
         for model in ("rgbn", "sixband"):
             prob, threshold = engine_probability(folder, model)
-            guard = chosen[f"product L1|{model}|thermal veto + bright guard"]
-            snow = chosen[f"product L1|{model}|thermal + guard + snow"]
-            a = strips_fused(prob, bands, valid, guard)
-            b = strips_fused(prob, bands, valid, snow)[0]
+            fit = f"product L1|{model}|thermal "
+            a = strips_fused(prob, bands, valid, chosen[fit + "veto + bright guard"])
+            b = strips_fused(prob, bands, valid, chosen[fit + "+ guard + snow"])[0]
             phys = physics_mask(bands, a[1], valid)[0] == PHYSICS_CLOUD
             lines.append(f"| {folder.name[10:25]} | {model} | {100 * qa_cloud[valid].mean():.1f} | "
                          f"{score(prob > threshold)} | {score(a[0] > threshold)} | "
@@ -326,23 +282,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("docs/physics_eval.md"))
-    parser.add_argument("--work", type=Path, default=None,
-                        help="folder for the product folders and cached predictions (temporary)")
+    parser.add_argument("--work", type=Path, help="keep product folders and predictions here")
     args = parser.parse_args()
     data = args.data.resolve()
     with tempfile.TemporaryDirectory() as temp:
-        work = args.work or Path(temp)
-        work.mkdir(parents=True, exist_ok=True)
+        (work := args.work or Path(temp)).mkdir(parents=True, exist_ok=True)
         patches = load_patches(data, work)
-        lines = ["# Physics stage evaluation (issue 22)", "",
-                 "Made by `" + " ".join(["python", *sys.argv]) + "`.", "",
-                 "Caution: every bundled model was trained on these 31 patches, so each model's "
-                 "figures here are in-sample (optimistic); the physics is not fitted to them "
-                 "beyond the few fusion parameters, chosen leave-one-biome-out.", ""]
+        lines = ["# Physics stage evaluation (issue 22)", "", "Made by `.venv/bin/python "
+                 + " ".join(sys.argv) + "`; how to read it: `docs/physics_stage.md`.", ""]
         chosen = patch_tables(patches, lines)
         scene_tables(data, chosen, lines)
     args.out.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":
