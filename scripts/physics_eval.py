@@ -37,7 +37,7 @@ BRIGHT = ("Barren", "Shrubland", "Urban")
 # ---------------------------------------------------------------- engine (the only calls)
 def engine_bands(path: Path, numbers: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Bands ``numbers`` of an input as the engine reads them (reflectance, kelvin), valid."""
-    from cloud_fcn_plugin.engine import raster_io
+    from cloud_fcn_plugin.engine.scene import reader as raster_io
 
     with raster_io.open_scene(path, model_bands=numbers) as reader:
         return reader.read(0, 0, reader.height, reader.width)
@@ -47,7 +47,10 @@ def engine_probability(path: Path, model: str) -> tuple[np.ndarray, float]:
     """Cloud probability of a bundled model on an input, and the model's threshold."""
     import torch
 
-    from cloud_fcn_plugin.engine import model_choice, pipeline, predict, raster_io
+    from cloud_fcn_plugin.engine.inference import predictor as predict
+    from cloud_fcn_plugin.engine.inference import whole_scene as pipeline
+    from cloud_fcn_plugin.engine.models import choice as model_choice
+    from cloud_fcn_plugin.engine.scene import reader as raster_io
 
     torch.set_num_threads(1)
     choice = model_choice.choose_model(path, model)

@@ -17,9 +17,14 @@ from .errors import ParameterError
 PRODUCT_LEVELS = ("auto", "l1", "toa", "sr")
 #: The "model" that decodes the product's own QA band instead of running a network.
 QA_MODEL = "qa"
-#: Bundled models (``engine.model_choice`` picks among them), and the product QA band.
-#: New entries go last: Processing stores the index.
-MODEL_CHOICES = ("auto", "rgbn", "fullband", QA_MODEL, "sixband")
+#: The "model" that runs Fmask's scene-relative tests alone (engine/physics), no network.
+PHYSICS_MODEL = "physics"
+#: Bundled models (``engine.models.choice`` picks among them), the product QA band and
+#: the physics alone. New entries go last: Processing stores the index.
+MODEL_CHOICES = ("auto", "rgbn", "fullband", QA_MODEL, "sixband", PHYSICS_MODEL)
+#: The physics stage beside a network: ``auto`` where it was measured to help (the
+#: model and input kind of engine/physics/stage.py), ``on`` for any model, ``off``.
+PHYSICS_CHOICES = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PROBABILITY_DTYPES = ("float32", "uint8")
 #: Tile edges allowed, in pixels. Memory grows with the square of the tile (a 100,000 px
@@ -48,9 +53,11 @@ class DetectionParams:
         weights: checkpoint path; ``None`` takes a bundled model (see ``model``).
         model: bundled model when no ``weights`` are given: ``auto`` (the 6-band
             model where the input has B2-B7, else the 4-band one; see
-            ``engine.model_choice``), ``rgbn``, ``sixband``, ``fullband``, or ``qa``:
+            ``engine.models.choice``), ``rgbn``, ``sixband``, ``fullband``, ``qa``:
             decode the product's own QA band (``QA_PIXEL`` or ``BQA``) instead of
-            running a network.
+            running a network, or ``physics``: Fmask's scene-relative tests alone.
+        physics: the scene-relative physics beside the network (see
+            ``PHYSICS_CHOICES``): ``auto``, ``on`` or ``off``.
         tile_size: tile edge in pixels; ``None`` takes the checkpoint's.
         overlap: pixels shared by neighbouring tiles; ``None`` takes the checkpoint's.
         batch_size: tiles per forward pass.
@@ -98,6 +105,7 @@ class DetectionParams:
     shadow_threshold: float | None = None
     polygons_layer: str = POLYGON_LAYER
     preview: Path | None = None
+    physics: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mask_classes", _parse_mask_classes(self.mask_classes))
@@ -117,6 +125,7 @@ class DetectionParams:
         _check_choice("product level", self.product, PRODUCT_LEVELS)
         _check_choice("device", self.device, DEVICES)
         _check_choice("model", self.model, MODEL_CHOICES)
+        _check_choice("physics", self.physics, PHYSICS_CHOICES)
         _check_choice("probability data type", self.probability_dtype, PROBABILITY_DTYPES)
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
             raise ParameterError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import rasterio
@@ -23,7 +24,13 @@ from .inference.whole_scene import block_cache_bytes, resolve_tiling
 from .models.choice import ModelChoice, choose_model
 from .outputs.checks import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
 from .outputs.writer import MaskStrip, OutputPaths, ProgressStages, WrittenCounts, write_outputs
-from .params import QA_MODEL, DetectionParams, DetectionResult
+from .params import PHYSICS_MODEL, QA_MODEL, DetectionParams, DetectionResult
+from .physics.stage import (
+    PhysicsStage,
+    physics_mask_strips,
+    plan_fusion,
+    plan_physics_only,
+)
 from .scene.bands import band_numbers
 from .scene.opened import Scene, open_input
 from .scene.qa_band import QaBand, QaComparison, iter_qa_strips, qa_counts
@@ -40,12 +47,16 @@ def _network_mask_strips(
     thresholds: tuple[float, float],
     progress: Progress | None,
     is_canceled: IsCanceled | None,
+    physics: PhysicsStage | None = None,
 ) -> Iterator[MaskStrip]:
-    """The network's mask, strip by strip (see :func:`~.decision.classify`)."""
+    """The network's mask, strip by strip (see :func:`~.decision.classify`), the
+    scene-relative physics applied to its cloud probability first where planned."""
     threshold, shadow_threshold = thresholds
     for strip in iter_probability_strips(
         reader, predictor, tile_size, overlap, progress, is_canceled
     ):
+        if physics is not None:
+            physics.fuse(strip.row_off, strip.layers)
         mask = classify(strip.layers, strip.valid, predictor.layout, threshold, shadow_threshold)
         yield MaskStrip(strip.row_off, mask, strip)
 
@@ -102,6 +113,8 @@ def detect_clouds(
     scene = open_input(input_path)
     if params.model == QA_MODEL and predictor is None:
         return _detect_from_qa(scene, output_path, params, progress, is_canceled, log)
+    if params.model == PHYSICS_MODEL and predictor is None:
+        return _detect_from_physics(scene, output_path, params, progress, is_canceled, log)
     outputs = _check_outputs(scene, output_path, params)
     if predictor is None:
         model = choose_model(scene, params.model, params.weights, params.product)
@@ -124,9 +137,15 @@ def detect_clouds(
             model_bands=band_numbers(meta.bands),
         ) as reader,
         rasterio.Env(GDAL_CACHEMAX=block_cache_bytes(reader)),
+        ExitStack() as stack,
     ):
         for message in reader.messages:
             log(message)
+        plan = plan_fusion(scene, reader.product, model.name if model else "file", params.physics)
+        physics = stack.enter_context(PhysicsStage(scene, plan, params.product)) if plan else None
+        notes = [plan.reason] if plan else []
+        for note in notes:
+            log(note)
         # Before any pixel is read: the memory the strips and tiles need must be free.
         tile_size = fit_scene_tile(
             reader, predictor, tile_size, overlap, block_cache_bytes(reader), log
@@ -134,7 +153,7 @@ def detect_clouds(
         stage = ProgressStages(progress, params, outputs)
         strips = _network_mask_strips(
             reader, predictor, tile_size, overlap, (threshold, shadow_threshold),
-            stage.tiles, is_canceled,
+            stage.tiles, is_canceled, physics,
         )  # fmt: skip
         descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
         counts = write_outputs(
@@ -143,7 +162,8 @@ def detect_clouds(
         )  # fmt: skip
         product, width, height = reader.product, reader.width, reader.height
 
-    messages = [model.reason, *reader.messages] if model else list(reader.messages)
+    messages = [model.reason] if model else []
+    messages += [*reader.messages, *notes]
     comparison = _compare_with_qa(scene, counts.mask, log)
     if comparison is not None:
         messages.append(comparison.summary())
@@ -212,6 +232,49 @@ def _detect_from_qa(
         outputs, counts, params, width=grid["width"], height=grid["height"],
         seconds=time.perf_counter() - started, device="cpu", product=qa.flavour,
         threshold=float("nan"), messages=[reason], model="product QA band", comparison=None,
+    )  # fmt: skip
+
+
+def _detect_from_physics(
+    scene: Scene,
+    output_path: str | Path,
+    params: DetectionParams,
+    progress: Progress | None,
+    is_canceled: IsCanceled | None,
+    log: Log,
+) -> DetectionResult:
+    """Fmask's scene-relative tests alone, no network (``--model physics``)."""
+    started = time.perf_counter()
+    if params.probability is not None:
+        raise ParameterError(
+            "The physics-only model has no probabilities: drop the probability output, or "
+            "choose a network model to get one."
+        )
+    outputs = _check_outputs(scene, output_path, params)
+    level = scene.info.level if params.product == "auto" else params.product
+    plan = plan_physics_only(scene, level)
+    reason = (
+        "Model: physics only (Fmask's spectral and thermal tests relative to the scene, "
+        f"bands {', '.join(f'B{b}' for b in plan.bands)})."
+    )
+    log(reason)
+    with PhysicsStage(scene, plan, params.product) as physics:
+        for message in physics.reader.messages:
+            log(message)
+        stage = ProgressStages(progress, params, outputs)
+        strips = (
+            MaskStrip(row_off, mask)
+            for row_off, mask in physics_mask_strips(physics, stage.tiles, is_canceled)
+        )
+        counts = write_outputs(
+            scene, _grid(physics.reader, params), strips, outputs, params, stage, is_canceled, ()
+        )
+        product, width, height = physics.reader.product, physics.reader.width, physics.reader.height
+        messages = [reason, *physics.reader.messages]
+    return _result(
+        outputs, counts, params, width=width, height=height,
+        seconds=time.perf_counter() - started, device="cpu", product=product,
+        threshold=float("nan"), messages=messages, model="physics only", comparison=None,
     )  # fmt: skip
 
 

@@ -3,7 +3,8 @@
 A batch resumed with another threshold, model or sieve would otherwise keep masks made
 with the old settings and report them as done. Only what changes the mask is recorded:
 the model (its file's name, size and time), thresholds, bands, product level, tiling,
-sieve, buffer and the classes they act on; not the device, batch size or output paths.
+sieve, buffer, the classes they act on and the physics stage; not the device, batch size or
+output paths.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def result_settings(params: DetectionParams) -> dict[str, Any]:
         "min_size": params.min_size,
         "buffer": params.buffer,
         "mask_classes": sorted(params.mask_classes),
+        "physics": params.physics,
     }
 
 

@@ -22,8 +22,9 @@ from .fusion import (
     physics_mask,
 )
 from .probability import local_temperature_background
+from .sampling import StatisticsSampler, scene_statistics
 from .spectral import Bands
-from .statistics import SceneStatistics, StatisticsSampler, scene_statistics
+from .statistics import SceneStatistics
 
 __all__ = [
     "PHYSICS_CLEAR",

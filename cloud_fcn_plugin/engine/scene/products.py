@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import BandMismatchError, CloudFcnError
 from ..files.gdal_read import open_raster
-from .bands import BAND_FILE_PATTERN, MODEL_BANDS
+from .bands import BAND_FILE_PATTERN, MODEL_BANDS, THERMAL_BAND
 from .mtl import MtlMetadata, parse_mtl
 
 ROLES = ("red", "green", "blue", "NIR")
@@ -72,19 +72,24 @@ def find_mtl(folder: Path) -> MtlMetadata | None:
 
 
 def band_candidates(folder: Path) -> dict[int, list[Path]]:
-    """Landsat band files of a folder by band number (case-insensitive names)."""
+    """Landsat band files of a folder by band number (case-insensitive names).
+
+    A Level-2 surface temperature file counts as its thermal band only (``ST_B10``, read
+    as kelvin by the physics stage alone); the other ``ST_`` files are not bands.
+    """
     found: dict[int, list[Path]] = {}
     for file in sorted(folder.iterdir()):
         match = BAND_FILE_PATTERN.search(file.name)
-        if match and file.is_file() and (match.group(1) or "").upper() != "ST_":
+        is_st = (match.group(1) or "").upper() == "ST_" if match else False
+        if match and file.is_file() and (not is_st or int(match.group(2)) == THERMAL_BAND):
             found.setdefault(int(match.group(2)), []).append(file)
     return found
 
 
 def _variant_rank(file: Path) -> int:
-    """Prefer surface reflectance, then TOA, then Level-1 when a folder holds several."""
+    """Prefer surface reflectance, then TOA, then Level-1, then surface temperature."""
     name = file.name.upper()
-    return 0 if "SR_B" in name else 1 if "_TOA." in name else 2
+    return 0 if "SR_B" in name else 1 if "_TOA." in name else 3 if "ST_B" in name else 2
 
 
 def pick_band_file(folder: Path, band: int, candidates: list[Path], mtl: MtlMetadata | None):

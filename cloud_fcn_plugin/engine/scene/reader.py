@@ -371,6 +371,7 @@ def open_scene(
     product: str = "auto",
     band_files: Sequence[str | Path] | None = None,
     model_bands: Sequence[int] = MODEL_BANDS,
+    surface_temperature: bool = False,
 ) -> SceneReader:
     """Open a raster, Landsat product folder, MTL file or four band files for reading.
 
@@ -384,6 +385,7 @@ def open_scene(
         model_bands: Landsat band numbers to read, in this order; other than the
             default (B4, B3, B2, B5), they are found through
             :attr:`InputInfo.landsat_bands` and ``bands`` is not used.
+        surface_temperature: read a Level-2 B10 (ST_B10) as kelvin (the physics stage).
 
     Raises:
         ParameterError: both or neither of ``path`` and ``band_files``, or a bad product.
@@ -397,7 +399,10 @@ def open_scene(
     level, reason = _resolve_level(info, product)
     model_bands = tuple(model_bands)
     celsius = THERMAL_BAND in model_bands and _thermal_in_celsius(info, level)
-    scaling = scaling_for(level, model_bands, info.mtl, dtype=info.dtype, celsius=celsius)
+    scaling = scaling_for(
+        level, model_bands, info.mtl, dtype=info.dtype, celsius=celsius,
+        surface_temperature=surface_temperature,
+    )  # fmt: skip
     if model_bands == MODEL_BANDS:
         sources, notes = _open_sources(info, bands)
     else:

@@ -38,6 +38,8 @@ L1_GAIN, L1_OFFSET = 2.0e-5, -0.1
 
 
 SR_GAIN, SR_OFFSET = 2.75e-5, -0.2
+#: Collection 2 Level-2 surface temperature (ST_B10): kelvin = DN * gain + offset.
+ST_GAIN, ST_OFFSET = 0.00341802, 149.0
 
 
 # Integer TOA products (e.g. ESPA, Google Earth Engine exports) store reflectance * 10000.
@@ -118,6 +120,7 @@ def scaling_for(
     *,
     dtype: str | np.dtype | None = None,
     celsius: bool = False,
+    surface_temperature: bool = False,
 ) -> Scaling:
     """Return the DN-to-reflectance scaling of a product level.
 
@@ -128,10 +131,13 @@ def scaling_for(
         dtype: data type of the raw pixels. An integer TOA raster is taken as
             reflectance * 10000; a floating-point SR raster as reflectance already.
         celsius: a floating-point TOA thermal band holds degrees Celsius, not kelvin.
+        surface_temperature: a Level-2 thermal band (ST_B10) is read as surface
+            temperature in kelvin. The physics stage asks for it; the networks never
+            do: none was trained on surface temperature.
     """
     _check_level(level)
     if THERMAL_BAND in band_numbers:
-        return _with_thermal(level, band_numbers, mtl, dtype, celsius)
+        return _with_thermal(level, band_numbers, mtl, dtype, celsius, surface_temperature)
     n = len(band_numbers)
     is_float = dtype is not None and np.dtype(dtype).kind == "f"
     from_mtl = _mtl_values(mtl, level, band_numbers)
@@ -186,7 +192,12 @@ def scaling_for(
 
 
 def _with_thermal(
-    level: str, band_numbers: Sequence[int], mtl: MtlMetadata | None, dtype: Any, celsius: bool
+    level: str,
+    band_numbers: Sequence[int],
+    mtl: MtlMetadata | None,
+    dtype: Any,
+    celsius: bool,
+    surface_temperature: bool = False,
 ) -> Scaling:
     """Scaling of a band set that includes the thermal band (the full-band model's)."""
     index = list(band_numbers).index(THERMAL_BAND)
@@ -208,6 +219,9 @@ def _with_thermal(
             gain, offset = THERMAL_GAIN, THERMAL_OFFSET
             thermal = ThermalBand(index, THERMAL_K1, THERMAL_K2)
             reason = "thermal band to kelvin with the standard Landsat 8 constants"
+    elif level == "sr" and surface_temperature and not is_float:
+        gain, offset, thermal = ST_GAIN, ST_OFFSET, ThermalBand(index)
+        reason = "surface temperature (ST_B10) to kelvin: 0.00341802 * DN + 149"
     else:
         raise UnsupportedDataError(
             f"The full-band model needs Level-1 DN or floating-point TOA with B10 in kelvin, not "

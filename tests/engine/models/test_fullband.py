@@ -201,9 +201,24 @@ def bundled(tmp_path, monkeypatch):
 
 
 class TestModelChoice:
-    def test_auto_takes_the_six_band_model_on_a_level1_product(self, data_dir, bundled):
+    def test_auto_takes_the_four_band_model_and_physics_on_a_level1_product(
+        self, data_dir, bundled
+    ):
         bundled()
         choice = model_choice.choose_model(data_dir / L1_30M)
+        assert choice.name == "rgbn"
+        assert "automatic" in choice.reason and "thermal band (B10)" in choice.reason
+
+    def test_auto_takes_the_six_band_model_on_a_level1_product_without_thermal(
+        self, data_dir, bundled, tmp_path
+    ):
+        bundled()
+        folder = tmp_path / "no_thermal"
+        folder.mkdir()
+        for file in (data_dir / L1_30M).iterdir():
+            if "_B10" not in file.name and "_B11" not in file.name:
+                (folder / file.name).symlink_to(file)
+        choice = model_choice.choose_model(folder)
         assert choice.name == "sixband" and choice.bands == SIXBAND_BANDS
         assert "automatic" in choice.reason and "SWIR" in choice.reason
 
@@ -219,7 +234,7 @@ class TestModelChoice:
 
     def test_auto_without_a_bundled_six_band_model(self, data_dir, bundled):
         bundled(absent=("sixband",))
-        assert model_choice.choose_model(data_dir / L1_30M).name == "rgbn"
+        assert model_choice.choose_model(data_dir / "scenes" / L2_500M).name == "rgbn"
 
     def test_the_full_band_model_runs_when_chosen(self, data_dir, bundled):
         bundled()
@@ -233,5 +248,5 @@ class TestModelChoice:
         assert choice.label == "mine.safetensors"
 
     def test_unknown_choice_is_refused(self):
-        with pytest.raises(ParameterError, match="choose auto, rgbn, .*sixband or a .safetensors"):
+        with pytest.raises(ParameterError, match="choose auto, rgbn, .*sixband, physics or a .safetensors"):
             model_choice.choose_model(None, model="best")

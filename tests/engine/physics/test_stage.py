@@ -1,0 +1,92 @@
+"""The physics stage in a run: what it plans per input kind, and its effect on real scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from cloud_fcn_plugin.engine.classes import CLOUD_CODES, NODATA
+from cloud_fcn_plugin.engine.errors import ParameterError, UnsupportedDataError
+from cloud_fcn_plugin.engine.params import DetectionParams
+from cloud_fcn_plugin.engine.physics.stage import LEVEL1_FUSION, LEVEL2_FUSION, plan_fusion
+from cloud_fcn_plugin.engine.pipeline import detect_clouds
+from cloud_fcn_plugin.engine.scene.opened import open_input
+from cloud_fcn_plugin.engine.scene.scaling import scaling_for
+from tests.conftest import REPO_ROOT
+
+L1_30M = "scenes/LC80200392015216LGN00_L1T_30m"
+GREENLAND_L2 = "scenes/LC08_L2SP_005009_20150710_C2_500m"
+SAMPLE = REPO_ROOT / "resources" / "sample" / "LC80130312015295LGN00_B2-B5_toa_120m.tif"
+
+
+def _cloud_pixels(path) -> int:
+    with rasterio.open(path) as dataset:
+        return int(np.isin(dataset.read(1), CLOUD_CODES).sum())
+
+
+class TestPlan:
+    def test_no_thermal_band_no_fusion(self):
+        assert plan_fusion(open_input(SAMPLE), "toa", "rgbn", "auto") is None
+
+    def test_level1_with_thermal_gets_the_settings_measured_for_its_model(self, data_dir):
+        scene = open_input(data_dir / L1_30M)
+        plan = plan_fusion(scene, "l1", "rgbn", "auto")
+        assert plan is not None and plan.settings == LEVEL1_FUSION["rgbn"]
+        assert plan.bands == (2, 3, 4, 5, 6, 7, 9, 10) and plan.temperature_kind == "brightness"
+        assert plan_fusion(scene, "l1", "sixband", "auto").settings == LEVEL1_FUSION["sixband"]
+
+    def test_a_model_never_measured_gets_physics_only_when_asked(self, data_dir):
+        scene = open_input(data_dir / L1_30M)
+        assert plan_fusion(scene, "l1", "file", "auto") is None
+        assert plan_fusion(scene, "l1", "file", "on").settings == LEVEL1_FUSION["rgbn"]
+        assert plan_fusion(scene, "l1", "rgbn", "off") is None
+
+    def test_level2_has_no_snow_veto(self, data_dir):
+        plan = plan_fusion(open_input(data_dir / GREENLAND_L2), "sr", "sixband", "auto")
+        assert plan is not None and plan.settings == LEVEL2_FUSION
+        assert plan.settings.snow_ndsi is None and plan.temperature_kind == "surface"
+
+    def test_surface_temperature_only_when_asked(self):
+        with pytest.raises(UnsupportedDataError, match="4-band model"):
+            scaling_for("sr", (2, 3, 4, 5, 10), dtype="uint16")
+        scaling = scaling_for("sr", (2, 3, 4, 5, 10), dtype="uint16", surface_temperature=True)
+        assert scaling.thermal[0].index == 4 and scaling.gain[4] == pytest.approx(0.00341802)
+
+    def test_unknown_physics_choice_is_refused(self):
+        with pytest.raises(ParameterError, match="Unknown physics 'maybe'"):
+            DetectionParams(physics="maybe")
+
+
+class TestRuns:
+    def test_physics_only_takes_cloud_away_and_says_so(self, data_dir, tmp_path):
+        product = data_dir / L1_30M
+        on = detect_clouds(product, tmp_path / "on.tif", DetectionParams(model="rgbn"))
+        off = detect_clouds(
+            product, tmp_path / "off.tif", DetectionParams(model="rgbn", physics="off")
+        )
+        assert any(m.startswith("Physics:") for m in on.messages)
+        assert not any(m.startswith("Physics:") for m in off.messages)
+        assert _cloud_pixels(tmp_path / "on.tif") <= _cloud_pixels(tmp_path / "off.tif")
+
+    def test_greenland_ice_is_far_less_cloud_with_the_thermal_veto(self, data_dir, tmp_path):
+        scene = data_dir / GREENLAND_L2
+        on = detect_clouds(scene, tmp_path / "on.tif", DetectionParams(model="rgbn"))
+        off = detect_clouds(
+            scene, tmp_path / "off.tif", DetectionParams(model="rgbn", physics="off")
+        )
+        assert on.cloud_cover < off.cloud_cover - 20.0
+
+    def test_the_physics_only_model_writes_a_mask(self, data_dir, tmp_path):
+        result = detect_clouds(
+            data_dir / L1_30M, tmp_path / "m.tif", DetectionParams(model="physics")
+        )
+        assert result.model == "physics only" and 0.0 < result.cloud_cover < 100.0
+        with rasterio.open(tmp_path / "m.tif") as dataset:
+            assert set(np.unique(dataset.read(1))) <= {0, 1, NODATA}
+
+    def test_the_physics_only_model_has_no_probabilities(self, data_dir, tmp_path):
+        params = DetectionParams(model="physics", probability=tmp_path / "p.tif")
+        with pytest.raises(ParameterError, match="no probabilities"):
+            detect_clouds(data_dir / L1_30M, tmp_path / "m.tif", params)
+        assert not (tmp_path / "m.tif").exists()
