@@ -52,6 +52,7 @@ from cloud_fcn_plugin.engine.params import (
     MAX_TILE_SIZE,
     MIN_TILE_SIZE,
     MODEL_CHOICES,
+    PHYSICS_CHOICES,
     PRODUCT_LEVELS,
     DetectionParams,
 )
@@ -142,12 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--model",
         default="auto",
-        metavar="auto|rgbn|sixband|fullband|qa|FILE",
-        help="auto: the 6-band model where the input has B2-B7 (every Landsat product), else "
-        "the 4-band model; rgbn, sixband, fullband: that bundled model; qa: decode the "
-        "product's own QA band (QA_PIXEL or BQA: product folders and their MTL only); FILE: "
+        metavar="auto|rgbn|sixband|fullband|qa|physics|FILE",
+        help="auto: the 4-band model with the scene's thermal and snow tests where the input "
+        "has its thermal band B10 (Level-1 products), the 6-band model where it has B2-B7 "
+        "without B10, else the 4-band model; rgbn, sixband, fullband: that bundled model; qa: "
+        "decode the product's own QA band (QA_PIXEL or BQA: product folders and their MTL "
+        "only); physics: Fmask's scene-relative tests alone, no network; FILE: "
         "a checkpoint (.safetensors), or an ONNX model (.onnx, needs onnxruntime) whose "
         "cloud_fcn.* metadata gives its bands, normalisation and classes",
+    )
+    parser.add_argument(
+        "--physics",
+        choices=PHYSICS_CHOICES,
+        default="auto",
+        help="the scene-relative thermal and snow tests beside the network: auto (where they "
+        "were measured to help: the bundled 4- and 6-band models on inputs with B10 or ST_B10), "
+        "on (any model), off",
     )
     parser.add_argument("--weights", type=Path, help="same as --model FILE")
     parser.add_argument("--device", choices=DEVICES, default="auto")
@@ -237,6 +248,7 @@ def params_from_args(args: argparse.Namespace) -> DetectionParams:
         mask_classes=args.mask_classes,
         shadow_threshold=args.shadow_threshold,
         preview=args.preview,
+        physics=args.physics,
     )
 
 
