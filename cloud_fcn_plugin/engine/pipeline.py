@@ -84,7 +84,7 @@ def detect_clouds(
     The mask holds 0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow and 255 no
     data (:mod:`.classes`); a cloud-only model writes 0, 1 and 255. With
     ``params.model == "qa"`` the product's own QA band is decoded instead of running
-    a network (:mod:`.qa_band`). After a network run on a product with a QA band, the
+    a network (:mod:`.scene.qa_band`). After a network run on a product with a QA band, the
     QA band's cover is reported beside the mask's, with a warning when they differ
     strongly.
 

@@ -108,7 +108,7 @@ def checkpoint_bands(path: Path) -> tuple[int, ...]:
 def readable(name: str, info: InputInfo, product: str = "auto") -> bool:
     """Whether a bundled model can read this input: its bands, at a level it scales.
 
-    The levels are the ones :func:`~.bands.scaling_for` can turn into the model's input
+    The levels are the ones :func:`~..scene.scaling.scaling_for` can turn into the model's input
     (the full-band model's thermal band rules out surface reflectance, for instance),
     asked of it rather than repeated here.
     """

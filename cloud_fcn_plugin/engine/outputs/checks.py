@@ -43,7 +43,7 @@ def check_output_path(
         path: the output file.
         overwrite: whether an existing file may be replaced.
         protected: files it must never replace (what the run reads, see
-            :mod:`.read_set`), compared resolved, links and hard links included.
+            :mod:`..scene.read_set`), compared resolved, links and hard links included.
         suffixes: the extensions the output may have (lower case), None for any.
 
     Returns:

@@ -85,10 +85,10 @@ def write_outputs(
     """Stream the mask strips into the output files; commit them only when all went well.
 
     Without post-processing the strips go straight into the mask. With a sieve or
-    buffer they go into a hidden work mask that :func:`~.postprocess.refine_mask`
+    buffer they go into a hidden work mask that :func:`~.refine.refine_mask`
     turns into the mask; the masked image and the polygons are then made from the
-    finished mask (see :mod:`.postprocess`). Post-processing acts on the classes of
-    ``params.mask_classes``.
+    finished mask (see :mod:`.refine` and :mod:`.masked_image`). Post-processing acts on
+    the classes of ``params.mask_classes``.
     """
     mask_options = {
         "dtype": "uint8",

@@ -1,7 +1,7 @@
 """What a run reads: every file behind its input, which no output and no deletion may touch.
 
 :func:`input_files` is the one notion of "the input" that every output check uses
-(:func:`~.outputs.check_outputs`, the batch's report and ``--resume``): a raster's own
+(:func:`~..outputs.checks.check_outputs`, the batch's report and ``--resume``): a raster's own
 files (overviews, ``.aux.xml``), the sources of a VRT at any depth, every file of a
 product folder (given as the folder, its MTL or one of its band files).
 """
@@ -88,7 +88,7 @@ class ReadSet:
     """Files a run reads, to be told apart from an output fast (resolved names and inodes).
 
     Checking each output of a batch of thousands of scenes against every file of every
-    scene with :func:`~.outputs.same_file` would resolve millions of paths; this resolves
+    scene with :func:`~..outputs.checks.same_file` would resolve millions of paths; this resolves
     each file once. Links and hard links are caught as by ``same_file``.
     """
 

@@ -12,7 +12,7 @@ with the scene:
 What an input is comes from :mod:`.inspection` (headers only), product folders from
 :mod:`.products`, "what this run reads" from :mod:`.read_set`; they are re-exported here.
 
-Outputs are written by :mod:`.outputs`.
+Outputs are written by :mod:`..outputs`.
 """
 
 from __future__ import annotations

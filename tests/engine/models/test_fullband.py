@@ -248,5 +248,5 @@ class TestModelChoice:
         assert choice.label == "mine.safetensors"
 
     def test_unknown_choice_is_refused(self):
-        with pytest.raises(ParameterError, match="choose auto, rgbn, .*sixband, physics or a .safetensors"):
+        with pytest.raises(ParameterError, match="choose auto, .*sixband, physics or a .safet"):
             model_choice.choose_model(None, model="best")
