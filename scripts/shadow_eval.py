@@ -1,0 +1,326 @@
+"""Evaluate cloud shadow by geometry (engine/physics/shadow.py); see docs/shadow_eval.md.
+
+  patches: shadow Jaccard on the L8 Biome patches (4-band stacks, no sun angles, cloud
+           from the 4-band model) and the two ukis-csmask patches, geometry vs. the
+           6-band model's shadow class and combinations; parameters out of fold.
+  scenes:  two whole scenes with their MTL's sun angles: shadow %, QA agreement, PNGs.
+  timing:  the stage on a synthetic 7,800² scene, time and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+import numpy as np
+import rasterio
+from scipy import ndimage
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from cloud_fcn_plugin.engine.physics import shadow as shadow_module
+from cloud_fcn_plugin.engine.physics.shadow import (
+    ShadowParams,
+    SunGeometry,
+    match_shadows,
+    potential_shadow,
+)
+
+RGBN = (3, 2, 1, 4)  # red, green, blue, NIR in a blue-first stack
+GRID = {"darkness": (0.01, 0.02, 0.04), "ratio": (1.0, 0.85, 0.7), "similarity": (0.2, 0.3, 0.4),
+        "min_contrast": (0.1, 0.15, 0.2, 0.3, 0.4), "buffer": (0, 2), "tolerance": (0, 4, 8, 12),
+        "max_distance_m": (1800.0, 3000.0)}
+POTENTIAL_KEYS = ("darkness", "ratio")
+_DIRECTIONS: dict = {}
+
+
+def _cached_direction(objects, potential, blocked, max_px, min_contrast):
+    """The direction estimate depends on the potential shadow and distance only: computed once."""
+    from cloud_fcn_plugin.engine.physics import shadow_direction
+
+    key = (id(potential), objects.count, max_px, min_contrast)
+    if key not in _DIRECTIONS:
+        _DIRECTIONS[key] = shadow_direction.estimate_direction(
+            objects, potential, blocked, max_px, min_contrast)
+    return _DIRECTIONS[key]
+
+
+shadow_module.estimate_direction = _cached_direction
+
+
+def network(image, model: str, **open_kw) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The engine's calls (read only): probability layers, valid, thresholds."""
+    import torch
+
+    from cloud_fcn_plugin.engine.model_choice import choose_model
+    from cloud_fcn_plugin.engine.pipeline import predict_layers
+    from cloud_fcn_plugin.engine.predict import load_predictor
+    from cloud_fcn_plugin.engine.raster_io import open_scene
+
+    torch.set_num_threads(1)
+    predictor = load_predictor(choose_model(None, model).path, "cpu", 4, None)
+    with open_scene(image, **open_kw) as reader:
+        layers, valid = predict_layers(reader, predictor)
+        transform = reader.profile().get("transform")
+    meta = predictor.metadata
+    names = predictor.layout.layers
+    return layers, valid, {"names": names, "threshold": meta.threshold,
+                           "shadow_threshold": getattr(meta, "shadow_threshold", None),
+                           "pixel": abs(transform.a) if transform is not None else 30.0}
+
+
+def load_patches(data: Path, cache: Path) -> list[dict]:
+    """Bands, labels and network masks of every labelled patch (cached in ``cache``)."""
+    from cloud_fcn_plugin.engine.bands import SIXBAND_BANDS
+
+    items = [(p, "biome", p.parent.parent.name) for p in
+             sorted((data / "l8biome_patches").glob("*/Images/*.tif"))]
+    items += [(data / f"extra_labelled/ukis_csmask_patches/{s}_img.tif", "ukis", "ukis")
+              for s in ("landsat5", "sentinel2")]
+    patches = []
+    for image, kind, split in items:
+        name = image.stem.replace("_img", "")
+        with rasterio.open(image) as src:
+            bands = src.read().astype(np.float32)
+        mask_path = (image.parent.parent / "Masks" / image.name if kind == "biome"
+                     else image.with_name(image.name.replace("_img", "_mask")))
+        with rasterio.open(mask_path) as src:
+            label = src.read(1)
+        if kind == "biome":
+            truth, labelled, water = label == 64, label != 0, np.zeros(label.shape, bool)
+        else:
+            truth, labelled, water = label == 0, np.ones(label.shape, bool), label == 1
+        stored = cache / f"{name}.npz"
+        if not stored.exists():
+            cloud_p, valid, meta4 = network(image, "rgbn", bands=RGBN, product="toa")
+            six, _, meta6 = network(image, "sixband", product="toa", model_bands=SIXBAND_BANDS)
+            np.savez_compressed(
+                stored, cloud=cloud_p[0] >= meta4["threshold"], valid=valid,
+                net_shadow=six[meta6["names"].index("shadow")] >= meta6["shadow_threshold"],
+                net_cloud=six[0] >= meta6["threshold"])
+        net = dict(np.load(stored))
+        group = name.split("_")[0] if kind == "biome" else name
+        patches.append({"name": name, "group": group, "split": split, "bands": bands,
+                        "truth": truth & labelled, "labelled": labelled, "water": water, **net})
+    return patches
+
+
+def geometry(patch: dict, setting: dict, swir: bool, water_test: bool = True):
+    b = patch["bands"]
+    valid = patch["valid"] & patch["labelled"]
+    key = ("pot", setting["darkness"], setting["ratio"], swir, water_test)
+    if key not in patch:
+        patch[key] = potential_shadow(b[3], b[4] if swir else None, valid,
+                                      red=b[2] if water_test else None, cloud=patch["cloud"],
+                                      darkness=setting["darkness"], ratio=setting["ratio"])
+    params = ShadowParams(**{k: v for k, v in setting.items() if k not in POTENTIAL_KEYS})
+    return match_shadows(patch["cloud"], patch[key], valid, None, 30.0, params=params)
+
+
+def counts(pred: np.ndarray, patch: dict) -> np.ndarray:
+    lab, truth = patch["labelled"], patch["truth"]
+    return np.array([(pred & truth & lab).sum(), ((pred | truth) & lab).sum(),
+                     (pred & lab).sum(), lab.sum(), (pred & patch["water"]).sum(),
+                     patch["water"].sum()], np.int64)
+
+
+def jaccard(c: np.ndarray) -> float:
+    return 100.0 * c[0] / c[1] if c[1] else float("nan")
+
+
+def objective(rows: list[tuple[dict, np.ndarray]]) -> float:
+    """Mean of the pooled Jaccards of the Biome and ukis patches among ``rows``."""
+    parts = []
+    for kind in ("biome", "ukis"):
+        c = sum((c for p, c in rows if (p["split"] == "ukis") == (kind == "ukis")),
+                np.zeros(6, np.int64))
+        if c[1]:
+            parts.append(jaccard(c))
+    return float(np.mean(parts)) if parts else 0.0
+
+
+def combine(geo: np.ndarray, patch: dict) -> dict[str, np.ndarray]:
+    net = patch["net_shadow"] & ~patch["cloud"]
+    labels, n = ndimage.label(net, structure=np.ones((3, 3)))
+    touched = np.unique(labels[geo & (labels > 0)])
+    agreed = np.isin(labels, touched[touched > 0])
+    return {"geometry": geo, "network (6-band shadow)": net, "union": geo | net,
+            "network kept where geometry agrees": agreed, "geometry ∪ agreed network": geo | agreed,
+            "network on patches where geometry marks shadow": net if geo.any() else geo & False}
+
+
+def run_patches(args) -> dict:
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    patches = load_patches(Path(args.data), cache)
+    settings = [dict(zip(GRID, v, strict=True)) for v in itertools.product(*GRID.values())]
+    results = {}
+    for variant, swir, water_test in (("NIR only (4-band)", False, True),
+                                      ("NIR + SWIR1", True, True),
+                                      ("NIR only, no water test", False, False)):
+        scores = np.zeros((len(settings), len(patches), 6), np.int64)
+        for s in settings:
+            if s["min_contrast"] != GRID["min_contrast"][0]:
+                continue  # the contrast test is applied below, from the run that accepts all
+            for j, p in enumerate(patches):
+                res = geometry(p, {**s, "min_contrast": -1.0}, swir, water_test)
+                for k, other in enumerate(settings):
+                    same = all(other[key] == s[key] for key in s if key != "min_contrast")
+                    if same:
+                        ok = res.contrast is None or res.contrast >= other["min_contrast"]
+                        scores[k, j] = counts(res.mask if ok else res.mask & False, p)
+        groups = sorted({p["group"] for p in patches})
+        chosen, rows = {}, {}
+        for g in groups:
+            train = [j for j, p in enumerate(patches) if p["group"] != g]
+            best = max(range(len(settings)), key=lambda i, t=train: objective(
+                [(patches[j], scores[i, j]) for j in t]))
+            chosen[g] = settings[best]
+            for p in patches:
+                if p["group"] == g:
+                    res = geometry(p, settings[best], swir, water_test)
+                    for name, pred in combine(res.mask, p).items():
+                        rows.setdefault(name, {})[p["name"]] = (counts(pred, p), res.note)
+        results[variant] = {"rows": rows, "chosen": chosen}
+        print(f"[{variant}] out-of-fold settings: {json.dumps(chosen)}", flush=True)
+        report(patches, rows, variant)
+    return results
+
+
+def report(patches: list[dict], rows: dict, variant: str) -> None:
+    sets = {"Biome all 31": lambda p: p["split"] != "ukis",
+            "Biome val 8 (rgbn held out)": lambda p: p["split"] == "val",
+            "ukis landsat5": lambda p: p["name"] == "landsat5",
+            "ukis sentinel2": lambda p: p["name"] == "sentinel2"}
+    print(f"\n### {variant}\n\n| method | " + " | ".join(sets) +
+          " | false shadow, Biome cloud patches w/o shadow (%) | on ukis water (%) |")
+    print("|---" * (len(sets) + 3) + "|")
+    for name, per in rows.items():
+        cells = []
+        for pick in sets.values():
+            c = sum((per[p["name"]][0] for p in patches if pick(p)), np.zeros(6, np.int64))
+            cells.append(f"{jaccard(c):.1f}")
+        nos = [p for p in patches if p["split"] != "ukis" and not p["truth"].any()
+               and p["cloud"].any()]
+        c = sum((per[p["name"]][0] for p in nos), np.zeros(6, np.int64))
+        w = sum((per[p["name"]][0] for p in patches if p["split"] == "ukis"), np.zeros(6, np.int64))
+        cells += [f"{100 * c[2] / c[3]:.2f}", f"{100 * w[4] / max(w[5], 1):.1f}"]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\nper patch (geometry):", flush=True)
+    for p in patches:
+        c, note = rows["geometry"][p["name"]]
+        if p["truth"].any() or c[2]:
+            print(f"  {p['name']}: J {jaccard(c):.1f}, shadow {100 * c[2] / c[3]:.1f} % "
+                  f"(truth {100 * p['truth'].mean():.1f} %): {note}")
+
+
+def mtl_sun(folder: Path) -> SunGeometry:
+    text = next(folder.glob("*_MTL.txt")).read_text()
+    value = {k: float(re.search(rf"{k}\s*=\s*([-\d.]+)", text).group(1))
+             for k in ("SUN_AZIMUTH", "SUN_ELEVATION")}
+    return SunGeometry(value["SUN_AZIMUTH"], value["SUN_ELEVATION"])
+
+
+def run_scenes(args) -> None:
+    from cloud_fcn_plugin.engine.raster_io import open_scene
+
+    out = Path(args.pictures)
+    out.mkdir(parents=True, exist_ok=True)
+    for rel, qa_name, shadow_bit in (("scenes/LC80200392015216LGN00_L1T_30m", None, None),
+                                     ("scenes/LC08_L2SP_008059_20191201_C2_500m", "QA_PIXEL", 4)):
+        folder = Path(args.data) / rel
+        cloud_p, valid, meta = network(folder, "rgbn")
+        cloud = (cloud_p[0] >= meta["threshold"]) & valid
+        with open_scene(folder, model_bands=(2, 3, 4, 5, 6)) as reader:
+            bands, _ = reader.read_all()
+        blue, green, red, nir, swir1 = bands
+        sun = mtl_sun(folder)
+        pot = potential_shadow(nir, swir1, valid, red=red, cloud=cloud)
+        res = match_shadows(cloud, pot, valid, sun, meta["pixel"])
+        line = (f"{folder.name}: sun {sun.azimuth_deg:.1f}°/{sun.elevation_deg:.1f}°, pixel "
+                f"{meta['pixel']:.0f} m, cloud {100 * cloud[valid].mean():.1f} %, shadow "
+                f"{100 * res.mask[valid].mean():.1f} %, {res.note}")
+        if qa_name:
+            with rasterio.open(next(folder.glob(f"*_{qa_name}.TIF"))) as src:
+                qa = src.read(1)
+            qa_shadow = ((qa >> shadow_bit) & 1).astype(bool) & valid
+            both = (res.mask & qa_shadow).sum()
+            line += (f"; QA shadow {100 * qa_shadow[valid].mean():.1f} %, Jaccard with QA "
+                     f"{100 * both / max((res.mask | qa_shadow).sum(), 1):.1f}, share of ours in "
+                     f"QA {100 * both / max(res.mask.sum(), 1):.1f} %")
+        else:
+            line += "; the pre-collection BQA has no shadow bit"
+        print(line, flush=True)
+        picture(np.stack([red, green, blue]), cloud, res.mask, out / f"{folder.name[:25]}.png")
+
+
+def picture(rgb: np.ndarray, cloud: np.ndarray, shadow: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    lo, hi = np.nanpercentile(rgb, [2, 98])
+    img = (np.clip((rgb - lo) / max(hi - lo, 1e-6), 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
+    img = np.concatenate([img, img.copy()], axis=1)
+    right = img[:, rgb.shape[2]:]
+    right[cloud] = (255, 255, 255)
+    right[shadow] = (255, 0, 255)
+    Image.fromarray(img).save(path)
+
+
+def run_timing(args) -> None:
+    """The stage on a synthetic scene: potential per strip (halo), then the matching."""
+    from cloud_fcn_plugin.engine.physics.shadow import POTENTIAL_HALO
+
+    side, rng = args.side, np.random.default_rng(0)
+    sun = SunGeometry(135.0, 50.0)
+    cloud = np.zeros((side, side), bool)
+    n = side * side // 20000
+    rr, cc, rad = rng.integers(0, side, n), rng.integers(0, side, n), rng.integers(2, 25, n)
+    for r, c, k in zip(rr, cc, rad, strict=True):
+        cloud[max(0, r - k):r + k, max(0, c - k):c + k] = True
+    per_m = sun.pixels_per_metre(30.0)
+    d = 2000.0 * per_m  # one height for the truth
+    th = np.deg2rad(sun.shadow_bearing_deg)
+    truth = np.roll(cloud, (round(-d * np.cos(th)), round(d * np.sin(th))), axis=(0, 1)) & ~cloud
+    valid = np.ones((side, side), bool)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    potential = np.zeros((side, side), bool)
+    strip = 1024
+    for top in range(0, side, strip):
+        a, b = max(0, top - POTENTIAL_HALO), min(side, top + strip + POTENTIAL_HALO)
+        noise = np.random.default_rng(top).normal(0, 0.01, (b - a, side)).astype(np.float32)
+        nir = np.where(cloud[a:b], 0.6, np.where(truth[a:b], 0.12, 0.3)).astype(np.float32) + noise
+        red = nir * 0.4
+        part = potential_shadow(nir, nir * 0.7, valid[a:b], red=red, cloud=cloud[a:b])
+        potential[top:top + strip] = part[top - a:top - a + min(strip, side - top)]
+    t_pot = time.perf_counter() - start
+    res = match_shadows(cloud, potential, valid, sun, 30.0)
+    total = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    j = (res.mask & truth).sum() / max((res.mask | truth).sum(), 1)
+    print(f"{side}² synthetic scene, cloud {100 * cloud.mean():.1f} %, {res.objects} objects: "
+          f"potential {t_pot:.1f} s, matching {total - t_pot:.1f} s, total {total:.1f} s; peak RSS "
+          f"{before / 1024:.0f} MB before the stage (inputs), {after / 1024:.0f} MB after; "
+          f"shadow Jaccard vs. the synthetic truth {100 * j:.1f}; {res.note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=("patches", "scenes", "timing"))
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
+    parser.add_argument("--cache", default="/tmp/shadow_eval_cache")
+    parser.add_argument("--pictures", default="docs/shadow_eval")
+    parser.add_argument("--side", type=int, default=7800)
+    args = parser.parse_args()
+    {"patches": run_patches, "scenes": run_scenes, "timing": run_timing}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
