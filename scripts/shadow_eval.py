@@ -34,21 +34,21 @@ from cloud_fcn_plugin.engine.physics.shadow import (
 )
 
 RGBN = (3, 2, 1, 4)  # red, green, blue, NIR in a blue-first stack
-GRID = {"darkness": (0.01, 0.02, 0.04), "ratio": (1.0, 0.85, 0.7), "similarity": (0.2, 0.3, 0.4),
-        "min_contrast": (0.1, 0.15, 0.2, 0.3, 0.4), "buffer": (0, 2), "tolerance": (0, 4, 8, 12),
-        "max_distance_m": (1800.0, 3000.0)}
+GRID = {"darkness": (0.02, 0.04), "ratio": (1.0, 0.85), "similarity": (0.2, 0.3, 0.4),
+        "min_contrast": (0.1, 0.15, 0.17, 0.2, 0.25, 0.3), "tolerance": (0, 4, 8),
+        "sweep": (0, 8, 16), "max_distance_m": (1800.0, 3000.0), "buffer": (0,)}
 POTENTIAL_KEYS = ("darkness", "ratio")
 _DIRECTIONS: dict = {}
 
 
-def _cached_direction(objects, potential, blocked, max_px, min_contrast):
+def _cached_direction(objects, potential, blocked, max_px, min_contrast, westward):
     """The direction estimate depends on the potential shadow and distance only: computed once."""
     from cloud_fcn_plugin.engine.physics import shadow_direction
 
-    key = (id(potential), objects.count, max_px, min_contrast)
+    key = (id(potential), objects.count, max_px, min_contrast, westward)
     if key not in _DIRECTIONS:
         _DIRECTIONS[key] = shadow_direction.estimate_direction(
-            objects, potential, blocked, max_px, min_contrast)
+            objects, potential, blocked, max_px, min_contrast, westward)
     return _DIRECTIONS[key]
 
 
@@ -163,8 +163,7 @@ def run_patches(args) -> dict:
     settings = [dict(zip(GRID, v, strict=True)) for v in itertools.product(*GRID.values())]
     results = {}
     for variant, swir, water_test in (("NIR only (4-band)", False, True),
-                                      ("NIR + SWIR1", True, True),
-                                      ("NIR only, no water test", False, False)):
+                                      ("NIR + SWIR1", True, True)):
         scores = np.zeros((len(settings), len(patches), 6), np.int64)
         for s in settings:
             if s["min_contrast"] != GRID["min_contrast"][0]:
@@ -229,48 +228,56 @@ def mtl_sun(folder: Path) -> SunGeometry:
 
 
 def run_scenes(args) -> None:
+    """Both scenes with the MTL's sun angles; cloud from the 4-band model, then from the QA."""
     from cloud_fcn_plugin.engine.raster_io import open_scene
 
     out = Path(args.pictures)
     out.mkdir(parents=True, exist_ok=True)
-    for rel, qa_name, shadow_bit in (("scenes/LC80200392015216LGN00_L1T_30m", None, None),
-                                     ("scenes/LC08_L2SP_008059_20191201_C2_500m", "QA_PIXEL", 4)):
+    for rel, qa_name in (("scenes/LC80200392015216LGN00_L1T_30m", "BQA"),
+                         ("scenes/LC08_L2SP_008059_20191201_C2_500m", "QA_PIXEL")):
         folder = Path(args.data) / rel
         cloud_p, valid, meta = network(folder, "rgbn")
-        cloud = (cloud_p[0] >= meta["threshold"]) & valid
         with open_scene(folder, model_bands=(2, 3, 4, 5, 6)) as reader:
             bands, _ = reader.read_all()
+        with rasterio.open(next(folder.glob(f"*_{qa_name}.TIF"))) as src:
+            qa = src.read(1).astype(np.int64)
+        if qa_name == "BQA":  # pre-collection: bits 14-15 cloud confidence, no shadow bit
+            qa_cloud, qa_shadow = (qa >> 14) & 3 == 3, None
+        else:  # Collection 2 QA_PIXEL: bit 3 cloud, bit 4 cloud shadow
+            qa_cloud, qa_shadow = ((qa >> 3) & 1) == 1, (((qa >> 4) & 1) == 1) & valid
         blue, green, red, nir, swir1 = bands
         sun = mtl_sun(folder)
-        pot = potential_shadow(nir, swir1, valid, red=red, cloud=cloud)
-        res = match_shadows(cloud, pot, valid, sun, meta["pixel"])
-        line = (f"{folder.name}: sun {sun.azimuth_deg:.1f}°/{sun.elevation_deg:.1f}°, pixel "
-                f"{meta['pixel']:.0f} m, cloud {100 * cloud[valid].mean():.1f} %, shadow "
-                f"{100 * res.mask[valid].mean():.1f} %, {res.note}")
-        if qa_name:
-            with rasterio.open(next(folder.glob(f"*_{qa_name}.TIF"))) as src:
-                qa = src.read(1)
-            qa_shadow = ((qa >> shadow_bit) & 1).astype(bool) & valid
-            both = (res.mask & qa_shadow).sum()
-            line += (f"; QA shadow {100 * qa_shadow[valid].mean():.1f} %, Jaccard with QA "
-                     f"{100 * both / max((res.mask | qa_shadow).sum(), 1):.1f}, share of ours in "
-                     f"QA {100 * both / max(res.mask.sum(), 1):.1f} %")
-        else:
-            line += "; the pre-collection BQA has no shadow bit"
-        print(line, flush=True)
-        picture(np.stack([red, green, blue]), cloud, res.mask, out / f"{folder.name[:25]}.png")
+        for source, cloud in (("4-band model", cloud_p[0] >= meta["threshold"]),
+                              (f"{qa_name} cloud", qa_cloud)):
+            cloud = cloud & valid
+            pot = potential_shadow(nir, swir1, valid, red=red, cloud=cloud)
+            res = match_shadows(cloud, pot, valid, sun, meta["pixel"])
+            line = (f"{folder.name}, cloud from the {source}: sun {sun.azimuth_deg:.1f}°/"
+                    f"{sun.elevation_deg:.1f}°, pixel {meta['pixel']:.0f} m, cloud "
+                    f"{100 * cloud[valid].mean():.1f} %, shadow {100 * res.mask[valid].mean():.1f}"
+                    f" %, {res.note}")
+            if qa_shadow is not None:
+                both = (res.mask & qa_shadow).sum()
+                line += (f"; QA shadow {100 * qa_shadow[valid].mean():.1f} %, Jaccard with QA "
+                         f"{100 * both / max((res.mask | qa_shadow).sum(), 1):.1f}, share of "
+                         f"ours in QA shadow {100 * both / max(res.mask.sum(), 1):.1f} %")
+            print(line, flush=True)
+            tag = "model" if source.startswith("4") else "qa"
+            picture(np.stack([red, green, blue]), valid, cloud, res.mask,
+                    out / f"{folder.name[:25]}_{tag}.png")
 
 
-def picture(rgb: np.ndarray, cloud: np.ndarray, shadow: np.ndarray, path: Path) -> None:
+def picture(rgb: np.ndarray, valid, cloud, shadow, path: Path) -> None:
+    """RGB (2-98 % stretch) with cloud in white and shadow in magenta; fill black."""
     from PIL import Image
 
-    lo, hi = np.nanpercentile(rgb, [2, 98])
-    img = (np.clip((rgb - lo) / max(hi - lo, 1e-6), 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
-    img = np.concatenate([img, img.copy()], axis=1)
-    right = img[:, rgb.shape[2]:]
-    right[cloud] = (255, 255, 255)
-    right[shadow] = (255, 0, 255)
-    Image.fromarray(img).save(path)
+    lo, hi = np.nanpercentile(rgb[:, valid], [2, 98])
+    img = np.nan_to_num(np.clip((rgb - lo) / max(hi - lo, 1e-6), 0, 1))
+    img = (img * 255).astype(np.uint8).transpose(1, 2, 0)
+    img[~valid] = 0
+    img[cloud] = (255, 255, 255)
+    img[shadow] = (255, 0, 255)
+    Image.fromarray(img).quantize(64).save(path, optimize=True)
 
 
 def run_timing(args) -> None:

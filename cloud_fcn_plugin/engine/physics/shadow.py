@@ -93,6 +93,9 @@ class ShadowParams:
     #: Without sun angles: fewer cloud objects than this tell no direction (one cloud
     #: always finds some dark spot nearby; a direction is several clouds agreeing).
     min_objects: int = 3
+    #: Without sun angles: shadows fall west (morning sun-synchronous sensors, see
+    #: :func:`~.shadow_direction.estimate_direction`).
+    westward: bool = True
     #: Without a thermal band, each object's distance is searched within this factor of
     #: the scene's dominant shadow distance (0: the whole height range).
     spread: float = 2.0
@@ -102,6 +105,9 @@ class ShadowParams:
     #: The cast shape is grown by this many pixels before it meets potential shadow (a
     #: cumulus's shadow is the outline of a 3-D cloud, wider than its mask's footprint).
     tolerance: int = 0
+    #: The cast shape is also swept this many pixels both ways along the shadow
+    #: direction before it meets potential shadow (the uncertainty of the height).
+    sweep: int = 0
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,7 @@ def _pick(
 
 def _cast(
     objects: CloudObjects, shifts: np.ndarray, kept: np.ndarray, potential: np.ndarray | None,
-    blocked: np.ndarray, buffer: int, tolerance: int = 0,
+    blocked: np.ndarray, buffer: int, tolerance: int = 0, bearing: float = 0.0, sweep: int = 0,
 ) -> np.ndarray:
     """Shift every pixel of the kept objects, keep the dark ones, grow by ``buffer``."""
     rows_total, cols_total = objects.shape
@@ -190,11 +196,39 @@ def _cast(
     mask = np.zeros(objects.shape, bool)
     mask[r[inside], c[inside]] = True
     if potential is not None:
+        _sweep(mask, bearing, sweep)
         _grow(mask, tolerance)
         mask &= potential
     _grow(mask, buffer)
     mask &= ~blocked
     return mask
+
+
+def _shifted_or(target: np.ndarray, source: np.ndarray, d_row: int, d_col: int) -> None:
+    """``target |= source`` shifted by (d_row, d_col), without wrapping."""
+    rows, cols = source.shape
+    if abs(d_row) >= rows or abs(d_col) >= cols:
+        return
+    dst_r = slice(max(d_row, 0), rows + min(d_row, 0))
+    src_r = slice(max(-d_row, 0), rows + min(-d_row, 0))
+    dst_c = slice(max(d_col, 0), cols + min(d_col, 0))
+    src_c = slice(max(-d_col, 0), cols + min(-d_col, 0))
+    target[dst_r, dst_c] |= source[src_r, src_c]
+
+
+def _sweep(mask: np.ndarray, bearing: float, reach: int) -> None:
+    """Extend ``mask`` in place ``reach`` pixels both ways along ``bearing`` (doubling steps)."""
+    theta = np.deg2rad(bearing)
+    unit = (-np.cos(theta), np.sin(theta))
+    covered, step = 0, 1
+    while covered < reach:
+        length = min(step, reach - covered)
+        d_row, d_col = round(length * unit[0]), round(length * unit[1])
+        source = mask.copy()
+        _shifted_or(mask, source, d_row, d_col)
+        _shifted_or(mask, source, -d_row, -d_col)
+        covered += length
+        step *= 2
 
 
 def _grow(mask: np.ndarray, pixels: int) -> None:
@@ -262,7 +296,9 @@ def match_shadows(
                 "direction: no shadow marked", objects=objects.count,
             )
         max_px = params.max_distance_m / pixel_size
-        found = estimate_direction(objects, potential, blocked, max_px, params.min_contrast)
+        found = estimate_direction(
+            objects, potential, blocked, max_px, params.min_contrast, params.westward
+        )
         contrast = found.contrast
         if not found.clear:
             return ShadowResult(
@@ -283,7 +319,7 @@ def match_shadows(
     kept = best >= params.similarity
     mask = _cast(
         objects, shifts[choice], kept, potential if params.intersect else None, blocked,
-        params.buffer, params.tolerance,
+        params.buffer, params.tolerance, bearing, params.sweep,
     )
     return ShadowResult(
         mask, f"{note}; {int(kept.sum())} of {objects.count} cloud objects matched",

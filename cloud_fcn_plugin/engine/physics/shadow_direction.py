@@ -94,8 +94,14 @@ def estimate_direction(
     blocked: np.ndarray,
     max_px: float,
     min_contrast: float,
+    westward: bool = True,
 ) -> DirectionEstimate:
     """The bearing that best casts all objects onto dark pixels, if clearly above chance.
+
+    With ``westward`` the best is sought among bearings 170-370° only (shadows falling
+    west): Landsat and Sentinel-2 cross the equator at 9:45-10:30 local solar time on
+    sun-synchronous orbits, so the sun is always east of the meridian and shadows
+    fall west of their clouds. The chance level is still the median of all bearings.
 
     The contrast is ``(best - median) / (1 - median)``: the share of the gap between the
     chance level and a perfect match that the best bearing closes, so that a scene with
@@ -105,7 +111,8 @@ def estimate_direction(
     coarse = np.arange(0.0, 360.0, 10.0)
     scores, _ = direction_scores(thin, potential, blocked, coarse, max_px)
     chance = float(np.median(scores))
-    top = float(coarse[int(np.argmax(scores))])
+    allowed = ((coarse - 170.0) % 360.0 <= 200.0) if westward else np.ones(len(coarse), bool)
+    top = float(coarse[allowed][int(np.argmax(scores[allowed]))])
     fine = (top + np.arange(-8.0, 9.0, 2.0)) % 360.0
     fine_scores, fine_where = direction_scores(thin, potential, blocked, fine, max_px)
     k = int(np.argmax(fine_scores))

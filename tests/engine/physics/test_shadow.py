@@ -110,6 +110,23 @@ def test_recovers_offset_without_sun_angles():
     assert "estimated from the scene" in result.note
 
 
+def test_eastward_shadows_need_sun_angles_or_westward_off():
+    # Landsat and Sentinel-2 see the morning sun in the east: shadows fall west. A scene
+    # whose shadows fall east (143°) is never given an eastward estimate (here four
+    # clouds let a chance match to the north pass), unless told otherwise.
+    east = (24, 18)
+    nir, red, cloud, shadow = scene(CLOUDS, east)
+    pot = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    found = match_shadows(cloud, pot, VALID, None, 30.0)
+    assert found.bearing_deg is None or (found.bearing_deg - 170.0) % 360.0 <= 200.0
+    assert jaccard(found.mask, shadow) < 0.5
+    params = ShadowParams(westward=False, buffer=0)
+    free = match_shadows(cloud, pot, VALID, None, 30.0, params=params)
+    assert jaccard(free.mask, shadow) > 0.8
+    sun, _ = sun_for(east)
+    assert jaccard(match_shadows(cloud, pot, VALID, sun, 30.0, params=params).mask, shadow) > 0.8
+
+
 def test_no_shadow_without_cloud():
     nir, red, _, _ = scene([], None, water=(10, 60, 10, 60))
     cloud = np.zeros((SIDE, SIDE), bool)
