@@ -32,9 +32,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
-from .shadow_direction import _thin, estimate_direction, pooled_profile
+from .shadow_cast import cast_shadows
+from .shadow_direction import estimate_direction, pooled_profile, thin_objects
 from .shadow_match import CloudObjects, cloud_objects, offsets_along, similarities
 from .shadow_potential import POTENTIAL_HALO, potential_shadow, water_mask
 
@@ -79,17 +79,17 @@ class ShadowParams:
     """Settings of the matching (defaults chosen out of fold: docs/shadow_eval.md)."""
 
     min_pixels: int = 3
-    max_samples: int = 200
+    max_samples: int = 100
     min_height_m: float = 200.0
     max_height_m: float = 12000.0
     similarity: float = 0.3
     first_peak: float = 0.98
-    buffer: int = 2
+    buffer: int = 0
     #: Without sun angles: shadows searched up to this distance from their cloud.
-    max_distance_m: float = 3000.0
+    max_distance_m: float = 1800.0
     #: Without sun angles: share of the gap from chance to a perfect match (see
     #: :mod:`.shadow_direction`) the best direction must close.
-    min_contrast: float = 0.15
+    min_contrast: float = 0.1
     #: Without sun angles: fewer cloud objects than this tell no direction (one cloud
     #: always finds some dark spot nearby; a direction is several clouds agreeing).
     min_objects: int = 3
@@ -107,7 +107,7 @@ class ShadowParams:
     tolerance: int = 0
     #: The cast shape is also swept this many pixels both ways along the shadow
     #: direction before it meets potential shadow (the uncertainty of the height).
-    sweep: int = 0
+    sweep: int = 16
 
 
 @dataclass(frozen=True)
@@ -161,13 +161,13 @@ def _height_ranges(
 
 
 def _window(
-    distance: np.ndarray, dominant: float, params: ShadowParams, objects: CloudObjects
-) -> np.ndarray:
-    """Distances each object may take: within ``spread`` of the scene's dominant one."""
-    keep = np.ones(len(distance), bool)
-    if params.spread > 0:
-        keep = (distance >= dominant / params.spread) & (distance <= dominant * params.spread)
-    return np.broadcast_to(keep, (objects.count, len(distance)))
+    shifts: np.ndarray, distance: np.ndarray, dominant: float, params: ShadowParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """The shifts every object may take: within ``spread`` of the scene's dominant one."""
+    if params.spread <= 0:
+        return shifts, distance
+    keep = (distance >= dominant / params.spread) & (distance <= dominant * params.spread)
+    return shifts[keep], distance[keep]
 
 
 def _pick(
@@ -181,69 +181,6 @@ def _pick(
     return choice, sims[np.arange(len(sims)), choice]
 
 
-def _cast(
-    objects: CloudObjects, shifts: np.ndarray, kept: np.ndarray, potential: np.ndarray | None,
-    blocked: np.ndarray, buffer: int, tolerance: int = 0, bearing: float = 0.0, sweep: int = 0,
-) -> np.ndarray:
-    """Shift every pixel of the kept objects, keep the dark ones, grow by ``buffer``."""
-    rows_total, cols_total = objects.shape
-    sizes = objects.sizes
-    owner_shift = np.repeat(np.where(kept[:, None], shifts, 0), sizes, axis=0)
-    take = np.repeat(kept, sizes)
-    r = objects.rows[take] + owner_shift[take, 0]
-    c = objects.cols[take] + owner_shift[take, 1]
-    inside = (r >= 0) & (r < rows_total) & (c >= 0) & (c < cols_total)
-    mask = np.zeros(objects.shape, bool)
-    mask[r[inside], c[inside]] = True
-    if potential is not None:
-        _sweep(mask, bearing, sweep)
-        _grow(mask, tolerance)
-        mask &= potential
-    _grow(mask, buffer)
-    mask &= ~blocked
-    return mask
-
-
-def _shifted_or(target: np.ndarray, source: np.ndarray, d_row: int, d_col: int) -> None:
-    """``target |= source`` shifted by (d_row, d_col), without wrapping."""
-    rows, cols = source.shape
-    if abs(d_row) >= rows or abs(d_col) >= cols:
-        return
-    dst_r = slice(max(d_row, 0), rows + min(d_row, 0))
-    src_r = slice(max(-d_row, 0), rows + min(-d_row, 0))
-    dst_c = slice(max(d_col, 0), cols + min(d_col, 0))
-    src_c = slice(max(-d_col, 0), cols + min(-d_col, 0))
-    target[dst_r, dst_c] |= source[src_r, src_c]
-
-
-def _sweep(mask: np.ndarray, bearing: float, reach: int) -> None:
-    """Extend ``mask`` in place ``reach`` pixels both ways along ``bearing`` (doubling steps)."""
-    theta = np.deg2rad(bearing)
-    unit = (-np.cos(theta), np.sin(theta))
-    covered, step = 0, 1
-    while covered < reach:
-        length = min(step, reach - covered)
-        d_row, d_col = round(length * unit[0]), round(length * unit[1])
-        source = mask.copy()
-        _shifted_or(mask, source, d_row, d_col)
-        _shifted_or(mask, source, -d_row, -d_col)
-        covered += length
-        step *= 2
-
-
-def _grow(mask: np.ndarray, pixels: int) -> None:
-    """Dilate ``mask`` in place by ``pixels`` (4-connected steps), within its bounding box."""
-    if pixels <= 0 or not mask.any():
-        return
-    box = ndimage.find_objects(mask.view(np.uint8))[0]
-    grown = tuple(
-        slice(max(0, s.start - pixels), min(n, s.stop + pixels))
-        for s, n in zip(box, mask.shape, strict=True)
-    )
-    mask[grown] = ndimage.binary_dilation(mask[grown], _DISK3, iterations=pixels)
-
-
-_DISK3 = ndimage.generate_binary_structure(2, 1)
 
 
 def match_shadows(
@@ -287,8 +224,10 @@ def match_shadows(
             height = distance / per_m
             allowed = (height[None, :] >= low[:, None] - 1e-6) & (height[None, :] <= high[:, None])
         else:
-            profile = pooled_profile(_thin(objects), shifts, potential, blocked)
-            allowed = _window(distance, float(distance[int(np.argmax(profile))]), params, objects)
+            profile = pooled_profile(thin_objects(objects), shifts, potential, blocked)
+            dominant = float(distance[int(np.argmax(profile))])
+            shifts, distance = _window(shifts, distance, dominant, params)
+            allowed = np.ones((objects.count, len(shifts)), bool)
     else:
         if objects.count < params.min_objects:
             return ShadowResult(
@@ -308,8 +247,8 @@ def match_shadows(
                 objects=objects.count, contrast=contrast,
             )
         bearing = found.bearing_deg
-        shifts, distance = offsets_along(bearing, 1.0, max_px)
-        allowed = _window(distance, found.distance_px, params, objects)
+        shifts, distance = _window(*offsets_along(bearing, 1.0, max_px), found.distance_px, params)
+        allowed = np.ones((objects.count, len(shifts)), bool)
         note = (
             f"shadow direction estimated from the scene: {bearing:.0f}° "
             f"(contrast {contrast:.2f})"
@@ -317,7 +256,7 @@ def match_shadows(
     sims = similarities(objects, shifts, potential, blocked)
     choice, best = _pick(sims, allowed, params.first_peak)
     kept = best >= params.similarity
-    mask = _cast(
+    mask = cast_shadows(
         objects, shifts[choice], kept, potential if params.intersect else None, blocked,
         params.buffer, params.tolerance, bearing, params.sweep,
     )

@@ -27,11 +27,13 @@ import numpy as np
 
 from .shadow_match import CloudObjects, offsets_along, similarities
 
-__all__ = ["DirectionEstimate", "direction_scores", "estimate_direction"]
+__all__ = [
+    "DirectionEstimate", "direction_scores", "estimate_direction", "pooled_profile", "thin_objects",
+]
 
 #: Objects (the largest) and samples per object used to estimate the direction.
 MAX_OBJECTS = 300
-MAX_SAMPLES = 64
+MAX_SAMPLES = 32
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ class DirectionEstimate:
     clear: bool
 
 
-def _thin(objects: CloudObjects) -> CloudObjects:
+def thin_objects(objects: CloudObjects) -> CloudObjects:
     """The largest ``MAX_OBJECTS`` objects, each with at most ``MAX_SAMPLES`` samples."""
     index = np.argsort(-objects.sizes, kind="stable")[:MAX_OBJECTS]
     subset = objects.subset(np.sort(index))
@@ -107,13 +109,15 @@ def estimate_direction(
     chance level and a perfect match that the best bearing closes, so that a scene with
     much dark ground (a high median) needs a larger absolute margin.
     """
-    thin = _thin(objects)
+    thin = thin_objects(objects)
     coarse = np.arange(0.0, 360.0, 10.0)
     scores, _ = direction_scores(thin, potential, blocked, coarse, max_px)
     chance = float(np.median(scores))
     allowed = ((coarse - 170.0) % 360.0 <= 200.0) if westward else np.ones(len(coarse), bool)
     top = float(coarse[allowed][int(np.argmax(scores[allowed]))])
     fine = (top + np.arange(-8.0, 9.0, 2.0)) % 360.0
+    if westward:
+        fine = fine[(fine - 170.0) % 360.0 <= 200.0]
     fine_scores, fine_where = direction_scores(thin, potential, blocked, fine, max_px)
     k = int(np.argmax(fine_scores))
     best = float(fine_scores[k])
