@@ -58,19 +58,16 @@ def network(image, model: str, **open_kw) -> tuple[np.ndarray, np.ndarray, dict]
     with open_scene(image, **open_kw) as reader:
         layers, valid = predict_layers(reader, predictor)
         transform = reader.profile().get("transform")
-    meta = predictor.metadata
-    names = predictor.layout.layers
-    return layers, valid, {"names": names, "threshold": meta.threshold,
-                           "shadow_threshold": getattr(meta, "shadow_threshold", None),
-                           "pixel": abs(transform.a) if transform is not None else 30.0}
+    meta, pixel = predictor.metadata, abs(transform.a) if transform is not None else 30.0
+    return layers, valid, {"names": predictor.layout.layers, "threshold": meta.threshold,
+                           "shadow_threshold": getattr(meta, "shadow_threshold", 0), "pixel": pixel}
 
 
 def load_patches(data: Path, cache: Path) -> list[dict]:
     """Bands, labels and network masks of every labelled patch (cached in ``cache``)."""
     from cloud_fcn_plugin.engine.bands import SIXBAND_BANDS
 
-    items = [(p, "biome", p.parent.parent.name) for p in
-             sorted((data / "l8biome_patches").glob("*/Images/*.tif"))]
+    items = [(p, "biome", p.parts[-3]) for p in sorted(data.glob("l8biome_patches/*/Images/*.tif"))]
     items += [(data / f"extra_labelled/ukis_csmask_patches/{s}_img.tif", "ukis", "ukis")
               for s in ("landsat5", "sentinel2")]
     patches = []
@@ -196,10 +193,9 @@ def report(patches: list[dict], rows: dict, variant: str) -> None:
 
 
 def mtl_sun(folder: Path) -> sh.SunGeometry:
-    text = next(folder.glob("*_MTL.txt")).read_text()
-    value = {k: float(re.search(rf"{k}\s*=\s*([-\d.]+)", text).group(1))
-             for k in ("SUN_AZIMUTH", "SUN_ELEVATION")}
-    return sh.SunGeometry(value["SUN_AZIMUTH"], value["SUN_ELEVATION"])
+    t = next(folder.glob("*_MTL.txt")).read_text()
+    return sh.SunGeometry(*(float(re.search(rf"SUN_{k} = ([-\d.]+)", t).group(1))
+                            for k in ("AZIMUTH", "ELEVATION")))
 
 
 def run_scenes(args) -> None:
@@ -246,11 +242,9 @@ def picture(rgb: np.ndarray, valid, cloud, shadow, path: Path) -> None:
     """RGB (2-98 % stretch) with cloud in white and shadow in magenta; fill black."""
     from PIL import Image
     lo, hi = np.nanpercentile(rgb[:, valid], [2, 98])
-    img = np.nan_to_num(np.clip((rgb - lo) / max(hi - lo, 1e-6), 0, 1))
-    img = (img * 255).astype(np.uint8).transpose(1, 2, 0)
-    img[~valid] = 0
-    img[cloud] = (255, 255, 255)
-    img[shadow] = (255, 0, 255)
+    img = (np.nan_to_num(np.clip((rgb - lo) / max(hi - lo, 1e-6), 0, 1)) * 255).astype(np.uint8)
+    img = img.transpose(1, 2, 0)
+    img[~valid], img[cloud], img[shadow] = 0, (255, 255, 255), (255, 0, 255)
     Image.fromarray(img).quantize(64).save(path, optimize=True)
 
 
@@ -264,24 +258,29 @@ def run_timing(args) -> None:
     d, th = 2000.0 * sun.pixels_per_metre(30.0), np.deg2rad(sun.shadow_bearing_deg)  # 2 km
     truth = np.roll(cloud, (round(-d * np.cos(th)), round(d * np.sin(th))), axis=(0, 1)) & ~cloud
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    potential, strip, t_pot = np.zeros((side, side), bool), 1024, 0.0
+    k, strip, t_pot = args.factor, 1024, 0.0  # k: the grid of the stage, 1 or 2 (60 m)
+    potential = np.zeros((-(-side // k), -(-side // k)), bool)
     for top in range(0, side, strip):  # strips as the pipeline reads them (made: not timed)
         a, b = max(0, top - sh.POTENTIAL_HALO), min(side, top + strip + sh.POTENTIAL_HALO)
         noise = np.random.default_rng(top).normal(0, 0.01, (b - a, side)).astype(np.float32)
         nir = np.where(cloud[a:b], 0.6, np.where(truth[a:b], 0.12, 0.3)).astype(np.float32) + noise
         swir, red, tick = nir * 0.7, nir * 0.4, time.perf_counter()  # not timed either
-        part = sh.potential_shadow(nir, swir, valid[a:b], red=red, cloud=cloud[a:b])
-        potential[top:top + strip] = part[top - a:top - a + min(strip, side - top)]
+        n_, s_, r_, v_, c_ = (sh.block_mean(x, k) if k > 1 else x
+                              for x in (nir, swir, red, valid[a:b], cloud[a:b]))
+        part = sh.potential_shadow(n_, s_, v_ == 1, red=r_, cloud=c_ > 0, factor=8 // k,
+                                   closing_px=16 // k)
+        potential[top // k:(top + strip) // k] = part[(top - a) // k:(top - a + strip) // k]
         t_pot += time.perf_counter() - tick
     start = time.perf_counter() - t_pot
-    res = sh.match_shadows(cloud, potential, valid, sun, 30.0)
+    res = (sh.match_shadows_coarse(cloud, potential, valid, sun, 30.0, k) if k > 1
+           else sh.match_shadows(cloud, potential, valid, sun, 30.0))
     total = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     j = (res.mask & truth).sum() / max((res.mask | truth).sum(), 1)
-    print(f"{side}² synthetic scene, cloud {100 * cloud.mean():.1f} %, {res.objects} objects: "
-          f"potential {t_pot:.1f} s, matching {total - t_pot:.1f} s, total {total:.1f} s; peak RSS "
-          f"{before / 1024:.0f} MB before the stage (inputs), {after / 1024:.0f} MB after; "
-          f"shadow Jaccard vs. the synthetic truth {100 * j:.1f}; {res.note}")
+    print(f"{side}² synthetic scene, grid 1/{k}, cloud {100 * cloud.mean():.1f} %, {res.objects} "
+          f"objects: potential {t_pot:.1f} s, matching {total - t_pot:.1f} s, total {total:.1f} "
+          f"s; peak RSS {before / 1024:.0f} MB before the stage (inputs), {after / 1024:.0f} MB "
+          f"after; shadow Jaccard vs. the synthetic truth {100 * j:.1f}; {res.note}")
 
 
 def main() -> None:
@@ -291,6 +290,7 @@ def main() -> None:
     parser.add_argument("--cache", default="/tmp/shadow_eval_cache")
     parser.add_argument("--pictures", default="docs/shadow_eval")
     parser.add_argument("--side", type=int, default=7800)
+    parser.add_argument("--factor", type=int, default=1, help="timing: stage's grid, 1 or 2")
     args = parser.parse_args()
     {"patches": run_patches, "scenes": run_scenes, "timing": run_timing}[args.what](args)
 

@@ -29,21 +29,23 @@ per-object values with :func:`object_temperatures` the same way.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .shadow_cast import cast_shadows
+from .shadow_cast import block_any, block_expand, cast_shadows
 from .shadow_direction import estimate_direction, pooled_profile, thin_objects
 from .shadow_match import CloudObjects, cloud_objects, offsets_along, similarities
-from .shadow_potential import POTENTIAL_HALO, potential_shadow, water_mask
+from .shadow_potential import POTENTIAL_HALO, block_mean, potential_shadow, water_mask
 
 __all__ = [
     "POTENTIAL_HALO",
     "ShadowParams",
+    "block_mean",
     "ShadowResult",
     "SunGeometry",
     "match_shadows",
+    "match_shadows_coarse",
     "object_temperatures",
     "potential_shadow",
     "water_mask",
@@ -265,3 +267,32 @@ def match_shadows(
         bearing, geometry is None, objects.count, int(kept.sum()),
         distance[choice][kept].astype(np.float32), contrast,
     )
+
+
+def match_shadows_coarse(
+    cloud: np.ndarray,
+    potential: np.ndarray,
+    valid: np.ndarray,
+    geometry: SunGeometry | None,
+    pixel_size: float,
+    factor: int = 2,
+    params: ShadowParams | None = None,
+) -> ShadowResult:
+    """:func:`match_shadows` on a grid ``factor`` times coarser, the mask back on the fine grid.
+
+    For whole scenes: labels, similarity and cast cost ``factor``² less. ``potential`` is
+    on the coarse grid (:func:`potential_shadow` of :func:`block_mean` bands); ``cloud``
+    and ``valid`` are fine. Coarse cloud is any cloud in a block, coarse valid all valid;
+    the pixel settings (sweep, tolerance, buffer, min_pixels) are divided by ``factor``.
+    """
+    params = params or ShadowParams()
+    coarse = replace(
+        params, sweep=params.sweep // factor, tolerance=params.tolerance // factor,
+        buffer=params.buffer // factor, min_pixels=max(1, params.min_pixels // factor),
+    )
+    result = match_shadows(
+        block_any(cloud, factor), potential, ~block_any(~valid, factor), geometry,
+        pixel_size * factor, params=coarse,
+    )
+    mask = block_expand(result.mask, factor, cloud.shape) & valid & ~cloud
+    return replace(result, mask=mask, note=f"{result.note} (on a {factor}x coarser grid)")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from .shadow_match import CloudObjects
 
-__all__ = ["cast_shadows"]
+__all__ = ["block_any", "block_expand", "cast_shadows"]
 
 def cast_shadows(
     objects: CloudObjects, shifts: np.ndarray, kept: np.ndarray, potential: np.ndarray | None,
@@ -22,15 +21,15 @@ def cast_shadows(
     c = objects.cols[take] + owner_shift[take, 1]
     inside = (r >= 0) & (r < rows_total) & (c >= 0) & (c < cols_total)
     mask = np.zeros(objects.shape, bool)
-    mask[r[inside], c[inside]] = True
-    if not mask.any():
+    r, c = r[inside], c[inside]
+    if r.size == 0:
         return mask
+    mask[r, c] = True
     # All the growing happens within the cast's bounding box and its reach.
     reach = sweep + tolerance + buffer
-    box = ndimage.find_objects(mask.view(np.uint8))[0]
-    box = tuple(
-        slice(max(0, s.start - reach), min(n, s.stop + reach))
-        for s, n in zip(box, mask.shape, strict=True)
+    box = (
+        slice(max(0, int(r.min()) - reach), min(rows_total, int(r.max()) + 1 + reach)),
+        slice(max(0, int(c.min()) - reach), min(cols_total, int(c.max()) + 1 + reach)),
     )
     part = mask[box]
     if potential is not None:
@@ -38,8 +37,22 @@ def cast_shadows(
         _grow(part, tolerance)
         part &= potential[box]
     _grow(part, buffer)
-    part &= ~blocked[box]
+    part[blocked[box]] = False
     return mask
+
+
+def block_any(mask: np.ndarray, factor: int) -> np.ndarray:
+    """``mask`` on a grid ``factor`` times coarser: True where any pixel of a block is."""
+    rows, cols = mask.shape
+    padded = np.pad(mask, ((0, -rows % factor), (0, -cols % factor)))
+    blocks = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
+    return blocks.any(axis=(1, 3))
+
+
+def block_expand(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """A coarse mask back on the fine grid of ``shape`` (each block's value repeated)."""
+    fine = np.repeat(np.repeat(mask, factor, axis=0), factor, axis=1)
+    return np.ascontiguousarray(fine[: shape[0], : shape[1]])
 
 
 def _shifted_or(target: np.ndarray, source: np.ndarray, d_row: int, d_col: int) -> None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["POTENTIAL_HALO", "potential_shadow", "water_mask"]
+__all__ = ["POTENTIAL_HALO", "block_mean", "potential_shadow", "water_mask"]
 
 #: Rows of context a strip needs above and below for :func:`potential_shadow`.
 POTENTIAL_HALO = 128
@@ -53,6 +53,12 @@ def _block_sums(array: np.ndarray, factor: int, dtype) -> np.ndarray:
     rows, cols = array.shape
     strips = array.reshape(rows // factor, factor, cols).sum(axis=1, dtype=dtype)
     return strips.reshape(rows // factor, cols // factor, factor).sum(axis=2, dtype=dtype)
+
+
+def block_mean(band: np.ndarray, factor: int) -> np.ndarray:
+    """``band`` on a grid ``factor`` times coarser (block means; edge blocks padded)."""
+    total = _block_sums(_padded(np.asarray(band, np.float32), factor), factor, np.float32)
+    return total / np.float32(factor * factor)
 
 
 def _padded(array: np.ndarray, factor: int) -> np.ndarray:
@@ -103,6 +109,7 @@ def potential_shadow(
     darkness: float = 0.02,
     ratio: float = 0.85,
     factor: int = 8,
+    closing_px: int = CLOSING_PX,
 ) -> np.ndarray:
     """Pixels dark enough to be cloud shadow (bool, same shape as ``nir``).
 
@@ -119,6 +126,8 @@ def potential_shadow(
             has pixels 0.02-0.05 below it that a relative test rejects; chosen out of
             fold).
         factor: the background's grid is this many times coarser than the bands.
+        closing_px: half-width of the closing in pixels (on a grid k times coarser than
+            30 m, pass ``factor=8 // k`` and ``closing_px=16 // k``).
     """
     valid = np.asarray(valid, bool)
     clear = valid & ~cloud if cloud is not None else valid
@@ -127,7 +136,7 @@ def potential_shadow(
     nir = np.asarray(nir, np.float32)
     n_clear = _block_sums(_padded(clear, factor).view(np.uint8), factor, np.int32)
     wall = _block_sums(_padded(valid, factor).view(np.uint8), factor, np.int32) > n_clear
-    size = max(3, 2 * (CLOSING_PX // factor) + 1)
+    size = max(3, 2 * (closing_px // factor) + 1)
     level = _background(nir, clear, n_clear, wall, factor, size)
     dark = _below(nir, np.minimum(level - darkness, ratio * level), factor)
     if swir1 is not None:

@@ -10,7 +10,9 @@ import pytest
 from cloud_fcn_plugin.engine.physics.shadow import (
     ShadowParams,
     SunGeometry,
+    block_mean,
     match_shadows,
+    match_shadows_coarse,
     potential_shadow,
 )
 from cloud_fcn_plugin.engine.physics.shadow_match import cloud_objects, offsets_along
@@ -124,6 +126,20 @@ def test_eastward_shadows_need_sun_angles_or_westward_off():
     assert jaccard(free.mask, shadow) > 0.8
     sun, _ = sun_for(east)
     assert jaccard(match_shadows(cloud, pot, VALID, sun, 30.0, params=params).mask, shadow) > 0.8
+
+
+def test_coarse_grid_matches_like_the_fine_one():
+    nir, red, cloud, shadow = scene(CLOUDS, SHIFT)
+    sun, _ = sun_for(SHIFT)
+    pot = potential_shadow(
+        block_mean(nir, 2), None, VALID[::2, ::2], red=block_mean(red, 2),
+        cloud=block_mean(cloud, 2) > 0, factor=4, closing_px=8,
+    )
+    result = match_shadows_coarse(cloud, pot, VALID, sun, 30.0, 2)
+    assert result.mask.shape == cloud.shape
+    assert jaccard(result.mask, shadow) > 0.8, result.note
+    assert not (result.mask & cloud).any()
+    assert "coarser grid" in result.note
 
 
 def test_no_shadow_without_cloud():
