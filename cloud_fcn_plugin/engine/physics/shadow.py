@@ -3,17 +3,20 @@
 After Fmask (Zhu & Woodcock 2012; Zhu, Wang & Woodcock 2015; Qiu, Zhu & He 2019):
 
 1. cloud objects: 8-connected objects of the cloud mask, tiny ones dropped;
-2. potential shadow: pixels darker in NIR (and SWIR1) than their flood-filled
-   surroundings (:mod:`.shadow_potential`);
+2. potential shadow: pixels darker in NIR (and SWIR1) than their surroundings
+   (:mod:`.shadow_potential`: a coarse closing in place of Fmask's flood fill);
 3. each object is shifted away from the sun over a range of cloud heights
    (``height / tan(elevation)`` metres along the azimuth + 180°); the height range is
    200-12,000 m, narrowed per object by its temperature against the clear land's with
    the dry (9.8 K/km) and moist (6.5 K/km) adiabatic lapse rates when a thermal band is
-   given. The height whose shifted shape lands best on dark pixels wins (similarity =
+   given; without one, the heights are profiled for the scene's dominant shadow
+   distance (all objects together) and each object searched within ``spread`` (2x) of
+   it. The height whose shifted shape lands best on dark pixels wins (similarity =
    dark / seen, the first height within 2 % of the best, as Fmask stops at its first
    peak), and is kept only at a similarity of at least ``similarity`` (Fmask ~0.3);
-4. shadow = shifted shape ∩ potential shadow, grown by ``buffer`` pixels; never on
-   cloud or fill.
+4. shadow = the shifted shape, swept ``sweep`` pixels both ways along the shadow
+   direction and grown by ``tolerance`` (height and shape uncertainty), ∩ potential
+   shadow, grown by ``buffer``; never on cloud or fill.
 
 Without sun angles (stacks, TOA files) the direction is estimated from the scene
 (:mod:`.shadow_direction`) and used only when clearly better than chance.
@@ -22,8 +25,9 @@ Memory: the stage holds bool masks of the scene (cloud, potential, valid, blocke
 the result: 61 MB each at 7,800²), the cloud pixels' coordinates (8 bytes a cloud
 pixel) and, while labelling, one int32 label image. Float bands are never held whole
 by this module: :func:`~.shadow_potential.potential_shadow` is meant to run strip by
-strip (with a halo) into a bool mask, and the temperature is read by the caller into
-per-object values with :func:`object_temperatures` the same way.
+strip (with a halo) into a bool mask. The optional temperature is the exception: a
+whole-scene array (a memmap or a scaled uint16 copy keeps it small), of which only
+the objects' sampled pixels and a sample of the clear pixels are read.
 """
 
 from __future__ import annotations
@@ -147,8 +151,8 @@ def _height_ranges(
     objects: CloudObjects, temperature: np.ndarray, clear: np.ndarray, params: ShadowParams
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-object (min, max) cloud height from its temperature (Fmask's lapse rates)."""
-    step = max(1, int(clear.sum()) // 200_000)
-    clear_t = np.asarray(temperature)[clear][::step]
+    step = max(1, int(np.sqrt(clear.size / 400_000)))
+    clear_t = np.asarray(temperature)[::step, ::step][clear[::step, ::step]]
     low = np.full(objects.count, params.min_height_m)
     high = np.full(objects.count, params.max_height_m)
     if clear_t.size < 100:

@@ -4,7 +4,7 @@ The similarity of an object at an offset is Fmask's: the share of its shifted pi
 that fall on potential shadow, counting only the shifted pixels that land inside the
 scene and off cloud (a shadow hidden under another cloud neither helps nor hurts).
 Each object is scored on at most ``max_samples`` of its pixels, evenly spread over
-it (the standard error of a share from 200 pixels is under 3.5 points), so the cost
+it (100 by default: the standard error of a share from 100 pixels is at most 5 points), so the cost
 is bounded by objects × samples × offsets whatever the clouds' size; every object and
 offset of a chunk is scored at once with numpy (no loop over objects).
 """
