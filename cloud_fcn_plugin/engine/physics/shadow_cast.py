@@ -1,0 +1,97 @@
+"""The matched shadow: each kept object's pixels shifted, swept, grown, met with darkness."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .shadow_match import CloudObjects
+
+__all__ = ["block_any", "block_expand", "cast_shadows"]
+
+def cast_shadows(
+    objects: CloudObjects, shifts: np.ndarray, kept: np.ndarray, potential: np.ndarray | None,
+    blocked: np.ndarray, buffer: int, tolerance: int = 0, bearing: float = 0.0, sweep: int = 0,
+) -> np.ndarray:
+    """Shift every pixel of the kept objects, keep the dark ones, grow by ``buffer``."""
+    rows_total, cols_total = objects.shape
+    sizes = objects.sizes
+    owner_shift = np.repeat(np.where(kept[:, None], shifts, 0), sizes, axis=0)
+    take = np.repeat(kept, sizes)
+    r = objects.rows[take] + owner_shift[take, 0]
+    c = objects.cols[take] + owner_shift[take, 1]
+    inside = (r >= 0) & (r < rows_total) & (c >= 0) & (c < cols_total)
+    mask = np.zeros(objects.shape, bool)
+    r, c = r[inside], c[inside]
+    if r.size == 0:
+        return mask
+    mask[r, c] = True
+    # All the growing happens within the cast's bounding box and its reach.
+    reach = sweep + tolerance + buffer
+    box = (
+        slice(max(0, int(r.min()) - reach), min(rows_total, int(r.max()) + 1 + reach)),
+        slice(max(0, int(c.min()) - reach), min(cols_total, int(c.max()) + 1 + reach)),
+    )
+    part = mask[box]
+    if potential is not None:
+        _sweep(part, bearing, sweep)
+        _grow(part, tolerance)
+        part &= potential[box]
+    _grow(part, buffer)
+    part[blocked[box]] = False
+    return mask
+
+
+def block_any(mask: np.ndarray, factor: int) -> np.ndarray:
+    """``mask`` on a grid ``factor`` times coarser: True where any pixel of a block is."""
+    rows, cols = mask.shape
+    padded = np.pad(mask, ((0, -rows % factor), (0, -cols % factor)))
+    blocks = padded.reshape(padded.shape[0] // factor, factor, padded.shape[1] // factor, factor)
+    return blocks.any(axis=(1, 3))
+
+
+def block_expand(mask: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
+    """A coarse mask back on the fine grid of ``shape`` (each block's value repeated)."""
+    fine = np.repeat(np.repeat(mask, factor, axis=0), factor, axis=1)
+    return np.ascontiguousarray(fine[: shape[0], : shape[1]])
+
+
+def _shifted_or(target: np.ndarray, source: np.ndarray, d_row: int, d_col: int) -> None:
+    """``target |= source`` shifted by (d_row, d_col), without wrapping."""
+    rows, cols = source.shape
+    if abs(d_row) >= rows or abs(d_col) >= cols:
+        return
+    dst_r = slice(max(d_row, 0), rows + min(d_row, 0))
+    src_r = slice(max(-d_row, 0), rows + min(-d_row, 0))
+    dst_c = slice(max(d_col, 0), cols + min(d_col, 0))
+    src_c = slice(max(-d_col, 0), cols + min(-d_col, 0))
+    target[dst_r, dst_c] |= source[src_r, src_c]
+
+
+def _sweep(mask: np.ndarray, bearing: float, reach: int) -> None:
+    """Extend ``mask`` in place ``reach`` pixels both ways along ``bearing`` (doubling steps)."""
+    theta = np.deg2rad(bearing)
+    unit = (-np.cos(theta), np.sin(theta))
+    covered, step = 0, 1
+    while covered < reach:
+        length = min(step, reach - covered)
+        d_row, d_col = round(length * unit[0]), round(length * unit[1])
+        source = mask.copy()
+        _shifted_or(mask, source, d_row, d_col)
+        _shifted_or(mask, source, -d_row, -d_col)
+        covered += length
+        step *= 2
+
+
+def _grow(mask: np.ndarray, pixels: int) -> None:
+    """Dilate ``mask`` in place by a (2 pixels + 1)² square (a view is changed in place)."""
+    part = mask
+    for axis in (0, 1):
+        covered, step = 0, 1
+        while covered < pixels:
+            length = min(step, pixels - covered)
+            source = part.copy()
+            shift = (length, 0) if axis == 0 else (0, length)
+            _shifted_or(part, source, *shift)
+            _shifted_or(part, source, -shift[0], -shift[1])
+            covered += length
+            step *= 2

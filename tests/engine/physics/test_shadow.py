@@ -1,0 +1,233 @@
+"""Cloud shadow by geometry: synthetic scenes made here, and one real labelled patch."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cloud_fcn_plugin.engine.physics.shadow import (
+    ShadowParams,
+    SunGeometry,
+    block_mean,
+    match_shadows,
+    match_shadows_coarse,
+    potential_shadow,
+)
+from cloud_fcn_plugin.engine.physics.shadow_match import cloud_objects, offsets_along
+
+SIDE = 256
+
+
+def scene(clouds, shift, seed=0, water=None):
+    """NIR and red of vegetated land with square clouds and their shadows ``shift`` away.
+
+    Args:
+        clouds: (row, col, size) of each square cloud.
+        shift: (rows, cols) from each cloud to its shadow, or None for no shadow.
+        water: (row0, row1, col0, col1) of a dark lake, or None.
+    """
+    rng = np.random.default_rng(seed)
+    nir = (0.30 + 0.005 * rng.standard_normal((SIDE, SIDE))).astype(np.float32)
+    red = np.full((SIDE, SIDE), 0.06, np.float32)
+    cloud = np.zeros((SIDE, SIDE), bool)
+    shadow = np.zeros((SIDE, SIDE), bool)
+    for r, c, size in clouds:
+        cloud[r : r + size, c : c + size] = True
+        if shift is not None:
+            rs, cs = r + shift[0], c + shift[1]
+            shadow[max(rs, 0) : max(rs + size, 0), max(cs, 0) : max(cs + size, 0)] = True
+    shadow &= ~cloud
+    nir[shadow], red[shadow] = 0.10, 0.02
+    if water is not None:
+        r0, r1, c0, c1 = water
+        nir[r0:r1, c0:c1], red[r0:r1, c0:c1] = 0.03, 0.05
+    nir[cloud], red[cloud] = 0.60, 0.55
+    return nir, red, cloud, shadow
+
+
+def jaccard(a, b):
+    return (a & b).sum() / max((a | b).sum(), 1)
+
+
+def sun_for(shift, distance_m_per_px_height=None):
+    """The sun that casts shadows along ``shift`` (rows south, cols east)."""
+    bearing = math.degrees(math.atan2(shift[1], -shift[0])) % 360.0
+    return SunGeometry((bearing + 180.0) % 360.0, 45.0), bearing
+
+
+VALID = np.ones((SIDE, SIDE), bool)
+CLOUDS = [(40, 40, 30), (150, 60, 20), (60, 170, 25), (170, 170, 16)]
+SHIFT = (24, -18)  # 30 px south-west: a 900 m cloud height at 45° and 30 m pixels
+
+
+def test_sun_geometry():
+    sun = SunGeometry(120.0, 45.0)
+    assert sun.shadow_bearing_deg == pytest.approx(300.0)
+    assert sun.pixels_per_metre(30.0) == pytest.approx(1 / 30.0)
+    with pytest.raises(ValueError):
+        SunGeometry(120.0, 0.0)
+
+
+def test_offsets_along_points_the_right_way():
+    shifts, distance = offsets_along(90.0, 1.0, 5.0)  # east: columns grow
+    assert (shifts[:, 0] == 0).all() and (shifts[:, 1] > 0).all()
+    assert shifts[-1, 1] == 5 and distance[0] >= 0.5
+    shifts, _ = offsets_along(0.0, 1.0, 3.0)  # north: rows shrink
+    assert (shifts[:, 0] < 0).all()
+
+
+def test_potential_shadow_finds_dark_pixels_not_cloud_nor_water():
+    nir, red, cloud, shadow = scene(CLOUDS, SHIFT, water=(200, 250, 10, 60))
+    pot = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    assert pot[shadow].mean() > 0.95
+    assert not (pot & cloud).any()
+    assert pot[200:250, 10:60].mean() < 0.01  # water
+    assert pot[~shadow & ~cloud].mean() < 0.02
+
+
+def test_recovers_offset_with_sun_angles():
+    nir, red, cloud, shadow = scene(CLOUDS, SHIFT)
+    pot = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    sun, bearing = sun_for(SHIFT)
+    result = match_shadows(cloud, pot, VALID, sun, 30.0, params=ShadowParams(buffer=0))
+    assert result.bearing_deg == pytest.approx(bearing)
+    assert not result.estimated
+    assert result.matched == len(CLOUDS)
+    assert np.allclose(result.distances_px, math.hypot(*SHIFT), atol=1.5)
+    assert jaccard(result.mask, shadow) > 0.9
+    assert not (result.mask & cloud).any()
+    assert "sun angles" in result.note
+
+
+def test_recovers_offset_without_sun_angles():
+    nir, red, cloud, shadow = scene(CLOUDS, SHIFT)
+    pot = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    _, bearing = sun_for(SHIFT)
+    result = match_shadows(cloud, pot, VALID, None, 30.0, params=ShadowParams(buffer=0))
+    assert result.estimated
+    assert abs((result.bearing_deg - bearing + 180) % 360 - 180) <= 6
+    assert jaccard(result.mask, shadow) > 0.8
+    assert "estimated from the scene" in result.note
+
+
+def test_eastward_shadows_need_sun_angles_or_westward_off():
+    # Landsat and Sentinel-2 see the morning sun in the east: shadows fall west. A scene
+    # whose shadows fall east (143°) is never given an eastward estimate (here four
+    # clouds let a chance match to the north pass), unless told otherwise.
+    east = (24, 18)
+    nir, red, cloud, shadow = scene(CLOUDS, east)
+    pot = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    found = match_shadows(cloud, pot, VALID, None, 30.0)
+    assert found.bearing_deg is None or (found.bearing_deg - 170.0) % 360.0 <= 200.0
+    params = ShadowParams(westward=False, buffer=0)
+    free = match_shadows(cloud, pot, VALID, None, 30.0, params=params)
+    assert jaccard(free.mask, shadow) > 0.8
+    sun, _ = sun_for(east)
+    assert jaccard(match_shadows(cloud, pot, VALID, sun, 30.0, params=params).mask, shadow) > 0.8
+
+
+def test_coarse_grid_matches_like_the_fine_one():
+    nir, red, cloud, shadow = scene(CLOUDS, SHIFT)
+    sun, _ = sun_for(SHIFT)
+    pot = potential_shadow(
+        block_mean(nir, 2), None, VALID[::2, ::2], red=block_mean(red, 2),
+        cloud=block_mean(cloud, 2) > 0, factor=4, closing_px=8,
+    )
+    result = match_shadows_coarse(cloud, pot, VALID, sun, 30.0, 2)
+    assert result.mask.shape == cloud.shape
+    assert jaccard(result.mask, shadow) > 0.8, result.note
+    assert not (result.mask & cloud).any()
+    assert "coarser grid" in result.note
+
+
+def test_no_shadow_without_cloud():
+    nir, red, _, _ = scene([], None, water=(10, 60, 10, 60))
+    cloud = np.zeros((SIDE, SIDE), bool)
+    pot = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    for sun in (None, SunGeometry(150.0, 40.0)):
+        result = match_shadows(cloud, pot, VALID, sun, 30.0)
+        assert not result.mask.any()
+        assert "no cloud" in result.note
+
+
+def test_water_darkness_is_not_matched():
+    # Clouds without shadows (the sun overhead... or their shadows off the scene) and a lake.
+    nir, red, cloud, _ = scene(CLOUDS, None, water=(100, 140, 100, 150))
+    pot = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    assert not pot[100:140, 100:150].any()
+    for sun in (None, SunGeometry(135.0, 45.0)):
+        result = match_shadows(cloud, pot, VALID, sun, 30.0)
+        assert not result.mask[100:140, 100:150].any()
+        assert result.mask.mean() < 0.005
+
+
+def test_dark_ground_without_shadow_gives_no_clear_direction():
+    # Dark speckle everywhere, no shadow: every direction matches the same: chance.
+    rng = np.random.default_rng(3)
+    clouds = [(int(r), int(c), 12) for r, c in rng.integers(10, SIDE - 30, (12, 2))]
+    nir, red, cloud, _ = scene(clouds, None)
+    speckle = rng.random((SIDE, SIDE)) < 0.3
+    nir[speckle & ~cloud] = 0.15
+    pot = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    result = match_shadows(cloud, pot, VALID, None, 30.0)
+    assert not result.mask.any(), result.note
+    assert "no clear shadow direction" in result.note
+
+
+def test_temperature_picks_the_height():
+    # One cloud, two dark patches: at 600 m and 3,000 m; the cloud is 20 K colder than
+    # the land: 2,000-3,800 m by the lapse rates, so the far one is its shadow.
+    sun = SunGeometry(180.0, 45.0)  # shadows fall north
+    nir, red, cloud, _ = scene([(200, 100, 12)], None)
+    near = np.zeros_like(cloud)
+    near[180:192, 100:112] = True
+    far = np.zeros_like(cloud)
+    far[100:112, 100:112] = True
+    nir[near | far] = 0.1
+    pot = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    params = ShadowParams(buffer=0)
+    plain = match_shadows(cloud, pot, VALID, sun, 30.0, params=params)
+    assert jaccard(plain.mask, near) > 0.9  # the first peak, as Fmask
+    temperature = np.where(cloud, 280.0, 300.0).astype(np.float32)
+    warm = match_shadows(cloud, pot, VALID, sun, 30.0, temperature, params)
+    assert jaccard(warm.mask, far) > 0.9
+
+
+def test_cloud_objects_drop_specks_and_sample():
+    cloud = np.zeros((50, 50), bool)
+    cloud[5:35, 5:35] = True
+    cloud[45, 45] = True
+    objects = cloud_objects(cloud, min_pixels=3, max_samples=100)
+    assert objects.count == 1
+    assert objects.sizes[0] == 900 and objects.sample_sizes[0] == 100
+    assert objects.sample_rows.min() == 5 and objects.sample_rows.max() == 34
+
+
+def test_shadow_outside_valid_and_on_cloud_is_never_marked():
+    nir, red, cloud, shadow = scene(CLOUDS, SHIFT)
+    valid = VALID.copy()
+    valid[:, :40] = False
+    pot = potential_shadow(nir, None, valid, red=red, cloud=cloud)
+    sun, _ = sun_for(SHIFT)
+    result = match_shadows(cloud, pot, valid, sun, 30.0)
+    assert not (result.mask & ~valid).any()
+    assert not (result.mask & cloud).any()
+
+
+def test_real_small_cumulus_patch(data_dir):
+    rasterio = pytest.importorskip("rasterio")
+    folder = data_dir / "extra_labelled" / "ukis_csmask_patches"
+    if not (folder / "sentinel2_img.tif").exists():
+        pytest.skip(f"ukis-csmask patches not found in {folder}")
+    with rasterio.open(folder / "sentinel2_img.tif") as src:
+        bands = src.read().astype(np.float32)
+    with rasterio.open(folder / "sentinel2_mask.tif") as src:
+        label = src.read(1)
+    cloud, truth, valid = label == 4, label == 0, np.ones(label.shape, bool)
+    pot = potential_shadow(bands[3], None, valid, red=bands[2], cloud=cloud)
+    result = match_shadows(cloud, pot, valid, None, 30.0)
+    assert result.estimated and result.mask.any(), result.note
+    assert jaccard(result.mask, truth) > 0.55, result.note
+    assert not (result.mask & cloud).any()
