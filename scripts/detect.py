@@ -54,6 +54,7 @@ from cloud_fcn_plugin.engine.params import (
     MODEL_CHOICES,
     PHYSICS_CHOICES,
     PRODUCT_LEVELS,
+    SHADOW_CHOICES,
     DetectionParams,
 )
 
@@ -160,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
         "were measured to help: the bundled 4- and 6-band models on inputs with B10 or ST_B10), "
         "on (any model), off",
     )
+    parser.add_argument(
+        "--shadow",
+        choices=SHADOW_CHOICES,
+        default="auto",
+        help="cloud shadow: auto (by geometry, each cloud cast along the sun onto dark pixels; "
+        "a model's own shadow kept where the geometry agrees), geometry (the geometry alone), "
+        "network (the model's own shadow class only)",
+    )
     parser.add_argument("--weights", type=Path, help="same as --model FILE")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument(
@@ -249,6 +258,7 @@ def params_from_args(args: argparse.Namespace) -> DetectionParams:
         shadow_threshold=args.shadow_threshold,
         preview=args.preview,
         physics=args.physics,
+        shadow=args.shadow,
     )
 
 

@@ -25,6 +25,10 @@ MODEL_CHOICES = ("auto", "rgbn", "fullband", QA_MODEL, "sixband", PHYSICS_MODEL)
 #: The physics stage beside a network: ``auto`` where it was measured to help (the
 #: model and input kind of engine/physics/stage.py), ``on`` for any model, ``off``.
 PHYSICS_CHOICES = ("auto", "on", "off")
+#: Cloud shadow: ``auto`` (geometry for cloud-only models; a model's own shadow kept where
+#: the geometry agrees), ``geometry`` (the geometry alone), ``network`` (the model's own
+#: shadow class, none for a cloud-only model). See engine/physics/shadow_stage.py.
+SHADOW_CHOICES = ("auto", "geometry", "network")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PROBABILITY_DTYPES = ("float32", "uint8")
 #: Tile edges allowed, in pixels. Memory grows with the square of the tile (a 100,000 px
@@ -58,6 +62,8 @@ class DetectionParams:
             running a network, or ``physics``: Fmask's scene-relative tests alone.
         physics: the scene-relative physics beside the network (see
             ``PHYSICS_CHOICES``): ``auto``, ``on`` or ``off``.
+        shadow: how cloud shadow is found (see ``SHADOW_CHOICES``): ``auto``,
+            ``geometry`` or ``network``.
         tile_size: tile edge in pixels; ``None`` takes the checkpoint's.
         overlap: pixels shared by neighbouring tiles; ``None`` takes the checkpoint's.
         batch_size: tiles per forward pass.
@@ -106,6 +112,7 @@ class DetectionParams:
     polygons_layer: str = POLYGON_LAYER
     preview: Path | None = None
     physics: str = "auto"
+    shadow: str = "auto"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mask_classes", _parse_mask_classes(self.mask_classes))
@@ -126,6 +133,7 @@ class DetectionParams:
         _check_choice("device", self.device, DEVICES)
         _check_choice("model", self.model, MODEL_CHOICES)
         _check_choice("physics", self.physics, PHYSICS_CHOICES)
+        _check_choice("shadow", self.shadow, SHADOW_CHOICES)
         _check_choice("probability data type", self.probability_dtype, PROBABILITY_DTYPES)
         if self.threshold is not None and not 0.0 < self.threshold < 1.0:
             raise ParameterError(

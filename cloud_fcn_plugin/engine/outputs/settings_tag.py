@@ -3,7 +3,7 @@
 A batch resumed with another threshold, model or sieve would otherwise keep masks made
 with the old settings and report them as done. Only what changes the mask is recorded:
 the model (its file's name, size and time), thresholds, bands, product level, tiling,
-sieve, buffer, the classes they act on and the physics stage; not the device, batch size or
+sieve, buffer, the classes they act on, the physics and the shadow stages; not the device, batch size or
 output paths.
 """
 
@@ -35,6 +35,7 @@ def result_settings(params: DetectionParams) -> dict[str, Any]:
         "buffer": params.buffer,
         "mask_classes": sorted(params.mask_classes),
         "physics": params.physics,
+        "shadow": params.shadow,
     }
 
 

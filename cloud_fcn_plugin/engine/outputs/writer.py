@@ -17,6 +17,7 @@ from ..files.atomic import AtomicOutput
 from ..inference.decision import ClassCounts
 from ..inference.strips import IsCanceled, Progress, Strip
 from ..params import DetectionParams
+from ..physics.shadow_stage import ShadowStage
 from ..scene.opened import Scene
 from .masked_image import image_bands, write_masked_image
 from .polygons import AtomicPolygonWriter
@@ -81,8 +82,12 @@ def write_outputs(
     stage: ProgressStages,
     is_canceled: IsCanceled | None,
     probability_descriptions: tuple[str, ...],
+    shadow: ShadowStage | None = None,
 ) -> WrittenCounts:
     """Stream the mask strips into the output files; commit them only when all went well.
+
+    With a ``shadow`` stage the mask strips are gathered by it and the mask is written
+    once the cloud shadow is added (the probabilities still stream).
 
     Without post-processing the strips go straight into the mask. With a sieve or
     buffer they go into a hidden work mask that :func:`~.refine.refine_mask`
@@ -127,10 +132,13 @@ def write_outputs(
         pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="cloud-fcn-write"))
         pending: Future | None = None
         for strip in strips:
-            detected.add(strip.mask)
+            if shadow is None:
+                detected.add(strip.mask)
+            else:
+                shadow.observe(strip.row_off, strip.mask)
             # Only what is written stays alive while the next strip is computed.
             probability = strip.probabilities if len(writers) > 1 else None
-            row_off, strip_mask = strip.row_off, strip.mask
+            row_off, strip_mask = strip.row_off, None if shadow else strip.mask
             del strip
             if pending is not None:
                 pending.result()
@@ -140,6 +148,10 @@ def write_outputs(
         if pending is not None:
             pending.result()
         pool.shutdown()
+        if shadow is not None:
+            whole = shadow.finish()
+            detected.add(whole)
+            raw.write(whole, 0, 0)
         if detected.valid == 0:
             raise NoValidPixelsError(
                 f"{scene.name} has no valid pixels (every pixel is fill: 0, NaN or nodata): "
@@ -236,11 +248,12 @@ class ProgressStages:
 def _write_strip(
     writers: list[AtomicRasterWriter],
     row_off: int,
-    mask: np.ndarray,
+    mask: np.ndarray | None,
     probability: Strip | None,
     probability_dtype: str,
 ) -> None:
-    writers[0].write(mask, row_off, 0)
+    if mask is not None:  # None: the shadow stage writes the mask once it is whole
+        writers[0].write(mask, row_off, 0)
     if probability is not None:
         encoded = encode_probability(probability.layers, probability.valid, probability_dtype)
         writers[1].write(encoded, row_off, 0)

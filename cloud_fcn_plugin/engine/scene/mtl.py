@@ -27,6 +27,8 @@ class MtlMetadata:
         collection: 0 (pre-collection), 1 or 2.
         level: ``"l1"`` or ``"sr"``.
         sun_elevation: degrees above the horizon at the scene centre.
+        sun_azimuth: degrees clockwise from north at the scene centre (None when the
+            file lacks it or it is implausible: the shadow direction is then estimated).
         band_files: band number -> file name, as listed in the MTL.
         reflectance_mult: Level-1 DN -> TOA gain per band.
         reflectance_add: Level-1 DN -> TOA offset per band.
@@ -52,6 +54,7 @@ class MtlMetadata:
     radiance_add: dict[int, float] = field(default_factory=dict)
     k1: dict[int, float] = field(default_factory=dict)
     k2: dict[int, float] = field(default_factory=dict)
+    sun_azimuth: float | None = None
 
     def rescaling(
         self, level: str, bands: Sequence[int]
@@ -239,6 +242,7 @@ def parse_mtl(path: str | Path) -> MtlMetadata:
         radiance_add=_per_band(entries, "RADIANCE_ADD", l1_group, path),
         k1=_per_band(entries, "K1_CONSTANT", None, path),
         k2=_per_band(entries, "K2_CONSTANT", None, path),
+        sun_azimuth=_sun_azimuth(entries),
     )
     _check_complete(meta)
     return meta
@@ -285,6 +289,16 @@ _PLAUSIBLE = {
     "K1_CONSTANT": (100.0, 5000.0, "774.89 for B10"),
     "K2_CONSTANT": (500.0, 5000.0, "1321.08 for B10"),
 }
+
+
+def _sun_azimuth(entries: list[_Entry]) -> float | None:
+    """SUN_AZIMUTH in degrees (-180 to 360 as USGS writes it), None when absent or not."""
+    text = _lookup(entries, "SUN_AZIMUTH")
+    try:
+        value = float(text) if text is not None else None
+    except ValueError:
+        return None
+    return value if value is not None and math.isfinite(value) and -360 <= value <= 360 else None
 
 
 def _check_plausible(path: Path, key: str, value: float | None) -> None:

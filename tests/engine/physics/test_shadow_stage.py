@@ -1,0 +1,78 @@
+"""Cloud shadow in a run: the plan per model and input, and its effect on real scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from cloud_fcn_plugin.engine.classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW
+from cloud_fcn_plugin.engine.errors import ParameterError
+from cloud_fcn_plugin.engine.params import DetectionParams
+from cloud_fcn_plugin.engine.physics.shadow_stage import _touching, plan_shadow
+from cloud_fcn_plugin.engine.pipeline import detect_clouds
+from cloud_fcn_plugin.engine.scene.opened import open_input
+from tests.conftest import REPO_ROOT
+
+L1_30M = "scenes/LC80200392015216LGN00_L1T_30m"
+SAMPLE = REPO_ROOT / "resources" / "sample" / "LC80130312015295LGN00_B2-B5_toa_120m.tif"
+
+
+def _read(path) -> np.ndarray:
+    with rasterio.open(path) as dataset:
+        return dataset.read(1)
+
+
+class TestPlan:
+    def test_sun_angles_come_from_the_mtl(self, data_dir):
+        plan = plan_shadow(open_input(data_dir / L1_30M), "auto", has_shadow_class=False)
+        assert plan is not None and plan.mode == "geometry" and plan.bands == (4, 5, 6)
+        assert plan.sun.azimuth_deg == pytest.approx(115.872, abs=1e-3)
+        assert plan.sun.elevation_deg == pytest.approx(64.744, abs=1e-3)
+
+    def test_a_stack_has_no_sun_angles(self):
+        plan = plan_shadow(open_input(SAMPLE), "auto", has_shadow_class=False)
+        assert plan is not None and plan.sun is None
+
+    def test_a_shadow_class_is_combined_with_the_geometry(self, data_dir):
+        scene = open_input(data_dir / L1_30M)
+        assert plan_shadow(scene, "auto", has_shadow_class=True).mode == "combined"
+        assert plan_shadow(scene, "geometry", has_shadow_class=True).mode == "geometry"
+        assert plan_shadow(scene, "network", has_shadow_class=True) is None
+
+    def test_unknown_shadow_choice_is_refused(self):
+        with pytest.raises(ParameterError, match="Unknown shadow 'sun'"):
+            DetectionParams(shadow="sun")
+
+
+def test_touching_keeps_whole_patches_that_meet_the_reference():
+    patches = np.zeros((10, 10), bool)
+    patches[1:3, 1:3] = True  # touches the reference
+    patches[7:9, 7:9] = True  # far from it
+    reference = np.zeros((10, 10), bool)
+    reference[3, 3] = True
+    kept = _touching(patches, reference)
+    assert kept[1:3, 1:3].all() and not kept[7:9, 7:9].any()
+
+
+class TestRuns:
+    def test_geometry_adds_shadow_beside_cloud_never_on_it(self, data_dir, tmp_path):
+        product = data_dir / L1_30M
+        result = detect_clouds(product, tmp_path / "auto.tif", DetectionParams(model="rgbn"))
+        detect_clouds(
+            product, tmp_path / "none.tif", DetectionParams(model="rgbn", shadow="network")
+        )
+        with_shadow, without = _read(tmp_path / "auto.tif"), _read(tmp_path / "none.tif")
+        shadow = with_shadow == CLOUD_SHADOW
+        assert shadow.any() and not (without == CLOUD_SHADOW).any()
+        assert (without[shadow] == CLEAR).all()  # shadow only where the mask was clear
+        np.testing.assert_array_equal(
+            np.isin(with_shadow, CLOUD_CODES), np.isin(without, CLOUD_CODES)
+        )
+        assert any("shadow direction from the sun angles" in m for m in result.messages)
+
+    def test_the_physics_only_model_gets_shadow_too(self, data_dir, tmp_path):
+        result = detect_clouds(
+            data_dir / L1_30M, tmp_path / "m.tif", DetectionParams(model="physics")
+        )
+        assert result.class_pixels.get(CLOUD_SHADOW, 0) > 0
