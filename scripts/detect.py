@@ -35,17 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 # line that says what to do, so the copies are dropped (set CPL_LOG to keep them).
 os.environ.setdefault("CPL_LOG", os.devnull)
 
-from cloud_fcn_plugin.engine.errors import (
-    CanceledError,
-    CloudFcnError,
-    OutputNotWritableError,
-    ParameterError,
-)
-from cloud_fcn_plugin.engine.files.interrupts import (
-    Terminated,
-    raise_if_terminated,
-    terminate_as_interrupt,
-)
+from cloud_fcn_plugin.engine.batch.exit_status import ending
+from cloud_fcn_plugin.engine.errors import ParameterError
+from cloud_fcn_plugin.engine.files.interrupts import raise_if_terminated, terminate_as_interrupt
 from cloud_fcn_plugin.engine.params import (
     DEVICES,
     MAX_BUFFER,
@@ -81,146 +73,77 @@ def build_parser() -> argparse.ArgumentParser:
         "data (a cloud-only model writes 0, 1 and 255). A 4-band GeoTIFF is read in Landsat "
         "band order B2, B3, B4, B5 (blue, green, red, NIR) unless --bands says otherwise.",
     )
-    parser.add_argument(
-        "inputs",
-        nargs="+",
-        metavar="INPUT",
+    # fmt: off
+    add = parser.add_argument
+    add("inputs", nargs="+", metavar="INPUT",
         help="multi-band GeoTIFF, Landsat product folder or *_MTL.txt; for a batch also "
-        "a glob, a folder of product folders or a .txt list with one input per line",
-    )
-    parser.add_argument(
-        "-o",
-        "--output",
-        type=Path,
+        "a glob, a folder of product folders or a .txt list with one input per line")
+    add("-o", "--output", type=Path,
         help="mask GeoTIFF to write (one input): 0 clear, 1 thick cloud, 2 thin cloud, "
-        "3 cloud shadow, 255 no data",
-    )
-    parser.add_argument(
-        "--output-dir",
-        type=Path,
-        help="folder for the masks of many inputs, named <input stem>_cloudmask.tif",
-    )
-    parser.add_argument(
-        "--scheduler",
+        "3 cloud shadow, 255 no data")
+    add("--output-dir", type=Path,
+        help="folder for the masks of many inputs, named <input stem>_cloudmask.tif")
+    add("--scheduler",
         help="local[:N]: a Dask cluster of N workers on this machine (default one per core); "
-        "tcp://HOST:PORT: a running dask scheduler; default: one scene after another here",
-    )
-    parser.add_argument(
-        "--resume", action="store_true", help="skip scenes whose mask exists and is complete"
-    )
-    parser.add_argument(
-        "--report", type=Path, help="write the batch report here (.json, otherwise CSV)"
-    )
-    parser.add_argument("--bands", type=parse_bands, help="1-based band indices RED,GREEN,BLUE,NIR")
-    parser.add_argument(
-        "--product",
-        choices=PRODUCT_LEVELS,
-        default="auto",
-        help="product level: Level-1 DN, TOA reflectance or Level-2 SR",
-    )
-    parser.add_argument(
-        "--threshold",
-        type=float,
-        help="cloud probability threshold (default: the model's calibrated one)",
-    )
-    parser.add_argument(
-        "--shadow-threshold",
-        type=float,
+        "tcp://HOST:PORT: a running dask scheduler; default: one scene after another here")
+    add("--resume", action="store_true", help="skip scenes whose mask exists and is complete")
+    add("--report", type=Path, help="write the batch report here (.json, otherwise CSV)")
+    add("--bands", type=parse_bands, help="1-based band indices RED,GREEN,BLUE,NIR")
+    add("--product", choices=PRODUCT_LEVELS, default="auto",
+        help="product level: Level-1 DN, TOA reflectance or Level-2 SR")
+    add("--threshold", type=float,
+        help="cloud probability threshold (default: the model's calibrated one)")
+    add("--shadow-threshold", type=float,
         help="cloud shadow probability threshold (models with a shadow class; default: the "
-        "model's)",
-    )
-    parser.add_argument(
-        "--probability",
-        type=Path,
+        "model's)")
+    add("--probability", type=Path,
         help="also write the probabilities here: band 1 cloud (thick + thin), then thin cloud "
-        "and cloud shadow where the model has those classes",
-    )
-    parser.add_argument(
-        "--probability-dtype",
-        choices=("float32", "uint8"),
-        default="float32",
-        help="float32 0..1, or uint8 percent with 255 nodata",
-    )
-    parser.add_argument(
-        "--model",
-        default="auto",
-        metavar="auto|rgbn|sixband|fullband|qa|physics|FILE",
+        "and cloud shadow where the model has those classes")
+    add("--probability-dtype", choices=("float32", "uint8"), default="float32",
+        help="float32 0..1, or uint8 percent with 255 nodata")
+    add("--model", default="auto", metavar="auto|rgbn|sixband|fullband|qa|physics|FILE",
         help="auto: the 4-band model with the scene's thermal and snow tests where the input "
         "has its thermal band B10 (Level-1 products), the 6-band model where it has B2-B7 "
         "without B10, else the 4-band model; rgbn, sixband, fullband: that bundled model; qa: "
         "decode the product's own QA band (QA_PIXEL or BQA: product folders and their MTL "
         "only); physics: Fmask's scene-relative tests alone, no network; FILE: "
         "a checkpoint (.safetensors), or an ONNX model (.onnx, needs onnxruntime) whose "
-        "cloud_fcn.* metadata gives its bands, normalisation and classes",
-    )
-    parser.add_argument(
-        "--physics",
-        choices=PHYSICS_CHOICES,
-        default="auto",
+        "cloud_fcn.* metadata gives its bands, normalisation and classes")
+    add("--physics", choices=PHYSICS_CHOICES, default="auto",
         help="the scene-relative thermal and snow tests beside the network: auto (where they "
         "were measured to help: the bundled 4- and 6-band models on inputs with B10 or ST_B10), "
-        "on (any model), off",
-    )
-    parser.add_argument(
-        "--shadow",
-        choices=SHADOW_CHOICES,
-        default="auto",
+        "on (any model), off")
+    add("--shadow", choices=SHADOW_CHOICES, default="auto",
         help="cloud shadow: auto (by geometry, each cloud cast along the sun onto dark pixels; "
         "a model's own shadow kept where the geometry agrees), geometry (the geometry alone), "
-        "network (the model's own shadow class only)",
-    )
-    parser.add_argument("--weights", type=Path, help="same as --model FILE")
-    parser.add_argument("--device", choices=DEVICES, default="auto")
-    parser.add_argument(
-        "--tile-size",
-        type=int,
-        help=f"tile edge in pixels, {MIN_TILE_SIZE} to {MAX_TILE_SIZE} (default: the model's)",
-    )
-    parser.add_argument("--overlap", type=int, help="pixels shared by neighbouring tiles")
-    parser.add_argument("--batch-size", type=int, default=4, help="tiles per forward pass")
-    workflow = parser.add_argument_group(
+        "network (the model's own shadow class only)")
+    add("--weights", type=Path, help="same as --model FILE")
+    add("--device", choices=DEVICES, default="auto")
+    add("--tile-size", type=int,
+        help=f"tile edge in pixels, {MIN_TILE_SIZE} to {MAX_TILE_SIZE} (default: the model's)")
+    add("--overlap", type=int, help="pixels shared by neighbouring tiles")
+    add("--batch-size", type=int, default=4, help="tiles per forward pass")
+    add = parser.add_argument_group(
         "finishing the mask (off by default; the sieve comes before the buffer)"
-    )
-    workflow.add_argument(
-        "--min-size",
-        type=int,
-        default=0,
-        metavar="N",
-        help="drop patches of masked classes of fewer than N pixels (4-connected)",
-    )
-    workflow.add_argument(
-        "--buffer",
-        type=int,
-        default=0,
-        metavar="N",
-        help=f"grow the masked classes by N pixels (0 to {MAX_BUFFER}), never into fill",
-    )
-    workflow.add_argument(
-        "--mask-classes",
-        default="thick,thin,shadow",
-        metavar="CLASSES",
+    ).add_argument
+    add("--min-size", type=int, default=0, metavar="N",
+        help="drop patches of masked classes of fewer than N pixels (4-connected)")
+    add("--buffer", type=int, default=0, metavar="N",
+        help=f"grow the masked classes by N pixels (0 to {MAX_BUFFER}), never into fill")
+    add("--mask-classes", default="thick,thin,shadow", metavar="CLASSES",
         help="the classes --min-size, --buffer, --masked-image and --polygons act on, "
-        "comma-separated among thick, thin and shadow (default: all three)",
-    )
-    workflow.add_argument(
-        "--masked-image",
-        type=Path,
-        metavar="FILE.tif",
+        "comma-separated among thick, thin and shadow (default: all three)")
+    add("--masked-image", type=Path, metavar="FILE.tif",
         help="also write the input with the masked classes and fill set to nodata (all bands "
-        "of a stack; B1-B7, B9 of a product folder)",
-    )
-    workflow.add_argument(
-        "--polygons",
-        type=Path,
-        metavar="FILE.gpkg",
+        "of a stack; B1-B7, B9 of a product folder)")
+    add("--polygons", type=Path, metavar="FILE.gpkg",
         help="also write the masked classes as polygons with their class and area in m2, in "
-        "the input's CRS",
-    )
-    parser.add_argument(
-        "--preview", type=Path, help="also write a PNG quick-look with cloud outlines"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+        "the input's CRS")
+    add = parser.add_argument
+    add("--preview", type=Path, help="also write a PNG quick-look with cloud outlines")
+    add("--overwrite", action="store_true", help="replace existing outputs")
+    add("--quiet", action="store_true", help="no progress bar")
+    # fmt: on
     return parser
 
 
@@ -238,28 +161,16 @@ def model_file(args: argparse.Namespace) -> Path | None:
 def params_from_args(args: argparse.Namespace) -> DetectionParams:
     """Turn parsed arguments into the engine's parameters."""
     return DetectionParams(
-        bands=args.bands,
-        product=args.product,
-        threshold=args.threshold,
-        weights=model_file(args),
-        model=args.model if args.model in MODEL_CHOICES else "auto",
-        tile_size=args.tile_size,
-        overlap=args.overlap,
-        batch_size=args.batch_size,
-        device=args.device,
-        probability=args.probability,
-        probability_dtype=args.probability_dtype,
-        overwrite=args.overwrite,
-        buffer=args.buffer,
-        min_size=args.min_size,
-        masked_image=args.masked_image,
-        polygons=args.polygons,
-        mask_classes=args.mask_classes,
-        shadow_threshold=args.shadow_threshold,
-        preview=args.preview,
-        physics=args.physics,
+        bands=args.bands, product=args.product, threshold=args.threshold,
+        weights=model_file(args), model=args.model if args.model in MODEL_CHOICES else "auto",
+        tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
+        device=args.device, probability=args.probability,
+        probability_dtype=args.probability_dtype, overwrite=args.overwrite,
+        buffer=args.buffer, min_size=args.min_size, masked_image=args.masked_image,
+        polygons=args.polygons, mask_classes=args.mask_classes,
+        shadow_threshold=args.shadow_threshold, preview=args.preview, physics=args.physics,
         shadow=args.shadow,
-    )
+    )  # fmt: skip
 
 
 BATCH_ONLY = ("scheduler", "resume", "report", "output_dir")
@@ -294,50 +205,24 @@ def run(args: argparse.Namespace) -> int:
     """Run one detection, or a batch; return the process exit code."""
     if is_batch(args):
         return run_many(args)
-    args.input = Path(args.inputs[0])
     from tqdm import tqdm
 
-    from cloud_fcn_plugin.engine.outputs.checks import (
-        RASTER_SUFFIXES,
-        VECTOR_SUFFIXES,
-        check_outputs,
-    )
+    from cloud_fcn_plugin.engine.batch.plan import check_scene_outputs
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
 
     params = params_from_args(args)
-    # Every output, the preview included, before any work: never the input, never each other.
-    check_outputs(
-        args.input,
-        [
-            ("mask", args.output, RASTER_SUFFIXES),
-            ("probability", args.probability, RASTER_SUFFIXES),
-            ("masked image", args.masked_image, RASTER_SUFFIXES),
-            ("polygons", args.polygons, VECTOR_SUFFIXES),
-            ("preview", args.preview, (".png",)),
-        ],
-        args.overwrite,
-    )
-    bar = tqdm(
-        total=100,
-        unit="%",
-        # None: tqdm draws the bar only on a terminal, not into logs and pipes.
-        disable=True if args.quiet else None,
-        file=sys.stderr,
-        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}<{remaining}]",
-    )
-
-    def progress(percent: float) -> None:
-        bar.update(percent - bar.n)
-
+    scene = Path(args.inputs[0])
+    check_scene_outputs(scene, args.output, params)
+    # None: tqdm draws the bar only on a terminal, not into logs and pipes.
+    bar = tqdm(total=100, unit="%", disable=True if args.quiet else None, file=sys.stderr,
+               bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f}% [{elapsed}<{remaining}]")  # fmt: skip
     try:
         result = detect_clouds(
-            args.input,
-            args.output,
-            params,
-            progress=progress,
+            scene, args.output, params,
+            progress=lambda percent: bar.update(percent - bar.n),
             is_canceled=raise_if_terminated,
             log=lambda message: bar.write(note_line(message), file=sys.stderr),
-        )
+        )  # fmt: skip
     finally:
         bar.close()
     print(result.summary())
@@ -351,42 +236,19 @@ def note_line(message: str) -> str:
     return f"note: {message}"
 
 
-def plan(args: argparse.Namespace) -> list:
-    """Expand the inputs and pair each with its output (a list of ``batch.Job``)."""
-    from cloud_fcn_plugin.engine.batch import run as batch
-
-    args.lists = []
-    scenes = batch.expand_inputs(args.inputs, read=args.lists)
-    if args.output is not None:
-        if len(scenes) != 1:
-            raise ParameterError(
-                f"-o names one mask but the input gives {len(scenes)} scenes: use --output-dir."
-            )
-        jobs = [batch.Job(scenes[0], args.output.expanduser().absolute())]
-    else:
-        try:
-            args.output_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise OutputNotWritableError(
-                f"Cannot create the output folder {args.output_dir}: {error.strerror or error}."
-            ) from error
-        jobs = batch.plan_jobs(scenes, args.output_dir)
-    # The report like every output, now rather than after hours of work: never a file
-    # the batch reads (a scene, the list file) and never one of its masks.
-    batch.check_batch_outputs(jobs, report=args.report, read=args.lists)
-    return jobs
-
-
 def run_many(args: argparse.Namespace) -> int:
     """Run a batch with a progress bar over scenes; exit code 1 if any scene was not done."""
     from tqdm import tqdm
 
     from cloud_fcn_plugin.engine.batch import run as batch
+    from cloud_fcn_plugin.engine.batch.plan import plan_batch
 
     params = params_from_args(args)
-    jobs = plan(args)
+    plan = plan_batch(args.inputs, output=args.output, output_dir=args.output_dir,
+                      report=args.report)  # fmt: skip
     # None: tqdm draws the bar only on a terminal, not into logs and pipes.
-    bar = tqdm(total=len(jobs), unit="scene", disable=True if args.quiet else None, file=sys.stderr)
+    bar = tqdm(total=len(plan.jobs), unit="scene", disable=True if args.quiet else None,
+               file=sys.stderr)  # fmt: skip
 
     def on_done(report: batch.SceneReport) -> None:
         bar.update(1)
@@ -395,14 +257,9 @@ def run_many(args: argparse.Namespace) -> int:
 
     try:
         reports = batch.run_batch(
-            jobs,
-            params,
-            scheduler=args.scheduler,
-            resume=args.resume,
-            read=args.lists,
-            on_done=on_done,
-            log=lambda message: bar.write(note_line(message), file=sys.stderr),
-        )
+            plan.jobs, params, scheduler=args.scheduler, resume=args.resume, read=plan.lists,
+            on_done=on_done, log=lambda message: bar.write(note_line(message), file=sys.stderr),
+        )  # fmt: skip
     finally:
         bar.close()
     print(batch.format_table(reports))
@@ -412,7 +269,7 @@ def run_many(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: parse arguments, run, and turn engine errors into one line."""
+    """Entry point: parse arguments, run, and turn any failure into one line."""
     parser = build_parser()
     args = parser.parse_args(argv)
     check_args(parser, args)
@@ -420,51 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         # SIGTERM and SIGHUP unwind like Ctrl-C: the writers remove their temporary files.
         with terminate_as_interrupt():
             return run(args)
-    except CanceledError as error:
-        print(f"canceled: {error}", file=sys.stderr)
-        # A batch ended by SIGTERM/SIGHUP says so in its exit code (128 + signal).
-        return getattr(error.__context__, "exit_code", 130)
-    except Terminated as interrupt:
-        print(f"canceled: {interrupt}, no output was written.", file=sys.stderr)
-        return interrupt.exit_code
-    except KeyboardInterrupt:
-        print("canceled: interrupted, no output was written.", file=sys.stderr)
-        return 130
-    except CloudFcnError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except ModuleNotFoundError as error:
-        if error.name != "torch":
-            return last_resort(error)
-        print(
-            "error: PyTorch is not installed: run `make setup` or "
-            "`pip install torch` in this Python environment.",
-            file=sys.stderr,
-        )
-        return 1
-    except Exception as error:
-        return last_resort(error)
-
-
-def last_resort(error: BaseException) -> int:
-    """Print an error no check foresaw as one line that says what to do; return 1.
-
-    MemoryError, RecursionError and OverflowError land here as well as OS and GDAL
-    errors raised outside the engine's wrappers; the outputs are whole either way
-    (temporary files are removed as the stack unwinds).
-    """
-    text = " ".join(str(error).split())
-    hints = {
-        MemoryError: "the raster or model needs more memory than is free: close other "
-        "programs, or use a smaller --tile-size or --batch-size",
-        RecursionError: "a file nests too deeply to be read: check the input and model files",
-        OverflowError: "a number is too large: check the parameters and the input's metadata",
-    }
-    hint = next((h for kind, h in hints.items() if isinstance(error, kind)), None)
-    what = f"{type(error).__name__}: {text}" if text else type(error).__name__
-    hint = hint or "no output was replaced; report this with the command you ran"
-    print(f"error: {what} ({hint}).", file=sys.stderr)
-    return 1
+    except (Exception, KeyboardInterrupt) as error:
+        line, code = ending(error)
+        print(line, file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

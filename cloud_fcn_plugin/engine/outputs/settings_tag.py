@@ -3,8 +3,8 @@
 A batch resumed with another threshold, model or sieve would otherwise keep masks made
 with the old settings and report them as done. Only what changes the mask is recorded:
 the model (its file's name, size and time), thresholds, bands, product level, tiling,
-sieve, buffer, the classes they act on, the physics and the shadow stages; not the device, batch size or
-output paths.
+sieve, buffer, the classes they act on, the physics and the shadow stages; not the device,
+batch size or output paths.
 """
 
 from __future__ import annotations

@@ -7,5 +7,7 @@ Modules: ``datasets`` (38-Cloud/95-Cloud, L8 Biome patches, image+mask pairs),
 (validation, threshold calibration), ``history`` (CSV log, curves), ``trainer``
 (the loop and its checkpoints), ``crossval`` (grouped cross-validation) and
 ``evaluation`` (scores with the engine's own inference, 38-Cloud scene
-reassembly, overlays).
+reassembly, overlays); ``patch_sets`` (a command's datasets, held-out share) and
+``launch`` (one training command: train, cross-validate then train, recalibrate);
+``peers`` scores public cloud models on the same folds.
 """
