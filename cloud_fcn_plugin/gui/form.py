@@ -2,7 +2,7 @@
 
 The form only collects values: :meth:`ParametersForm.build_parameters` turns them into
 the algorithm's parameter dict. Each group of rows is its own part (bands, threshold,
-clean-up and extra outputs, advanced), with its own parameters and settings.
+mask finishing: clean-up and extra outputs; advanced), with its own parameters and settings.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QRadioButton,
     QSizePolicy,
     QVBoxLayout,
@@ -33,7 +32,7 @@ from .advanced_box import AdvancedBox
 from .bands import BandRows
 from .readiness import input_problem
 from .threshold import ThresholdRow
-from .widgets import describe, wrappable, wrapping_label
+from .widgets import FormWrapper, describe, fit_form, shrinkable, wrappable, wrapping_label
 from .workflow_box import WorkflowBox
 
 SETTINGS_GROUP = "cloud_fcn/panel"
@@ -60,14 +59,13 @@ class ParametersForm(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._build_input_rows(form)
         self.bands = BandRows(form)
         self.threshold_row = ThresholdRow()
         form.addRow(self.tr("Threshold"), self.threshold_row)
         form.addRow("", self.threshold_row.note)
         self._build_output_rows(form)
-        layout.addLayout(form)
+        layout.addLayout(fit_form(form))
         self.workflow = WorkflowBox()
         layout.addWidget(self.workflow)
         self.advanced = AdvancedBox()
@@ -80,6 +78,12 @@ class ParametersForm(QWidget):
             )
             combo.setMinimumContentsLength(8)
             combo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            # Never squeezed: too narrow beside its label, the row puts it under the label.
+            combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * 12)
+        # Too narrow for label and field side by side (French, 150 %): labels go above.
+        field = max(self.fontMetrics().averageCharWidth() * 16,
+                    self.temporary_radio.sizeHint().width(), self.file_radio.sizeHint().width())
+        self._wrapper = FormWrapper(form, self, field)
         self._connect()
 
     def _build_input_rows(self, form: QFormLayout) -> None:
@@ -123,11 +127,13 @@ class ParametersForm(QWidget):
             "GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, "
             "3 = cloud shadow, 255 = no data)."))
         self.file_radio.toggled.connect(self.output_widget.setEnabled)
-        row = QHBoxLayout()
-        row.addWidget(self.temporary_radio)
-        row.addWidget(self.file_radio)
-        row.addStretch(1)
-        form.addRow(self.tr("Output"), row)
+        shrinkable(self.output_widget)
+        # One above the other: side by side they need more than a narrow dock in French.
+        choice = QVBoxLayout()
+        choice.setSpacing(2)
+        choice.addWidget(self.temporary_radio)
+        choice.addWidget(self.file_radio)
+        form.addRow(self.tr("Output"), choice)
         form.addRow("", self.output_widget)
 
     def _connect(self) -> None:

@@ -825,7 +825,7 @@
     <message>
         <location filename="../gui/dock.py" line="245"/>
         <source>Choose an output file, or pick Temporary layer.</source>
-        <translation>Choisissez un fichier de sortie, ou prenez Couche temporaire.</translation>
+        <translation>Choisissez un fichier de sortie, ou prenez Temporaire.</translation>
     </message>
     <message>
         <location filename="../gui/dock.py" line="282"/>
@@ -948,7 +948,7 @@
     <message>
         <location filename="../gui/form.py" line="113"/>
         <source>Temporary layer</source>
-        <translation>Couche temporaire</translation>
+        <translation>Temporaire</translation>
     </message>
     <message>
         <location filename="../gui/form.py" line="113"/>
@@ -1063,8 +1063,8 @@
     <name>WorkflowBox</name>
     <message>
         <location filename="../gui/workflow_box.py" line="37"/>
-        <source>Clean-up and extra outputs</source>
-        <translation>Nettoyage et sorties supplémentaires</translation>
+        <source>Mask finishing</source>
+        <translation>Finitions</translation>
     </message>
     <message>
         <location filename="../gui/workflow_box.py" line="59"/>
