@@ -8,10 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.resources import resource_path
+from ..translation import tr
 from .choices import MASK_VALUES_HELP
+from .engine_text import translate_engine
 
-#: What QGIS users read after a temporary output's name: it is gone when QGIS exits.
+#: What QGIS users read after a temporary output's name: it is gone when QGIS exits
+#: (in English; :func:`temporary_suffix` gives it in the user's language).
 TEMPORARY_SUFFIX = "[temporary]"
+#: The mask's classes by value, as the legend names them (``classes.CODE_NAMES``).
+LEGEND_CLASSES = {0: "clear", 1: "thick cloud", 2: "thin cloud", 3: "cloud shadow"}
+
+
+def temporary_suffix() -> str:
+    """``[temporary]`` in the user's language."""
+    return tr("[temporary]")
 
 
 def mask_style_path() -> Path:
@@ -23,8 +33,21 @@ def style_mask_layer(layer) -> bool:
     """Apply the shipped cloud mask style to ``layer``; return whether it was applied."""
     message, ok = layer.loadNamedStyle(str(mask_style_path()))
     if ok:
+        translate_legend(layer)
         layer.triggerRepaint()
     return bool(ok)
+
+
+def translate_legend(layer) -> None:
+    """Name the mask's classes in the legend in the user's language (``1 nuage épais``)."""
+    renderer = layer.renderer()
+    if renderer is None or not hasattr(renderer, "classes"):
+        return
+    classes = renderer.classes()
+    for item in classes:
+        name = LEGEND_CLASSES.get(int(item.value))
+        if name is not None:
+            renderer.setLabel(item.value, f"{int(item.value)} {translate_engine(name)}")
 
 
 def polygon_style_path() -> Path:
@@ -60,11 +83,11 @@ def mask_layer_name(
     from .run_group import run_label
 
     details = run_label(model, threshold, settings)
-    name = f"{source_name} clouds"
+    name = tr("{name} clouds").format(name=source_name)
     if details:
         name += f" ({details})"
     if temporary:
-        name += f" {TEMPORARY_SUFFIX}"
+        name += f" {temporary_suffix()}"
     return name
 
 

@@ -23,7 +23,7 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
 )
-from qgis.gui import QgsDockWidget
+from qgis.gui import QgsDockWidget, QgsMessageBarItem
 from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QFrame,
@@ -35,12 +35,19 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .. import deps
+from ..common.engine_text import translate_engine
 from ..common.run_group import RunGroup, run_label
 from ..translation import tr
 from .advanced_box import DEVICE_NAMES
 from .form import SETTINGS_GROUP, ParametersForm
 from .live_threshold import Finish, KeptRun, RethresholdTask, rerun_key, swap_layers
-from .results import LayerOutcome, cover_sentence, load_extra_outputs, load_mask
+from .results import (
+    LayerOutcome,
+    cover_sentence,
+    load_extra_outputs,
+    load_mask,
+    rethreshold_outcome,
+)
 from .runner import (
     ALGORITHM_ID,
     PanelFeedback,
@@ -86,6 +93,9 @@ class DetectCloudsDock(QgsDockWidget):
         #: Input layer id -> its last run, kept for re-thresholding.
         self.kept: dict[str, KeptRun] = {}
         self._rethreshold_task: RethresholdTask | None = None
+        #: Input layer id -> the message bar entries its last run or threshold pushed
+        #: (replaced by the next ones, never left stale beside them).
+        self._bar_items: dict[str, list] = {}
         self._rethreshold_timer = QTimer(self)
         self._rethreshold_timer.setSingleShot(True)
         self._rethreshold_timer.setInterval(RETHRESHOLD_DELAY_MS)
@@ -329,19 +339,18 @@ class DetectCloudsDock(QgsDockWidget):
         elif run.feedback.isCanceled():
             outcome = LayerOutcome(self.tr("Cloud cover: canceled"), warnings=warnings)
             self._push(self.tr("Cloud detection in {layer} was canceled.").format(
-                layer=run.layer_name), Qgis.MessageLevel.Info)
+                layer=run.layer_name), Qgis.MessageLevel.Info, run.layer_id)
         else:
             error = next((e for e in reversed(run.feedback.errors) if e.strip()), "")
             error = error.strip() or self.tr("Cloud detection in {layer} failed.").format(
                 layer=run.layer_name)
             outcome = LayerOutcome(self.tr("Cloud cover: failed"), error, warnings)
-            self._push(error, Qgis.MessageLevel.Critical)
+            self._push(error, Qgis.MessageLevel.Critical, run.layer_id)
         for warning in warnings:
             QgsMessageLog.logMessage(warning, LOG_TAG, Qgis.MessageLevel.Warning)
         if warnings:
-            self.iface.messageBar().pushMessage(
-                LOG_TAG, " ".join(warnings), level=Qgis.MessageLevel.Warning, duration=15
-            )
+            self._push(" ".join(warnings), Qgis.MessageLevel.Warning, run.layer_id,
+                       duration=15, log=False)
         self.outcomes[run.layer_id] = outcome
         layer = self.layer_combo.currentLayer()
         if layer is not None and layer.id() == run.layer_id:
@@ -355,11 +364,12 @@ class DetectCloudsDock(QgsDockWidget):
 
     def _add_outputs(self, run: PanelRun, results: dict, warnings: list[str]) -> LayerOutcome:
         """Add the mask and the extra outputs to the project; return what to show."""
+        self._clear_bar(run.layer_id)  # the last run's figures are stale now
         mask = load_mask(run, results)
         if not mask.isValid():
             error = self.tr("The mask {path} could not be loaded.").format(
                 path=results.get("OUTPUT"))
-            self._push(error, Qgis.MessageLevel.Critical)
+            self._push(error, Qgis.MessageLevel.Critical, run.layer_id)
             return LayerOutcome(self.tr("Cloud cover: failed"), error, warnings)
         group = RunGroup(run.layer_name, run_label(
             results.get("USED_MODEL"), results.get("USED_THRESHOLD"), run.settings))
@@ -368,13 +378,15 @@ class DetectCloudsDock(QgsDockWidget):
             self.mask_ids.add(layer.id())
             group.add(layer, kind)
             layers[kind] = layer.id()
-        self._keep(run, results, layers, group)
+        qa_warnings = run.feedback.qa_warnings()
+        self._keep(run, results, layers, group,
+                   notes=[warning for warning in warnings if warning not in qa_warnings])
         device = str(results.get("USED_DEVICE", ""))
         threshold = float(results.get("USED_THRESHOLD") or 0.0)
         template = (self.tr("{model}, ran on {device}.") if threshold != threshold
                     else self.tr("{model}, threshold {threshold:.3f}, ran on {device}."))
         details = template.format(
-            model=results.get("USED_MODEL"), threshold=threshold,
+            model=translate_engine(str(results.get("USED_MODEL", ""))), threshold=threshold,
             device=tr(DEVICE_NAMES.get(device.split(":")[0], device)),
         )
         if run.temporary:
@@ -383,7 +395,7 @@ class DetectCloudsDock(QgsDockWidget):
                 "(Export > Save As)."
             )
             details += " " + note
-            self._push(note, Qgis.MessageLevel.Info)
+            self._push(note, Qgis.MessageLevel.Info, run.layer_id)
         self.mask_added.emit(mask)
         return LayerOutcome(
             cover_sentence(results, run.layer_name),
@@ -402,7 +414,7 @@ class DetectCloudsDock(QgsDockWidget):
                 and all(value in (None, "TEMPORARY_OUTPUT") for value in outputs))
 
     def _keep(self, run: PanelRun, results: dict, layers: dict[str, str],
-              group: RunGroup) -> None:
+              group: RunGroup, notes: list[str]) -> None:
         probability = results.get("PROBABILITY")
         if not probability or run.input_path is None:
             self.kept.pop(run.layer_id, None)
@@ -413,6 +425,7 @@ class DetectCloudsDock(QgsDockWidget):
             str(results.get("USED_DEVICE", "")), dict(run.settings),
             self._shadow_threshold(run),
             Finish.of(run.parameters, float(results.get("USED_THRESHOLD", 0.5))),
+            notes=notes,
         )
 
     def _shadow_threshold(self, run: PanelRun) -> float | None:
@@ -435,7 +448,7 @@ class DetectCloudsDock(QgsDockWidget):
         if kept is None or layer.id() in self.runs:
             return None
         if QgsProject.instance().mapLayer(kept.layers["mask"]) is None:
-            del self.kept[layer.id()]  # the user removed the mask
+            self._forget_removed(kept)
             return None
         parameters = self.build_parameters()
         if rerun_key(parameters) != kept.key:
@@ -461,10 +474,29 @@ class DetectCloudsDock(QgsDockWidget):
             self.cover_label.setText(self.tr("Cloud cover: re-thresholding…"))
         QgsApplication.taskManager().addTask(task)
 
+    def _forget_removed(self, kept: KeptRun) -> None:
+        """The user removed the run's mask (or its group): say so, show no cover for it."""
+        self.kept.pop(kept.layer_id, None)
+        self._clear_bar(kept.layer_id)
+        for path in kept.made_files:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        self.outcomes[kept.layer_id] = LayerOutcome(self.tr(
+            "The mask of this run was removed: Run again to apply a new threshold."))
+        layer = self.layer_combo.currentLayer()
+        if layer is not None and layer.id() == kept.layer_id:
+            self._show_outcome(layer)
+
     def _on_rethresholded(self, task: RethresholdTask, ok: bool) -> None:
         """The re-threshold task's end, on the GUI thread: swap the layers, show the cover."""
         self._rethreshold_task = None
         kept = task.kept
+        if ok and QgsProject.instance().mapLayer(kept.layers["mask"]) is None:
+            # The user removed the run (its mask or group) while it was re-thresholded.
+            kept.made_files = [*kept.made_files, *task.outputs.values()]
+            self._forget_removed(kept)
+            self.rethresholded.emit(False, None)
+            return
         mask = swap_layers(task) if ok else None
         if mask is not None:
             details = self.tr(
@@ -472,12 +504,17 @@ class DetectCloudsDock(QgsDockWidget):
                 "probability in {seconds:.1f} s, without running the network again. The mask "
                 "is a temporary file: it is lost when QGIS exits unless you save it "
                 "(Export > Save As)."
-            ).format(model=kept.model, threshold=kept.shown.threshold, seconds=task.seconds)
-            self.outcomes[kept.layer_id] = LayerOutcome(
-                self.tr("Cloud cover: {cover:.2f} % ({layer})").format(
-                    cover=task.result.cloud_cover, layer=kept.layer_name), details)
+            ).format(model=translate_engine(kept.model), threshold=kept.shown.threshold,
+                     seconds=task.seconds)
+            self.outcomes[kept.layer_id] = rethreshold_outcome(kept, task, details)
+            self._clear_bar(kept.layer_id)
+            qa_warnings = [w for w in self.outcomes[kept.layer_id].warnings
+                           if w not in kept.notes]
+            if qa_warnings:  # the new figures replace the run's in the message bar too
+                self._push(" ".join(qa_warnings), Qgis.MessageLevel.Warning, kept.layer_id,
+                           duration=15)
         elif task.error:
-            self._push(task.error, Qgis.MessageLevel.Critical)
+            self._push(task.error, Qgis.MessageLevel.Critical, kept.layer_id)
             self.outcomes[kept.layer_id] = LayerOutcome(
                 self.tr("Cloud cover: failed"), task.error)
         layer = self.layer_combo.currentLayer()
@@ -487,9 +524,24 @@ class DetectCloudsDock(QgsDockWidget):
             self.rethresholded.emit(ok, mask)
         self._rethreshold_now()  # the user may have moved on meanwhile
 
-    def _push(self, text: str, level) -> None:
-        self.iface.messageBar().pushMessage(LOG_TAG, text, level=level, duration=10)
-        QgsMessageLog.logMessage(text, LOG_TAG, level)
+    def _push(self, text: str, level, layer_id: str | None = None, *, duration: int = 10,
+              log: bool = True) -> None:
+        """Show ``text`` in the message bar (and the log); an entry about ``layer_id``'s
+        run is replaced by that layer's next run or threshold (:meth:`_clear_bar`)."""
+        item = QgsMessageBarItem(LOG_TAG, text, level, duration)
+        self.iface.messageBar().pushItem(item)
+        if layer_id is not None:
+            self._bar_items.setdefault(layer_id, []).append(item)
+        if log:
+            QgsMessageLog.logMessage(text, LOG_TAG, level)
+
+    def _clear_bar(self, layer_id: str) -> None:
+        """Take the message bar entries of ``layer_id``'s last run off the bar."""
+        bar = self.iface.messageBar()
+        for item in self._bar_items.pop(layer_id, []):
+            with contextlib.suppress(RuntimeError):  # gone already (its time was up)
+                if item in bar.items():
+                    bar.popWidget(item)
 
     def open_installer(self) -> None:
         """Open the installer of the missing package; refresh the panel when it succeeds."""

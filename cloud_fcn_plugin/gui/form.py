@@ -25,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..common.choices import LEVEL_NAMES, MODEL_CHOICES, NO_QA_BAND_HELP, PRODUCT_CHOICES
 from ..common.engine_call import default_threshold, model_checkpoint
+from ..common.engine_text import translate_engine
 from ..common.layer_input import LayerInput, describe_layer
 from ..compat import RASTER_FILTER
 from ..translation import tr
@@ -328,12 +329,12 @@ class ParametersForm(QWidget):
     def _level_sentence(self, info: LayerInput) -> str:
         """The "Detected" sentence in the Product level combo's words."""
         if not info.level:
-            return info.level_reason
+            return translate_engine(info.level_reason)
         # The engine's reason starts with its own name of the level: say the combo's.
         _engine_name, _, why = info.level_reason.split(";")[0].rstrip(".").partition(", ")
         sentence = tr(LEVEL_NAMES.get(info.level, info.level))
         if why:
-            sentence += f", {why}"
+            sentence += f", {translate_engine(why)}"
         if "if this is wrong" in info.level_reason:
             sentence += self.tr(" (a guess: choose the product level if it is wrong)")
         return sentence + "."

@@ -25,7 +25,7 @@ from qgis.core import (
 )
 
 from ..common.choices import mask_class_words
-from ..common.engine_call import error_sentence, qgis_wording
+from ..common.engine_call import error_sentence, user_sentence
 from ..common.run_group import RunGroup, run_label, unique_layer_name
 from ..common.style import (
     mask_abstract,
@@ -87,6 +87,9 @@ class KeptRun:
         shadow_threshold: the checkpoint's shadow threshold (``None``: the engine's).
         shown: the finish the layers show now.
         made_files: files earlier re-thresholds wrote (removed once replaced).
+        notes: the run's warnings that a new threshold leaves true (all but the QA one).
+        qa: the product QA band and its class counts (``engine_call.qa_counts_of``),
+            ``None`` without one, :data:`NOT_READ` until the first re-threshold reads it.
     """
 
     layer_id: str
@@ -102,6 +105,16 @@ class KeptRun:
     shadow_threshold: float | None
     shown: Finish
     made_files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    qa: Any = None
+
+    def __post_init__(self) -> None:
+        if self.qa is None:
+            self.qa = NOT_READ
+
+
+#: KeptRun.qa before the QA band was read.
+NOT_READ = object()
 
 
 class RethresholdTask(QgsTask):
@@ -120,11 +133,14 @@ class RethresholdTask(QgsTask):
                                            ("polygons", "polygons.gpkg"))
                         if kind in kept.layers}
         self.result = None
+        #: The product QA band against the new mask (``None`` without a QA band).
+        self.comparison = None
         self.error = ""
         self.seconds = 0.0
 
     def run(self) -> bool:
         """Re-threshold (task thread)."""
+        from ..common.engine_call import qa_comparison, qa_counts_of
         from ..engine.params import DetectionParams
         from ..engine.rethreshold import rethreshold
 
@@ -144,12 +160,19 @@ class RethresholdTask(QgsTask):
         except CanceledError:
             return False
         except CloudFcnError as exc:
-            self.error = qgis_wording(error_sentence(exc))
+            self.error = user_sentence(exc)
             return False
         except Exception as exc:  # one sentence in the panel, never a traceback
             self.error = error_sentence(exc)
             return False
         self.seconds = self.result.seconds
+        # The QA band's counts are read once per run; the comparison is the new mask's.
+        try:
+            if self.kept.qa is NOT_READ:
+                self.kept.qa = qa_counts_of(self.kept.input_path)
+            self.comparison = qa_comparison(self.kept.qa, self.result.class_pixels)
+        except Exception:  # an unreadable QA band: the cover is still right
+            self.kept.qa, self.comparison = None, None
         return True
 
     def finished(self, result: bool) -> None:

@@ -35,6 +35,19 @@ class PanelFeedback(QgsProcessingFeedback):
         super().__init__()
         self.warnings: list[str] = []
         self.errors: list[str] = []
+        #: The engine's notes as it wrote them (English) and as they were shown.
+        self.engine_messages: list[tuple[str, str]] = []
+
+    def record_engine_message(self, english: str, shown: str) -> None:
+        """Keep an engine note in both languages (called by the algorithm's log)."""
+        self.engine_messages.append((english, shown))
+
+    def qa_warnings(self) -> set[str]:
+        """The warnings (as shown) that compare the mask with the product QA band."""
+        from ..common.engine_call import QA_WARNING_MARKER
+
+        return {shown for english, shown in self.engine_messages
+                if QA_WARNING_MARKER in english}
 
     def pushWarning(self, warning: str) -> None:
         self.warnings.append(warning)

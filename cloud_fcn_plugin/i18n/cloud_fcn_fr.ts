@@ -64,17 +64,17 @@
         <translation>Modèle à 6 bandes (B2-B7 : du bleu au SWIR2)</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="94"/>
+        <location filename="../gui/results.py" line="122"/>
         <source>{name} without clouds</source>
         <translation>{name} sans nuages</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="108"/>
+        <location filename="../gui/results.py" line="136"/>
         <source>{name} cloud polygons</source>
         <translation>{name} polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="105"/>
+        <location filename="../processing/detect_algorithm.py" line="106"/>
         <source>Detect clouds</source>
         <translation>Détecter les nuages</translation>
     </message>
@@ -84,87 +84,87 @@
         <translation>Détecter les nuages dans une couche raster Landsat 8/9</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="109"/>
+        <location filename="../processing/detect_algorithm.py" line="110"/>
         <source>Cloud detection</source>
         <translation>Détection de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="121"/>
+        <location filename="../processing/detect_algorithm.py" line="122"/>
         <source>Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.</source>
         <translation>Masque de nuages et couverture nuageuse d'une scène Landsat 8/9 par un réseau de neurones.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="130"/>
+        <location filename="../processing/detect_algorithm.py" line="131"/>
         <source>landsat</source>
         <translation>landsat</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="130"/>
+        <location filename="../processing/detect_algorithm.py" line="131"/>
         <source>cloud mask</source>
         <translation>masque de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="130"/>
+        <location filename="../processing/detect_algorithm.py" line="131"/>
         <source>cloud</source>
         <translation>nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="130"/>
+        <location filename="../processing/detect_algorithm.py" line="131"/>
         <source>fmask</source>
         <translation>fmask</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="130"/>
+        <location filename="../processing/detect_algorithm.py" line="131"/>
         <source>segmentation</source>
         <translation>segmentation</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="131"/>
+        <location filename="../processing/detect_algorithm.py" line="132"/>
         <source>deep learning</source>
         <translation>apprentissage profond</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="131"/>
+        <location filename="../processing/detect_algorithm.py" line="132"/>
         <source>fcn</source>
         <translation>fcn</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="131"/>
+        <location filename="../processing/detect_algorithm.py" line="132"/>
         <source>cloud cover</source>
         <translation>couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="142"/>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
         <source>Input raster</source>
         <translation>Raster en entrée</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="143"/>
+        <location filename="../processing/detect_algorithm.py" line="144"/>
         <source>A multi-band raster, one band file of a Landsat product folder, or the product&apos;s *_MTL.txt file or folder.</source>
         <translation>Un raster multibande, un fichier de bande d'un dossier de produit Landsat, ou le fichier *_MTL.txt du produit ou son dossier.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="146"/>
+        <location filename="../processing/detect_algorithm.py" line="147"/>
         <source>Red band</source>
         <translation>Bande rouge</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="146"/>
+        <location filename="../processing/detect_algorithm.py" line="147"/>
         <source>Green band</source>
         <translation>Bande verte</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="146"/>
+        <location filename="../processing/detect_algorithm.py" line="147"/>
         <source>Blue band</source>
         <translation>Bande bleue</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="146"/>
+        <location filename="../processing/detect_algorithm.py" line="147"/>
         <source>NIR band</source>
         <translation>Bande PIR</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="150"/>
+        <location filename="../processing/detect_algorithm.py" line="151"/>
         <source>Unset: from the layer&apos;s band descriptions, else 3, 2, 1, 4.</source>
         <translation>Non défini : d'après les descriptions des bandes de la couche, sinon 3, 2, 1, 4.</translation>
     </message>
@@ -179,7 +179,7 @@
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="164"/>
+        <location filename="../processing/detect_algorithm.py" line="165"/>
         <source>Unset: the threshold calibrated with the model.</source>
         <translation>Non défini : le seuil calibré avec le modèle.</translation>
     </message>
@@ -194,27 +194,27 @@
         <translation>Fichier de modèle</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="178"/>
+        <location filename="../processing/detect_algorithm.py" line="179"/>
         <source>Unset: the bundled model chosen with Model.</source>
         <translation>Non défini : le modèle fourni choisi avec Modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="181"/>
+        <location filename="../processing/detect_algorithm.py" line="182"/>
         <source>Tile size (pixels)</source>
         <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="186"/>
+        <location filename="../processing/detect_algorithm.py" line="187"/>
         <source>Tile overlap (pixels)</source>
         <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="190"/>
+        <location filename="../processing/detect_algorithm.py" line="191"/>
         <source>Tiles per batch</source>
         <translation>Tuiles par lot</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="194"/>
+        <location filename="../processing/detect_algorithm.py" line="195"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
@@ -234,22 +234,22 @@
         <translation>Couverture nuageuse (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="215"/>
+        <location filename="../processing/detect_algorithm.py" line="216"/>
         <source>Threshold used</source>
         <translation>Seuil utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="216"/>
+        <location filename="../processing/detect_algorithm.py" line="217"/>
         <source>Model used</source>
         <translation>Modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="217"/>
+        <location filename="../processing/detect_algorithm.py" line="218"/>
         <source>Device used</source>
         <translation>Périphérique utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="355"/>
+        <location filename="../processing/detect_algorithm.py" line="358"/>
         <source>In qgis_process and scripts, by name or number: {values}.</source>
         <translation>Dans qgis_process et les scripts, par nom ou par numéro : {values}.</translation>
     </message>
@@ -494,22 +494,22 @@
         <translation>Ombre de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="207"/>
+        <location filename="../processing/detect_algorithm.py" line="208"/>
         <source>Cloud shadow cover (%)</source>
         <translation>Couverture d'ombres de nuages (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="208"/>
+        <location filename="../processing/detect_algorithm.py" line="209"/>
         <source>Thick cloud cover (%)</source>
         <translation>Couverture de nuages épais (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="211"/>
+        <location filename="../processing/detect_algorithm.py" line="212"/>
         <source>Thin cloud cover (%)</source>
         <translation>Couverture de nuages fins (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="212"/>
+        <location filename="../processing/detect_algorithm.py" line="213"/>
         <source>Product QA band cloud cover (%)</source>
         <translation>Couverture nuageuse de la bande QA du produit (%)</translation>
     </message>
@@ -574,7 +574,7 @@
         <translation>Ce sur quoi agissent le tamis, la zone tampon, l'image masquée et les polygones ; non défini : nuage épais, nuage fin et ombre de nuage. Par nom ou par numéro : thick (0), thin (1), shadow (2).</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="172"/>
+        <location filename="../processing/detect_algorithm.py" line="173"/>
         <source>Cloud FCN models (*.safetensors *.onnx *.pt *.pth);;All files (*.*)</source>
         <translation>Modèles Cloud FCN (*.safetensors *.onnx *.pt *.pth);;Tous les fichiers (*.*)</translation>
     </message>
@@ -589,27 +589,27 @@
         <translation>0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="49"/>
+        <location filename="../gui/results.py" line="50"/>
         <source>Cloud cover: {cover:.2f} %</source>
         <translation>Couverture nuageuse : {cover:.2f} %</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="54"/>
+        <location filename="../gui/results.py" line="55"/>
         <source> (thick {thick:.2f} %, thin {thin:.2f} %)</source>
         <translation> (épais {thick:.2f} %, fin {thin:.2f} %)</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="56"/>
+        <location filename="../gui/results.py" line="57"/>
         <source>, shadow {shadow:.2f} %</source>
         <translation>, ombre {shadow:.2f} %</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="60"/>
+        <location filename="../gui/results.py" line="61"/>
         <source>; product QA band: {qa:.2f} % cloud</source>
         <translation> ; bande QA du produit : {qa:.2f} % de nuages</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="101"/>
+        <location filename="../gui/results.py" line="129"/>
         <source>{name} cloud probability</source>
         <translation>{name} probabilité de nuage</translation>
     </message>
@@ -627,6 +627,76 @@
         <location filename="../processing/help_text.py" line="212"/>
         <source>Snow and sea ice are called cloud by the 4-band model; the 6-band model clears snow that is dark in SWIR1 but still errs on snow that is bright in it; fields of small, dim cumulus over dark forest are mostly missed; cloud shadow is under-detected; thin cirrus and contrails over dark water are often missed; rasters much coarser than 30 to 120 m lose small clouds.</source>
         <translation>La neige et la banquise sont classées nuage par le modèle à 4 bandes ; le modèle à 6 bandes dégage la neige sombre dans le SWIR1 mais se trompe encore sur la neige claire dans cette bande ; les champs de petits cumulus pâles sur une forêt sombre sont en grande partie manqués ; les ombres de nuages sont sous-détectées ; les cirrus fins et les traînées de condensation sur l'eau sombre sont souvent manqués ; les rasters bien plus grossiers que 30 à 120 m perdent les petits nuages.</translation>
+    </message>
+    <message>
+        <location filename="../common/layer_input.py" line="77"/>
+        <source>Product level unknown: it will be detected when the run starts.</source>
+        <translation>Niveau de produit inconnu : il sera détecté au lancement.</translation>
+    </message>
+    <message>
+        <location filename="../common/layer_input.py" line="84"/>
+        <source>Could not inspect the input: {reason}</source>
+        <translation>Impossible d'examiner l'entrée : {reason}</translation>
+    </message>
+    <message>
+        <location filename="../common/run_group.py" line="36"/>
+        <source>sieve {pixels} px</source>
+        <translation>tamis {pixels} px</translation>
+    </message>
+    <message>
+        <location filename="../common/run_group.py" line="38"/>
+        <source>buffer {pixels} px</source>
+        <translation>tampon {pixels} px</translation>
+    </message>
+    <message>
+        <location filename="../common/run_group.py" line="88"/>
+        <source>Clouds: {name} ({label})</source>
+        <translation>Nuages : {name} ({label})</translation>
+    </message>
+    <message>
+        <location filename="../common/run_group.py" line="89"/>
+        <source>Clouds: {name}</source>
+        <translation>Nuages : {name}</translation>
+    </message>
+    <message>
+        <location filename="../common/style.py" line="24"/>
+        <source>[temporary]</source>
+        <translation>[temporaire]</translation>
+    </message>
+    <message>
+        <location filename="../common/style.py" line="86"/>
+        <source>{name} clouds</source>
+        <translation>{name} nuages</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="265"/>
+        <source>Reading {path}</source>
+        <translation>Lecture de {path}</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="324"/>
+        <source>Landsat product folder {folder}: bands found by name.</source>
+        <translation>Dossier de produit Landsat {folder} : bandes trouvées par leur nom.</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="327"/>
+        <source>Bands from the layer&apos;s band descriptions: {bands}.</source>
+        <translation>Bandes d'après les descriptions des bandes de la couche : {bands}.</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="389"/>
+        <source>Cloud cover {cover:.2f} %, shadow {shadow:.2f} % of {valid:,} valid pixels ({width}x{height}; thick cloud {thick:.1f} %, thin cloud {thin:.1f} %), {seconds:.1f} s on {device}, product {product}, {model}</source>
+        <translation>Couverture nuageuse {cover:.2f} %, ombre {shadow:.2f} % de {valid:,} pixels valides ({width}x{height} ; nuage épais {thick:.1f} %, nuage fin {thin:.1f} %), {seconds:.1f} s sur {device}, produit {product}, {model}</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="397"/>
+        <source>, threshold {threshold:.3f}</source>
+        <translation>, seuil {threshold:.3f}</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="399"/>
+        <source> ({cover:.2f} % before sieve and buffer)</source>
+        <translation> ({cover:.2f} % avant tamis et tampon)</translation>
     </message>
 </context>
 <context>
@@ -687,17 +757,17 @@
         <translation>Où le réseau s'exécute ; les périphériques absents de cette machine sont grisés.</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="97"/>
+        <location filename="../gui/advanced_box.py" line="99"/>
         <source>Automatic (here: {device})</source>
         <translation>Automatique (ici : {device})</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="100"/>
+        <location filename="../gui/advanced_box.py" line="102"/>
         <source>{device} (available)</source>
         <translation>{device} (disponible)</translation>
     </message>
     <message>
-        <location filename="../gui/advanced_box.py" line="102"/>
+        <location filename="../gui/advanced_box.py" line="104"/>
         <source>{device} (not available)</source>
         <translation>{device} (non disponible)</translation>
     </message>
@@ -758,303 +828,666 @@
 <context>
     <name>DetectCloudsDock</name>
     <message>
-        <location filename="../gui/dock.py" line="78"/>
+        <location filename="../gui/dock.py" line="85"/>
         <source>Detect clouds</source>
         <translation>Détecter les nuages</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="190"/>
+        <location filename="../gui/dock.py" line="200"/>
         <source>Install PyTorch</source>
         <translation>Installer PyTorch</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="119"/>
+        <location filename="../gui/dock.py" line="129"/>
         <source>Install PyTorch into a folder the plugin owns, showing pip&apos;s output.</source>
         <translation>Installer PyTorch dans un dossier propre à l'extension, en montrant la sortie de pip.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="133"/>
+        <location filename="../gui/dock.py" line="143"/>
         <source>Why the run cannot start</source>
         <translation>Pourquoi le traitement ne peut pas démarrer</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="232"/>
+        <location filename="../gui/dock.py" line="242"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="247"/>
+        <location filename="../gui/dock.py" line="257"/>
         <source>Run Detect clouds (Processing) on the layer; while it runs, cancel it.</source>
         <translation>Exécuter Détecter les nuages (Traitement) sur la couche ; pendant l'exécution, l'annuler.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="146"/>
+        <location filename="../gui/dock.py" line="156"/>
         <source>Progress</source>
         <translation>Progression</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="222"/>
+        <location filename="../gui/dock.py" line="232"/>
         <source>Cloud cover: –</source>
         <translation>Couverture nuageuse : –</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="148"/>
+        <location filename="../gui/dock.py" line="158"/>
         <source>Cloud cover</source>
         <translation>Couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="150"/>
+        <location filename="../gui/dock.py" line="160"/>
         <source>Run details</source>
         <translation>Détails de l'exécution</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="152"/>
+        <location filename="../gui/dock.py" line="162"/>
         <source>Warnings</source>
         <translation>Avertissements</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="214"/>
+        <location filename="../gui/dock.py" line="224"/>
         <source>Cloud cover: running…</source>
         <translation>Couverture nuageuse : en cours…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="232"/>
+        <location filename="../gui/dock.py" line="242"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="245"/>
+        <location filename="../gui/dock.py" line="255"/>
         <source>Choose an output file, or pick Temporary layer.</source>
         <translation>Choisissez un fichier de sortie, ou prenez Temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="282"/>
+        <location filename="../gui/dock.py" line="292"/>
         <source>The Processing algorithm {id} is not registered.</source>
         <translation>L'algorithme de traitement {id} n'est pas enregistré.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="302"/>
+        <location filename="../gui/dock.py" line="312"/>
         <source>Detect clouds in {layer}: canceled</source>
         <translation>Détecter les nuages dans {layer} : annulé</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="304"/>
+        <location filename="../gui/dock.py" line="314"/>
         <source>Detect clouds in {layer}</source>
         <translation>Détecter les nuages dans {layer}</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="330"/>
+        <location filename="../gui/dock.py" line="340"/>
         <source>Cloud cover: canceled</source>
         <translation>Couverture nuageuse : annulée</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="331"/>
+        <location filename="../gui/dock.py" line="341"/>
         <source>Cloud detection in {layer} was canceled.</source>
         <translation>La détection de nuages dans {layer} a été annulée.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="335"/>
+        <location filename="../gui/dock.py" line="345"/>
         <source>Cloud detection in {layer} failed.</source>
         <translation>La détection de nuages dans {layer} a échoué.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="481"/>
+        <location filename="../gui/dock.py" line="518"/>
         <source>Cloud cover: failed</source>
         <translation>Couverture nuageuse : échec</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="360"/>
+        <location filename="../gui/dock.py" line="370"/>
         <source>The mask {path} could not be loaded.</source>
         <translation>Le masque {path} n'a pas pu être chargé.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="374"/>
+        <location filename="../gui/dock.py" line="386"/>
         <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
         <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="381"/>
+        <location filename="../gui/dock.py" line="393"/>
         <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="197"/>
+        <location filename="../gui/dock.py" line="207"/>
         <source>Install ONNX Runtime</source>
         <translation>Installer ONNX Runtime</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="374"/>
+        <location filename="../gui/dock.py" line="386"/>
         <source>{model}, ran on {device}.</source>
         <translation>{model}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="461"/>
+        <location filename="../gui/dock.py" line="474"/>
         <source>Cloud cover: re-thresholding…</source>
         <translation>Couverture nuageuse : nouveau seuillage…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="470"/>
+        <location filename="../gui/dock.py" line="502"/>
         <source>{model}, threshold {threshold:.3f}: re-thresholded from the last run&apos;s probability in {seconds:.1f} s, without running the network again. The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>{model}, seuil {threshold:.3f} : nouveau seuillage de la probabilité de la dernière exécution en {seconds:.1f} s, sans relancer le réseau. Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="476"/>
-        <source>Cloud cover: {cover:.2f} % ({layer})</source>
-        <translation>Couverture nuageuse : {cover:.2f} % ({layer})</translation>
+        <location filename="../gui/dock.py" line="484"/>
+        <source>The mask of this run was removed: Run again to apply a new threshold.</source>
+        <translation>Le masque de cette exécution a été supprimé : exécutez à nouveau pour appliquer un nouveau seuil.</translation>
+    </message>
+</context>
+<context>
+    <name>EngineText</name>
+    <message>
+        <location filename="../common/engine_text.py" line="38"/>
+        <source>Level-1 DN</source>
+        <translation>Niveau 1, comptes numériques (DN)</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="38"/>
+        <source>TOA reflectance * 10000</source>
+        <translation>Réflectance au sommet de l'atmosphère (TOA) × 10000</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="38"/>
+        <source>TOA reflectance</source>
+        <translation>Réflectance au sommet de l'atmosphère (TOA)</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="38"/>
+        <source>Level-2 surface reflectance</source>
+        <translation>Réflectance de surface de niveau 2</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>4-band model</source>
+        <translation>modèle à 4 bandes</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>6-band model</source>
+        <translation>modèle à 6 bandes</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>full-band model</source>
+        <translation>modèle toutes bandes</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>product QA band</source>
+        <translation>bande QA du produit</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>given model</source>
+        <translation>modèle fourni</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>4-band (red, green, blue, NIR)</source>
+        <translation>4 bandes (rouge, vert, bleu, PIR)</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>6-band (B2-B7: blue to SWIR2)</source>
+        <translation>6 bandes (B2-B7 : du bleu au SWIR2)</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>Full-band (B2-B7, cirrus, thermal)</source>
+        <translation>Toutes bandes (B2-B7, cirrus, thermique)</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="57"/>
+        <source>Collection 2 QA_PIXEL</source>
+        <translation>QA_PIXEL de la collection 2</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="57"/>
+        <source>Collection 1 BQA</source>
+        <translation>BQA de la collection 1</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="57"/>
+        <source>pre-collection BQA</source>
+        <translation>BQA d'avant les collections</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="63"/>
+        <source>clear</source>
+        <translation>dégagé</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="63"/>
+        <source>thick cloud</source>
+        <translation>nuage épais</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="63"/>
+        <source>thin cloud</source>
+        <translation>nuage fin</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="63"/>
+        <source>cloud shadow</source>
+        <translation>ombre de nuage</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="63"/>
+        <source>cloud mask</source>
+        <translation>masque de nuages</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>from the {key} of {file}</source>
+        <translation>d'après le champ {key} de {file}</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>from the file name {file}</source>
+        <translation>d'après le nom de fichier {file}</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>because the pixels are {dtype}</source>
+        <translation>car les pixels sont en {dtype}</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>because the pixels are {dtype} (the sample was all fill)</source>
+        <translation>car les pixels sont en {dtype} (l'échantillon ne contenait que du remplissage)</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>because the {dtype} pixels peak at {top} with median {median}</source>
+        <translation>car les pixels {dtype} culminent à {top} avec une médiane de {median}</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>because the pixels are {dtype} with values up to {top}</source>
+        <translation>car les pixels sont en {dtype} avec des valeurs jusqu'à {top}</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>{why} (the file name suggests {level})</source>
+        <translation>{why} (le nom de fichier suggère : {level})</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>as chosen</source>
+        <translation>selon votre choix</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>as chosen (detection said {level})</source>
+        <translation>selon votre choix (la détection indiquait : {level})</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>choose another product level if this is wrong</source>
+        <translation>choisissez un autre niveau de produit si c'est faux</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>set the product level (l1, toa or sr) if this is wrong</source>
+        <translation>indiquez le niveau de produit (l1, toa ou sr) si c'est faux</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>TOA reflectance stored as {dtype} * 10000: scaled by 1e-4</source>
+        <translation>réflectance TOA stockée en {dtype} × 10000 : multipliée par 1e-4</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>TOA reflectance, used as is</source>
+        <translation>réflectance TOA, utilisée telle quelle</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>Level-2 surface reflectance stored as floating point, used as is</source>
+        <translation>réflectance de surface de niveau 2 en virgule flottante, utilisée telle quelle</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>Level-2 surface reflectance, scaled with the MTL&apos;s LEVEL2 REFLECTANCE_MULT/ADD</source>
+        <translation>réflectance de surface de niveau 2, mise à l'échelle avec les LEVEL2 REFLECTANCE_MULT/ADD du MTL</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>Level-2 surface reflectance without MTL: standard constants 2.75e-5*DN-0.2</source>
+        <translation>réflectance de surface de niveau 2 sans MTL : constantes standard 2.75e-5*DN-0.2</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>Level-1 DN, scaled with the MTL's REFLECTANCE_MULT/ADD and sun elevation {elevation}°</source>
+        <translation>comptes numériques de niveau 1, mis à l'échelle avec les REFLECTANCE_MULT/ADD du MTL et une élévation solaire de {elevation}°</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>Level-1 DN without MTL: standard constants 2e-5*DN-0.1, no sun-angle correction</source>
+        <translation>comptes numériques de niveau 1 sans MTL : constantes standard 2e-5*DN-0.1, sans correction de l'angle solaire</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>thermal band in degrees Celsius, turned into kelvin</source>
+        <translation>bande thermique en degrés Celsius, convertie en kelvins</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>thermal band used as kelvin</source>
+        <translation>bande thermique lue en kelvins</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>thermal band to kelvin with the MTL&apos;s RADIANCE_MULT/ADD and K1/K2</source>
+        <translation>bande thermique convertie en kelvins avec les RADIANCE_MULT/ADD et K1/K2 du MTL</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>thermal band to kelvin with the standard Landsat 8 constants</source>
+        <translation>bande thermique convertie en kelvins avec les constantes standard de Landsat 8</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>chosen</source>
+        <translation>choisi</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>automatic: the input has SWIR1 and SWIR2 (B6, B7), which tell snow from cloud</source>
+        <translation>automatique : l'entrée a les bandes SWIR1 et SWIR2 (B6, B7), qui distinguent la neige des nuages</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="73"/>
+        <source>automatic: the input has no SWIR1 and SWIR2 (B6, B7); red, green, blue, NIR only</source>
+        <translation>automatique : l'entrée n'a pas les bandes SWIR1 et SWIR2 (B6, B7) ; rouge, vert, bleu et PIR seulement</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>The product&apos;s QA band ({qa_label}) flags {qa_cloud} % cloud and {qa_shadow} % shadow, this mask {mask_cloud} % cloud and {mask_shadow} % shadow.</source>
+        <translation>La bande QA du produit ({qa_label}) signale {qa_cloud} % de nuages et {qa_shadow} % d'ombres, ce masque {mask_cloud} % de nuages et {mask_shadow} % d'ombres.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>The product&apos;s QA band flags {qa_cloud} % cloud, this mask {mask_cloud} %: check the mask; the probability layer shows where the network hesitated.</source>
+        <translation>La bande QA du produit signale {qa_cloud} % de nuages, ce masque {mask_cloud} % : vérifiez le masque ; la couche de probabilité montre où le réseau a hésité.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Warning: {text}</source>
+        <translation>Attention : {text}</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>The product&apos;s QA band could not be compared with the mask ({detail}).</source>
+        <translation>La bande QA du produit n'a pas pu être comparée au masque ({detail}).</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Model: the product&apos;s QA band ({qa_label}, {file}).</source>
+        <translation>Modèle : la bande QA du produit ({qa_label}, {file}).</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Model: {model} ({why}).</source>
+        <translation>Modèle : {model} ({why}).</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Model: {file} ({why}).</source>
+        <translation>Modèle : {file} ({why}).</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Product: {reason}</source>
+        <translation>Produit : {reason}</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Scaling: {reason}; {thermal}.</source>
+        <translation>Mise à l'échelle : {reason} ; {thermal}.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Scaling: {reason}.</source>
+        <translation>Mise à l'échelle : {reason}.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{level}, {why}; {override}.</source>
+        <translation>{level}, {why} ; {override}.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{level}, {why}.</source>
+        <translation>{level}, {why}.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{level}, {why}</source>
+        <translation>{level}, {why}</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Bands {bands} (red, green, blue, NIR) from the band names in {file}.</source>
+        <translation>Bandes {bands} (rouge, vert, bleu, PIR) d'après les noms des bandes de {file}.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{file} has 4 bands: taken as Landsat B2, B3, B4, B5.</source>
+        <translation>{file} a 4 bandes : lues comme les bandes Landsat B2, B3, B4, B5.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{file} has 8 bands ending with a thermal band in kelvin: taken as the L8 Biome layout B2, B3, B4, B5, B6, B7, B9, B10.</source>
+        <translation>{file} a 8 bandes, la dernière thermique en kelvins : lues dans l'ordre L8 Biome B2, B3, B4, B5, B6, B7, B9, B10.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{file} has {count} bands: taken as Landsat B1, B2, B3, ...</source>
+        <translation>{file} a {count} bandes : lues comme les bandes Landsat B1, B2, B3, ...</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Bands (red, green, blue, NIR) = {bands}.</source>
+        <translation>Bandes (rouge, vert, bleu, PIR) = {bands}.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Bands {bands} ignored: the band files are known by name.</source>
+        <translation>Bandes {bands} ignorées : les fichiers de bandes sont connus par leur nom.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Tile size lowered from {tile} to {size} px: {tile2} px tiles would need about {need} GB and {budget} GB can be used here; close other programs or choose a smaller --tile-size.</source>
+        <translation>Taille des tuiles réduite de {tile} à {size} px : des tuiles de {tile2} px demanderaient environ {need} Go et {budget} Go sont disponibles ici ; fermez d'autres programmes ou choisissez une taille de tuile plus petite.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>GPU out of memory: retrying with batch size {count}.</source>
+        <translation>Mémoire du GPU épuisée : nouvel essai avec {count} tuiles par lot.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>GPU out of memory even with batch size 1: continuing on the CPU.</source>
+        <translation>Mémoire du GPU épuisée même avec 1 tuile par lot : suite sur le CPU.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{file} has no product QA band (QA_PIXEL or BQA): the product QA band can only be decoded from a Landsat product folder or its MTL file; choose a network model instead.</source>
+        <translation>{file} n'a pas de bande QA de produit (QA_PIXEL ou BQA) : la bande QA ne peut être décodée que depuis un dossier de produit Landsat ou son fichier MTL ; choisissez plutôt un modèle de réseau.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{file} has {count} band(s) but cloud detection needs red, green, blue and NIR: no NIR band is available; use a raster or product folder that includes NIR (Landsat 8 B5).</source>
+        <translation>{file} a {count} bande(s), mais la détection des nuages demande le rouge, le vert, le bleu et le PIR : aucune bande PIR n'est disponible ; utilisez un raster ou un dossier de produit qui contient le PIR (Landsat 8 B5).</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{file} holds 8-bit values ({dtype}, 0-255), a picture rather than Landsat data: use the Landsat bands as delivered (16-bit DN) or reflectance (floating point).</source>
+        <translation>{file} contient des valeurs sur 8 bits ({dtype}, 0-255), une image plutôt que des données Landsat : utilisez les bandes Landsat telles que livrées (DN sur 16 bits) ou une réflectance (virgule flottante).</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>{path} is the input {file} (or one of its files): writing there would destroy it; choose another output name.</source>
+        <translation>{path} est l'entrée {file} (ou l'un de ses fichiers) : y écrire la détruirait ; choisissez un autre nom de sortie.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="120"/>
+        <source>Canceled by the user: no output was written.</source>
+        <translation>Annulé par l'utilisateur : aucune sortie n'a été écrite.</translation>
     </message>
 </context>
 <context>
     <name>ParametersForm</name>
     <message>
-        <location filename="../gui/form.py" line="67"/>
+        <location filename="../gui/form.py" line="66"/>
         <source>Threshold</source>
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="91"/>
+        <location filename="../gui/form.py" line="96"/>
         <source>Input layer</source>
         <translation>Couche en entrée</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="88"/>
+        <location filename="../gui/form.py" line="93"/>
         <source>The Landsat 8/9 raster to find clouds in: a multi-band stack, or one band file of a product folder (the other bands are found beside it by name).</source>
         <translation>Le raster Landsat 8/9 où chercher les nuages : une pile multibande, ou un fichier de bande d'un dossier de produit (les autres bandes sont trouvées à côté par leur nom).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="93"/>
+        <location filename="../gui/form.py" line="98"/>
         <source>Detected product level</source>
         <translation>Niveau de produit détecté</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="94"/>
+        <location filename="../gui/form.py" line="99"/>
         <source>Detected</source>
         <translation>Détecté</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="101"/>
+        <location filename="../gui/form.py" line="106"/>
         <source>Product level</source>
         <translation>Niveau de produit</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="98"/>
+        <location filename="../gui/form.py" line="103"/>
         <source>How the pixel values are scaled to reflectance. Auto-detect reads the MTL file, band names and value ranges, and warns when it had to guess.</source>
         <translation>Comment les valeurs des pixels sont converties en réflectance. La détection automatique lit le fichier MTL, les noms des bandes et les plages de valeurs, et avertit quand elle a dû deviner.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="109"/>
+        <location filename="../gui/form.py" line="114"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="113"/>
+        <location filename="../gui/form.py" line="118"/>
         <source>Temporary layer</source>
         <translation>Temporaire</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="113"/>
+        <location filename="../gui/form.py" line="118"/>
         <source>Write the mask to a temporary file: it is lost when QGIS exits.</source>
         <translation>Écrire le masque dans un fichier temporaire : il est perdu à la fermeture de QGIS.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="116"/>
+        <location filename="../gui/form.py" line="121"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="116"/>
+        <location filename="../gui/form.py" line="121"/>
         <source>Write the mask to a GeoTIFF file.</source>
         <translation>Écrire le masque dans un fichier GeoTIFF.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="120"/>
+        <location filename="../gui/form.py" line="125"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="122"/>
+        <location filename="../gui/form.py" line="127"/>
         <source>Output file</source>
         <translation>Fichier de sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="130"/>
+        <location filename="../gui/form.py" line="137"/>
         <source>Output</source>
         <translation>Sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="278"/>
+        <location filename="../gui/form.py" line="285"/>
         <source>Calibrated threshold of {model}.</source>
         <translation>Seuil calibré de {model}.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="289"/>
+        <location filename="../gui/form.py" line="296"/>
         <source>Choose a raster layer.</source>
         <translation>Choisissez une couche raster.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="332"/>
+        <location filename="../gui/form.py" line="339"/>
         <source> (a guess: choose the product level if it is wrong)</source>
         <translation> (une supposition : choisissez le niveau de produit s'il est faux)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="122"/>
+        <location filename="../gui/form.py" line="127"/>
         <source>GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data).</source>
         <translation>Fichier GeoTIFF du masque (0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="270"/>
+        <location filename="../gui/form.py" line="277"/>
         <source>The product QA band is decoded as it is: no threshold applies.</source>
         <translation>La bande QA du produit est décodée telle quelle : aucun seuil ne s'applique.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="105"/>
+        <location filename="../gui/form.py" line="110"/>
         <source>Automatic takes the 6-band model (B2-B7, with cloud shadow and thin cloud) wherever the input has those bands, else the 4-band model; the full-band model (B2-B7, cirrus and thermal of a Level-1 product) runs only when chosen.</source>
-        <translation>Automatique prend le modèle à 6 bandes (B2 à B7, avec ombres de nuages et nuages fins) partout où l&apos;entrée a ces bandes, sinon le modèle à 4 bandes ; le modèle toutes bandes (B2 à B7, cirrus et thermique d&apos;un produit de niveau 1) ne tourne que s&apos;il est choisi.</translation>
+        <translation>Automatique prend le modèle à 6 bandes (B2 à B7, avec ombres de nuages et nuages fins) partout où l'entrée a ces bandes, sinon le modèle à 4 bandes ; le modèle toutes bandes (B2 à B7, cirrus et thermique d'un produit de niveau 1) ne tourne que s'il est choisi.</translation>
     </message>
 </context>
 <context>
     <name>ThresholdRow</name>
     <message>
-        <location filename="../gui/threshold.py" line="35"/>
+        <location filename="../gui/threshold.py" line="43"/>
         <source>Threshold slider</source>
         <translation>Curseur du seuil</translation>
     </message>
     <message>
-        <location filename="../gui/threshold.py" line="35"/>
+        <location filename="../gui/threshold.py" line="43"/>
         <source>Cloud probability above which a pixel is cloud. Lower finds more thin cloud.</source>
         <translation>Probabilité de nuage au-dessus de laquelle un pixel est un nuage. Plus bas, il trouve plus de nuages fins.</translation>
     </message>
     <message>
-        <location filename="../gui/threshold.py" line="41"/>
+        <location filename="../gui/threshold.py" line="51"/>
         <source>Threshold</source>
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../gui/threshold.py" line="41"/>
+        <location filename="../gui/threshold.py" line="51"/>
         <source>Type the cloud probability threshold (0.001 to 0.999).</source>
         <translation>Saisissez le seuil de probabilité de nuage (0,001 à 0,999).</translation>
     </message>
     <message>
-        <location filename="../gui/threshold.py" line="44"/>
+        <location filename="../gui/threshold.py" line="54"/>
         <source>Reset</source>
         <translation>Réinitialiser</translation>
     </message>
     <message>
-        <location filename="../gui/threshold.py" line="45"/>
+        <location filename="../gui/threshold.py" line="55"/>
         <source>Reset threshold</source>
         <translation>Réinitialiser le seuil</translation>
     </message>
     <message>
-        <location filename="../gui/threshold.py" line="45"/>
+        <location filename="../gui/threshold.py" line="55"/>
         <source>Go back to the threshold calibrated with the model.</source>
         <translation>Revenir au seuil calibré avec le modèle.</translation>
     </message>
     <message>
-        <location filename="../gui/threshold.py" line="77"/>
+        <location filename="../gui/threshold.py" line="92"/>
         <source>Your threshold.</source>
         <translation>Votre seuil.</translation>
     </message>
     <message>
-        <location filename="../gui/threshold.py" line="121"/>
+        <location filename="../gui/threshold.py" line="136"/>
         <source>Your threshold; the model&apos;s calibrated one is {value:.3f}.</source>
         <translation>Votre seuil ; celui calibré pour le modèle est {value:.3f}.</translation>
     </message>
@@ -1062,117 +1495,117 @@
 <context>
     <name>WorkflowBox</name>
     <message>
-        <location filename="../gui/workflow_box.py" line="37"/>
+        <location filename="../gui/workflow_box.py" line="38"/>
         <source>Mask finishing</source>
         <translation>Finitions</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="59"/>
+        <location filename="../gui/workflow_box.py" line="62"/>
         <source>Off</source>
         <translation>Désactivé</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="55"/>
+        <location filename="../gui/workflow_box.py" line="58"/>
         <source>Cloud buffer</source>
         <translation>Zone tampon autour des nuages</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="55"/>
+        <location filename="../gui/workflow_box.py" line="58"/>
         <source>Grow the classes to mask by this many pixels: cloud edges and thin fringes are where masks leak. Off keeps them as detected.</source>
         <translation>Agrandir les classes à masquer de ce nombre de pixels : les bords des nuages et les franges fines sont là où les masques fuient. Désactivé les garde telles que détectées.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="58"/>
+        <location filename="../gui/workflow_box.py" line="61"/>
         <source>Cloud buffer (pixels)</source>
         <translation>Zone tampon autour des nuages (pixels)</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="60"/>
+        <location filename="../gui/workflow_box.py" line="63"/>
         <source>Smallest cloud</source>
         <translation>Plus petit nuage</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="60"/>
+        <location filename="../gui/workflow_box.py" line="63"/>
         <source>Drop patches of the classes to mask with fewer pixels than this (sieve), before the buffer. Off keeps every patch.</source>
         <translation>Supprimer les taches des classes à masquer de moins de pixels que ceci (tamis), avant la zone tampon. Désactivé garde toutes les taches.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="63"/>
+        <location filename="../gui/workflow_box.py" line="66"/>
         <source>Smallest cloud (pixels)</source>
         <translation>Plus petit nuage (pixels)</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="65"/>
+        <location filename="../gui/workflow_box.py" line="68"/>
         <source>Masked image</source>
         <translation>Image masquée</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="65"/>
+        <location filename="../gui/workflow_box.py" line="68"/>
         <source>Also write the input with the classes to mask and fill set to no data.</source>
         <translation>Écrire aussi l'entrée avec les classes à masquer et le remplissage mis à sans données.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="67"/>
+        <location filename="../gui/workflow_box.py" line="70"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="68"/>
+        <location filename="../gui/workflow_box.py" line="71"/>
         <source>Masked image file</source>
         <translation>Fichier de l'image masquée</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="68"/>
+        <location filename="../gui/workflow_box.py" line="71"/>
         <source>GeoTIFF for the masked image; empty, a temporary file.</source>
         <translation>GeoTIFF de l'image masquée ; vide, un fichier temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="71"/>
+        <location filename="../gui/workflow_box.py" line="74"/>
         <source>Cloud polygons</source>
         <translation>Polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="71"/>
+        <location filename="../gui/workflow_box.py" line="74"/>
         <source>Also write the classes to mask as polygons with their class and area, in the input&apos;s CRS.</source>
         <translation>Écrire aussi les classes à masquer en polygones avec leur classe et leur surface, dans le SCR de l'entrée.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="74"/>
+        <location filename="../gui/workflow_box.py" line="77"/>
         <source>GeoPackage (*.gpkg)</source>
         <translation>GeoPackage (*.gpkg)</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="75"/>
+        <location filename="../gui/workflow_box.py" line="78"/>
         <source>Cloud polygons file</source>
         <translation>Fichier des polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="75"/>
+        <location filename="../gui/workflow_box.py" line="78"/>
         <source>GeoPackage for the cloud polygons; empty, a temporary file.</source>
         <translation>GeoPackage des polygones de nuages ; vide, un fichier temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="47"/>
+        <location filename="../gui/workflow_box.py" line="51"/>
         <source>Mask this class: the buffer, the sieve, the masked image and the polygons act on the classes ticked here.</source>
         <translation>Masquer cette classe : la zone tampon, le tamis, l'image masquée et les polygones agissent sur les classes cochées ici.</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="53"/>
+        <location filename="../gui/workflow_box.py" line="56"/>
         <source>Classes to mask</source>
         <translation>Classes à masquer</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="82"/>
+        <location filename="../gui/workflow_box.py" line="86"/>
         <source>Load the probability layer</source>
         <translation>Charger la couche de probabilité</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="83"/>
+        <location filename="../gui/workflow_box.py" line="87"/>
         <source>Probability layer</source>
         <translation>Couche de probabilité</translation>
     </message>
     <message>
-        <location filename="../gui/workflow_box.py" line="83"/>
+        <location filename="../gui/workflow_box.py" line="87"/>
         <source>Also write the network&apos;s probabilities (band 1 cloud, then thin cloud and shadow where the model has them) to a temporary file and load it beside the mask: it shows where the network hesitated.</source>
         <translation>Écrire aussi les probabilités du réseau (bande 1 nuage, puis nuage fin et ombre là où le modèle les a) dans un fichier temporaire et la charger à côté du masque : elle montre où le réseau a hésité.</translation>
     </message>

@@ -33,11 +33,12 @@ from ..common.choices import (
     product_code,
 )
 from ..common.engine_call import (
-    error_sentence,
     is_warning,
     qgis_wording,
     run_detection,
+    user_sentence,
 )
+from ..common.engine_text import translate_engine
 from ..common.layer_input import describe_layer, resolve_bands
 from ..common.run_group import RunGroup, run_label, run_settings
 from ..common.style import mask_abstract, mask_layer_name
@@ -238,7 +239,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         try:
             values = self._typed(parameters)
         except CloudFcnError as exc:
-            return False, qgis_wording(error_sentence(exc))
+            return False, user_sentence(exc)
         return super().checkParameterValues(values, context)
 
     def processAlgorithm(
@@ -251,7 +252,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         try:
             parameters = self._typed(parameters)
         except CloudFcnError as exc:
-            raise QgsProcessingException(qgis_wording(error_sentence(exc))) from exc
+            raise QgsProcessingException(user_sentence(exc)) from exc
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
             raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
@@ -261,7 +262,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
             params = self._params(parameters, context, layer, probability, feedback)
             params = replace(params, **workflow_values(self, parameters, context))
             source = describe_layer(layer)
-            feedback.pushInfo(f"Reading {source.path}")
+            feedback.pushInfo(tr("Reading {path}").format(path=source.path))
             result = run_detection(
                 source.path,
                 Path(output),
@@ -273,8 +274,8 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         except QgsProcessingException:
             raise
         except Exception as exc:  # engine errors, and the last resort: one line, no traceback
-            raise QgsProcessingException(qgis_wording(error_sentence(exc))) from exc
-        feedback.pushInfo(result.summary())
+            raise QgsProcessingException(user_sentence(exc)) from exc
+        feedback.pushInfo(run_summary(result))
         # Sieve, buffer, bands and tiling name and describe the outputs; one group holds
         # them, as the panel places its runs (common/run_group.py).
         settings = run_settings(params)
@@ -320,9 +321,11 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         guess = describe_layer(layer)
         bands = resolve_bands(chosen, guess)
         if guess.is_product:
-            feedback.pushInfo(f"Landsat product folder {guess.path.name}: bands found by name.")
+            feedback.pushInfo(tr("Landsat product folder {folder}: bands found by name.")
+                              .format(folder=guess.path.name))
         elif bands != chosen and guess.bands is not None:
-            feedback.pushInfo(f"Bands from the layer's band descriptions: {bands}.")
+            feedback.pushInfo(tr("Bands from the layer's band descriptions: {bands}.")
+                              .format(bands=bands))
         model = self.parameterAsFile(parameters, self.MODEL, context)
         return DetectionParams(
             bands=bands,
@@ -365,9 +368,34 @@ def _is_set(value: Any) -> bool:
 
 
 def _report(feedback: QgsProcessingFeedback, message: str) -> None:
-    """Pass an engine note on: warnings (no MTL, guessed level) as Processing warnings."""
-    message = qgis_wording(message)
-    if is_warning(message):
+    """Pass an engine note on, in the user's language: warnings (no MTL, guessed level,
+    a QA band that disagrees) as Processing warnings."""
+    english = qgis_wording(message)
+    warning = is_warning(english)  # decided on the engine's own words
+    message = translate_engine(english)
+    record = getattr(feedback, "record_engine_message", None)
+    if record is not None:  # the panel's feedback keeps both (gui/runner.py)
+        record(english, message)
+    if warning:
         feedback.pushWarning(message)
     else:
         feedback.pushInfo(message)
+
+
+def run_summary(result) -> str:
+    """The run's one log line in the user's language (the engine's ``summary()``, worded
+    for QGIS): cover of each class, pixels, time, device, level, model and threshold."""
+    threshold = result.threshold
+    text = tr("Cloud cover {cover:.2f} %, shadow {shadow:.2f} % of {valid:,} valid pixels "
+              "({width}x{height}; thick cloud {thick:.1f} %, thin cloud {thin:.1f} %), "
+              "{seconds:.1f} s on {device}, product {product}, {model}").format(
+        cover=result.cloud_cover, shadow=result.shadow_cover, valid=result.valid_pixels,
+        width=result.width, height=result.height, thick=result.class_cover(THICK_CLOUD),
+        thin=result.class_cover(THIN_CLOUD), seconds=result.seconds, device=result.device,
+        product=result.product, model=translate_engine(result.model or "given model"))
+    if threshold == threshold:  # NaN: the product QA band, decoded as it is
+        text += tr(", threshold {threshold:.3f}").format(threshold=threshold)
+    if result.detected_cloud_cover is not None:
+        text += tr(" ({cover:.2f} % before sieve and buffer)").format(
+            cover=result.detected_cloud_cover)
+    return text + "."

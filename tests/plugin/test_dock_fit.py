@@ -19,6 +19,7 @@ from qgis.PyQt.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QLabel,
+    QLineEdit,
     QSlider,
     QWidget,
 )
@@ -82,6 +83,20 @@ def expanded_dock(qtbot, qgis_iface, qgis_processing, language, scaling, toa_ban
     QgsSettings().remove(SETTINGS_GROUP)
 
 
+def _part_of_a_control(widget: QWidget, body: QWidget) -> bool:
+    """Whether ``widget`` is inside a combo, spin box, file picker or line edit, or is a
+    group's collapse arrow: the control as a whole is checked instead."""
+    compound = QComboBox | QAbstractSpinBox | QgsFileWidget | QLineEdit
+    parent = widget.parent()
+    if isinstance(parent, QgsCollapsibleGroupBox) and not isinstance(widget, QgsFileWidget):
+        return isinstance(widget, QAbstractButton) and not widget.text()
+    while parent is not None and parent is not body:
+        if isinstance(parent, compound):
+            return True
+        parent = parent.parent()
+    return False
+
+
 def _shown(widget: QWidget, body: QWidget) -> bool:
     return widget.isVisibleTo(body) and widget.width() > 0
 
@@ -99,8 +114,7 @@ def test_every_control_is_reachable_at_the_default_dock_width(qtbot, expanded_do
         is_label = isinstance(widget, QLabel) and bool(widget.text())
         if not (isinstance(widget, CONTROLS) or is_label):
             continue
-        compound = QComboBox | QAbstractSpinBox | QgsFileWidget | QgsCollapsibleGroupBox
-        if isinstance(widget.parent(), compound) and not isinstance(widget, QgsFileWidget):
+        if _part_of_a_control(widget, body):
             continue  # the parts of a compound widget, a group's collapse arrow
         corner = widget.mapTo(body, QPoint(0, 0))
         name = widget.accessibleName() or getattr(widget, "text", lambda: "")() or widget
@@ -115,7 +129,8 @@ def test_every_control_is_reachable_at_the_default_dock_width(qtbot, expanded_do
             assert widget.width() >= widget.sizeHint().width() - 1, widget.text()
         elif isinstance(widget, CONTROLS):
             wanted = min(40, widget.sizeHint().width())
-            assert widget.width() >= wanted, f"{name} is squeezed to {widget.width()} px"
+            assert widget.width() >= wanted, (
+                f"{name} in {type(widget.parent()).__name__} is squeezed to {widget.width()} px")
         if is_label and not widget.wordWrap():
             assert widget.width() >= widget.sizeHint().width() - 1, widget.text()
         checked += 1
