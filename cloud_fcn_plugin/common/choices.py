@@ -28,10 +28,9 @@ MODEL_CHOICES: tuple[tuple[str, str], ...] = (
     ("qa", QT_TRANSLATE_NOOP("@default", "Product QA band (QA_PIXEL or BQA, no network)")),
 )
 #: What the product QA band choice says where the input has no QA band.
-NO_QA_BAND_HELP = (
-    "The product QA band is only offered for a Landsat product folder or its MTL file "
-    "(they hold QA_PIXEL or BQA)."
-)
+NO_QA_BAND_HELP = QT_TRANSLATE_NOOP("@default", "The product QA band is only offered for a "
+                                    "Landsat product folder or its MTL file (they hold "
+                                    "QA_PIXEL or BQA).")
 # (engine keyword, label) of the classes the workflow steps can mask, in code order.
 MASK_CLASS_CHOICES: tuple[tuple[str, str], ...] = (
     ("thick", QT_TRANSLATE_NOOP("@default", "Thick cloud")),

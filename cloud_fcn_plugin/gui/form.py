@@ -112,6 +112,11 @@ class ParametersForm(QWidget):
             "wherever the input has those bands, else the 4-band model; the full-band model "
             "(B2-B7, cirrus and thermal of a Level-1 product) runs only when chosen."))
         form.addRow(self.tr("Model"), self.model_combo)
+        #: Says that the model file of Advanced is used instead of the Model list.
+        self.model_note = wrapping_label()
+        self.model_note.setAccessibleName(self.tr("Model file used"))
+        self.model_note.setVisible(False)
+        form.addRow("", self.model_note)
 
     def _build_output_rows(self, form: QFormLayout) -> None:
         self.temporary_radio = QRadioButton(self.tr("Temporary layer"))
@@ -150,6 +155,8 @@ class ParametersForm(QWidget):
                        self.advanced.changed):
             signal.connect(self.save_settings)
         self.bands.changed.connect(self._check_input)
+        for check in self.workflow.class_checks:
+            check.toggled.connect(self._check_input)
         self.product_combo.currentIndexChanged.connect(self._check_input)
         self.model_combo.currentIndexChanged.connect(self._check_input)
         self.layer_combo.layerChanged.connect(self._on_layer_changed)
@@ -272,8 +279,12 @@ class ParametersForm(QWidget):
         """Show the chosen model's calibrated threshold (kept aside if the user set one)."""
         if self._quiet:  # restoring settings: the threshold is read when the panel shows
             return
+        self._show_model_file()
         self._threshold_loaded = True
-        if self.model_combo.currentData() == "qa" and not self.advanced.weights():
+        no_threshold = self.model_combo.currentData() == "qa" and not self.advanced.weights()
+        # The product QA band is decoded as it is: no threshold to set.
+        self.threshold_row.setEnabled(not no_threshold)
+        if no_threshold:
             self.threshold_row.set_model_default(0.5, self.tr(
                 "The product QA band is decoded as it is: no threshold applies."))
             self.save_settings()
@@ -307,8 +318,23 @@ class ParametersForm(QWidget):
         if self.problem is None and self.model_combo.currentData() == "qa" and not (
             self.has_qa_band or self.advanced.weights()
         ):
-            self.problem = self.tr(NO_QA_BAND_HELP)
+            self.problem = tr(NO_QA_BAND_HELP)
+        if self.problem is None and (
+            "MASK_CLASSES" in self.workflow.keys and not self.workflow.masked_classes()
+        ):
+            self.problem = self.tr(
+                "Tick at least one class to mask (Mask finishing): with none, the sieve, the "
+                "buffer, the masked image and the polygons would have nothing to act on.")
         self.changed.emit()
+
+    def _show_model_file(self) -> None:
+        """A model file wins over the Model list: grey the list out and say which file runs."""
+        weights = self.advanced.weights()
+        self.model_combo.setEnabled(weights is None)
+        self.model_note.setVisible(weights is not None)
+        self.model_note.setText("" if weights is None else wrappable(self.tr(
+            "The model file {name} is used (Advanced > Model file); clear it to choose a "
+            "model here.").format(name=weights.name)))
 
     def _offer_qa_band(self, info: LayerInput | None) -> None:
         """Enable "Product QA band" only for an input with a QA band (QA_PIXEL or BQA)."""
@@ -324,7 +350,7 @@ class ParametersForm(QWidget):
         item = self.model_combo.model().item(index) if index >= 0 else None
         if item is not None:
             item.setEnabled(self.has_qa_band)
-            item.setToolTip("" if self.has_qa_band else self.tr(NO_QA_BAND_HELP))
+            item.setToolTip("" if self.has_qa_band else tr(NO_QA_BAND_HELP))
 
     def _level_sentence(self, info: LayerInput) -> str:
         """The "Detected" sentence in the Product level combo's words."""

@@ -479,17 +479,17 @@
         <translation>Bande QA du produit (QA_PIXEL ou BQA, sans réseau)</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="36"/>
+        <location filename="../common/choices.py" line="35"/>
         <source>Thick cloud</source>
         <translation>Nuage épais</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="36"/>
+        <location filename="../common/choices.py" line="35"/>
         <source>Thin cloud</source>
         <translation>Nuage fin</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="36"/>
+        <location filename="../common/choices.py" line="35"/>
         <source>Cloud shadow</source>
         <translation>Ombre de nuage</translation>
     </message>
@@ -584,7 +584,7 @@
         <translation>un point de contrôle enregistré par le script d'entraînement, ou un modèle ONNX (.onnx) dont les métadonnées cloud_fcn.* indiquent ses bandes, sa normalisation et ses classes (il demande ONNX Runtime, que le panneau installe) ; il remplace le modèle fourni.</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="45"/>
+        <location filename="../common/choices.py" line="44"/>
         <source>0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data</source>
         <translation>0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données</translation>
     </message>
@@ -697,6 +697,11 @@
         <location filename="../processing/detect_algorithm.py" line="399"/>
         <source> ({cover:.2f} % before sieve and buffer)</source>
         <translation> ({cover:.2f} % avant tamis et tampon)</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="31"/>
+        <source>The product QA band is only offered for a Landsat product folder or its MTL file (they hold QA_PIXEL or BQA).</source>
+        <translation>La bande QA du produit n'est proposée que pour un dossier de produit Landsat ou son fichier MTL (ils contiennent QA_PIXEL ou BQA).</translation>
     </message>
 </context>
 <context>
@@ -1379,62 +1384,62 @@
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="118"/>
+        <location filename="../gui/form.py" line="123"/>
         <source>Temporary layer</source>
         <translation>Temporaire</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="118"/>
+        <location filename="../gui/form.py" line="123"/>
         <source>Write the mask to a temporary file: it is lost when QGIS exits.</source>
         <translation>Écrire le masque dans un fichier temporaire : il est perdu à la fermeture de QGIS.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="121"/>
+        <location filename="../gui/form.py" line="126"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="121"/>
+        <location filename="../gui/form.py" line="126"/>
         <source>Write the mask to a GeoTIFF file.</source>
         <translation>Écrire le masque dans un fichier GeoTIFF.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="125"/>
+        <location filename="../gui/form.py" line="130"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="127"/>
+        <location filename="../gui/form.py" line="132"/>
         <source>Output file</source>
         <translation>Fichier de sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="137"/>
+        <location filename="../gui/form.py" line="142"/>
         <source>Output</source>
         <translation>Sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="285"/>
+        <location filename="../gui/form.py" line="296"/>
         <source>Calibrated threshold of {model}.</source>
         <translation>Seuil calibré de {model}.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="296"/>
+        <location filename="../gui/form.py" line="307"/>
         <source>Choose a raster layer.</source>
         <translation>Choisissez une couche raster.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="339"/>
+        <location filename="../gui/form.py" line="365"/>
         <source> (a guess: choose the product level if it is wrong)</source>
         <translation> (une supposition : choisissez le niveau de produit s'il est faux)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="127"/>
+        <location filename="../gui/form.py" line="132"/>
         <source>GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data).</source>
         <translation>Fichier GeoTIFF du masque (0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="277"/>
+        <location filename="../gui/form.py" line="288"/>
         <source>The product QA band is decoded as it is: no threshold applies.</source>
         <translation>La bande QA du produit est décodée telle quelle : aucun seuil ne s'applique.</translation>
     </message>
@@ -1442,6 +1447,21 @@
         <location filename="../gui/form.py" line="110"/>
         <source>Automatic takes the 6-band model (B2-B7, with cloud shadow and thin cloud) wherever the input has those bands, else the 4-band model; the full-band model (B2-B7, cirrus and thermal of a Level-1 product) runs only when chosen.</source>
         <translation>Automatique prend le modèle à 6 bandes (B2 à B7, avec ombres de nuages et nuages fins) partout où l'entrée a ces bandes, sinon le modèle à 4 bandes ; le modèle toutes bandes (B2 à B7, cirrus et thermique d'un produit de niveau 1) ne tourne que s'il est choisi.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="117"/>
+        <source>Model file used</source>
+        <translation>Fichier de modèle utilisé</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="325"/>
+        <source>Tick at least one class to mask (Mask finishing): with none, the sieve, the buffer, the masked image and the polygons would have nothing to act on.</source>
+        <translation>Cochez au moins une classe à masquer (Finitions) : sans aucune, le tamis, le tampon, l'image masquée et les polygones n'auraient rien sur quoi agir.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="335"/>
+        <source>The model file {name} is used (Advanced &gt; Model file); clear it to choose a model here.</source>
+        <translation>Le fichier de modèle {name} est utilisé (Avancé &gt; Fichier de modèle) ; videz-le pour choisir un modèle ici.</translation>
     </message>
 </context>
 <context>
