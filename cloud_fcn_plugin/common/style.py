@@ -17,6 +17,8 @@ from .engine_text import translate_engine
 TEMPORARY_SUFFIX = "[temporary]"
 #: The mask's classes by value, as the legend names them (``classes.CODE_NAMES``).
 LEGEND_CLASSES = {0: "clear", 1: "thick cloud", 2: "thin cloud", 3: "cloud shadow"}
+#: The band description the engine gives the mask (``pipeline._MASK_DESCRIPTION``).
+MASK_BAND_DESCRIPTION = "cloud mask"
 
 
 def temporary_suffix() -> str:
@@ -36,6 +38,27 @@ def style_mask_layer(layer) -> bool:
         translate_legend(layer)
         layer.triggerRepaint()
     return bool(ok)
+
+
+def describe_mask_band(path) -> None:
+    """Write the mask band's description ("cloud mask", which QGIS's legend shows as
+    "Band 1: cloud mask") in the user's language, into the mask this run just wrote.
+
+    Only the mask: the engine reads the probability raster's band descriptions back
+    (re-thresholding), never the mask's.
+    """
+    text = translate_engine(MASK_BAND_DESCRIPTION)
+    if text == MASK_BAND_DESCRIPTION:
+        return
+    from osgeo import gdal
+
+    dataset = gdal.Open(str(path), gdal.GA_Update)
+    if dataset is None:
+        return
+    band = dataset.GetRasterBand(1)
+    if band.GetDescription() == MASK_BAND_DESCRIPTION:
+        band.SetDescription(text)
+    dataset = None
 
 
 def translate_legend(layer) -> None:

@@ -11,9 +11,9 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from qgis.core import QgsMapLayer, QgsRasterLayer, QgsSettings
+from qgis.core import QgsMapLayer, QgsProject, QgsRasterLayer, QgsSettings
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -57,6 +57,7 @@ class ParametersForm(QWidget):
         self.has_qa_band = False
         self._quiet = False  # set while the form itself changes widgets
         self._threshold_loaded = False
+        self._layer_id: str | None = None  # the layer self.input describes
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         form = QFormLayout()
@@ -160,6 +161,9 @@ class ParametersForm(QWidget):
         self.product_combo.currentIndexChanged.connect(self._check_input)
         self.model_combo.currentIndexChanged.connect(self._check_input)
         self.layer_combo.layerChanged.connect(self._on_layer_changed)
+        # Layers added together can change the combo's layer without layerChanged (its
+        # index stays 0 while the sorted rows move under it): look again afterwards.
+        QgsProject.instance().layersAdded.connect(self._on_layers_added)
         self._on_layer_changed(self.layer_combo.currentLayer())
 
     @contextlib.contextmanager
@@ -298,7 +302,17 @@ class ParametersForm(QWidget):
         )
         self.save_settings()
 
+    def _on_layers_added(self, *_args) -> None:
+        QTimer.singleShot(0, self._follow_combo)
+
+    def _follow_combo(self) -> None:
+        """Describe the combo's layer if it is not the one described (see _connect)."""
+        layer = self.layer_combo.currentLayer()
+        if (layer.id() if layer is not None else None) != self._layer_id:
+            self._on_layer_changed(layer)
+
     def _on_layer_changed(self, layer: QgsMapLayer | None) -> None:
+        self._layer_id = layer.id() if layer is not None else None
         self.input = describe_layer(layer) if isinstance(layer, QgsRasterLayer) else None
         info = self.input
         self.bands.show_layer(layer, info)

@@ -28,6 +28,7 @@ from ..common.choices import mask_class_words
 from ..common.engine_call import error_sentence, user_sentence
 from ..common.run_group import RunGroup, run_label, unique_layer_name
 from ..common.style import (
+    describe_mask_band,
     mask_abstract,
     mask_layer_name,
     set_layer_abstract,
@@ -166,6 +167,7 @@ class RethresholdTask(QgsTask):
             self.error = error_sentence(exc)
             return False
         self.seconds = self.result.seconds
+        describe_mask_band(self.outputs["mask"])
         # The QA band's counts are read once per run; the comparison is the new mask's.
         try:
             if self.kept.qa is NOT_READ:

@@ -41,7 +41,7 @@ from ..common.engine_call import (
 from ..common.engine_text import translate_engine
 from ..common.layer_input import describe_layer, resolve_bands
 from ..common.run_group import RunGroup, run_label, run_settings
-from ..common.style import mask_abstract, mask_layer_name
+from ..common.style import describe_mask_band, mask_abstract, mask_layer_name
 from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
 from ..engine.classes import THICK_CLOUD, THIN_CLOUD
 from ..engine.errors import CloudFcnError
@@ -276,6 +276,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         except Exception as exc:  # engine errors, and the last resort: one line, no traceback
             raise QgsProcessingException(user_sentence(exc)) from exc
         feedback.pushInfo(run_summary(result))
+        describe_mask_band(output)  # its legend in the user's language
         # Sieve, buffer, bands and tiling name and describe the outputs; one group holds
         # them, as the panel places its runs (common/run_group.py).
         settings = run_settings(params)

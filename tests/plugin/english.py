@@ -16,8 +16,14 @@ _WORD = re.compile(r"\b(" + "|".join(ENGLISH_WORDS) + r")\b", re.IGNORECASE)
 # File names, paths and band or format codes (LC08_..._B4.TIF, cloudfcn_sixband.safetensors,
 # /tmp/x) are no language.
 _NAME = re.compile(r"\S*[_./\\]\S*")
-# QGIS's own words before ours in a legend ("Band 1: ..."), which QGIS's translator gives.
-_QGIS_OWN = re.compile(r"^Band \d+: ")
+# QGIS's own words around ours in a legend ("Band 1: ... (Palette)", "Band 1 (Gray)"),
+# which QGIS's own translator gives in a French QGIS.
+_QGIS_OWN = re.compile(r"^Band \d+(: | \(Gray\)$)| \((Palette|Gray)\)$")
+
+
+#: Lines of the Processing log that QGIS writes itself: the dump of the output values
+#: (``Results: {'USED_MODEL': '4-band model', ...}``: ids and values that scripts read).
+QGIS_LOG_LINES = re.compile(r"^Results: \{")
 
 
 def english_words(text: str) -> list[str]:

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
-from qgis.core import Qgis
+from qgis.core import Qgis, QgsRasterLayer
 from qgis.PyQt.QtCore import Qt
 
 from tests.plugin import test_dock
@@ -170,3 +171,14 @@ class TestForm:
         dock.form.advanced.model_widget.setFilePath("")
         assert combo.isEnabled() and dock.form.model_note.isHidden()
 
+    def test_layers_added_together_are_followed(
+        self, qtbot, dock, clean_project, toa_stack, data_dir
+    ):
+        """Found on the way: QgsMapLayerComboBox moved to another layer without layerChanged
+        when two layers were added at once, and Run stayed disabled."""
+        gulf = QgsRasterLayer(str(data_dir / GULF), "LC80200392015216LGN00_B4", "gdal")
+        stack = QgsRasterLayer(str(toa_stack), "LC8 stack", "gdal")
+        clean_project.addMapLayers([stack, gulf])
+        qtbot.waitUntil(dock.run_button.isEnabled)
+        assert dock.form.input is not None
+        assert dock.form.input.path == Path(dock.layer_combo.currentLayer().source())
