@@ -1,4 +1,4 @@
-"""The "Detect clouds" dock panel: a front end of ``cloud_fcn:detectclouds``.
+"""The "Detect clouds and shadows" dock panel: a front end of ``cloud_fcn:detectclouds``.
 
 The panel only collects values (:mod:`.form`). Run builds the algorithm's parameter
 dict (emitted as ``params_built``) and runs the algorithm with
@@ -82,7 +82,8 @@ class DetectCloudsDock(QgsDockWidget):
     rethresholded = pyqtSignal(bool, object)
 
     def __init__(self, iface, parent: QWidget | None = None) -> None:
-        super().__init__(QCoreApplication.translate("DetectCloudsDock", "Detect clouds"), parent)
+        super().__init__(
+            QCoreApplication.translate("DetectCloudsDock", "Detect clouds and shadows"), parent)
         self.setObjectName("CloudFcnDetectCloudsDock")
         self.iface = iface
         self.runs: dict[str, PanelRun] = {}
@@ -147,7 +148,8 @@ class DetectCloudsDock(QgsDockWidget):
 
         self.run_button = QPushButton(self.tr("Run"))
         describe(self.run_button, self.tr("Run"), self.tr(
-            "Run Detect clouds (Processing) on the layer; while it runs, cancel it."))
+            "Run Detect clouds and shadows (Processing) on the layer; while it runs, cancel "
+            "it."))
         self.run_button.clicked.connect(self._on_run_clicked)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -255,7 +257,8 @@ class DetectCloudsDock(QgsDockWidget):
             self.run_button.setToolTip(self.tr("Choose an output file, or pick Temporary layer."))
         else:
             self.run_button.setToolTip(self.tr(
-                "Run Detect clouds (Processing) on the layer; while it runs, cancel it."))
+                "Run Detect clouds and shadows (Processing) on the layer; while it runs, "
+                "cancel it."))
         self.progress.setTextVisible(run is not None)
         self.progress.setValue(int(run.progress) if run is not None else 0)
 
@@ -310,8 +313,9 @@ class DetectCloudsDock(QgsDockWidget):
         record_in_history(algorithm, parameters, context)
         feedback.progressChanged.connect(lambda value, r=run: self._on_progress(r, value))
         task = PanelTask(algorithm, parameters, context, feedback, self.tr(
-            "Detect clouds in {layer}: canceled").format(layer=layer.name()))
-        task.setDescription(self.tr("Detect clouds in {layer}").format(layer=layer.name()))
+            "Detect clouds and shadows in {layer}: canceled").format(layer=layer.name()))
+        task.setDescription(
+            self.tr("Detect clouds and shadows in {layer}").format(layer=layer.name()))
         run.task = task
         self.outcomes.pop(layer.id(), None)
         self._show_outcome(layer)

@@ -74,97 +74,82 @@
         <translation>{name} polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="106"/>
-        <source>Detect clouds</source>
-        <translation>Détecter les nuages</translation>
-    </message>
-    <message>
-        <location filename="../plugin.py" line="59"/>
-        <source>Detect clouds in a Landsat 8/9 raster layer</source>
-        <translation>Détecter les nuages dans une couche raster Landsat 8/9</translation>
-    </message>
-    <message>
-        <location filename="../processing/detect_algorithm.py" line="110"/>
+        <location filename="../processing/detect_algorithm.py" line="118"/>
         <source>Cloud detection</source>
         <translation>Détection de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="122"/>
-        <source>Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.</source>
-        <translation>Masque de nuages et couverture nuageuse d'une scène Landsat 8/9 par un réseau de neurones.</translation>
-    </message>
-    <message>
-        <location filename="../processing/detect_algorithm.py" line="131"/>
+        <location filename="../processing/detect_algorithm.py" line="141"/>
         <source>landsat</source>
         <translation>landsat</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="131"/>
+        <location filename="../processing/detect_algorithm.py" line="141"/>
         <source>cloud mask</source>
         <translation>masque de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="131"/>
+        <location filename="../processing/detect_algorithm.py" line="141"/>
         <source>cloud</source>
         <translation>nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="131"/>
+        <location filename="../processing/detect_algorithm.py" line="142"/>
         <source>fmask</source>
         <translation>fmask</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="131"/>
+        <location filename="../processing/detect_algorithm.py" line="142"/>
         <source>segmentation</source>
         <translation>segmentation</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="132"/>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
         <source>deep learning</source>
         <translation>apprentissage profond</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="132"/>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
         <source>fcn</source>
         <translation>fcn</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="132"/>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
         <source>cloud cover</source>
         <translation>couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="143"/>
+        <location filename="../processing/detect_algorithm.py" line="152"/>
         <source>Input raster</source>
         <translation>Raster en entrée</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="144"/>
+        <location filename="../processing/detect_algorithm.py" line="153"/>
         <source>A multi-band raster, one band file of a Landsat product folder, or the product&apos;s *_MTL.txt file or folder.</source>
         <translation>Un raster multibande, un fichier de bande d'un dossier de produit Landsat, ou le fichier *_MTL.txt du produit ou son dossier.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="147"/>
+        <location filename="../processing/detect_algorithm.py" line="156"/>
         <source>Red band</source>
         <translation>Bande rouge</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="147"/>
+        <location filename="../processing/detect_algorithm.py" line="156"/>
         <source>Green band</source>
         <translation>Bande verte</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="147"/>
+        <location filename="../processing/detect_algorithm.py" line="156"/>
         <source>Blue band</source>
         <translation>Bande bleue</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="147"/>
+        <location filename="../processing/detect_algorithm.py" line="156"/>
         <source>NIR band</source>
         <translation>Bande PIR</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="151"/>
+        <location filename="../processing/detect_algorithm.py" line="160"/>
         <source>Unset: from the layer&apos;s band descriptions, else 3, 2, 1, 4.</source>
         <translation>Non défini : d'après les descriptions des bandes de la couche, sinon 3, 2, 1, 4.</translation>
     </message>
@@ -179,7 +164,7 @@
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="165"/>
+        <location filename="../processing/detect_algorithm.py" line="174"/>
         <source>Unset: the threshold calibrated with the model.</source>
         <translation>Non défini : le seuil calibré avec le modèle.</translation>
     </message>
@@ -194,27 +179,27 @@
         <translation>Fichier de modèle</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="179"/>
+        <location filename="../processing/detect_algorithm.py" line="188"/>
         <source>Unset: the bundled model chosen with Model.</source>
         <translation>Non défini : le modèle fourni choisi avec Modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="182"/>
+        <location filename="../processing/detect_algorithm.py" line="191"/>
         <source>Tile size (pixels)</source>
         <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="187"/>
+        <location filename="../processing/detect_algorithm.py" line="196"/>
         <source>Tile overlap (pixels)</source>
         <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="191"/>
+        <location filename="../processing/detect_algorithm.py" line="200"/>
         <source>Tiles per batch</source>
         <translation>Tuiles par lot</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="195"/>
+        <location filename="../processing/detect_algorithm.py" line="204"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
@@ -234,22 +219,22 @@
         <translation>Couverture nuageuse (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="216"/>
+        <location filename="../processing/detect_algorithm.py" line="225"/>
         <source>Threshold used</source>
         <translation>Seuil utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="217"/>
+        <location filename="../processing/detect_algorithm.py" line="226"/>
         <source>Model used</source>
         <translation>Modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="218"/>
+        <location filename="../processing/detect_algorithm.py" line="227"/>
         <source>Device used</source>
         <translation>Périphérique utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="358"/>
+        <location filename="../processing/detect_algorithm.py" line="368"/>
         <source>In qgis_process and scripts, by name or number: {values}.</source>
         <translation>Dans qgis_process et les scripts, par nom ou par numéro : {values}.</translation>
     </message>
@@ -434,11 +419,6 @@
         <translation>L'extension et ses poids fournis sont sous GPL-2.0 ou ultérieure. Les poids ont été entraînés sur 38-Cloud (Mohajerani et Saeedi, Apache-2.0) et les masques de nuages L8 Biome (USGS, domaine public).</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="235"/>
-        <source>Finds clouds in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 surface reflectance) with a fully convolutional network and writes a cloud mask on the same grid as the input, plus the cloud cover percentage. The Detect clouds panel (toolbar button, or Raster &gt; Cloud FCN &gt; Detect clouds) runs this algorithm: the same checks, messages and history entries.</source>
-        <translation>Trouve les nuages d'une scène Landsat 8 ou 9 (niveau 1, réflectance au sommet de l'atmosphère ou réflectance de surface de niveau 2) avec un réseau entièrement convolutif et écrit un masque de nuages sur la grille de l'entrée, avec le pourcentage de couverture nuageuse. Le panneau Détecter les nuages (bouton de la barre d'outils, ou Raster &gt; Cloud FCN &gt; Détecter les nuages) exécute cet algorithme : les mêmes contrôles, messages et entrées d'historique.</translation>
-    </message>
-    <message>
         <location filename="../processing/provider.py" line="30"/>
         <source>Cloud FCN (Landsat 8/9 cloud detection)</source>
         <translation>Cloud FCN (détection de nuages Landsat 8/9)</translation>
@@ -494,22 +474,22 @@
         <translation>Ombre de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="208"/>
+        <location filename="../processing/detect_algorithm.py" line="217"/>
         <source>Cloud shadow cover (%)</source>
         <translation>Couverture d'ombres de nuages (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="209"/>
+        <location filename="../processing/detect_algorithm.py" line="218"/>
         <source>Thick cloud cover (%)</source>
         <translation>Couverture de nuages épais (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="212"/>
+        <location filename="../processing/detect_algorithm.py" line="221"/>
         <source>Thin cloud cover (%)</source>
         <translation>Couverture de nuages fins (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="213"/>
+        <location filename="../processing/detect_algorithm.py" line="222"/>
         <source>Product QA band cloud cover (%)</source>
         <translation>Couverture nuageuse de la bande QA du produit (%)</translation>
     </message>
@@ -574,7 +554,7 @@
         <translation>Ce sur quoi agissent le tamis, la zone tampon, l'image masquée et les polygones ; non défini : nuage épais, nuage fin et ombre de nuage. Par nom ou par numéro : thick (0), thin (1), shadow (2).</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="173"/>
+        <location filename="../processing/detect_algorithm.py" line="182"/>
         <source>Cloud FCN models (*.safetensors *.onnx *.pt *.pth);;All files (*.*)</source>
         <translation>Modèles Cloud FCN (*.safetensors *.onnx *.pt *.pth);;Tous les fichiers (*.*)</translation>
     </message>
@@ -659,42 +639,42 @@
         <translation>Nuages : {name}</translation>
     </message>
     <message>
-        <location filename="../common/style.py" line="24"/>
+        <location filename="../common/style.py" line="26"/>
         <source>[temporary]</source>
         <translation>[temporaire]</translation>
     </message>
     <message>
-        <location filename="../common/style.py" line="86"/>
+        <location filename="../common/style.py" line="109"/>
         <source>{name} clouds</source>
         <translation>{name} nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="265"/>
+        <location filename="../processing/detect_algorithm.py" line="274"/>
         <source>Reading {path}</source>
         <translation>Lecture de {path}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="324"/>
+        <location filename="../processing/detect_algorithm.py" line="334"/>
         <source>Landsat product folder {folder}: bands found by name.</source>
         <translation>Dossier de produit Landsat {folder} : bandes trouvées par leur nom.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="327"/>
+        <location filename="../processing/detect_algorithm.py" line="337"/>
         <source>Bands from the layer&apos;s band descriptions: {bands}.</source>
         <translation>Bandes d'après les descriptions des bandes de la couche : {bands}.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="389"/>
+        <location filename="../processing/detect_algorithm.py" line="399"/>
         <source>Cloud cover {cover:.2f} %, shadow {shadow:.2f} % of {valid:,} valid pixels ({width}x{height}; thick cloud {thick:.1f} %, thin cloud {thin:.1f} %), {seconds:.1f} s on {device}, product {product}, {model}</source>
         <translation>Couverture nuageuse {cover:.2f} %, ombre {shadow:.2f} % de {valid:,} pixels valides ({width}x{height} ; nuage épais {thick:.1f} %, nuage fin {thin:.1f} %), {seconds:.1f} s sur {device}, produit {product}, {model}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="397"/>
+        <location filename="../processing/detect_algorithm.py" line="407"/>
         <source>, threshold {threshold:.3f}</source>
         <translation>, seuil {threshold:.3f}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="399"/>
+        <location filename="../processing/detect_algorithm.py" line="409"/>
         <source> ({cover:.2f} % before sieve and buffer)</source>
         <translation> ({cover:.2f} % avant tamis et tampon)</translation>
     </message>
@@ -702,6 +682,51 @@
         <location filename="../common/choices.py" line="31"/>
         <source>The product QA band is only offered for a Landsat product folder or its MTL file (they hold QA_PIXEL or BQA).</source>
         <translation>La bande QA du produit n'est proposée que pour un dossier de produit Landsat ou son fichier MTL (ils contiennent QA_PIXEL ou BQA).</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="114"/>
+        <source>Detect clouds and shadows</source>
+        <translation>Détecter les nuages et les ombres</translation>
+    </message>
+    <message>
+        <location filename="../plugin.py" line="59"/>
+        <source>Detect clouds and cloud shadows in a Landsat 8/9 raster layer</source>
+        <translation>Détecter les nuages et leurs ombres dans une couche raster Landsat 8/9</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="130"/>
+        <source>Cloud and cloud shadow mask, and cloud cover, of a Landsat 8/9 scene by a neural network.</source>
+        <translation>Masque des nuages et de leurs ombres, et couverture nuageuse, d'une scène Landsat 8/9 par un réseau de neurones.</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="141"/>
+        <source>shadow</source>
+        <translation>ombre</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="141"/>
+        <source>cloud shadow</source>
+        <translation>ombre de nuage</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="142"/>
+        <source>shadow mask</source>
+        <translation>masque des ombres</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="142"/>
+        <source>mask</source>
+        <translation>masque</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="143"/>
+        <source>qa band</source>
+        <translation>bande qa</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="235"/>
+        <source>Finds clouds and cloud shadows in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 surface reflectance) with a fully convolutional network and writes a mask on the same grid as the input (clear, thick cloud, thin cloud, cloud shadow), plus the cover of each class. The Detect clouds and shadows panel (toolbar button, or Raster &gt; Cloud FCN &gt; Detect clouds and shadows) runs this algorithm: the same checks, messages and history entries; where the input has a product QA band, the panel can load its mask beside the network&apos;s with one click.</source>
+        <translation>Trouve les nuages et leurs ombres dans une scène Landsat 8 ou 9 (niveau 1, réflectance au sommet de l'atmosphère ou réflectance de surface de niveau 2) avec un réseau entièrement convolutif et écrit un masque sur la même grille que l'entrée (dégagé, nuage épais, nuage fin, ombre de nuage), avec la couverture de chaque classe. Le panneau Détecter les nuages et les ombres (bouton de la barre d'outils, ou Raster &gt; Cloud FCN &gt; Détecter les nuages et les ombres) exécute cet algorithme : mêmes vérifications, messages et entrées d'historique ; quand l'entrée a une bande QA de produit, le panneau peut charger son masque à côté de celui du réseau en un clic.</translation>
     </message>
 </context>
 <context>
@@ -833,149 +858,149 @@
 <context>
     <name>DetectCloudsDock</name>
     <message>
-        <location filename="../gui/dock.py" line="85"/>
-        <source>Detect clouds</source>
-        <translation>Détecter les nuages</translation>
-    </message>
-    <message>
-        <location filename="../gui/dock.py" line="200"/>
+        <location filename="../gui/dock.py" line="202"/>
         <source>Install PyTorch</source>
         <translation>Installer PyTorch</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="129"/>
+        <location filename="../gui/dock.py" line="130"/>
         <source>Install PyTorch into a folder the plugin owns, showing pip&apos;s output.</source>
         <translation>Installer PyTorch dans un dossier propre à l'extension, en montrant la sortie de pip.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="143"/>
+        <location filename="../gui/dock.py" line="144"/>
         <source>Why the run cannot start</source>
         <translation>Pourquoi le traitement ne peut pas démarrer</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="242"/>
+        <location filename="../gui/dock.py" line="244"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="257"/>
-        <source>Run Detect clouds (Processing) on the layer; while it runs, cancel it.</source>
-        <translation>Exécuter Détecter les nuages (Traitement) sur la couche ; pendant l'exécution, l'annuler.</translation>
-    </message>
-    <message>
-        <location filename="../gui/dock.py" line="156"/>
+        <location filename="../gui/dock.py" line="158"/>
         <source>Progress</source>
         <translation>Progression</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="232"/>
+        <location filename="../gui/dock.py" line="234"/>
         <source>Cloud cover: –</source>
         <translation>Couverture nuageuse : –</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="158"/>
+        <location filename="../gui/dock.py" line="160"/>
         <source>Cloud cover</source>
         <translation>Couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="160"/>
+        <location filename="../gui/dock.py" line="162"/>
         <source>Run details</source>
         <translation>Détails de l'exécution</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="162"/>
+        <location filename="../gui/dock.py" line="164"/>
         <source>Warnings</source>
         <translation>Avertissements</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="224"/>
+        <location filename="../gui/dock.py" line="226"/>
         <source>Cloud cover: running…</source>
         <translation>Couverture nuageuse : en cours…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="242"/>
+        <location filename="../gui/dock.py" line="244"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="255"/>
+        <location filename="../gui/dock.py" line="257"/>
         <source>Choose an output file, or pick Temporary layer.</source>
         <translation>Choisissez un fichier de sortie, ou prenez Temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="292"/>
+        <location filename="../gui/dock.py" line="295"/>
         <source>The Processing algorithm {id} is not registered.</source>
         <translation>L'algorithme de traitement {id} n'est pas enregistré.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="312"/>
-        <source>Detect clouds in {layer}: canceled</source>
-        <translation>Détecter les nuages dans {layer} : annulé</translation>
-    </message>
-    <message>
-        <location filename="../gui/dock.py" line="314"/>
-        <source>Detect clouds in {layer}</source>
-        <translation>Détecter les nuages dans {layer}</translation>
-    </message>
-    <message>
-        <location filename="../gui/dock.py" line="340"/>
+        <location filename="../gui/dock.py" line="344"/>
         <source>Cloud cover: canceled</source>
         <translation>Couverture nuageuse : annulée</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="341"/>
+        <location filename="../gui/dock.py" line="345"/>
         <source>Cloud detection in {layer} was canceled.</source>
         <translation>La détection de nuages dans {layer} a été annulée.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="345"/>
+        <location filename="../gui/dock.py" line="349"/>
         <source>Cloud detection in {layer} failed.</source>
         <translation>La détection de nuages dans {layer} a échoué.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="518"/>
+        <location filename="../gui/dock.py" line="522"/>
         <source>Cloud cover: failed</source>
         <translation>Couverture nuageuse : échec</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="370"/>
+        <location filename="../gui/dock.py" line="374"/>
         <source>The mask {path} could not be loaded.</source>
         <translation>Le masque {path} n'a pas pu être chargé.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="386"/>
+        <location filename="../gui/dock.py" line="390"/>
         <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
         <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="393"/>
+        <location filename="../gui/dock.py" line="397"/>
         <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="207"/>
+        <location filename="../gui/dock.py" line="209"/>
         <source>Install ONNX Runtime</source>
         <translation>Installer ONNX Runtime</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="386"/>
+        <location filename="../gui/dock.py" line="390"/>
         <source>{model}, ran on {device}.</source>
         <translation>{model}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="474"/>
+        <location filename="../gui/dock.py" line="478"/>
         <source>Cloud cover: re-thresholding…</source>
         <translation>Couverture nuageuse : nouveau seuillage…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="502"/>
+        <location filename="../gui/dock.py" line="506"/>
         <source>{model}, threshold {threshold:.3f}: re-thresholded from the last run&apos;s probability in {seconds:.1f} s, without running the network again. The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>{model}, seuil {threshold:.3f} : nouveau seuillage de la probabilité de la dernière exécution en {seconds:.1f} s, sans relancer le réseau. Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="484"/>
+        <location filename="../gui/dock.py" line="488"/>
         <source>The mask of this run was removed: Run again to apply a new threshold.</source>
         <translation>Le masque de cette exécution a été supprimé : exécutez à nouveau pour appliquer un nouveau seuil.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="85"/>
+        <source>Detect clouds and shadows</source>
+        <translation>Détecter les nuages et les ombres</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="259"/>
+        <source>Run Detect clouds and shadows (Processing) on the layer; while it runs, cancel it.</source>
+        <translation>Exécuter Détecter les nuages et les ombres (Traitement) sur la couche ; pendant l'exécution, l'annuler.</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="315"/>
+        <source>Detect clouds and shadows in {layer}: canceled</source>
+        <translation>Détecter les nuages et les ombres dans {layer} : annulé</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="317"/>
+        <source>Detect clouds and shadows in {layer}</source>
+        <translation>Détecter les nuages et les ombres dans {layer}</translation>
     </message>
 </context>
 <context>
@@ -1344,122 +1369,122 @@
 <context>
     <name>ParametersForm</name>
     <message>
-        <location filename="../gui/form.py" line="66"/>
+        <location filename="../gui/form.py" line="67"/>
         <source>Threshold</source>
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="96"/>
+        <location filename="../gui/form.py" line="97"/>
         <source>Input layer</source>
         <translation>Couche en entrée</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="93"/>
+        <location filename="../gui/form.py" line="94"/>
         <source>The Landsat 8/9 raster to find clouds in: a multi-band stack, or one band file of a product folder (the other bands are found beside it by name).</source>
         <translation>Le raster Landsat 8/9 où chercher les nuages : une pile multibande, ou un fichier de bande d'un dossier de produit (les autres bandes sont trouvées à côté par leur nom).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="98"/>
+        <location filename="../gui/form.py" line="99"/>
         <source>Detected product level</source>
         <translation>Niveau de produit détecté</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="99"/>
+        <location filename="../gui/form.py" line="100"/>
         <source>Detected</source>
         <translation>Détecté</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="106"/>
+        <location filename="../gui/form.py" line="107"/>
         <source>Product level</source>
         <translation>Niveau de produit</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="103"/>
+        <location filename="../gui/form.py" line="104"/>
         <source>How the pixel values are scaled to reflectance. Auto-detect reads the MTL file, band names and value ranges, and warns when it had to guess.</source>
         <translation>Comment les valeurs des pixels sont converties en réflectance. La détection automatique lit le fichier MTL, les noms des bandes et les plages de valeurs, et avertit quand elle a dû deviner.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="114"/>
+        <location filename="../gui/form.py" line="115"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="123"/>
+        <location filename="../gui/form.py" line="124"/>
         <source>Temporary layer</source>
         <translation>Temporaire</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="123"/>
+        <location filename="../gui/form.py" line="124"/>
         <source>Write the mask to a temporary file: it is lost when QGIS exits.</source>
         <translation>Écrire le masque dans un fichier temporaire : il est perdu à la fermeture de QGIS.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="126"/>
+        <location filename="../gui/form.py" line="127"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="126"/>
+        <location filename="../gui/form.py" line="127"/>
         <source>Write the mask to a GeoTIFF file.</source>
         <translation>Écrire le masque dans un fichier GeoTIFF.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="130"/>
+        <location filename="../gui/form.py" line="131"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="132"/>
+        <location filename="../gui/form.py" line="133"/>
         <source>Output file</source>
         <translation>Fichier de sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="142"/>
+        <location filename="../gui/form.py" line="143"/>
         <source>Output</source>
         <translation>Sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="296"/>
+        <location filename="../gui/form.py" line="300"/>
         <source>Calibrated threshold of {model}.</source>
         <translation>Seuil calibré de {model}.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="307"/>
+        <location filename="../gui/form.py" line="321"/>
         <source>Choose a raster layer.</source>
         <translation>Choisissez une couche raster.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="365"/>
+        <location filename="../gui/form.py" line="379"/>
         <source> (a guess: choose the product level if it is wrong)</source>
         <translation> (une supposition : choisissez le niveau de produit s'il est faux)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="132"/>
+        <location filename="../gui/form.py" line="133"/>
         <source>GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data).</source>
         <translation>Fichier GeoTIFF du masque (0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="288"/>
+        <location filename="../gui/form.py" line="292"/>
         <source>The product QA band is decoded as it is: no threshold applies.</source>
         <translation>La bande QA du produit est décodée telle quelle : aucun seuil ne s'applique.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="110"/>
+        <location filename="../gui/form.py" line="111"/>
         <source>Automatic takes the 6-band model (B2-B7, with cloud shadow and thin cloud) wherever the input has those bands, else the 4-band model; the full-band model (B2-B7, cirrus and thermal of a Level-1 product) runs only when chosen.</source>
         <translation>Automatique prend le modèle à 6 bandes (B2 à B7, avec ombres de nuages et nuages fins) partout où l'entrée a ces bandes, sinon le modèle à 4 bandes ; le modèle toutes bandes (B2 à B7, cirrus et thermique d'un produit de niveau 1) ne tourne que s'il est choisi.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="117"/>
+        <location filename="../gui/form.py" line="118"/>
         <source>Model file used</source>
         <translation>Fichier de modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="325"/>
+        <location filename="../gui/form.py" line="339"/>
         <source>Tick at least one class to mask (Mask finishing): with none, the sieve, the buffer, the masked image and the polygons would have nothing to act on.</source>
         <translation>Cochez au moins une classe à masquer (Finitions) : sans aucune, le tamis, le tampon, l'image masquée et les polygones n'auraient rien sur quoi agir.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="335"/>
+        <location filename="../gui/form.py" line="349"/>
         <source>The model file {name} is used (Advanced &gt; Model file); clear it to choose a model here.</source>
         <translation>Le fichier de modèle {name} est utilisé (Avancé &gt; Fichier de modèle) ; videz-le pour choisir un modèle ici.</translation>
     </message>

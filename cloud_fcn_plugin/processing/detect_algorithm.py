@@ -59,6 +59,14 @@ from .workflow import (
     workflow_values,
 )
 
+#: Tags in every language: the toolbox finds "shadow" and "ombre" whatever QGIS speaks.
+TAGS = (
+    "landsat", "cloud mask", "cloud", "shadow", "cloud shadow", "shadow mask", "mask",
+    "fmask", "segmentation", "deep learning", "fcn", "cloud cover", "qa band", "qa_pixel",
+    "nuage", "nuages", "ombre", "ombres", "ombre de nuage", "masque", "masque de nuages",
+    "couverture nuageuse",
+)
+
 
 class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
     """Cloud mask and cloud cover of a Landsat 8/9 scene."""
@@ -103,7 +111,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def displayName(self) -> str:
         """Return the translated name shown in the toolbox."""
-        return tr("Detect clouds")
+        return tr("Detect clouds and shadows")
 
     def group(self) -> str:
         """Return the translated group name."""
@@ -119,7 +127,8 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def shortDescription(self) -> str:
         """Return the one-line description shown in the toolbox's tooltip."""
-        return tr("Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.")
+        return tr("Cloud and cloud shadow mask, and cloud cover, of a Landsat 8/9 scene by a "
+                  "neural network.")
 
     def helpUrl(self) -> str:
         """Return the help page shipped with the plugin."""
@@ -127,12 +136,12 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def tags(self) -> list[str]:
         """Return the words that find the algorithm in the toolbox's search."""
-        # Each word on its own so make i18n finds it; the English ones still find it too.
-        words = [tr("landsat"), tr("cloud mask"), tr("cloud"), tr("fmask"), tr("segmentation"),
-                 tr("deep learning"), tr("fcn"), tr("cloud cover")]
-        english = ["landsat", "cloud mask", "cloud", "fmask", "segmentation", "deep learning",
-                   "fcn", "cloud cover"]
-        return list(dict.fromkeys(words + english))
+        # Each word on its own so make i18n finds it; the English and French ones find it in
+        # any language (the toolbox searches the tags as well as the name).
+        words = [tr("landsat"), tr("cloud mask"), tr("cloud"), tr("shadow"), tr("cloud shadow"),
+                 tr("shadow mask"), tr("mask"), tr("fmask"), tr("segmentation"),
+                 tr("deep learning"), tr("fcn"), tr("cloud cover"), tr("qa band")]
+        return list(dict.fromkeys(words + list(TAGS)))
 
     def icon(self) -> QIcon:
         """Return the plugin icon."""

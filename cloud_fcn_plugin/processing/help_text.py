@@ -232,11 +232,14 @@ def _closing_sections(tr: Translate) -> list[Section]:
 
 def sections(tr: Translate, thresholds: dict[str, float | None]) -> tuple[str, list[Section]]:
     """The help's introduction and sections, each string passed through ``tr``."""
-    intro = tr("Finds clouds in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 "
-               "surface reflectance) with a fully convolutional network and writes a cloud "
-               "mask on the same grid as the input, plus the cloud cover percentage. The "
-               "Detect clouds panel (toolbar button, or Raster > Cloud FCN > Detect clouds) "
-               "runs this algorithm: the same checks, messages and history entries.")
+    intro = tr("Finds clouds and cloud shadows in a Landsat 8 or 9 scene (Level-1, "
+               "top-of-atmosphere or Level-2 surface reflectance) with a fully convolutional "
+               "network and writes a mask on the same grid as the input (clear, thick cloud, "
+               "thin cloud, cloud shadow), plus the cover of each class. The Detect clouds and "
+               "shadows panel (toolbar button, or Raster > Cloud FCN > Detect clouds and "
+               "shadows) runs this algorithm: the same checks, messages and history entries; "
+               "where the input has a product QA band, the panel can load its mask beside the "
+               "network's with one click.")
     return intro, [
         _input_section(tr),
         _parameters_section(tr, thresholds),
