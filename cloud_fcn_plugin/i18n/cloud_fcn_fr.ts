@@ -149,11 +149,6 @@
         <translation>Bande PIR</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="160"/>
-        <source>Unset: from the layer&apos;s band descriptions, else 3, 2, 1, 4.</source>
-        <translation>Non défini : d'après les descriptions des bandes de la couche, sinon 3, 2, 1, 4.</translation>
-    </message>
-    <message>
         <location filename="../processing/help_text.py" line="89"/>
         <source>Product level</source>
         <translation>Niveau de produit</translation>
@@ -164,7 +159,7 @@
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="174"/>
+        <location filename="../processing/detect_algorithm.py" line="177"/>
         <source>Unset: the threshold calibrated with the model.</source>
         <translation>Non défini : le seuil calibré avec le modèle.</translation>
     </message>
@@ -179,27 +174,27 @@
         <translation>Fichier de modèle</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="188"/>
+        <location filename="../processing/detect_algorithm.py" line="191"/>
         <source>Unset: the bundled model chosen with Model.</source>
         <translation>Non défini : le modèle fourni choisi avec Modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="191"/>
+        <location filename="../processing/detect_algorithm.py" line="194"/>
         <source>Tile size (pixels)</source>
         <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="196"/>
+        <location filename="../processing/detect_algorithm.py" line="199"/>
         <source>Tile overlap (pixels)</source>
         <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="200"/>
+        <location filename="../processing/detect_algorithm.py" line="203"/>
         <source>Tiles per batch</source>
         <translation>Tuiles par lot</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="204"/>
+        <location filename="../processing/detect_algorithm.py" line="207"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
@@ -219,22 +214,22 @@
         <translation>Couverture nuageuse (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="225"/>
+        <location filename="../processing/detect_algorithm.py" line="228"/>
         <source>Threshold used</source>
         <translation>Seuil utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="226"/>
+        <location filename="../processing/detect_algorithm.py" line="229"/>
         <source>Model used</source>
         <translation>Modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="227"/>
+        <location filename="../processing/detect_algorithm.py" line="230"/>
         <source>Device used</source>
         <translation>Périphérique utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="368"/>
+        <location filename="../processing/detect_algorithm.py" line="386"/>
         <source>In qgis_process and scripts, by name or number: {values}.</source>
         <translation>Dans qgis_process et les scripts, par nom ou par numéro : {values}.</translation>
     </message>
@@ -474,22 +469,22 @@
         <translation>Ombre de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="217"/>
+        <location filename="../processing/detect_algorithm.py" line="220"/>
         <source>Cloud shadow cover (%)</source>
         <translation>Couverture d'ombres de nuages (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="218"/>
+        <location filename="../processing/detect_algorithm.py" line="221"/>
         <source>Thick cloud cover (%)</source>
         <translation>Couverture de nuages épais (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="221"/>
+        <location filename="../processing/detect_algorithm.py" line="224"/>
         <source>Thin cloud cover (%)</source>
         <translation>Couverture de nuages fins (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="222"/>
+        <location filename="../processing/detect_algorithm.py" line="225"/>
         <source>Product QA band cloud cover (%)</source>
         <translation>Couverture nuageuse de la bande QA du produit (%)</translation>
     </message>
@@ -554,7 +549,7 @@
         <translation>Ce sur quoi agissent le tamis, la zone tampon, l'image masquée et les polygones ; non défini : nuage épais, nuage fin et ombre de nuage. Par nom ou par numéro : thick (0), thin (1), shadow (2).</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="182"/>
+        <location filename="../processing/detect_algorithm.py" line="185"/>
         <source>Cloud FCN models (*.safetensors *.onnx *.pt *.pth);;All files (*.*)</source>
         <translation>Modèles Cloud FCN (*.safetensors *.onnx *.pt *.pth);;Tous les fichiers (*.*)</translation>
     </message>
@@ -649,32 +644,32 @@
         <translation>{name} nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="274"/>
+        <location filename="../processing/detect_algorithm.py" line="277"/>
         <source>Reading {path}</source>
         <translation>Lecture de {path}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="334"/>
+        <location filename="../processing/detect_algorithm.py" line="337"/>
         <source>Landsat product folder {folder}: bands found by name.</source>
         <translation>Dossier de produit Landsat {folder} : bandes trouvées par leur nom.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="337"/>
+        <location filename="../processing/detect_algorithm.py" line="340"/>
         <source>Bands from the layer&apos;s band descriptions: {bands}.</source>
         <translation>Bandes d'après les descriptions des bandes de la couche : {bands}.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="399"/>
+        <location filename="../processing/detect_algorithm.py" line="417"/>
         <source>Cloud cover {cover:.2f} %, shadow {shadow:.2f} % of {valid:,} valid pixels ({width}x{height}; thick cloud {thick:.1f} %, thin cloud {thin:.1f} %), {seconds:.1f} s on {device}, product {product}, {model}</source>
         <translation>Couverture nuageuse {cover:.2f} %, ombre {shadow:.2f} % de {valid:,} pixels valides ({width}x{height} ; nuage épais {thick:.1f} %, nuage fin {thin:.1f} %), {seconds:.1f} s sur {device}, produit {product}, {model}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="407"/>
+        <location filename="../processing/detect_algorithm.py" line="425"/>
         <source>, threshold {threshold:.3f}</source>
         <translation>, seuil {threshold:.3f}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="409"/>
+        <location filename="../processing/detect_algorithm.py" line="427"/>
         <source> ({cover:.2f} % before sieve and buffer)</source>
         <translation> ({cover:.2f} % avant tamis et tampon)</translation>
     </message>
@@ -727,6 +722,11 @@
         <location filename="../processing/help_text.py" line="235"/>
         <source>Finds clouds and cloud shadows in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 surface reflectance) with a fully convolutional network and writes a mask on the same grid as the input (clear, thick cloud, thin cloud, cloud shadow), plus the cover of each class. The Detect clouds and shadows panel (toolbar button, or Raster &gt; Cloud FCN &gt; Detect clouds and shadows) runs this algorithm: the same checks, messages and history entries; where the input has a product QA band, the panel can load its mask beside the network&apos;s with one click.</source>
         <translation>Trouve les nuages et leurs ombres dans une scène Landsat 8 ou 9 (niveau 1, réflectance au sommet de l'atmosphère ou réflectance de surface de niveau 2) avec un réseau entièrement convolutif et écrit un masque sur la même grille que l'entrée (dégagé, nuage épais, nuage fin, ombre de nuage), avec la couverture de chaque classe. Le panneau Détecter les nuages et les ombres (bouton de la barre d'outils, ou Raster &gt; Cloud FCN &gt; Détecter les nuages et les ombres) exécute cet algorithme : mêmes vérifications, messages et entrées d'historique ; quand l'entrée a une bande QA de produit, le panneau peut charger son masque à côté de celui du réseau en un clic.</translation>
+    </message>
+    <message>
+        <location filename="../processing/detect_algorithm.py" line="160"/>
+        <source>Unset: from the layer&apos;s band descriptions, else 3, 2, 1, 4; ignored for a product&apos;s MTL file or folder (its band files are found by name).</source>
+        <translation>Non défini : d'après les descriptions des bandes de la couche, sinon 3, 2, 1, 4 ; ignoré pour le fichier MTL ou le dossier d'un produit (ses fichiers de bandes sont trouvés par leur nom).</translation>
     </message>
 </context>
 <context>

@@ -157,7 +157,10 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         for key, label in zip(self.BAND_KEYS, labels, strict=True):
             # No default: unset, the bands follow the layer's band descriptions.
             band = QgsProcessingParameterBand(key, label, None, self.INPUT, optional=True)
-            band.setHelp(tr("Unset: from the layer's band descriptions, else 3, 2, 1, 4."))
+            band.setHelp(tr("Unset: from the layer's band descriptions, else 3, 2, 1, 4; "
+                            "ignored for a product's MTL file or folder (its band files are "
+                            "found by name)."))
+            band.setMetadata(band_widget_metadata())
             self.addParameter(band)
         self.addParameter(
             _named_enum(self.PRODUCT, tr("Product level"), PRODUCT_CHOICES, defaultValue=0)
@@ -358,6 +361,21 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         if integer:
             return self.parameterAsInt(parameters, key, context)
         return self.parameterAsDouble(parameters, key, context)
+
+
+def band_widget_metadata() -> dict:
+    """The band parameters' widget: QGIS's, but quiet for an MTL input (band_wrapper.py).
+
+    Named by its import path (parameter metadata must stay plain values); none where QGIS
+    has no Python widget wrappers (qgis_process, QGIS 4): QGIS's own widget then.
+    """
+    try:
+        from . import band_wrapper
+    except ImportError:
+        return {}
+    return {"widget_wrapper": {
+        "class": f"{band_wrapper.__name__}.{band_wrapper.ProductAwareBandWrapper.__name__}",
+    }}
 
 
 def _named_enum(key: str, label: str, choices, **kwargs) -> QgsProcessingParameterEnum:
