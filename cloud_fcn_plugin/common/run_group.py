@@ -19,7 +19,8 @@ from .engine_text import translate_engine
 from .style import temporary_suffix
 
 #: Output kinds of a run, top to bottom in its group.
-KIND_ORDER = ("polygons", "mask", "probability", "masked_image")
+#: ``qa_mask``: the product QA band's mask the panel loads beside the network's.
+KIND_ORDER = ("polygons", "mask", "qa_mask", "probability", "masked_image")
 
 
 def run_label(

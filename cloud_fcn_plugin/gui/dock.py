@@ -37,6 +37,7 @@ from qgis.PyQt.QtWidgets import (
 from .. import deps
 from ..common.engine_text import translate_engine
 from ..common.run_group import RunGroup, run_label
+from ..common.style import mask_layer_name, style_mask_layer
 from ..translation import tr
 from .advanced_box import DEVICE_NAMES
 from .form import SETTINGS_GROUP, ParametersForm
@@ -74,12 +75,15 @@ class DetectCloudsDock(QgsDockWidget):
         run_finished: ``(ok, results)`` of every run, after the panel has shown them.
         rethresholded: ``(ok, mask layer or None)`` once a new threshold, sieve or buffer
             was applied to the last run's kept probability (:mod:`.live_threshold`).
+        qa_mask_added: the product QA band's mask layer, loaded beside a run's mask when
+            the user asked for it (``None`` when it could not be made).
     """
 
     params_built = pyqtSignal(object)
     mask_added = pyqtSignal(object)
     run_finished = pyqtSignal(bool, object)
     rethresholded = pyqtSignal(bool, object)
+    qa_mask_added = pyqtSignal(object)
 
     def __init__(self, iface, parent: QWidget | None = None) -> None:
         super().__init__(
@@ -97,6 +101,8 @@ class DetectCloudsDock(QgsDockWidget):
         #: Input layer id -> the message bar entries its last run or threshold pushed
         #: (replaced by the next ones, never left stale beside them).
         self._bar_items: dict[str, list] = {}
+        #: The product QA band runs started beside a network run (kept until they end).
+        self._qa_tasks: list[PanelTask] = []
         self._rethreshold_timer = QTimer(self)
         self._rethreshold_timer.setSingleShot(True)
         self._rethreshold_timer.setInterval(RETHRESHOLD_DELAY_MS)
@@ -308,6 +314,7 @@ class DetectCloudsDock(QgsDockWidget):
             input_path=self.form.input.path if self.form.input else None,
             load_probability=("PROBABILITY" in parameters if load_probability is None
                               else load_probability),
+            qa_beside=self.form.qa_beside(),
         )
         self.runs[layer.id()] = run
         record_in_history(algorithm, parameters, context)
@@ -401,10 +408,61 @@ class DetectCloudsDock(QgsDockWidget):
             details += " " + note
             self._push(note, Qgis.MessageLevel.Info, run.layer_id)
         self.mask_added.emit(mask)
+        if run.qa_beside:
+            self._load_qa_beside(run, group)
         return LayerOutcome(
             cover_sentence(results, run.layer_name),
             details, warnings,
         )
+
+    # ------------------------------------------------- product QA band beside the mask
+    def _load_qa_beside(self, run: PanelRun, group: RunGroup) -> None:
+        """Run the algorithm again with "Product QA band" on the run's input (a tenth of
+        a second: no network) and put its mask, styled like the run's, into its group."""
+        algorithm = QgsApplication.processingRegistry().createAlgorithmById(ALGORITHM_ID)
+        if algorithm is None:
+            return
+        qa_index = self.form.model_combo.findData("qa")
+        parameters = {key: run.parameters[key] for key in (
+            "INPUT", "PRODUCT", "BATCH_SIZE", "DEVICE", "MIN_SIZE", "BUFFER", "MASK_CLASSES")
+            if key in run.parameters}
+        parameters.update({"MODEL_CHOICE": qa_index, "OUTPUT": "TEMPORARY_OUTPUT"})
+        feedback = PanelFeedback()
+        context = processing_context(feedback)
+        task = PanelTask(algorithm, parameters, context, feedback)
+        task.setDescription(self.tr("Product QA band of {layer}").format(layer=run.layer_name))
+        self._qa_tasks.append(task)
+        # The context must outlive the task (QGIS keeps no reference to it).
+        task.context = context
+        task.executed.connect(lambda ok, results, t=task: self._on_qa_beside(
+            run, group, t, ok, results))
+        if task.isCanceled():  # the algorithm's prepare step refused
+            self._on_qa_beside(run, group, task, False, {})
+            return
+        QgsApplication.taskManager().addTask(task)
+
+    def _on_qa_beside(self, run: PanelRun, group: RunGroup, task: PanelTask, ok: bool,
+                      results: dict) -> None:
+        """Load the product QA band's mask into the run's group (GUI thread)."""
+        with contextlib.suppress(ValueError):
+            self._qa_tasks.remove(task)
+        layer = None
+        if ok and results.get("OUTPUT"):
+            name = mask_layer_name(run.layer_name, results.get("USED_MODEL"), float("nan"),
+                                   temporary=run.temporary, settings=run.settings)
+            layer = QgsRasterLayer(str(results["OUTPUT"]), name, "gdal")
+            if layer.isValid() and group.group() is not None:
+                style_mask_layer(layer)
+                self.mask_ids.add(layer.id())
+                group.add(layer, "qa_mask")
+            else:
+                layer = None
+        if layer is None:
+            errors = [e.strip() for e in task.panel_feedback.errors if e.strip()]
+            self._push(self.tr("The product QA band's mask of {layer} could not be loaded{why}.")
+                       .format(layer=run.layer_name, why=f": {errors[-1]}" if errors else ""),
+                       Qgis.MessageLevel.Warning, run.layer_id)
+        self.qa_mask_added.emit(layer)
 
     # ------------------------------------------------------- interactive threshold
     def _can_keep_probability(self, parameters: dict[str, Any]) -> bool:
@@ -563,6 +621,9 @@ class DetectCloudsDock(QgsDockWidget):
             with contextlib.suppress(RuntimeError):  # already deleted by the manager
                 self._rethreshold_task.detach()
             self._rethreshold_task = None
+        for task in self._qa_tasks:
+            with contextlib.suppress(RuntimeError):  # already deleted by the manager
+                task.cancel()
         for run in list(self.runs.values()):
             if run.task is not None:
                 with contextlib.suppress(RuntimeError):  # already deleted by the manager

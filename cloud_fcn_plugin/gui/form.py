@@ -33,7 +33,15 @@ from .advanced_box import AdvancedBox
 from .bands import BandRows
 from .readiness import input_problem
 from .threshold import ThresholdRow
-from .widgets import FormWrapper, describe, fit_form, shrinkable, wrappable, wrapping_label
+from .widgets import (
+    FormWrapper,
+    WrappingCheck,
+    describe,
+    fit_form,
+    shrinkable,
+    wrappable,
+    wrapping_label,
+)
 from .workflow_box import WorkflowBox
 
 SETTINGS_GROUP = "cloud_fcn/panel"
@@ -118,6 +126,13 @@ class ParametersForm(QWidget):
         self.model_note.setAccessibleName(self.tr("Model file used"))
         self.model_note.setVisible(False)
         form.addRow("", self.model_note)
+        #: One click for the product QA band's mask beside the network's (same group).
+        self.qa_check = WrappingCheck(self.tr("Also load the product QA band's mask"))
+        describe(self.qa_check, self.tr("Product QA band beside"), self.tr(
+            "Where the input has a product QA band (QA_PIXEL or BQA), also decode it after the "
+            "run and load its mask, styled like this one, into the run's group: compare the "
+            "two without a second run."))
+        form.addRow(self.qa_check)
 
     def _build_output_rows(self, form: QFormLayout) -> None:
         self.temporary_radio = QRadioButton(self.tr("Temporary layer"))
@@ -153,7 +168,7 @@ class ParametersForm(QWidget):
         self.advanced.model_widget.fileChanged.connect(self._on_model_changed)
         for signal in (self.product_combo.currentIndexChanged, self.file_radio.toggled,
                        self.output_widget.fileChanged, self.workflow.changed,
-                       self.advanced.changed):
+                       self.advanced.changed, self.qa_check.toggled):
             signal.connect(self.save_settings)
         self.bands.changed.connect(self._check_input)
         for check in self.workflow.class_checks:
@@ -247,6 +262,7 @@ class ParametersForm(QWidget):
         settings.setValue("output_path", self.output_widget.filePath())
         settings.setValue("product", self.product_combo.currentData())
         settings.setValue("model", self.model_combo.currentData())
+        settings.setValue("qa_beside", self.qa_check.isChecked())
         self.advanced.save_settings(settings)
         self.workflow.save_settings(settings)
         settings.endGroup()
@@ -261,6 +277,7 @@ class ParametersForm(QWidget):
                 combo.setCurrentIndex(max(index, 0))
             self.advanced.restore_settings(settings)
             self.workflow.restore_settings(settings)
+            self.qa_check.setChecked(settings.value("qa_beside", False, type=bool))
             self.output_widget.setFilePath(settings.value("output_path", "") or "")
             to_file = settings.value("output", "temporary") == "file"
             (self.file_radio if to_file else self.temporary_radio).setChecked(True)
@@ -284,6 +301,7 @@ class ParametersForm(QWidget):
         if self._quiet:  # restoring settings: the threshold is read when the panel shows
             return
         self._show_model_file()
+        self._offer_qa_beside()
         self._threshold_loaded = True
         no_threshold = self.model_combo.currentData() == "qa" and not self.advanced.weights()
         # The product QA band is decoded as it is: no threshold to set.
@@ -365,6 +383,16 @@ class ParametersForm(QWidget):
         if item is not None:
             item.setEnabled(self.has_qa_band)
             item.setToolTip("" if self.has_qa_band else tr(NO_QA_BAND_HELP))
+        self._offer_qa_beside()
+
+    def _offer_qa_beside(self) -> None:
+        """The QA band beside the network's mask: for an input with one, a network run."""
+        offered = self.has_qa_band and self.model_combo.currentData() != "qa"
+        self.qa_check.setEnabled(offered)
+
+    def qa_beside(self) -> bool:
+        """Whether a run should also load the product QA band's mask beside its own."""
+        return self.qa_check.isEnabled() and self.qa_check.isChecked()
 
     def _level_sentence(self, info: LayerInput) -> str:
         """The "Detected" sentence in the Product level combo's words."""

@@ -614,22 +614,22 @@
         <translation>Impossible d'examiner l'entrée : {reason}</translation>
     </message>
     <message>
-        <location filename="../common/run_group.py" line="36"/>
+        <location filename="../common/run_group.py" line="37"/>
         <source>sieve {pixels} px</source>
         <translation>tamis {pixels} px</translation>
     </message>
     <message>
-        <location filename="../common/run_group.py" line="38"/>
+        <location filename="../common/run_group.py" line="39"/>
         <source>buffer {pixels} px</source>
         <translation>tampon {pixels} px</translation>
     </message>
     <message>
-        <location filename="../common/run_group.py" line="88"/>
+        <location filename="../common/run_group.py" line="89"/>
         <source>Clouds: {name} ({label})</source>
         <translation>Nuages : {name} ({label})</translation>
     </message>
     <message>
-        <location filename="../common/run_group.py" line="89"/>
+        <location filename="../common/run_group.py" line="90"/>
         <source>Clouds: {name}</source>
         <translation>Nuages : {name}</translation>
     </message>
@@ -858,149 +858,159 @@
 <context>
     <name>DetectCloudsDock</name>
     <message>
-        <location filename="../gui/dock.py" line="202"/>
+        <location filename="../gui/dock.py" line="208"/>
         <source>Install PyTorch</source>
         <translation>Installer PyTorch</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="130"/>
+        <location filename="../gui/dock.py" line="136"/>
         <source>Install PyTorch into a folder the plugin owns, showing pip&apos;s output.</source>
         <translation>Installer PyTorch dans un dossier propre à l'extension, en montrant la sortie de pip.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="144"/>
+        <location filename="../gui/dock.py" line="150"/>
         <source>Why the run cannot start</source>
         <translation>Pourquoi le traitement ne peut pas démarrer</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="244"/>
+        <location filename="../gui/dock.py" line="250"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="158"/>
+        <location filename="../gui/dock.py" line="164"/>
         <source>Progress</source>
         <translation>Progression</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="234"/>
+        <location filename="../gui/dock.py" line="240"/>
         <source>Cloud cover: –</source>
         <translation>Couverture nuageuse : –</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="160"/>
+        <location filename="../gui/dock.py" line="166"/>
         <source>Cloud cover</source>
         <translation>Couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="162"/>
+        <location filename="../gui/dock.py" line="168"/>
         <source>Run details</source>
         <translation>Détails de l'exécution</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="164"/>
+        <location filename="../gui/dock.py" line="170"/>
         <source>Warnings</source>
         <translation>Avertissements</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="226"/>
+        <location filename="../gui/dock.py" line="232"/>
         <source>Cloud cover: running…</source>
         <translation>Couverture nuageuse : en cours…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="244"/>
+        <location filename="../gui/dock.py" line="250"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="257"/>
+        <location filename="../gui/dock.py" line="263"/>
         <source>Choose an output file, or pick Temporary layer.</source>
         <translation>Choisissez un fichier de sortie, ou prenez Temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="295"/>
+        <location filename="../gui/dock.py" line="301"/>
         <source>The Processing algorithm {id} is not registered.</source>
         <translation>L'algorithme de traitement {id} n'est pas enregistré.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="344"/>
+        <location filename="../gui/dock.py" line="351"/>
         <source>Cloud cover: canceled</source>
         <translation>Couverture nuageuse : annulée</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="345"/>
+        <location filename="../gui/dock.py" line="352"/>
         <source>Cloud detection in {layer} was canceled.</source>
         <translation>La détection de nuages dans {layer} a été annulée.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="349"/>
+        <location filename="../gui/dock.py" line="356"/>
         <source>Cloud detection in {layer} failed.</source>
         <translation>La détection de nuages dans {layer} a échoué.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="522"/>
+        <location filename="../gui/dock.py" line="580"/>
         <source>Cloud cover: failed</source>
         <translation>Couverture nuageuse : échec</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="374"/>
+        <location filename="../gui/dock.py" line="381"/>
         <source>The mask {path} could not be loaded.</source>
         <translation>Le masque {path} n'a pas pu être chargé.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="390"/>
+        <location filename="../gui/dock.py" line="397"/>
         <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
         <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="397"/>
+        <location filename="../gui/dock.py" line="404"/>
         <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="209"/>
+        <location filename="../gui/dock.py" line="215"/>
         <source>Install ONNX Runtime</source>
         <translation>Installer ONNX Runtime</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="390"/>
+        <location filename="../gui/dock.py" line="397"/>
         <source>{model}, ran on {device}.</source>
         <translation>{model}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="478"/>
+        <location filename="../gui/dock.py" line="536"/>
         <source>Cloud cover: re-thresholding…</source>
         <translation>Couverture nuageuse : nouveau seuillage…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="506"/>
+        <location filename="../gui/dock.py" line="564"/>
         <source>{model}, threshold {threshold:.3f}: re-thresholded from the last run&apos;s probability in {seconds:.1f} s, without running the network again. The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>{model}, seuil {threshold:.3f} : nouveau seuillage de la probabilité de la dernière exécution en {seconds:.1f} s, sans relancer le réseau. Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="488"/>
+        <location filename="../gui/dock.py" line="546"/>
         <source>The mask of this run was removed: Run again to apply a new threshold.</source>
         <translation>Le masque de cette exécution a été supprimé : exécutez à nouveau pour appliquer un nouveau seuil.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="85"/>
+        <location filename="../gui/dock.py" line="89"/>
         <source>Detect clouds and shadows</source>
         <translation>Détecter les nuages et les ombres</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="259"/>
+        <location filename="../gui/dock.py" line="265"/>
         <source>Run Detect clouds and shadows (Processing) on the layer; while it runs, cancel it.</source>
         <translation>Exécuter Détecter les nuages et les ombres (Traitement) sur la couche ; pendant l'exécution, l'annuler.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="315"/>
+        <location filename="../gui/dock.py" line="322"/>
         <source>Detect clouds and shadows in {layer}: canceled</source>
         <translation>Détecter les nuages et les ombres dans {layer} : annulé</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="317"/>
+        <location filename="../gui/dock.py" line="324"/>
         <source>Detect clouds and shadows in {layer}</source>
         <translation>Détecter les nuages et les ombres dans {layer}</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="433"/>
+        <source>Product QA band of {layer}</source>
+        <translation>Bande QA du produit de {layer}</translation>
+    </message>
+    <message>
+        <location filename="../gui/dock.py" line="462"/>
+        <source>The product QA band&apos;s mask of {layer} could not be loaded{why}.</source>
+        <translation>Le masque de la bande QA du produit de {layer} n'a pas pu être chargé{why}.</translation>
     </message>
 </context>
 <context>
@@ -1369,124 +1379,139 @@
 <context>
     <name>ParametersForm</name>
     <message>
-        <location filename="../gui/form.py" line="67"/>
+        <location filename="../gui/form.py" line="75"/>
         <source>Threshold</source>
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="97"/>
+        <location filename="../gui/form.py" line="105"/>
         <source>Input layer</source>
         <translation>Couche en entrée</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="94"/>
+        <location filename="../gui/form.py" line="102"/>
         <source>The Landsat 8/9 raster to find clouds in: a multi-band stack, or one band file of a product folder (the other bands are found beside it by name).</source>
         <translation>Le raster Landsat 8/9 où chercher les nuages : une pile multibande, ou un fichier de bande d'un dossier de produit (les autres bandes sont trouvées à côté par leur nom).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="99"/>
+        <location filename="../gui/form.py" line="107"/>
         <source>Detected product level</source>
         <translation>Niveau de produit détecté</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="100"/>
+        <location filename="../gui/form.py" line="108"/>
         <source>Detected</source>
         <translation>Détecté</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="107"/>
+        <location filename="../gui/form.py" line="115"/>
         <source>Product level</source>
         <translation>Niveau de produit</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="104"/>
+        <location filename="../gui/form.py" line="112"/>
         <source>How the pixel values are scaled to reflectance. Auto-detect reads the MTL file, band names and value ranges, and warns when it had to guess.</source>
         <translation>Comment les valeurs des pixels sont converties en réflectance. La détection automatique lit le fichier MTL, les noms des bandes et les plages de valeurs, et avertit quand elle a dû deviner.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="115"/>
+        <location filename="../gui/form.py" line="123"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="124"/>
+        <location filename="../gui/form.py" line="139"/>
         <source>Temporary layer</source>
         <translation>Temporaire</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="124"/>
+        <location filename="../gui/form.py" line="139"/>
         <source>Write the mask to a temporary file: it is lost when QGIS exits.</source>
         <translation>Écrire le masque dans un fichier temporaire : il est perdu à la fermeture de QGIS.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="127"/>
+        <location filename="../gui/form.py" line="142"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="127"/>
+        <location filename="../gui/form.py" line="142"/>
         <source>Write the mask to a GeoTIFF file.</source>
         <translation>Écrire le masque dans un fichier GeoTIFF.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="131"/>
+        <location filename="../gui/form.py" line="146"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="133"/>
+        <location filename="../gui/form.py" line="148"/>
         <source>Output file</source>
         <translation>Fichier de sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="143"/>
+        <location filename="../gui/form.py" line="158"/>
         <source>Output</source>
         <translation>Sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="300"/>
+        <location filename="../gui/form.py" line="318"/>
         <source>Calibrated threshold of {model}.</source>
         <translation>Seuil calibré de {model}.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="321"/>
+        <location filename="../gui/form.py" line="339"/>
         <source>Choose a raster layer.</source>
         <translation>Choisissez une couche raster.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="379"/>
+        <location filename="../gui/form.py" line="407"/>
         <source> (a guess: choose the product level if it is wrong)</source>
         <translation> (une supposition : choisissez le niveau de produit s'il est faux)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="133"/>
+        <location filename="../gui/form.py" line="148"/>
         <source>GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data).</source>
         <translation>Fichier GeoTIFF du masque (0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="292"/>
+        <location filename="../gui/form.py" line="310"/>
         <source>The product QA band is decoded as it is: no threshold applies.</source>
         <translation>La bande QA du produit est décodée telle quelle : aucun seuil ne s'applique.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="111"/>
+        <location filename="../gui/form.py" line="119"/>
         <source>Automatic takes the 6-band model (B2-B7, with cloud shadow and thin cloud) wherever the input has those bands, else the 4-band model; the full-band model (B2-B7, cirrus and thermal of a Level-1 product) runs only when chosen.</source>
         <translation>Automatique prend le modèle à 6 bandes (B2 à B7, avec ombres de nuages et nuages fins) partout où l'entrée a ces bandes, sinon le modèle à 4 bandes ; le modèle toutes bandes (B2 à B7, cirrus et thermique d'un produit de niveau 1) ne tourne que s'il est choisi.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="118"/>
+        <location filename="../gui/form.py" line="126"/>
         <source>Model file used</source>
         <translation>Fichier de modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="339"/>
+        <location filename="../gui/form.py" line="357"/>
         <source>Tick at least one class to mask (Mask finishing): with none, the sieve, the buffer, the masked image and the polygons would have nothing to act on.</source>
         <translation>Cochez au moins une classe à masquer (Finitions) : sans aucune, le tamis, le tampon, l'image masquée et les polygones n'auraient rien sur quoi agir.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="349"/>
+        <location filename="../gui/form.py" line="367"/>
         <source>The model file {name} is used (Advanced &gt; Model file); clear it to choose a model here.</source>
         <translation>Le fichier de modèle {name} est utilisé (Avancé &gt; Fichier de modèle) ; videz-le pour choisir un modèle ici.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="130"/>
+        <source>Also load the product QA band&apos;s mask</source>
+        <translation>Charger aussi le masque de la bande QA du produit</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="131"/>
+        <source>Product QA band beside</source>
+        <translation>Bande QA du produit à côté</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="131"/>
+        <source>Where the input has a product QA band (QA_PIXEL or BQA), also decode it after the run and load its mask, styled like this one, into the run&apos;s group: compare the two without a second run.</source>
+        <translation>Si l'entrée a une bande QA de produit (QA_PIXEL ou BQA), la décoder aussi après l'exécution et charger son masque, avec le même style, dans le groupe de l'exécution : comparez les deux sans seconde exécution.</translation>
     </message>
 </context>
 <context>

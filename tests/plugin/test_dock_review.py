@@ -182,3 +182,49 @@ class TestForm:
         qtbot.waitUntil(dock.run_button.isEnabled)
         assert dock.form.input is not None
         assert dock.form.input.path == Path(dock.layer_combo.currentLayer().source())
+
+
+class TestQaBandBeside:
+    """Issue 25, item 6: the product QA band's mask beside the network's, one click."""
+
+    def test_one_click_loads_the_qa_mask_into_the_run_group(
+        self, qtbot, dock, qgis_iface, clean_project, data_dir, toa_stack
+    ):
+        import numpy as np
+        import rasterio
+
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        assert not dock.form.qa_check.isEnabled()  # a stack has no QA band
+        layer = _add(clean_project, data_dir / GULF, "LC80200392015216LGN00_B4")
+        qgis_iface.setActiveLayer(layer)
+        assert dock.form.qa_check.isEnabled()
+        dock.form.qa_check.setChecked(True)
+        with qtbot.waitSignal(dock.qa_mask_added, timeout=180_000) as added:
+            ok, results = _run_and_wait(qtbot, dock, timeout=180_000)
+        assert ok
+        qa_layer = added.args[0]
+        assert qa_layer is not None and qa_layer.isValid()
+        group = clean_project.layerTreeRoot().children()[0]
+        names = [child.name() for child in group.children()]
+        assert names[:2] == [
+            f"LC80200392015216LGN00_B4 clouds (6-band model, {results['USED_THRESHOLD']:.3f}) "
+            "[temporary]",
+            "LC80200392015216LGN00_B4 clouds (product QA band) [temporary]",
+        ]
+        # Styled like the network's mask, and its cloud cover is the run's QA figure.
+        assert qa_layer.renderer().type() == "paletted"
+        labels = [c.label for c in qa_layer.renderer().classes()]
+        assert labels == ["0 clear", "1 thick cloud", "2 thin cloud", "3 cloud shadow"]
+        with rasterio.open(qa_layer.source()) as src:
+            mask = src.read(1)
+        valid = mask != 255
+        cover = 100.0 * np.isin(mask[valid], (1, 2)).sum() / valid.sum()
+        assert cover == pytest.approx(results["QA_CLOUD_COVER"], abs=0.01)
+
+    def test_not_offered_with_the_product_qa_band_as_the_model(
+        self, qtbot, dock, qgis_iface, clean_project, data_dir
+    ):
+        qgis_iface.setActiveLayer(_add(clean_project, data_dir / GULF, "gulf"))
+        dock.form.qa_check.setChecked(True)
+        dock.form.model_combo.setCurrentIndex(dock.form.model_combo.findData("qa"))
+        assert not dock.form.qa_check.isEnabled() and not dock.form.qa_beside()
