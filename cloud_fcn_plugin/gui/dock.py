@@ -233,7 +233,7 @@ class DetectCloudsDock(QgsDockWidget):
             self.details_label.setText("")
             self.warnings_label.setText("")
         elif outcome is not None:
-            self.cover_label.setText(outcome.cover)
+            self.cover_label.setText(wrappable(outcome.cover))
             self.details_label.setText(wrappable(outcome.details))
             self.warnings_label.setText(wrappable("\n".join(outcome.warnings)))
         else:

@@ -91,7 +91,7 @@ class ParametersForm(QWidget):
             # Never squeezed: too narrow beside its label, the row puts it under the label.
             combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * 12)
         # Too narrow for label and field side by side (French, 150 %): labels go above.
-        field = max(self.fontMetrics().averageCharWidth() * 16,
+        field = max(self.fontMetrics().averageCharWidth() * 20,
                     self.temporary_radio.sizeHint().width(), self.file_radio.sizeHint().width())
         self._wrapper = FormWrapper(form, self, field)
         self._connect()

@@ -16,7 +16,7 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
-from .widgets import describe, wrapping_label
+from .widgets import describe, wrappable, wrapping_label
 
 SLIDER_SCALE = 1000  # slider steps per unit of probability: 0.001 resolution
 
@@ -98,7 +98,7 @@ class ThresholdRow(QWidget):
             self.note.setText(self._user_note())
         else:
             self.show_value(value)
-            self.note.setText(note)
+            self.note.setText(wrappable(note))
 
     def reset(self) -> None:
         """Forget the user's threshold; the owner shows the model's again."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QEvent, QObject, QSize, Qt
 from qgis.PyQt.QtWidgets import (
@@ -17,6 +19,8 @@ from qgis.PyQt.QtWidgets import (
 
 # Where a long word (a Landsat file name, a path) may break when a label wraps.
 _BREAK_AFTER = "_/\\-."
+_LONG_WORD = re.compile(r"[^\s\u200b]{13,}")
+_LONG_RUN = re.compile(r"[^\s\u200b]{10}(?=[^\s\u200b]{2})")
 
 
 def describe(widget: QWidget, name: str, tip: str) -> None:
@@ -26,10 +30,19 @@ def describe(widget: QWidget, name: str, tip: str) -> None:
 
 
 def wrappable(text: str) -> str:
-    """Let a label break long words (file names, paths) with zero-width spaces."""
+    """Let a label break long words (file names, paths) with zero-width spaces.
+
+    Only words of more than twelve characters: after ``_ / \\ - .``, and inside any run
+    of more than ten characters with no break (a Landsat scene id is 21, wider than a
+    narrow dock at 150 %). Numbers and ordinary words are left whole.
+    """
+    return _LONG_WORD.sub(lambda match: _breakable(match.group(0)), text)
+
+
+def _breakable(word: str) -> str:
     for char in _BREAK_AFTER:
-        text = text.replace(char, char + "\u200b")
-    return text
+        word = word.replace(char, char + "\u200b")
+    return _LONG_RUN.sub("\\g<0>\u200b", word)
 
 
 class WrappingLabel(QLabel):

@@ -16,6 +16,7 @@ from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QVBoxLayout, QWidget
 
 from ..common.choices import MASK_CLASS_CHOICES
 from ..engine.params import MAX_BUFFER
+from ..translation import tr
 from .runner import ALGORITHM_ID
 from .widgets import WrappingCheck, describe, fit_form, optional_spin, output_file_widget
 
@@ -46,9 +47,9 @@ class WorkflowBox(QgsCollapsibleGroupBox):
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(2)
         for _, label in MASK_CLASS_CHOICES:
-            check = QCheckBox(self.tr(label))
+            check = QCheckBox(tr(label))  # marked in the @default context (choices.py)
             check.setChecked(True)
-            describe(check, self.tr(label), self.tr(
+            describe(check, tr(label), self.tr(
                 "Mask this class: the buffer, the sieve, the masked image and the polygons act "
                 "on the classes ticked here."))
             row.addWidget(check)

@@ -8,6 +8,7 @@ viewport width and within its scroll range, with its text whole.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -102,7 +103,23 @@ def _shown(widget: QWidget, body: QWidget) -> bool:
 
 
 def test_every_control_is_reachable_at_the_default_dock_width(qtbot, expanded_dock):
+    _assert_reachable(expanded_dock)
+
+
+def test_the_result_fits_too(qtbot, expanded_dock, tiny_weights):
+    """After a run: the cover sentence, the details and the warnings wrap inside the dock."""
     dock = expanded_dock
+    dock.form.temporary_radio.setChecked(True)
+    dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+    with qtbot.waitSignal(dock.run_finished, timeout=120_000) as finished:
+        dock.run_button.click()
+    assert finished.args[0]
+    qtbot.wait(100)
+    assert dock.details_label.text()
+    _assert_reachable(dock)
+
+
+def _assert_reachable(dock) -> None:
     scroll = dock.widget()
     viewport = scroll.viewport()
     body = dock.body
@@ -133,6 +150,11 @@ def test_every_control_is_reachable_at_the_default_dock_width(qtbot, expanded_do
                 f"{name} in {type(widget.parent()).__name__} is squeezed to {widget.width()} px")
         if is_label and not widget.wordWrap():
             assert widget.width() >= widget.sizeHint().width() - 1, widget.text()
+        elif is_label:  # a word too long for the line (a file name) is cut off
+            room = widget.contentsRect().width()
+            for word in re.split(r"[\s\u200b]+", widget.text()):
+                assert widget.fontMetrics().horizontalAdvance(word) <= room + 1, (
+                    f"{word!r} of {widget.text()!r} is cut off at {room} px")
         checked += 1
     assert checked > 30
     # The lowest control can be scrolled to.

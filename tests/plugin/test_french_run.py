@@ -24,6 +24,7 @@ from qgis.core import (
     QgsRasterLayer,
     QgsSettings,
 )
+from qgis.gui import QgsCollapsibleGroupBox
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtWidgets import QAbstractButton, QComboBox, QLabel
 
@@ -96,6 +97,8 @@ def french_dock(qtbot, french, qgis_iface, qgis_processing, monkeypatch
     qgis_iface.currentLayerChanged.connect(dock.follow_layer)
     qtbot.addWidget(dock)
     dock.show()
+    for box in dock.findChildren(QgsCollapsibleGroupBox):  # every text the panel has
+        box.setCollapsed(False)
     yield dock
     dock.shutdown()
     root.removeAllChildren()
