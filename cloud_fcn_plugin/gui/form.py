@@ -91,10 +91,16 @@ class ParametersForm(QWidget):
             # Never squeezed: too narrow beside its label, the row puts it under the label.
             combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * 12)
         # Too narrow for label and field side by side (French, 150 %): labels go above.
-        field = max(self.fontMetrics().averageCharWidth() * 20,
-                    self.temporary_radio.sizeHint().width(), self.file_radio.sizeHint().width())
-        self._wrapper = FormWrapper(form, self, field)
+        self._wrapper = FormWrapper(form, self, self._field_width)
         self._connect()
+
+    def _field_width(self) -> int:
+        """What a field needs beside its label: the output choices and the product
+        level's whole name (the model's long names may elide: the list shows them)."""
+        product = self.product_combo
+        return max(self.fontMetrics().averageCharWidth() * 20,
+                   self.temporary_radio.sizeHint().width(), self.file_radio.sizeHint().width(),
+                   product.fontMetrics().horizontalAdvance(product.currentText()) + 40)
 
     def _build_input_rows(self, form: QFormLayout) -> None:
         self.layer_combo = QgsMapLayerComboBox()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from qgis.gui import QgsFileWidget
 from qgis.PyQt.QtCore import QEvent, QObject, QSize, Qt
@@ -127,10 +128,17 @@ class FormWrapper(QObject):
     ``WrapAllRows`` below the width where every field keeps ``field_width`` pixels.
     """
 
-    def __init__(self, form: QFormLayout, holder: QWidget, field_width: int) -> None:
+    def __init__(self, form: QFormLayout, holder: QWidget,
+                 field_width: int | Callable[[], int]) -> None:
         super().__init__(holder)
-        self.form, self.field_width = form, field_width
+        self.form, self._field_width = form, field_width
         holder.installEventFilter(self)
+
+    @property
+    def field_width(self) -> int:
+        """The width every field keeps beside its label (computed now if a function)."""
+        width = self._field_width
+        return width() if callable(width) else width
 
     def needed_width(self) -> int:
         """The width under which the labels go above their fields."""
