@@ -228,3 +228,33 @@ class TestQaBandBeside:
         dock.form.qa_check.setChecked(True)
         dock.form.model_combo.setCurrentIndex(dock.form.model_combo.findData("qa"))
         assert not dock.form.qa_check.isEnabled() and not dock.form.qa_beside()
+
+
+class TestCancelWording:
+    """Defect 10, last point: cancel read "Task complete: ... canceled"."""
+
+    def test_the_panel_task_is_silent_where_qgis_allows_and_says_canceled(
+        self, qtbot, dock, qgis_iface, clean_project, toa_stack, tiny_weights
+    ):
+        from qgis.core import QgsTask
+
+        from cloud_fcn_plugin.gui.runner import SILENT
+
+        qgis_iface.setActiveLayer(_add(clean_project, toa_stack, "stack"))
+        dock.form.advanced.model_widget.setFilePath(str(tiny_weights))
+        dock.form.advanced.tile_spin.setValue(32)
+        dock.form.advanced.overlap_spin.setValue(0)
+        dock.form.advanced.batch_spin.setValue(1)
+        with qtbot.waitSignal(dock.run_finished, timeout=90_000):
+            qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+            run = dock.runs[dock.layer_combo.currentLayer().id()]
+            if SILENT is not None:  # QGIS 3.26+: no "Task complete" notice at all
+                assert run.task.flags() & SILENT
+            else:  # QGIS 3.22 has no such flag: its notice names the cancel
+                assert not hasattr(QgsTask.Flag, "Silent")
+            qtbot.waitUntil(lambda: run.progress > 0, timeout=60_000)
+            qtbot.mouseClick(dock.run_button, Qt.MouseButton.LeftButton)
+        assert dock.cover_label.text() == "Cloud cover: canceled"
+        texts = [text for text, _level in _messages(qgis_iface)]
+        assert "Cloud detection in stack was canceled." in texts
+        assert not [text for text in texts if "complete" in text.lower()]
