@@ -50,15 +50,18 @@ def describe_mask_band(path) -> None:
     text = translate_engine(MASK_BAND_DESCRIPTION)
     if text == MASK_BAND_DESCRIPTION:
         return
-    from osgeo import gdal
+    try:
+        from osgeo import gdal
 
-    dataset = gdal.Open(str(path), gdal.GA_Update)
-    if dataset is None:
+        dataset = gdal.Open(str(path), gdal.GA_Update)
+        if dataset is None:
+            return
+        band = dataset.GetRasterBand(1)
+        if band.GetDescription() == MASK_BAND_DESCRIPTION:
+            band.SetDescription(text)
+        band = dataset = None  # closing writes the description
+    except Exception:  # a legend in English is no reason to fail a finished run
         return
-    band = dataset.GetRasterBand(1)
-    if band.GetDescription() == MASK_BAND_DESCRIPTION:
-        band.SetDescription(text)
-    dataset = None
 
 
 def translate_legend(layer) -> None:
