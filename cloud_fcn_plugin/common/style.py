@@ -88,8 +88,24 @@ def style_polygon_layer(layer) -> bool:
         return False
     message, ok = layer.loadNamedStyle(str(path))
     if ok:
+        translate_polygon_legend(layer)
         layer.triggerRepaint()
     return bool(ok)
+
+
+def translate_polygon_legend(layer) -> None:
+    """Name the polygons' classes in the legend in the user's language."""
+    renderer = layer.renderer()
+    if renderer is None or not hasattr(renderer, "categories"):
+        return
+    for index, category in enumerate(renderer.categories()):
+        try:
+            value = int(category.value())
+        except (TypeError, ValueError):
+            continue
+        name = LEGEND_CLASSES.get(value)
+        if name is not None:
+            renderer.updateCategoryLabel(index, f"{value} {translate_engine(name)}")
 
 
 def mask_layer_name(

@@ -319,8 +319,10 @@ class DetectCloudsDock(QgsDockWidget):
         self.runs[layer.id()] = run
         record_in_history(algorithm, parameters, context)
         feedback.progressChanged.connect(lambda value, r=run: self._on_progress(r, value))
-        task = PanelTask(algorithm, parameters, context, feedback, self.tr(
-            "Detect clouds and shadows in {layer}: canceled").format(layer=layer.name()))
+        canceled = self.tr("Detect clouds and shadows in {layer}: canceled").format(
+            layer=layer.name())
+        run.task_description = canceled
+        task = PanelTask(algorithm, parameters, context, feedback, canceled)
         task.setDescription(
             self.tr("Detect clouds and shadows in {layer}").format(layer=layer.name()))
         run.task = task
@@ -349,6 +351,8 @@ class DetectCloudsDock(QgsDockWidget):
             outcome = self._add_outputs(run, results, warnings)
         elif run.feedback.isCanceled():
             outcome = LayerOutcome(self.tr("Cloud cover: canceled"), warnings=warnings)
+            if run.task_description:  # QGIS 3.22 announces it as "Task complete"
+                QTimer.singleShot(0, lambda text=run.task_description: self._drop_notice(text))
             self._push(self.tr("Cloud detection in {layer} was canceled.").format(
                 layer=run.layer_name), Qgis.MessageLevel.Info, run.layer_id)
         else:
@@ -596,6 +600,20 @@ class DetectCloudsDock(QgsDockWidget):
             self._bar_items.setdefault(layer_id, []).append(item)
         if log:
             QgsMessageLog.logMessage(text, LOG_TAG, level)
+
+    def _drop_notice(self, description: str) -> None:
+        """Take QGIS's own notice about a task the user canceled off the message bar.
+
+        QGIS 3.22 has no silent task flag: ``QgisApp::onTaskCompleteShowNotify`` pushes
+        "Task complete: <description>" for a task of ten seconds or more, in the message
+        bar where the desktop has no notification area, right after the panel said
+        "... was canceled.". A canceled run is not "complete": that notice goes.
+        """
+        bar = self.iface.messageBar()
+        for item in list(bar.items()):
+            with contextlib.suppress(RuntimeError):
+                if item.text() == description and item.title() != LOG_TAG:
+                    bar.popWidget(item)
 
     def _clear_bar(self, layer_id: str) -> None:
         """Take the message bar entries of ``layer_id``'s last run off the bar."""

@@ -126,6 +126,8 @@ class PanelRun:
     load_probability: bool = False
     #: Whether to load the product QA band's mask beside the network's once it is in.
     qa_beside: bool = False
+    #: The task's description once canceled (what QGIS's own notice would show).
+    task_description: str = ""
 
 
 def record_in_history(algorithm, parameters: dict[str, Any], context) -> None:

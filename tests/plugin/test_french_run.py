@@ -162,6 +162,7 @@ def test_a_french_run_reads_french_everywhere(
     stack = QgsRasterLayer(str(sample), sample.stem, "gdal")
     gulf = QgsRasterLayer(str(data_dir / GULF), "LC80200392015216LGN00_B4", "gdal")
     project.addMapLayers([stack, gulf])
+    dock.form.workflow.polygons_check.setChecked(True)  # their legend too
     log = _run_in_panel(qtbot, dock, qgis_iface, stack)
     log += _run_in_panel(qtbot, dock, qgis_iface, gulf)
     assert "vérifiez le masque" in dock.warnings_label.text()  # the QA warning, in French
