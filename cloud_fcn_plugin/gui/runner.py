@@ -70,7 +70,8 @@ class PanelTask(QgsProcessingAlgRunnerTask):
     failure: the task completes and its description says it was canceled. Where QGIS
     lets a task be silent (``QgsTask.Flag.Silent``, QGIS 3.26 and later) the panel's
     tasks are, and the panel alone says how a run ended ("... was canceled."); QGIS 3.22
-    has no such flag, so its notice still reads "Task complete: ...: canceled".
+    has no such flag: the panel takes QGIS's "Task complete: ...: canceled" off the
+    message bar (``DetectCloudsDock._drop_notice``).
     """
 
     def __init__(
