@@ -317,6 +317,7 @@ class DetectCloudsDock(QgsDockWidget):
             qa_beside=self.form.qa_beside(),
         )
         self.runs[layer.id()] = run
+        self._clear_bar(layer.id())  # the last run's figures are stale from now on
         record_in_history(algorithm, parameters, context)
         feedback.progressChanged.connect(lambda value, r=run: self._on_progress(r, value))
         canceled = self.tr("Detect clouds and shadows in {layer}: canceled").format(
@@ -379,7 +380,7 @@ class DetectCloudsDock(QgsDockWidget):
 
     def _add_outputs(self, run: PanelRun, results: dict, warnings: list[str]) -> LayerOutcome:
         """Add the mask and the extra outputs to the project; return what to show."""
-        self._clear_bar(run.layer_id)  # the last run's figures are stale now
+        self._clear_bar(run.layer_id)  # a re-threshold's, if one ended meanwhile
         mask = load_mask(run, results)
         if not mask.isValid():
             error = self.tr("The mask {path} could not be loaded.").format(
