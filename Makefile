@@ -89,8 +89,10 @@ help: setup
 install: setup $(QM_FILES)
 	$(PY) scripts/install_dev.py
 
-screenshot: setup
+screenshot: setup $(QM_FILES)
 	$(PY) scripts/screenshot.py
+	$(PY) scripts/screenshot.py --panel en
+	$(PY) scripts/screenshot.py --panel fr
 	$(PY) scripts/workflow_picture.py
 
 # Public models scored on our cross-validation patches. They live in their own virtual

@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 
 TORCH_MISSING = (
-    "PyTorch is not installed in the Python that QGIS uses: open the Detect clouds panel "
-    "and click Install PyTorch (or pip install torch into {folder})."
+    "PyTorch is not installed in the Python that QGIS uses: open the Detect clouds and shadows "
+    "panel and click Install PyTorch (or pip install torch into {folder})."
 )
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 CUDA_INDEX = "https://download.pytorch.org/whl/cu126"

@@ -52,11 +52,11 @@ class CloudFcnPlugin:
         self.iface.currentLayerChanged.connect(self.dock.follow_layer)
         self.action = QAction(
             QIcon(str(resource_path("icons", "cloud_fcn.svg"))),
-            tr("Detect clouds"),
+            tr("Detect clouds and shadows"),
             self.iface.mainWindow(),
         )
         self.action.setObjectName("CloudFcnDetectCloudsAction")
-        self.action.setToolTip(tr("Detect clouds in a Landsat 8/9 raster layer"))
+        self.action.setToolTip(tr("Detect clouds and cloud shadows in a Landsat 8/9 raster layer"))
         self.action.setCheckable(True)
         self.action.toggled.connect(self._show_dock)
         self.dock.visibilityChanged.connect(self.action.setChecked)

@@ -5,6 +5,11 @@ uses, ``metadata.txt``, ``LICENSE`` and ``resources/{icons,styles,weights,help,s
 copied inside it (in the source tree they sit at the repository root). Training,
 evaluation, Dask batch and preview code stays out: only the scripts use it.
 
+The translations are compiled here from their ``i18n/*.ts`` sources with ``lrelease``
+(Qt Linguist), so the zip never ships without them or with a stale ``.qm``; without
+``lrelease`` the script refuses in one line (or, with ``--allow-stale-qm``, takes the
+``.qm`` files already built beside the ``.ts`` when none is older than its source).
+
 Usage: ``python scripts/package.py --output dist``
 """
 
@@ -12,7 +17,10 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import shutil
+import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,8 +39,11 @@ REQUIRED_METADATA = ("name", "qgisMinimumVersion", "description", "about", "vers
 # Fields plugins.qgis.org also refuses an upload without; no placeholder stands in for them.
 UPLOAD_METADATA = ("email", "repository")
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "tests"}
-# .ts: translation sources; QGIS loads the .qm files `make i18n` compiles from them.
-SKIPPED_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej", ".swp", ".ts"}
+# .ts: translation sources; .qm: what QGIS loads, compiled from them by build() itself.
+SKIPPED_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej", ".swp", ".ts", ".qm"}
+I18N = "i18n"
+#: Names lrelease has on Debian, Fedora and Homebrew (Qt 5 or 6: the .qm format is one).
+LRELEASE_NAMES = ("lrelease", "lrelease-qt5", "lrelease-qt6", "lrelease6")
 # Fixed timestamp so two builds of the same tree give the same bytes.
 ZIP_DATE = (2024, 1, 1, 0, 0, 0)
 
@@ -84,17 +95,75 @@ def plugin_files(root: Path = REPO_ROOT) -> Iterator[tuple[Path, str]]:
                 yield file, f"{PACKAGE}/{relative.as_posix()}"
 
 
-def build(output_dir: Path, root: Path = REPO_ROOT) -> Path:
-    """Write ``<output_dir>/cloud_fcn_plugin-<version>.zip`` and return its path."""
+class TranslationError(SystemExit):
+    """The translations cannot be compiled: the message says what to install."""
+
+
+def find_lrelease() -> str | None:
+    """The ``lrelease`` program on PATH, if any."""
+    return next((found for name in LRELEASE_NAMES if (found := shutil.which(name))), None)
+
+
+def compile_translations(
+    root: Path, workdir: Path, lrelease: str | None = None, *, allow_stale: bool = False
+) -> list[tuple[Path, str]]:
+    """Compile every ``i18n/*.ts`` into ``workdir``; return ``(.qm file, name in the zip)``.
+
+    Raises:
+        TranslationError: no ``lrelease`` (and, with ``allow_stale``, a ``.qm`` missing or
+            older than its ``.ts``), or ``lrelease`` failed.
+    """
+    sources = sorted((root / PACKAGE / I18N).glob("*.ts"))
+    lrelease = lrelease if lrelease is not None else find_lrelease()
+    compiled = []
+    for ts in sources:
+        name = f"{PACKAGE}/{I18N}/{ts.stem}.qm"
+        if not lrelease:
+            built = ts.with_suffix(".qm")
+            fresh = built.is_file() and built.stat().st_mtime >= ts.stat().st_mtime
+            if not (allow_stale and fresh):
+                raise TranslationError(
+                    f"package.py: cannot compile {ts.name}: lrelease (Qt Linguist; Debian: "
+                    "qttools5-dev-tools) is not installed; install it, or pass "
+                    "--allow-stale-qm to ship the .qm files `make i18n` built."
+                )
+            compiled.append((built, name))
+            continue
+        target = workdir / f"{ts.stem}.qm"
+        done = subprocess.run([lrelease, "-silent", str(ts), "-qm", str(target)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not target.is_file():
+            reason = (done.stderr or done.stdout).strip().splitlines()
+            raise TranslationError(
+                f"package.py: lrelease could not compile {ts.name}"
+                + (f": {reason[-1]}" if reason else "") + "."
+            )
+        compiled.append((target, name))
+    return compiled
+
+
+def build(output_dir: Path, root: Path = REPO_ROOT, *, lrelease: str | None = None,
+          allow_stale_qm: bool = False) -> Path:
+    """Write ``<output_dir>/cloud_fcn_plugin-<version>.zip`` and return its path.
+
+    The translations are compiled into it (:func:`compile_translations`).
+
+    Raises:
+        TranslationError: they cannot be compiled.
+    """
     version = read_metadata(root / "metadata.txt")["version"].strip()
     output_dir.mkdir(parents=True, exist_ok=True)
     target = output_dir / f"{PACKAGE}-{version}.zip"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for file, name in plugin_files(root):
-            info = zipfile.ZipInfo(name, ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, file.read_bytes())
+    with tempfile.TemporaryDirectory() as workdir:
+        translations = compile_translations(root, Path(workdir), lrelease,
+                                            allow_stale=allow_stale_qm)
+        files = sorted([*plugin_files(root), *translations], key=lambda pair: pair[1])
+        with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+            for file, name in files:
+                info = zipfile.ZipInfo(name, ZIP_DATE)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, file.read_bytes())
     return target
 
 
@@ -104,8 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--output", type=Path, default=REPO_ROOT / "dist", help="folder for the zip"
     )
+    parser.add_argument(
+        "--allow-stale-qm", action="store_true",
+        help="without lrelease, ship the .qm files beside the .ts if none is older than its .ts",
+    )
     args = parser.parse_args(argv)
-    target = build(args.output)
+    try:
+        target = build(args.output, allow_stale_qm=args.allow_stale_qm)
+    except TranslationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
     with zipfile.ZipFile(target) as archive:
         names = archive.namelist()
     if not any(name.startswith(f"{PACKAGE}/resources/weights/") for name in names):

@@ -48,10 +48,10 @@ def network(image, model: str, **open_kw) -> tuple[np.ndarray, np.ndarray, dict]
     """The engine's calls (read only): probability layers, valid, thresholds."""
     import torch
 
-    from cloud_fcn_plugin.engine.model_choice import choose_model
-    from cloud_fcn_plugin.engine.pipeline import predict_layers
-    from cloud_fcn_plugin.engine.predict import load_predictor
-    from cloud_fcn_plugin.engine.raster_io import open_scene
+    from cloud_fcn_plugin.engine.inference.predictor import load_predictor
+    from cloud_fcn_plugin.engine.inference.whole_scene import predict_layers
+    from cloud_fcn_plugin.engine.models.choice import choose_model
+    from cloud_fcn_plugin.engine.scene.reader import open_scene
 
     torch.set_num_threads(1)
     predictor = load_predictor(choose_model(None, model).path, "cpu", 4, None)
@@ -65,7 +65,7 @@ def network(image, model: str, **open_kw) -> tuple[np.ndarray, np.ndarray, dict]
 
 def load_patches(data: Path, cache: Path) -> list[dict]:
     """Bands, labels and network masks of every labelled patch (cached in ``cache``)."""
-    from cloud_fcn_plugin.engine.bands import SIXBAND_BANDS
+    from cloud_fcn_plugin.engine.scene.bands import SIXBAND_BANDS
 
     items = [(p, "biome", p.parts[-3]) for p in sorted(data.glob("l8biome_patches/*/Images/*.tif"))]
     items += [(data / f"extra_labelled/ukis_csmask_patches/{s}_img.tif", "ukis", "ukis")
@@ -200,7 +200,7 @@ def mtl_sun(folder: Path) -> sh.SunGeometry:
 
 def run_scenes(args) -> None:
     """Both scenes with the MTL's sun angles; cloud from the 4-band model, then from the QA."""
-    from cloud_fcn_plugin.engine.raster_io import open_scene
+    from cloud_fcn_plugin.engine.scene.reader import open_scene
 
     out = Path(args.pictures)
     out.mkdir(parents=True, exist_ok=True)

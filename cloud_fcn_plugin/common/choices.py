@@ -21,17 +21,29 @@ DEVICE_CHOICES: tuple[tuple[str, str], ...] = (
     ("mps", QT_TRANSLATE_NOOP("@default", "Apple MPS GPU")),
 )
 MODEL_CHOICES: tuple[tuple[str, str], ...] = (
-    ("auto", QT_TRANSLATE_NOOP("@default", "Automatic (6-band model where the input has SWIR)")),
+    ("auto", QT_TRANSLATE_NOOP("@default", "Automatic (chosen by the input's bands)")),
     ("rgbn", QT_TRANSLATE_NOOP("@default", "4-band model (red, green, blue, NIR)")),
     ("fullband", QT_TRANSLATE_NOOP("@default", "Full-band model (B2-B7, cirrus, thermal)")),
     ("sixband", QT_TRANSLATE_NOOP("@default", "6-band model (B2-B7: blue to SWIR2)")),
     ("qa", QT_TRANSLATE_NOOP("@default", "Product QA band (QA_PIXEL or BQA, no network)")),
+    ("physics", QT_TRANSLATE_NOOP("@default", "Physics only (Fmask's tests, no network)")),
+)
+#: The scene-relative physics beside the network (engine ``PHYSICS_CHOICES``).
+PHYSICS_CHOICES: tuple[tuple[str, str], ...] = (
+    ("auto", QT_TRANSLATE_NOOP("@default", "Where measured to help (thermal band inputs)")),
+    ("on", QT_TRANSLATE_NOOP("@default", "Always, for any model")),
+    ("off", QT_TRANSLATE_NOOP("@default", "Off")),
+)
+#: How cloud shadow is found (engine ``SHADOW_CHOICES``).
+SHADOW_CHOICES: tuple[tuple[str, str], ...] = (
+    ("auto", QT_TRANSLATE_NOOP("@default", "By geometry, with the model's own where they agree")),
+    ("geometry", QT_TRANSLATE_NOOP("@default", "By geometry only")),
+    ("network", QT_TRANSLATE_NOOP("@default", "The model's own shadow class only")),
 )
 #: What the product QA band choice says where the input has no QA band.
-NO_QA_BAND_HELP = (
-    "The product QA band is only offered for a Landsat product folder or its MTL file "
-    "(they hold QA_PIXEL or BQA)."
-)
+NO_QA_BAND_HELP = QT_TRANSLATE_NOOP("@default", "The product QA band is only offered for a "
+                                    "Landsat product folder or its MTL file (they hold "
+                                    "QA_PIXEL or BQA).")
 # (engine keyword, label) of the classes the workflow steps can mask, in code order.
 MASK_CLASS_CHOICES: tuple[tuple[str, str], ...] = (
     ("thick", QT_TRANSLATE_NOOP("@default", "Thick cloud")),

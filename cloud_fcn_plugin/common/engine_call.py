@@ -119,6 +119,13 @@ def error_sentence(exc: BaseException) -> str:
     return f"Cloud detection failed unexpectedly ({type(exc).__name__}: {first_line(exc)})."
 
 
+def user_sentence(exc: BaseException) -> str:
+    """:func:`error_sentence` in QGIS's words and the user's language."""
+    from .engine_text import translate_engine
+
+    return translate_engine(qgis_wording(error_sentence(exc)))
+
+
 def is_warning(message: str) -> bool:
     """Tell whether an engine note is a warning (no MTL, a level guessed from values)."""
     if NAMED_LEVEL in message and "without MTL" not in message:
@@ -149,3 +156,31 @@ def available_devices() -> dict[str, bool]:
         "cuda": bool(torch.cuda.is_available()),
         "mps": bool(mps is not None and mps.is_available()),
     }
+
+
+#: The QA warning's words (``qa_band.QaComparison.warning``): how a run's warnings are
+#: told from the product QA band's, which a new threshold recomputes.
+QA_WARNING_MARKER = "check the mask;"
+
+
+def qa_counts_of(input_path: Path):
+    """The product QA band of ``input_path`` and its class counts, or ``None`` without one.
+
+    Reads the whole band (a tenth of a second for a 30 m scene): call it off the GUI thread.
+    """
+    from ..engine.scene.qa_band import find_qa_band, qa_counts
+
+    band = find_qa_band(input_path)
+    return None if band is None else (band, qa_counts(band))
+
+
+def qa_comparison(qa, class_pixels: dict[int, int]):
+    """The engine's ``QaComparison`` of a QA band's counts (:func:`qa_counts_of`) and a
+    mask's pixels per class, or ``None`` without a QA band."""
+    if qa is None:
+        return None
+    from ..engine.inference.decision import ClassCounts
+    from ..engine.scene.qa_band import QaComparison
+
+    band, counts = qa
+    return QaComparison(band, counts, ClassCounts.of(class_pixels))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..engine.scene.bands import BAND_FILE_PATTERN
+from ..translation import tr
 from .choices import DEFAULT_STACK_BANDS
 
 
@@ -73,13 +74,14 @@ def describe_input(path: Path, band_count: int | None = None) -> LayerInput:
     bands: tuple[int, int, int, int] | None = None
     band_files: tuple[Path, ...] | None = None
     level: str | None = None
-    reason = "Product level unknown: it will be detected when the run starts."
+    reason = tr("Product level unknown: it will be detected when the run starts.")
     try:
         from ..engine.scene.reader import inspect_input
 
         info = inspect_input(target)
     except Exception as exc:  # a guess only: the run itself reports real errors
-        reason = f"Could not inspect the input: {str(exc).splitlines()[0] if str(exc) else exc}"
+        first = str(exc).splitlines()[0] if str(exc) else str(exc)
+        reason = tr("Could not inspect the input: {reason}").format(reason=first)
         info = None
     if info is not None:
         bands = tuple(info.default_bands) if info.default_bands else None

@@ -14,10 +14,13 @@ from typing import Any
 
 from qgis.core import QgsLayerTreeGroup, QgsLayerTreeNode, QgsMapLayer, QgsProject
 
-from .style import TEMPORARY_SUFFIX
+from ..translation import tr
+from .engine_text import translate_engine
+from .style import temporary_suffix
 
 #: Output kinds of a run, top to bottom in its group.
-KIND_ORDER = ("polygons", "mask", "probability", "masked_image")
+#: ``qa_mask``: the product QA band's mask the panel loads beside the network's.
+KIND_ORDER = ("polygons", "mask", "qa_mask", "probability", "masked_image")
 
 
 def run_label(
@@ -27,12 +30,13 @@ def run_label(
 ) -> str:
     """The short label of a run: model, threshold, and sieve and buffer where set."""
     settings = settings or {}
+    model = translate_engine(model) if model else model
     parts = [part for part in (model, None if _no_threshold(threshold) else f"{threshold:.3f}")
              if part]
     if settings.get("min_size"):
-        parts.append(f"sieve {int(settings['min_size'])} px")
+        parts.append(tr("sieve {pixels} px").format(pixels=int(settings["min_size"])))
     if settings.get("buffer"):
-        parts.append(f"buffer {int(settings['buffer'])} px")
+        parts.append(tr("buffer {pixels} px").format(pixels=int(settings["buffer"])))
     return ", ".join(parts)
 
 
@@ -54,9 +58,9 @@ def unique_layer_name(name: str, layer: QgsMapLayer, project: QgsProject) -> str
 
     The number goes before the temporary marker, which stays last.
     """
-    base, temporary = name, ""
-    if name.endswith(f" {TEMPORARY_SUFFIX}"):
-        base, temporary = name[: -len(TEMPORARY_SUFFIX) - 1], f" {TEMPORARY_SUFFIX}"
+    base, temporary, suffix = name, "", temporary_suffix()
+    if name.endswith(f" {suffix}"):
+        base, temporary = name[: -len(suffix) - 1], f" {suffix}"
     taken = {other.name() for other in project.mapLayers().values() if other.id() != layer.id()}
     candidate, number = name, 1
     while candidate in taken:
@@ -81,8 +85,9 @@ class RunGroup:
     @property
     def base_name(self) -> str:
         """The group's name before numbering."""
-        label = f" ({self.label})" if self.label else ""
-        return f"Clouds: {self.source_name}{label}"
+        if self.label:
+            return tr("Clouds: {name} ({label})").format(name=self.source_name, label=self.label)
+        return tr("Clouds: {name}").format(name=self.source_name)
 
     def group(self, project: QgsProject | None = None) -> QgsLayerTreeGroup | None:
         """The group once a layer is in it (``None`` before, or once the user removed it)."""

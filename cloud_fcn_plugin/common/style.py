@@ -8,10 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.resources import resource_path
+from ..translation import tr
 from .choices import MASK_VALUES_HELP
+from .engine_text import translate_engine
 
-#: What QGIS users read after a temporary output's name: it is gone when QGIS exits.
+#: What QGIS users read after a temporary output's name: it is gone when QGIS exits
+#: (in English; :func:`temporary_suffix` gives it in the user's language).
 TEMPORARY_SUFFIX = "[temporary]"
+#: The mask's classes by value, as the legend names them (``classes.CODE_NAMES``).
+LEGEND_CLASSES = {0: "clear", 1: "thick cloud", 2: "thin cloud", 3: "cloud shadow"}
+#: The band description the engine gives the mask (``pipeline._MASK_DESCRIPTION``).
+MASK_BAND_DESCRIPTION = "cloud mask"
+
+
+def temporary_suffix() -> str:
+    """``[temporary]`` in the user's language."""
+    return tr("[temporary]")
 
 
 def mask_style_path() -> Path:
@@ -23,8 +35,45 @@ def style_mask_layer(layer) -> bool:
     """Apply the shipped cloud mask style to ``layer``; return whether it was applied."""
     message, ok = layer.loadNamedStyle(str(mask_style_path()))
     if ok:
+        translate_legend(layer)
         layer.triggerRepaint()
     return bool(ok)
+
+
+def describe_mask_band(path) -> None:
+    """Write the mask band's description ("cloud mask", which QGIS's legend shows as
+    "Band 1: cloud mask") in the user's language, into the mask this run just wrote.
+
+    Only the mask: the engine reads the probability raster's band descriptions back
+    (re-thresholding), never the mask's.
+    """
+    text = translate_engine(MASK_BAND_DESCRIPTION)
+    if text == MASK_BAND_DESCRIPTION:
+        return
+    try:
+        from osgeo import gdal
+
+        dataset = gdal.Open(str(path), gdal.GA_Update)
+        if dataset is None:
+            return
+        band = dataset.GetRasterBand(1)
+        if band.GetDescription() == MASK_BAND_DESCRIPTION:
+            band.SetDescription(text)
+        band = dataset = None  # closing writes the description
+    except Exception:  # a legend in English is no reason to fail a finished run
+        return
+
+
+def translate_legend(layer) -> None:
+    """Name the mask's classes in the legend in the user's language (``1 nuage épais``)."""
+    renderer = layer.renderer()
+    if renderer is None or not hasattr(renderer, "classes"):
+        return
+    classes = renderer.classes()
+    for item in classes:
+        name = LEGEND_CLASSES.get(int(item.value))
+        if name is not None:
+            renderer.setLabel(item.value, f"{int(item.value)} {translate_engine(name)}")
 
 
 def polygon_style_path() -> Path:
@@ -39,8 +88,24 @@ def style_polygon_layer(layer) -> bool:
         return False
     message, ok = layer.loadNamedStyle(str(path))
     if ok:
+        translate_polygon_legend(layer)
         layer.triggerRepaint()
     return bool(ok)
+
+
+def translate_polygon_legend(layer) -> None:
+    """Name the polygons' classes in the legend in the user's language."""
+    renderer = layer.renderer()
+    if renderer is None or not hasattr(renderer, "categories"):
+        return
+    for index, category in enumerate(renderer.categories()):
+        try:
+            value = int(category.value())
+        except (TypeError, ValueError):
+            continue
+        name = LEGEND_CLASSES.get(value)
+        if name is not None:
+            renderer.updateCategoryLabel(index, f"{value} {translate_engine(name)}")
 
 
 def mask_layer_name(
@@ -60,11 +125,11 @@ def mask_layer_name(
     from .run_group import run_label
 
     details = run_label(model, threshold, settings)
-    name = f"{source_name} clouds"
+    name = tr("{name} clouds").format(name=source_name)
     if details:
         name += f" ({details})"
     if temporary:
-        name += f" {TEMPORARY_SUFFIX}"
+        name += f" {temporary_suffix()}"
     return name
 
 

@@ -14,7 +14,7 @@ from ..common.choices import DEVICE_CHOICES
 from ..common.engine_call import available_devices
 from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE
 from ..translation import tr
-from .widgets import describe, optional_spin
+from .widgets import describe, fit_form, optional_spin, shrinkable
 
 DEVICE_NAMES = dict(DEVICE_CHOICES)
 
@@ -60,6 +60,8 @@ class AdvancedBox(QgsCollapsibleGroupBox):
         describe(self.device_combo, self.tr("Device"), self.tr(
             "Where the network runs; devices this machine lacks are greyed out."))
         form.addRow(self.tr("Device"), self.device_combo)
+        shrinkable(self.model_widget)
+        fit_form(form, stacked=True)
         self.devices_checked = False
         for signal in (self.device_combo.currentIndexChanged, self.tile_spin.valueChanged,
                        self.overlap_spin.valueChanged, self.batch_spin.valueChanged):

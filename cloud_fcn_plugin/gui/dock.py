@@ -1,4 +1,4 @@
-"""The "Detect clouds" dock panel: a front end of ``cloud_fcn:detectclouds``.
+"""The "Detect clouds and shadows" dock panel: a front end of ``cloud_fcn:detectclouds``.
 
 The panel only collects values (:mod:`.form`). Run builds the algorithm's parameter
 dict (emitted as ``params_built``) and runs the algorithm with
@@ -23,7 +23,7 @@ from qgis.core import (
     QgsProject,
     QgsRasterLayer,
 )
-from qgis.gui import QgsDockWidget
+from qgis.gui import QgsDockWidget, QgsMessageBarItem
 from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QFrame,
@@ -35,12 +35,20 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .. import deps
+from ..common.engine_text import translate_engine
 from ..common.run_group import RunGroup, run_label
+from ..common.style import mask_layer_name, style_mask_layer
 from ..translation import tr
 from .advanced_box import DEVICE_NAMES
 from .form import SETTINGS_GROUP, ParametersForm
 from .live_threshold import Finish, KeptRun, RethresholdTask, rerun_key, swap_layers
-from .results import LayerOutcome, cover_sentence, load_extra_outputs, load_mask
+from .results import (
+    LayerOutcome,
+    cover_sentence,
+    load_extra_outputs,
+    load_mask,
+    rethreshold_outcome,
+)
 from .runner import (
     ALGORITHM_ID,
     PanelFeedback,
@@ -67,15 +75,19 @@ class DetectCloudsDock(QgsDockWidget):
         run_finished: ``(ok, results)`` of every run, after the panel has shown them.
         rethresholded: ``(ok, mask layer or None)`` once a new threshold, sieve or buffer
             was applied to the last run's kept probability (:mod:`.live_threshold`).
+        qa_mask_added: the product QA band's mask layer, loaded beside a run's mask when
+            the user asked for it (``None`` when it could not be made).
     """
 
     params_built = pyqtSignal(object)
     mask_added = pyqtSignal(object)
     run_finished = pyqtSignal(bool, object)
     rethresholded = pyqtSignal(bool, object)
+    qa_mask_added = pyqtSignal(object)
 
     def __init__(self, iface, parent: QWidget | None = None) -> None:
-        super().__init__(QCoreApplication.translate("DetectCloudsDock", "Detect clouds"), parent)
+        super().__init__(
+            QCoreApplication.translate("DetectCloudsDock", "Detect clouds and shadows"), parent)
         self.setObjectName("CloudFcnDetectCloudsDock")
         self.iface = iface
         self.runs: dict[str, PanelRun] = {}
@@ -86,6 +98,11 @@ class DetectCloudsDock(QgsDockWidget):
         #: Input layer id -> its last run, kept for re-thresholding.
         self.kept: dict[str, KeptRun] = {}
         self._rethreshold_task: RethresholdTask | None = None
+        #: Input layer id -> the message bar entries its last run or threshold pushed
+        #: (replaced by the next ones, never left stale beside them).
+        self._bar_items: dict[str, list] = {}
+        #: The product QA band runs started beside a network run (kept until they end).
+        self._qa_tasks: list[PanelTask] = []
         self._rethreshold_timer = QTimer(self)
         self._rethreshold_timer.setSingleShot(True)
         self._rethreshold_timer.setInterval(RETHRESHOLD_DELAY_MS)
@@ -137,7 +154,8 @@ class DetectCloudsDock(QgsDockWidget):
 
         self.run_button = QPushButton(self.tr("Run"))
         describe(self.run_button, self.tr("Run"), self.tr(
-            "Run Detect clouds (Processing) on the layer; while it runs, cancel it."))
+            "Run Detect clouds and shadows (Processing) on the layer; while it runs, cancel "
+            "it."))
         self.run_button.clicked.connect(self._on_run_clicked)
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
@@ -215,7 +233,7 @@ class DetectCloudsDock(QgsDockWidget):
             self.details_label.setText("")
             self.warnings_label.setText("")
         elif outcome is not None:
-            self.cover_label.setText(outcome.cover)
+            self.cover_label.setText(wrappable(outcome.cover))
             self.details_label.setText(wrappable(outcome.details))
             self.warnings_label.setText(wrappable("\n".join(outcome.warnings)))
         else:
@@ -245,7 +263,8 @@ class DetectCloudsDock(QgsDockWidget):
             self.run_button.setToolTip(self.tr("Choose an output file, or pick Temporary layer."))
         else:
             self.run_button.setToolTip(self.tr(
-                "Run Detect clouds (Processing) on the layer; while it runs, cancel it."))
+                "Run Detect clouds and shadows (Processing) on the layer; while it runs, "
+                "cancel it."))
         self.progress.setTextVisible(run is not None)
         self.progress.setValue(int(run.progress) if run is not None else 0)
 
@@ -295,13 +314,18 @@ class DetectCloudsDock(QgsDockWidget):
             input_path=self.form.input.path if self.form.input else None,
             load_probability=("PROBABILITY" in parameters if load_probability is None
                               else load_probability),
+            qa_beside=self.form.qa_beside(),
         )
         self.runs[layer.id()] = run
+        self._clear_bar(layer.id())  # the last run's figures are stale from now on
         record_in_history(algorithm, parameters, context)
         feedback.progressChanged.connect(lambda value, r=run: self._on_progress(r, value))
-        task = PanelTask(algorithm, parameters, context, feedback, self.tr(
-            "Detect clouds in {layer}: canceled").format(layer=layer.name()))
-        task.setDescription(self.tr("Detect clouds in {layer}").format(layer=layer.name()))
+        canceled = self.tr("Detect clouds and shadows in {layer}: canceled").format(
+            layer=layer.name())
+        run.task_description = canceled
+        task = PanelTask(algorithm, parameters, context, feedback, canceled)
+        task.setDescription(
+            self.tr("Detect clouds and shadows in {layer}").format(layer=layer.name()))
         run.task = task
         self.outcomes.pop(layer.id(), None)
         self._show_outcome(layer)
@@ -328,20 +352,21 @@ class DetectCloudsDock(QgsDockWidget):
             outcome = self._add_outputs(run, results, warnings)
         elif run.feedback.isCanceled():
             outcome = LayerOutcome(self.tr("Cloud cover: canceled"), warnings=warnings)
+            if run.task_description:  # QGIS 3.22 announces it as "Task complete"
+                QTimer.singleShot(0, lambda text=run.task_description: self._drop_notice(text))
             self._push(self.tr("Cloud detection in {layer} was canceled.").format(
-                layer=run.layer_name), Qgis.MessageLevel.Info)
+                layer=run.layer_name), Qgis.MessageLevel.Info, run.layer_id)
         else:
             error = next((e for e in reversed(run.feedback.errors) if e.strip()), "")
             error = error.strip() or self.tr("Cloud detection in {layer} failed.").format(
                 layer=run.layer_name)
             outcome = LayerOutcome(self.tr("Cloud cover: failed"), error, warnings)
-            self._push(error, Qgis.MessageLevel.Critical)
+            self._push(error, Qgis.MessageLevel.Critical, run.layer_id)
         for warning in warnings:
             QgsMessageLog.logMessage(warning, LOG_TAG, Qgis.MessageLevel.Warning)
         if warnings:
-            self.iface.messageBar().pushMessage(
-                LOG_TAG, " ".join(warnings), level=Qgis.MessageLevel.Warning, duration=15
-            )
+            self._push(" ".join(warnings), Qgis.MessageLevel.Warning, run.layer_id,
+                       duration=15, log=False)
         self.outcomes[run.layer_id] = outcome
         layer = self.layer_combo.currentLayer()
         if layer is not None and layer.id() == run.layer_id:
@@ -355,11 +380,12 @@ class DetectCloudsDock(QgsDockWidget):
 
     def _add_outputs(self, run: PanelRun, results: dict, warnings: list[str]) -> LayerOutcome:
         """Add the mask and the extra outputs to the project; return what to show."""
+        self._clear_bar(run.layer_id)  # a re-threshold's, if one ended meanwhile
         mask = load_mask(run, results)
         if not mask.isValid():
             error = self.tr("The mask {path} could not be loaded.").format(
                 path=results.get("OUTPUT"))
-            self._push(error, Qgis.MessageLevel.Critical)
+            self._push(error, Qgis.MessageLevel.Critical, run.layer_id)
             return LayerOutcome(self.tr("Cloud cover: failed"), error, warnings)
         group = RunGroup(run.layer_name, run_label(
             results.get("USED_MODEL"), results.get("USED_THRESHOLD"), run.settings))
@@ -368,13 +394,15 @@ class DetectCloudsDock(QgsDockWidget):
             self.mask_ids.add(layer.id())
             group.add(layer, kind)
             layers[kind] = layer.id()
-        self._keep(run, results, layers, group)
+        qa_warnings = run.feedback.qa_warnings()
+        self._keep(run, results, layers, group,
+                   notes=[warning for warning in warnings if warning not in qa_warnings])
         device = str(results.get("USED_DEVICE", ""))
         threshold = float(results.get("USED_THRESHOLD") or 0.0)
         template = (self.tr("{model}, ran on {device}.") if threshold != threshold
                     else self.tr("{model}, threshold {threshold:.3f}, ran on {device}."))
         details = template.format(
-            model=results.get("USED_MODEL"), threshold=threshold,
+            model=translate_engine(str(results.get("USED_MODEL", ""))), threshold=threshold,
             device=tr(DEVICE_NAMES.get(device.split(":")[0], device)),
         )
         if run.temporary:
@@ -383,12 +411,63 @@ class DetectCloudsDock(QgsDockWidget):
                 "(Export > Save As)."
             )
             details += " " + note
-            self._push(note, Qgis.MessageLevel.Info)
+            self._push(note, Qgis.MessageLevel.Info, run.layer_id)
         self.mask_added.emit(mask)
+        if run.qa_beside:
+            self._load_qa_beside(run, group)
         return LayerOutcome(
             cover_sentence(results, run.layer_name),
             details, warnings,
         )
+
+    # ------------------------------------------------- product QA band beside the mask
+    def _load_qa_beside(self, run: PanelRun, group: RunGroup) -> None:
+        """Run the algorithm again with "Product QA band" on the run's input (a tenth of
+        a second: no network) and put its mask, styled like the run's, into its group."""
+        algorithm = QgsApplication.processingRegistry().createAlgorithmById(ALGORITHM_ID)
+        if algorithm is None:
+            return
+        qa_index = self.form.model_combo.findData("qa")
+        parameters = {key: run.parameters[key] for key in (
+            "INPUT", "PRODUCT", "BATCH_SIZE", "DEVICE", "MIN_SIZE", "BUFFER", "MASK_CLASSES")
+            if key in run.parameters}
+        parameters.update({"MODEL_CHOICE": qa_index, "OUTPUT": "TEMPORARY_OUTPUT"})
+        feedback = PanelFeedback()
+        context = processing_context(feedback)
+        task = PanelTask(algorithm, parameters, context, feedback)
+        task.setDescription(self.tr("Product QA band of {layer}").format(layer=run.layer_name))
+        self._qa_tasks.append(task)
+        # The context must outlive the task (QGIS keeps no reference to it).
+        task.context = context
+        task.executed.connect(lambda ok, results, t=task: self._on_qa_beside(
+            run, group, t, ok, results))
+        if task.isCanceled():  # the algorithm's prepare step refused
+            self._on_qa_beside(run, group, task, False, {})
+            return
+        QgsApplication.taskManager().addTask(task)
+
+    def _on_qa_beside(self, run: PanelRun, group: RunGroup, task: PanelTask, ok: bool,
+                      results: dict) -> None:
+        """Load the product QA band's mask into the run's group (GUI thread)."""
+        with contextlib.suppress(ValueError):
+            self._qa_tasks.remove(task)
+        layer = None
+        if ok and results.get("OUTPUT"):
+            name = mask_layer_name(run.layer_name, results.get("USED_MODEL"), float("nan"),
+                                   temporary=run.temporary, settings=run.settings)
+            layer = QgsRasterLayer(str(results["OUTPUT"]), name, "gdal")
+            if layer.isValid() and group.group() is not None:
+                style_mask_layer(layer)
+                self.mask_ids.add(layer.id())
+                group.add(layer, "qa_mask")
+            else:
+                layer = None
+        if layer is None:
+            errors = [e.strip() for e in task.panel_feedback.errors if e.strip()]
+            self._push(self.tr("The product QA band's mask of {layer} could not be loaded{why}.")
+                       .format(layer=run.layer_name, why=f": {errors[-1]}" if errors else ""),
+                       Qgis.MessageLevel.Warning, run.layer_id)
+        self.qa_mask_added.emit(layer)
 
     # ------------------------------------------------------- interactive threshold
     def _can_keep_probability(self, parameters: dict[str, Any]) -> bool:
@@ -402,7 +481,7 @@ class DetectCloudsDock(QgsDockWidget):
                 and all(value in (None, "TEMPORARY_OUTPUT") for value in outputs))
 
     def _keep(self, run: PanelRun, results: dict, layers: dict[str, str],
-              group: RunGroup) -> None:
+              group: RunGroup, notes: list[str]) -> None:
         probability = results.get("PROBABILITY")
         if not probability or run.input_path is None:
             self.kept.pop(run.layer_id, None)
@@ -413,6 +492,7 @@ class DetectCloudsDock(QgsDockWidget):
             str(results.get("USED_DEVICE", "")), dict(run.settings),
             self._shadow_threshold(run),
             Finish.of(run.parameters, float(results.get("USED_THRESHOLD", 0.5))),
+            notes=notes,
         )
 
     def _shadow_threshold(self, run: PanelRun) -> float | None:
@@ -435,7 +515,7 @@ class DetectCloudsDock(QgsDockWidget):
         if kept is None or layer.id() in self.runs:
             return None
         if QgsProject.instance().mapLayer(kept.layers["mask"]) is None:
-            del self.kept[layer.id()]  # the user removed the mask
+            self._forget_removed(kept)
             return None
         parameters = self.build_parameters()
         if rerun_key(parameters) != kept.key:
@@ -461,10 +541,29 @@ class DetectCloudsDock(QgsDockWidget):
             self.cover_label.setText(self.tr("Cloud cover: re-thresholding…"))
         QgsApplication.taskManager().addTask(task)
 
+    def _forget_removed(self, kept: KeptRun) -> None:
+        """The user removed the run's mask (or its group): say so, show no cover for it."""
+        self.kept.pop(kept.layer_id, None)
+        self._clear_bar(kept.layer_id)
+        for path in kept.made_files:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        self.outcomes[kept.layer_id] = LayerOutcome(self.tr(
+            "The mask of this run was removed: Run again to apply a new threshold."))
+        layer = self.layer_combo.currentLayer()
+        if layer is not None and layer.id() == kept.layer_id:
+            self._show_outcome(layer)
+
     def _on_rethresholded(self, task: RethresholdTask, ok: bool) -> None:
         """The re-threshold task's end, on the GUI thread: swap the layers, show the cover."""
         self._rethreshold_task = None
         kept = task.kept
+        if ok and QgsProject.instance().mapLayer(kept.layers["mask"]) is None:
+            # The user removed the run (its mask or group) while it was re-thresholded.
+            kept.made_files = [*kept.made_files, *task.outputs.values()]
+            self._forget_removed(kept)
+            self.rethresholded.emit(False, None)
+            return
         mask = swap_layers(task) if ok else None
         if mask is not None:
             details = self.tr(
@@ -472,12 +571,17 @@ class DetectCloudsDock(QgsDockWidget):
                 "probability in {seconds:.1f} s, without running the network again. The mask "
                 "is a temporary file: it is lost when QGIS exits unless you save it "
                 "(Export > Save As)."
-            ).format(model=kept.model, threshold=kept.shown.threshold, seconds=task.seconds)
-            self.outcomes[kept.layer_id] = LayerOutcome(
-                self.tr("Cloud cover: {cover:.2f} % ({layer})").format(
-                    cover=task.result.cloud_cover, layer=kept.layer_name), details)
+            ).format(model=translate_engine(kept.model), threshold=kept.shown.threshold,
+                     seconds=task.seconds)
+            self.outcomes[kept.layer_id] = rethreshold_outcome(kept, task, details)
+            self._clear_bar(kept.layer_id)
+            qa_warnings = [w for w in self.outcomes[kept.layer_id].warnings
+                           if w not in kept.notes]
+            if qa_warnings:  # the new figures replace the run's in the message bar too
+                self._push(" ".join(qa_warnings), Qgis.MessageLevel.Warning, kept.layer_id,
+                           duration=15)
         elif task.error:
-            self._push(task.error, Qgis.MessageLevel.Critical)
+            self._push(task.error, Qgis.MessageLevel.Critical, kept.layer_id)
             self.outcomes[kept.layer_id] = LayerOutcome(
                 self.tr("Cloud cover: failed"), task.error)
         layer = self.layer_combo.currentLayer()
@@ -487,9 +591,38 @@ class DetectCloudsDock(QgsDockWidget):
             self.rethresholded.emit(ok, mask)
         self._rethreshold_now()  # the user may have moved on meanwhile
 
-    def _push(self, text: str, level) -> None:
-        self.iface.messageBar().pushMessage(LOG_TAG, text, level=level, duration=10)
-        QgsMessageLog.logMessage(text, LOG_TAG, level)
+    def _push(self, text: str, level, layer_id: str | None = None, *, duration: int = 10,
+              log: bool = True) -> None:
+        """Show ``text`` in the message bar (and the log); an entry about ``layer_id``'s
+        run is replaced by that layer's next run or threshold (:meth:`_clear_bar`)."""
+        item = QgsMessageBarItem(LOG_TAG, text, level, duration)
+        self.iface.messageBar().pushItem(item)
+        if layer_id is not None:
+            self._bar_items.setdefault(layer_id, []).append(item)
+        if log:
+            QgsMessageLog.logMessage(text, LOG_TAG, level)
+
+    def _drop_notice(self, description: str) -> None:
+        """Take QGIS's own notice about a task the user canceled off the message bar.
+
+        QGIS 3.22 has no silent task flag: ``QgisApp::onTaskCompleteShowNotify`` pushes
+        "Task complete: <description>" for a task of ten seconds or more, in the message
+        bar where the desktop has no notification area, right after the panel said
+        "... was canceled.". A canceled run is not "complete": that notice goes.
+        """
+        bar = self.iface.messageBar()
+        for item in list(bar.items()):
+            with contextlib.suppress(RuntimeError):
+                if item.text() == description and item.title() != LOG_TAG:
+                    bar.popWidget(item)
+
+    def _clear_bar(self, layer_id: str) -> None:
+        """Take the message bar entries of ``layer_id``'s last run off the bar."""
+        bar = self.iface.messageBar()
+        for item in self._bar_items.pop(layer_id, []):
+            with contextlib.suppress(RuntimeError):  # gone already (its time was up)
+                if item in bar.items():
+                    bar.popWidget(item)
 
     def open_installer(self) -> None:
         """Open the installer of the missing package; refresh the panel when it succeeds."""
@@ -507,6 +640,9 @@ class DetectCloudsDock(QgsDockWidget):
             with contextlib.suppress(RuntimeError):  # already deleted by the manager
                 self._rethreshold_task.detach()
             self._rethreshold_task = None
+        for task in self._qa_tasks:
+            with contextlib.suppress(RuntimeError):  # already deleted by the manager
+                task.cancel()
         for run in list(self.runs.values()):
             if run.task is not None:
                 with contextlib.suppress(RuntimeError):  # already deleted by the manager

@@ -2,7 +2,7 @@
 
 The form only collects values: :meth:`ParametersForm.build_parameters` turns them into
 the algorithm's parameter dict. Each group of rows is its own part (bands, threshold,
-clean-up and extra outputs, advanced), with its own parameters and settings.
+mask finishing: clean-up and extra outputs; advanced), with its own parameters and settings.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from qgis.core import QgsMapLayer, QgsRasterLayer, QgsSettings
+from qgis.core import QgsMapLayer, QgsProject, QgsRasterLayer, QgsSettings
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QRadioButton,
     QSizePolicy,
     QVBoxLayout,
@@ -26,6 +25,7 @@ from qgis.PyQt.QtWidgets import (
 
 from ..common.choices import LEVEL_NAMES, MODEL_CHOICES, NO_QA_BAND_HELP, PRODUCT_CHOICES
 from ..common.engine_call import default_threshold, model_checkpoint
+from ..common.engine_text import translate_engine
 from ..common.layer_input import LayerInput, describe_layer
 from ..compat import RASTER_FILTER
 from ..translation import tr
@@ -33,7 +33,15 @@ from .advanced_box import AdvancedBox
 from .bands import BandRows
 from .readiness import input_problem
 from .threshold import ThresholdRow
-from .widgets import describe, wrappable, wrapping_label
+from .widgets import (
+    FormWrapper,
+    WrappingCheck,
+    describe,
+    fit_form,
+    shrinkable,
+    wrappable,
+    wrapping_label,
+)
 from .workflow_box import WorkflowBox
 
 SETTINGS_GROUP = "cloud_fcn/panel"
@@ -57,17 +65,17 @@ class ParametersForm(QWidget):
         self.has_qa_band = False
         self._quiet = False  # set while the form itself changes widgets
         self._threshold_loaded = False
+        self._layer_id: str | None = None  # the layer self.input describes
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self._build_input_rows(form)
         self.bands = BandRows(form)
         self.threshold_row = ThresholdRow()
         form.addRow(self.tr("Threshold"), self.threshold_row)
         form.addRow("", self.threshold_row.note)
         self._build_output_rows(form)
-        layout.addLayout(form)
+        layout.addLayout(fit_form(form))
         self.workflow = WorkflowBox()
         layout.addWidget(self.workflow)
         self.advanced = AdvancedBox()
@@ -80,7 +88,19 @@ class ParametersForm(QWidget):
             )
             combo.setMinimumContentsLength(8)
             combo.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+            # Never squeezed: too narrow beside its label, the row puts it under the label.
+            combo.setMinimumWidth(combo.fontMetrics().averageCharWidth() * 12)
+        # Too narrow for label and field side by side (French, 150 %): labels go above.
+        self._wrapper = FormWrapper(form, self, self._field_width)
         self._connect()
+
+    def _field_width(self) -> int:
+        """What a field needs beside its label: the output choices and the product
+        level's whole name (the model's long names may elide: the list shows them)."""
+        product = self.product_combo
+        return max(self.fontMetrics().averageCharWidth() * 20,
+                   self.temporary_radio.sizeHint().width(), self.file_radio.sizeHint().width(),
+                   product.fontMetrics().horizontalAdvance(product.currentText()) + 40)
 
     def _build_input_rows(self, form: QFormLayout) -> None:
         self.layer_combo = QgsMapLayerComboBox()
@@ -103,10 +123,23 @@ class ParametersForm(QWidget):
         for code, label in MODEL_CHOICES:
             self.model_combo.addItem(tr(label), code)
         describe(self.model_combo, self.tr("Model"), self.tr(
-            "Automatic takes the 6-band model (B2-B7, with cloud shadow and thin cloud) "
-            "wherever the input has those bands, else the 4-band model; the full-band model "
-            "(B2-B7, cirrus and thermal of a Level-1 product) runs only when chosen."))
+            "Automatic takes the 4-band model with the scene's own thermal and snow tests where "
+            "the input has its thermal band (Level-1 products), the 6-band model (B2-B7, with "
+            "thin cloud) where it has B2-B7 without it, else the 4-band model; the full-band "
+            "model runs only when chosen. Every model gets cloud shadow by geometry."))
         form.addRow(self.tr("Model"), self.model_combo)
+        #: Says that the model file of Advanced is used instead of the Model list.
+        self.model_note = wrapping_label()
+        self.model_note.setAccessibleName(self.tr("Model file used"))
+        self.model_note.setVisible(False)
+        form.addRow("", self.model_note)
+        #: One click for the product QA band's mask beside the network's (same group).
+        self.qa_check = WrappingCheck(self.tr("Also load the product QA band's mask"))
+        describe(self.qa_check, self.tr("Product QA band beside"), self.tr(
+            "Where the input has a product QA band (QA_PIXEL or BQA), also decode it after the "
+            "run and load its mask, styled like this one, into the run's group: compare the "
+            "two without a second run."))
+        form.addRow(self.qa_check)
 
     def _build_output_rows(self, form: QFormLayout) -> None:
         self.temporary_radio = QRadioButton(self.tr("Temporary layer"))
@@ -123,11 +156,13 @@ class ParametersForm(QWidget):
             "GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, "
             "3 = cloud shadow, 255 = no data)."))
         self.file_radio.toggled.connect(self.output_widget.setEnabled)
-        row = QHBoxLayout()
-        row.addWidget(self.temporary_radio)
-        row.addWidget(self.file_radio)
-        row.addStretch(1)
-        form.addRow(self.tr("Output"), row)
+        shrinkable(self.output_widget)
+        # One above the other: side by side they need more than a narrow dock in French.
+        choice = QVBoxLayout()
+        choice.setSpacing(2)
+        choice.addWidget(self.temporary_radio)
+        choice.addWidget(self.file_radio)
+        form.addRow(self.tr("Output"), choice)
         form.addRow("", self.output_widget)
 
     def _connect(self) -> None:
@@ -140,12 +175,17 @@ class ParametersForm(QWidget):
         self.advanced.model_widget.fileChanged.connect(self._on_model_changed)
         for signal in (self.product_combo.currentIndexChanged, self.file_radio.toggled,
                        self.output_widget.fileChanged, self.workflow.changed,
-                       self.advanced.changed):
+                       self.advanced.changed, self.qa_check.toggled):
             signal.connect(self.save_settings)
         self.bands.changed.connect(self._check_input)
+        for check in self.workflow.class_checks:
+            check.toggled.connect(self._check_input)
         self.product_combo.currentIndexChanged.connect(self._check_input)
         self.model_combo.currentIndexChanged.connect(self._check_input)
         self.layer_combo.layerChanged.connect(self._on_layer_changed)
+        # Layers added together can change the combo's layer without layerChanged (its
+        # index stays 0 while the sorted rows move under it): look again afterwards.
+        QgsProject.instance().layersAdded.connect(self._on_layers_added)
         self._on_layer_changed(self.layer_combo.currentLayer())
 
     @contextlib.contextmanager
@@ -229,6 +269,7 @@ class ParametersForm(QWidget):
         settings.setValue("output_path", self.output_widget.filePath())
         settings.setValue("product", self.product_combo.currentData())
         settings.setValue("model", self.model_combo.currentData())
+        settings.setValue("qa_beside", self.qa_check.isChecked())
         self.advanced.save_settings(settings)
         self.workflow.save_settings(settings)
         settings.endGroup()
@@ -243,6 +284,7 @@ class ParametersForm(QWidget):
                 combo.setCurrentIndex(max(index, 0))
             self.advanced.restore_settings(settings)
             self.workflow.restore_settings(settings)
+            self.qa_check.setChecked(settings.value("qa_beside", False, type=bool))
             self.output_widget.setFilePath(settings.value("output_path", "") or "")
             to_file = settings.value("output", "temporary") == "file"
             (self.file_radio if to_file else self.temporary_radio).setChecked(True)
@@ -265,8 +307,13 @@ class ParametersForm(QWidget):
         """Show the chosen model's calibrated threshold (kept aside if the user set one)."""
         if self._quiet:  # restoring settings: the threshold is read when the panel shows
             return
+        self._show_model_file()
+        self._offer_qa_beside()
         self._threshold_loaded = True
-        if self.model_combo.currentData() == "qa" and not self.advanced.weights():
+        no_threshold = self.model_combo.currentData() == "qa" and not self.advanced.weights()
+        # The product QA band is decoded as it is: no threshold to set.
+        self.threshold_row.setEnabled(not no_threshold)
+        if no_threshold:
             self.threshold_row.set_model_default(0.5, self.tr(
                 "The product QA band is decoded as it is: no threshold applies."))
             self.save_settings()
@@ -280,7 +327,17 @@ class ParametersForm(QWidget):
         )
         self.save_settings()
 
+    def _on_layers_added(self, *_args) -> None:
+        QTimer.singleShot(0, self._follow_combo)
+
+    def _follow_combo(self) -> None:
+        """Describe the combo's layer if it is not the one described (see _connect)."""
+        layer = self.layer_combo.currentLayer()
+        if (layer.id() if layer is not None else None) != self._layer_id:
+            self._on_layer_changed(layer)
+
     def _on_layer_changed(self, layer: QgsMapLayer | None) -> None:
+        self._layer_id = layer.id() if layer is not None else None
         self.input = describe_layer(layer) if isinstance(layer, QgsRasterLayer) else None
         info = self.input
         self.bands.show_layer(layer, info)
@@ -300,8 +357,23 @@ class ParametersForm(QWidget):
         if self.problem is None and self.model_combo.currentData() == "qa" and not (
             self.has_qa_band or self.advanced.weights()
         ):
-            self.problem = self.tr(NO_QA_BAND_HELP)
+            self.problem = tr(NO_QA_BAND_HELP)
+        if self.problem is None and (
+            "MASK_CLASSES" in self.workflow.keys and not self.workflow.masked_classes()
+        ):
+            self.problem = self.tr(
+                "Tick at least one class to mask (Mask finishing): with none, the sieve, the "
+                "buffer, the masked image and the polygons would have nothing to act on.")
         self.changed.emit()
+
+    def _show_model_file(self) -> None:
+        """A model file wins over the Model list: grey the list out and say which file runs."""
+        weights = self.advanced.weights()
+        self.model_combo.setEnabled(weights is None)
+        self.model_note.setVisible(weights is not None)
+        self.model_note.setText("" if weights is None else wrappable(self.tr(
+            "The model file {name} is used (Advanced > Model file); clear it to choose a "
+            "model here.").format(name=weights.name)))
 
     def _offer_qa_band(self, info: LayerInput | None) -> None:
         """Enable "Product QA band" only for an input with a QA band (QA_PIXEL or BQA)."""
@@ -317,17 +389,27 @@ class ParametersForm(QWidget):
         item = self.model_combo.model().item(index) if index >= 0 else None
         if item is not None:
             item.setEnabled(self.has_qa_band)
-            item.setToolTip("" if self.has_qa_band else self.tr(NO_QA_BAND_HELP))
+            item.setToolTip("" if self.has_qa_band else tr(NO_QA_BAND_HELP))
+        self._offer_qa_beside()
+
+    def _offer_qa_beside(self) -> None:
+        """The QA band beside the network's mask: for an input with one, a network run."""
+        offered = self.has_qa_band and self.model_combo.currentData() != "qa"
+        self.qa_check.setEnabled(offered)
+
+    def qa_beside(self) -> bool:
+        """Whether a run should also load the product QA band's mask beside its own."""
+        return self.qa_check.isEnabled() and self.qa_check.isChecked()
 
     def _level_sentence(self, info: LayerInput) -> str:
         """The "Detected" sentence in the Product level combo's words."""
         if not info.level:
-            return info.level_reason
+            return translate_engine(info.level_reason)
         # The engine's reason starts with its own name of the level: say the combo's.
         _engine_name, _, why = info.level_reason.split(";")[0].rstrip(".").partition(", ")
         sentence = tr(LEVEL_NAMES.get(info.level, info.level))
         if why:
-            sentence += f", {why}"
+            sentence += f", {translate_engine(why)}"
         if "if this is wrong" in info.level_reason:
             sentence += self.tr(" (a guess: choose the product level if it is wrong)")
         return sentence + "."

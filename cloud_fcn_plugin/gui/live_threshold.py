@@ -3,7 +3,7 @@
 A panel run whose outputs are temporary also writes its cloud probability to a
 temporary file. While the input and the model stay as they were, moving the
 threshold (or changing the sieve or buffer) re-thresholds that probability in a
-background task with the engine's own code (:func:`~..engine.rethreshold.rethreshold`)
+background task with the engine's own code (:func:`~..engine.outputs.rethreshold.rethreshold`)
 and points the run's layers at the new files: no network run, no frozen QGIS. Any
 other change (input, model, bands, product level, tiling) needs Run again.
 """
@@ -25,9 +25,10 @@ from qgis.core import (
 )
 
 from ..common.choices import mask_class_words
-from ..common.engine_call import error_sentence, qgis_wording
+from ..common.engine_call import error_sentence, user_sentence
 from ..common.run_group import RunGroup, run_label, unique_layer_name
 from ..common.style import (
+    describe_mask_band,
     mask_abstract,
     mask_layer_name,
     set_layer_abstract,
@@ -87,6 +88,9 @@ class KeptRun:
         shadow_threshold: the checkpoint's shadow threshold (``None``: the engine's).
         shown: the finish the layers show now.
         made_files: files earlier re-thresholds wrote (removed once replaced).
+        notes: the run's warnings that a new threshold leaves true (all but the QA one).
+        qa: the product QA band and its class counts (``engine_call.qa_counts_of``),
+            ``None`` without one, :data:`NOT_READ` until the first re-threshold reads it.
     """
 
     layer_id: str
@@ -102,10 +106,20 @@ class KeptRun:
     shadow_threshold: float | None
     shown: Finish
     made_files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    qa: Any = None
+
+    def __post_init__(self) -> None:
+        if self.qa is None:
+            self.qa = NOT_READ
+
+
+#: KeptRun.qa before the QA band was read.
+NOT_READ = object()
 
 
 class RethresholdTask(QgsTask):
-    """Runs :func:`~..engine.rethreshold.rethreshold` off the GUI thread.
+    """Runs :func:`~..engine.outputs.rethreshold.rethreshold` off the GUI thread.
 
     ``done(task, ok)`` is called on the GUI thread when it ends; ``result`` holds the
     engine's ``DetectionResult`` and ``error`` the sentence of a failure.
@@ -120,11 +134,14 @@ class RethresholdTask(QgsTask):
                                            ("polygons", "polygons.gpkg"))
                         if kind in kept.layers}
         self.result = None
+        #: The product QA band against the new mask (``None`` without a QA band).
+        self.comparison = None
         self.error = ""
         self.seconds = 0.0
 
     def run(self) -> bool:
         """Re-threshold (task thread)."""
+        from ..common.engine_call import qa_comparison, qa_counts_of
         from ..engine.outputs.rethreshold import rethreshold
         from ..engine.params import DetectionParams
 
@@ -144,12 +161,20 @@ class RethresholdTask(QgsTask):
         except CanceledError:
             return False
         except CloudFcnError as exc:
-            self.error = qgis_wording(error_sentence(exc))
+            self.error = user_sentence(exc)
             return False
         except Exception as exc:  # one sentence in the panel, never a traceback
             self.error = error_sentence(exc)
             return False
         self.seconds = self.result.seconds
+        describe_mask_band(self.outputs["mask"])
+        # The QA band's counts are read once per run; the comparison is the new mask's.
+        try:
+            if self.kept.qa is NOT_READ:
+                self.kept.qa = qa_counts_of(self.kept.input_path)
+            self.comparison = qa_comparison(self.kept.qa, self.result.class_pixels)
+        except Exception:  # an unreadable QA band: the cover is still right
+            self.kept.qa, self.comparison = None, None
         return True
 
     def finished(self, result: bool) -> None:

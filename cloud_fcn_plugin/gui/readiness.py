@@ -8,7 +8,7 @@ the sentence before Run and keep Run disabled.
 
 from __future__ import annotations
 
-from ..common.engine_call import error_sentence, qgis_wording
+from ..common.engine_call import user_sentence
 from ..common.layer_input import LayerInput
 from ..engine.errors import CloudFcnError
 
@@ -35,7 +35,7 @@ def input_problem(
         with open_scene(info.path, bands=None if info.is_product else bands, product=product):
             pass
     except CloudFcnError as exc:
-        return qgis_wording(error_sentence(exc))
+        return user_sentence(exc)
     except Exception:  # not the engine's refusal: the run will say
         return None
     return None

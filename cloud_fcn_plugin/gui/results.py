@@ -13,8 +13,8 @@ from qgis.core import (
     QgsVectorLayer,
 )
 
+from ..common.engine_text import translate_engine
 from ..common.style import (
-    TEMPORARY_SUFFIX,
     mask_abstract,
     mask_layer_name,
     set_layer_abstract,
@@ -22,6 +22,7 @@ from ..common.style import (
     style_masked_image,
     style_polygon_layer,
     style_probability_layer,
+    temporary_suffix,
 )
 from ..translation import tr
 from .runner import PanelRun
@@ -59,6 +60,33 @@ def cover_sentence(results: dict, layer_name: str) -> str:
     if qa is not None:
         text += tr("; product QA band: {qa:.2f} % cloud").format(qa=qa)
     return text
+
+
+def rethreshold_results(result, comparison) -> dict:
+    """The algorithm's cover outputs for a re-thresholded mask (``DetectionResult``) and
+    the product QA band's comparison with it (``QaComparison`` or ``None``)."""
+    from ..engine.classes import CLOUD_SHADOW, THICK_CLOUD, THIN_CLOUD
+
+    return {
+        "CLOUD_COVER": result.cloud_cover,
+        "THICK_CLOUD_COVER": result.class_cover(THICK_CLOUD),
+        "THIN_CLOUD_COVER": result.class_cover(THIN_CLOUD),
+        "SHADOW_COVER": result.class_cover(CLOUD_SHADOW),
+        "QA_CLOUD_COVER": None if comparison is None else comparison.qa.cloud_cover,
+    }
+
+
+def rethreshold_outcome(kept, task, details: str) -> LayerOutcome:
+    """What the panel shows after a new threshold: the sentence a run shows, the QA
+    comparison recomputed on the new mask, and its warning where they now differ."""
+    warnings = list(kept.notes)
+    comparison = task.comparison
+    if comparison is not None and comparison.warning():
+        warnings.append(translate_engine(f"Warning: {comparison.warning()}"))
+    return LayerOutcome(
+        cover_sentence(rethreshold_results(task.result, comparison), kept.layer_name),
+        details, warnings,
+    )
 
 
 def load_mask(run: PanelRun, results: dict) -> QgsRasterLayer:
@@ -117,5 +145,5 @@ def temporary_name(name: str, path: str) -> str:
     """Add the temporary marker to ``name`` when ``path`` is in Processing's temporary folder."""
     folder = Path(QgsProcessingUtils.tempFolder()).resolve()
     if folder in Path(path).resolve().parents:
-        return f"{name} {TEMPORARY_SUFFIX}"
+        return f"{name} {temporary_suffix()}"
     return name

@@ -19,9 +19,12 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProject,
+    QgsTask,
 )
 
 ALGORITHM_ID = "cloud_fcn:detectclouds"
+#: QgsTask's "no system notification" flag (QGIS 3.26 and later), or None.
+SILENT = getattr(QgsTask.Flag, "Silent", None)
 
 
 class PanelFeedback(QgsProcessingFeedback):
@@ -35,6 +38,19 @@ class PanelFeedback(QgsProcessingFeedback):
         super().__init__()
         self.warnings: list[str] = []
         self.errors: list[str] = []
+        #: The engine's notes as it wrote them (English) and as they were shown.
+        self.engine_messages: list[tuple[str, str]] = []
+
+    def record_engine_message(self, english: str, shown: str) -> None:
+        """Keep an engine note in both languages (called by the algorithm's log)."""
+        self.engine_messages.append((english, shown))
+
+    def qa_warnings(self) -> set[str]:
+        """The warnings (as shown) that compare the mask with the product QA band."""
+        from ..common.engine_call import QA_WARNING_MARKER
+
+        return {shown for english, shown in self.engine_messages
+                if QA_WARNING_MARKER in english}
 
     def pushWarning(self, warning: str) -> None:
         self.warnings.append(warning)
@@ -48,10 +64,14 @@ class PanelFeedback(QgsProcessingFeedback):
 class PanelTask(QgsProcessingAlgRunnerTask):
     """The algorithm dialog's runner task, ending as complete after a clean cancel.
 
-    QGIS (``QgisApp::onTaskCompleteShowNotify``) announces every task that ends
-    *terminated* as "Task failed", on top of the panel's own "canceled" message. A
-    cancel the algorithm honoured is no failure: the task completes, its description
-    says it was canceled, and the panel reports the cancel itself.
+    QGIS (``QgisApp::onTaskCompleteShowNotify``) announces every task of ten seconds or
+    more that ends *terminated* as "Task failed" and one that completes as "Task
+    complete", on top of the panel's own message. A cancel the algorithm honoured is no
+    failure: the task completes and its description says it was canceled. Where QGIS
+    lets a task be silent (``QgsTask.Flag.Silent``, QGIS 3.26 and later) the panel's
+    tasks are, and the panel alone says how a run ended ("... was canceled."); QGIS 3.22
+    has no such flag: the panel takes QGIS's "Task complete: ...: canceled" off the
+    message bar (``DetectCloudsDock._drop_notice``).
     """
 
     def __init__(
@@ -62,9 +82,18 @@ class PanelTask(QgsProcessingAlgRunnerTask):
         feedback: QgsProcessingFeedback,
         canceled_description: str = "",
     ) -> None:
-        super().__init__(algorithm, parameters, context, feedback)
+        if SILENT is not None:  # QGIS 3.26 and later: the panel says how the run ended
+            super().__init__(algorithm, parameters, context, feedback,
+                             QgsTask.Flag.CanCancel | SILENT)
+        else:
+            super().__init__(algorithm, parameters, context, feedback)
         self._feedback = feedback
         self._canceled_description = canceled_description
+
+    @property
+    def panel_feedback(self) -> QgsProcessingFeedback:
+        """The run's feedback (its warnings and errors, for the panel)."""
+        return self._feedback
 
     def run(self) -> bool:
         """Run the algorithm (task thread); a clean cancel counts as done."""
@@ -96,6 +125,10 @@ class PanelRun:
     input_path: Path | None = None
     #: Whether the user asked for the probability layer (a kept probability is not shown).
     load_probability: bool = False
+    #: Whether to load the product QA band's mask beside the network's once it is in.
+    qa_beside: bool = False
+    #: The task's description once canceled (what QGIS's own notice would show).
+    task_description: str = ""
 
 
 def record_in_history(algorithm, parameters: dict[str, Any], context) -> None:

@@ -6,9 +6,17 @@ import contextlib
 from collections.abc import Iterator
 
 from qgis.PyQt.QtCore import Qt, pyqtSignal
-from qgis.PyQt.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSlider, QToolButton, QWidget
+from qgis.PyQt.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-from .widgets import describe, wrapping_label
+from .widgets import describe, wrappable, wrapping_label
 
 SLIDER_SCALE = 1000  # slider steps per unit of probability: 0.001 resolution
 
@@ -38,6 +46,8 @@ class ThresholdRow(QWidget):
         self.spin.setRange(1 / SLIDER_SCALE, 1 - 1 / SLIDER_SCALE)
         self.spin.setDecimals(3)
         self.spin.setSingleStep(0.01)
+        self.spin.setMinimumWidth(60)
+        self.spin.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         describe(self.spin, self.tr("Threshold"), self.tr(
             "Type the cloud probability threshold (0.001 to 0.999)."))
         self.reset_button = QToolButton()
@@ -49,11 +59,16 @@ class ThresholdRow(QWidget):
         self.slider.valueChanged.connect(self._on_slider_changed)
         self.spin.valueChanged.connect(self._on_spin_changed)
         self.reset_button.clicked.connect(self.reset)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.spin)
+        # The slider on its own line, the value and Reset under it: side by side the
+        # three need more than a narrow dock ("Réinitialiser").
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(self.slider)
+        row = QHBoxLayout()
+        row.addWidget(self.spin, 1)
         row.addWidget(self.reset_button)
+        column.addLayout(row)
 
     def value(self) -> float:
         """Return the threshold shown."""
@@ -83,7 +98,7 @@ class ThresholdRow(QWidget):
             self.note.setText(self._user_note())
         else:
             self.show_value(value)
-            self.note.setText(note)
+            self.note.setText(wrappable(note))
 
     def reset(self) -> None:
         """Forget the user's threshold; the owner shows the model's again."""

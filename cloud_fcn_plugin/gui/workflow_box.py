@@ -1,4 +1,5 @@
-"""The "Clean-up and extra outputs" group: sieve, buffer, masked image and polygons.
+"""The "Mask finishing" group (clean-up and extra outputs): sieve, buffer, masked image,
+polygons.
 
 Which classes they act on (thick cloud, thin cloud, cloud shadow: all by default) is
 chosen here too, and whether the probability layer is loaded beside the mask.
@@ -11,12 +12,13 @@ from typing import Any
 from qgis.core import QgsApplication, QgsSettings
 from qgis.gui import QgsCollapsibleGroupBox
 from qgis.PyQt.QtCore import pyqtSignal
-from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QHBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import QCheckBox, QFormLayout, QVBoxLayout, QWidget
 
 from ..common.choices import MASK_CLASS_CHOICES
 from ..engine.params import MAX_BUFFER
+from ..translation import tr
 from .runner import ALGORITHM_ID
-from .widgets import describe, optional_spin, output_file_widget
+from .widgets import WrappingCheck, describe, fit_form, optional_spin, output_file_widget
 
 #: The algorithm's optional workflow parameters (buffer, sieve, extra outputs).
 WORKFLOW_KEYS = ("BUFFER", "MIN_SIZE", "MASKED_IMAGE", "POLYGONS", "MASK_CLASSES", "PROBABILITY")
@@ -34,22 +36,24 @@ class WorkflowBox(QgsCollapsibleGroupBox):
 
     def __init__(self) -> None:
         super().__init__()
-        self.setTitle(self.tr("Clean-up and extra outputs"))
+        self.setTitle(self.tr("Mask finishing"))
         self.setCollapsed(True)
         form = QFormLayout(self)
         self.class_checks = []
         classes = QWidget()
-        row = QHBoxLayout(classes)
+        # One above the other: side by side they made the panel 516 px wide (review
+        # 2026-12-05, defect 3).
+        row = QVBoxLayout(classes)
         row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
         for _, label in MASK_CLASS_CHOICES:
-            check = QCheckBox(self.tr(label))
+            check = QCheckBox(tr(label))  # marked in the @default context (choices.py)
             check.setChecked(True)
-            describe(check, self.tr(label), self.tr(
+            describe(check, tr(label), self.tr(
                 "Mask this class: the buffer, the sieve, the masked image and the polygons act "
                 "on the classes ticked here."))
             row.addWidget(check)
             self.class_checks.append(check)
-        row.addStretch(1)
         form.addRow(self.tr("Classes to mask"), classes)
         self.buffer_spin = optional_spin(0, MAX_BUFFER, self.tr("Off"))
         describe(self.buffer_spin, self.tr("Cloud buffer"), self.tr(
@@ -61,13 +65,13 @@ class WorkflowBox(QgsCollapsibleGroupBox):
             "Drop patches of the classes to mask with fewer pixels than this (sieve), before "
             "the buffer. Off keeps every patch."))
         form.addRow(self.tr("Smallest cloud (pixels)"), self.min_size_spin)
-        self.masked_check = QCheckBox(self.tr("Masked image"))
+        self.masked_check = WrappingCheck(self.tr("Masked image"))
         describe(self.masked_check, self.tr("Masked image"), self.tr(
             "Also write the input with the classes to mask and fill set to no data."))
         self.masked_widget = output_file_widget(self.tr("GeoTIFF (*.tif *.tiff)"))
         describe(self.masked_widget, self.tr("Masked image file"), self.tr(
             "GeoTIFF for the masked image; empty, a temporary file."))
-        self.polygons_check = QCheckBox(self.tr("Cloud polygons"))
+        self.polygons_check = WrappingCheck(self.tr("Cloud polygons"))
         describe(self.polygons_check, self.tr("Cloud polygons"), self.tr(
             "Also write the classes to mask as polygons with their class and area, in the "
             "input's CRS."))
@@ -78,13 +82,14 @@ class WorkflowBox(QgsCollapsibleGroupBox):
                               (self.polygons_check, self.polygons_widget)):
             widget.setEnabled(False)
             check.toggled.connect(widget.setEnabled)
-            form.addRow(check, widget)
-        self.probability_check = QCheckBox(self.tr("Load the probability layer"))
+            form.addRow(check)  # the check, then its file picker under it: each the
+            form.addRow(widget)  # dock's whole width
+        self.probability_check = WrappingCheck(self.tr("Load the probability layer"))
         describe(self.probability_check, self.tr("Probability layer"), self.tr(
             "Also write the network's probabilities (band 1 cloud, then thin cloud and shadow "
             "where the model has them) to a temporary file and load it beside the mask: it "
             "shows where the network hesitated."))
-        form.addRow("", self.probability_check)
+        form.addRow(self.probability_check)
         self.keys = _offered_keys()
         rows = {"BUFFER": (self.buffer_spin,), "MIN_SIZE": (self.min_size_spin,),
                 "MASKED_IMAGE": (self.masked_check, self.masked_widget),
@@ -96,6 +101,7 @@ class WorkflowBox(QgsCollapsibleGroupBox):
                 label = form.labelForField(widget)
                 if label is not None:
                     label.setVisible(key in self.keys)
+        fit_form(form, stacked=True)
         self.setVisible(bool(self.keys))
         for signal in (self.buffer_spin.valueChanged, self.min_size_spin.valueChanged,
                        self.masked_check.toggled, self.polygons_check.toggled,

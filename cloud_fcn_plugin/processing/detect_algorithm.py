@@ -27,15 +27,23 @@ from ..common.choices import (
     DEVICE_CHOICES,
     MASK_CLASS_CHOICES,
     MODEL_CHOICES,
+    PHYSICS_CHOICES,
     PRODUCT_CHOICES,
+    SHADOW_CHOICES,
     device_code,
     model_code,
     product_code,
 )
-from ..common.engine_call import error_sentence, is_warning, qgis_wording, run_detection
+from ..common.engine_call import (
+    is_warning,
+    qgis_wording,
+    run_detection,
+    user_sentence,
+)
+from ..common.engine_text import translate_engine
 from ..common.layer_input import describe_layer, resolve_bands
 from ..common.run_group import RunGroup, run_label, run_settings
-from ..common.style import mask_abstract, mask_layer_name
+from ..common.style import describe_mask_band, mask_abstract, mask_layer_name
 from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
 from ..engine.classes import THICK_CLOUD, THIN_CLOUD
 from ..engine.errors import CloudFcnError
@@ -51,6 +59,14 @@ from .workflow import (
     is_temporary,
     workflow_results,
     workflow_values,
+)
+
+#: Tags in every language: the toolbox finds "shadow" and "ombre" whatever QGIS speaks.
+TAGS = (
+    "landsat", "cloud mask", "cloud", "shadow", "cloud shadow", "shadow mask", "mask",
+    "fmask", "segmentation", "deep learning", "fcn", "cloud cover", "qa band", "qa_pixel",
+    "nuage", "nuages", "ombre", "ombres", "ombre de nuage", "masque", "masque de nuages",
+    "couverture nuageuse",
 )
 
 
@@ -70,6 +86,8 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
     OVERLAP = "OVERLAP"
     BATCH_SIZE = "BATCH_SIZE"
     DEVICE = "DEVICE"
+    PHYSICS = "PHYSICS"
+    SHADOW = "SHADOW"
     OUTPUT = "OUTPUT"
     PROBABILITY = "PROBABILITY"
     CLOUD_COVER = "CLOUD_COVER"
@@ -84,7 +102,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
     #: Choices qgis_process and scripts may give by name (MODEL_CHOICE=fullband).
     NAMED_CHOICES: ClassVar[dict[str, tuple]] = {
         PRODUCT: PRODUCT_CHOICES, MODEL_CHOICE: MODEL_CHOICES, DEVICE: DEVICE_CHOICES,
-        MASK_CLASSES: MASK_CLASS_CHOICES,
+        MASK_CLASSES: MASK_CLASS_CHOICES, PHYSICS: PHYSICS_CHOICES, SHADOW: SHADOW_CHOICES,
     }
 
     def createInstance(self) -> DetectCloudsAlgorithm:
@@ -97,7 +115,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def displayName(self) -> str:
         """Return the translated name shown in the toolbox."""
-        return tr("Detect clouds")
+        return tr("Detect clouds and shadows")
 
     def group(self) -> str:
         """Return the translated group name."""
@@ -113,7 +131,8 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def shortDescription(self) -> str:
         """Return the one-line description shown in the toolbox's tooltip."""
-        return tr("Cloud mask and cloud cover of a Landsat 8/9 scene by a neural network.")
+        return tr("Cloud and cloud shadow mask, and cloud cover, of a Landsat 8/9 scene by a "
+                  "neural network.")
 
     def helpUrl(self) -> str:
         """Return the help page shipped with the plugin."""
@@ -121,12 +140,12 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
 
     def tags(self) -> list[str]:
         """Return the words that find the algorithm in the toolbox's search."""
-        # Each word on its own so make i18n finds it; the English ones still find it too.
-        words = [tr("landsat"), tr("cloud mask"), tr("cloud"), tr("fmask"), tr("segmentation"),
-                 tr("deep learning"), tr("fcn"), tr("cloud cover")]
-        english = ["landsat", "cloud mask", "cloud", "fmask", "segmentation", "deep learning",
-                   "fcn", "cloud cover"]
-        return list(dict.fromkeys(words + english))
+        # Each word on its own so make i18n finds it; the English and French ones find it in
+        # any language (the toolbox searches the tags as well as the name).
+        words = [tr("landsat"), tr("cloud mask"), tr("cloud"), tr("shadow"), tr("cloud shadow"),
+                 tr("shadow mask"), tr("mask"), tr("fmask"), tr("segmentation"),
+                 tr("deep learning"), tr("fcn"), tr("cloud cover"), tr("qa band")]
+        return list(dict.fromkeys(words + list(TAGS)))
 
     def icon(self) -> QIcon:
         """Return the plugin icon."""
@@ -142,7 +161,10 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         for key, label in zip(self.BAND_KEYS, labels, strict=True):
             # No default: unset, the bands follow the layer's band descriptions.
             band = QgsProcessingParameterBand(key, label, None, self.INPUT, optional=True)
-            band.setHelp(tr("Unset: from the layer's band descriptions, else 3, 2, 1, 4."))
+            band.setHelp(tr("Unset: from the layer's band descriptions, else 3, 2, 1, 4; "
+                            "ignored for a product's MTL file or folder (its band files are "
+                            "found by name)."))
+            band.setMetadata(band_widget_metadata())
             self.addParameter(band)
         self.addParameter(
             _named_enum(self.PRODUCT, tr("Product level"), PRODUCT_CHOICES, defaultValue=0)
@@ -187,6 +209,11 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
                 NUMBER_INTEGER, 4, minValue=1, maxValue=256,
             ),
             _named_enum(self.DEVICE, tr("Device"), DEVICE_CHOICES, defaultValue=0),
+            _named_enum(
+                self.PHYSICS, tr("Scene-relative thermal and snow tests"), PHYSICS_CHOICES,
+                defaultValue=0,
+            ),
+            _named_enum(self.SHADOW, tr("Cloud shadow"), SHADOW_CHOICES, defaultValue=0),
         ]
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
@@ -233,7 +260,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         try:
             values = self._typed(parameters)
         except CloudFcnError as exc:
-            return False, qgis_wording(error_sentence(exc))
+            return False, user_sentence(exc)
         return super().checkParameterValues(values, context)
 
     def processAlgorithm(
@@ -246,7 +273,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         try:
             parameters = self._typed(parameters)
         except CloudFcnError as exc:
-            raise QgsProcessingException(qgis_wording(error_sentence(exc))) from exc
+            raise QgsProcessingException(user_sentence(exc)) from exc
         layer = self.parameterAsRasterLayer(parameters, self.INPUT, context)
         if layer is None:
             raise QgsProcessingException(self.invalidRasterError(parameters, self.INPUT))
@@ -256,7 +283,7 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
             params = self._params(parameters, context, layer, probability, feedback)
             params = replace(params, **workflow_values(self, parameters, context))
             source = describe_layer(layer)
-            feedback.pushInfo(f"Reading {source.path}")
+            feedback.pushInfo(tr("Reading {path}").format(path=source.path))
             result = run_detection(
                 source.path,
                 Path(output),
@@ -268,8 +295,9 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         except QgsProcessingException:
             raise
         except Exception as exc:  # engine errors, and the last resort: one line, no traceback
-            raise QgsProcessingException(qgis_wording(error_sentence(exc))) from exc
-        feedback.pushInfo(result.summary())
+            raise QgsProcessingException(user_sentence(exc)) from exc
+        feedback.pushInfo(run_summary(result))
+        describe_mask_band(output)  # its legend in the user's language
         # Sieve, buffer, bands and tiling name and describe the outputs; one group holds
         # them, as the panel places its runs (common/run_group.py).
         settings = run_settings(params)
@@ -315,9 +343,11 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         guess = describe_layer(layer)
         bands = resolve_bands(chosen, guess)
         if guess.is_product:
-            feedback.pushInfo(f"Landsat product folder {guess.path.name}: bands found by name.")
+            feedback.pushInfo(tr("Landsat product folder {folder}: bands found by name.")
+                              .format(folder=guess.path.name))
         elif bands != chosen and guess.bands is not None:
-            feedback.pushInfo(f"Bands from the layer's band descriptions: {bands}.")
+            feedback.pushInfo(tr("Bands from the layer's band descriptions: {bands}.")
+                              .format(bands=bands))
         model = self.parameterAsFile(parameters, self.MODEL, context)
         return DetectionParams(
             bands=bands,
@@ -331,6 +361,8 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
             device=device_code(self.parameterAsEnum(parameters, self.DEVICE, context)),
             probability=Path(probability) if probability else None,
             overwrite=True,  # Processing asked the user already, or made a temporary name.
+            physics=PHYSICS_CHOICES[self.parameterAsEnum(parameters, self.PHYSICS, context)][0],
+            shadow=SHADOW_CHOICES[self.parameterAsEnum(parameters, self.SHADOW, context)][0],
         )
 
     def _optional(self, parameters, key, context, *, integer: bool) -> float | int | None:
@@ -340,6 +372,21 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
         if integer:
             return self.parameterAsInt(parameters, key, context)
         return self.parameterAsDouble(parameters, key, context)
+
+
+def band_widget_metadata() -> dict:
+    """The band parameters' widget: QGIS's, but quiet for an MTL input (band_wrapper.py).
+
+    Named by its import path (parameter metadata must stay plain values); none where QGIS
+    has no Python widget wrappers (qgis_process, QGIS 4): QGIS's own widget then.
+    """
+    try:
+        from . import band_wrapper
+    except ImportError:
+        return {}
+    return {"widget_wrapper": {
+        "class": f"{band_wrapper.__name__}.{band_wrapper.ProductAwareBandWrapper.__name__}",
+    }}
 
 
 def _named_enum(key: str, label: str, choices, **kwargs) -> QgsProcessingParameterEnum:
@@ -360,9 +407,34 @@ def _is_set(value: Any) -> bool:
 
 
 def _report(feedback: QgsProcessingFeedback, message: str) -> None:
-    """Pass an engine note on: warnings (no MTL, guessed level) as Processing warnings."""
-    message = qgis_wording(message)
-    if is_warning(message):
+    """Pass an engine note on, in the user's language: warnings (no MTL, guessed level,
+    a QA band that disagrees) as Processing warnings."""
+    english = qgis_wording(message)
+    warning = is_warning(english)  # decided on the engine's own words
+    message = translate_engine(english)
+    record = getattr(feedback, "record_engine_message", None)
+    if record is not None:  # the panel's feedback keeps both (gui/runner.py)
+        record(english, message)
+    if warning:
         feedback.pushWarning(message)
     else:
         feedback.pushInfo(message)
+
+
+def run_summary(result) -> str:
+    """The run's one log line in the user's language (the engine's ``summary()``, worded
+    for QGIS): cover of each class, pixels, time, device, level, model and threshold."""
+    threshold = result.threshold
+    text = tr("Cloud cover {cover:.2f} %, shadow {shadow:.2f} % of {valid:,} valid pixels "
+              "({width}x{height}; thick cloud {thick:.1f} %, thin cloud {thin:.1f} %), "
+              "{seconds:.1f} s on {device}, product {product}, {model}").format(
+        cover=result.cloud_cover, shadow=result.shadow_cover, valid=result.valid_pixels,
+        width=result.width, height=result.height, thick=result.class_cover(THICK_CLOUD),
+        thin=result.class_cover(THIN_CLOUD), seconds=result.seconds, device=result.device,
+        product=result.product, model=translate_engine(result.model or "given model"))
+    if threshold == threshold:  # NaN: the product QA band, decoded as it is
+        text += tr(", threshold {threshold:.3f}").format(threshold=threshold)
+    if result.detected_cloud_cover is not None:
+        text += tr(" ({cover:.2f} % before sieve and buffer)").format(
+            cover=result.detected_cloud_cover)
+    return text + "."

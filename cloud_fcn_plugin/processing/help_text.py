@@ -104,9 +104,15 @@ def _parameters_section(tr: Translate, thresholds: dict[str, float | None]) -> S
                              "cloud, thin cloud and cloud shadow; the 4-band model reads red, "
                              "green, blue and NIR from any input; the full-band model reads "
                              "B2-B7, cirrus B9 and thermal B10 of a Level-1 product. The last "
-                             "two mark cloud only. Automatic takes the 6-band model wherever "
-                             "the input has B2-B7, else the 4-band model; the full-band model "
-                             "runs only when chosen.")),
+                             "two mark cloud only. Automatic takes the 4-band model with the "
+                             "scene's own thermal and snow tests where the input has its "
+                             "thermal band B10 (Level-1 products), the 6-band model where it "
+                             "has B2-B7 without B10, else the 4-band model; the full-band "
+                             "model runs only when chosen. Physics only runs Fmask's tests "
+                             "relative to the scene, without a network. Every model gets "
+                             "cloud shadow by geometry: each cloud cast along the sun (the "
+                             "MTL's angles, else the direction the scene shows) onto dark "
+                             "pixels.")),
             (tr("Threshold"), _threshold_text(tr, thresholds)),
             (tr("Model file"), tr("a checkpoint saved by the training script, or an ONNX "
                                   "model (.onnx) whose cloud_fcn.* metadata says its bands, "
@@ -116,7 +122,10 @@ def _parameters_section(tr: Translate, thresholds: dict[str, float | None]) -> S
                                 "per batch (more is faster on a GPU and needs more memory) "
                                 "and the device; the device list shows which of CUDA, Apple "
                                 "MPS and CPU are available, and the result says which one "
-                                "ran.")),
+                                "ran; the scene-relative thermal and snow tests (where "
+                                "measured to help, always, or off) and how cloud shadow is "
+                                "found (geometry with the model's own, geometry only, or the "
+                                "model's own class).")),
         ],
     ])
 
@@ -232,11 +241,14 @@ def _closing_sections(tr: Translate) -> list[Section]:
 
 def sections(tr: Translate, thresholds: dict[str, float | None]) -> tuple[str, list[Section]]:
     """The help's introduction and sections, each string passed through ``tr``."""
-    intro = tr("Finds clouds in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 "
-               "surface reflectance) with a fully convolutional network and writes a cloud "
-               "mask on the same grid as the input, plus the cloud cover percentage. The "
-               "Detect clouds panel (toolbar button, or Raster > Cloud FCN > Detect clouds) "
-               "runs this algorithm: the same checks, messages and history entries.")
+    intro = tr("Finds clouds and cloud shadows in a Landsat 8 or 9 scene (Level-1, "
+               "top-of-atmosphere or Level-2 surface reflectance) with a fully convolutional "
+               "network and writes a mask on the same grid as the input (clear, thick cloud, "
+               "thin cloud, cloud shadow), plus the cover of each class. The Detect clouds and "
+               "shadows panel (toolbar button, or Raster > Cloud FCN > Detect clouds and "
+               "shadows) runs this algorithm: the same checks, messages and history entries; "
+               "where the input has a product QA band, the panel can load its mask beside the "
+               "network's with one click.")
     return intro, [
         _input_section(tr),
         _parameters_section(tr, thresholds),

@@ -30,7 +30,7 @@ from qgis.core import (
 
 from ..common.choices import MASK_CLASS_CHOICES, mask_class_words
 from ..common.run_group import RunGroup
-from ..common.style import TEMPORARY_SUFFIX, style_masked_image, style_polygon_layer
+from ..common.style import style_masked_image, style_polygon_layer, temporary_suffix
 from ..compat import NUMBER_INTEGER
 from ..engine.params import MAX_BUFFER, MAX_MIN_SIZE, POLYGON_LAYER, DetectionResult
 from ..translation import tr
@@ -202,7 +202,7 @@ def is_temporary(path: str) -> bool:
 
 def _temporary_marked(name: str, path: str) -> str:
     """``name``, followed by ``[temporary]`` for an output lost when QGIS exits."""
-    return f"{name} {TEMPORARY_SUFFIX}" if is_temporary(path) else name
+    return f"{name} {temporary_suffix()}" if is_temporary(path) else name
 
 
 class OutputPlacer(QgsProcessingLayerPostProcessorInterface):

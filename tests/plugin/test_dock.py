@@ -508,7 +508,7 @@ class TestRun:
         finally:
             manager.statusChanged.disconnect(seen)
         assert QgsTask.TaskStatus.Terminated not in statuses
-        assert descriptions[-1] == "Detect clouds in stack: canceled"
+        assert descriptions[-1] == "Detect clouds and shadows in stack: canceled"
         assert finished == [False]
         qtbot.waitUntil(lambda: dock.run_button.text() == "Run")
         assert dock.cover_label.text() == "Cloud cover: canceled"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import shutil
 import zipfile
 
 import pytest
@@ -43,8 +44,7 @@ class TestPackage:
 
     def test_translations_ship_compiled(self, zip_names):
         assert not any(name.endswith(".ts") for name in zip_names)
-        if (REPO_ROOT / "cloud_fcn_plugin" / "i18n" / "cloud_fcn_fr.qm").is_file():
-            assert "cloud_fcn_plugin/i18n/cloud_fcn_fr.qm" in zip_names
+        assert "cloud_fcn_plugin/i18n/cloud_fcn_fr.qm" in zip_names
 
     def test_the_demo_sample_ships_with_its_default_style(self, zip_names):
         for name in ("LC80130312015295LGN00_B2-B5_toa_120m.tif",
@@ -66,6 +66,57 @@ class TestPackage:
         # No placeholder addresses: the project has no public home yet (item 15 of issue 18).
         assert "example.org" not in (REPO_ROOT / "metadata.txt").read_text(encoding="utf-8")
         assert package.upload_gaps(metadata) == ["email", "repository"]
+
+
+def _bare_tree(root):
+    """A source tree with the French .ts and no compiled .qm (a fresh clone)."""
+    package_dir = root / "cloud_fcn_plugin"
+    (package_dir / "i18n").mkdir(parents=True)
+    (package_dir / "__init__.py").write_text("", encoding="utf-8")
+    shutil.copy(REPO_ROOT / "cloud_fcn_plugin" / "i18n" / "cloud_fcn_fr.ts", package_dir / "i18n")
+    for name in ("metadata.txt", "LICENSE"):
+        shutil.copy(REPO_ROOT / name, root / name)
+    return root
+
+
+class TestTranslationsInTheZip:
+    """Review 2026-12-05, defect 8: package.py alone built an English-only zip, silently."""
+
+    def test_the_script_compiles_them_itself(self, qgis_app, tmp_path):
+        from qgis.PyQt.QtCore import QTranslator
+
+        if package.find_lrelease() is None:
+            pytest.skip("lrelease is not installed")
+        root = _bare_tree(tmp_path / "tree")
+        archive = package.build(tmp_path / "dist", root)
+        with zipfile.ZipFile(archive) as opened:
+            qm = tmp_path / "fr.qm"
+            qm.write_bytes(opened.read("cloud_fcn_plugin/i18n/cloud_fcn_fr.qm"))
+        translator = QTranslator()
+        assert translator.load(str(qm))
+        assert translator.translate("@default", "Detect clouds and shadows") == (
+            "Détecter les nuages et les ombres")
+        assert not (root / "cloud_fcn_plugin" / "i18n" / "cloud_fcn_fr.qm").exists()
+
+    def test_without_lrelease_it_refuses_in_one_line(self, tmp_path, capsys, monkeypatch):
+        root = _bare_tree(tmp_path / "tree")
+        with pytest.raises(package.TranslationError, match="lrelease") as refused:
+            package.build(tmp_path / "dist", root, lrelease="")
+        assert "\n" not in str(refused.value)
+        assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").iterdir())
+        monkeypatch.setattr(package, "find_lrelease", lambda: None)
+        monkeypatch.setattr(package, "REPO_ROOT", root)
+        assert package.main(["--output", str(tmp_path / "dist")]) == 1
+        error = capsys.readouterr().err.strip()
+        assert error.count("\n") == 0 and "lrelease" in error and "cloud_fcn_fr.ts" in error
+
+    def test_a_fresh_qm_is_shipped_when_asked(self, tmp_path):
+        root = _bare_tree(tmp_path / "tree")
+        qm = root / "cloud_fcn_plugin" / "i18n" / "cloud_fcn_fr.qm"
+        qm.write_bytes(b"qm")
+        archive = package.build(tmp_path / "dist", root, lrelease="", allow_stale_qm=True)
+        with zipfile.ZipFile(archive) as opened:
+            assert opened.read("cloud_fcn_plugin/i18n/cloud_fcn_fr.qm") == b"qm"
 
 
 class TestInstallDev:

@@ -27,9 +27,9 @@ class TestLifecycle:
         try:
             assert "cloud_fcn" in _provider_ids()
             assert registry.algorithmById("cloud_fcn:detectclouds") is not None
-            assert [a.text() for a in qgis_iface.toolbar.actions()] == ["Detect clouds"]
-            assert qgis_iface.raster_menu_entries() == ["Cloud FCN > Detect clouds"]
-            assert [d.windowTitle() for d in qgis_iface.docks] == ["Detect clouds"]
+            assert [a.text() for a in qgis_iface.toolbar.actions()] == ["Detect clouds and shadows"]
+            assert qgis_iface.raster_menu_entries() == ["Cloud FCN > Detect clouds and shadows"]
+            assert [d.windowTitle() for d in qgis_iface.docks] == ["Detect clouds and shadows"]
             assert not plugin.dock.isVisible()
         finally:
             plugin.unload()

@@ -55,7 +55,7 @@ def _assert_same_grid(mask_path: str | Path, source: QgsRasterLayer) -> QgsRaste
 class TestDefinition:
     def test_parameters_help_and_outputs(self, qgis_processing):
         alg = QgsApplication.processingRegistry().algorithmById(ALG)
-        assert alg.displayName() == "Detect clouds"
+        assert alg.displayName() == "Detect clouds and shadows"
         names = [p.name() for p in alg.parameterDefinitions()]
         assert names[:5] == ["INPUT", "RED", "GREEN", "BLUE", "NIR"]
         # Unset bands follow the layer's band descriptions; set ones are used as given.

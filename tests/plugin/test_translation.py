@@ -108,7 +108,7 @@ class TestTheTranslatorInQgis:
         from qgis.core import QgsApplication
 
         alg = QgsApplication.processingRegistry().createAlgorithmById("cloud_fcn:detectclouds")
-        assert alg.displayName() == "Détecter les nuages"
+        assert alg.displayName() == "Détecter les nuages et les ombres"
         assert alg.parameterDefinition("INPUT").description() == "Raster en entrée"
         assert "<h3>Finition du masque</h3>" in alg.shortHelpString()
         assert "Modèle toutes bandes (B2-B7, cirrus, thermique)" in (
@@ -121,7 +121,7 @@ class TestTheTranslatorInQgis:
         dock = DetectCloudsDock(qgis_iface, qgis_iface.mainWindow())
         qtbot.addWidget(dock)
         try:
-            assert dock.windowTitle() == "Détecter les nuages"
+            assert dock.windowTitle() == "Détecter les nuages et les ombres"
             assert dock.run_button.text() == "Exécuter"
             combo = dock.form.product_combo
             assert combo.itemText(0) == "Détection automatique"
@@ -137,11 +137,13 @@ class TestTheTranslatorInQgis:
         plugin = cloud_fcn_plugin.classFactory(qgis_iface)
         plugin.initGui()
         try:
-            assert [a.text() for a in qgis_iface.toolbar.actions()] == ["Détecter les nuages"]
-            assert translation.tr("Detect clouds") == "Détecter les nuages"
+            assert [a.text() for a in qgis_iface.toolbar.actions()] == [
+                "Détecter les nuages et les ombres"]
+            assert translation.tr("Detect clouds and shadows") == (
+                "Détecter les nuages et les ombres")
         finally:
             plugin.unload()
-        assert translation.tr("Detect clouds") == "Detect clouds"
+        assert translation.tr("Detect clouds and shadows") == "Detect clouds and shadows"
 
 
 @pytest.mark.slow
@@ -163,6 +165,6 @@ def test_qgis_process_speaks_the_profile_language(tmp_path):
                    encoding="utf-8")
     result = run([QGIS_PROCESS, "help", "cloud_fcn:detectclouds"], env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("Détecter les nuages (cloud_fcn:detectclouds)")
+    assert result.stdout.startswith("Détecter les nuages et les ombres (cloud_fcn:detectclouds)")
     assert "INPUT: Raster en entrée" in result.stdout
     assert "0 = dégagé, 1 = nuage épais" in result.stdout
