@@ -9,35 +9,17 @@ never hidden under an opaque raster. A name already in the project gets a number
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 from qgis.core import QgsLayerTreeGroup, QgsLayerTreeNode, QgsMapLayer, QgsProject
 
 from ..translation import tr
-from .engine_text import translate_engine
-from .style import temporary_suffix
+from .names import temporary_suffix
 
 #: Output kinds of a run, top to bottom in its group.
 #: ``qa_mask``: the product QA band's mask the panel loads beside the network's.
 KIND_ORDER = ("polygons", "mask", "qa_mask", "probability", "masked_image")
-
-
-def run_label(
-    model: str | None,
-    threshold: float | None,
-    settings: Mapping[str, Any] | None = None,
-) -> str:
-    """The short label of a run: model, threshold, and sieve and buffer where set."""
-    settings = settings or {}
-    model = translate_engine(model) if model else model
-    parts = [part for part in (model, None if _no_threshold(threshold) else f"{threshold:.3f}")
-             if part]
-    if settings.get("min_size"):
-        parts.append(tr("sieve {pixels} px").format(pixels=int(settings["min_size"])))
-    if settings.get("buffer"):
-        parts.append(tr("buffer {pixels} px").format(pixels=int(settings["buffer"])))
-    return ", ".join(parts)
 
 
 def run_settings(params) -> dict[str, Any]:
@@ -172,7 +154,3 @@ def _unique_group_name(name: str, root: QgsLayerTreeGroup) -> str:
         candidate = f"{name} #{number}"
     return candidate
 
-
-def _no_threshold(threshold: float | None) -> bool:
-    """No threshold applies: none given, or NaN (the product QA band is decoded as it is)."""
-    return threshold is None or threshold != threshold

@@ -8,22 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.resources import resource_path
-from ..translation import tr
 from .choices import MASK_VALUES_HELP
 from .engine_text import translate_engine
 
-#: What QGIS users read after a temporary output's name: it is gone when QGIS exits
-#: (in English; :func:`temporary_suffix` gives it in the user's language).
-TEMPORARY_SUFFIX = "[temporary]"
 #: The mask's classes by value, as the legend names them (``classes.CODE_NAMES``).
 LEGEND_CLASSES = {0: "clear", 1: "thick cloud", 2: "thin cloud", 3: "cloud shadow"}
 #: The band description the engine gives the mask (``pipeline._MASK_DESCRIPTION``).
 MASK_BAND_DESCRIPTION = "cloud mask"
-
-
-def temporary_suffix() -> str:
-    """``[temporary]`` in the user's language."""
-    return tr("[temporary]")
 
 
 def mask_style_path() -> Path:
@@ -106,31 +97,6 @@ def translate_polygon_legend(layer) -> None:
         name = LEGEND_CLASSES.get(value)
         if name is not None:
             renderer.updateCategoryLabel(index, f"{value} {translate_engine(name)}")
-
-
-def mask_layer_name(
-    source_name: str,
-    model: str | None = None,
-    threshold: float | None = None,
-    *,
-    temporary: bool = False,
-    settings: Mapping[str, Any] | None = None,
-) -> str:
-    """Name the mask after its source, the model, threshold, sieve and buffer that made it.
-
-    Two runs with other settings give two names (identical reruns are numbered where
-    they are placed, :mod:`.run_group`); a temporary mask says so, as it is lost when
-    QGIS exits.
-    """
-    from .run_group import run_label
-
-    details = run_label(model, threshold, settings)
-    name = tr("{name} clouds").format(name=source_name)
-    if details:
-        name += f" ({details})"
-    if temporary:
-        name += f" {temporary_suffix()}"
-    return name
 
 
 def mask_abstract(source_name: str, result, settings: Mapping[str, Any] | None = None) -> str:

@@ -36,8 +36,9 @@ from qgis.PyQt.QtWidgets import (
 
 from .. import deps
 from ..common.engine_text import translate_engine
-from ..common.run_group import RunGroup, run_label
-from ..common.style import mask_layer_name, style_mask_layer
+from ..common.names import mask_layer_name, run_label
+from ..common.run_group import RunGroup
+from ..common.style import style_mask_layer
 from ..translation import tr
 from .advanced_box import DEVICE_NAMES
 from .form import SETTINGS_GROUP, ParametersForm

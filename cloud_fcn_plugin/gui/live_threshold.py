@@ -26,11 +26,11 @@ from qgis.core import (
 
 from ..common.choices import mask_class_words
 from ..common.engine_call import error_sentence, user_sentence
-from ..common.run_group import RunGroup, run_label, unique_layer_name
+from ..common.names import mask_layer_name, run_label
+from ..common.run_group import RunGroup, unique_layer_name
 from ..common.style import (
     describe_mask_band,
     mask_abstract,
-    mask_layer_name,
     set_layer_abstract,
     style_mask_layer,
     style_masked_image,

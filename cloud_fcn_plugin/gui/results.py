@@ -14,15 +14,14 @@ from qgis.core import (
 )
 
 from ..common.engine_text import translate_engine
+from ..common.names import mask_layer_name, temporary_suffix
 from ..common.style import (
     mask_abstract,
-    mask_layer_name,
     set_layer_abstract,
     style_mask_layer,
     style_masked_image,
     style_polygon_layer,
     style_probability_layer,
-    temporary_suffix,
 )
 from ..translation import tr
 from .runner import PanelRun

@@ -59,87 +59,87 @@
         <translation>Modèle à 6 bandes (B2-B7 : du bleu au SWIR2)</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="122"/>
+        <location filename="../gui/results.py" line="121"/>
         <source>{name} without clouds</source>
         <translation>{name} sans nuages</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="136"/>
+        <location filename="../gui/results.py" line="135"/>
         <source>{name} cloud polygons</source>
         <translation>{name} polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="122"/>
+        <location filename="../processing/detect_algorithm.py" line="123"/>
         <source>Cloud detection</source>
         <translation>Détection de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="145"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>landsat</source>
         <translation>landsat</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="145"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>cloud mask</source>
         <translation>masque de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="145"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>cloud</source>
         <translation>nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="146"/>
+        <location filename="../processing/detect_algorithm.py" line="147"/>
         <source>fmask</source>
         <translation>fmask</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="146"/>
+        <location filename="../processing/detect_algorithm.py" line="147"/>
         <source>segmentation</source>
         <translation>segmentation</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="147"/>
+        <location filename="../processing/detect_algorithm.py" line="148"/>
         <source>deep learning</source>
         <translation>apprentissage profond</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="147"/>
+        <location filename="../processing/detect_algorithm.py" line="148"/>
         <source>fcn</source>
         <translation>fcn</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="147"/>
+        <location filename="../processing/detect_algorithm.py" line="148"/>
         <source>cloud cover</source>
         <translation>couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="156"/>
+        <location filename="../processing/detect_algorithm.py" line="157"/>
         <source>Input raster</source>
         <translation>Raster en entrée</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="157"/>
+        <location filename="../processing/detect_algorithm.py" line="158"/>
         <source>A multi-band raster, one band file of a Landsat product folder, or the product&apos;s *_MTL.txt file or folder.</source>
         <translation>Un raster multibande, un fichier de bande d'un dossier de produit Landsat, ou le fichier *_MTL.txt du produit ou son dossier.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="160"/>
+        <location filename="../processing/detect_algorithm.py" line="161"/>
         <source>Red band</source>
         <translation>Bande rouge</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="160"/>
+        <location filename="../processing/detect_algorithm.py" line="161"/>
         <source>Green band</source>
         <translation>Bande verte</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="160"/>
+        <location filename="../processing/detect_algorithm.py" line="161"/>
         <source>Blue band</source>
         <translation>Bande bleue</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="160"/>
+        <location filename="../processing/detect_algorithm.py" line="161"/>
         <source>NIR band</source>
         <translation>Bande PIR</translation>
     </message>
@@ -154,7 +154,7 @@
         <translation>Seuil</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="181"/>
+        <location filename="../processing/detect_algorithm.py" line="182"/>
         <source>Unset: the threshold calibrated with the model.</source>
         <translation>Non défini : le seuil calibré avec le modèle.</translation>
     </message>
@@ -169,27 +169,27 @@
         <translation>Fichier de modèle</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="195"/>
+        <location filename="../processing/detect_algorithm.py" line="196"/>
         <source>Unset: the bundled model chosen with Model.</source>
         <translation>Non défini : le modèle fourni choisi avec Modèle.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="198"/>
+        <location filename="../processing/detect_algorithm.py" line="199"/>
         <source>Tile size (pixels)</source>
         <translation>Taille des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="203"/>
+        <location filename="../processing/detect_algorithm.py" line="204"/>
         <source>Tile overlap (pixels)</source>
         <translation>Recouvrement des tuiles (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="207"/>
+        <location filename="../processing/detect_algorithm.py" line="208"/>
         <source>Tiles per batch</source>
         <translation>Tuiles par lot</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="211"/>
+        <location filename="../processing/detect_algorithm.py" line="212"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
@@ -209,22 +209,22 @@
         <translation>Couverture nuageuse (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="237"/>
+        <location filename="../processing/detect_algorithm.py" line="238"/>
         <source>Threshold used</source>
         <translation>Seuil utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="238"/>
+        <location filename="../processing/detect_algorithm.py" line="239"/>
         <source>Model used</source>
         <translation>Modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="239"/>
+        <location filename="../processing/detect_algorithm.py" line="240"/>
         <source>Device used</source>
         <translation>Périphérique utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="397"/>
+        <location filename="../processing/detect_algorithm.py" line="398"/>
         <source>In qgis_process and scripts, by name or number: {values}.</source>
         <translation>Dans qgis_process et les scripts, par nom ou par numéro : {values}.</translation>
     </message>
@@ -339,12 +339,12 @@
         <translation>Zone tampon autour des nuages</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="75"/>
+        <location filename="../processing/workflow.py" line="76"/>
         <source>Masked image</source>
         <translation>Image masquée</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="80"/>
+        <location filename="../processing/workflow.py" line="81"/>
         <source>Cloud polygons</source>
         <translation>Polygones de nuages</translation>
     </message>
@@ -409,32 +409,32 @@
         <translation>Cloud FCN (détection de nuages Landsat 8/9)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="55"/>
+        <location filename="../processing/workflow.py" line="56"/>
         <source>Minimum cloud size (pixels)</source>
         <translation>Taille minimale des nuages (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="59"/>
+        <location filename="../processing/workflow.py" line="60"/>
         <source>Cloud patches of fewer pixels are dropped; 0 keeps every patch.</source>
         <translation>Les taches de nuages de moins de pixels sont supprimées ; 0 garde toutes les taches.</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="60"/>
+        <location filename="../processing/workflow.py" line="61"/>
         <source>Cloud buffer (pixels)</source>
         <translation>Zone tampon autour des nuages (pixels)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="64"/>
+        <location filename="../processing/workflow.py" line="65"/>
         <source>Clouds grow by this many pixels, after the sieve; 0 leaves them.</source>
         <translation>Les nuages s'agrandissent de ce nombre de pixels, après le tamis ; 0 les laisse tels quels.</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="170"/>
+        <location filename="../processing/workflow.py" line="171"/>
         <source>{} without clouds</source>
         <translation>{} sans nuages</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="181"/>
+        <location filename="../processing/workflow.py" line="182"/>
         <source>{} cloud polygons</source>
         <translation>{} polygones de nuages</translation>
     </message>
@@ -454,32 +454,32 @@
         <translation>Nuage fin</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="216"/>
+        <location filename="../processing/detect_algorithm.py" line="217"/>
         <source>Cloud shadow</source>
         <translation>Ombre de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="229"/>
+        <location filename="../processing/detect_algorithm.py" line="230"/>
         <source>Cloud shadow cover (%)</source>
         <translation>Couverture d'ombres de nuages (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="230"/>
+        <location filename="../processing/detect_algorithm.py" line="231"/>
         <source>Thick cloud cover (%)</source>
         <translation>Couverture de nuages épais (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="233"/>
+        <location filename="../processing/detect_algorithm.py" line="234"/>
         <source>Thin cloud cover (%)</source>
         <translation>Couverture de nuages fins (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="234"/>
+        <location filename="../processing/detect_algorithm.py" line="235"/>
         <source>Product QA band cloud cover (%)</source>
         <translation>Couverture nuageuse de la bande QA du produit (%)</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="67"/>
+        <location filename="../processing/workflow.py" line="68"/>
         <source>Classes to mask</source>
         <translation>Classes à masquer</translation>
     </message>
@@ -534,12 +534,12 @@
         <translation>pourcentage des pixels valides qui sont des nuages épais ou fins ; la couverture d'ombres de nuages, les couvertures de nuages épais et fins et la couverture nuageuse de la bande QA du produit (vide sans elle) sont aussi des sorties, utilisables par l'étape suivante d'un modèle ; le modèle, le seuil et le périphérique utilisés sont aussi des sorties.</translation>
     </message>
     <message>
-        <location filename="../processing/workflow.py" line="71"/>
+        <location filename="../processing/workflow.py" line="72"/>
         <source>What the sieve, the buffer, the masked image and the polygons act on; unset: thick cloud, thin cloud and cloud shadow. By name or number: thick (0), thin (1), shadow (2).</source>
         <translation>Ce sur quoi agissent le tamis, la zone tampon, l'image masquée et les polygones ; non défini : nuage épais, nuage fin et ombre de nuage. Par nom ou par numéro : thick (0), thin (1), shadow (2).</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="189"/>
+        <location filename="../processing/detect_algorithm.py" line="190"/>
         <source>Cloud FCN models (*.safetensors *.onnx *.pt *.pth);;All files (*.*)</source>
         <translation>Modèles Cloud FCN (*.safetensors *.onnx *.pt *.pth);;Tous les fichiers (*.*)</translation>
     </message>
@@ -554,27 +554,27 @@
         <translation>0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="50"/>
+        <location filename="../gui/results.py" line="49"/>
         <source>Cloud cover: {cover:.2f} %</source>
         <translation>Couverture nuageuse : {cover:.2f} %</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="55"/>
+        <location filename="../gui/results.py" line="54"/>
         <source> (thick {thick:.2f} %, thin {thin:.2f} %)</source>
         <translation> (épais {thick:.2f} %, fin {thin:.2f} %)</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="57"/>
+        <location filename="../gui/results.py" line="56"/>
         <source>, shadow {shadow:.2f} %</source>
         <translation>, ombre {shadow:.2f} %</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="61"/>
+        <location filename="../gui/results.py" line="60"/>
         <source>; product QA band: {qa:.2f} % cloud</source>
         <translation> ; bande QA du produit : {qa:.2f} % de nuages</translation>
     </message>
     <message>
-        <location filename="../gui/results.py" line="129"/>
+        <location filename="../gui/results.py" line="128"/>
         <source>{name} cloud probability</source>
         <translation>{name} probabilité de nuage</translation>
     </message>
@@ -599,62 +599,62 @@
         <translation>Impossible d'examiner l'entrée : {reason}</translation>
     </message>
     <message>
-        <location filename="../common/run_group.py" line="37"/>
+        <location filename="../common/names.py" line="28"/>
         <source>sieve {pixels} px</source>
         <translation>tamis {pixels} px</translation>
     </message>
     <message>
-        <location filename="../common/run_group.py" line="39"/>
+        <location filename="../common/names.py" line="30"/>
         <source>buffer {pixels} px</source>
         <translation>tampon {pixels} px</translation>
     </message>
     <message>
-        <location filename="../common/run_group.py" line="89"/>
+        <location filename="../common/run_group.py" line="71"/>
         <source>Clouds: {name} ({label})</source>
         <translation>Nuages : {name} ({label})</translation>
     </message>
     <message>
-        <location filename="../common/run_group.py" line="90"/>
+        <location filename="../common/run_group.py" line="72"/>
         <source>Clouds: {name}</source>
         <translation>Nuages : {name}</translation>
     </message>
     <message>
-        <location filename="../common/style.py" line="26"/>
+        <location filename="../common/names.py" line="14"/>
         <source>[temporary]</source>
         <translation>[temporaire]</translation>
     </message>
     <message>
-        <location filename="../common/style.py" line="128"/>
+        <location filename="../common/names.py" line="49"/>
         <source>{name} clouds</source>
         <translation>{name} nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="286"/>
+        <location filename="../processing/detect_algorithm.py" line="287"/>
         <source>Reading {path}</source>
         <translation>Lecture de {path}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="346"/>
+        <location filename="../processing/detect_algorithm.py" line="347"/>
         <source>Landsat product folder {folder}: bands found by name.</source>
         <translation>Dossier de produit Landsat {folder} : bandes trouvées par leur nom.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="349"/>
+        <location filename="../processing/detect_algorithm.py" line="350"/>
         <source>Bands from the layer&apos;s band descriptions: {bands}.</source>
         <translation>Bandes d'après les descriptions des bandes de la couche : {bands}.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="428"/>
+        <location filename="../processing/detect_algorithm.py" line="429"/>
         <source>Cloud cover {cover:.2f} %, shadow {shadow:.2f} % of {valid:,} valid pixels ({width}x{height}; thick cloud {thick:.1f} %, thin cloud {thin:.1f} %), {seconds:.1f} s on {device}, product {product}, {model}</source>
         <translation>Couverture nuageuse {cover:.2f} %, ombre {shadow:.2f} % de {valid:,} pixels valides ({width}x{height} ; nuage épais {thick:.1f} %, nuage fin {thin:.1f} %), {seconds:.1f} s sur {device}, produit {product}, {model}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="436"/>
+        <location filename="../processing/detect_algorithm.py" line="437"/>
         <source>, threshold {threshold:.3f}</source>
         <translation>, seuil {threshold:.3f}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="438"/>
+        <location filename="../processing/detect_algorithm.py" line="439"/>
         <source> ({cover:.2f} % before sieve and buffer)</source>
         <translation> ({cover:.2f} % avant tamis et tampon)</translation>
     </message>
@@ -664,7 +664,7 @@
         <translation>La bande QA du produit n'est proposée que pour un dossier de produit Landsat ou son fichier MTL (ils contiennent QA_PIXEL ou BQA).</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="118"/>
+        <location filename="../processing/detect_algorithm.py" line="119"/>
         <source>Detect clouds and shadows</source>
         <translation>Détecter les nuages et les ombres</translation>
     </message>
@@ -674,32 +674,32 @@
         <translation>Détecter les nuages et leurs ombres dans une couche raster Landsat 8/9</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="134"/>
+        <location filename="../processing/detect_algorithm.py" line="135"/>
         <source>Cloud and cloud shadow mask, and cloud cover, of a Landsat 8/9 scene by a neural network.</source>
         <translation>Masque des nuages et de leurs ombres, et couverture nuageuse, d'une scène Landsat 8/9 par un réseau de neurones.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="145"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>shadow</source>
         <translation>ombre</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="145"/>
+        <location filename="../processing/detect_algorithm.py" line="146"/>
         <source>cloud shadow</source>
         <translation>ombre de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="146"/>
+        <location filename="../processing/detect_algorithm.py" line="147"/>
         <source>shadow mask</source>
         <translation>masque des ombres</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="146"/>
+        <location filename="../processing/detect_algorithm.py" line="147"/>
         <source>mask</source>
         <translation>masque</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="147"/>
+        <location filename="../processing/detect_algorithm.py" line="148"/>
         <source>qa band</source>
         <translation>bande qa</translation>
     </message>
@@ -709,14 +709,14 @@
         <translation>Trouve les nuages et leurs ombres dans une scène Landsat 8 ou 9 (niveau 1, réflectance au sommet de l'atmosphère ou réflectance de surface de niveau 2) avec un réseau entièrement convolutif et écrit un masque sur la même grille que l'entrée (dégagé, nuage épais, nuage fin, ombre de nuage), avec la couverture de chaque classe. Le panneau Détecter les nuages et les ombres (bouton de la barre d'outils, ou Raster &gt; Cloud FCN &gt; Détecter les nuages et les ombres) exécute cet algorithme : mêmes vérifications, messages et entrées d'historique ; quand l'entrée a une bande QA de produit, le panneau peut charger son masque à côté de celui du réseau en un clic.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="164"/>
+        <location filename="../processing/detect_algorithm.py" line="165"/>
         <source>Unset: from the layer&apos;s band descriptions, else 3, 2, 1, 4; ignored for a product&apos;s MTL file or folder (its band files are found by name).</source>
         <translation>Non défini : d'après les descriptions des bandes de la couche, sinon 3, 2, 1, 4 ; ignoré pour le fichier MTL ou le dossier d'un produit (ses fichiers de bandes sont trouvés par leur nom).</translation>
     </message>
     <message>
         <location filename="../common/choices.py" line="23"/>
         <source>Automatic (chosen by the input&apos;s bands)</source>
-        <translation>Automatique (selon les bandes de l&apos;entrée)</translation>
+        <translation>Automatique (selon les bandes de l'entrée)</translation>
     </message>
     <message>
         <location filename="../common/choices.py" line="23"/>
@@ -751,17 +751,17 @@
     <message>
         <location filename="../common/choices.py" line="38"/>
         <source>The model&apos;s own shadow class only</source>
-        <translation>La classe d&apos;ombre du modèle seulement</translation>
+        <translation>La classe d'ombre du modèle seulement</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="212"/>
+        <location filename="../processing/detect_algorithm.py" line="213"/>
         <source>Scene-relative thermal and snow tests</source>
         <translation>Tests thermique et de neige relatifs à la scène</translation>
     </message>
     <message>
         <location filename="../processing/help_text.py" line="89"/>
         <source>the 6-band model reads B2-B7 (every Landsat product, Level-1 or Level-2, and stacks whose band names say so) and marks thick cloud, thin cloud and cloud shadow; the 4-band model reads red, green, blue and NIR from any input; the full-band model reads B2-B7, cirrus B9 and thermal B10 of a Level-1 product. The last two mark cloud only. Automatic takes the 4-band model with the scene&apos;s own thermal and snow tests where the input has its thermal band B10 (Level-1 products), the 6-band model where it has B2-B7 without B10, else the 4-band model; the full-band model runs only when chosen. Physics only runs Fmask&apos;s tests relative to the scene, without a network. Every model gets cloud shadow by geometry: each cloud cast along the sun (the MTL&apos;s angles, else the direction the scene shows) onto dark pixels.</source>
-        <translation>le modèle à 6 bandes lit B2-B7 (tout produit Landsat, de niveau 1 ou 2, et les piles dont les noms de bandes le disent) et marque les nuages épais, les nuages fins et les ombres ; le modèle à 4 bandes lit le rouge, le vert, le bleu et le proche infrarouge de toute entrée ; le modèle toutes bandes lit B2-B7, le cirrus B9 et le thermique B10 d&apos;un produit de niveau 1. Les deux derniers ne marquent que les nuages. Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l&apos;entrée a sa bande thermique B10 (produits de niveau 1), le modèle à 6 bandes là où elle a B2-B7 sans B10, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s&apos;il est choisi. Physique seule applique les tests de Fmask relatifs à la scène, sans réseau. Chaque modèle reçoit les ombres par géométrie : chaque nuage projeté le long du soleil (angles du MTL, sinon la direction que montre la scène) sur les pixels sombres.</translation>
+        <translation>le modèle à 6 bandes lit B2-B7 (tout produit Landsat, de niveau 1 ou 2, et les piles dont les noms de bandes le disent) et marque les nuages épais, les nuages fins et les ombres ; le modèle à 4 bandes lit le rouge, le vert, le bleu et le proche infrarouge de toute entrée ; le modèle toutes bandes lit B2-B7, le cirrus B9 et le thermique B10 d'un produit de niveau 1. Les deux derniers ne marquent que les nuages. Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l'entrée a sa bande thermique B10 (produits de niveau 1), le modèle à 6 bandes là où elle a B2-B7 sans B10, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s'il est choisi. Physique seule applique les tests de Fmask relatifs à la scène, sans réseau. Chaque modèle reçoit les ombres par géométrie : chaque nuage projeté le long du soleil (angles du MTL, sinon la direction que montre la scène) sur les pixels sombres.</translation>
     </message>
     <message>
         <location filename="../processing/help_text.py" line="89"/>
@@ -898,157 +898,157 @@
 <context>
     <name>DetectCloudsDock</name>
     <message>
-        <location filename="../gui/dock.py" line="208"/>
+        <location filename="../gui/dock.py" line="209"/>
         <source>Install PyTorch</source>
         <translation>Installer PyTorch</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="136"/>
+        <location filename="../gui/dock.py" line="137"/>
         <source>Install PyTorch into a folder the plugin owns, showing pip&apos;s output.</source>
         <translation>Installer PyTorch dans un dossier propre à l'extension, en montrant la sortie de pip.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="150"/>
+        <location filename="../gui/dock.py" line="151"/>
         <source>Why the run cannot start</source>
         <translation>Pourquoi le traitement ne peut pas démarrer</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="250"/>
+        <location filename="../gui/dock.py" line="251"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="164"/>
+        <location filename="../gui/dock.py" line="165"/>
         <source>Progress</source>
         <translation>Progression</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="240"/>
+        <location filename="../gui/dock.py" line="241"/>
         <source>Cloud cover: –</source>
         <translation>Couverture nuageuse : –</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="166"/>
+        <location filename="../gui/dock.py" line="167"/>
         <source>Cloud cover</source>
         <translation>Couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="168"/>
+        <location filename="../gui/dock.py" line="169"/>
         <source>Run details</source>
         <translation>Détails de l'exécution</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="170"/>
+        <location filename="../gui/dock.py" line="171"/>
         <source>Warnings</source>
         <translation>Avertissements</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="232"/>
+        <location filename="../gui/dock.py" line="233"/>
         <source>Cloud cover: running…</source>
         <translation>Couverture nuageuse : en cours…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="250"/>
+        <location filename="../gui/dock.py" line="251"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="263"/>
+        <location filename="../gui/dock.py" line="264"/>
         <source>Choose an output file, or pick Temporary layer.</source>
         <translation>Choisissez un fichier de sortie, ou prenez Temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="301"/>
+        <location filename="../gui/dock.py" line="302"/>
         <source>The Processing algorithm {id} is not registered.</source>
         <translation>L'algorithme de traitement {id} n'est pas enregistré.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="354"/>
+        <location filename="../gui/dock.py" line="355"/>
         <source>Cloud cover: canceled</source>
         <translation>Couverture nuageuse : annulée</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="357"/>
+        <location filename="../gui/dock.py" line="358"/>
         <source>Cloud detection in {layer} was canceled.</source>
         <translation>La détection de nuages dans {layer} a été annulée.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="361"/>
+        <location filename="../gui/dock.py" line="362"/>
         <source>Cloud detection in {layer} failed.</source>
         <translation>La détection de nuages dans {layer} a échoué.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="585"/>
+        <location filename="../gui/dock.py" line="586"/>
         <source>Cloud cover: failed</source>
         <translation>Couverture nuageuse : échec</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="386"/>
+        <location filename="../gui/dock.py" line="387"/>
         <source>The mask {path} could not be loaded.</source>
         <translation>Le masque {path} n'a pas pu être chargé.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="402"/>
+        <location filename="../gui/dock.py" line="403"/>
         <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
         <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="409"/>
+        <location filename="../gui/dock.py" line="410"/>
         <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="215"/>
+        <location filename="../gui/dock.py" line="216"/>
         <source>Install ONNX Runtime</source>
         <translation>Installer ONNX Runtime</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="402"/>
+        <location filename="../gui/dock.py" line="403"/>
         <source>{model}, ran on {device}.</source>
         <translation>{model}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="541"/>
+        <location filename="../gui/dock.py" line="542"/>
         <source>Cloud cover: re-thresholding…</source>
         <translation>Couverture nuageuse : nouveau seuillage…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="569"/>
+        <location filename="../gui/dock.py" line="570"/>
         <source>{model}, threshold {threshold:.3f}: re-thresholded from the last run&apos;s probability in {seconds:.1f} s, without running the network again. The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>{model}, seuil {threshold:.3f} : nouveau seuillage de la probabilité de la dernière exécution en {seconds:.1f} s, sans relancer le réseau. Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="551"/>
+        <location filename="../gui/dock.py" line="552"/>
         <source>The mask of this run was removed: Run again to apply a new threshold.</source>
         <translation>Le masque de cette exécution a été supprimé : exécutez à nouveau pour appliquer un nouveau seuil.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="89"/>
+        <location filename="../gui/dock.py" line="90"/>
         <source>Detect clouds and shadows</source>
         <translation>Détecter les nuages et les ombres</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="265"/>
+        <location filename="../gui/dock.py" line="266"/>
         <source>Run Detect clouds and shadows (Processing) on the layer; while it runs, cancel it.</source>
         <translation>Exécuter Détecter les nuages et les ombres (Traitement) sur la couche ; pendant l'exécution, l'annuler.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="323"/>
+        <location filename="../gui/dock.py" line="324"/>
         <source>Detect clouds and shadows in {layer}: canceled</source>
         <translation>Détecter les nuages et les ombres dans {layer} : annulé</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="327"/>
+        <location filename="../gui/dock.py" line="328"/>
         <source>Detect clouds and shadows in {layer}</source>
         <translation>Détecter les nuages et les ombres dans {layer}</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="438"/>
+        <location filename="../gui/dock.py" line="439"/>
         <source>Product QA band of {layer}</source>
         <translation>Bande QA du produit de {layer}</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="467"/>
+        <location filename="../gui/dock.py" line="468"/>
         <source>The product QA band&apos;s mask of {layer} could not be loaded{why}.</source>
         <translation>Le masque de la bande QA du produit de {layer} n'a pas pu être chargé{why}.</translation>
     </message>
@@ -1616,7 +1616,7 @@
     <message>
         <location filename="../gui/form.py" line="125"/>
         <source>Automatic takes the 4-band model with the scene&apos;s own thermal and snow tests where the input has its thermal band (Level-1 products), the 6-band model (B2-B7, with thin cloud) where it has B2-B7 without it, else the 4-band model; the full-band model runs only when chosen. Every model gets cloud shadow by geometry.</source>
-        <translation>Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l&apos;entrée a sa bande thermique (produits de niveau 1), le modèle à 6 bandes (B2-B7, avec les nuages fins) là où elle a B2-B7 sans elle, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s&apos;il est choisi. Chaque modèle reçoit les ombres par géométrie.</translation>
+        <translation>Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l'entrée a sa bande thermique (produits de niveau 1), le modèle à 6 bandes (B2-B7, avec les nuages fins) là où elle a B2-B7 sans elle, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s'il est choisi. Chaque modèle reçoit les ombres par géométrie.</translation>
     </message>
 </context>
 <context>

@@ -42,8 +42,9 @@ from ..common.engine_call import (
 )
 from ..common.engine_text import translate_engine
 from ..common.layer_input import describe_layer, resolve_bands
-from ..common.run_group import RunGroup, run_label, run_settings
-from ..common.style import describe_mask_band, mask_abstract, mask_layer_name
+from ..common.names import mask_layer_name, run_label
+from ..common.run_group import RunGroup, run_settings
+from ..common.style import describe_mask_band, mask_abstract
 from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
 from ..engine.classes import THICK_CLOUD, THIN_CLOUD
 from ..engine.errors import CloudFcnError

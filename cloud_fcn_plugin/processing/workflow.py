@@ -29,8 +29,9 @@ from qgis.core import (
 )
 
 from ..common.choices import MASK_CLASS_CHOICES, mask_class_words
+from ..common.names import temporary_suffix
 from ..common.run_group import RunGroup
-from ..common.style import style_masked_image, style_polygon_layer, temporary_suffix
+from ..common.style import style_masked_image, style_polygon_layer
 from ..compat import NUMBER_INTEGER
 from ..engine.params import MAX_BUFFER, MAX_MIN_SIZE, POLYGON_LAYER, DetectionResult
 from ..translation import tr
