@@ -134,6 +134,8 @@ FRAGMENTS = (
                       "{limit}): no shadow marked"),
     QT_TRANSLATE_NOOP("EngineText", "no cloud objects: no shadow marked"),
     QT_TRANSLATE_NOOP("EngineText",
+                      "sun {elevation}° high: shadows fall under their clouds, none marked"),
+    QT_TRANSLATE_NOOP("EngineText",
                       "too few cloud objects ({count}) to estimate a shadow direction: no "
                       "shadow marked"),
 )

@@ -1281,137 +1281,137 @@
         <translation>automatique : l'entrée n'a pas les bandes SWIR1 et SWIR2 (B6, B7) ; rouge, vert, bleu et PIR seulement</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>The product&apos;s QA band ({qa_label}) flags {qa_cloud} % cloud and {qa_shadow} % shadow, this mask {mask_cloud} % cloud and {mask_shadow} % shadow.</source>
         <translation>La bande QA du produit ({qa_label}) signale {qa_cloud} % de nuages et {qa_shadow} % d'ombres, ce masque {mask_cloud} % de nuages et {mask_shadow} % d'ombres.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>The product&apos;s QA band flags {qa_cloud} % cloud, this mask {mask_cloud} %: check the mask; the probability layer shows where the network hesitated.</source>
         <translation>La bande QA du produit signale {qa_cloud} % de nuages, ce masque {mask_cloud} % : vérifiez le masque ; la couche de probabilité montre où le réseau a hésité.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Warning: {text}</source>
         <translation>Attention : {text}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>The product&apos;s QA band could not be compared with the mask ({detail}).</source>
         <translation>La bande QA du produit n'a pas pu être comparée au masque ({detail}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Model: the product&apos;s QA band ({qa_label}, {file}).</source>
         <translation>Modèle : la bande QA du produit ({qa_label}, {file}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Model: {model} ({why}).</source>
         <translation>Modèle : {model} ({why}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Model: {file} ({why}).</source>
         <translation>Modèle : {file} ({why}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Product: {reason}</source>
         <translation>Produit : {reason}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Scaling: {reason}; {thermal}.</source>
         <translation>Mise à l'échelle : {reason} ; {thermal}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Scaling: {reason}.</source>
         <translation>Mise à l'échelle : {reason}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{level}, {why}; {override}.</source>
         <translation>{level}, {why} ; {override}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{level}, {why}.</source>
         <translation>{level}, {why}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{level}, {why}</source>
         <translation>{level}, {why}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Bands {bands} (red, green, blue, NIR) from the band names in {file}.</source>
         <translation>Bandes {bands} (rouge, vert, bleu, PIR) d'après les noms des bandes de {file}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{file} has 4 bands: taken as Landsat B2, B3, B4, B5.</source>
         <translation>{file} a 4 bandes : lues comme les bandes Landsat B2, B3, B4, B5.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{file} has 8 bands ending with a thermal band in kelvin: taken as the L8 Biome layout B2, B3, B4, B5, B6, B7, B9, B10.</source>
         <translation>{file} a 8 bandes, la dernière thermique en kelvins : lues dans l'ordre L8 Biome B2, B3, B4, B5, B6, B7, B9, B10.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{file} has {count} bands: taken as Landsat B1, B2, B3, ...</source>
         <translation>{file} a {count} bandes : lues comme les bandes Landsat B1, B2, B3, ...</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Bands (red, green, blue, NIR) = {bands}.</source>
         <translation>Bandes (rouge, vert, bleu, PIR) = {bands}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Bands {bands} ignored: the band files are known by name.</source>
         <translation>Bandes {bands} ignorées : les fichiers de bandes sont connus par leur nom.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Tile size lowered from {tile} to {size} px: {tile2} px tiles would need about {need} GB and {budget} GB can be used here; close other programs or choose a smaller --tile-size.</source>
         <translation>Taille des tuiles réduite de {tile} à {size} px : des tuiles de {tile2} px demanderaient environ {need} Go et {budget} Go sont disponibles ici ; fermez d'autres programmes ou choisissez une taille de tuile plus petite.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>GPU out of memory: retrying with batch size {count}.</source>
         <translation>Mémoire du GPU épuisée : nouvel essai avec {count} tuiles par lot.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>GPU out of memory even with batch size 1: continuing on the CPU.</source>
         <translation>Mémoire du GPU épuisée même avec 1 tuile par lot : suite sur le CPU.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{file} has no product QA band (QA_PIXEL or BQA): the product QA band can only be decoded from a Landsat product folder or its MTL file; choose a network model instead.</source>
         <translation>{file} n'a pas de bande QA de produit (QA_PIXEL ou BQA) : la bande QA ne peut être décodée que depuis un dossier de produit Landsat ou son fichier MTL ; choisissez plutôt un modèle de réseau.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{file} has {count} band(s) but cloud detection needs red, green, blue and NIR: no NIR band is available; use a raster or product folder that includes NIR (Landsat 8 B5).</source>
         <translation>{file} a {count} bande(s), mais la détection des nuages demande le rouge, le vert, le bleu et le PIR : aucune bande PIR n'est disponible ; utilisez un raster ou un dossier de produit qui contient le PIR (Landsat 8 B5).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{file} holds 8-bit values ({dtype}, 0-255), a picture rather than Landsat data: use the Landsat bands as delivered (16-bit DN) or reflectance (floating point).</source>
         <translation>{file} contient des valeurs sur 8 bits ({dtype}, 0-255), une image plutôt que des données Landsat : utilisez les bandes Landsat telles que livrées (DN sur 16 bits) ou une réflectance (virgule flottante).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>{path} is the input {file} (or one of its files): writing there would destroy it; choose another output name.</source>
         <translation>{path} est l'entrée {file} (ou l'un de ses fichiers) : y écrire la détruirait ; choisissez un autre nom de sortie.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Canceled by the user: no output was written.</source>
         <translation>Annulé par l'utilisateur : aucune sortie n'a été écrite.</translation>
     </message>
@@ -1456,29 +1456,34 @@
         <translation>trop peu d'objets nuageux ({count}) pour estimer la direction des ombres : aucune ombre marquée</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Model: physics only (Fmask&apos;s spectral and thermal tests relative to the scene, bands {bands}).</source>
         <translation>Modèle : physique seule (tests spectraux et thermiques de Fmask relatifs à la scène, bandes {bands}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Physics: cloud warmer than the scene&apos;s clear land ({offset} K) taken away except on bright, not snow-like pixels; snow (NDSI &gt; {ndsi}) taken away.</source>
         <translation>Physique : nuage plus chaud que les terres dégagées de la scène ({offset} K) retiré sauf sur les pixels brillants non enneigés ; neige (NDSI &gt; {ndsi}) retirée.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Physics: cloud warmer than the scene&apos;s clear land ({offset} K) taken away except on bright, not snow-like pixels.</source>
         <translation>Physique : nuage plus chaud que les terres dégagées de la scène ({offset} K) retiré sauf sur les pixels brillants non enneigés.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Shadow by geometry: {note}.</source>
         <translation>Ombres par géométrie : {note}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="141"/>
+        <location filename="../common/engine_text.py" line="143"/>
         <source>Shadow: no cloud, so no shadow.</source>
         <translation>Ombres : pas de nuage, donc pas d'ombre.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="74"/>
+        <source>sun {elevation}° high: shadows fall under their clouds, none marked</source>
+        <translation>soleil à {elevation}° : les ombres tombent sous leurs nuages, aucune marquée</translation>
     </message>
 </context>
 <context>

@@ -224,6 +224,11 @@ def match_shadows(
         shifts, distance = offsets_along(
             bearing, params.min_height_m * per_m, params.max_height_m * per_m
         )
+        if len(shifts) == 0:  # a sun (nearly) overhead: every shadow lies under its cloud
+            return ShadowResult(
+                empty, f"sun {geometry.elevation_deg:.0f}° high: shadows fall under their "
+                "clouds, none marked", objects=objects.count,
+            )  # fmt: skip
         note = f"shadow direction from the sun angles: {bearing:.0f}°"
         if temperature is not None:
             low, high = _height_ranges(objects, temperature, valid & ~cloud, params)

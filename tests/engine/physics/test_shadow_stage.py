@@ -76,3 +76,16 @@ class TestRuns:
             data_dir / L1_30M, tmp_path / "m.tif", DetectionParams(model="physics")
         )
         assert result.class_pixels.get(CLOUD_SHADOW, 0) > 0
+
+
+def test_a_sun_overhead_casts_no_shadow_beside_its_cloud():
+    from cloud_fcn_plugin.engine.physics.shadow import SunGeometry, match_shadows
+
+    cloud = np.zeros((64, 64), bool)
+    cloud[20:30, 20:30] = True
+    potential = np.zeros((64, 64), bool)
+    potential[20:30, 32:42] = True
+    result = match_shadows(
+        cloud, potential, np.ones((64, 64), bool), SunGeometry(120.0, 90.0), pixel_size=30.0
+    )
+    assert not result.mask.any() and "shadows fall under their clouds" in result.note
