@@ -25,7 +25,7 @@ from .models.choice import ModelChoice, choose_model
 from .outputs.checks import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
 from .outputs.writer import MaskStrip, OutputPaths, ProgressStages, WrittenCounts, write_outputs
 from .params import PHYSICS_MODEL, QA_MODEL, DetectionParams, DetectionResult
-from .physics.shadow_stage import ShadowStage, plan_shadow
+from .physics.shadow_stage import ShadowStage, open_shadow_stage
 from .physics.stage import (
     PhysicsStage,
     physics_mask_strips,
@@ -157,7 +157,7 @@ def detect_clouds(
             stage.tiles, is_canceled, physics,
         )  # fmt: skip
         descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
-        shadow = _shadow_stage(stack, scene, params, "shadow" in predictor.layout.layers)
+        shadow = open_shadow_stage(stack, scene, params, "shadow" in predictor.layout.layers)
         counts = write_outputs(
             scene, _grid(reader, params), strips, outputs, params, stage,
             is_canceled, descriptions, shadow,
@@ -270,7 +270,7 @@ def _detect_from_physics(
             for row_off, mask in physics_mask_strips(physics, stage.tiles, is_canceled)
         )
         with ExitStack() as stack:
-            shadow = _shadow_stage(stack, scene, params, has_shadow_class=False)
+            shadow = open_shadow_stage(stack, scene, params, has_shadow_class=False)
             counts = write_outputs(
                 scene, _grid(physics.reader, params), strips, outputs, params, stage,
                 is_canceled, (), shadow,
@@ -282,16 +282,6 @@ def _detect_from_physics(
         seconds=time.perf_counter() - started, device="cpu", product=product,
         threshold=float("nan"), messages=messages, model="physics only", comparison=None,
     )  # fmt: skip
-
-
-def _shadow_stage(
-    stack: ExitStack, scene: Scene, params: DetectionParams, has_shadow_class: bool
-) -> ShadowStage | None:
-    """The run's shadow stage (entered on ``stack``), None where the model's own stays."""
-    plan = plan_shadow(scene, params.shadow, has_shadow_class)
-    if plan is None:
-        return None
-    return stack.enter_context(ShadowStage(scene, plan, params.product, params.bands))
 
 
 def _shadow_notes(shadow: ShadowStage | None, log: Log) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from ..errors import CanceledError, InputReadError, ParameterError
 from ..inference.decision import classify
 from ..inference.strips import IsCanceled, Progress
 from ..params import DetectionParams, DetectionResult
+from ..physics.shadow_stage import open_shadow_stage
 from ..pipeline import _check_outputs, _result
 from ..scene.opened import open_input
 from ..scene.reader import GDAL_ERRORS
@@ -87,8 +89,10 @@ def rethreshold(
     # A small block cache makes GDAL compress the mask's blocks while the strips are
     # written (outside the GIL), not all at once when the file closes (under it): a
     # whole scene in the cache held QGIS's GUI thread for seconds at the end.
-    with dataset, rasterio.Env(GDAL_CACHEMAX=_BLOCK_CACHE_BYTES):
+    with dataset, rasterio.Env(GDAL_CACHEMAX=_BLOCK_CACHE_BYTES), ExitStack() as stack:
         layout = _layout(dataset, path)
+        # The full run's shadow, so that the mask is the one a run at this threshold gives.
+        shadow_stage = open_shadow_stage(stack, scene, params, "shadow" in layout.layers)
         grid = {"width": dataset.width, "height": dataset.height, "crs": dataset.crs,
                 "transform": dataset.transform, "overwrite": params.overwrite}  # fmt: skip
         shadow = params.shadow_threshold if params.shadow_threshold is not None else 0.5
@@ -97,12 +101,13 @@ def rethreshold(
             dataset, layout, (params.threshold, shadow), stage.tiles, is_canceled
         )
         counts = write_outputs(
-            scene, grid, strips, outputs, params, stage, is_canceled, ()
+            scene, grid, strips, outputs, params, stage, is_canceled, (), shadow_stage
         )
     return _result(
         outputs, counts, params, width=grid["width"], height=grid["height"],
         seconds=time.perf_counter() - started, device=device, product=product,
-        threshold=params.threshold, messages=[], model=model, comparison=None,
+        threshold=params.threshold, model=model, comparison=None,
+        messages=[shadow_stage.note] if shadow_stage and shadow_stage.note else [],
     )  # fmt: skip
 
 

@@ -13,12 +13,14 @@ shadow, docs/shadow_eval.md); for a cloud-only model the geometry is the shadow.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
 
 from ..classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW, NODATA
+from ..params import DetectionParams
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
 from .shadow import POTENTIAL_HALO, SunGeometry, match_shadows, potential_shadow
@@ -63,6 +65,23 @@ def plan_shadow(scene: Scene, choice: str, has_shadow_class: bool) -> ShadowPlan
         sun = SunGeometry(mtl.sun_azimuth % 360.0, mtl.sun_elevation)
     bands = (_RED, _NIR, _SWIR1) if _SWIR1 in scene.info.landsat_bands else (_RED, _NIR)
     return ShadowPlan(mode, sun, bands)
+
+
+def open_shadow_stage(
+    stack: ExitStack, scene: Scene, params: DetectionParams, has_shadow_class: bool
+) -> ShadowStage | None:
+    """The run's shadow stage, entered on ``stack``; None where the model's own shadow stays.
+
+    Args:
+        stack: closes the stage's reader with the run.
+        scene: the run's input.
+        params: the run's parameters (``shadow``, ``product``, ``bands``).
+        has_shadow_class: the model marks cloud shadow itself.
+    """
+    plan = plan_shadow(scene, params.shadow, has_shadow_class)
+    if plan is None:
+        return None
+    return stack.enter_context(ShadowStage(scene, plan, params.product, params.bands))
 
 
 class ShadowStage:

@@ -70,12 +70,13 @@ def read_mask(path: Path) -> np.ndarray:
 
 
 def assert_correct_mask(report: SceneReport) -> None:
-    """The mask lies on the input's grid, holds 0/1/255 only and matches the reported cover."""
+    """The mask lies on the input's grid, holds the codes of a cloud-only model (0, 1, cloud
+    shadow by geometry 3, and 255) only and matches the reported cover."""
     with open_scene(report.input) as reader, rasterio.open(report.output) as out:
         assert (out.width, out.height) == (reader.width, reader.height)
         assert out.transform == reader.transform and out.crs == reader.crs
         mask = out.read(1)
-    assert set(np.unique(mask)) <= {0, 1, 255}
+    assert set(np.unique(mask)) <= {0, 1, 3, 255}
     valid = int(np.count_nonzero(mask != 255))
     assert valid == report.valid_pixels
     assert report.cloud_cover == pytest.approx(100.0 * np.count_nonzero(mask == 1) / valid, 1e-3)

@@ -170,7 +170,9 @@ class TestClassesThroughThePipeline:
             tmp_path / "m.onnx", np.zeros((4, 4), np.float32), contract(classes=classes),
             bias=np.array(bias, np.float32),
         )  # fmt: skip
-        params = DetectionParams(weights=path, device="cpu", probability=tmp_path / "p.tif")
+        params = DetectionParams(
+            weights=path, device="cpu", probability=tmp_path / "p.tif", shadow="network"
+        )
         result = detect_clouds(SAMPLE, tmp_path / "mask.tif", params)
         with rasterio.open(tmp_path / "mask.tif") as mask, rasterio.open(tmp_path / "p.tif") as p:
             values = set(np.unique(mask.read(1)).tolist()) - {255}

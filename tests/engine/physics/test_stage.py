@@ -83,7 +83,7 @@ class TestRuns:
         )
         assert result.model == "physics only" and 0.0 < result.cloud_cover < 100.0
         with rasterio.open(tmp_path / "m.tif") as dataset:
-            assert set(np.unique(dataset.read(1))) <= {0, 1, NODATA}
+            assert set(np.unique(dataset.read(1))) <= {0, 1, 3, NODATA}  # 3: shadow by geometry
 
     def test_the_physics_only_model_has_no_probabilities(self, data_dir, tmp_path):
         params = DetectionParams(model="physics", probability=tmp_path / "p.tif")
