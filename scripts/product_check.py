@@ -86,6 +86,7 @@ def main() -> None:
     parser.add_argument("--config", action="append", required=True, metavar="NAME=OPTIONS")
     parser.add_argument("--work", type=Path, default=Path("/tmp/product_check"))
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--reference", help="the configuration patches are compared with")
     args = parser.parse_args()
     configs = dict(item.split("=", 1) for item in args.config)
     patches = sorted(p for p in args.folders.iterdir() if p.is_dir())
@@ -99,7 +100,7 @@ def main() -> None:
             p.name: counts(m, args.folders / f"{p.name}.labels.tif")
             for p, m in zip(patches, masks, strict=True)
         }
-    first = next(iter(configs))
+    first = args.reference or next(iter(configs))
     lines = [
         f"# Product path: {len(patches)} labelled product folders through scripts/detect.py",
         "",

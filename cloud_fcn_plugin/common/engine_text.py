@@ -169,6 +169,9 @@ SENTENCES = (
                       "Physics: cloud warmer than the scene's clear land ({offset} K) taken "
                       "away except on bright, not snow-like pixels."),
     QT_TRANSLATE_NOOP("EngineText", "Shadow by geometry: {note}."),
+    QT_TRANSLATE_NOOP("EngineText",
+                      "Shadow by geometry: the MTL's sun elevation ({elevation}°) is no Landsat "
+                      "one, so the shadow direction is taken from the scene; {note}."),
     QT_TRANSLATE_NOOP("EngineText", "Shadow: no cloud, so no shadow."),
     # The level, the scaling and the bands (raster_io.open_scene, inspection).
     QT_TRANSLATE_NOOP("EngineText", "Product: {reason}"),

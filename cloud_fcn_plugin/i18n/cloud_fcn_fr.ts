@@ -1485,6 +1485,11 @@
         <source>sun {elevation}° high: shadows fall under their clouds, none marked</source>
         <translation>soleil à {elevation}° : les ombres tombent sous leurs nuages, aucune marquée</translation>
     </message>
+    <message>
+        <location filename="../common/engine_text.py" line="143"/>
+        <source>Shadow by geometry: the MTL's sun elevation ({elevation}°) is no Landsat one, so the shadow direction is taken from the scene; {note}.</source>
+        <translation>Ombres par géométrie : l&apos;élévation du soleil du MTL ({elevation}°) n&apos;est pas celle d&apos;une scène Landsat, la direction des ombres est donc tirée de la scène ; {note}.</translation>
+    </message>
 </context>
 <context>
     <name>ParametersForm</name>

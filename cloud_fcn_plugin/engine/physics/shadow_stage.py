@@ -30,6 +30,10 @@ _STRIP_ROWS = 512
 #: Landsat's grid, taken where the input's grid says nothing in metres.
 _LANDSAT_METRES = 30.0
 _RED, _NIR, _SWIR1 = 4, 5, 6
+#: Landsat's sun-synchronous morning orbit never sees the sun higher than about 76°: an
+#: MTL that says more was not written by USGS for this scene (a product rebuilt from
+#: reflectance, say), and its direction is not trusted.
+MAX_LANDSAT_SUN_ELEVATION = 80.0
 
 
 @dataclass(frozen=True)
@@ -41,11 +45,13 @@ class ShadowPlan:
             network's shadow patches that touch the geometry's).
         sun: the scene's sun angles, None to estimate the direction from the scene.
         bands: Landsat bands read (red, NIR, SWIR1 where present).
+        note: why the MTL's sun angles are not used, where they are not.
     """
 
     mode: str
     sun: SunGeometry | None
     bands: tuple[int, ...]
+    note: str = ""
 
 
 def plan_shadow(scene: Scene, choice: str, has_shadow_class: bool) -> ShadowPlan | None:
@@ -60,11 +66,17 @@ def plan_shadow(scene: Scene, choice: str, has_shadow_class: bool) -> ShadowPlan
         return None
     mode = "combined" if choice == "auto" and has_shadow_class else "geometry"
     mtl = scene.info.mtl
-    sun = None
+    sun, note = None, ""
     if mtl is not None and mtl.sun_elevation is not None and mtl.sun_azimuth is not None:
-        sun = SunGeometry(mtl.sun_azimuth % 360.0, mtl.sun_elevation)
+        if mtl.sun_elevation <= MAX_LANDSAT_SUN_ELEVATION:
+            sun = SunGeometry(mtl.sun_azimuth % 360.0, mtl.sun_elevation)
+        else:
+            note = (
+                f"the MTL's sun elevation ({mtl.sun_elevation:.0f}°) is no Landsat one, so the "
+                "shadow direction is taken from the scene"
+            )
     bands = (_RED, _NIR, _SWIR1) if _SWIR1 in scene.info.landsat_bands else (_RED, _NIR)
-    return ShadowPlan(mode, sun, bands)
+    return ShadowPlan(mode, sun, bands, note)
 
 
 def open_shadow_stage(
@@ -132,7 +144,8 @@ class ShadowStage:
                 cloud, self._potential(valid, cloud), valid, self.plan.sun, self._pixel_size()
             )
             geometric = result.mask
-            self.note = f"Shadow by geometry: {result.note}."
+            why = f"{self.plan.note}; " if self.plan.note else ""
+            self.note = f"Shadow by geometry: {why}{result.note}."
         shadow = _touching(network, geometric) if self.plan.mode == "combined" else geometric
         out = mask.copy()
         out[network & ~shadow] = CLEAR
