@@ -210,11 +210,14 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
                 NUMBER_INTEGER, 4, minValue=1, maxValue=256,
             ),
             _named_enum(self.DEVICE, tr("Device"), DEVICE_CHOICES, defaultValue=0),
+            # Optional: graphical models saved before these existed still run, as automatic.
             _named_enum(
                 self.PHYSICS, tr("Scene-relative thermal and snow tests"), PHYSICS_CHOICES,
-                defaultValue=0,
+                defaultValue=0, optional=True,
             ),
-            _named_enum(self.SHADOW, tr("Cloud shadow"), SHADOW_CHOICES, defaultValue=0),
+            _named_enum(
+                self.SHADOW, tr("Cloud shadow"), SHADOW_CHOICES, defaultValue=0, optional=True
+            ),
         ]
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | FLAG_ADVANCED)
@@ -362,9 +365,15 @@ class DetectCloudsAlgorithm(QgsProcessingAlgorithm):
             device=device_code(self.parameterAsEnum(parameters, self.DEVICE, context)),
             probability=Path(probability) if probability else None,
             overwrite=True,  # Processing asked the user already, or made a temporary name.
-            physics=PHYSICS_CHOICES[self.parameterAsEnum(parameters, self.PHYSICS, context)][0],
-            shadow=SHADOW_CHOICES[self.parameterAsEnum(parameters, self.SHADOW, context)][0],
+            physics=self._choice(parameters, self.PHYSICS, PHYSICS_CHOICES, context),
+            shadow=self._choice(parameters, self.SHADOW, SHADOW_CHOICES, context),
         )
+
+    def _choice(self, parameters, key, choices, context) -> str:
+        """The engine code of an optional enum parameter, the first choice when unset."""
+        if not _is_set(parameters.get(key)):
+            return choices[0][0]
+        return choices[self.parameterAsEnum(parameters, key, context)][0]
 
     def _optional(self, parameters, key, context, *, integer: bool) -> float | int | None:
         """Return an optional number parameter, ``None`` when it is left empty."""

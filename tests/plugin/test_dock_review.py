@@ -207,7 +207,8 @@ class TestQaBandBeside:
         group = clean_project.layerTreeRoot().children()[0]
         names = [child.name() for child in group.children()]
         assert names[:2] == [
-            f"LC80200392015216LGN00_B4 clouds (6-band model, {results['USED_THRESHOLD']:.3f}) "
+            f"LC80200392015216LGN00_B4 clouds ({results['USED_MODEL']}, "
+            f"{results['USED_THRESHOLD']:.3f}) "
             "[temporary]",
             "LC80200392015216LGN00_B4 clouds (product QA band) [temporary]",
         ]

@@ -72,7 +72,7 @@ class TestDefinition:
             for p in alg.parameterDefinitions()
             if p.flags() & FLAG_ADVANCED
         }
-        assert advanced == {"TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE"}
+        assert advanced == {"TILE_SIZE", "OVERLAP", "BATCH_SIZE", "DEVICE", "PHYSICS", "SHADOW"}
         assert "CLOUD_COVER" in [o.name() for o in alg.outputDefinitions()]
         help_text = alg.shortHelpString()
         for words in ("Red, green, blue and NIR", "Product level", "Threshold", "Model file",
