@@ -112,3 +112,32 @@ def pointwise_model(
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
     return path
+
+
+def nan_on_data_model(path: Path, props: Mapping[str, str]) -> Path:
+    """A 1x1 convolution then ``sqrt(-(conv^2))``: 0 on a blank tile, NaN on real pixels."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    classes = len(json.loads(props["cloud_fcn.classes"]))
+    weights = np.ones((classes, 4, 1, 1), np.float32)
+    nodes = [
+        helper.make_node("Conv", ["input", "w"], ["conv"]),
+        helper.make_node("Mul", ["conv", "conv"], ["square"]),
+        helper.make_node("Neg", ["square"], ["negative"]),
+        helper.make_node("Sqrt", ["negative"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "nan_on_data",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4, "H", "W"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", classes, "H", "W"])],
+        initializer=[numpy_helper.from_array(weights, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+    return path

@@ -32,7 +32,8 @@ def encode_probability(probability: np.ndarray, valid: np.ndarray, dtype: str) -
     ``probability`` is one layer (rows, cols) or several (L, rows, cols).
     """
     if dtype == "uint8":
-        encoded = np.rint(probability * 100.0).astype(np.uint8)
+        # Clipped first: a value outside 0..1 must never wrap round (300 % as 44).
+        encoded = np.rint(np.clip(probability, 0.0, 1.0) * 100.0).astype(np.uint8)
     else:
         encoded = probability.astype(np.float32, copy=True)
     encoded[..., ~valid] = PROBABILITY_NODATA[dtype]
