@@ -33,6 +33,7 @@ from .scene.qa_band import (
     qa_counts,
     require_qa_band,
 )
+from .scene.read_set import ReadSet, input_files
 from .scene.reader import GDAL_ERRORS, SceneReader, open_scene
 
 Log = Callable[[str], None]
@@ -175,7 +176,8 @@ def _check_outputs(input_path: str | Path, output_path: str | Path, params: Dete
     )
     # What an earlier run killed outright (SIGKILL) left beside these outputs; never the
     # files of a run still going (their PID is alive).
-    remove_partial_outputs(path for path in checked if path is not None)
+    reads = ReadSet(input_files(input_path))  # never swept, whatever their names
+    remove_partial_outputs((path for path in checked if path is not None), reads)
     output, probability_path, masked_image, polygons = checked[:4]
     assert output is not None
     return OutputPaths(output, probability_path, masked_image, polygons)

@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import ParameterError
 from ..files.atomic import remove_partial_outputs
 from ..params import DetectionParams
+from ..scene.read_set import ReadSet
 from .inputs import OUTPUT_SUFFIX, expand_inputs
 from .jobs import Job, scene_stem
 from .report import SceneReport, one_line
@@ -93,7 +94,7 @@ def run_local(
         cluster.close()
         # Every worker is gone now. Workers stopped mid-scene by Ctrl-C, or killed and
         # replaced (their scene then finished elsewhere), cannot clean up after themselves.
-        remove_partial_outputs(job.output for job in jobs)
+        remove_partial_outputs((job.output for job in jobs), ReadSet(job.input for job in jobs))
 
 
 def start_local_cluster(workers: int, dashboard_address: str | None = None) -> tuple[Any, Any]:

@@ -314,7 +314,7 @@ def _screen_existing(
             continue
         todo.append(job)
     if resume:
-        remove_partial_outputs(job.output for job in todo)
+        remove_partial_outputs((job.output for job in todo), ReadSet(job.input for job in jobs))
     return todo
 
 

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import rasterio
@@ -328,18 +328,26 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def remove_partial_outputs(outputs: Iterable[Path]) -> list[Path]:
+class _Finds(Protocol):
+    def find(self, path: str | Path) -> Path | None: ...
+
+
+def remove_partial_outputs(outputs: Iterable[Path], reads: _Finds | None = None) -> list[Path]:
     """Delete the hidden ``.NAME.partial-PID@HOST-*`` files dead processes left for these outputs.
 
     Only needed after a process was killed outright (SIGKILL, a worker shut down
     mid-scene): every other failure already removes its temporary file. A file whose
     PID is alive on this machine belongs to a run still writing it and is left alone;
-    so is one written on another host, and one whose name carries no PID.
+    so is one written on another host, one whose name carries no PID, and one the run
+    reads (``reads``, its :class:`~..scene.read_set.ReadSet`): an input named like a
+    leftover is an input, never swept.
     """
     removed = []
     for output in outputs:
         for leftover in leftover_partials(Path(output)):
             if not _owner_is_dead(leftover, Path(output)):
+                continue
+            if reads is not None and reads.find(leftover) is not None:
                 continue
             try:
                 leftover.unlink()
