@@ -37,6 +37,8 @@ class MtlMetadata:
         radiance_add: Level-1 DN -> radiance offset per band.
         k1: thermal constant K1 per thermal band.
         k2: thermal constant K2 per thermal band.
+        qa_file: the product's QA band as the MTL names it (``FILE_NAME_QUALITY_L1_PIXEL``
+            in Collection 2, ``FILE_NAME_BAND_QUALITY`` before), None when it names none.
     """
 
     path: Path
@@ -53,6 +55,7 @@ class MtlMetadata:
     radiance_add: dict[int, float] = field(default_factory=dict)
     k1: dict[int, float] = field(default_factory=dict)
     k2: dict[int, float] = field(default_factory=dict)
+    qa_file: str | None = None
 
     def rescaling(
         self, level: str, bands: Sequence[int]
@@ -254,6 +257,8 @@ def parse_mtl(path: str | Path) -> MtlMetadata:
         radiance_add=_per_band(entries, "RADIANCE_ADD", l1_group, path),
         k1=_per_band(entries, "K1_CONSTANT", None, path),
         k2=_per_band(entries, "K2_CONSTANT", None, path),
+        qa_file=_lookup(entries, "FILE_NAME_QUALITY_L1_PIXEL")
+        or _lookup(entries, "FILE_NAME_BAND_QUALITY"),
     )
     _check_complete(meta)
     return meta
