@@ -327,6 +327,10 @@ class TestQaBandBelongsToItsScene:
         with pytest.raises(UnsupportedDataError, match="holds 2 products.*MTL file of the one"):
             detect_clouds(folder, tmp_path / "m.tif", DetectionParams(model="qa"))
         assert not (tmp_path / "m.tif").exists()
+        from cloud_fcn_plugin.engine.scene.reader import inspect_input
+
+        with pytest.raises(UnsupportedDataError, match="holds 2 products"):
+            inspect_input(folder)  # a network run on the folder: which product's bands?
 
     @pytest.mark.parametrize(
         ("qa", "match"),
