@@ -197,7 +197,9 @@ def write_outputs(
         # probabilities must not leave a new mask beside the old probabilities.
         for writer in writers:
             writer.finish()
-        for writer in writers:
+        # The GeoPackage first: the only commit that can fail for another reason than the
+        # disk (another program), and it fails before any file was renamed.
+        for writer in sorted(writers, key=lambda w: not getattr(w, "commits_first", False)):
             writer.commit()
     return WrittenCounts(final, detected, polygon_count)
 
