@@ -22,6 +22,7 @@ from .inference.strips import IsCanceled, Progress, iter_probability_strips
 from .inference.whole_scene import block_cache_bytes, resolve_tiling
 from .models.choice import ModelChoice, choose_model
 from .outputs.checks import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
+from .outputs.settings_tag import recording
 from .outputs.writer import MaskStrip, OutputPaths, ProgressStages, WrittenCounts, write_outputs
 from .params import QA_MODEL, DetectionParams, DetectionResult
 from .scene.bands import band_numbers
@@ -142,10 +143,11 @@ def detect_clouds(
             stage.tiles, is_canceled,
         )  # fmt: skip
         descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
-        counts = write_outputs(
-            Path(input_path), _grid(reader, params), strips, outputs, params, stage,
-            is_canceled, descriptions,
-        )  # fmt: skip
+        with recording(tile_size_used=tile_size):  # in the mask's tags: it changes the mask
+            counts = write_outputs(
+                Path(input_path), _grid(reader, params), strips, outputs, params, stage,
+                is_canceled, descriptions,
+            )  # fmt: skip
         product, width, height = reader.product, reader.width, reader.height
 
     messages = [model.reason, *reader.messages] if model else list(reader.messages)

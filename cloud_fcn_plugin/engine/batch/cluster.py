@@ -20,8 +20,10 @@ from typing import Any
 
 from ..errors import ParameterError
 from ..files.atomic import remove_partial_outputs
+from ..outputs.settings_tag import recording
 from ..params import DetectionParams
 from ..scene.read_set import ReadSet
+from .committed import earlier_attempt, row_from_mask
 from .inputs import OUTPUT_SUFFIX, expand_inputs
 from .jobs import Job, scene_stem
 from .report import SceneReport, one_line
@@ -41,8 +43,17 @@ def run_scene_on_worker(
     from distributed import get_worker
 
     worker = get_worker()
+    # The batch's run token ends every task key (see run_on_client): a scene this batch
+    # already committed (Dask recomputes the results a dead worker held) is read back, never
+    # written again; every mask records the token.
+    run = str(worker.get_current_task() or "").rpartition("-")[2]
+    done = earlier_attempt(job, run, worker.address) if run else None
+    if done is not None:
+        return done
     _limit_torch_threads(workers_per_host.get(worker.ip, 1) * _worker_threads(worker))
-    return run_scene(job, params, worker=worker.address, catch_unexpected=False)
+    with recording(batch_run=run):
+        report = run_scene(job, params, worker=worker.address, catch_unexpected=False)
+    return row_from_mask(job, report)
 
 
 def _worker_threads(worker: Any) -> int:

@@ -44,6 +44,7 @@ from .cluster import (
     run_scene_on_worker,
     start_local_cluster,
 )
+from .committed import row_from_mask
 from .inputs import OUTPUT_SUFFIX, RASTER_SUFFIXES, expand_inputs, is_file
 from .jobs import Job, output_path_for, scene_stem
 from .report import STATUSES, SceneReport, format_table, one_line, summary_line, write_report
@@ -324,4 +325,4 @@ def _run_sequential(
     if jobs:
         cached_predictor(params)  # a bad checkpoint stops the batch once, not once per scene
     for job in jobs:
-        finished(job, run_scene(job, params))
+        finished(job, row_from_mask(job, run_scene(job, params)))
