@@ -137,6 +137,7 @@ def fit_tile_size(
     concurrent_tiles: int,
     budget: int | None = None,
     log: Log | None = None,
+    network_bytes: Callable[[int], int | None] | None = None,
 ) -> int:
     """The largest tile size up to ``tile`` whose run fits in memory.
 
@@ -149,6 +150,10 @@ def fit_tile_size(
         concurrent_tiles: tiles in a forward pass at once (CPU workers, or the batch).
         budget: bytes the run may use; default: a share of :func:`available_bytes`.
         log: receives the note when the tile size is lowered.
+        network_bytes: the bytes one tile of a given size needs, for a model the
+            registry cannot simulate (an ONNX graph, see
+            :func:`~..models.onnx_guard.activation_bytes`); asked for each size tried,
+            since such a graph's memory may grow faster than the tile's pixels.
 
     Raises:
         OutOfMemoryError: not even the smallest tile fits.
@@ -158,8 +163,15 @@ def fit_tile_size(
     scale = 0.0 if per_tile is None else ACTIVATION_SLACK * concurrent_tiles * per_tile / tile**2
 
     def need(size: int) -> float:
+        if network_bytes is not None:
+            measured = network_bytes(size)
+            network = ACTIVATION_SLACK * concurrent_tiles * (measured or 0)
+            return network + strips.strip_bytes(size)
         # Activations grow with the tile's pixels; scaling spares a simulation per size.
         return scale * size**2 + strips.strip_bytes(size)
+
+    if network_bytes is not None:
+        scale = ACTIVATION_SLACK * concurrent_tiles * (network_bytes(tile) or 0) / tile**2
 
     if need(tile) <= budget:
         return tile
@@ -210,7 +222,19 @@ def fit_scene_tile(
         arch_args=dict(meta.arch_args),
         concurrent_tiles=predictor.cpu_workers * predictor.tiles_per_task if on_cpu else 0,
         log=log,
+        network_bytes=_onnx_bytes(predictor, len(meta.bands)),
     )
+
+
+def _onnx_bytes(predictor: Any, channels: int) -> Callable[[int], int | None] | None:
+    """The memory an ONNX model's graph needs per tile size (None for registry models)."""
+    from ..models.onnx_guard import activation_bytes as graph_bytes
+    from ..models.onnx_model import OnnxModel
+
+    model = getattr(predictor, "model", None)
+    if not isinstance(model, OnnxModel):
+        return None
+    return lambda size: graph_bytes(model.path, channels, size)
 
 
 def _refusal(tile: int, smallest: int, strips: StripLayout, scale: float, budget: int) -> str:
