@@ -433,8 +433,8 @@ def last_resort(error: BaseException) -> int:
     """
     text = " ".join(str(error).split())
     hints = {
-        MemoryError: "the raster or model needs more memory than is free: close other "
-        "programs, or use a smaller --tile-size or --batch-size",
+        MemoryError: "the run needed more memory than is free: close other programs; for a "
+        "large raster or model, use a smaller --tile-size or --batch-size",
         RecursionError: "a file nests too deeply to be read: check the input and model files",
         OverflowError: "a number is too large: check the parameters and the input's metadata",
     }
