@@ -230,12 +230,28 @@ def rename_temporary(temp: Path, path: Path, overwrite: bool) -> None:
     try:
         os.replace(temp, path)
         _LIVE_TEMPORARIES.discard(temp)
+        _replace_pam_sidecar(temp, path)
         _sync_folder(path.parent)
     except OSError as exc:
         raise OutputNotWritableError(
             f"Cannot rename the finished file onto {path}: {exc.strerror or exc}; "
             "choose another output folder."
         ) from exc
+
+
+def _replace_pam_sidecar(temp: Path, path: Path) -> None:
+    """The old output's ``.aux.xml`` goes with it: GDAL would read it over the new file.
+
+    A statistics file QGIS or ``gdalinfo -stats`` left beside the old output (with a
+    geotransform or statistics of its own) would otherwise rule the new one. The new
+    file's own, if GDAL wrote one, takes its place.
+    """
+    new, old = temp.with_name(temp.name + ".aux.xml"), path.with_name(path.name + ".aux.xml")
+    with contextlib.suppress(OSError):
+        if os.path.lexists(new):
+            os.replace(new, old)
+        elif os.path.lexists(old):
+            old.unlink()
 
 
 def _verify_raster(path: Path, expect: tuple[int, int, np.dtype | str] | None) -> None:
