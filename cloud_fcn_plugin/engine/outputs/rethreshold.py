@@ -25,6 +25,7 @@ from ..inference.strips import IsCanceled, Progress
 from ..params import DetectionParams, DetectionResult
 from ..pipeline import _check_outputs, _result
 from ..scene.reader import GDAL_ERRORS
+from .probability_source import check_probability_source
 from .refine import row_windows
 from .writer import PROBABILITY_NODATA, MaskStrip, ProgressStages, write_outputs
 
@@ -76,6 +77,9 @@ def rethreshold(
     params = replace(params, probability=None)
     outputs = _check_outputs(input_path, output_path, params)
     path = Path(probability_path)
+    check_probability_source(  # an input: gated, never replaced
+        path, input_path, (outputs.mask, outputs.masked_image, outputs.polygons, params.preview)
+    )
     try:
         dataset = rasterio.open(path)
     except GDAL_ERRORS as exc:
