@@ -51,7 +51,9 @@ def run_scene_on_worker(
     if done is not None:
         return done
     _limit_torch_threads(workers_per_host.get(worker.ip, 1) * _worker_threads(worker))
-    with recording(batch_run=run):
+    from ..inference.memory import tile_from_parameters
+
+    with recording(batch_run=run), tile_from_parameters():
         report = run_scene(job, params, worker=worker.address, catch_unexpected=False)
     return row_from_mask(job, report)
 

@@ -324,5 +324,8 @@ def _run_sequential(
 ) -> None:
     if jobs:
         cached_predictor(params)  # a bad checkpoint stops the batch once, not once per scene
+    from ..inference.memory import tile_from_parameters
+
     for job in jobs:
-        finished(job, row_from_mask(job, run_scene(job, params)))
+        with tile_from_parameters():  # as on Dask workers: masks never follow free memory
+            finished(job, row_from_mask(job, run_scene(job, params)))

@@ -15,10 +15,12 @@ measured on the CPU for U-Net, CloudFCN-lite, Cloud-Net and the pixel model.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import resource
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +129,25 @@ def available_bytes() -> int:
     return int(free)
 
 
+# Set by :func:`tile_from_parameters`: the tile size is never lowered for the memory.
+_FIXED_TILE: ContextVar[bool] = ContextVar("cloud_fcn_fixed_tile", default=False)
+
+
+@contextlib.contextmanager
+def tile_from_parameters() -> Iterator[None]:
+    """Within the block the tile size is the parameters', never lowered for free memory.
+
+    For batches: the masks of one batch must not depend on the memory each worker has
+    free at the moment (the tile size changes the mask at tile seams), so a scene that
+    does not fit fails in one line instead of being made another way.
+    """
+    token = _FIXED_TILE.set(True)
+    try:
+        yield
+    finally:
+        _FIXED_TILE.reset(token)
+
+
 def fit_tile_size(
     tile: int,
     overlap: int,
@@ -158,6 +179,7 @@ def fit_tile_size(
     Raises:
         OutOfMemoryError: not even the smallest tile fits.
     """
+    budget_given = budget
     budget = int(BUDGET_SHARE * available_bytes()) if budget is None else budget
     per_tile = activation_bytes(architecture, arch_args, tile)
     scale = 0.0 if per_tile is None else ACTIVATION_SLACK * concurrent_tiles * per_tile / tile**2
@@ -175,6 +197,19 @@ def fit_tile_size(
 
     if need(tile) <= budget:
         return tile
+    if _FIXED_TILE.get():
+        # A batch: every mask is made with the tile its parameters give, whatever the
+        # memory free at that moment; a scene that cannot fit fails, it is not made
+        # differently. Only what is really free is held against it (no share kept back).
+        free = available_bytes() if budget_given is None else budget / BUDGET_SHARE
+        if need(tile) <= free:
+            return tile
+        raise OutOfMemoryError(
+            f"{tile} px tiles need about {need(tile) / _GB:.1f} GB and {free / _GB:.1f} GB "
+            "are free in this worker; a batch does not lower the tile size (its masks would "
+            "depend on the memory free): pass a smaller --tile-size, run fewer workers, or "
+            "run again with --resume."
+        )
     smallest = math.ceil(max(MIN_TILE_SIZE, 2 * overlap + 1) / _TILE_STEP) * _TILE_STEP
     for size in range(tile - tile % _TILE_STEP, smallest - 1, -_TILE_STEP):
         if size < tile and need(size) <= budget:
