@@ -249,16 +249,36 @@ def fit_scene_tile(
         cache_bytes=cache_bytes,
     )
     on_cpu = predictor.device.type == "cpu"
-    return fit_tile_size(
-        tile,
-        overlap,
-        strips,
-        architecture=meta.architecture,
-        arch_args=dict(meta.arch_args),
-        concurrent_tiles=predictor.cpu_workers * predictor.tiles_per_task if on_cpu else 0,
-        log=log,
-        network_bytes=_onnx_bytes(predictor, len(meta.bands)),
-    )
+
+    def fit(workers: int) -> int:
+        return fit_tile_size(
+            tile,
+            overlap,
+            strips,
+            architecture=meta.architecture,
+            arch_args=dict(meta.arch_args),
+            concurrent_tiles=workers * predictor.tiles_per_task if on_cpu else 0,
+            log=log,
+            network_bytes=_onnx_bytes(predictor, len(meta.bands)),
+        )
+
+    if not (_FIXED_TILE.get() and on_cpu):
+        return fit(predictor.cpu_workers)
+    # The tile size is the parameters' (a batch): fewer tiles at once, which leaves the
+    # mask as it is, before the scene is refused.
+    for workers in range(predictor.cpu_workers, 0, -1):
+        try:
+            size = fit(workers)
+        except OutOfMemoryError:
+            if workers == 1:
+                raise
+            continue
+        if workers < predictor.cpu_workers:
+            predictor.cpu_workers = workers
+            if log is not None:
+                log(f"{workers} tile(s) at once instead of more, for the memory free.")
+        return size
+    raise AssertionError("unreachable")
 
 
 def _onnx_bytes(predictor: Any, channels: int) -> Callable[[int], int | None] | None:

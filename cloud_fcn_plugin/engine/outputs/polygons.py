@@ -221,6 +221,8 @@ def _is_sqlite(path: Path) -> bool:
 
 
 def _locked(path: Path, reason: str) -> OutputNotWritableError:
+    if "locked" in reason.lower() or "busy" in reason.lower():
+        reason = "its database is locked"
     return OutputNotWritableError(
         f"{path} is locked by another program, or cannot be updated ({reason}): close it "
         "there (in QGIS, remove its layers or stop editing) and run again; no output was "
