@@ -250,33 +250,38 @@ def fit_scene_tile(
     )
     on_cpu = predictor.device.type == "cpu"
 
-    def fit(workers: int) -> int:
+    def fit(concurrent: int) -> int:
         return fit_tile_size(
             tile,
             overlap,
             strips,
             architecture=meta.architecture,
             arch_args=dict(meta.arch_args),
-            concurrent_tiles=workers * predictor.tiles_per_task if on_cpu else 0,
+            concurrent_tiles=concurrent if on_cpu else 0,
             log=log,
             network_bytes=_onnx_bytes(predictor, len(meta.bands)),
         )
 
     if not (_FIXED_TILE.get() and on_cpu):
-        return fit(predictor.cpu_workers)
-    # The tile size is the parameters' (a batch): fewer tiles at once, which leaves the
-    # mask as it is, before the scene is refused.
-    for workers in range(predictor.cpu_workers, 0, -1):
+        return fit(predictor.cpu_workers * predictor.tiles_per_task)
+    # The tile size is the parameters' (a batch): fewer tiles at once (fewer CPU workers,
+    # then smaller forward passes), which leaves the mask as it is, before the scene is
+    # refused.
+    workers, batch = predictor.cpu_workers, predictor.batch_size
+    tries = [(w, batch) for w in range(workers, 1, -1)]
+    batches = sorted({batch >> i for i in range(8)} - {0}, reverse=True)
+    tries += [(1, b) for b in batches]
+    for index, (w, b) in enumerate(tries):
         try:
-            size = fit(workers)
+            size = fit(w if w > 1 else b)
         except OutOfMemoryError:
-            if workers == 1:
+            if index == len(tries) - 1:
                 raise
             continue
-        if workers < predictor.cpu_workers:
-            predictor.cpu_workers = workers
+        if (w, b) != (workers, batch):
+            predictor.cpu_workers, predictor.batch_size = w, b
             if log is not None:
-                log(f"{workers} tile(s) at once instead of more, for the memory free.")
+                log(f"{max(w, b)} tile(s) at once instead of more, for the memory free.")
         return size
     raise AssertionError("unreachable")
 

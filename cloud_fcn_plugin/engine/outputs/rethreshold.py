@@ -20,6 +20,7 @@ import rasterio
 
 from ..classes import CLOUD_ONLY, LAYER_DESCRIPTIONS, ChannelLayout
 from ..errors import CanceledError, InputReadError, ParameterError
+from ..files.gdal_read import reading
 from ..inference.decision import classify
 from ..inference.strips import IsCanceled, Progress
 from ..params import DetectionParams, DetectionResult
@@ -137,7 +138,8 @@ def _probability_mask_strips(
     for window in row_windows(dataset.height, dataset.width, _STRIP_ROWS):
         if is_canceled is not None and is_canceled():
             raise CanceledError("Canceled by the user: no output was written.")
-        layers = dataset.read(window=window)
+        with reading(Path(dataset.name)):  # a truncated raster: one line
+            layers = dataset.read(window=window)
         valid = np.isfinite(layers[0]) & (layers[0] != nodata)
         mask = classify(layers, valid, layout, threshold, shadow_threshold)
         if progress is not None:
