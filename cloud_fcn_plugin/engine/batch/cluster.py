@@ -359,14 +359,17 @@ def quiet_dask_tracebacks() -> None:
 
 
 def _report_from_future(future: Any, job: Job) -> SceneReport:
+    if future.status == "cancelled":
+        return SceneReport.for_job(job, "canceled", _DROPPED)
     try:
-        if future.status == "finished":
-            return future.result()
-        if future.status == "cancelled":
-            return SceneReport.for_job(job, "canceled", _DROPPED)
-        error = future.exception()
-    except Exception as lost:  # the scheduler went away while the result was fetched
-        return SceneReport.for_job(job, "canceled", f"{_DROPPED} ({one_line(lost)})")
+        # Finished, or put back to pending: a result lost with its worker while it was
+        # gathered is computed again (a scene already committed is read back, never written
+        # twice: see .committed); wait for it rather than report a failure with no reason.
+        return future.result()
+    except Exception as exc:
+        if future.status != "error":  # the scheduler went away while the result was fetched
+            return SceneReport.for_job(job, "canceled", f"{_DROPPED} ({one_line(exc)})")
+        error = exc
     reason = one_line(error)
     if type(error).__name__ == "KilledWorker":
         reason = f"the worker running this scene died repeatedly ({reason})"
