@@ -203,8 +203,9 @@ def bounded_options(options: Any) -> Any:
 def activation_bytes(path: str | Path, channels: int, tile: int, batch: int = 1) -> int | None:
     """Bytes of every tensor of an ONNX graph on ``batch`` tiles of ``tile`` px; None if unknown.
 
-    The sum over all the graph's tensors (initializers excluded) is an upper bound of what
-    is alive at once; a shape ONNX cannot infer (data-dependent) gives None.
+    The sum over the tensors inside the graph (initializers and the declared outputs
+    excluded) is an upper bound of what is alive at once; a shape ONNX cannot infer
+    (data-dependent) gives None.
     """
     try:
         import onnx
@@ -226,9 +227,10 @@ def activation_bytes(path: str | Path, channels: int, tile: int, batch: int = 1)
         inferred = shape_inference.infer_shapes(model, data_prop=True)
     except Exception:  # a graph ONNX's checker cannot read: nothing to estimate
         return None
+    # The graph's outputs keep the shapes their file declares (which may be anything: the
+    # engine checks the real output); the tensors inferred inside the graph are counted.
     total = 0
-    values = [*inferred.graph.value_info, *inferred.graph.output]
-    for value in values:
+    for value in inferred.graph.value_info:
         kind = value.type.tensor_type
         if not kind.HasField("shape"):
             return None

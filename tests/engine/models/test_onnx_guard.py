@@ -84,7 +84,10 @@ def test_graph_memory_is_counted_per_tile_size(tmp_path: Path) -> None:
     assert small is not None and large is not None
     assert large >= 15 * small  # (tile^2)^2: 16 times for twice the side
     plain = pointwise_model(tmp_path / "p.onnx", np.ones((1, 4), np.float32), contract())
-    assert onnx_guard.activation_bytes(plain, 4, 128) == 128 * 128 * 4  # its one output
+    assert onnx_guard.activation_bytes(plain, 4, 128) == 0  # one Conv: only its output
+    lying = pointwise_model(tmp_path / "l.onnx", np.ones((1, 4), np.float32), contract(),
+                            out_shape=("N", 1, 2**40, 2**40))  # fmt: skip
+    assert onnx_guard.activation_bytes(lying, 4, 128) == 0  # a declared shape is no memory
     assert onnx_guard.activation_bytes(tmp_path / "missing.onnx", 4, 64) is None
 
 
