@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from dataclasses import replace
@@ -27,8 +26,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cloud_fcn_plugin.engine.errors import CloudFcnError, ParameterError
+from one_line import run_with_one_line_errors
+
+from cloud_fcn_plugin.engine.errors import CloudFcnError, OutputExistsError, ParameterError
+from cloud_fcn_plugin.engine.files.gate import STATE_BYTES, read_small_json
 from cloud_fcn_plugin.engine.models import build_model
 from cloud_fcn_plugin.engine.models.checkpoints import load_checkpoint, save_checkpoint
 from cloud_fcn_plugin.engine.training.crossval import stamp_checkpoint
@@ -54,8 +57,45 @@ def add_veto(source: Path, target: Path, ndsi: float) -> None:
     save_checkpoint(target, vetoed, replace(metadata, arch_args=args, provenance=provenance))
 
 
+def read_folds(cv: Path) -> list:
+    """The folds of a cv/ folder, read through the gate (bounded, never a traceback).
+
+    Raises:
+        CloudFcnError: the folder or its folds.json is missing, too large or not JSON.
+    """
+    path = cv / "folds.json"
+    try:
+        folds = read_small_json(path, "the folds of --cv", STATE_BYTES)
+    except ValueError:
+        raise ParameterError(
+            f"{path} is not valid JSON: point --cv at the cv/ folder of train.py --folds, or "
+            "run train.py --folds again."
+        ) from None
+    if not isinstance(folds, list) or not all(isinstance(fold, list) for fold in folds):
+        raise ParameterError(
+            f"{path} is not a list of folds: point --cv at the cv/ folder of train.py --folds."
+        )
+    return folds
+
+
+def veto_folder(cv: Path, ndsi: float, overwrite: bool) -> Path:
+    """Where the re-scored folds go; an earlier one is replaced only with ``--overwrite``.
+
+    Raises:
+        OutputExistsError: it holds files and ``overwrite`` is False.
+    """
+    out = cv.with_name(f"{cv.name}_veto{ndsi:g}")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise OutputExistsError(
+            f"{out} already holds re-scored folds: pass --overwrite to replace them, or "
+            "choose another --ndsi."
+        )
+    return out
+
+
 def veto_cross_validation(
-    cv: Path, ndsi: float, train_args: list[str]
+    cv: Path, ndsi: float, train_args: list[str], folds: list | None = None,
+    out: Path | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Predict every fold's held-out patches again with the veto; return the folder, report."""
     from cloud_fcn_plugin.engine.training.crossval import (
@@ -71,8 +111,8 @@ def veto_cross_validation(
 
     options = train.build_parser().parse_args(train_args)
     specs = train.load_datasets(options, options.train)
-    folds = json.loads((cv / "folds.json").read_text(encoding="utf-8"))
-    out = cv.with_name(f"{cv.name}_veto{ndsi:g}")
+    folds = read_folds(cv) if folds is None else folds
+    out = out or cv.with_name(f"{cv.name}_veto{ndsi:g}")
     out.mkdir(exist_ok=True)
     shutil.copy(cv / "folds.json", out / "folds.json")
     for k, groups in enumerate(folds):
@@ -106,11 +146,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.output.exists() and not args.overwrite:
         print(f"error: {args.output} exists: pass --overwrite to replace it.", file=sys.stderr)
         return 1
+    return run_with_one_line_errors(
+        lambda: _run(args, train_args), "adding the snow veto",
+        f"Interrupted: {args.output} may lack the cross-validation stamp; run again with "
+        "--overwrite.", "--batch-size",
+    )  # fmt: skip
+
+
+def _run(args: argparse.Namespace, train_args: list[str]) -> int:
     try:
+        # --cv is checked before anything is written: a bad folder leaves no output.
+        folds = read_folds(args.cv) if args.cv is not None else None
+        out = veto_folder(args.cv, args.ndsi, args.overwrite) if args.cv is not None else None
         add_veto(args.checkpoint, args.output, args.ndsi)
         print(f"{args.checkpoint} -> {args.output} (snow veto at NDSI {args.ndsi})")
         if args.cv is not None:
-            out, report = veto_cross_validation(args.cv, args.ndsi, train_args)
+            out, report = veto_cross_validation(args.cv, args.ndsi, train_args, folds, out)
             stamp_checkpoint(args.output, report)
             print(
                 f"cross-validation with the veto: {out / 'report.md'}; {args.output} carries "

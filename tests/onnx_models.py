@@ -112,3 +112,98 @@ def pointwise_model(
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
     return path
+
+
+def nan_on_data_model(path: Path, props: Mapping[str, str]) -> Path:
+    """A 1x1 convolution then ``sqrt(-(conv^2))``: 0 on a blank tile, NaN on real pixels."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    classes = len(json.loads(props["cloud_fcn.classes"]))
+    weights = np.ones((classes, 4, 1, 1), np.float32)
+    nodes = [
+        helper.make_node("Conv", ["input", "w"], ["conv"]),
+        helper.make_node("Mul", ["conv", "conv"], ["square"]),
+        helper.make_node("Neg", ["square"], ["negative"]),
+        helper.make_node("Sqrt", ["negative"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "nan_on_data",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4, "H", "W"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", classes, "H", "W"])],
+        initializer=[numpy_helper.from_array(weights, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+    return path
+
+
+def graph_model(path: Path, nodes: list, initializers: list, props: Mapping[str, str]) -> Path:
+    """Write a graph from ``input`` (N, 4, H, W) to ``output`` (N, 1, H, W) with a contract."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        nodes,
+        "graph",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 4, "H", "W"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+        initializer=initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    for key, value in props.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(path))
+    return path
+
+
+def _one_channel() -> tuple[list, list]:
+    from onnx import helper, numpy_helper
+
+    weights = numpy_helper.from_array(np.ones((1, 4, 1, 1), np.float32), "w")
+    return [helper.make_node("Conv", ["input", "w"], ["conv"])], [weights]
+
+
+def endless_loop_model(path: Path, props: Mapping[str, str]) -> Path:
+    """A ``Loop`` of 2^62 trips whose condition stays true: it never ends by itself."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, inits = _one_channel()
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Identity", ["v_in"], ["v_out"])], "body",
+        [helper.make_tensor_value_info("iter", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, None)],
+    )  # fmt: skip
+    nodes.append(helper.make_node("Loop", ["trip", "cond", "conv"], ["output"], body=body))
+    inits += [numpy_helper.from_array(np.array(2**62, np.int64), "trip"),
+              numpy_helper.from_array(np.array(True), "cond")]  # fmt: skip
+    return graph_model(path, nodes, inits, props)
+
+
+def quadratic_model(path: Path, props: Mapping[str, str]) -> Path:
+    """Memory that grows with the tile area squared: (HW x 1) @ (1 x HW), reduced back."""
+    from onnx import helper, numpy_helper
+
+    nodes, inits = _one_channel()
+    nodes += [
+        helper.make_node("Shape", ["conv"], ["s"]),
+        helper.make_node("Reshape", ["conv", "col"], ["a"]),
+        helper.make_node("Reshape", ["conv", "row"], ["b"]),
+        helper.make_node("MatMul", ["a", "b"], ["outer"]),
+        helper.make_node("ReduceMean", ["outer"], ["red"], axes=[1], keepdims=1),
+        helper.make_node("Reshape", ["red", "s"], ["output"]),
+    ]
+    inits += [numpy_helper.from_array(np.array([-1, 1], np.int64), "col"),
+              numpy_helper.from_array(np.array([1, -1], np.int64), "row")]  # fmt: skip
+    return graph_model(path, nodes, inits, props)

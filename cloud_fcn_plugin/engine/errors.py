@@ -70,3 +70,12 @@ class OutputConflictError(ParameterError):
 
 class OutOfMemoryError(CloudFcnError, MemoryError):
     """The run cannot fit in the memory this machine has free."""
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value from a file, for an error line: its repr, cut short (a number 4,000 digits long)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print (Python's digit limit)
+        return f"<{type(value).__name__} too long to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

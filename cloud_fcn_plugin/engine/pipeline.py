@@ -23,6 +23,7 @@ from .inference.strips import IsCanceled, Progress, iter_probability_strips
 from .inference.whole_scene import block_cache_bytes, resolve_tiling
 from .models.choice import ModelChoice, choose_model
 from .outputs.checks import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
+from .outputs.settings_tag import recording
 from .outputs.writer import MaskStrip, OutputPaths, ProgressStages, WrittenCounts, write_outputs
 from .params import PHYSICS_MODEL, QA_MODEL, DetectionParams, DetectionResult
 from .physics.shadow_stage import ShadowStage, open_shadow_stage
@@ -158,10 +159,11 @@ def detect_clouds(
         )  # fmt: skip
         descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
         shadow = open_shadow_stage(stack, scene, params, "shadow" in predictor.layout.layers)
-        counts = write_outputs(
-            scene, _grid(reader, params), strips, outputs, params, stage,
-            is_canceled, descriptions, shadow,
-        )  # fmt: skip
+        with recording(tile_size_used=tile_size):  # in the mask's tags: it changes the mask
+            counts = write_outputs(
+                scene, _grid(reader, params), strips, outputs, params, stage,
+                is_canceled, descriptions, shadow,
+            )  # fmt: skip
         notes += _shadow_notes(shadow, log)
         product, width, height = reader.product, reader.width, reader.height
 
@@ -194,7 +196,8 @@ def _check_outputs(scene: Scene, output_path: str | Path, params: DetectionParam
     )
     # What an earlier run killed outright (SIGKILL) left beside these outputs; never the
     # files of a run still going (their PID is alive).
-    remove_partial_outputs(path for path in checked if path is not None)
+    # Never swept, whatever their names: the files the run reads.
+    remove_partial_outputs((path for path in checked if path is not None), scene.read_set)
     output, probability_path, masked_image, polygons = checked[:4]
     assert output is not None
     return OutputPaths(output, probability_path, masked_image, polygons)

@@ -57,3 +57,32 @@ def test_a_model_without_swir_or_indices_is_refused_in_one_line(tmp_path, capsys
     assert set_snow_veto.main([str(source), "-o", str(tmp_path / "v.safetensors")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--indices" in err[0]
+
+
+def test_a_bad_cv_folder_is_one_line_and_nothing_is_written(tmp_path, capsys):
+    """N-H8: a deep folds.json or a missing --cv folder tracebacked after the output was written."""
+    source = _checkpoint(tmp_path / "m.safetensors")
+    deep = tmp_path / "cv"
+    deep.mkdir()
+    (deep / "folds.json").write_text("[" * 100000 + "]" * 100000)
+    for cv in (deep, tmp_path / "nonexistent"):
+        target = tmp_path / "v.safetensors"
+        assert set_snow_veto.main([str(source), "-o", str(target), "--cv", str(cv)]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "Traceback" not in err[0] and err[0].startswith("error:")
+        assert not target.exists()
+
+
+def test_earlier_rescored_folds_are_kept_unasked(tmp_path, capsys):
+    """N-M6: a second --cv run replaced the <cv>_veto<NDSI> folds without asking."""
+    source = _checkpoint(tmp_path / "m.safetensors")
+    cv = tmp_path / "cv"
+    cv.mkdir()
+    (cv / "folds.json").write_text("[[\"a\"], [\"b\"]]")
+    earlier = tmp_path / "cv_veto0.4"
+    earlier.mkdir()
+    (earlier / "report.md").write_text("earlier")
+    target = tmp_path / "v.safetensors"
+    assert set_snow_veto.main([str(source), "-o", str(target), "--cv", str(cv)]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert (earlier / "report.md").read_text() == "earlier" and not target.exists()

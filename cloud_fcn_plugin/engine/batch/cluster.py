@@ -20,7 +20,10 @@ from typing import Any
 
 from ..errors import ParameterError
 from ..files.atomic import remove_partial_outputs
+from ..outputs.settings_tag import recording
 from ..params import DetectionParams
+from ..scene.read_set import ReadSet
+from .committed import earlier_attempt, row_from_mask
 from .inputs import OUTPUT_SUFFIX, expand_inputs
 from .jobs import Job, scene_stem
 from .report import SceneReport, one_line
@@ -40,8 +43,19 @@ def run_scene_on_worker(
     from distributed import get_worker
 
     worker = get_worker()
+    # The batch's run token ends every task key (see run_on_client): a scene this batch
+    # already committed (Dask recomputes the results a dead worker held) is read back, never
+    # written again; every mask records the token.
+    run = str(worker.get_current_task() or "").rpartition("-")[2]
+    done = earlier_attempt(job, run, worker.address) if run else None
+    if done is not None:
+        return done
     _limit_torch_threads(workers_per_host.get(worker.ip, 1) * _worker_threads(worker))
-    return run_scene(job, params, worker=worker.address, catch_unexpected=False)
+    from ..inference.memory import tile_from_parameters
+
+    with recording(batch_run=run), tile_from_parameters():
+        report = run_scene(job, params, worker=worker.address, catch_unexpected=False)
+    return row_from_mask(job, report)
 
 
 def _worker_threads(worker: Any) -> int:
@@ -93,7 +107,7 @@ def run_local(
         cluster.close()
         # Every worker is gone now. Workers stopped mid-scene by Ctrl-C, or killed and
         # replaced (their scene then finished elsewhere), cannot clean up after themselves.
-        remove_partial_outputs(job.output for job in jobs)
+        remove_partial_outputs((job.output for job in jobs), ReadSet(job.input for job in jobs))
 
 
 def start_local_cluster(workers: int, dashboard_address: str | None = None) -> tuple[Any, Any]:
@@ -345,14 +359,17 @@ def quiet_dask_tracebacks() -> None:
 
 
 def _report_from_future(future: Any, job: Job) -> SceneReport:
+    if future.status == "cancelled":
+        return SceneReport.for_job(job, "canceled", _DROPPED)
     try:
-        if future.status == "finished":
-            return future.result()
-        if future.status == "cancelled":
-            return SceneReport.for_job(job, "canceled", _DROPPED)
-        error = future.exception()
-    except Exception as lost:  # the scheduler went away while the result was fetched
-        return SceneReport.for_job(job, "canceled", f"{_DROPPED} ({one_line(lost)})")
+        # Finished, or put back to pending: a result lost with its worker while it was
+        # gathered is computed again (a scene already committed is read back, never written
+        # twice: see .committed); wait for it rather than report a failure with no reason.
+        return future.result()
+    except Exception as exc:
+        if future.status != "error":  # the scheduler went away while the result was fetched
+            return SceneReport.for_job(job, "canceled", f"{_DROPPED} ({one_line(exc)})")
+        error = exc
     reason = one_line(error)
     if type(error).__name__ == "KilledWorker":
         reason = f"the worker running this scene died repeatedly ({reason})"

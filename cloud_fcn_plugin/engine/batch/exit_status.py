@@ -16,8 +16,8 @@ NO_TORCH = (
 )
 # Errors no check foresees, with what the user can do about each.
 _HINTS: dict[type[BaseException], str] = {
-    MemoryError: "the raster or model needs more memory than is free: close other "
-    "programs, or use a smaller --tile-size or --batch-size",
+    MemoryError: "the run needed more memory than is free: close other programs; for a "
+    "large raster or model, use a smaller --tile-size or --batch-size",
     RecursionError: "a file nests too deeply to be read: check the input and model files",
     OverflowError: "a number is too large: check the parameters and the input's metadata",
 }

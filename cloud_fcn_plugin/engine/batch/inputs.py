@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import ParameterError
+from ..files.gate import LIST_BYTES, read_small_text
 from ..scene.products import is_product_folder
 
 RASTER_SUFFIXES = (".tif", ".tiff")
@@ -83,7 +84,7 @@ def _expand_list(path: Path, depth: int, lists: list[Path]) -> list[Path]:
     if depth >= _MAX_LIST_DEPTH:
         raise ParameterError(f"{path}: input lists nest too deeply; list the scenes directly.")
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_small_text(path, "the input list", LIST_BYTES).splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise ParameterError(f"Cannot read the input list {path}: {error}.") from error
     found: list[Path] = []

@@ -42,6 +42,8 @@ class SceneReport:
     shadow_cover: float | None = None
     qa_cloud_cover: float | None = None
     qa_shadow_cover: float | None = None
+    #: The tile size the mask was made with (it changes the mask; see ``settings_tag``).
+    tile_size: int | None = None
 
     @classmethod
     def for_job(cls, job: Job, status: str, error: str = "", **values: Any) -> SceneReport:

@@ -44,6 +44,7 @@ from .cluster import (
     run_scene_on_worker,
     start_local_cluster,
 )
+from .committed import row_from_mask
 from .inputs import OUTPUT_SUFFIX, RASTER_SUFFIXES, expand_inputs, is_file
 from .jobs import Job, output_path_for, scene_stem
 from .report import STATUSES, SceneReport, format_table, one_line, summary_line, write_report
@@ -314,7 +315,7 @@ def _screen_existing(
             continue
         todo.append(job)
     if resume:
-        remove_partial_outputs(job.output for job in todo)
+        remove_partial_outputs((job.output for job in todo), ReadSet(job.input for job in jobs))
     return todo
 
 
@@ -323,5 +324,8 @@ def _run_sequential(
 ) -> None:
     if jobs:
         cached_predictor(params)  # a bad checkpoint stops the batch once, not once per scene
+    from ..inference.memory import tile_from_parameters
+
     for job in jobs:
-        finished(job, run_scene(job, params))
+        with tile_from_parameters():  # as on Dask workers: masks never follow free memory
+            finished(job, row_from_mask(job, run_scene(job, params)))

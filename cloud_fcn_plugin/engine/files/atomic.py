@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import rasterio
@@ -230,12 +230,28 @@ def rename_temporary(temp: Path, path: Path, overwrite: bool) -> None:
     try:
         os.replace(temp, path)
         _LIVE_TEMPORARIES.discard(temp)
+        _replace_pam_sidecar(temp, path)
         _sync_folder(path.parent)
     except OSError as exc:
         raise OutputNotWritableError(
             f"Cannot rename the finished file onto {path}: {exc.strerror or exc}; "
             "choose another output folder."
         ) from exc
+
+
+def _replace_pam_sidecar(temp: Path, path: Path) -> None:
+    """The old output's ``.aux.xml`` goes with it: GDAL would read it over the new file.
+
+    A statistics file QGIS or ``gdalinfo -stats`` left beside the old output (with a
+    geotransform or statistics of its own) would otherwise rule the new one. The new
+    file's own, if GDAL wrote one, takes its place.
+    """
+    new, old = temp.with_name(temp.name + ".aux.xml"), path.with_name(path.name + ".aux.xml")
+    with contextlib.suppress(OSError):
+        if os.path.lexists(new):
+            os.replace(new, old)
+        elif os.path.lexists(old):
+            old.unlink()
 
 
 def _verify_raster(path: Path, expect: tuple[int, int, np.dtype | str] | None) -> None:
@@ -328,18 +344,26 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def remove_partial_outputs(outputs: Iterable[Path]) -> list[Path]:
+class _Finds(Protocol):
+    def find(self, path: str | Path) -> Path | None: ...
+
+
+def remove_partial_outputs(outputs: Iterable[Path], reads: _Finds | None = None) -> list[Path]:
     """Delete the hidden ``.NAME.partial-PID@HOST-*`` files dead processes left for these outputs.
 
     Only needed after a process was killed outright (SIGKILL, a worker shut down
     mid-scene): every other failure already removes its temporary file. A file whose
     PID is alive on this machine belongs to a run still writing it and is left alone;
-    so is one written on another host, and one whose name carries no PID.
+    so is one written on another host, one whose name carries no PID, and one the run
+    reads (``reads``, its :class:`~..scene.read_set.ReadSet`): an input named like a
+    leftover is an input, never swept.
     """
     removed = []
     for output in outputs:
         for leftover in leftover_partials(Path(output)):
             if not _owner_is_dead(leftover, Path(output)):
+                continue
+            if reads is not None and reads.find(leftover) is not None:
                 continue
             try:
                 leftover.unlink()

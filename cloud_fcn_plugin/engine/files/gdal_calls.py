@@ -17,6 +17,7 @@ from typing import Any
 from osgeo import gdal
 
 from ..errors import CanceledError, OutputNotWritableError
+from .interrupts import deferred_signals, raise_if_terminated, signal_pending
 
 Fraction = Callable[[float], None]
 IsCanceled = Callable[[], bool]
@@ -39,7 +40,7 @@ class GdalCall:
 
         def report(complete: float, message: Any = None, data: Any = None) -> int:
             try:
-                if self._is_canceled is not None and self._is_canceled():
+                if signal_pending() or (self._is_canceled is not None and self._is_canceled()):
                     return 0
                 if progress is not None:
                     progress(min(max(complete, 0.0), 1.0))
@@ -69,7 +70,10 @@ def gdal_call(what: str, target: Path, is_canceled: IsCanceled | None) -> Iterat
     raised = None
     try:
         try:
-            yield call
+            # A signal is recorded while GDAL runs (its callback then stops GDAL) and raised
+            # below once GDAL has returned: never inside the callback, where SWIG prints it.
+            with deferred_signals():
+                yield call
         except RuntimeError as exc:  # GDAL's exceptions, where other code turned them on
             raised = str(exc)
         message = raised or gdal.GetLastErrorMsg()
@@ -80,6 +84,7 @@ def gdal_call(what: str, target: Path, is_canceled: IsCanceled | None) -> Iterat
         )
     finally:
         gdal.PopErrorHandler()
+    raise_if_terminated()
     if call.stopped is not None:
         raise call.stopped
     raise_if_canceled(is_canceled)

@@ -8,7 +8,6 @@ open (a FIFO, a device) never shows as a rasterio traceback.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import stat
 import warnings
@@ -21,26 +20,22 @@ from rasterio._err import CPLE_BaseError
 from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 
 from ..errors import InputNotFoundError, InputReadError
+from .gate import gate_raster, os_reason
+
+__all__ = ["GDAL_ERRORS", "check_input_path", "open_raster", "os_reason", "reading"]
 
 #: What GDAL raises through rasterio: RasterioIOError is an OSError, not a
 #: RasterioError, in rasterio 1.3; GDAL's own CPLE_* errors derive from neither.
 GDAL_ERRORS = (RasterioError, RasterioIOError, CPLE_BaseError)
 
 
-def os_reason(error: OSError) -> str:
-    """What an OSError means for a path, in words that say what to do."""
-    if error.errno == errno.ENAMETOOLONG:
-        return "its name is too long for the file system: choose a shorter name"
-    if error.errno == errno.ELOOP:
-        return "it is a symbolic link that loops back on itself: fix or remove the link"
-    return f"{error.strerror or type(error).__name__}: check the path"
-
-
 def check_input_path(path: Path, *, folder_ok: bool = True) -> os.stat_result:
     """Stat an input before anything opens it: it exists, and is a regular file or a folder.
 
     GDAL's open blocks forever on a FIFO (and then ignores SIGTERM); a device or socket
-    is no raster either, so they are refused by their type, before GDAL sees them.
+    is no raster either, so they are refused by their type, before GDAL sees them. A
+    file then passes the gate of :mod:`.gate` with every source behind it (a VRT's, at
+    any depth): no system file, no raw band, no FIFO found through the input.
 
     Raises:
         InputNotFoundError: nothing is there.
@@ -55,7 +50,10 @@ def check_input_path(path: Path, *, folder_ok: bool = True) -> os.stat_result:
         raise InputReadError(f"Cannot open the input {path}: {os_reason(exc)}.") from exc
     except ValueError as exc:  # a NUL byte in the name
         raise InputReadError(f"Cannot open the input {path!r}: {exc}.") from exc
-    if stat.S_ISREG(info.st_mode) or (folder_ok and stat.S_ISDIR(info.st_mode)):
+    if stat.S_ISREG(info.st_mode):
+        gate_raster(path)
+        return info
+    if folder_ok and stat.S_ISDIR(info.st_mode):
         return info
     raise InputReadError(
         f"{path} is not a regular file (a FIFO, device or socket): GDAL cannot read a "

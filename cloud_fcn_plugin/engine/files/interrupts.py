@@ -51,6 +51,30 @@ def _in_main_thread() -> bool:
 
 _received: list[int] = []
 
+# How many blocks of deferred_signals() are open: inside one, a signal is only recorded.
+_deferring: list[None] = []
+
+
+def signal_pending() -> bool:
+    """Whether a signal came within :func:`terminate_as_interrupt` and is not raised yet."""
+    return bool(_received)
+
+
+@contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Within the block a signal is recorded, not raised: for C code that calls back.
+
+    An exception raised in a callback of a C library (GDAL's progress callback) cannot
+    cross it: SWIG prints its traceback. Inside this block the handler only records the
+    signal; the callback sees :func:`signal_pending` and asks GDAL to stop, and the
+    caller raises it with :func:`raise_if_terminated` once GDAL has returned.
+    """
+    _deferring.append(None)
+    try:
+        yield
+    finally:
+        _deferring.pop()
+
 
 def raise_if_terminated() -> bool:
     """Raise :class:`Terminated` if a signal came within :func:`terminate_as_interrupt`.
@@ -78,7 +102,8 @@ def terminate_as_interrupt() -> Iterator[None]:
 
     def raise_terminated(signum: int, frame: object) -> None:
         _received.append(signum)
-        raise Terminated(signum)
+        if not _deferring:
+            raise Terminated(signum)
 
     def quiet_hook(unraisable: sys.UnraisableHookArgs) -> None:
         # A Terminated swallowed by a C callback is raised again by raise_if_terminated.

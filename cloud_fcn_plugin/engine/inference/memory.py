@@ -15,10 +15,12 @@ measured on the CPU for U-Net, CloudFCN-lite, Cloud-Net and the pixel model.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import resource
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +129,25 @@ def available_bytes() -> int:
     return int(free)
 
 
+# Set by :func:`tile_from_parameters`: the tile size is never lowered for the memory.
+_FIXED_TILE: ContextVar[bool] = ContextVar("cloud_fcn_fixed_tile", default=False)
+
+
+@contextlib.contextmanager
+def tile_from_parameters() -> Iterator[None]:
+    """Within the block the tile size is the parameters', never lowered for free memory.
+
+    For batches: the masks of one batch must not depend on the memory each worker has
+    free at the moment (the tile size changes the mask at tile seams), so a scene that
+    does not fit fails in one line instead of being made another way.
+    """
+    token = _FIXED_TILE.set(True)
+    try:
+        yield
+    finally:
+        _FIXED_TILE.reset(token)
+
+
 def fit_tile_size(
     tile: int,
     overlap: int,
@@ -137,6 +158,7 @@ def fit_tile_size(
     concurrent_tiles: int,
     budget: int | None = None,
     log: Log | None = None,
+    network_bytes: Callable[[int], int | None] | None = None,
 ) -> int:
     """The largest tile size up to ``tile`` whose run fits in memory.
 
@@ -149,20 +171,45 @@ def fit_tile_size(
         concurrent_tiles: tiles in a forward pass at once (CPU workers, or the batch).
         budget: bytes the run may use; default: a share of :func:`available_bytes`.
         log: receives the note when the tile size is lowered.
+        network_bytes: the bytes one tile of a given size needs, for a model the
+            registry cannot simulate (an ONNX graph, see
+            :func:`~..models.onnx_guard.activation_bytes`); asked for each size tried,
+            since such a graph's memory may grow faster than the tile's pixels.
 
     Raises:
         OutOfMemoryError: not even the smallest tile fits.
     """
+    budget_given = budget
     budget = int(BUDGET_SHARE * available_bytes()) if budget is None else budget
     per_tile = activation_bytes(architecture, arch_args, tile)
     scale = 0.0 if per_tile is None else ACTIVATION_SLACK * concurrent_tiles * per_tile / tile**2
 
     def need(size: int) -> float:
+        if network_bytes is not None:
+            measured = network_bytes(size)
+            network = ACTIVATION_SLACK * concurrent_tiles * (measured or 0)
+            return network + strips.strip_bytes(size)
         # Activations grow with the tile's pixels; scaling spares a simulation per size.
         return scale * size**2 + strips.strip_bytes(size)
 
+    if network_bytes is not None:
+        scale = ACTIVATION_SLACK * concurrent_tiles * (network_bytes(tile) or 0) / tile**2
+
     if need(tile) <= budget:
         return tile
+    if _FIXED_TILE.get():
+        # A batch: every mask is made with the tile its parameters give, whatever the
+        # memory free at that moment; a scene that cannot fit fails, it is not made
+        # differently. Only what is really free is held against it (no share kept back).
+        free = available_bytes() if budget_given is None else budget / BUDGET_SHARE
+        if need(tile) <= free:
+            return tile
+        raise OutOfMemoryError(
+            f"{tile} px tiles need about {need(tile) / _GB:.1f} GB and {free / _GB:.1f} GB "
+            "are free in this worker; a batch does not lower the tile size (its masks would "
+            "depend on the memory free): pass a smaller --tile-size, run fewer workers, or "
+            "run again with --resume."
+        )
     smallest = math.ceil(max(MIN_TILE_SIZE, 2 * overlap + 1) / _TILE_STEP) * _TILE_STEP
     for size in range(tile - tile % _TILE_STEP, smallest - 1, -_TILE_STEP):
         if size < tile and need(size) <= budget:
@@ -202,15 +249,52 @@ def fit_scene_tile(
         cache_bytes=cache_bytes,
     )
     on_cpu = predictor.device.type == "cpu"
-    return fit_tile_size(
-        tile,
-        overlap,
-        strips,
-        architecture=meta.architecture,
-        arch_args=dict(meta.arch_args),
-        concurrent_tiles=predictor.cpu_workers * predictor.tiles_per_task if on_cpu else 0,
-        log=log,
-    )
+
+    def fit(concurrent: int) -> int:
+        return fit_tile_size(
+            tile,
+            overlap,
+            strips,
+            architecture=meta.architecture,
+            arch_args=dict(meta.arch_args),
+            concurrent_tiles=concurrent if on_cpu else 0,
+            log=log,
+            network_bytes=_onnx_bytes(predictor, len(meta.bands)),
+        )
+
+    if not (_FIXED_TILE.get() and on_cpu):
+        return fit(predictor.cpu_workers * predictor.tiles_per_task)
+    # The tile size is the parameters' (a batch): fewer tiles at once (fewer CPU workers,
+    # then smaller forward passes), which leaves the mask as it is, before the scene is
+    # refused.
+    workers, batch = predictor.cpu_workers, predictor.batch_size
+    tries = [(w, batch) for w in range(workers, 1, -1)]
+    batches = sorted({batch >> i for i in range(8)} - {0}, reverse=True)
+    tries += [(1, b) for b in batches]
+    for index, (w, b) in enumerate(tries):
+        try:
+            size = fit(w if w > 1 else b)
+        except OutOfMemoryError:
+            if index == len(tries) - 1:
+                raise
+            continue
+        if (w, b) != (workers, batch):
+            predictor.cpu_workers, predictor.batch_size = w, b
+            if log is not None:
+                log(f"{max(w, b)} tile(s) at once instead of more, for the memory free.")
+        return size
+    raise AssertionError("unreachable")
+
+
+def _onnx_bytes(predictor: Any, channels: int) -> Callable[[int], int | None] | None:
+    """The memory an ONNX model's graph needs per tile size (None for registry models)."""
+    from ..models.onnx_guard import activation_bytes as graph_bytes
+    from ..models.onnx_model import OnnxModel
+
+    model = getattr(predictor, "model", None)
+    if not isinstance(model, OnnxModel):
+        return None
+    return lambda size: graph_bytes(model.path, channels, size)
 
 
 def _refusal(tile: int, smallest: int, strips: StripLayout, scale: float, budget: int) -> str:

@@ -27,6 +27,7 @@ from ..models.checkpoint_metadata import CheckpointMetadata
 from ..models.checkpoints import load_checkpoint
 from ..models.onnx_model import is_onnx, load_onnx_model
 from ..resources import default_weights_path
+from .answers import check_layers, check_output
 from .tiling import ALL_SIDES, Sides
 
 Log = Callable[[str], None]
@@ -219,7 +220,19 @@ class Predictor:
         with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.mixed_precision):
             output = self.model(batch)
         output = output.float()[:, :, top : top + height, left : left + width]
-        return self._to_layers(output, self.layout).cpu().numpy()
+        # Every batch's answer is checked where it is used (see .answers).
+        name = self._model_name
+        check_output(output, len(self.layout.classes), name, self._declares_probabilities)
+        return check_layers(self._to_layers(output, self.layout), name).cpu().numpy()
+
+    @property
+    def _model_name(self) -> str:
+        path = getattr(self.model, "path", None)
+        return Path(path).name if path is not None else "The model"
+
+    @property
+    def _declares_probabilities(self) -> bool:
+        return bool(getattr(self.model, "outputs_probabilities", False))
 
 
 def probability_layers(logits: torch.Tensor, layout: ChannelLayout) -> torch.Tensor:

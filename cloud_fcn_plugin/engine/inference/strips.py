@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import (
     CanceledError,
 )
+from ..models.onnx_guard import cancel_source
 from ..scene.reader import SceneReader
 from ..scene.scaling import InputTransform, input_transform
 from .predictor import Predictor
@@ -86,7 +87,8 @@ def iter_probability_strips(
         len(predictor.layout.layers),
     )
     try:
-        with single_threaded_blas():
+        # cancel_source: QGIS's Cancel also stops an ONNX run stuck inside the runtime.
+        with single_threaded_blas(), cancel_source(is_canceled):
             for index, (raw, valid) in enumerate(_read_ahead(reader, rows, tile_h, width)):
                 tiles = plan_tiles(valid, rows[index], cols, tile_w, (height, width))
                 assembler.skipped(len(cols) - len(tiles))

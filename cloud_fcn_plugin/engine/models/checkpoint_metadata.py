@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ..classes import CLOUD_ONLY, validate_channel_classes
-from ..errors import ParameterError, WeightsError
+from ..errors import ParameterError, WeightsError, shown
 from ..params import MAX_TILE_SIZE
 from ..scene.bands import LANDSAT_BAND_NAMES, THERMAL_BAND, band_number_from_text
 from . import build_model
@@ -97,7 +97,7 @@ class CheckpointMetadata:
         for name in ("arch_args", "provenance", "metrics"):
             value = getattr(self, name)
             if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-                raise ParameterError(f"{name} must be a JSON object, got {value!r}.")
+                raise ParameterError(f"{name} must be a JSON object, got {shown(value)}.")
             set_(self, name, dict(value))
         _validate(self)
 
@@ -143,10 +143,10 @@ class CheckpointMetadata:
 
 def _float_tuple(name: str, values: Iterable[Any]) -> tuple[float, ...]:
     if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise ParameterError(f"{name} must be a list of numbers, got {values!r}.")
+        raise ParameterError(f"{name} must be a list of numbers, got {shown(values)}.")
     values = tuple(values)
     if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        raise ParameterError(f"{name} must be a list of numbers, got {list(values)!r}.")
+        raise ParameterError(f"{name} must be a list of numbers, got {shown(list(values))}.")
     return tuple(float(v) for v in values)
 
 
@@ -159,7 +159,7 @@ def _validate(meta: CheckpointMetadata) -> None:
     if not isinstance(meta.architecture, str) or not meta.architecture:
         raise ParameterError("architecture must be a registry name, e.g. 'cloudfcn_lite'.")
     if not meta.bands or not all(isinstance(b, str) and b for b in meta.bands):
-        raise ParameterError(f"bands must be non-empty band names, got {meta.bands!r}.")
+        raise ParameterError(f"bands must be non-empty band names, got {shown(meta.bands)}.")
     for name in ("mean", "std"):
         values = getattr(meta, name)
         if len(values) != len(meta.bands):
@@ -173,7 +173,7 @@ def _validate(meta: CheckpointMetadata) -> None:
     _validate_bands(meta.bands)
     _validate_statistics(meta)
     if isinstance(meta.threshold, bool) or not isinstance(meta.threshold, int | float):
-        raise ParameterError(f"threshold must be a number, got {meta.threshold!r}.")
+        raise ParameterError(f"threshold must be a number, got {shown(meta.threshold)}.")
     if not 0.0 <= meta.threshold <= 1.0:
         raise ParameterError(f"threshold must be within [0, 1], got {meta.threshold}.")
     if not 0.0 < meta.threshold < 1.0:
@@ -183,19 +183,21 @@ def _validate(meta: CheckpointMetadata) -> None:
             "model has it; re-save the checkpoint with its calibrated threshold."
         )
     if not _is_int(meta.tile_size) or meta.tile_size < 1:
-        raise ParameterError(f"tile_size must be a positive integer, got {meta.tile_size!r}.")
+        raise ParameterError(f"tile_size must be a positive integer, got {shown(meta.tile_size)}.")
     if meta.tile_size > MAX_TILE_SIZE:
         raise ParameterError(
-            f"tile_size {meta.tile_size} exceeds {MAX_TILE_SIZE} pixels; re-save the "
+            f"tile_size {shown(meta.tile_size)} exceeds {MAX_TILE_SIZE} pixels; re-save the "
             "checkpoint with a smaller tile_size."
         )
     _validate_shadow_threshold(meta.shadow_threshold)
     _validate_arch_args(meta)
     if not _is_int(meta.overlap) or not 0 <= meta.overlap < meta.tile_size:
-        raise ParameterError(f"overlap must be an integer in [0, tile_size), got {meta.overlap!r}.")
+        raise ParameterError(
+            f"overlap must be an integer in [0, tile_size), got {shown(meta.overlap)}."
+        )
     if not _is_int(meta.format_version) or meta.format_version < 1:
         raise ParameterError(
-            f"format_version must be a positive integer, not {meta.format_version!r}."
+            f"format_version must be a positive integer, not {shown(meta.format_version)}."
         )
     try:
         json.dumps(meta.to_json_dict(), allow_nan=False)
@@ -209,7 +211,7 @@ def _validate_bands(bands: tuple[str, ...]) -> None:
     for name, number in zip(bands, numbers, strict=True):
         if number is None:
             raise ParameterError(
-                f"bands {list(bands)}: {name!r} is not a Landsat 8 band; the file names bands "
+                f"bands {list(bands)}: {shown(name)} is not a Landsat 8 band; the file names bands "
                 f"no input has: use names such as {', '.join(LANDSAT_BAND_NAMES.values())}."
             )
         if number in _UNREADABLE_BANDS:
@@ -250,7 +252,7 @@ def _validate_statistics(meta: CheckpointMetadata) -> None:
 
 def _validate_shadow_threshold(value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ParameterError(f"shadow_threshold must be a number, got {value!r}.")
+        raise ParameterError(f"shadow_threshold must be a number, got {shown(value)}.")
     if not 0.0 < value < 1.0:
         raise ParameterError(f"shadow_threshold must be within (0, 1), got {value}.")
 
@@ -260,7 +262,7 @@ def _validate_arch_args(meta: CheckpointMetadata) -> None:
     args = meta.arch_args
     width = args.get("width", 1.0)
     if isinstance(width, bool) or not isinstance(width, int | float) or not math.isfinite(width):
-        raise ParameterError(f"arch_args width must be a finite number, got {width!r}.")
+        raise ParameterError(f"arch_args width must be a finite number, got {shown(width)}.")
     if not 0 < width <= MAX_WIDTH:
         raise ParameterError(
             f"arch_args width {width} is outside (0, {MAX_WIDTH:g}]; re-save the checkpoint "
@@ -269,13 +271,13 @@ def _validate_arch_args(meta: CheckpointMetadata) -> None:
     channels = args.get("in_channels", len(meta.bands))
     if not _is_int(channels) or channels != len(meta.bands) or channels > MAX_IN_CHANNELS:
         raise ParameterError(
-            f"arch_args in_channels {channels!r} must equal the {len(meta.bands)} bands "
+            f"arch_args in_channels {shown(channels)} must equal the {len(meta.bands)} bands "
             f"(at most {MAX_IN_CHANNELS}); re-save the checkpoint."
         )
     outputs = args.get("out_channels", 1)
     if not _is_int(outputs) or outputs != len(meta.classes):
         raise ParameterError(
-            f"arch_args out_channels {outputs!r} must equal the {len(meta.classes)} classes "
+            f"arch_args out_channels {shown(outputs)} must equal the {len(meta.classes)} classes "
             f"{list(meta.classes)}; re-save the checkpoint with one channel per class."
         )
     for key, value in args.items():

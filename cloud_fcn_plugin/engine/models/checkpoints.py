@@ -15,8 +15,15 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from ..errors import DeviceError, OutputNotWritableError, ParameterError, WeightsError
+from ..errors import (
+    DeviceError,
+    InputReadError,
+    OutputNotWritableError,
+    ParameterError,
+    WeightsError,
+)
 from ..files import safe_json
+from ..files.gate import SIDECAR_BYTES, read_small_json
 from . import available_models, build_model
 from .checkpoint_metadata import METADATA_KEY, CheckpointMetadata, _check_model_size
 
@@ -238,7 +245,9 @@ def _verify_sidecar(path: Path) -> None:
     if not sidecar.is_file():
         return
     try:
-        record = safe_json.loads(sidecar.read_text(encoding="utf-8"))
+        record = read_small_json(sidecar, "the checkpoint's sidecar", SIDECAR_BYTES)
+    except InputReadError as exc:  # the gate's reason: too large, not a regular file
+        raise WeightsError(f"sidecar {sidecar.name}: {exc} Delete it or re-save.") from None
     except (OSError, ValueError):
         raise WeightsError(
             f"sidecar {sidecar.name} is not valid JSON or is unreadable; delete it or re-save."

@@ -40,6 +40,7 @@ for the bundled multi-class models (see :mod:`.classes`).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,11 +49,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import DependencyMissingError, ParameterError, WeightsError
+from ..errors import CloudFcnError, ParameterError, WeightsError
 from ..files import safe_json
 from ..params import MAX_TILE_SIZE, MIN_TILE_SIZE
 from ..scene.bands import band_names, band_number_from_text, band_numbers
 from .checkpoint_metadata import MAX_IN_CHANNELS, CheckpointMetadata
+from .onnx_guard import PROBE_SECONDS, bounded_options, run_guarded, run_seconds
+from .onnx_runtime import import_onnxruntime
 
 ONNX_SUFFIX = ".onnx"
 ARCHITECTURE = "onnx"
@@ -75,23 +78,6 @@ def is_onnx(path: str | Path | None) -> bool:
     return path is not None and Path(path).suffix.lower() == ONNX_SUFFIX
 
 
-def import_onnxruntime(name: str = "an .onnx model") -> Any:
-    """Import ``onnxruntime``, or say in one sentence how to install it.
-
-    Raises:
-        DependencyMissingError: onnxruntime is not installed.
-    """
-    try:
-        import onnxruntime
-    except ImportError:
-        from ...deps import ONNXRUNTIME_REQUIREMENT
-
-        raise DependencyMissingError(
-            f"ONNX Runtime is not installed and {name} needs it: run pip install "
-            f"{ONNXRUNTIME_REQUIREMENT} (in QGIS: choose the file in the Detect clouds panel "
-            "and click Install ONNX Runtime)."
-        ) from None
-    return onnxruntime
 
 
 # --- metadata ----------------------------------------------------------------------
@@ -293,7 +279,7 @@ def _open_session(path: Path, providers: list[str] | None = None) -> Any:
     # The Predictor runs one tile per CPU core in parallel threads, as with torch.
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # errors only: its warnings are not the user's to fix
+    bounded_options(options)  # no arena, silent log (see .onnx_guard)
     try:
         return ort.InferenceSession(
             str(path), options, providers=providers or ["CPUExecutionProvider"]
@@ -450,7 +436,9 @@ class OnnxModel:
         size = self.fixed_height or min(tile_size, _PROBE_SIZE)
         size = -(-size // self.size_multiple) * self.size_multiple
         width = self.fixed_width or size
+        started = time.perf_counter()
         output = self(torch.zeros(1, channels, size, width))
+        self._pace = (time.perf_counter() - started) / (size * width)
         expected = (1, len(self.interface.classes), size, width)
         if tuple(output.shape) != expected:
             raise WeightsError(
@@ -462,6 +450,13 @@ class OnnxModel:
             raise WeightsError(
                 f"{self.path.name} returns NaN or infinity on a blank tile: the model is broken."
             )
+
+    def _run_seconds(self, tiles: np.ndarray) -> float:
+        """The time limit of one run: the probe's own, then from the probe's pace."""
+        pace = getattr(self, "_pace", None)
+        if pace is None:
+            return PROBE_SECONDS
+        return run_seconds(pace, int(np.prod(tiles.shape[:1] + tiles.shape[2:])))
 
     def _run(self, tiles: np.ndarray) -> np.ndarray:
         count, _channels, height, width = tiles.shape
@@ -476,7 +471,13 @@ class OnnxModel:
             pads = ((0, pad_n), (0, 0), (0, target_h - height), (0, target_w - width))
             tiles = np.pad(tiles, pads, mode="edge")
         try:
-            output = self.session.run([self._output], {self._input: tiles})[0]
+            # A time limit, signals and cancel reach it (see .onnx_guard).
+            output = run_guarded(
+                self.session, [self._output], {self._input: tiles}, name=self.path.name,
+                seconds=self._run_seconds(tiles),
+            )[0]  # fmt: skip
+        except CloudFcnError:  # stopped by the guard: its own line
+            raise
         except Exception as exc:  # ONNX Runtime's errors derive from Exception only
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             raise WeightsError(

@@ -135,7 +135,7 @@ def check_outputs(
     Raises:
         OutputConflictError: an output is an input file, or two outputs share a path.
     """
-    protected = ReadSet(open_input(source).files if source is not None else [])
+    protected = open_input(source).read_set if source is not None else ReadSet()
     checked: list[Path | None] = []
     seen: list[tuple[str, Path]] = []
     for label, path, suffixes in outputs:

@@ -62,6 +62,7 @@ class AtomicPolygonWriter(AtomicOutput):
         self.temp_path.unlink()
         self.count: int | None = None
         self.area_field = "area_m2"
+        self._update: _LayerUpdate | None = None
         self._committed = self._finished = False
 
     def write(
@@ -154,6 +155,12 @@ class AtomicPolygonWriter(AtomicOutput):
                 os.fsync(fd)
             finally:
                 os.close(fd)
+            # Before any output is renamed: the layer is written into an existing
+            # GeoPackage now, in a transaction left open (its write lock held), so that a
+            # file locked by another program fails here and nothing at all is replaced.
+            self._update = _prepare_destination(
+                self.temp_path, self.path, self.layer, self.overwrite
+            )
         except BaseException:
             self.abort()
             raise
@@ -170,16 +177,14 @@ class AtomicPolygonWriter(AtomicOutput):
             return self.path
         self.finish()
         try:
-            if _opens_as_geopackage(self.path):
-                if not self.overwrite:
-                    raise OutputExistsError(
-                        f"{self.path} appeared while computing: pass --overwrite or choose "
-                        "another name."
-                    )
-                replace_layer(self.temp_path, self.path, self.layer)
+            if self._update is not None:
+                self._update.commit()
+                self._update = None
                 discard_temporary(self.temp_path)
             else:
                 _refuse_stale_journals(self.path)
+                if _is_sqlite(self.path):  # a database appeared meanwhile: never replaced
+                    raise _locked(self.path, "it appeared while computing")
                 rename_temporary(self.temp_path, self.path, self.overwrite)
         except BaseException:
             self.abort()
@@ -187,54 +192,170 @@ class AtomicPolygonWriter(AtomicOutput):
         self._committed = True
         return self.path
 
+    #: Commit this output before the files that are only renamed: it is the one whose
+    #: commit can fail for a reason other than the disk (see :class:`_LayerUpdate`).
+    commits_first = True
+
     def abort(self) -> None:
         """Drop the temporary GeoPackage; the destination stays as it was."""
+        update, self._update = getattr(self, "_update", None), None
+        if update is not None:
+            update.rollback()
         discard_temporary(self.temp_path)
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _is_sqlite(path: Path) -> bool:
+    """Whether a file is an SQLite database (a GeoPackage is one), by its header bytes.
+
+    Whether GDAL can open it now says nothing: a database locked by another program
+    does not open, and must still never be replaced by a new file.
+    """
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(len(_SQLITE_MAGIC)) == _SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def _locked(path: Path, reason: str) -> OutputNotWritableError:
+    if "locked" in reason.lower() or "busy" in reason.lower():
+        reason = "its database is locked"
+    return OutputNotWritableError(
+        f"{path} is locked by another program, or cannot be updated ({reason}): close it "
+        "there (in QGIS, remove its layers or stop editing) and run again; no output was "
+        "replaced."
+    )
+
+
+def _prepare_destination(
+    source: Path, target: Path, layer: str, overwrite: bool
+) -> _LayerUpdate | None:
+    """Decide how the layer reaches ``target`` before anything is renamed.
+
+    Returns:
+        The open update of an existing database (see :class:`_LayerUpdate`), or None
+        when the temporary file is to be renamed into place (no file there, or a file
+        that is not a database).
+
+    Raises:
+        OutputExistsError: a database is there and ``overwrite`` is False.
+        OutputNotWritableError: the database is locked by another program or cannot be
+            opened for update; nothing was changed.
+    """
+    if not os.path.lexists(target) or not _is_sqlite(target):
+        _refuse_stale_journals(target)
+        return None
+    if not overwrite:
+        raise OutputExistsError(
+            f"{target} appeared while computing: pass --overwrite or choose another name."
+        )
+    return _LayerUpdate(source, target, layer)
+
+
+class _LayerUpdate:
+    """The layer copied into an existing GeoPackage in one open SQLite transaction.
+
+    Made when the outputs are prepared (the transaction then holds the database's
+    write lock, and a database held by another program fails at once); committed with
+    the outputs, or rolled back. Only that layer is dropped and written again, as
+    QGIS's own algorithms and ``ogr2ogr -update -overwrite -nln`` do; the rest of the
+    file is left alone, and other connections (a GIS with the file open in WAL mode) see
+    the old layer or the new one.
+
+    Raises:
+        OutputNotWritableError: the database is locked by another program or cannot be
+            updated; it is unchanged.
+    """
+
+    def __init__(self, source: Path, target: Path, layer: str) -> None:
+        self.target = target
+        self._dataset: Any = None
+        gdal.PushErrorHandler("CPLQuietErrorHandler")
+        gdal.ErrorReset()
+        try:
+            source_data = ogr.Open(str(source))
+            dataset = gdal.OpenEx(str(target), gdal.OF_VECTOR | gdal.OF_UPDATE, ["GPKG"])
+            if source_data is None or dataset is None:
+                raise _locked(target, _gdal_reason("it does not open as a GeoPackage"))
+            self._dataset = dataset
+            call = GdalCall(None)
+            if dataset.StartTransaction() != 0:
+                raise _locked(target, _gdal_reason("no transaction"))
+            _copy_layer(source_data.GetLayerByName(layer), dataset, layer, call)
+            if gdal.GetLastErrorType() >= gdal.CE_Failure or any(call.codes):
+                raise _locked(target, _gdal_reason("the layer could not be written"))
+        except BaseException:
+            self.rollback()
+            raise
+        finally:
+            source_data = None
+            gdal.PopErrorHandler()
+
+    def commit(self) -> None:
+        """Commit the transaction; the new layer is in place.
+
+        Raises:
+            OutputNotWritableError: the commit failed (another program took the file
+                meanwhile, a full disk); the database is as it was.
+        """
+        gdal.PushErrorHandler("CPLQuietErrorHandler")
+        gdal.ErrorReset()
+        try:
+            if self._dataset.CommitTransaction() != 0 or (
+                gdal.GetLastErrorType() >= gdal.CE_Failure
+            ):
+                raise _locked(self.target, _gdal_reason("the commit failed"))
+            self._dataset.FlushCache()
+            self._dataset = None  # closes it
+        except BaseException:
+            self.rollback()
+            raise
+        finally:
+            gdal.PopErrorHandler()
+
+    def rollback(self) -> None:
+        """Roll the transaction back and close the database (safe to call twice)."""
+        dataset, self._dataset = self._dataset, None
+        if dataset is not None:
+            gdal.PushErrorHandler("CPLQuietErrorHandler")
+            try:
+                dataset.RollbackTransaction()
+            finally:
+                # After a rollback GDAL's close may log that it cannot re-create triggers
+                # the rollback restored: the file is as it was.
+                dataset = None
+                gdal.PopErrorHandler()
+
+
+def _gdal_reason(default: str) -> str:
+    return " ".join(gdal.GetLastErrorMsg().split())[:160] or default
 
 
 def replace_layer(source: Path, target: Path, layer: str) -> None:
     """Copy the layer ``layer`` of ``source`` into the GeoPackage ``target``, replacing it.
 
-    Only that layer is dropped and written again, as QGIS's own algorithms and
-    ``ogr2ogr -update -overwrite -nln`` do; the rest of the file is left alone. It
-    happens in one SQLite transaction through OGR, so other connections (a GIS with the
-    file open in WAL mode) see the old layer or the new one, and a failure (a full
-    disk) rolls back to the old one.
-
     Raises:
-        OutputNotWritableError: the layer could not be written; ``target`` is unchanged.
+        OutputNotWritableError: the layer could not be written (the file is locked by
+            another program); ``target`` is unchanged.
     """
-    with gdal_call("Writing the cloud polygons", target, None) as call:
-        source_data = ogr.Open(str(source))
-        dataset = gdal.OpenEx(str(target), gdal.OF_VECTOR | gdal.OF_UPDATE, ["GPKG"])
-        if source_data is None or dataset is None:
-            raise OutputNotWritableError(
-                f"Cannot open {target} for writing: close the programs that lock it or choose "
-                "another file."
-            )
-        committed = False
-        try:
-            call.append(dataset.StartTransaction())
-            _copy_layer(source_data.GetLayerByName(layer), dataset, layer, call)
-            if gdal.GetLastErrorType() < gdal.CE_Failure and not any(call.codes):
-                call.append(dataset.CommitTransaction())
-                committed = True
-        finally:
-            if not committed:
-                dataset.RollbackTransaction()
-            # After a rollback GDAL's close may log that it cannot re-create triggers the
-            # rollback restored: the step failed anyway, and the file is as it was.
-            dataset = source_data = None
+    _LayerUpdate(source, target, layer).commit()
 
 
 def _copy_layer(source: Any, dataset: Any, name: str, call: GdalCall) -> None:
     """Drop ``name`` from ``dataset`` (inside its transaction) and copy ``source`` there."""
     for index in range(dataset.GetLayerCount()):
         if dataset.GetLayer(index).GetName() == name:
-            call.append(dataset.DeleteLayer(index))
+            if dataset.DeleteLayer(index) != 0:  # SQLITE_BUSY: another program writes it
+                raise _locked(Path(dataset.GetDescription()), _gdal_reason("cannot drop " + name))
             break
     target = dataset.CreateLayer(name, source.GetSpatialRef(), source.GetGeomType())
     if target is None:
+        reason = gdal.GetLastErrorMsg()
+        if "lock" in reason.lower() or "busy" in reason.lower():
+            raise _locked(Path(dataset.GetDescription()), "its database is locked")
         raise OutputNotWritableError(f"Cannot create the layer {name}: choose another name.")
     definition = source.GetLayerDefn()
     for index in range(definition.GetFieldCount()):
@@ -243,20 +364,6 @@ def _copy_layer(source: Any, dataset: Any, name: str, call: GdalCall) -> None:
         copy = ogr.Feature(target.GetLayerDefn())
         copy.SetFrom(feature)
         call.append(target.CreateFeature(copy))
-
-
-def _opens_as_geopackage(path: Path) -> bool:
-    if not os.path.lexists(path):
-        return False
-    gdal.PushErrorHandler("CPLQuietErrorHandler")
-    try:
-        dataset = gdal.OpenEx(str(path), gdal.OF_VECTOR, ["GPKG"])
-        return dataset is not None
-    except RuntimeError:
-        return False
-    finally:
-        dataset = None
-        gdal.PopErrorHandler()
 
 
 def _refuse_stale_journals(path: Path) -> None:

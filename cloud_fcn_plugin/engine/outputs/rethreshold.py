@@ -21,6 +21,7 @@ import rasterio
 
 from ..classes import CLOUD_ONLY, LAYER_DESCRIPTIONS, ChannelLayout
 from ..errors import CanceledError, InputReadError, ParameterError
+from ..files.gdal_read import reading
 from ..inference.decision import classify
 from ..inference.strips import IsCanceled, Progress
 from ..params import DetectionParams, DetectionResult
@@ -28,6 +29,7 @@ from ..physics.shadow_stage import open_shadow_stage
 from ..pipeline import _check_outputs, _result
 from ..scene.opened import open_input
 from ..scene.reader import GDAL_ERRORS
+from .probability_source import check_probability_source
 from .refine import row_windows
 from .writer import PROBABILITY_NODATA, MaskStrip, ProgressStages, write_outputs
 
@@ -80,6 +82,9 @@ def rethreshold(
     scene = open_input(input_path)
     outputs = _check_outputs(scene, output_path, params)
     path = Path(probability_path)
+    check_probability_source(  # an input: gated, never replaced
+        path, input_path, (outputs.mask, outputs.masked_image, outputs.polygons, params.preview)
+    )
     try:
         dataset = rasterio.open(path)
     except GDAL_ERRORS as exc:
@@ -140,7 +145,8 @@ def _probability_mask_strips(
     for window in row_windows(dataset.height, dataset.width, _STRIP_ROWS):
         if is_canceled is not None and is_canceled():
             raise CanceledError("Canceled by the user: no output was written.")
-        layers = dataset.read(window=window)
+        with reading(Path(dataset.name)):  # a truncated raster: one line
+            layers = dataset.read(window=window)
         valid = np.isfinite(layers[0]) & (layers[0] != nodata)
         mask = classify(layers, valid, layout, threshold, shadow_threshold)
         if progress is not None:

@@ -9,8 +9,11 @@ batch size or output paths.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +42,29 @@ def result_settings(params: DetectionParams) -> dict[str, Any]:
     }
 
 
+# What the run decided itself and records beside the settings (the tile size it used,
+# the batch that wrote the mask): set around the writing by :func:`recording`.
+_RECORD: ContextVar[dict[str, Any]] = ContextVar("cloud_fcn_mask_record", default={})
+
+
+@contextlib.contextmanager
+def recording(**values: Any) -> Iterator[None]:
+    """Within the block, masks also record ``values`` (``tile_size_used``, ``batch_run``).
+
+    They are facts of the run, not settings: :func:`changed_settings` does not compare
+    them, so ``--resume`` keeps a mask whose tile size had to adapt to the memory.
+    """
+    token = _RECORD.set({**_RECORD.get(), **values})
+    try:
+        yield
+    finally:
+        _RECORD.reset(token)
+
+
 def settings_tags(params: DetectionParams) -> dict[str, str]:
     """The metadata item to write on the mask's band 1."""
-    return {SETTINGS_TAG: json.dumps(result_settings(params), sort_keys=True)}
+    record = {**result_settings(params), **_RECORD.get()}
+    return {SETTINGS_TAG: json.dumps(record, sort_keys=True)}
 
 
 def recorded_settings(mask_path: str | Path) -> dict[str, Any] | None:

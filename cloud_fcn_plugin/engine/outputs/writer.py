@@ -34,7 +34,8 @@ def encode_probability(probability: np.ndarray, valid: np.ndarray, dtype: str) -
     ``probability`` is one layer (rows, cols) or several (L, rows, cols).
     """
     if dtype == "uint8":
-        encoded = np.rint(probability * 100.0).astype(np.uint8)
+        # Clipped first: a value outside 0..1 must never wrap round (300 % as 44).
+        encoded = np.rint(np.clip(probability, 0.0, 1.0) * 100.0).astype(np.uint8)
     else:
         encoded = probability.astype(np.float32, copy=True)
     encoded[..., ~valid] = PROBABILITY_NODATA[dtype]
@@ -209,7 +210,9 @@ def write_outputs(
         # probabilities must not leave a new mask beside the old probabilities.
         for writer in writers:
             writer.finish()
-        for writer in writers:
+        # The GeoPackage first: the only commit that can fail for another reason than the
+        # disk (another program), and it fails before any file was renamed.
+        for writer in sorted(writers, key=lambda w: not getattr(w, "commits_first", False)):
             writer.commit()
     return WrittenCounts(final, detected, polygon_count)
 

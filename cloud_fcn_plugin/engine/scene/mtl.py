@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import MetadataError
+from ..files.gate import MTL_BYTES, read_small_text
 from .bands import MODEL_BANDS
 
 
@@ -38,6 +39,8 @@ class MtlMetadata:
         radiance_add: Level-1 DN -> radiance offset per band.
         k1: thermal constant K1 per thermal band.
         k2: thermal constant K2 per thermal band.
+        qa_file: the product's QA band as the MTL names it (``FILE_NAME_QUALITY_L1_PIXEL``
+            in Collection 2, ``FILE_NAME_BAND_QUALITY`` before), None when it names none.
     """
 
     path: Path
@@ -55,6 +58,7 @@ class MtlMetadata:
     k1: dict[int, float] = field(default_factory=dict)
     k2: dict[int, float] = field(default_factory=dict)
     sun_azimuth: float | None = None
+    qa_file: str | None = None
 
     def rescaling(
         self, level: str, bands: Sequence[int]
@@ -108,10 +112,9 @@ _Entry = tuple[tuple[str, ...], str, str]
 
 def _read_odl(path: Path) -> list[_Entry]:
     """Parse the ``GROUP = ... / KEY = VALUE / END_GROUP`` text into flat entries."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise MetadataError(f"Cannot read MTL file {path}: {exc.strerror or exc}.") from exc
+    # Through the gate: a regular file of at most MTL_BYTES (a real MTL is about 10 kB), never
+    # a FIFO, a device or a system file found in a product folder.
+    text = read_small_text(path, "the MTL file", MTL_BYTES)
     entries: list[_Entry] = []
     groups: list[str] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -122,15 +125,22 @@ def _read_odl(path: Path) -> list[_Entry]:
         key, value = key.strip(), value.strip().strip('"')
         if not sep or not key:
             raise MetadataError(
-                f"MTL file {path} line {number} is not 'KEY = VALUE': {line[:60]!r}; "
+                f"MTL file {path} line {number} is not 'KEY = VALUE' (is it a Landsat MTL?): "
                 "use the MTL file exactly as USGS delivered it."
+            )
+        if not groups and (key, value) not in _ROOT_GROUPS:
+            # Not an MTL (another file named or linked as one): nothing of it is quoted.
+            raise MetadataError(
+                f"MTL file {path} does not start with GROUP = LANDSAT_METADATA_FILE or "
+                "L1_METADATA_FILE: is it really a Landsat MTL?"
             )
         if key == "GROUP":
             groups.append(value)
         elif key == "END_GROUP":
             if not groups or groups[-1] != value:
                 raise MetadataError(
-                    f"MTL file {path} line {number} closes group {value} that is not open; "
+                    f"MTL file {path} line {number} closes group {_shown(value)} that is not "
+                    "open; "
                     "use the MTL file exactly as USGS delivered it."
                 )
             groups.pop()
@@ -139,6 +149,14 @@ def _read_odl(path: Path) -> list[_Entry]:
     if not entries:
         raise MetadataError(f"MTL file {path} holds no metadata: is it really a Landsat MTL?")
     return entries
+
+
+_ROOT_GROUPS = {("GROUP", "L1_METADATA_FILE"), ("GROUP", "LANDSAT_METADATA_FILE")}
+
+
+def _shown(value: str) -> str:
+    """A value of the MTL for a message: quoted, and cut short (a number 4,000 digits long)."""
+    return repr(value if len(value) <= 32 else value[:32] + "...")
 
 
 def _lookup(entries: list[_Entry], key: str, group: str | None = None) -> str | None:
@@ -165,7 +183,7 @@ def _as_float(value: str, path: Path, key: str) -> float:
         return float(value)
     except ValueError:
         raise MetadataError(
-            f"MTL file {path} has {key} = {value!r}, which is not a number; "
+            f"MTL file {path} has {key} = {_shown(value)}, which is not a number; "
             "use the MTL file exactly as USGS delivered it."
         ) from None
 
@@ -199,7 +217,7 @@ def _mtl_level(entries: list[_Entry], path: Path, c2: bool) -> str:
     if value.startswith("L1"):
         return "l1"
     raise MetadataError(
-        f"MTL file {path} has {key} = {value!r}; only Level-1 (L1TP/L1GT/L1GS) and "
+        f"MTL file {path} has {key} = {_shown(value)}; only Level-1 (L1TP/L1GT/L1GS) and "
         "Level-2 (L2SP/L2SR) products are supported."
     )
 
@@ -243,6 +261,8 @@ def parse_mtl(path: str | Path) -> MtlMetadata:
         k1=_per_band(entries, "K1_CONSTANT", None, path),
         k2=_per_band(entries, "K2_CONSTANT", None, path),
         sun_azimuth=_sun_azimuth(entries),
+        qa_file=_lookup(entries, "FILE_NAME_QUALITY_L1_PIXEL")
+        or _lookup(entries, "FILE_NAME_BAND_QUALITY"),
     )
     _check_complete(meta)
     return meta

@@ -17,7 +17,7 @@ from pathlib import Path
 from ..errors import UnsupportedDataError
 from .inspection import InputInfo, inspect_input
 from .qa_band import NO_QA_BAND, QaBand, find_qa_band
-from .read_set import input_files
+from .read_set import ReadSet, input_files
 
 
 @dataclass(frozen=True)
@@ -51,11 +51,18 @@ class Scene:
         return tuple(input_files(self.path))
 
     @cached_property
+    def read_set(self) -> ReadSet:
+        """:attr:`files` as the set outputs are checked against and sweeps never touch."""
+        return ReadSet(self.files)
+
+    @cached_property
     def qa(self) -> QaBand | None:
         """The product's QA band, None without one.
 
         Raises:
-            UnsupportedDataError: a BQA whose collection cannot be told.
+            UnsupportedDataError, BandMismatchError, InputReadError: a QA band that cannot
+                be told apart, belongs to another product, or cannot be read (as
+                :func:`~.qa_band.find_qa_band`).
         """
         return find_qa_band(self.path)
 

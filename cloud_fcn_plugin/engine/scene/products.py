@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import BandMismatchError, CloudFcnError
+from ..errors import BandMismatchError, CloudFcnError, UnsupportedDataError
 from ..files.gdal_read import open_raster
 from .bands import BAND_FILE_PATTERN, MODEL_BANDS, THERMAL_BAND
 from .mtl import MtlMetadata, parse_mtl
@@ -67,7 +67,19 @@ def product_folder_of(path: str | Path) -> Path | None:
 
 
 def find_mtl(folder: Path) -> MtlMetadata | None:
+    """The MTL of a product folder; a folder of several products is refused (which one?).
+
+    Raises:
+        UnsupportedDataError: the folder holds several MTL files.
+        MetadataError, InputReadError: the MTL cannot be read (see :func:`.mtl.parse_mtl`).
+    """
     candidates = sorted(p for p in folder.iterdir() if MTL_FILE.search(p.name))
+    if len(candidates) > 1:
+        raise UnsupportedDataError(
+            f"{folder.name} holds {len(candidates)} products "
+            f"({', '.join(c.name for c in candidates[:3])}): give the MTL file of the one you "
+            "mean, or keep each product in its own folder."
+        )
     return parse_mtl(candidates[0]) if candidates else None
 
 

@@ -34,9 +34,11 @@ from typing import ClassVar
 import numpy as np
 
 from ..classes import CLEAR, CLOUD_SHADOW, NODATA, THICK_CLOUD, THIN_CLOUD
-from ..errors import CanceledError, UnsupportedDataError
+from ..errors import BandMismatchError, CanceledError, CloudFcnError, UnsupportedDataError
+from ..files.gdal_read import open_raster, reading
 from ..inference.decision import ClassCounts
-from .mtl import parse_mtl
+from .bands import BAND_FILE_PATTERN
+from .mtl import MtlMetadata
 from .products import product_folder_of
 
 C2, C1, PRE_COLLECTION = "c2", "c1", "pre"
@@ -140,15 +142,10 @@ def _product_folder(input_path: Path) -> Path | None:
     return product_folder_of(input_path)
 
 
-def _collection_of(folder: Path, qa_file: Path) -> str:
-    """Tell a Collection 1 BQA from a pre-collection one: the MTL first, else the name."""
-    for mtl in sorted(folder.glob("*")):
-        if _MTL.search(mtl.name):
-            try:
-                collection = parse_mtl(mtl).collection
-            except Exception:  # an unreadable MTL: fall back on the file name
-                break
-            return PRE_COLLECTION if collection == 0 else C1
+def _collection_of(mtl: MtlMetadata | None, qa_file: Path) -> str:
+    """Tell a Collection 1 BQA from a pre-collection one: the product's MTL first, else the name."""
+    if mtl is not None:
+        return PRE_COLLECTION if mtl.collection == 0 else C1
     if _PRE_NAME.search(qa_file.name):
         return PRE_COLLECTION
     if _C1_NAME.search(qa_file.name):
@@ -161,27 +158,121 @@ def _collection_of(folder: Path, qa_file: Path) -> str:
 
 
 def find_qa_band(input_path: str | Path) -> QaBand | None:
-    """The QA band of a Landsat product folder (given as the folder, its MTL or a band).
+    """The QA band of a Landsat product (given as its folder, its MTL or one of its bands).
+
+    The QA band belongs to its scene: the one the product's MTL names
+    (``FILE_NAME_QUALITY_L1_PIXEL``, ``FILE_NAME_BAND_QUALITY``), else the one named with
+    the product's ID (from the MTL, or from the band file given); a folder of several
+    products given as the folder is refused. The band found is checked
+    (:func:`check_qa_band`): 16-bit unsigned integers, on the grid of the product's bands.
 
     Returns:
         The band and its layout, or None when the input is not a product folder or
-        its folder holds no QA band.
+        its product has no QA band there.
 
     Raises:
-        UnsupportedDataError: a BQA whose collection cannot be told.
+        UnsupportedDataError: a BQA whose collection cannot be told, several products and
+            no way to tell which is meant, or a QA band that is not 16-bit integers.
+        BandMismatchError: the QA band is not on the grid of the product's bands.
+        InputReadError, MetadataError: the QA band or the MTL cannot be read.
     """
     path = Path(input_path).expanduser()
     folder = _product_folder(path) if path.exists() else None
     if folder is None:
         return None
-    files = sorted(f for f in folder.iterdir() if f.is_file())
-    for file in files:
-        if _QA_PIXEL.search(file.name):
-            return QaBand(file, C2)
-    for file in files:
-        if _BQA.search(file.name):
-            return QaBand(file, _collection_of(folder, file))
-    return None
+    mtl = _product_mtl(path, folder)
+    file = _qa_file(path, folder, mtl)
+    if file is None:
+        return None
+    qa = QaBand(file, C2 if _QA_PIXEL.search(file.name) else _collection_of(mtl, file))
+    check_qa_band(qa, folder, mtl)
+    return qa
+
+
+def _product_mtl(path: Path, folder: Path) -> MtlMetadata | None:
+    """The MTL of the product meant: the one given, the band file's, or the folder's only one."""
+    from .mtl import parse_mtl
+
+    if _MTL.search(path.name) and not path.is_dir():
+        return parse_mtl(path)
+    mtls = sorted(f for f in folder.iterdir() if _MTL.search(f.name))
+    if not path.is_dir():  # a band file: its own product's MTL
+        mtls = [m for m in mtls if path.name.lower().startswith(_stem(m).lower() + "_")] or mtls
+    if not mtls:
+        return None
+    if len(mtls) > 1:
+        raise UnsupportedDataError(
+            f"{folder.name} holds {len(mtls)} products ({', '.join(m.name for m in mtls[:3])}): "
+            "give the MTL file of the one you mean, or keep each product in its own folder."
+        )
+    return parse_mtl(mtls[0])
+
+
+def _stem(mtl: Path) -> str:
+    return _MTL.sub("", mtl.name)
+
+
+def _qa_file(path: Path, folder: Path, mtl: MtlMetadata | None) -> Path | None:
+    """The QA band file of the product meant (see :func:`find_qa_band`), None when absent."""
+    files = sorted(f for f in folder.iterdir() if _QA_PIXEL.search(f.name) or _BQA.search(f.name))
+    files = [f for f in files if f.is_file()]
+    files.sort(key=lambda f: _QA_PIXEL.search(f.name) is None)  # QA_PIXEL before BQA
+    if mtl is not None and mtl.qa_file:
+        named = [f for f in files if f.name.lower() == mtl.qa_file.lower()]
+        return named[0] if named else None
+    if mtl is not None:
+        prefix = mtl.product_id.lower() + "_"
+        return next((f for f in files if f.name.lower().startswith(prefix)), None)
+    if not path.is_dir():  # a band file without an MTL: the QA band named like it
+        match = BAND_FILE_PATTERN.search(path.name)
+        prefix = path.name[: match.start()].lower() if match else ""
+        files = [f for f in files if prefix and f.name.lower().startswith(prefix + "_")]
+    products = {_QA_PIXEL.sub("", _BQA.sub("", f.name)).lower() for f in files}
+    if len(products) > 1:
+        raise UnsupportedDataError(
+            f"{folder.name} holds the QA bands of {len(products)} products: give the MTL file "
+            "of the one you mean, or keep each product in its own folder."
+        )
+    return files[0] if files else None
+
+
+def check_qa_band(qa: QaBand, folder: Path, mtl: MtlMetadata | None) -> None:
+    """A QA band is 16-bit unsigned integers on the grid (size, transform, CRS) of its bands.
+
+    Raises:
+        UnsupportedDataError: it holds another type (floating point, 32-bit integers).
+        BandMismatchError: it is not on the grid of the product's band files.
+        InputReadError: it cannot be read.
+    """
+    from .products import product_band_files
+
+    with open_raster(qa.path) as dataset, reading(qa.path):
+        dtype, grid = dataset.dtypes[0], _grid(dataset)
+    if dtype != "uint16":
+        raise UnsupportedDataError(
+            f"{qa.path.name} holds {dtype} values, not the 16-bit unsigned integers of a "
+            f"{qa.label}: replace it with the product's own QA band."
+        )
+    try:
+        bands = product_band_files(folder, mtl)
+    except CloudFcnError:  # bands missing: the run that needs them says so
+        bands = None
+    if not bands:
+        return
+    with open_raster(bands[0]) as dataset, reading(bands[0]):
+        band_grid = _grid(dataset)
+    if grid != band_grid:
+        raise BandMismatchError(
+            f"{qa.path.name} ({grid[0]}x{grid[1]}) is not on the grid of the product's bands "
+            f"({bands[0].name}, {band_grid[0]}x{band_grid[1]}): it belongs to another scene "
+            "or was cut; replace it with the product's own QA band."
+        )
+
+
+def _grid(dataset: object) -> tuple:
+    return (
+        dataset.width, dataset.height, tuple(dataset.transform), dataset.crs  # type: ignore[attr-defined]
+    )
 
 
 def require_qa_band(input_path: str | Path) -> QaBand:
@@ -225,16 +316,17 @@ def iter_qa_strips(
     Raises:
         CanceledError: ``is_canceled()`` returned true between two windows.
     """
-    import rasterio
     from rasterio.windows import Window
 
-    with rasterio.open(qa.path) as dataset:
+    with open_raster(qa.path) as dataset:
         height, width = dataset.height, dataset.width
         for row in range(0, height, rows):
             if is_canceled is not None and is_canceled():
                 raise CanceledError("Canceled by the user: no output was written.")
             window = Window(0, row, width, min(rows, height - row))
-            yield QaStrip(row, decode_qa(dataset.read(1, window=window), qa.flavour))
+            with reading(qa.path):  # a truncated QA band: one line, not a rasterio error
+                values = dataset.read(1, window=window)
+            yield QaStrip(row, decode_qa(values, qa.flavour))
             if progress is not None:
                 progress(100.0 * min(row + rows, height) / height)
 
@@ -273,8 +365,18 @@ class QaComparison:
         low, high = sorted((ours, theirs))
         return high - low >= self.POINTS and high >= self.RATIO * low
 
+    @property
+    def empty(self) -> bool:
+        """Whether the QA band has no valid pixel (all fill): it says nothing of the mask."""
+        return self.qa.valid == 0
+
     def summary(self) -> str:
         """``"The product's QA band (Collection 1 BQA) flags 14.9 % cloud, this mask 3.7 %."``"""
+        if self.empty:
+            return (
+                f"The product's QA band ({self.band.label}, {self.band.path.name}) is all "
+                "fill (no valid pixel): it cannot be compared with this mask."
+            )
         return (
             f"The product's QA band ({self.band.label}) flags {self.qa.cloud_cover:.1f} % "
             f"cloud and {self.qa.shadow_cover:.1f} % shadow, this mask "
@@ -283,7 +385,7 @@ class QaComparison:
 
     def warning(self) -> str | None:
         """The warning to show when the covers differ strongly, else None."""
-        if not self.differs:
+        if self.empty or not self.differs:
             return None
         return (
             f"The product's QA band flags {self.qa.cloud_cover:.1f} % cloud, this mask "

@@ -18,6 +18,8 @@ from pathlib import Path
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 
+from ..errors import CloudFcnError
+from ..files.gate import gate_raster
 from ..files.gdal_read import GDAL_ERRORS
 from .products import MTL_FILE
 
@@ -63,9 +65,19 @@ def _raster_files(path: Path) -> list[Path]:
             continue
         seen.add(key)
         files.append(current)
-        if _is_regular(current):
+        if _is_regular(current) and _passes_gate(current):
             todo.extend(f for f in _listed_files(current) if f != current)
     return files
+
+
+def _passes_gate(path: Path) -> bool:
+    # GDAL opens a VRT's sources as it opens the VRT: only a VRT whose sources all pass
+    # the gate (no FIFO, no system file) is opened to list them; the run refuses the rest.
+    try:
+        gate_raster(path)
+    except CloudFcnError:
+        return False
+    return True
 
 
 def _listed_files(path: Path) -> list[Path]:

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..errors import InputNotFoundError, ParameterError
 from ..files import safe_json
+from ..files.gate import STATE_BYTES, read_small_json
 from .datasets import PatchSpec
 from .metrics import Confusion, ThresholdSweep, confusion
 from .run_folder import check_fold_recipe, recipe_record, write_json_atomically
@@ -433,7 +434,7 @@ def load_cross_validation(root: Path) -> tuple[list[OutOfFold], list[list[str]]]
             f"{root} holds no folds.json: point at the cv/ folder of train.py --folds."
         )
     try:
-        folds = safe_json.loads(folds_file.read_text(encoding="utf-8"))
+        folds = read_small_json(folds_file, "the folds", STATE_BYTES)
     except (OSError, ValueError):
         raise InputNotFoundError(
             f"{folds_file} is damaged: run train.py --folds again with --overwrite."

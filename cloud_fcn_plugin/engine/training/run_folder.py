@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OutputExistsError, OutputNotWritableError
-from ..files import safe_json
+from ..files.gate import SIDECAR_BYTES, read_small_json
 from ..models.checkpoints import atomic_write
 
 #: Files a training run writes into its folder (the trainer's and a fold's).
@@ -115,7 +115,7 @@ def check_fold_recipe(fold: Path, record: dict[str, Any]) -> bool:
         return False
     path = fold / "recipe.json"
     try:
-        saved = safe_json.loads(path.read_text(encoding="utf-8"))
+        saved = read_small_json(path, "the recipe", SIDECAR_BYTES)
     except (OSError, ValueError):
         saved = None
     if isinstance(saved, dict) and saved.get("fingerprint") == record["fingerprint"]:

@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..errors import OutputNotWritableError, WeightsError
-from ..files import safe_json
+from ..files.gate import STATE_BYTES, read_small_json
 from ..models.checkpoints import atomic_write
 
 STATE_VERSION = 1
@@ -74,7 +74,7 @@ def load_train_state(
             "beside it (resume from the last.safetensors of a run)."
         )
     try:
-        payload = safe_json.loads(json_path.read_text(encoding="utf-8"))
+        payload = read_small_json(json_path, "the training state", STATE_BYTES)
         if not isinstance(payload, dict) or payload.get("version") != STATE_VERSION:
             raise WeightsError(f"{json_path} has an unknown state version: start a new run.")
         state, extra = _optimizer_state(load_file(str(tensor_path)), payload["scalars"])

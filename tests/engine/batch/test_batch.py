@@ -197,7 +197,7 @@ class TestReports:
         assert set(data[0]) == {
             "input", "output", "status", "cloud_cover", "valid_pixels", "seconds", "worker",
             "error", "clear_cover", "thick_cloud_cover", "thin_cloud_cover", "shadow_cover",
-            "qa_cloud_cover", "qa_shadow_cover",
+            "qa_cloud_cover", "qa_shadow_cover", "tile_size",
         }  # fmt: skip
 
     def test_table(self) -> None:

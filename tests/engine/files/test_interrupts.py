@@ -107,3 +107,25 @@ def test_a_signal_inside_a_gdal_callback_stops_the_run_as_a_signal(
     assert done.stdout.startswith("stopped:") and done.stdout.split()[-1] == str(code)
     assert "Traceback" not in done.stderr and "disk space" not in done.stdout + done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mask.tif"]
+
+
+def test_a_signal_while_gdal_runs_is_recorded_then_raised_after_it() -> None:
+    """H7: a signal raised at any point of a GDAL callback reached SWIG, which printed it."""
+    import os
+
+    from cloud_fcn_plugin.engine.files.interrupts import (
+        Terminated,
+        deferred_signals,
+        raise_if_terminated,
+        signal_pending,
+        terminate_as_interrupt,
+    )
+
+    with terminate_as_interrupt():
+        with deferred_signals():
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs here, and only records
+            assert signal_pending()
+        with pytest.raises(Terminated) as stopped:
+            raise_if_terminated()
+        assert stopped.value.exit_code == 143
+    assert not signal_pending()

@@ -49,6 +49,17 @@ class TestFitTileSize:
         assert note.startswith(f"Tile size lowered from 2048 to {size} px")
         assert "--tile-size" in note
 
+    def test_a_batch_never_lowers_the_tile_for_free_memory(self) -> None:
+        """N-H7: masks of one batch followed each worker's momentary free memory."""
+        need = 2 * 1.6 * activation_bytes(tile=512, **UNET_W4) + NARROW.strip_bytes(512)
+        between = int(need * 0.9)  # lowered outside a batch (75 % share), fits what is free
+        assert fit_tile_size(512, 16, NARROW, concurrent_tiles=2, budget=between, **UNET_W4) < 512
+        with memory.tile_from_parameters():
+            kept = fit_tile_size(512, 16, NARROW, concurrent_tiles=2, budget=between, **UNET_W4)
+            assert kept == 512
+            with pytest.raises(OutOfMemoryError, match="does not lower the tile size"):
+                fit_tile_size(2048, 16, NARROW, concurrent_tiles=2, budget=8 * GB, **UNET_W4)
+
     def test_a_model_too_big_for_any_tile_is_one_line(self) -> None:
         with pytest.raises(OutOfMemoryError, match="This model needs about .* smaller model"):
             fit_tile_size(512, 16, NARROW, concurrent_tiles=2, budget=GB // 100, **UNET_W4)

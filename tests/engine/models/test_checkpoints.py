@@ -126,6 +126,13 @@ class TestMetadata:
         with pytest.raises(ParameterError, match=match):
             _metadata(**changes)
 
+    @pytest.mark.parametrize("field", ["tile_size", "overlap", "threshold"])
+    def test_long_values_are_cut_short_in_the_line(self, field: str) -> None:
+        """N-L2: a header tile_size of 10^4000 was printed whole (4,000 digits)."""
+        with pytest.raises(ParameterError) as error:
+            _metadata(**{field: 10**4000 if field != "threshold" else "9" * 4000})
+        assert len(str(error.value)) < 300
+
     def test_old_checkpoint_without_classes_is_cloud_only(self) -> None:
         data = _metadata().to_json_dict()
         del data["classes"], data["shadow_threshold"]

@@ -203,3 +203,24 @@ class TestConcurrentWriters:
             assert (dataset.read(1) == 1).all()
         assert [p.name for p in tmp_path.iterdir()] == ["mask.tif"]
         assert oct(target.stat().st_mode & 0o777) != oct(0o600)  # not mkstemp's private mode
+
+
+def test_a_stale_aux_xml_goes_with_the_output_it_described(tmp_path) -> None:
+    """N-M3: the old mask's .aux.xml (QGIS's statistics) ruled the new mask's georeference."""
+    import rasterio
+
+    from cloud_fcn_plugin.engine.params import DetectionParams
+    from cloud_fcn_plugin.engine.pipeline import detect_clouds
+    from tests.onnx_models import SAMPLE
+
+    out = tmp_path / "m.tif"
+    detect_clouds(SAMPLE, out)
+    with rasterio.open(out) as dataset:
+        transform = dataset.transform
+    (tmp_path / "m.tif.aux.xml").write_text(
+        "<PAMDataset><GeoTransform>1000, 30, 0, 2000, 0, -30</GeoTransform></PAMDataset>"
+    )
+    detect_clouds(SAMPLE, out, DetectionParams(overwrite=True))
+    assert not (tmp_path / "m.tif.aux.xml").exists()
+    with rasterio.open(out) as dataset:
+        assert dataset.transform == transform

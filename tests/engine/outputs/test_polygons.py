@@ -107,3 +107,67 @@ class TestHeldOpen:
                                capture_output=True, text=True, check=True).stdout  # fmt: skip
         assert "integrity: ['ok']" in check
         assert "clouds polygons: 7" in check and "'notes'" in check
+
+
+HOLDER = """
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[2], isolation_level=None)
+if sys.argv[1] == "walwriter":
+    c.execute("PRAGMA journal_mode=WAL")
+    c.execute("BEGIN IMMEDIATE")
+    c.execute("CREATE TABLE IF NOT EXISTS notes(x)")
+else:
+    c.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+class TestOutputsCommitTogether:
+    """A GeoPackage another program holds: refused before any output is renamed (N-C5, N-H6)."""
+
+    @pytest.mark.parametrize("mode", ["exclusive", "walwriter"])
+    def test_a_locked_geopackage_replaces_nothing(
+        self, tmp_path: Path, keep: Path, mode: str
+    ) -> None:
+        from cloud_fcn_plugin.engine.errors import OutputNotWritableError
+        from cloud_fcn_plugin.engine.params import DetectionParams
+        from cloud_fcn_plugin.engine.pipeline import detect_clouds
+        from tests.onnx_models import SAMPLE
+
+        output = tmp_path / "m.tif"
+        detect_clouds(SAMPLE, output, DetectionParams(threshold=0.9))
+        mask_before = output.read_bytes()
+        layers_before = layers(keep)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, mode, str(keep)], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert holder.stdout.readline().strip() == "locked"
+            params = DetectionParams(polygons=keep, overwrite=True)
+            with pytest.raises(OutputNotWritableError, match="locked by another program") as error:
+                detect_clouds(SAMPLE, output, params)
+            assert "\n" not in str(error.value) and "choose another name" not in str(error.value)
+        finally:
+            holder.kill()
+            holder.wait()
+        assert output.read_bytes() == mask_before  # the mask was not replaced either
+        assert layers(keep) == layers_before  # roads and fields are still there
+        assert [p.name for p in tmp_path.iterdir() if ".partial-" in p.name] == []
+
+    def test_the_geopackage_is_committed_before_any_rename(self) -> None:
+        from cloud_fcn_plugin.engine.outputs.raster import AtomicRasterWriter
+
+        assert AtomicPolygonWriter.commits_first
+        assert not getattr(AtomicRasterWriter, "commits_first", False)
+
+    def test_a_database_that_does_not_open_is_never_replaced(self, tmp_path: Path) -> None:
+        """A file with SQLite's header is a database, whether GDAL opens it now or not."""
+        from cloud_fcn_plugin.engine.errors import OutputNotWritableError
+
+        path = tmp_path / "odd.gpkg"
+        path.write_bytes(b"SQLite format 3\x00" + b"\x00" * 200)
+        before = path.read_bytes()
+        with pytest.raises(OutputNotWritableError, match="locked by another program"):
+            write(path, mask(tmp_path, 1), overwrite=True)
+        assert path.read_bytes() == before

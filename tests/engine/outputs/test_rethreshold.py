@@ -96,3 +96,38 @@ class TestRethreshold:
             rethreshold(kept.probability, scene, tmp_path / "a.tif", DetectionParams(threshold=0.4))
         with pytest.raises(ParameterError, match="needs a threshold"):
             rethreshold(kept.probability, scene, tmp_path / "a.tif", DetectionParams())
+
+
+class TestTheProbabilityIsAnInput:
+    """N-M4: the probability raster is gated, never replaced, and must be the scene's."""
+
+    @pytest.fixture()
+    def kept(self, scene: Path, brightness_weights: Path, tmp_path: Path) -> Path:
+        params = DetectionParams(weights=brightness_weights, product="toa", device="cpu",
+                                 probability=tmp_path / "p.tif")  # fmt: skip
+        return detect_clouds(scene, tmp_path / "run.tif", params).probability
+
+    @pytest.mark.parametrize("which", ["output", "masked_image"])
+    def test_an_output_on_the_probability_is_refused(
+        self, scene: Path, kept: Path, tmp_path: Path, which: str
+    ) -> None:
+        from cloud_fcn_plugin.engine.errors import OutputConflictError
+
+        before = kept.read_bytes()
+        output = kept if which == "output" else tmp_path / "m.tif"
+        params = DetectionParams(threshold=0.5, overwrite=True,
+                                 masked_image=kept if which == "masked_image" else None)
+        with pytest.raises(OutputConflictError, match="probability raster"):
+            rethreshold(kept, scene, output, params)
+        assert kept.read_bytes() == before
+
+    def test_another_scenes_probability_is_refused(
+        self, scene: Path, kept: Path, tmp_path: Path
+    ) -> None:
+        from cloud_fcn_plugin.engine.errors import BandMismatchError
+
+        other = write_geotiff(tmp_path / "other.tif", np.ones((4, 30, 20), np.float32),
+                              descriptions=("B2", "B3", "B4", "B5"))  # fmt: skip
+        with pytest.raises(BandMismatchError, match="another scene's probability"):
+            rethreshold(kept, other, tmp_path / "m.tif", DetectionParams(threshold=0.5))
+        assert not (tmp_path / "m.tif").exists()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cloud_fcn_plugin.engine.errors import MetadataError
+from cloud_fcn_plugin.engine.errors import InputNotFoundError, MetadataError
 from cloud_fcn_plugin.engine.scene.bands import FULLBAND_BANDS, MODEL_BANDS
 from cloud_fcn_plugin.engine.scene.mtl import MtlMetadata, parse_mtl
 from cloud_fcn_plugin.engine.scene.reader import open_scene
@@ -178,7 +178,7 @@ class TestParseMtl:
             parse_mtl(write_mtl(tmp_path, text))
 
     def test_missing_file(self, tmp_path: Path) -> None:
-        with pytest.raises(MetadataError, match="Cannot read MTL file"):
+        with pytest.raises(InputNotFoundError, match="does not exist"):
             parse_mtl(tmp_path / "absent_MTL.txt")
 
 

@@ -285,3 +285,99 @@ def test_masked_image_of_the_qa_mask(tmp_path: Path) -> None:
     detect_clouds(folder, tmp_path / "mask.tif", params)
     with rasterio.open(tmp_path / "masked.tif") as dataset:
         assert dataset.read(1).tolist() == [[10000, 0], [10000, 0]]  # thick and fill masked
+
+
+class TestQaBandBelongsToItsScene:
+    """Found by the product's own ID, 16-bit integers, on the bands' grid; else one line."""
+
+    A = "LC08_L1TP_016037_20170813_20170814_01_T1"
+    B = "LC08_L1TP_017036_20130419_20170505_01_T1"
+
+    def two_products(self, tmp_path: Path) -> Path:
+        from tests.engine.scene.test_mtl import c1_mtl_text
+
+        folder = tmp_path / "both"
+        folder.mkdir()
+        for name, value, x in ((self.A, 0, 600000.0), (self.B, confidence(5, 3), 200000.0)):
+            for band in (2, 3, 4, 5):
+                write_geotiff(
+                    folder / f"{name}_B{band}.TIF", np.full((1, 4, 4), 10000, np.uint16),
+                    origin=(x, 4500000.0),
+                )  # fmt: skip
+            write_geotiff(
+                folder / f"{name}_BQA.TIF", np.full((1, 4, 4), value, np.uint16),
+                origin=(x, 4500000.0),
+            )  # fmt: skip
+            (folder / f"{name}_MTL.txt").write_text(c1_mtl_text(name))
+        return folder
+
+    def test_the_mtl_given_picks_its_own_qa_band(self, tmp_path: Path) -> None:
+        folder = self.two_products(tmp_path)
+        for name in (self.A, self.B):
+            for given in (folder / f"{name}_MTL.txt", folder / f"{name}_B4.TIF"):
+                qa = find_qa_band(given)
+                assert qa is not None and qa.path.name == f"{name}_BQA.TIF", given.name
+        result = detect_clouds(
+            folder / f"{self.B}_MTL.txt", tmp_path / "b.tif", DetectionParams(model="qa")
+        )
+        assert result.cloud_cover == pytest.approx(100.0)  # B's QA band, not A's
+
+    def test_a_folder_of_two_products_is_refused(self, tmp_path: Path) -> None:
+        folder = self.two_products(tmp_path)
+        with pytest.raises(UnsupportedDataError, match="holds 2 products.*MTL file of the one"):
+            detect_clouds(folder, tmp_path / "m.tif", DetectionParams(model="qa"))
+        assert not (tmp_path / "m.tif").exists()
+        from cloud_fcn_plugin.engine.scene.reader import inspect_input
+
+        with pytest.raises(UnsupportedDataError, match="holds 2 products"):
+            inspect_input(folder)  # a network run on the folder: which product's bands?
+
+    @pytest.mark.parametrize(
+        ("qa", "match"),
+        [
+            (np.full((1, 4, 4), np.nan, np.float32), "float32 values, not the 16-bit"),
+            (np.zeros((1, 4, 4), np.int32), "int32 values, not the 16-bit"),
+            (np.zeros((1, 2, 2), np.uint16), r"\(2x2\) is not on the grid"),
+        ],
+    )
+    def test_wrong_type_or_grid_is_refused(
+        self, tmp_path: Path, qa: np.ndarray, match: str
+    ) -> None:
+        from cloud_fcn_plugin.engine.errors import CloudFcnError
+
+        name = "LC80200392015216LGN00"
+        folder = product(tmp_path / name, name, "BQA", np.zeros((4, 4)))
+        write_geotiff(folder / f"{name}_BQA.TIF", qa)
+        with pytest.raises(CloudFcnError, match=match) as error:
+            detect_clouds(folder, tmp_path / "m.tif", DetectionParams(model="qa"))
+        assert "\n" not in str(error.value)
+        assert not (tmp_path / "m.tif").exists()
+
+    def test_another_scenes_qa_band_under_this_name_is_refused(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.errors import BandMismatchError
+
+        name = "LC80200392015216LGN00"
+        folder = product(tmp_path / name, name, "BQA", np.zeros((4, 4)))
+        other = np.zeros((1, 4, 4), np.uint16)
+        write_geotiff(folder / f"{name}_BQA.TIF", other, origin=(200000.0, 3900000.0))
+        with pytest.raises(BandMismatchError, match="belongs to another scene"):
+            detect_clouds(folder, tmp_path / "m.tif", DetectionParams(model="qa"))
+
+    def test_a_truncated_qa_band_is_one_line(self, tmp_path: Path) -> None:
+        from cloud_fcn_plugin.engine.errors import InputReadError
+
+        name = "LC80200392015216LGN00"
+        qa = np.arange(300 * 300, dtype=np.uint16).reshape(300, 300) % 4
+        folder = product(tmp_path / name, name, "BQA", qa)
+        band = folder / f"{name}_BQA.TIF"
+        band.write_bytes(band.read_bytes()[: band.stat().st_size // 2])
+        with pytest.raises(InputReadError, match=f"{name}_BQA.TIF") as error:
+            detect_clouds(folder, tmp_path / "m.tif", DetectionParams(model="qa"))
+        assert "\n" not in str(error.value)
+
+    def test_an_all_fill_qa_band_is_said_to_be_empty(self) -> None:
+        empty = QaComparison(QaBand(Path("x_QA_PIXEL.TIF"), C2), ClassCounts(), ClassCounts())
+        mask = ClassCounts()
+        mask.add(np.ones((4, 4), np.uint8))
+        empty = QaComparison(empty.band, ClassCounts(), mask)
+        assert "all fill" in empty.summary() and empty.warning() is None
