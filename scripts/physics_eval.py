@@ -1,8 +1,6 @@
-"""Score the physics stage (issue 22): networks alone, fused with physics, physics alone.
-
-Biome patches as Level-1 product folders, fusion parameters chosen leave-one-biome-out; then
-the Gulf-coast 30 m scene by half and the Level-2 scenes against QA_PIXEL. From the root:
-    .venv/bin/python scripts/physics_eval.py --data ../shared/data --out docs/physics_eval.md
+"""Score the physics stage: networks alone, fused with physics (parameters chosen leave-one-
+biome-out on the Biome patches as Level-1 product folders), physics alone; then the Gulf
+coast by half and the Level-2 scenes against QA_PIXEL. `--data ../shared/data --out F.md`
 """
 
 from __future__ import annotations
@@ -37,9 +35,9 @@ BRIGHT = ("Barren", "Shrubland", "Urban")
 # ---------------------------------------------------------------- engine (the only calls)
 def engine_bands(path: Path, numbers: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Bands ``numbers`` of an input as the engine reads them (reflectance, kelvin), valid."""
-    from cloud_fcn_plugin.engine.scene import reader as raster_io
+    from cloud_fcn_plugin.engine.scene.reader import open_scene
 
-    with raster_io.open_scene(path, model_bands=numbers) as reader:
+    with open_scene(path, model_bands=numbers) as reader:
         return reader.read(0, 0, reader.height, reader.width)
 
 
@@ -47,16 +45,16 @@ def engine_probability(path: Path, model: str) -> tuple[np.ndarray, float]:
     """Cloud probability of a bundled model on an input, and the model's threshold."""
     import torch
 
-    from cloud_fcn_plugin.engine.inference import predictor as predict
-    from cloud_fcn_plugin.engine.inference import whole_scene as pipeline
-    from cloud_fcn_plugin.engine.models import choice as model_choice
-    from cloud_fcn_plugin.engine.scene import reader as raster_io
+    from cloud_fcn_plugin.engine.inference.predictor import load_predictor
+    from cloud_fcn_plugin.engine.inference.whole_scene import predict_layers
+    from cloud_fcn_plugin.engine.models.choice import choose_model
+    from cloud_fcn_plugin.engine.scene.reader import open_scene
 
     torch.set_num_threads(1)
-    choice = model_choice.choose_model(path, model)
-    predictor = predict.load_predictor(choice.path, device="cpu", batch_size=1)
-    with raster_io.open_scene(path, model_bands=choice.bands) as reader:
-        layers, _ = pipeline.predict_layers(reader, predictor)
+    choice = choose_model(path, model)
+    predictor = load_predictor(choice.path, device="cpu", batch_size=1)
+    with open_scene(path, model_bands=choice.bands) as reader:
+        layers, _ = predict_layers(reader, predictor)
     return layers[0], float(predictor.metadata.threshold)
 
 

@@ -209,22 +209,22 @@
         <translation>Couverture nuageuse (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="238"/>
+        <location filename="../processing/detect_algorithm.py" line="241"/>
         <source>Threshold used</source>
         <translation>Seuil utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="239"/>
+        <location filename="../processing/detect_algorithm.py" line="242"/>
         <source>Model used</source>
         <translation>Modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="240"/>
+        <location filename="../processing/detect_algorithm.py" line="243"/>
         <source>Device used</source>
         <translation>Périphérique utilisé</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="398"/>
+        <location filename="../processing/detect_algorithm.py" line="407"/>
         <source>In qgis_process and scripts, by name or number: {values}.</source>
         <translation>Dans qgis_process et les scripts, par nom ou par numéro : {values}.</translation>
     </message>
@@ -454,27 +454,27 @@
         <translation>Nuage fin</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="217"/>
+        <location filename="../processing/detect_algorithm.py" line="218"/>
         <source>Cloud shadow</source>
         <translation>Ombre de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="230"/>
+        <location filename="../processing/detect_algorithm.py" line="233"/>
         <source>Cloud shadow cover (%)</source>
         <translation>Couverture d'ombres de nuages (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="231"/>
+        <location filename="../processing/detect_algorithm.py" line="234"/>
         <source>Thick cloud cover (%)</source>
         <translation>Couverture de nuages épais (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="234"/>
+        <location filename="../processing/detect_algorithm.py" line="237"/>
         <source>Thin cloud cover (%)</source>
         <translation>Couverture de nuages fins (%)</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="235"/>
+        <location filename="../processing/detect_algorithm.py" line="238"/>
         <source>Product QA band cloud cover (%)</source>
         <translation>Couverture nuageuse de la bande QA du produit (%)</translation>
     </message>
@@ -629,32 +629,32 @@
         <translation>{name} nuages</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="287"/>
+        <location filename="../processing/detect_algorithm.py" line="290"/>
         <source>Reading {path}</source>
         <translation>Lecture de {path}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="347"/>
+        <location filename="../processing/detect_algorithm.py" line="350"/>
         <source>Landsat product folder {folder}: bands found by name.</source>
         <translation>Dossier de produit Landsat {folder} : bandes trouvées par leur nom.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="350"/>
+        <location filename="../processing/detect_algorithm.py" line="353"/>
         <source>Bands from the layer&apos;s band descriptions: {bands}.</source>
         <translation>Bandes d'après les descriptions des bandes de la couche : {bands}.</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="429"/>
+        <location filename="../processing/detect_algorithm.py" line="438"/>
         <source>Cloud cover {cover:.2f} %, shadow {shadow:.2f} % of {valid:,} valid pixels ({width}x{height}; thick cloud {thick:.1f} %, thin cloud {thin:.1f} %), {seconds:.1f} s on {device}, product {product}, {model}</source>
         <translation>Couverture nuageuse {cover:.2f} %, ombre {shadow:.2f} % de {valid:,} pixels valides ({width}x{height} ; nuage épais {thick:.1f} %, nuage fin {thin:.1f} %), {seconds:.1f} s sur {device}, produit {product}, {model}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="437"/>
+        <location filename="../processing/detect_algorithm.py" line="446"/>
         <source>, threshold {threshold:.3f}</source>
         <translation>, seuil {threshold:.3f}</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="439"/>
+        <location filename="../processing/detect_algorithm.py" line="448"/>
         <source> ({cover:.2f} % before sieve and buffer)</source>
         <translation> ({cover:.2f} % avant tamis et tampon)</translation>
     </message>
@@ -754,7 +754,7 @@
         <translation>La classe d'ombre du modèle seulement</translation>
     </message>
     <message>
-        <location filename="../processing/detect_algorithm.py" line="213"/>
+        <location filename="../processing/detect_algorithm.py" line="214"/>
         <source>Scene-relative thermal and snow tests</source>
         <translation>Tests thermique et de neige relatifs à la scène</translation>
     </message>
@@ -898,157 +898,157 @@
 <context>
     <name>DetectCloudsDock</name>
     <message>
-        <location filename="../gui/dock.py" line="209"/>
+        <location filename="../gui/dock.py" line="204"/>
         <source>Install PyTorch</source>
         <translation>Installer PyTorch</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="137"/>
+        <location filename="../gui/dock.py" line="132"/>
         <source>Install PyTorch into a folder the plugin owns, showing pip&apos;s output.</source>
         <translation>Installer PyTorch dans un dossier propre à l'extension, en montrant la sortie de pip.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="151"/>
+        <location filename="../gui/dock.py" line="146"/>
         <source>Why the run cannot start</source>
         <translation>Pourquoi le traitement ne peut pas démarrer</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="251"/>
+        <location filename="../gui/dock.py" line="246"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="165"/>
+        <location filename="../gui/dock.py" line="160"/>
         <source>Progress</source>
         <translation>Progression</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="241"/>
+        <location filename="../gui/dock.py" line="236"/>
         <source>Cloud cover: –</source>
         <translation>Couverture nuageuse : –</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="167"/>
+        <location filename="../gui/dock.py" line="162"/>
         <source>Cloud cover</source>
         <translation>Couverture nuageuse</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="169"/>
+        <location filename="../gui/dock.py" line="164"/>
         <source>Run details</source>
         <translation>Détails de l'exécution</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="171"/>
+        <location filename="../gui/dock.py" line="166"/>
         <source>Warnings</source>
         <translation>Avertissements</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="233"/>
+        <location filename="../gui/dock.py" line="228"/>
         <source>Cloud cover: running…</source>
         <translation>Couverture nuageuse : en cours…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="251"/>
+        <location filename="../gui/dock.py" line="246"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="264"/>
+        <location filename="../gui/dock.py" line="259"/>
         <source>Choose an output file, or pick Temporary layer.</source>
         <translation>Choisissez un fichier de sortie, ou prenez Temporaire.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="302"/>
+        <location filename="../gui/dock.py" line="297"/>
         <source>The Processing algorithm {id} is not registered.</source>
         <translation>L'algorithme de traitement {id} n'est pas enregistré.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="355"/>
+        <location filename="../gui/dock.py" line="350"/>
         <source>Cloud cover: canceled</source>
         <translation>Couverture nuageuse : annulée</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="358"/>
+        <location filename="../gui/dock.py" line="353"/>
         <source>Cloud detection in {layer} was canceled.</source>
         <translation>La détection de nuages dans {layer} a été annulée.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="362"/>
+        <location filename="../gui/dock.py" line="357"/>
         <source>Cloud detection in {layer} failed.</source>
         <translation>La détection de nuages dans {layer} a échoué.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="586"/>
+        <location filename="../gui/follow_ups.py" line="219"/>
         <source>Cloud cover: failed</source>
         <translation>Couverture nuageuse : échec</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="387"/>
+        <location filename="../gui/dock.py" line="382"/>
         <source>The mask {path} could not be loaded.</source>
         <translation>Le masque {path} n'a pas pu être chargé.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="403"/>
+        <location filename="../gui/dock.py" line="398"/>
         <source>{model}, threshold {threshold:.3f}, ran on {device}.</source>
         <translation>{model}, seuil {threshold:.3f}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="410"/>
+        <location filename="../gui/dock.py" line="405"/>
         <source>The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="216"/>
+        <location filename="../gui/dock.py" line="211"/>
         <source>Install ONNX Runtime</source>
         <translation>Installer ONNX Runtime</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="403"/>
+        <location filename="../gui/dock.py" line="398"/>
         <source>{model}, ran on {device}.</source>
         <translation>{model}, exécuté sur {device}.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="542"/>
+        <location filename="../gui/follow_ups.py" line="173"/>
         <source>Cloud cover: re-thresholding…</source>
         <translation>Couverture nuageuse : nouveau seuillage…</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="570"/>
+        <location filename="../gui/follow_ups.py" line="203"/>
         <source>{model}, threshold {threshold:.3f}: re-thresholded from the last run&apos;s probability in {seconds:.1f} s, without running the network again. The mask is a temporary file: it is lost when QGIS exits unless you save it (Export &gt; Save As).</source>
         <translation>{model}, seuil {threshold:.3f} : nouveau seuillage de la probabilité de la dernière exécution en {seconds:.1f} s, sans relancer le réseau. Le masque est un fichier temporaire : il est perdu à la fermeture de QGIS si vous ne l'enregistrez pas (Exporter &gt; Enregistrer sous).</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="552"/>
+        <location filename="../gui/follow_ups.py" line="185"/>
         <source>The mask of this run was removed: Run again to apply a new threshold.</source>
         <translation>Le masque de cette exécution a été supprimé : exécutez à nouveau pour appliquer un nouveau seuil.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="90"/>
+        <location filename="../gui/dock.py" line="85"/>
         <source>Detect clouds and shadows</source>
         <translation>Détecter les nuages et les ombres</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="266"/>
+        <location filename="../gui/dock.py" line="261"/>
         <source>Run Detect clouds and shadows (Processing) on the layer; while it runs, cancel it.</source>
         <translation>Exécuter Détecter les nuages et les ombres (Traitement) sur la couche ; pendant l'exécution, l'annuler.</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="324"/>
+        <location filename="../gui/dock.py" line="319"/>
         <source>Detect clouds and shadows in {layer}: canceled</source>
         <translation>Détecter les nuages et les ombres dans {layer} : annulé</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="328"/>
+        <location filename="../gui/dock.py" line="323"/>
         <source>Detect clouds and shadows in {layer}</source>
         <translation>Détecter les nuages et les ombres dans {layer}</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="439"/>
+        <location filename="../gui/follow_ups.py" line="66"/>
         <source>Product QA band of {layer}</source>
         <translation>Bande QA du produit de {layer}</translation>
     </message>
     <message>
-        <location filename="../gui/dock.py" line="468"/>
+        <location filename="../gui/follow_ups.py" line="98"/>
         <source>The product QA band&apos;s mask of {layer} could not be loaded{why}.</source>
         <translation>Le masque de la bande QA du produit de {layer} n'a pas pu être chargé{why}.</translation>
     </message>
@@ -1488,7 +1488,7 @@
     <message>
         <location filename="../common/engine_text.py" line="143"/>
         <source>Shadow by geometry: the MTL's sun elevation ({elevation}°) is no Landsat one, so the shadow direction is taken from the scene; {note}.</source>
-        <translation>Ombres par géométrie : l&apos;élévation du soleil du MTL ({elevation}°) n&apos;est pas celle d&apos;une scène Landsat, la direction des ombres est donc tirée de la scène ; {note}.</translation>
+        <translation>Ombres par géométrie : l'élévation du soleil du MTL ({elevation}°) n'est pas celle d'une scène Landsat, la direction des ombres est donc tirée de la scène ; {note}.</translation>
     </message>
 </context>
 <context>
