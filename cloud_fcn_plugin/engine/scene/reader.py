@@ -29,6 +29,7 @@ from rasterio.windows import Window
 
 from ..errors import BandMismatchError, InputReadError, ParameterError, UnsupportedDataError
 from ..files.gdal_read import GDAL_ERRORS, open_raster, reading
+from ..timing import stage
 from .bands import LEVEL_NAMES, LEVELS, MODEL_BANDS, THERMAL_BAND
 from .inspection import (
     Bands,
@@ -185,7 +186,8 @@ class SceneReader:
                 f"{self.width}x{self.height} raster: use read() for windows past its edge."
             )
         raw = self._read_window(Window(col_off, row_off, width, height))
-        return raw, self._valid(raw)
+        with stage("valid mask"):
+            return raw, self._valid(raw)
 
     def read_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Read the whole scene; meant for small patches (training, tests)."""
@@ -193,7 +195,7 @@ class SceneReader:
 
     def _read_window(self, window: Window) -> np.ndarray:
         try:
-            with self._lock:
+            with self._lock, stage("read"):
                 return self._read_raw(window)
         except GDAL_ERRORS as exc:
             rows, cols = window.toranges()
