@@ -105,6 +105,11 @@ class SceneReader:
     def __enter__(self) -> SceneReader:
         return self
 
+    @property
+    def band_count(self) -> int:
+        """Bands each read returns (4, or the model's bands)."""
+        return len(self._sources)
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -209,7 +214,12 @@ class SceneReader:
         if len(self._datasets) == 1:
             dataset = self._datasets[0]
             return dataset.read([i for _, i in self._sources], window=window)
-        return np.stack([ds.read(i, window=window) for ds, i in self._sources])
+        # Band files straight into one array: no per-band arrays to stack (a copy of the strip).
+        dtype = np.result_type(*(ds.dtypes[i - 1] for ds, i in self._sources))
+        out = np.empty((len(self._sources), int(window.height), int(window.width)), dtype)
+        for band, (dataset, index) in zip(out, self._sources, strict=True):
+            dataset.read(index, window=window, out=band)
+        return out
 
     def _valid(self, raw: np.ndarray) -> np.ndarray:
         # Landsat DN products reserve 0 for fill in each band (band footprints differ by a
