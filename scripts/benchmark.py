@@ -14,7 +14,9 @@ interleaved, ``--repeat`` rounds, so a burst of load on a shared machine hits th
 alike. Reported per case: median, fastest and slowest seconds, the peak resident
 memory (``VmHWM``, what ``/usr/bin/time -v`` calls maximum resident set size), the CPU
 seconds of each stage of the median run, and the time ratios of the cases to the
-first one, round by round. Written to ``--output``/benchmark.json and benchmark.md.
+first one, round by round. Written to ``--output``/benchmark.json and benchmark.md,
+and with ``--readme README.md`` between its ``<!-- benchmark:start -->`` and
+``<!-- benchmark:end -->`` lines (the README's Performance section).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
                         help="the shared real-data folder the inputs are tiled from")
     parser.add_argument("--workdir", type=Path, help="keep inputs and masks here")
+    parser.add_argument("--readme", type=Path,
+                        help="also put the report between the benchmark markers of this file")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     return parser  # fmt: skip
 
@@ -227,7 +231,20 @@ def main(argv: list[str] | None = None) -> int:
     (args.output / "benchmark.json").write_text(json.dumps(report, indent=2) + "\n")
     (args.output / "benchmark.md").write_text(text)
     print(f"wrote {args.output / 'benchmark.json'} and {args.output / 'benchmark.md'}")
+    if args.readme is not None:
+        update_readme(args.readme, text)
+        print(f"updated {args.readme}")
     return 0
+
+
+def update_readme(path: Path, text: str) -> None:
+    """Replace what lies between the benchmark markers of ``path`` with ``text``."""
+    content = path.read_text(encoding="utf-8")
+    start, end = "<!-- benchmark:start -->\n", "<!-- benchmark:end -->"
+    if start not in content or end not in content:
+        raise SystemExit(f"{path} has no {start.strip()} ... {end} lines to fill.")
+    head, rest = content.split(start, 1)
+    path.write_text(head + start + text + rest[rest.index(end) :], encoding="utf-8")
 
 
 if __name__ == "__main__":

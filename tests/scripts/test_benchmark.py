@@ -106,3 +106,20 @@ class TestProduct:
             raw, valid = reader.read_raw(0, 0, 300, 300)
         assert raw.dtype == np.uint16 and valid.sum() == info.valid_pixels
         assert 0.3 < info.fill_fraction < 0.42
+
+
+class TestReadme:
+    def test_the_report_goes_between_the_markers_only(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
+        benchmark = importlib.import_module("benchmark")
+        readme = tmp_path / "README.md"
+        readme.write_text("# A\n<!-- benchmark:start -->\nold\n<!-- benchmark:end -->\ntail\n")
+        benchmark.update_readme(readme, "| new |\n")
+        assert readme.read_text() == (
+            "# A\n<!-- benchmark:start -->\n| new |\n<!-- benchmark:end -->\ntail\n"
+        )
+        readme.write_text("no markers\n")
+        with pytest.raises(SystemExit, match="no <!-- benchmark:start -->"):
+            benchmark.update_readme(readme, "x")
