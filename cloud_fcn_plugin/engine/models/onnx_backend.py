@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..errors import DependencyMissingError, ParameterError, WeightsError
 from .checkpoint_metadata import CheckpointMetadata
 from .checkpoints import tensors_checksum
@@ -106,9 +108,30 @@ def cpu_model(
     props = onnx_model.session.get_modelmeta().custom_metadata_map or {}
     stale = props.get(SOURCE_KEY) != tensors_checksum(checkpoint)
     if stale or onnx_metadata.bands != metadata.bands:
-        message = f"{twin.name} was not exported from {Path(checkpoint).name}"
-        if forced:
-            raise WeightsError(message + ": export it again with scripts/bundle_weights.py.")
-        (log or (lambda message: None))(message + "; running torch.")
-        return model
-    return onnx_model
+        problem = f"{twin.name} was not exported from {Path(checkpoint).name}"
+    elif not _agrees(model, onnx_model, len(metadata.bands)):
+        problem = f"{twin.name} does not compute what {Path(checkpoint).name} computes"
+    else:
+        return onnx_model
+    if forced:
+        raise WeightsError(problem + ": export it again with scripts/bundle_weights.py.")
+    (log or (lambda message: None))(problem + "; running torch.")
+    return model
+
+
+def _agrees(model: Any, twin: Any, channels: int) -> bool:
+    """Whether the twin gives the torch model's logits on a small fixed tile.
+
+    The checksum says which tensors the twin was exported from, not that its bytes
+    are still those: a damaged twin that still parses would give other masks.
+    """
+    side = 2 * max(int(getattr(model, "size_multiple", 1)), 16)
+    generator = torch.Generator().manual_seed(0)
+    tile = torch.randn(1, channels, side, side, generator=generator)
+    with torch.inference_mode():
+        expected = model.logits(tile)
+    try:
+        got = twin(tile)
+    except WeightsError:
+        return False
+    return got.shape == expected.shape and bool(torch.allclose(got, expected, atol=1e-3))

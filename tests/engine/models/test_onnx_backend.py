@@ -78,6 +78,24 @@ class TestTwins:
         with pytest.raises(WeightsError, match="was not exported from"):
             cpu_model(checkpoint, model, metadata)
 
+    def test_a_damaged_twin_is_not_used(self, tmp_path: Path, backend) -> None:
+        onnx = pytest.importorskip("onnx")
+        from onnx import numpy_helper
+
+        checkpoint = tmp_path / "cloudfcn_rgbn.safetensors"
+        shutil.copy(bundled_model_path("rgbn"), checkpoint)
+        proto = onnx.load(str(twin_path(bundled_model_path("rgbn"))))
+        weights = max(proto.graph.initializer, key=lambda t: np.prod(t.dims))
+        damaged = numpy_helper.to_array(weights).copy()
+        damaged.flat[::7] *= -1.0
+        weights.CopyFrom(numpy_helper.from_array(damaged, weights.name))
+        onnx.save(proto, str(twin_path(checkpoint)))
+        model, metadata = load_checkpoint(checkpoint)
+        notes: list[str] = []
+        backend(None)
+        assert cpu_model(checkpoint, model, metadata, notes.append) is model
+        assert "does not compute what" in notes[0]
+
     def test_forcing_onnxruntime_without_a_twin_says_so(self, tmp_path: Path, backend) -> None:
         checkpoint = tmp_path / "cloudfcn_rgbn.safetensors"
         shutil.copy(bundled_model_path("rgbn"), checkpoint)
