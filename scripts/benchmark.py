@@ -146,15 +146,23 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "profile": median_run["profile"], "table": median_run["table"]}  # fmt: skip
 
 
-def ratios(names: list[str], rounds: list[dict[str, float]]) -> dict[str, Any]:
-    """Each case's time over the first case's, per round: median and range."""
+def ratios(cases: list[tuple[str, str]], rounds: list[dict[str, float]]) -> dict[str, Any]:
+    """Time ratios, per round, of cases that share an input or a back end: median, range.
+
+    ``cases`` are (input, back end) in the order given; a later case is divided by an
+    earlier one (list the 4-band stack first to get product / stack).
+    """
+    names = [f"{name} [{backend}]" for name, backend in cases]
     out = {}
-    for name in names[1:]:
-        values = [r[name] / r[names[0]] for r in rounds if name in r and names[0] in r]
-        out[f"{name} / {names[0]}"] = {
-            "median": round(statistics.median(values), 3),
-            "min": round(min(values), 3), "max": round(max(values), 3),
-        }  # fmt: skip
+    for j, later in enumerate(cases):
+        for i, earlier in enumerate(cases[:j]):
+            if later[0] != earlier[0] and later[1] != earlier[1]:
+                continue
+            values = [r[names[j]] / r[names[i]] for r in rounds]
+            out[f"{names[j]} / {names[i]}"] = {
+                "median": round(statistics.median(values), 3),
+                "min": round(min(values), 3), "max": round(max(values), 3),
+            }  # fmt: skip
     return out
 
 
@@ -188,7 +196,8 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         rounds.append(times)
     return {"command": "python scripts/benchmark.py " + " ".join(sys.argv[1:]),
             "machine": machine(), "cases": {name: summarise(runs[name]) for name in names},
-            "ratios": ratios(names, rounds), "rounds": rounds}  # fmt: skip
+            "ratios": ratios([(path.name, backend) for path, backend in cases], rounds),
+            "rounds": rounds}  # fmt: skip
 
 
 def markdown(report: dict[str, Any]) -> str:

@@ -47,7 +47,7 @@ class TestBenchmarkReport:
             assert {"read", "scaling", "network", "blending", "classify", "writing"} <= set(stages)
             assert all(stage["calls"] > 0 for stage in stages.values())
             assert case["profile"]["process_cpu_s"] > 0
-        assert len(data["ratios"]) == 3
+        assert len(data["ratios"]) == 4  # same input, other back end; same back end, other input
         for ratio in data["ratios"].values():
             assert ratio["min"] <= ratio["median"] <= ratio["max"]
         assert data["machine"]["logical_cores"] >= 1
