@@ -10,7 +10,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from . import deps
 from .compat import QAction
-from .engine.resources import resource_path
+from .engine.files.resources import resource_path
 from .translation import PluginTranslator, tr
 
 MENU = "Cloud FCN"

@@ -169,3 +169,102 @@ def build_scene(
             valid_pixels += int(np.count_nonzero(inside))
             dataset.write(strip, window=rasterio.windows.Window(0, row_off, size, height))
     return SceneInfo(path=path, size=size, valid_pixels=valid_pixels, patches=len(patches))
+
+
+# The Biome patches' 8 bands, in their order, as Level-1 band files (B10 last).
+PRODUCT_BANDS = (2, 3, 4, 5, 6, 7, 9, 10)
+PRODUCT_ID = "LC80170332020153LGN00"
+MTL_TEMPLATE = Path("scenes/LC80200392015216LGN00_L1T_30m/LC80200392015216LGN00_MTL.txt")
+
+
+def _mtl_constant(text: str, key: str) -> float:
+    import re
+
+    found = re.search(rf"{key} = ([0-9.E+-]+)", text)
+    if found is None:
+        raise ValueError(f"The MTL template lacks {key}.")
+    return float(found.group(1))
+
+
+def _biome_product_patches(data_dir: Path, template: str) -> list[np.ndarray]:
+    """The L8 Biome patches without fill as Level-1 DN of B2-B7, B9 and B10 (8, 256, 256).
+
+    As ``../shared/tools/biome_products.py`` writes them: reflective bands with the
+    standard 2e-5 / -0.1 rescaling (the MTL's SUN_ELEVATION is set to 90), B10 from
+    kelvin back to DN with the template's K1, K2 and radiance rescaling.
+    """
+    k1, k2 = _mtl_constant(template, "K1_CONSTANT_BAND_10"), _mtl_constant(
+        template, "K2_CONSTANT_BAND_10"
+    )
+    mult = _mtl_constant(template, "RADIANCE_MULT_BAND_10")
+    add = _mtl_constant(template, "RADIANCE_ADD_BAND_10")
+    patches = []
+    for image in sorted((data_dir / "l8biome_patches").glob("*/Images/*.tif")):
+        mask_file = image.parent.parent / "Masks" / image.name
+        with _quiet_open(mask_file) as dataset:
+            if (dataset.read(1) == 0).any():
+                continue
+        with _quiet_open(image) as dataset:
+            values = dataset.read()[:, :PATCH, :PATCH].astype(np.float64)
+        dn = np.empty(values.shape, np.uint16)
+        dn[:7] = np.clip(np.rint((values[:7] - L1_OFFSET) / L1_GAIN), 1, 65535)
+        kelvin = np.maximum(values[7], 150.0)
+        radiance = k1 / (np.exp(k2 / kelvin) - 1.0)
+        dn[7] = np.clip(np.rint((radiance - add) / mult), 1, 65535)
+        patches.append(dn)
+    if not patches:
+        raise FileNotFoundError(f"No L8 Biome patches under {data_dir}: pass --data.")
+    return patches
+
+
+def build_product(folder: Path, size: int, data_dir: Path, seed: int = 0) -> SceneInfo:
+    """Write a ``size`` x ``size`` Level-1 product folder (B2-B7, B9, B10 and an MTL).
+
+    The band files are tiled (256 px blocks), DEFLATE-compressed uint16 GeoTIFFs, as in
+    a USGS Collection 2 product; their content is the same kind of mosaic of real L8
+    Biome patches as :func:`build_scene`, inside the same tilted footprint. The MTL is
+    the shared 30 m product's with this product's ID and the sun at 90 degrees, so its
+    rescaling gives back the patches' TOA reflectance. Written strip by strip.
+    """
+    import re
+
+    template = (data_dir / MTL_TEMPLATE).read_text()
+    mtl = template.replace("LC80200392015216LGN00", PRODUCT_ID)
+    mtl = re.sub(r"SUN_ELEVATION = [0-9.]+", "SUN_ELEVATION = 90.00000000", mtl)
+    for key, value in (("REFLECTIVE_LINES", size), ("REFLECTIVE_SAMPLES", size),
+                       ("THERMAL_LINES", size), ("THERMAL_SAMPLES", size)):  # fmt: skip
+        mtl = re.sub(rf"{key} = \d+", f"{key} = {value}", mtl)
+    patches = _biome_product_patches(data_dir, template)
+    rng = np.random.default_rng(seed)
+    cells = math.ceil(size / PATCH)
+    choice = rng.integers(0, len(patches), (cells, cells))
+    turns = rng.integers(0, 8, (cells, cells))
+    folder.mkdir(parents=True, exist_ok=True)
+    profile = {
+        "driver": "GTiff", "width": size, "height": size, "count": 1, "dtype": "uint16",
+        "crs": CRS.from_epsg(32617), "transform": from_origin(300000.0, 4400000.0, 30.0, 30.0),
+        "nodata": 0, "tiled": True, "blockxsize": BLOCK, "blockysize": BLOCK,
+        "compress": "DEFLATE", "predictor": 2, "BIGTIFF": "IF_SAFER",
+    }  # fmt: skip
+    valid_pixels = 0
+    cols = np.arange(size)
+    datasets = [
+        rasterio.open(folder / f"{PRODUCT_ID}_B{band}.TIF", "w", **profile)
+        for band in PRODUCT_BANDS
+    ]
+    try:
+        for grid_row in range(cells):
+            row_off = grid_row * PATCH
+            height = min(PATCH, size - row_off)
+            strip = _mosaic_strip(patches, choice, turns, grid_row, size)[:, :height]
+            inside = footprint(np.arange(row_off, row_off + height), cols, size)
+            strip[:, ~inside] = 0
+            valid_pixels += int(np.count_nonzero(inside))
+            window = rasterio.windows.Window(0, row_off, size, height)
+            for dataset, band in zip(datasets, strip, strict=True):
+                dataset.write(band, 1, window=window)
+    finally:
+        for dataset in datasets:
+            dataset.close()
+    (folder / f"{PRODUCT_ID}_MTL.txt").write_text(mtl)
+    return SceneInfo(path=folder, size=size, valid_pixels=valid_pixels, patches=len(patches))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from .. import deps
 from ..engine.errors import CloudFcnError, DependencyMissingError
+from ..engine.files.resources import default_weights_path
 from ..engine.params import DetectionParams, DetectionResult
-from ..engine.resources import default_weights_path
 
 FALLBACK_THRESHOLD = 0.5
 #: Engine notes that deserve a warning: scaling without the MTL (no sun-angle

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..engine.resources import resource_path
+from ..engine.files.resources import resource_path
 from .choices import MASK_VALUES_HELP
 from .engine_text import translate_engine
 

@@ -48,8 +48,8 @@ from ..common.style import describe_mask_band, mask_abstract
 from ..compat import FLAG_ADVANCED, NUMBER_DOUBLE, NUMBER_INTEGER
 from ..engine.classes import THICK_CLOUD, THIN_CLOUD
 from ..engine.errors import CloudFcnError
+from ..engine.files.resources import resource_path
 from ..engine.params import MAX_TILE_SIZE, MIN_TILE_SIZE, DetectionParams
-from ..engine.resources import resource_path
 from ..translation import tr
 from .help_text import help_html
 from .postprocess import MaskStyler, ProbabilityStyler

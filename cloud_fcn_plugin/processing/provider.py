@@ -5,7 +5,7 @@ from __future__ import annotations
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
-from ..engine.resources import resource_path
+from ..engine.files.resources import resource_path
 from ..translation import tr
 from .detect_algorithm import DetectCloudsAlgorithm
 

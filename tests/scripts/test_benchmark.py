@@ -19,43 +19,45 @@ from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.data
 
-SIZE = 512
+SIZE = 320
 
 
 @pytest.fixture(scope="module")
 def report(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
-    """Run the benchmark once on a 512 px scene; return its JSON and Markdown."""
+    """Run the benchmark once on a small stack and product folder; return its JSON and Markdown."""
     out = tmp_path_factory.mktemp("bench")
     command = [sys.executable, str(REPO_ROOT / "scripts" / "benchmark.py"), "--size", str(SIZE),
-               "--output", str(out), "--data", str(data_dir), "--network-seconds", "0.3"]
+               "--output", str(out), "--data", str(data_dir), "--backend", "torch", "auto"]
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "engine end to end" in done.stdout
+    assert "| case | model |" in done.stdout
     json_text = (out / "benchmark.json").read_text(encoding="utf-8")
     return json.loads(json_text), (out / "benchmark.md").read_text(encoding="utf-8")
 
 
 class TestBenchmarkReport:
-    def test_json_has_every_measurement_and_the_context(self, report: tuple[dict, str]) -> None:
+    def test_json_has_every_case_its_stages_and_the_ratios(self, report: tuple[dict, str]) -> None:
         data, _ = report
-        assert {"network", "engine", "naive"} <= set(data["results"])
-        for result in data["results"].values():
-            assert {"mpx_per_s", "seconds", "megapixels", "peak_rss_mb"} <= set(result)
-            assert result["mpx_per_s"] > 0 and result["peak_rss_mb"] > 0
-        assert data["model"]["model"] == "unet" and data["model"]["parameters"] > 0
-        assert data["device"] == "cpu" and data["torch"] and data["torch_threads"] >= 1
+        assert len(data["cases"]) == 4  # (stack, product) x (torch, auto)
+        models = {case["model"] for case in data["cases"].values()}
+        assert models == {"4-band model", "6-band model"}
+        for case in data["cases"].values():
+            assert case["median_s"] > 0 and case["peak_rss_mb"] > 0 and case["valid_mpx"] > 0
+            stages = case["profile"]["stages"]
+            assert {"read", "scaling", "network", "blending", "classify", "writing"} <= set(stages)
+            assert all(stage["calls"] > 0 for stage in stages.values())
+            assert case["profile"]["process_cpu_s"] > 0
+        assert len(data["ratios"]) == 4  # same input, other back end; same back end, other input
+        for ratio in data["ratios"].values():
+            assert ratio["min"] <= ratio["median"] <= ratio["max"]
         assert data["machine"]["logical_cores"] >= 1
-        assert data["scene"]["size"] == f"{SIZE}x{SIZE}"
-        assert 0 < data["scene"]["valid_pixels"] < SIZE * SIZE
-        assert {"engine_vs_network_valid", "engine_vs_network_computed"} <= set(data["ratios"])
-        assert data["command"].startswith("python scripts/benchmark.py --size 512")
+        assert data["command"].startswith("python scripts/benchmark.py --size 320")
 
-    def test_markdown_has_the_table_and_the_machine(self, report: tuple[dict, str]) -> None:
+    def test_markdown_has_the_tables_and_the_machine(self, report: tuple[dict, str]) -> None:
         _, text = report
-        assert "| measurement | Mpx/s |" in text
-        for label in ("network alone", "engine end to end", "naive pipeline"):
-            assert label in text
-        assert "Machine:" in text and "Command:" in text and "unet" in text
+        assert "| case | model | valid Mpx | median s |" in text
+        assert "| stage | calls | CPU s | share of CPU |" in text
+        assert "| network |" in text and "Machine:" in text and "Command:" in text
 
 
 class TestScene:
@@ -86,3 +88,38 @@ class TestScene:
         with rasterio.open(info.path) as dataset:
             assert dataset.count == 6
             assert dataset.descriptions == ("B2", "B3", "B4", "B5", "B6", "B7")
+
+
+class TestProduct:
+    def test_a_level1_product_folder_the_default_model_reads(
+        self, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
+        scene = importlib.import_module("benchmark_scene")
+        info = scene.build_product(tmp_path / "product", 300, data_dir)
+        names = sorted(p.name for p in info.path.iterdir())
+        assert len(names) == 9 and any(n.endswith("_MTL.txt") for n in names)
+        from cloud_fcn_plugin.engine.scene.reader import open_scene
+
+        with open_scene(info.path, model_bands=(2, 3, 4, 5, 6, 7)) as reader:
+            assert reader.product == "l1" and (reader.width, reader.height) == (300, 300)
+            raw, valid = reader.read_raw(0, 0, 300, 300)
+        assert raw.dtype == np.uint16 and valid.sum() == info.valid_pixels
+        assert 0.3 < info.fill_fraction < 0.42
+
+
+class TestReadme:
+    def test_the_report_goes_between_the_markers_only(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
+        benchmark = importlib.import_module("benchmark")
+        readme = tmp_path / "README.md"
+        readme.write_text("# A\n<!-- benchmark:start -->\nold\n<!-- benchmark:end -->\ntail\n")
+        benchmark.update_readme(readme, "| new |\n")
+        assert readme.read_text() == (
+            "# A\n<!-- benchmark:start -->\n| new |\n<!-- benchmark:end -->\ntail\n"
+        )
+        readme.write_text("no markers\n")
+        with pytest.raises(SystemExit, match="no <!-- benchmark:start -->"):
+            benchmark.update_readme(readme, "x")

@@ -27,6 +27,7 @@ from ..classes import (
     THIN_CLOUD,
     ChannelLayout,
 )
+from ..timing import stage
 
 
 def classify(
@@ -45,6 +46,17 @@ def classify(
         threshold: cloud decision threshold.
         shadow_threshold: shadow decision threshold.
     """
+    with stage("classify"):
+        return _classify(layers, valid, layout, threshold, shadow_threshold)
+
+
+def _classify(
+    layers: np.ndarray,
+    valid: np.ndarray,
+    layout: ChannelLayout,
+    threshold: float,
+    shadow_threshold: float,
+) -> np.ndarray:
     cloud = np.greater(layers[0], threshold)
     mask = cloud.view(np.uint8)  # True is 1 (thick cloud): no copy needed
     names = layout.layers

@@ -23,10 +23,12 @@ import torch.nn.functional as F
 
 from ..classes import ChannelLayout
 from ..errors import DeviceError, OutOfMemoryError, WeightsError
+from ..files.resources import default_weights_path
 from ..models.checkpoint_metadata import CheckpointMetadata
 from ..models.checkpoints import load_checkpoint
+from ..models.onnx_backend import cpu_model
 from ..models.onnx_model import is_onnx, load_onnx_model
-from ..resources import default_weights_path
+from ..timing import stage
 from .answers import check_layers, check_output
 from .tiling import ALL_SIDES, Sides
 
@@ -214,16 +216,21 @@ class Predictor:
         batch = torch.from_numpy(np.ascontiguousarray(chunk, dtype=np.float32))
         batch = batch.to(self.device, non_blocking=True)
         height, width = batch.shape[-2:]
-        batch, top, left = _mirror_margin(batch, self.size_multiple, edges)
+        with stage("tiling"):
+            batch, top, left = _mirror_margin(batch, self.size_multiple, edges)
         with self._computed_lock:
             self.pixels_computed += batch.shape[0] * batch.shape[-2] * batch.shape[-1]
-        with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.mixed_precision):
+        with (
+            stage("network"),
+            torch.autocast(device_type="cuda", dtype=torch.float16, enabled=self.mixed_precision),
+        ):
             output = self.model(batch)
-        output = output.float()[:, :, top : top + height, left : left + width]
-        # Every batch's answer is checked where it is used (see .answers).
-        name = self._model_name
-        check_output(output, len(self.layout.classes), name, self._declares_probabilities)
-        return check_layers(self._to_layers(output, self.layout), name).cpu().numpy()
+        with stage("probability layers"):
+            output = output.float()[:, :, top : top + height, left : left + width]
+            # Every batch's answer is checked where it is used (see .answers).
+            name = self._model_name
+            check_output(output, len(self.layout.classes), name, self._declares_probabilities)
+            return check_layers(self._to_layers(output, self.layout), name).cpu().numpy()
 
     @property
     def _model_name(self) -> str:
@@ -293,11 +300,14 @@ def load_predictor(
             f"The bundled weights are missing ({path}): reinstall the plugin or pass a "
             "checkpoint with --weights."
         )
-    if is_onnx(path):
-        model, metadata = load_onnx_model(path)
-    else:
-        model, metadata = load_checkpoint(path, device="cpu")
-    return Predictor(model, metadata, device=device, batch_size=batch_size, log=log)
+    with stage("model load"):
+        if is_onnx(path):
+            model, metadata = load_onnx_model(path)
+        else:
+            model, metadata = load_checkpoint(path, device="cpu")
+            if select_device(device).type == "cpu":  # ONNX Runtime where the twin runs
+                model = cpu_model(path, model, metadata, log)
+        return Predictor(model, metadata, device=device, batch_size=batch_size, log=log)
 
 
 def _single_thread_pool(workers: int) -> ThreadPoolExecutor:

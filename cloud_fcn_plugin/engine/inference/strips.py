@@ -23,6 +23,7 @@ from ..errors import (
 from ..models.onnx_guard import cancel_source
 from ..scene.reader import SceneReader
 from ..scene.scaling import InputTransform, input_transform
+from ..timing import stage
 from .predictor import Predictor
 from .threads import single_threaded_blas
 from .tiling import PlannedTile, axis_offsets, blend_window, plan_tiles
@@ -90,7 +91,8 @@ def iter_probability_strips(
         # cancel_source: QGIS's Cancel also stops an ONNX run stuck inside the runtime.
         with single_threaded_blas(), cancel_source(is_canceled):
             for index, (raw, valid) in enumerate(_read_ahead(reader, rows, tile_h, width)):
-                tiles = plan_tiles(valid, rows[index], cols, tile_w, (height, width))
+                with stage("tiling"):
+                    tiles = plan_tiles(valid, rows[index], cols, tile_w, (height, width))
                 assembler.skipped(len(cols) - len(tiles))
                 for batch in _batches(tiles, predictor.tiles_per_task):
                     if is_canceled is not None and is_canceled():
@@ -123,6 +125,13 @@ def _network_input(
     raw: np.ndarray, valid: np.ndarray, tiles: list[PlannedTile], transform: InputTransform
 ) -> np.ndarray:
     """The tiles (N, C, H, W) as network input; runs on the predicting thread."""
+    with stage("scaling"):
+        return _scaled(raw, valid, tiles, transform)
+
+
+def _scaled(
+    raw: np.ndarray, valid: np.ndarray, tiles: list[PlannedTile], transform: InputTransform
+) -> np.ndarray:
     inputs = [
         transform.apply(raw[:, tile.rows, tile.strip_cols], valid[tile.rows, tile.strip_cols])
         for tile in tiles
@@ -192,11 +201,15 @@ class _Assembler:
         while self.pending and (self.in_flight > keep or isinstance(self.pending[0], _StripEnd)):
             item = self.pending.popleft()
             if isinstance(item, _StripEnd):
-                yield self._finish(item)
+                with stage("blending"):
+                    strip = self._finish(item)
+                yield strip
                 continue
             tiles, future = item
             self.in_flight -= 1
-            self._blend(tiles, future.result())
+            probabilities = future.result()
+            with stage("blending"):
+                self._blend(tiles, probabilities)
 
     def cancel(self) -> None:
         """Drop queued work (after an error or a cancel)."""

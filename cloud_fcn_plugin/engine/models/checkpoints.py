@@ -240,6 +240,18 @@ def read_metadata(path: str | os.PathLike) -> CheckpointMetadata:
     return _metadata_of(path, _read_header(path))
 
 
+def tensors_checksum(path: str | os.PathLike) -> str:
+    """The SHA-256 of a checkpoint's tensors as its header records it (reads no tensors).
+
+    Raises:
+        WeightsError: not a checkpoint of this plugin, or no checksum recorded.
+    """
+    sha = _read_header(Path(path)).get("sha256")
+    if not isinstance(sha, str):
+        raise WeightsError(f"{Path(path).name} lacks its tensor sha256; re-save the checkpoint.")
+    return sha
+
+
 def _verify_sidecar(path: Path) -> None:
     sidecar = sidecar_path(path)
     if not sidecar.is_file():

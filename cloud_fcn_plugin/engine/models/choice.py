@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ParameterError, UnsupportedDataError
+from ..files.resources import resource_path
 from ..params import MODEL_CHOICES
-from ..resources import resource_path
 from ..scene.bands import FULLBAND_BANDS, MODEL_BANDS, SIXBAND_BANDS, THERMAL_BAND, band_numbers
 from ..scene.opened import Scene, open_input
 from ..scene.reader import InputInfo

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -39,7 +40,12 @@ class _Logits(torch.nn.Module):
 
 
 def export_onnx(
-    checkpoint: str | Path, output: str | Path, *, overwrite: bool = False, opset: int = OPSET
+    checkpoint: str | Path,
+    output: str | Path,
+    *,
+    overwrite: bool = False,
+    opset: int = OPSET,
+    extra_props: Mapping[str, str] | None = None,
 ) -> Path:
     """Write ``checkpoint`` as an ONNX model with dynamic batch, height and width.
 
@@ -48,6 +54,7 @@ def export_onnx(
         output: the ``.onnx`` file to write; written atomically.
         overwrite: replace an existing ``output``.
         opset: the ONNX operator set version.
+        extra_props: more ``metadata_props`` (keys outside the ``cloud_fcn.`` contract).
 
     Returns:
         The absolute path written.
@@ -81,6 +88,7 @@ def export_onnx(
     proto = onnx.load_from_string(buffer.getvalue())
     description = f"{metadata.architecture} {metadata.arch_args} from {Path(checkpoint).name}"
     props = metadata_props(metadata, size_multiple=multiple, description=description)
+    props.update(extra_props or {})
     for key, value in props.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value

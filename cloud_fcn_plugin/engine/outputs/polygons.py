@@ -22,6 +22,7 @@ from ..errors import OutputExistsError, OutputNotWritableError, ParameterError
 from ..files.atomic import AtomicOutput, discard_temporary, new_temporary, rename_temporary
 from ..files.gdal_calls import GdalCall, gdal_call, raise_if_canceled
 from ..params import POLYGON_LAYER
+from ..timing import timed
 from .checks import VECTOR_SUFFIXES, check_output_path
 from .raster import MASK_NODATA
 
@@ -65,6 +66,7 @@ class AtomicPolygonWriter(AtomicOutput):
         self._update: _LayerUpdate | None = None
         self._committed = self._finished = False
 
+    @timed("post-processing")
     def write(
         self,
         mask_path: Path,

@@ -27,6 +27,7 @@ from ..files.atomic import (
     verify_temporary,
 )
 from ..files.gdal_read import GDAL_ERRORS
+from ..timing import stage
 from .checks import check_output_path
 
 #: Values of the cloud mask raster (see :mod:`.classes`: 2 thin cloud, 3 cloud shadow).
@@ -148,7 +149,8 @@ class AtomicRasterWriter(AtomicOutput):
             return
         block = array[:, r0 - row_off : r1 - row_off, c0 - col_off : c1 - col_off]
         window = Window(c0, r0, c1 - c0, r1 - r0)
-        self._dataset.write(block.astype(self.dtype, copy=False), window=window)
+        with stage("writing"):
+            self._dataset.write(block.astype(self.dtype, copy=False), window=window)
 
     def finish(self) -> None:
         """Close the file, read it back whole and sync it to disk, without renaming it.
@@ -161,6 +163,10 @@ class AtomicRasterWriter(AtomicOutput):
         """
         if self._committed or self._finished:
             return
+        with stage("writing"):
+            self._finish()
+
+    def _finish(self) -> None:
         try:
             self._dataset.close()
         except GDAL_ERRORS as exc:

@@ -21,6 +21,7 @@ from ..errors import OutputNotWritableError
 from ..files.atomic import discard_temporary, new_temporary
 from ..files.gdal_calls import gdal_call, raise_if_canceled
 from ..files.gdal_read import GDAL_ERRORS
+from ..timing import timed
 from .raster import MASK_CLOUD, MASK_NODATA, AtomicRasterWriter
 
 Fraction = Callable[[float], None]
@@ -121,6 +122,7 @@ def _open(path: Path, mode: str = "r") -> Any:
 # ------------------------------------------------------------------ sieve and buffer
 
 
+@timed("post-processing")
 def refine_mask(
     raw: Path,
     out: AtomicRasterWriter,

@@ -29,6 +29,7 @@ from rasterio.windows import Window
 
 from ..errors import BandMismatchError, InputReadError, ParameterError, UnsupportedDataError
 from ..files.gdal_read import GDAL_ERRORS, open_raster, reading
+from ..timing import stage
 from .bands import LEVEL_NAMES, LEVELS, MODEL_BANDS, THERMAL_BAND
 from .inspection import (
     Bands,
@@ -104,6 +105,11 @@ class SceneReader:
 
     def __enter__(self) -> SceneReader:
         return self
+
+    @property
+    def band_count(self) -> int:
+        """Bands each read returns (4, or the model's bands)."""
+        return len(self._sources)
 
     def __exit__(
         self,
@@ -186,7 +192,8 @@ class SceneReader:
                 f"{self.width}x{self.height} raster: use read() for windows past its edge."
             )
         raw = self._read_window(Window(col_off, row_off, width, height))
-        return raw, self._valid(raw)
+        with stage("valid mask"):
+            return raw, self._valid(raw)
 
     def read_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Read the whole scene; meant for small patches (training, tests)."""
@@ -194,7 +201,7 @@ class SceneReader:
 
     def _read_window(self, window: Window) -> np.ndarray:
         try:
-            with self._lock:
+            with self._lock, stage("read"):
                 return self._read_raw(window)
         except GDAL_ERRORS as exc:
             rows, cols = window.toranges()
@@ -208,7 +215,12 @@ class SceneReader:
         if len(self._datasets) == 1:
             dataset = self._datasets[0]
             return dataset.read([i for _, i in self._sources], window=window)
-        return np.stack([ds.read(i, window=window) for ds, i in self._sources])
+        # Band files straight into one array: no per-band arrays to stack (a copy of the strip).
+        dtype = np.result_type(*(ds.dtypes[i - 1] for ds, i in self._sources))
+        out = np.empty((len(self._sources), int(window.height), int(window.width)), dtype)
+        for band, (dataset, index) in zip(out, self._sources, strict=True):
+            dataset.read(index, window=window, out=band)
+        return out
 
     def _valid(self, raw: np.ndarray) -> np.ndarray:
         # Landsat DN products reserve 0 for fill in each band (band footprints differ by a

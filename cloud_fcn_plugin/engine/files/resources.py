@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+_PACKAGE_DIR = Path(__file__).resolve().parents[2]  # cloud_fcn_plugin/
 
 # In the plugin zip, resources/ sits inside the package folder; in the source
 # tree it sits beside it at the repository root.
