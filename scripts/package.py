@@ -32,7 +32,7 @@ PACKAGE = "cloud_fcn_plugin"
 RESOURCE_FOLDERS = ("icons", "styles", "weights", "help", "sample")
 #: Engine parts only the scripts use (training, evaluation, Dask batch runs, previews).
 SCRIPT_ONLY = (
-    "engine/training/", "engine/batch/", "engine/files/interrupts.py", "engine/outputs/preview.py",
+    "engine/training/", "engine/batch/", "engine/outputs/preview.py",
 )
 # Fields a zip cannot do without (QGIS lists and loads a plugin by them).
 REQUIRED_METADATA = ("name", "qgisMinimumVersion", "description", "about", "version", "author")

@@ -35,7 +35,7 @@ class TestPackage:
         for name in zip_names:
             # Training, evaluation, Dask batch runs and previews are for the scripts only.
             assert "/engine/training/" not in name and "/engine/batch/" not in name
-            assert not name.endswith(("engine/files/interrupts.py", "engine/outputs/preview.py"))
+            assert not name.endswith("engine/outputs/preview.py")
 
     def test_no_tests_caches_or_build_files(self, zip_names):
         for name in zip_names:
