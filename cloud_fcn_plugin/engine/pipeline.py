@@ -22,7 +22,7 @@ from .inference.predictor import Predictor, load_predictor
 from .inference.strips import IsCanceled, Progress, iter_probability_strips
 from .inference.whole_scene import block_cache_bytes, resolve_tiling
 from .models.choice import ModelChoice, choose_model
-from .outputs.checks import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
+from .outputs.checks import check_outputs, run_outputs
 from .outputs.settings_tag import recording
 from .outputs.writer import MaskStrip, OutputPaths, ProgressStages, WrittenCounts, write_outputs
 from .params import PHYSICS_MODEL, QA_MODEL, DetectionParams, DetectionResult
@@ -185,13 +185,7 @@ def detect_clouds(
 def _check_outputs(scene: Scene, output_path: str | Path, params: DetectionParams) -> OutputPaths:
     checked = check_outputs(
         scene,
-        [
-            ("mask", output_path, RASTER_SUFFIXES),
-            ("probability", params.probability, RASTER_SUFFIXES),
-            ("masked image", params.masked_image, RASTER_SUFFIXES),
-            ("polygons", params.polygons, VECTOR_SUFFIXES),
-            ("preview", params.preview, (".png",)),
-        ],
+        run_outputs(output_path, params),
         params.overwrite,
     )
     # What an earlier run killed outright (SIGKILL) left beside these outputs; never the
@@ -214,11 +208,7 @@ def _detect_from_qa(
     """Decode the product's QA band into the mask (``--model qa``)."""
     started = time.perf_counter()
     qa = scene.require_qa()
-    if params.probability is not None:
-        raise ParameterError(
-            "The product QA band has no probabilities: drop the probability output, or "
-            "choose a network model to get one."
-        )
+    _refuse_probabilities(params, "product QA band")
     outputs = _check_outputs(scene, output_path, params)
     reason = f"Model: the product's QA band ({qa.label}, {qa.path.name})."
     log(reason)
@@ -251,11 +241,7 @@ def _detect_from_physics(
 ) -> DetectionResult:
     """Fmask's scene-relative tests alone, no network (``--model physics``)."""
     started = time.perf_counter()
-    if params.probability is not None:
-        raise ParameterError(
-            "The physics-only model has no probabilities: drop the probability output, or "
-            "choose a network model to get one."
-        )
+    _refuse_probabilities(params, "physics-only model")
     outputs = _check_outputs(scene, output_path, params)
     level = scene.info.level if params.product == "auto" else params.product
     plan = plan_physics_only(scene, level)
@@ -292,6 +278,15 @@ def _shadow_notes(shadow: ShadowStage | None, log: Log) -> list[str]:
         return []
     log(shadow.note)
     return [shadow.note]
+
+
+def _refuse_probabilities(params: DetectionParams, model: str) -> None:
+    """A model without a network has no probability layer to write."""
+    if params.probability is not None:
+        raise ParameterError(
+            f"The {model} has no probabilities: drop the probability output, or choose a "
+            "network model to get one."
+        )
 
 
 def _check_qa_grid(scene: Scene, qa: QaBand, grid: dict) -> None:

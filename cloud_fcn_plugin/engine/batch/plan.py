@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import OutputNotWritableError, ParameterError
-from ..outputs.checks import RASTER_SUFFIXES, VECTOR_SUFFIXES, check_outputs
+from ..outputs.checks import check_outputs, run_outputs
 from ..params import DetectionParams
 from .inputs import expand_inputs
 from .jobs import Job
@@ -41,17 +41,7 @@ def check_scene_outputs(
         OutputConflictError: an output is an input file, or two outputs share a path.
         OutputNotWritableError, OutputExistsError: an output cannot or may not be written.
     """
-    check_outputs(
-        input_path,
-        [
-            ("mask", output, RASTER_SUFFIXES),
-            ("probability", params.probability, RASTER_SUFFIXES),
-            ("masked image", params.masked_image, RASTER_SUFFIXES),
-            ("polygons", params.polygons, VECTOR_SUFFIXES),
-            ("preview", params.preview, (".png",)),
-        ],
-        params.overwrite,
-    )
+    check_outputs(input_path, run_outputs(output, params), params.overwrite)
 
 
 def plan_batch(

@@ -16,6 +16,7 @@ from ..errors import (
     ParameterError,
 )
 from ..files.gdal_read import os_reason
+from ..params import DetectionParams
 from ..scene.opened import Scene, open_input
 from ..scene.read_set import ReadSet
 
@@ -153,3 +154,16 @@ def check_outputs(
         seen.append((label, absolute))
         checked.append(absolute)
     return checked
+
+
+def run_outputs(
+    output_path: str | Path, params: DetectionParams
+) -> list[tuple[str, str | Path | None, Sequence[str]]]:
+    """The outputs of one run as :func:`check_outputs` takes them: the mask first."""
+    return [
+        ("mask", output_path, RASTER_SUFFIXES),
+        ("probability", params.probability, RASTER_SUFFIXES),
+        ("masked image", params.masked_image, RASTER_SUFFIXES),
+        ("polygons", params.polygons, VECTOR_SUFFIXES),
+        ("preview", params.preview, (".png",)),
+    ]
