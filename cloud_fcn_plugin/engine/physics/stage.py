@@ -47,6 +47,7 @@ LEVEL2_FUSION = FusionSettings(thermal_offset=-2, thermal_width=1, thermal_brigh
 _SAMPLE_ROWS = 2048
 _SAMPLE_WINDOW = 64
 _STRIP_ROWS = 256
+_FUSE_ROWS = 128
 
 Progress = Callable[[float], None]
 IsCanceled = Callable[[], bool]
@@ -139,10 +140,16 @@ class PhysicsStage:
         return Bands.from_stack(stack, self.plan.bands, self.plan.temperature_kind), valid
 
     def fuse(self, row_off: int, layers: np.ndarray) -> None:
-        """Apply the fusion to the cloud layer (``layers[0]``) of a strip, in place."""
-        bands, valid = self.bands(row_off, layers.shape[1])
-        fused = fuse(layers[0], bands, self.statistics, self.plan.settings).probability
-        np.copyto(layers[0], fused, where=valid)
+        """Apply the fusion to the cloud layer (``layers[0]``) of a strip, in place.
+
+        The steps are per pixel (the scene's statistics are fixed), so the strip is
+        fused in slices: eight float bands of a whole strip would be 128 MB at 7,800 px.
+        """
+        for start in range(0, layers.shape[1], _FUSE_ROWS):
+            part = layers[0, start : start + _FUSE_ROWS]
+            bands, valid = self.bands(row_off + start, part.shape[0])
+            fused = fuse(part, bands, self.statistics, self.plan.settings).probability
+            np.copyto(part, fused, where=valid)
 
 
 def sample_statistics(reader: SceneReader, plan: PhysicsPlan) -> SceneStatistics:
