@@ -40,7 +40,8 @@ class TestBenchmarkReport:
         data, _ = report
         assert len(data["cases"]) == 4  # (stack, product) x (torch, auto)
         models = {case["model"] for case in data["cases"].values()}
-        assert models == {"4-band model", "6-band model"}
+        # The default on both: the product folder has B10, so the 4-band model with physics.
+        assert models == {"4-band model"}
         for case in data["cases"].values():
             assert case["median_s"] > 0 and case["peak_rss_mb"] > 0 and case["valid_mpx"] > 0
             stages = case["profile"]["stages"]
