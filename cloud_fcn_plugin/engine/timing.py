@@ -13,7 +13,9 @@ The stages of a network run, in the order the pixels meet them:
 ``read`` (band files read and decompressed by GDAL), ``valid mask``, ``tiling``
 (planning tiles, mirrored margins and padding), ``scaling`` (raw values to network
 input), ``network`` (forward passes), ``probability layers`` (softmax or sigmoid),
-``blending``, ``classify`` (layers to mask codes), ``writing`` (the mask and
+``blending``, ``physics`` (the scene-relative tests: their band files, pre-pass and
+fusion), ``classify`` (layers to mask codes), ``shadow`` (the shadow geometry: its band
+files, dark pixels, cloud objects and casts), ``writing`` (the mask and
 probability strips, compressed on the writer thread) and ``post-processing``
 (sieve, buffer, masked image, polygons, preview).
 
@@ -46,7 +48,9 @@ STAGES = (
     "network",
     "probability layers",
     "blending",
+    "physics",
     "classify",
+    "shadow",
     "writing",
     "post-processing",
 )

@@ -23,6 +23,7 @@ from ..classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW, NODATA
 from ..params import DetectionParams
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
+from ..timing import stage
 from .shadow import (
     POTENTIAL_HALO,
     SunGeometry,
@@ -143,6 +144,10 @@ class ShadowStage:
 
     def finish(self) -> np.ndarray:
         """The gathered mask with its cloud shadow (code 3); :attr:`note` says what was done."""
+        with stage("shadow"):
+            return self._with_shadow()
+
+    def _with_shadow(self) -> np.ndarray:
         mask = self.mask
         valid = mask != NODATA
         cloud = np.isin(mask, CLOUD_CODES)

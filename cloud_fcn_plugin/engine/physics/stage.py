@@ -20,6 +20,7 @@ from ..errors import CanceledError, UnsupportedDataError
 from ..scene.bands import THERMAL_BAND
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
+from ..timing import stage
 from .fusion import PHYSICS_CLOUD, PHYSICS_NODATA, FusionSettings, fuse, physics_mask
 from .sampling import StatisticsSampler
 from .spectral import Bands
@@ -123,7 +124,8 @@ class PhysicsStage:
             scene, product=product, model_bands=plan.bands, surface_temperature=True
         )
         try:
-            self.statistics = sample_statistics(self.reader, plan)
+            with stage("physics"):
+                self.statistics = sample_statistics(self.reader, plan)
         except BaseException:
             self.reader.close()
             raise
@@ -145,11 +147,12 @@ class PhysicsStage:
         The steps are per pixel (the scene's statistics are fixed), so the strip is
         fused in slices: eight float bands of a whole strip would be 128 MB at 7,800 px.
         """
-        for start in range(0, layers.shape[1], _FUSE_ROWS):
-            part = layers[0, start : start + _FUSE_ROWS]
-            bands, valid = self.bands(row_off + start, part.shape[0])
-            fused = fuse(part, bands, self.statistics, self.plan.settings).probability
-            np.copyto(part, fused, where=valid)
+        with stage("physics"):
+            for start in range(0, layers.shape[1], _FUSE_ROWS):
+                part = layers[0, start : start + _FUSE_ROWS]
+                bands, valid = self.bands(row_off + start, part.shape[0])
+                fused = fuse(part, bands, self.statistics, self.plan.settings).probability
+                np.copyto(part, fused, where=valid)
 
 
 def sample_statistics(reader: SceneReader, plan: PhysicsPlan) -> SceneStatistics:
