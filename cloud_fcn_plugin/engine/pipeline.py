@@ -84,11 +84,13 @@ def detect_clouds(
     """Detect clouds (and shadow) in a Landsat scene and write the mask GeoTIFF.
 
     The mask holds 0 clear, 1 thick cloud, 2 thin cloud, 3 cloud shadow and 255 no
-    data (:mod:`.classes`); a cloud-only model writes 0, 1 and 255. With
-    ``params.model == "qa"`` the product's own QA band is decoded instead of running
-    a network (:mod:`.scene.qa_band`). After a network run on a product with a QA band, the
-    QA band's cover is reported beside the mask's, with a warning when they differ
-    strongly.
+    data (:mod:`.classes`); a cloud-only model writes 0, 1, 255 and the cloud shadow
+    the geometry finds (``params.shadow``, :mod:`.physics.shadow_stage`). Where planned,
+    the scene-relative physics (``params.physics``, :mod:`.physics.stage`) corrects the
+    cloud probability first. With ``params.model == "qa"`` the product's own QA band is
+    decoded instead of running a network (:mod:`.scene.qa_band`); with ``"physics"``
+    Fmask's tests run alone. After a network run on a product with a QA band, the QA
+    band's cover is reported beside the mask's, with a warning when they differ strongly.
 
     Args:
         input_path: multi-band GeoTIFF, Landsat product folder or ``*_MTL.txt``, or
