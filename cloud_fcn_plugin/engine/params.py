@@ -6,6 +6,7 @@ Both front ends (dock panel, Processing algorithm) and the scripts build one
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,10 @@ from typing import Any
 from .classes import CLOUD_SHADOW, CODE_NAMES, DEFAULT_MASKED_CODES, describe_codes
 from .classes import parse_mask_classes as _parse_mask_classes
 from .errors import ParameterError
+
+#: The callbacks of a run: progress in percent (0..100), and whether to stop now.
+Progress = Callable[[float], None]
+IsCanceled = Callable[[], bool]
 
 PRODUCT_LEVELS = ("auto", "l1", "toa", "sr")
 #: The "model" that decodes the product's own QA band instead of running a network.

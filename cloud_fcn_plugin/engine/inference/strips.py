@@ -10,7 +10,7 @@ scene height.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -21,17 +21,13 @@ from ..errors import (
     CanceledError,
 )
 from ..models.onnx_guard import cancel_source
+from ..params import IsCanceled, Progress
 from ..scene.reader import SceneReader
 from ..scene.scaling import InputTransform, input_transform
 from ..timing import stage
 from .predictor import Predictor
 from .threads import single_threaded_blas
 from .tiling import PlannedTile, axis_offsets, blend_window, plan_tiles
-
-Progress = Callable[[float], None]
-
-
-IsCanceled = Callable[[], bool]
 
 
 @dataclass(frozen=True)

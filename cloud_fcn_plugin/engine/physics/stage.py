@@ -10,13 +10,14 @@ probabilities. The physics-only model (``--model physics``) streams
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..classes import CLEAR, NODATA, THICK_CLOUD
 from ..errors import CanceledError, UnsupportedDataError
+from ..params import IsCanceled, Progress
 from ..scene.bands import THERMAL_BAND
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
@@ -50,8 +51,6 @@ _SAMPLE_WINDOW = 64
 _STRIP_ROWS = 256
 _FUSE_ROWS = 128
 
-Progress = Callable[[float], None]
-IsCanceled = Callable[[], bool]
 
 
 @dataclass(frozen=True)

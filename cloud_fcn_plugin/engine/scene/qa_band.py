@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -37,6 +37,7 @@ from ..classes import CLEAR, CLOUD_SHADOW, NODATA, THICK_CLOUD, THIN_CLOUD
 from ..errors import BandMismatchError, CanceledError, CloudFcnError, UnsupportedDataError
 from ..files.gdal_read import open_raster, reading
 from ..inference.decision import ClassCounts
+from ..params import IsCanceled, Progress
 from .bands import BAND_FILE_PATTERN
 from .mtl import MtlMetadata
 from .products import product_folder_of
@@ -61,8 +62,6 @@ NO_QA_BAND = (
     "decoded from a Landsat product folder or its MTL file; choose a network model instead."
 )
 
-Progress = Callable[[float], None]
-IsCanceled = Callable[[], bool]
 
 
 @dataclass(frozen=True)
