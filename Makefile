@@ -12,8 +12,12 @@ APT_PACKAGES := qgis python3-qgis qgis-providers gdal-bin python3-gdal python3-r
 	python3-matplotlib python3-pil python3-tqdm python3-psutil python3-dask python3-distributed \
 	python3-threadpoolctl python3-scipy pyqt5-dev-tools qttools5-dev-tools \
 	xvfb xauth zip
+# torch's own dependencies, pinned as cloud_fcn_plugin/deps.py pins them for users: unpinned,
+# pip keeps whatever Debian has (python3-networkx 2.8.8 where python3-skimage is installed).
+TORCH_DEPENDENCIES := filelock==4.3.2 fsspec==2022.11.0 jinja2==3.1.2 MarkupSafe==2.1.2 \
+	mpmath==1.3.0 networkx==3.6.1 setuptools==84.2.1 sympy==1.14.0 typing-extensions==4.16.0
 PIP_PACKAGES := torch==2.13.0 safetensors==0.4.5 ruff==0.6.9 pytest-timeout==2.3.1 \
-	onnxruntime==1.32.0 onnx==1.23.2 ml_dtypes==0.5.4
+	onnxruntime==1.32.0 onnx==1.23.2 ml_dtypes==0.5.4 $(TORCH_DEPENDENCIES)
 # onnxruntime: optional for users (.onnx models), tested here; onnx writes test models'
 # metadata and scripts/export_onnx.py's; ml_dtypes pinned so that onnx keeps Debian's numpy.
 

@@ -70,6 +70,9 @@ class TestDeps:
         makefile = (REPO_ROOT / "Makefile").read_text()
         pins = dict(re.findall(r"\b(torch|safetensors)==([\w.]+)", makefile))
         assert pins and all(deps.VERSIONS[name] == version for name, version in pins.items())
+        # The Makefile installs torch's own dependencies at the users' pins, whatever Debian has.
+        for name, version in deps.TORCH_DEPENDENCIES.items():
+            assert f"{name}=={version}" in makefile, name
         commands = deps.pip_install_commands(cuda=False)
         every = {**deps.VERSIONS, **deps.TORCH_DEPENDENCIES}
         wanted = {f"{name}=={version}" for name, version in every.items()}
