@@ -58,7 +58,7 @@ def _network_mask_strips(
         reader, predictor, tile_size, overlap, progress, is_canceled
     ):
         if physics is not None:
-            physics.fuse(strip.row_off, strip.layers)
+            physics.fuse(strip.row_off, strip.layers, strip.raw)
         mask = classify(strip.layers, strip.valid, predictor.layout, threshold, shadow_threshold)
         yield MaskStrip(strip.row_off, mask, strip)
 
@@ -146,7 +146,13 @@ def detect_clouds(
         for message in reader.messages:
             log(message)
         plan = plan_fusion(scene, reader.product, model.name if model else "file", params.physics)
-        physics = stack.enter_context(PhysicsStage(scene, plan, params.product)) if plan else None
+        physics = (
+            stack.enter_context(
+                PhysicsStage(scene, plan, params.product, reader, band_numbers(meta.bands))
+            )
+            if plan
+            else None
+        )
         notes = [plan.reason] if plan else []
         for note in notes:
             log(note)

@@ -66,6 +66,13 @@ class ArrayReader:
         return self.reflectance[:, rows, cols].copy(), self.valid[rows, cols].copy()
 
 
+@pytest.fixture(autouse=True)
+def float32_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests hold the pipeline's arithmetic to float32 torch's: bfloat16, which auto
+    takes on AMX CPUs, is held to it in tests/engine/models/test_onnx_backend.py."""
+    monkeypatch.setenv("CLOUD_FCN_CPU_BACKEND", "torch")
+
+
 @pytest.fixture(scope="module")
 def predictor(brightness_weights: Path) -> Predictor:
     model, metadata = load_checkpoint(brightness_weights)

@@ -39,11 +39,15 @@ class Strip:
         layers: (L, rows, cols) blended probabilities, laid out as the predictor's
             ``layout.layers`` (cloud first).
         valid: (rows, cols) True on pixels with data.
+        raw: (C, rows, cols) the bands the network read, as stored (see
+            :meth:`~..scene.reader.SceneReader.reflectance`), for later stages that
+            need them too; None where not kept.
     """
 
     row_off: int
     layers: np.ndarray
     valid: np.ndarray
+    raw: np.ndarray | None = None
 
     @property
     def probability(self) -> np.ndarray:
@@ -97,7 +101,7 @@ def iter_probability_strips(
                     prepare = partial(_network_input, raw, valid, batch, transform)
                     assembler.submit(batch, predictor.submit(prepare, batch[0].edges))
                 final = (rows[index + 1] if index + 1 < len(rows) else height) - rows[index]
-                assembler.end_strip(rows[index], final, valid)
+                assembler.end_strip(rows[index], final, valid, raw)
             yield from assembler.drain(keep=0)
     finally:
         assembler.cancel()
@@ -155,6 +159,7 @@ class _StripEnd:
     row: int
     final: int
     valid: np.ndarray
+    raw: np.ndarray
 
 
 class _Assembler:
@@ -183,9 +188,9 @@ class _Assembler:
         self.pending.append((tiles, future))
         self.in_flight += 1
 
-    def end_strip(self, row: int, final: int, valid: np.ndarray) -> None:
+    def end_strip(self, row: int, final: int, valid: np.ndarray, raw: np.ndarray) -> None:
         """Queue the end of a strip: its first ``final`` rows are then complete."""
-        self.pending.append(_StripEnd(row, final, valid))
+        self.pending.append(_StripEnd(row, final, valid, raw))
 
     def skipped(self, tiles: int) -> None:
         """Count fill-only tiles as done."""
@@ -229,6 +234,7 @@ class _Assembler:
             end.row,
             _blended(self.prob_sum[:, : end.final], self.weight_sum[: end.final]),
             end.valid[: end.final],
+            end.raw[:, : end.final],
         )
         _shift_up(self.prob_sum, end.final)
         _shift_up(self.weight_sum, end.final)

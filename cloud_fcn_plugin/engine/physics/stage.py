@@ -11,6 +11,7 @@ probabilities. The physics-only model (``--model physics``) streams
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from ..scene.reader import SceneReader, open_scene
 from ..timing import stage
 from .fusion import PHYSICS_CLOUD, PHYSICS_NODATA, FusionSettings, fuse, physics_mask
 from .sampling import StatisticsSampler
-from .spectral import Bands
+from .spectral import LANDSAT_NUMBERS, Bands
 from .statistics import SceneStatistics
 
 #: Landsat bands the stage reads, where the input has them.
@@ -45,12 +46,16 @@ LEVEL1_FUSION: dict[str, FusionSettings] = {
 #: Level-2 (ST_B10): the thermal veto and its bright guard only. Without a cirrus band to
 #: spare ice cloud the snow veto took an overcast scene from 99 % to 37 % cloud.
 LEVEL2_FUSION = FusionSettings(thermal_offset=-2, thermal_width=1, thermal_bright_guard=0.3)
-#: Rows of the pre-pass: at most this many, in windows spread over the scene.
+#: A scene of at most this many rows is sampled whole; a taller one in
+#: :data:`_SAMPLE_WINDOWS` windows of at least :data:`_SAMPLE_WINDOW` rows.
 _SAMPLE_ROWS = 2048
+_SAMPLE_WINDOWS = 16
 _SAMPLE_WINDOW = 64
 _STRIP_ROWS = 256
 _FUSE_ROWS = 128
-
+#: SWIR2 (B7): Fmask's basic test and clear water's, so the pre-pass and the physics-only
+#: model read it; no fusion step uses it.
+_STATISTICS_ONLY_BAND = 7
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,14 @@ class PhysicsStage:
         CloudFcnError: the physics bands cannot be read (as :func:`open_scene`).
     """
 
-    def __init__(self, scene: Scene, plan: PhysicsPlan, product: str = "auto") -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        plan: PhysicsPlan,
+        product: str = "auto",
+        network: SceneReader | None = None,
+        network_bands: tuple[int, ...] = (),
+    ) -> None:
         self.plan = plan
         self.reader: SceneReader = open_scene(
             scene, product=product, model_bands=plan.bands, surface_temperature=True
@@ -125,54 +137,169 @@ class PhysicsStage:
         try:
             with stage("physics"):
                 self.statistics = sample_statistics(self.reader, plan)
+            self._shared, self._own, own_reader = _split_bands(
+                scene, plan, product, self.reader, network, network_bands
+            )
         except BaseException:
             self.reader.close()
             raise
+        self._network = network
+        self._own_reader = own_reader
+        self._pool: ThreadPoolExecutor | None = None
+        self._ahead: tuple[tuple[int, int], Future] | None = None
 
     def __enter__(self) -> PhysicsStage:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:  # a read ahead must end before its files close
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self.reader.close()
+        if self._own_reader is not self.reader:
+            self._own_reader.close()
 
     def bands(self, row_off: int, rows: int) -> tuple[Bands, np.ndarray]:
         """The physics bands of ``rows`` full-width scene rows, and where they are valid."""
-        stack, valid = self.reader.read(row_off, 0, rows, self.reader.width)
-        return Bands.from_stack(stack, self.plan.bands, self.plan.temperature_kind), valid
+        return self._read(self.reader, self.plan.bands, row_off, rows)
 
-    def fuse(self, row_off: int, layers: np.ndarray) -> None:
+    def fuse(self, row_off: int, layers: np.ndarray, network_raw: np.ndarray | None = None) -> None:
         """Apply the fusion to the cloud layer (``layers[0]``) of a strip, in place.
 
-        The steps are per pixel (the scene's statistics are fixed), so the strip is
-        fused in slices: eight float bands of a whole strip would be 128 MB at 7,800 px.
+        Bands the network has read come from its strip (``network_raw``, as stored);
+        the others are read on a thread while the network predicts: after each strip,
+        the next one of the same height is read ahead. The steps are per pixel (the
+        scene's statistics are fixed), so the strip is scaled and fused in slices:
+        seven float bands of a whole strip would be 110 MB at 7,800 px.
         """
+        rows = layers.shape[1]
         with stage("physics"):
-            for start in range(0, layers.shape[1], _FUSE_ROWS):
+            raw, valid = self._strip(row_off, rows)
+            self._read_ahead(row_off + rows, rows)
+            shared = self._shared_strip(row_off, rows, network_raw)
+            for start in range(0, rows, _FUSE_ROWS):
                 part = layers[0, start : start + _FUSE_ROWS]
-                bands, valid = self.bands(row_off + start, part.shape[0])
-                fused = fuse(part, bands, self.statistics, self.plan.settings).probability
-                np.copyto(part, fused, where=valid)
+                window = slice(start, start + part.shape[0])
+                found = _named(
+                    self._own_reader.reflectance(raw[:, window], valid[window]), self._own
+                )
+                here = valid[window]
+                if shared is not None:
+                    network, network_valid = shared[0][:, window], shared[1][window]
+                    here = here & network_valid
+                    found.update(
+                        _named(self._network.reflectance(network, network_valid), self._shared)
+                    )
+                strip = Bands.from_mapping(found, self.plan.temperature_kind)
+                fused = fuse(part, strip, self.statistics, self.plan.settings).probability
+                np.copyto(part, fused, where=here)
+
+    def _shared_strip(
+        self, row_off: int, rows: int, network_raw: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The network's bands of a strip (as given, or read again) and where they are valid."""
+        if not self._shared:
+            return None
+        if network_raw is None:
+            return self._network.read_raw(row_off, 0, rows, self._network.width)
+        return network_raw, self._network.valid(network_raw)
+
+    def _strip(self, row_off: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """The raw bands of a strip and where they are valid: read ahead, or read now."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == (row_off, rows):
+            return ahead[1].result()
+        if ahead is not None:
+            ahead[1].cancel()
+        return self._own_reader.read_raw(row_off, 0, rows, self._own_reader.width)
+
+    def _read_ahead(self, row_off: int, rows: int) -> None:
+        rows = min(rows, self._own_reader.height - row_off)
+        if rows <= 0:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, "cloud-fcn-physics")
+        future = self._pool.submit(_timed_raw_read, self._own_reader, row_off, rows)
+        self._ahead = ((row_off, rows), future)
+
+    def _read(
+        self, reader: SceneReader, bands: tuple[int, ...], row_off: int, rows: int
+    ) -> tuple[Bands, np.ndarray]:
+        stack, valid = reader.read(row_off, 0, rows, reader.width)
+        return Bands.from_stack(stack, bands, self.plan.temperature_kind), valid
+
+
+def _split_bands(
+    scene: Scene,
+    plan: PhysicsPlan,
+    product: str,
+    reader: SceneReader,
+    network: SceneReader | None,
+    network_bands: tuple[int, ...],
+) -> tuple[tuple[int, ...], tuple[int, ...], SceneReader]:
+    """Which fusion bands come from the network's strips, which the stage reads, and its reader.
+
+    SWIR2 (B7) serves the statistics only. A reflectance band the network reads at the
+    same product level is taken from its strips rather than decompressed twice; the
+    thermal band is always the stage's own (kelvin, surface temperature on Level-2).
+    """
+    wanted = tuple(b for b in plan.bands if b != _STATISTICS_ONLY_BAND)
+    same_level = network is not None and network.product == reader.product
+    shared = tuple(b for b in network_bands if same_level and b in wanted and b != THERMAL_BAND)
+    own = tuple(b for b in wanted if b not in shared)
+    if own == plan.bands:
+        return shared, own, reader
+    own_reader = open_scene(scene, product=product, model_bands=own, surface_temperature=True)
+    return shared, own, own_reader
+
+
+def _named(stack: np.ndarray, numbers: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The bands of a (B, ...) reflectance stack by the names :class:`Bands` gives them."""
+    return {LANDSAT_NUMBERS[n]: band for n, band in zip(numbers, stack, strict=True)}
+
+
+def _timed_raw_read(reader: SceneReader, row_off: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    with stage("physics"):
+        return reader.read_raw(row_off, 0, rows, reader.width)
 
 
 def sample_statistics(reader: SceneReader, plan: PhysicsPlan) -> SceneStatistics:
     """The scene's statistics from windows of rows spread over it (a cheap pre-pass).
 
-    A scene of up to :data:`_SAMPLE_ROWS` rows is read whole; a larger one in
-    windows of 64 rows, evenly spaced, every 8th pixel of them kept.
+    A scene of up to :data:`_SAMPLE_ROWS` rows is read whole; a larger one in the
+    :func:`sample_windows`, every 8th pixel of every 8th row of them kept (and only
+    those scaled).
     """
-    height = reader.height
+    height, width = reader.height, reader.width
     if height <= _SAMPLE_ROWS:
-        starts, rows = list(range(0, height, _STRIP_ROWS)), _STRIP_ROWS
-        step = 1 if height * reader.width <= 2**22 else 4
+        step = 1 if height * width <= 2**22 else 4
+        windows = [
+            (start, min(_STRIP_ROWS, height - start)) for start in range(0, height, _STRIP_ROWS)
+        ]
     else:
-        count = _SAMPLE_ROWS // _SAMPLE_WINDOW
-        spacing = height / count
-        starts, step, rows = [int(i * spacing) for i in range(count)], 8, _SAMPLE_WINDOW
-    sampler = StatisticsSampler(step=step)
-    for start in starts:
-        stack, valid = reader.read(start, 0, min(rows, height - start), reader.width)
+        step, windows = 8, sample_windows(height, reader.block_shape[0])
+    sampler = StatisticsSampler(step=1)
+    for start, rows in windows:
+        raw, _ = reader.read_raw(start, 0, rows, width)
+        raw = raw[:, (-start) % step :: step, ::step]
+        valid = reader.valid(raw)
+        stack = reader.reflectance(raw, valid)
         sampler.add(Bands.from_stack(stack, plan.bands, plan.temperature_kind), valid, start)
     return sampler.finish()
+
+
+def sample_windows(
+    height: int, block_rows: int, count: int = _SAMPLE_WINDOWS
+) -> list[tuple[int, int]]:
+    """``count`` windows ``(first row, rows)`` of whole rows of file blocks, evenly spread.
+
+    GDAL decompresses whole blocks (256 rows in USGS products): windows that cut block
+    rows would decompress most of the scene for a sample of it.
+    """
+    block_rows = max(1, block_rows)
+    rows = -(-_SAMPLE_WINDOW // block_rows) * block_rows
+    slots = max(1, height // rows)
+    picked = sorted({int((i + 0.5) * slots / count) for i in range(count)})
+    return [(slot * rows, min(rows, height - slot * rows)) for slot in picked]
 
 
 def plan_physics_only(scene: Scene, level: str) -> PhysicsPlan:

@@ -156,11 +156,8 @@ class SceneReader:
             empty = np.zeros((len(self._sources), height, width), np.float32)
             return empty, np.zeros((height, width), bool)
         raw = self._read_window(Window(c0, r0, c1 - c0, r1 - r0))
-        valid = self._valid(raw)
-        reflectance = to_reflectance(raw, self.scaling)
-        fill = ~valid
-        for band in reflectance:  # 2-D masks per band: 5 times faster than [:, fill]
-            band[fill] = 0.0
+        valid = self.valid(raw)
+        reflectance = self.reflectance(raw, valid)
         if (r1 - r0, c1 - c0) == (height, width):
             return reflectance, valid
         # Only edge windows pay for the padded copy.
@@ -193,7 +190,15 @@ class SceneReader:
             )
         raw = self._read_window(Window(col_off, row_off, width, height))
         with stage("valid mask"):
-            return raw, self._valid(raw)
+            return raw, self.valid(raw)
+
+    def reflectance(self, raw: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """What :meth:`read` returns for values :meth:`read_raw` gave: scaled, fill 0."""
+        reflectance = to_reflectance(raw, self.scaling)
+        fill = ~valid
+        for band in reflectance:  # 2-D masks per band: 5 times faster than [:, fill]
+            band[fill] = 0.0
+        return reflectance
 
     def read_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Read the whole scene; meant for small patches (training, tests)."""
@@ -222,7 +227,8 @@ class SceneReader:
             dataset.read(index, window=window, out=band)
         return out
 
-    def _valid(self, raw: np.ndarray) -> np.ndarray:
+    def valid(self, raw: np.ndarray) -> np.ndarray:
+        """Where values :meth:`read_raw` gave hold data (see :meth:`read` for fill)."""
         # Landsat DN products reserve 0 for fill in each band (band footprints differ by a
         # pixel at the scene edge); in reflectance a single 0 can be a real dark value.
         # Band by band: a (bands, rows, columns) boolean temporary would cost a quarter of

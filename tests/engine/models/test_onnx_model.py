@@ -63,7 +63,10 @@ class TestSameAsTorch:
         for field in ("bands", "mean", "std", "threshold", "tile_size", "overlap"):
             assert getattr(onnx_meta, field) == getattr(torch_meta, field), field
 
-    def test_demo_scene_mask_matches_torch(self, exported: Path, tmp_path: Path) -> None:
+    def test_demo_scene_mask_matches_torch(
+        self, exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("CLOUD_FCN_CPU_BACKEND", "torch")  # float32 torch, not bfloat16
         results = {}
         for name, weights in (("torch", RGBN_WEIGHTS), ("onnx", exported)):
             params = DetectionParams(
