@@ -166,7 +166,10 @@ def detect_clouds(
             stage.tiles, is_canceled, physics,
         )  # fmt: skip
         descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
-        shadow = open_shadow_stage(stack, scene, params, "shadow" in predictor.layout.layers)
+        shadow = open_shadow_stage(
+            stack, scene, params, "shadow" in predictor.layout.layers,
+            reader, band_numbers(meta.bands),
+        )  # fmt: skip
         with recording(tile_size_used=tile_size):  # in the mask's tags: it changes the mask
             counts = write_outputs(
                 scene, _grid(reader, params), strips, outputs, params, stage,

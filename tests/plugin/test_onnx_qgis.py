@@ -35,6 +35,13 @@ pytestmark = pytest.mark.qgis
 ALG = "cloud_fcn:detectclouds"
 
 
+@pytest.fixture(autouse=True)
+def float32_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ONNX export is held to float32 torch; auto would run bfloat16 on AMX CPUs
+    (held to float32 in tests/engine/models/test_onnx_backend.py)."""
+    monkeypatch.setenv("CLOUD_FCN_CPU_BACKEND", "torch")
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return export_bundled(tmp_path_factory.mktemp("onnx"))

@@ -66,4 +66,5 @@ def test_the_demo_runs_without_a_warning(qgis_processing, sample, tmp_path):
     )
     assert feedback.warnings == []
     assert "TOA reflectance, from the file name" in feedback.textLog()  # a note in the log
-    assert results["CLOUD_COVER"] == pytest.approx(5.66, abs=0.01)
+    # 5.66 in float32, 5.63 in bfloat16 (CPUs with AMX, see engine/models/bfloat16.py).
+    assert 5.62 <= results["CLOUD_COVER"] <= 5.67

@@ -171,7 +171,9 @@ class TestWhatGoesWrong:
     def test_disk_full_fails_and_keeps_the_old_mask(
         self, tmp_path: Path, tiny_disk: Path, brightness_weights: Path
     ) -> None:
-        small, big = random_scene(tmp_path / "s.tif", 32), random_scene(tmp_path / "b.tif", 600)
+        # 900² float32 probabilities: 3.2 MB, more than the 1 MB disk holds even compressed
+        # (600² fitted once the network ran in bfloat16, whose probabilities compress better).
+        small, big = random_scene(tmp_path / "s.tif", 32), random_scene(tmp_path / "b.tif", 900)
         mask = tiny_disk / "mask.tif"
         assert detect(small, "-o", mask, "--weights", brightness_weights).returncode == 0
         old = mask.read_bytes()
@@ -385,7 +387,9 @@ class TestFinishedWorkflow:
     def test_disk_full_on_the_new_outputs_keeps_the_old_ones(
         self, tmp_path: Path, tiny_disk: Path, brightness_weights: Path
     ) -> None:
-        small, big = random_scene(tmp_path / "s.tif", 32), random_scene(tmp_path / "b.tif", 600)
+        # 900² float32 probabilities: 3.2 MB, more than the 1 MB disk holds even compressed
+        # (600² fitted once the network ran in bfloat16, whose probabilities compress better).
+        small, big = random_scene(tmp_path / "s.tif", 32), random_scene(tmp_path / "b.tif", 900)
         outputs = ("-o", tiny_disk / "mask.tif", "--polygons", tiny_disk / "clouds.gpkg")
         first = detect(small, *outputs, "--weights", brightness_weights)
         assert first.returncode == 0, first.stderr

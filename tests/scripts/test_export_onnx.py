@@ -24,6 +24,13 @@ def export(*args: object) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
 
 
+@pytest.fixture(autouse=True)
+def float32_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ONNX export is held to float32 torch; auto would run bfloat16 on AMX CPUs
+    (held to float32 in tests/engine/models/test_onnx_backend.py)."""
+    monkeypatch.setenv("CLOUD_FCN_CPU_BACKEND", "torch")
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("export") / "cloudfcn_rgbn.onnx"

@@ -27,30 +27,39 @@ def amx_bfloat16_available() -> bool:
         return False
 
 
-class Bfloat16Model(nn.Module):
+class Bfloat16Model:
     """A model whose convolutions run in bfloat16 on the CPU; its output stays float32.
+
+    Everything but the call (``state_dict``, ``size_multiple``...) is the wrapped
+    model's own, so the wrapper is what the predictor runs and nothing else sees it.
 
     Args:
         model: the float32 model (its weights are shared, not copied).
     """
 
     def __init__(self, model: nn.Module) -> None:
-        super().__init__()
         self.inner = model.to(memory_format=torch.channels_last)
-        self.size_multiple = getattr(model, "size_multiple", 1)
 
-    def forward(self, batch: torch.Tensor) -> torch.Tensor:
-        """The inner model's output (N, K, H, W) in float32."""
+    def __call__(self, batch: torch.Tensor) -> torch.Tensor:
+        """The wrapped model's output (N, K, H, W) in float32."""
         with torch.autocast("cpu", dtype=torch.bfloat16):
             output = self.inner(batch.contiguous(memory_format=torch.channels_last))
         return output.float()
 
     def logits(self, batch: torch.Tensor) -> torch.Tensor:
-        """Same as calling the model (the inner models return logits)."""
+        """Same as calling it (the wrapped models return logits)."""
         return self(batch)
 
+    def to(self, device: torch.device | str) -> Any:
+        """Itself on the CPU; elsewhere the wrapped model, which then runs as usual."""
+        if torch.device(device).type == "cpu":
+            return self
+        return self.inner.to(device)
+
+    def eval(self) -> Bfloat16Model:
+        """The wrapped model in inference mode."""
+        self.inner.eval()
+        return self
+
     def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(super().__getattr__("inner"), name)
+        return getattr(self.inner, name)

@@ -136,7 +136,8 @@ def write_outputs(
             if shadow is None:
                 detected.add(strip.mask)
             else:
-                shadow.observe(strip.row_off, strip.mask)
+                network = strip.probabilities
+                shadow.observe(strip.row_off, strip.mask, network.raw if network else None)
             # Only what is written stays alive while the next strip is computed.
             probability = strip.probabilities if len(writers) > 1 else None
             row_off, strip_mask = strip.row_off, None if shadow else strip.mask

@@ -92,7 +92,12 @@ def plan_shadow(scene: Scene, choice: str, has_shadow_class: bool) -> ShadowPlan
 
 
 def open_shadow_stage(
-    stack: ExitStack, scene: Scene, params: DetectionParams, has_shadow_class: bool
+    stack: ExitStack,
+    scene: Scene,
+    params: DetectionParams,
+    has_shadow_class: bool,
+    network: SceneReader | None = None,
+    network_bands: tuple[int, ...] = (),
 ) -> ShadowStage | None:
     """The run's shadow stage, entered on ``stack``; None where the model's own shadow stays.
 
@@ -101,15 +106,24 @@ def open_shadow_stage(
         scene: the run's input.
         params: the run's parameters (``shadow``, ``product``, ``bands``).
         has_shadow_class: the model marks cloud shadow itself.
+        network: the network's reader, whose strips (given to :meth:`ShadowStage.observe`)
+            hold bands the stage then need not read again.
+        network_bands: the Landsat numbers of the bands ``network`` reads, in its order.
     """
     plan = plan_shadow(scene, params.shadow, has_shadow_class)
     if plan is None:
         return None
-    return stack.enter_context(ShadowStage(scene, plan, params.product, params.bands))
+    return stack.enter_context(
+        ShadowStage(scene, plan, params.product, params.bands, network, network_bands)
+    )
 
 
 class ShadowStage:
     """Gathers a run's mask strips, then adds the cloud shadow to them.
+
+    The dark-pixel pass works on the bands red, NIR and SWIR1 on the matching grid
+    (twice as coarse above 4,096² pixels). Those the network reads come from its strips
+    as they pass (:meth:`observe`); the others are read when the mask is complete.
 
     Raises:
         CloudFcnError: the bands cannot be read (as :func:`open_scene`).
@@ -121,31 +135,79 @@ class ShadowStage:
         plan: ShadowPlan,
         product: str = "auto",
         bands: tuple[int, int, int, int] | None = None,
+        network: SceneReader | None = None,
+        network_bands: tuple[int, ...] = (),
     ) -> None:
         self.plan = plan
-        if set(plan.bands) <= set(scene.info.landsat_bands):
-            self.reader: SceneReader = open_scene(scene, product=product, model_bands=plan.bands)
-            self._channels = (0, 1, 2 if len(plan.bands) == 3 else None)
-        else:  # a stack without named bands: red, green, blue, NIR as the network reads it
-            self.reader = open_scene(scene, product=product, bands=bands)
-            self._channels = (0, 3, None)
-        self.mask = np.full((self.reader.height, self.reader.width), NODATA, np.uint8)
+        info = scene.info
+        self._scene, self._product, self._bands = scene, product, bands
+        self._grid = (info.crs, info.transform)
+        self.mask = np.full((info.height, info.width), NODATA, np.uint8)
+        self.factor = 1 if self.mask.size <= _FULL_GRID_PIXELS else 2
+        wanted = plan.bands if len(plan.bands) == 3 else (_RED, _NIR)
+        self._network = network
+        self._from_network = {
+            number: network_bands.index(number)
+            for number in wanted
+            if network is not None and number in network_bands
+        }
+        self._coarse = _CoarseBands(self.mask.shape, self.factor, wanted)
+        self._readers: list[SceneReader] = []
+        own = tuple(number for number in wanted if number not in self._from_network)
+        if own:
+            self._own = self._open(own)
         self.note = ""
 
     def __enter__(self) -> ShadowStage:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.reader.close()
+        for reader in self._readers:
+            reader.close()
 
-    def observe(self, row_off: int, mask: np.ndarray) -> None:
-        """Take one strip of the mask (codes of :mod:`~..classes`)."""
+    def observe(self, row_off: int, mask: np.ndarray, raw: np.ndarray | None = None) -> None:
+        """Take one strip of the mask (codes of :mod:`~..classes`), and of the network's
+        bands as it read them (``raw``, see :meth:`~..scene.reader.SceneReader.read_raw`)."""
         self.mask[row_off : row_off + mask.shape[0]] = mask
+        if raw is None or not self._from_network:
+            return
+        with stage("shadow"):
+            network = self._network
+            reflectance = network.reflectance(raw, network.valid(raw))
+            self._coarse.add(
+                row_off, {number: reflectance[i] for number, i in self._from_network.items()}
+            )
 
     def finish(self) -> np.ndarray:
         """The gathered mask with its cloud shadow (code 3); :attr:`note` says what was done."""
         with stage("shadow"):
             return self._with_shadow()
+
+    def _open(self, numbers: tuple[int, ...]) -> tuple[SceneReader, dict[int, int]]:
+        """A reader of Landsat bands ``numbers``, and the channel of each in its reads."""
+        scene, product = self._scene, self._product
+        if set(numbers) <= set(scene.info.landsat_bands):
+            reader = open_scene(scene, product=product, model_bands=numbers)
+            channels = {number: i for i, number in enumerate(numbers)}
+        else:  # a stack without named bands: red, green, blue, NIR as the network reads it
+            reader = open_scene(scene, product=product, bands=self._bands)
+            channels = {_RED: 0, _NIR: 3}
+        self._readers.append(reader)
+        return reader, channels
+
+    def _read_missing(self) -> None:
+        """Read the bands no strip brought, strip by strip, onto the coarse grid."""
+        missing = self._coarse.missing()
+        if not missing:
+            return
+        own = getattr(self, "_own", None)
+        if own is None or not set(missing) <= set(own[1]):
+            own = self._open(missing)
+        reader, channels = own
+        height, width = self.mask.shape
+        for row_off in range(0, height, _STRIP_ROWS):
+            stack, _ = reader.read(row_off, 0, min(_STRIP_ROWS, height - row_off), width)
+            self._coarse.add(row_off, {number: stack[channels[number]] for number in missing})
 
     def _with_shadow(self) -> np.ndarray:
         mask = self.mask
@@ -156,8 +218,9 @@ class ShadowStage:
             self.note = "Shadow: no cloud, so no shadow."
             geometric = np.zeros(mask.shape, bool)
         else:
-            factor = 1 if mask.size <= _FULL_GRID_PIXELS else 2
-            potential = self._potential(valid, cloud, factor)
+            factor = self.factor
+            self._read_missing()
+            potential = self._potential(valid, cloud)
             if factor == 1:
                 result = match_shadows(cloud, potential, valid, self.plan.sun, self._pixel_size())
             else:
@@ -168,38 +231,78 @@ class ShadowStage:
             geometric = result.mask
             why = f"{self.plan.note}; " if self.plan.note else ""
             self.note = f"Shadow by geometry: {why}{result.note}."
+        self._coarse = None  # its memory is not needed for the rest
         shadow = _touching(network, geometric) if self.plan.mode == "combined" else geometric
         out = mask.copy()
         out[network & ~shadow] = CLEAR
         out[shadow & (mask == CLEAR)] = CLOUD_SHADOW
         return out
 
-    def _potential(self, valid: np.ndarray, cloud: np.ndarray, factor: int) -> np.ndarray:
-        """Dark pixels, strip by strip with the halo the flood fill needs, on the grid
-        ``factor`` times coarser than the scene's (block means of the bands)."""
-        height, width = self.mask.shape
-        potential = np.zeros((-(-height // factor), -(-width // factor)), bool)
+    def _potential(self, valid: np.ndarray, cloud: np.ndarray) -> np.ndarray:
+        """Dark pixels on the coarse grid, strip by strip with the halo the flood fill needs."""
+        factor, bands = self.factor, self._coarse.bands
+        height = self.mask.shape[0]
+        coarse_valid, coarse_cloud = ~block_any(~valid, factor), block_any(cloud, factor)
+        potential = np.zeros(coarse_valid.shape, bool)
+        swir1 = bands.get(_SWIR1)
         for row_off in range(0, height, _STRIP_ROWS):
-            top = max(row_off - POTENTIAL_HALO, 0)
-            bottom = min(row_off + _STRIP_ROWS + POTENTIAL_HALO, height)
-            stack, _ = self.reader.read(top, 0, bottom - top, width)
+            top = max(row_off - POTENTIAL_HALO, 0) // factor
+            bottom = -(-min(row_off + _STRIP_ROWS + POTENTIAL_HALO, height) // factor)
             rows = slice(top, bottom)
-            bands = [None if i is None else _coarse(stack[i], factor) for i in self._channels]
             dark = potential_shadow(
-                bands[1], bands[2], ~block_any(~valid[rows], factor), red=bands[0],
-                cloud=block_any(cloud[rows], factor),
+                bands[_NIR][rows], None if swir1 is None else swir1[rows], coarse_valid[rows],
+                red=bands[_RED][rows], cloud=coarse_cloud[rows],
             )  # fmt: skip
-            first = (row_off - top) // factor
+            first = row_off // factor - top
             count = -(-(min(row_off + _STRIP_ROWS, height) - row_off) // factor)
             potential[row_off // factor : row_off // factor + count] = dark[first : first + count]
         return potential
 
     def _pixel_size(self) -> float:
         """Metres per pixel from the grid; Landsat's 30 m where the grid is not in metres."""
-        crs, size = self.reader.crs, abs(self.reader.transform.a)
+        crs, transform = self._grid
+        size = abs(transform.a)
         if crs is None or not crs.is_projected or size <= 1.0:
             return _LANDSAT_METRES
         return float(size) * float(crs.linear_units_factor[1])
+
+
+class _CoarseBands:
+    """Bands on the coarse grid, filled strip by strip in any row order of whole strips.
+
+    A strip whose row count is not a multiple of the factor leaves its last rows for the
+    next strip (the strips of a run follow each other), so every block is averaged over
+    the same pixels as a whole-scene :func:`block_mean` would.
+    """
+
+    def __init__(self, shape: tuple[int, int], factor: int, numbers: tuple[int, ...]) -> None:
+        self.shape, self.factor = shape, factor
+        coarse = (-(-shape[0] // factor), -(-shape[1] // factor))
+        self.bands = {number: np.zeros(coarse, np.float32) for number in numbers}
+        self._filled = {number: 0 for number in numbers}  # scene rows done, from the top
+        self._carry: dict[int, np.ndarray] = {}
+
+    def missing(self) -> tuple[int, ...]:
+        """The bands not yet filled to the bottom of the scene."""
+        return tuple(n for n, rows in self._filled.items() if rows < self.shape[0])
+
+    def add(self, row_off: int, bands: dict[int, np.ndarray]) -> None:
+        """Add full-width rows from ``row_off`` of some bands (reflectance, fill 0)."""
+        factor, height = self.factor, self.shape[0]
+        for number, band in bands.items():
+            carry = self._carry.pop(number, None)
+            if carry is not None and self._filled[number] + len(carry) == row_off:
+                band, row_off_here = np.concatenate([carry, band]), row_off - len(carry)
+            else:
+                row_off_here = row_off
+            end = row_off_here + band.shape[0]
+            whole = band.shape[0] if end >= height else band.shape[0] // factor * factor
+            if whole < band.shape[0]:
+                self._carry[number] = band[whole:].copy()
+            first = row_off_here // factor
+            part = _coarse(band[:whole], factor)
+            self.bands[number][first : first + part.shape[0]] = part
+            self._filled[number] = row_off_here + whole
 
 
 def _coarse(band: np.ndarray, factor: int) -> np.ndarray:

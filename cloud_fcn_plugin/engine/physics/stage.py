@@ -186,9 +186,8 @@ class PhysicsStage:
                 if shared is not None:
                     network, network_valid = shared[0][:, window], shared[1][window]
                     here = here & network_valid
-                    found.update(
-                        _named(self._network.reflectance(network, network_valid), self._shared)
-                    )
+                    scaled = self._network.reflectance(network, network_valid)
+                    found.update({LANDSAT_NUMBERS[n]: scaled[i] for n, i in self._shared.items()})
                 strip = Bands.from_mapping(found, self.plan.temperature_kind)
                 fused = fuse(part, strip, self.statistics, self.plan.settings).probability
                 np.copyto(part, fused, where=here)
@@ -235,8 +234,9 @@ def _split_bands(
     reader: SceneReader,
     network: SceneReader | None,
     network_bands: tuple[int, ...],
-) -> tuple[tuple[int, ...], tuple[int, ...], SceneReader]:
-    """Which fusion bands come from the network's strips, which the stage reads, and its reader.
+) -> tuple[dict[int, int], tuple[int, ...], SceneReader]:
+    """The fusion bands taken from the network's strips (band -> its channel there), those
+    the stage reads, and its reader for them.
 
     SWIR2 (B7) serves the statistics only. A reflectance band the network reads at the
     same product level is taken from its strips rather than decompressed twice; the
@@ -244,7 +244,11 @@ def _split_bands(
     """
     wanted = tuple(b for b in plan.bands if b != _STATISTICS_ONLY_BAND)
     same_level = network is not None and network.product == reader.product
-    shared = tuple(b for b in network_bands if same_level and b in wanted and b != THERMAL_BAND)
+    shared = {
+        b: i
+        for i, b in enumerate(network_bands)
+        if same_level and b in wanted and b != THERMAL_BAND
+    }
     own = tuple(b for b in wanted if b not in shared)
     if own == plan.bands:
         return shared, own, reader

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import rasterio
@@ -9,7 +11,15 @@ import rasterio
 from cloud_fcn_plugin.engine.classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW
 from cloud_fcn_plugin.engine.errors import ParameterError
 from cloud_fcn_plugin.engine.params import DetectionParams
-from cloud_fcn_plugin.engine.physics.shadow_stage import _touching, plan_shadow
+from cloud_fcn_plugin.engine.physics import shadow_stage
+from cloud_fcn_plugin.engine.physics.shadow_potential import block_mean
+from cloud_fcn_plugin.engine.physics.shadow_stage import (
+    ShadowStage,
+    _CoarseBands,
+    _touching,
+    plan_shadow,
+)
+from cloud_fcn_plugin.engine.physics.stage import PhysicsStage
 from cloud_fcn_plugin.engine.pipeline import detect_clouds
 from cloud_fcn_plugin.engine.scene.opened import open_input
 from tests.conftest import REPO_ROOT
@@ -89,3 +99,36 @@ def test_a_sun_overhead_casts_no_shadow_beside_its_cloud():
         cloud, potential, np.ones((64, 64), bool), SunGeometry(120.0, 90.0), pixel_size=30.0
     )
     assert not result.mask.any() and "shadows fall under their clouds" in result.note
+
+
+class TestBandsFromTheNetwork:
+    """The bands the network read serve the shadow and physics stages: the same masks."""
+
+    @pytest.mark.parametrize("cuts", [[496], [495], [1, 2, 5, 300, 301], [602]])
+    @pytest.mark.parametrize("factor", [1, 2, 3])
+    def test_coarse_bands_from_strips_are_the_whole_scene_block_means(self, cuts, factor):
+        band = np.random.default_rng(0).random((603, 627)).astype(np.float32)
+        coarse = _CoarseBands(band.shape, factor, (5,))
+        edges = [0, *cuts, band.shape[0]]
+        for start, end in itertools.pairwise(edges):
+            coarse.add(start, {5: band[start:end]})
+        assert coarse.missing() == ()
+        np.testing.assert_array_equal(coarse.bands[5], block_mean(band, factor))
+
+    @pytest.mark.parametrize("grid", [None, 1000])  # full grid, and twice as coarse
+    def test_same_mask_as_reading_them_again(self, data_dir, tmp_path, monkeypatch, grid):
+        if grid is not None:
+            monkeypatch.setattr(shadow_stage, "_FULL_GRID_PIXELS", grid)
+        scene = data_dir / L1_30M
+        detect_clouds(scene, tmp_path / "shared.tif", DetectionParams())
+        observe, fuse = ShadowStage.observe, PhysicsStage.fuse
+        monkeypatch.setattr(
+            ShadowStage, "observe", lambda self, r, m, raw=None: observe(self, r, m)
+        )
+        monkeypatch.setattr(
+            PhysicsStage, "fuse", lambda self, r, layers, raw=None: fuse(self, r, layers)
+        )
+        detect_clouds(scene, tmp_path / "read.tif", DetectionParams())
+        shared, read = _read(tmp_path / "shared.tif"), _read(tmp_path / "read.tif")
+        assert (shared == CLOUD_SHADOW).any()
+        np.testing.assert_array_equal(shared, read)
