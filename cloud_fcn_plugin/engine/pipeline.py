@@ -58,7 +58,7 @@ def _network_mask_strips(
         reader, predictor, tile_size, overlap, progress, is_canceled
     ):
         if physics is not None:
-            physics.fuse(strip.row_off, strip.layers, strip.raw)
+            physics.fuse(strip.row_off, strip.layers, strip.raw, strip.valid)
         mask = classify(strip.layers, strip.valid, predictor.layout, threshold, shadow_threshold)
         yield MaskStrip(strip.row_off, mask, strip)
 

@@ -137,7 +137,10 @@ def write_outputs(
                 detected.add(strip.mask)
             else:
                 network = strip.probabilities
-                shadow.observe(strip.row_off, strip.mask, network.raw if network else None)
+                if network is None:
+                    shadow.observe(strip.row_off, strip.mask)
+                else:
+                    shadow.observe(strip.row_off, strip.mask, network.raw, network.valid)
             # Only what is written stays alive while the next strip is computed.
             probability = strip.probabilities if len(writers) > 1 else None
             row_off, strip_mask = strip.row_off, None if shadow else strip.mask

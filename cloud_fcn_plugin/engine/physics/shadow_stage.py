@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from ..classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW, NODATA
+from ..classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW, NODATA, has_code
 from ..params import DetectionParams
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
@@ -165,18 +165,25 @@ class ShadowStage:
         for reader in self._readers:
             reader.close()
 
-    def observe(self, row_off: int, mask: np.ndarray, raw: np.ndarray | None = None) -> None:
+    def observe(
+        self,
+        row_off: int,
+        mask: np.ndarray,
+        raw: np.ndarray | None = None,
+        valid: np.ndarray | None = None,
+    ) -> None:
         """Take one strip of the mask (codes of :mod:`~..classes`), and of the network's
-        bands as it read them (``raw``, see :meth:`~..scene.reader.SceneReader.read_raw`)."""
+        bands as it read them (``raw`` and ``valid``, as
+        :meth:`~..scene.reader.SceneReader.read_raw` gives them)."""
         self.mask[row_off : row_off + mask.shape[0]] = mask
         if raw is None or not self._from_network:
             return
         with stage("shadow"):
             network = self._network
-            reflectance = network.reflectance(raw, network.valid(raw))
-            self._coarse.add(
-                row_off, {number: reflectance[i] for number, i in self._from_network.items()}
-            )
+            numbers, channels = zip(*self._from_network.items(), strict=True)
+            valid = network.valid(raw) if valid is None else valid
+            scaled = network.reflectance(raw, valid, channels)
+            self._coarse.add(row_off, dict(zip(numbers, scaled, strict=True)))
 
     def finish(self) -> np.ndarray:
         """The gathered mask with its cloud shadow (code 3); :attr:`note` says what was done."""
@@ -212,7 +219,7 @@ class ShadowStage:
     def _with_shadow(self) -> np.ndarray:
         mask = self.mask
         valid = mask != NODATA
-        cloud = np.isin(mask, CLOUD_CODES)
+        cloud = has_code(mask, CLOUD_CODES)
         network = mask == CLOUD_SHADOW
         if not cloud.any():
             self.note = "Shadow: no cloud, so no shadow."

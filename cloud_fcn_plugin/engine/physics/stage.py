@@ -162,10 +162,17 @@ class PhysicsStage:
         """The physics bands of ``rows`` full-width scene rows, and where they are valid."""
         return self._read(self.reader, self.plan.bands, row_off, rows)
 
-    def fuse(self, row_off: int, layers: np.ndarray, network_raw: np.ndarray | None = None) -> None:
+    def fuse(
+        self,
+        row_off: int,
+        layers: np.ndarray,
+        network_raw: np.ndarray | None = None,
+        network_valid: np.ndarray | None = None,
+    ) -> None:
         """Apply the fusion to the cloud layer (``layers[0]``) of a strip, in place.
 
-        Bands the network has read come from its strip (``network_raw``, as stored);
+        Bands the network has read come from its strip (``network_raw`` as stored, and
+        ``network_valid``);
         the others are read on a thread while the network predicts: after each strip,
         the next one of the same height is read ahead. The steps are per pixel (the
         scene's statistics are fixed), so the strip is scaled and fused in slices:
@@ -175,7 +182,7 @@ class PhysicsStage:
         with stage("physics"):
             raw, valid = self._strip(row_off, rows)
             self._read_ahead(row_off + rows, rows)
-            shared = self._shared_strip(row_off, rows, network_raw)
+            shared = self._shared_strip(row_off, rows, network_raw, network_valid)
             for start in range(0, rows, _FUSE_ROWS):
                 part = layers[0, start : start + _FUSE_ROWS]
                 window = slice(start, start + part.shape[0])
@@ -186,21 +193,28 @@ class PhysicsStage:
                 if shared is not None:
                     network, network_valid = shared[0][:, window], shared[1][window]
                     here = here & network_valid
-                    scaled = self._network.reflectance(network, network_valid)
-                    found.update({LANDSAT_NUMBERS[n]: scaled[i] for n, i in self._shared.items()})
+                    numbers, channels = zip(*self._shared.items(), strict=True)
+                    scaled = self._network.reflectance(network, network_valid, channels)
+                    found.update(_named(scaled, numbers))
                 strip = Bands.from_mapping(found, self.plan.temperature_kind)
                 fused = fuse(part, strip, self.statistics, self.plan.settings).probability
                 np.copyto(part, fused, where=here)
 
     def _shared_strip(
-        self, row_off: int, rows: int, network_raw: np.ndarray | None
+        self,
+        row_off: int,
+        rows: int,
+        network_raw: np.ndarray | None,
+        network_valid: np.ndarray | None,
     ) -> tuple[np.ndarray, np.ndarray] | None:
         """The network's bands of a strip (as given, or read again) and where they are valid."""
         if not self._shared:
             return None
         if network_raw is None:
             return self._network.read_raw(row_off, 0, rows, self._network.width)
-        return network_raw, self._network.valid(network_raw)
+        if network_valid is None:
+            network_valid = self._network.valid(network_raw)
+        return network_raw, network_valid
 
     def _strip(self, row_off: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
         """The raw bands of a strip and where they are valid: read ahead, or read now."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,16 @@ class Scaling:
     def __post_init__(self) -> None:
         if any(not 0 <= t.index < len(self.gain) for t in self.thermal):
             raise ParameterError("A thermal band index lies outside the bands read.")
+
+    def select(self, channels: Sequence[int]) -> Scaling:
+        """The scaling of some of the bands read, in the order ``channels`` gives them."""
+        channels = list(channels)
+        thermal = tuple(
+            replace(t, index=channels.index(t.index)) for t in self.thermal if t.index in channels
+        )
+        gain = tuple(self.gain[i] for i in channels)
+        offset = tuple(self.offset[i] for i in channels)
+        return replace(self, gain=gain, offset=offset, thermal=thermal)
 
 
 @dataclass(frozen=True)

@@ -123,10 +123,12 @@ class TestBandsFromTheNetwork:
         detect_clouds(scene, tmp_path / "shared.tif", DetectionParams())
         observe, fuse = ShadowStage.observe, PhysicsStage.fuse
         monkeypatch.setattr(
-            ShadowStage, "observe", lambda self, r, m, raw=None: observe(self, r, m)
+            ShadowStage, "observe", lambda self, r, m, raw=None, valid=None: observe(self, r, m)
         )
         monkeypatch.setattr(
-            PhysicsStage, "fuse", lambda self, r, layers, raw=None: fuse(self, r, layers)
+            PhysicsStage,
+            "fuse",
+            lambda self, r, layers, raw=None, valid=None: fuse(self, r, layers),
         )
         detect_clouds(scene, tmp_path / "read.tif", DetectionParams())
         shared, read = _read(tmp_path / "shared.tif"), _read(tmp_path / "read.tif")
