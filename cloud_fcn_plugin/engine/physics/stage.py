@@ -10,9 +10,10 @@ probabilities. The physics-only model (``--model physics``) streams
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,6 +28,8 @@ from .fusion import PHYSICS_CLOUD, PHYSICS_NODATA, FusionSettings, fuse, physics
 from .sampling import StatisticsSampler
 from .spectral import LANDSAT_NUMBERS, Bands
 from .statistics import SceneStatistics
+
+T = TypeVar("T")
 
 #: Landsat bands the stage reads, where the input has them.
 PHYSICS_BANDS = (2, 3, 4, 5, 6, 7, 9, 10)
@@ -135,8 +138,6 @@ class PhysicsStage:
             scene, product=product, model_bands=plan.bands, surface_temperature=True
         )
         try:
-            with stage("physics"):
-                self.statistics = sample_statistics(self.reader, plan)
             self._shared, self._own, own_reader = _split_bands(
                 scene, plan, product, self.reader, network, network_bands
             )
@@ -145,15 +146,26 @@ class PhysicsStage:
             raise
         self._network = network
         self._own_reader = own_reader
-        self._pool: ThreadPoolExecutor | None = None
         self._ahead: tuple[tuple[int, int], Future] | None = None
+        # The pre-pass runs while the model loads and the first strips are predicted.
+        self._pool = ThreadPoolExecutor(1, "cloud-fcn-physics")
+        self._statistics = self._pool.submit(_timed, sample_statistics, self.reader, plan)
+
+    @property
+    def statistics(self) -> SceneStatistics:
+        """The scene's statistics (waits for the pre-pass).
+
+        Raises:
+            CloudFcnError: the pre-pass could not read the bands.
+        """
+        return self._statistics.result()
 
     def __enter__(self) -> PhysicsStage:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:  # a read ahead must end before its files close
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        # The pre-pass and a read ahead must end before their files close.
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self.reader.close()
         if self._own_reader is not self.reader:
             self._own_reader.close()
@@ -229,9 +241,8 @@ class PhysicsStage:
         rows = min(rows, self._own_reader.height - row_off)
         if rows <= 0:
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(1, "cloud-fcn-physics")
-        future = self._pool.submit(_timed_raw_read, self._own_reader, row_off, rows)
+        width = self._own_reader.width
+        future = self._pool.submit(_timed, self._own_reader.read_raw, row_off, 0, rows, width)
         self._ahead = ((row_off, rows), future)
 
     def _read(
@@ -275,9 +286,10 @@ def _named(stack: np.ndarray, numbers: tuple[int, ...]) -> dict[str, np.ndarray]
     return {LANDSAT_NUMBERS[n]: band for n, band in zip(numbers, stack, strict=True)}
 
 
-def _timed_raw_read(reader: SceneReader, row_off: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+def _timed(function: Callable[..., T], *args: object) -> T:
+    """``function(*args)`` timed as the physics stage, on the stage's thread."""
     with stage("physics"):
-        return reader.read_raw(row_off, 0, rows, reader.width)
+        return function(*args)
 
 
 def sample_statistics(reader: SceneReader, plan: PhysicsPlan) -> SceneStatistics:
