@@ -39,9 +39,10 @@ REPO = SCRIPTS.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(SCRIPTS))
 
+from cloud_fcn_plugin.engine.models.onnx_backend import BACKEND_VARIABLE, BACKENDS  # noqa: E402
+
 DEFAULT_DATA = Path(os.environ.get("CLOUD_FCN_DATA", REPO.parent / "shared" / "data"))
 INPUTS = ("stack", "product")
-BACKEND_VARIABLE = "CLOUD_FCN_CPU_BACKEND"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scene", type=Path, action="append", default=[],
                         help="benchmark this input (repeatable) instead of building any")
     parser.add_argument("--backend", nargs="+", default=["auto"],
-                        choices=("auto", "torch", "onnxruntime"),
+                        choices=BACKENDS,
                         help="CPU back ends to compare (auto: the engine's choice)")
     parser.add_argument("--model", default="auto", help="--model of detect.py")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")

@@ -29,6 +29,9 @@ from ..classes import (
 )
 from ..timing import stage
 
+#: Pixels counted at a time (32 MB of 64-bit indices).
+_COUNT_CHUNK = 1 << 22
+
 
 def classify(
     layers: np.ndarray,
@@ -85,7 +88,11 @@ class ClassCounts:
 
     def add(self, mask: np.ndarray) -> None:
         """Count the codes of a mask block (255 is not counted)."""
-        counts = np.bincount(mask.ravel(), minlength=256)
+        flat = mask.ravel()
+        counts = np.zeros(256, np.int64)
+        # In chunks: bincount works on a 64-bit copy, 488 MB for a whole 7,800² mask.
+        for start in range(0, flat.size, _COUNT_CHUNK):
+            counts += np.bincount(flat[start : start + _COUNT_CHUNK], minlength=256)
         for code in CLASS_CODES:
             self.pixels[code] += int(counts[code])
 

@@ -303,5 +303,7 @@ def match_shadows_coarse(
         block_any(cloud, factor), potential, ~block_any(~valid, factor), geometry,
         pixel_size * factor, params=coarse,
     )
-    mask = block_expand(result.mask, factor, cloud.shape) & valid & ~cloud
+    mask = block_expand(result.mask, factor, cloud.shape)
+    mask &= valid  # in place: each whole-scene temporary is 61 MB at 7,800²
+    mask[cloud] = False
     return replace(result, mask=mask, note=f"{result.note} (on a {factor}x coarser grid)")

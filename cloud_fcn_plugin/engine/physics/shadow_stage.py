@@ -218,32 +218,36 @@ class ShadowStage:
 
     def _with_shadow(self) -> np.ndarray:
         mask = self.mask
-        valid = mask != NODATA
         cloud = has_code(mask, CLOUD_CODES)
-        network = mask == CLOUD_SHADOW
         if not cloud.any():
             self.note = "Shadow: no cloud, so no shadow."
             geometric = np.zeros(mask.shape, bool)
         else:
-            factor = self.factor
+            valid = mask != NODATA
             self._read_missing()
             potential = self._potential(valid, cloud)
-            if factor == 1:
+            self._coarse = None  # the bands are not needed for the matching: 61 MB each
+            if self.factor == 1:
                 result = match_shadows(cloud, potential, valid, self.plan.sun, self._pixel_size())
             else:
                 result = match_shadows_coarse(
-                    cloud, potential, valid, self.plan.sun, self._pixel_size(), factor
+                    cloud, potential, valid, self.plan.sun, self._pixel_size(), self.factor
                 )
-            del potential
+            del potential, valid
             geometric = result.mask
             why = f"{self.plan.note}; " if self.plan.note else ""
             self.note = f"Shadow by geometry: {why}{result.note}."
-        self._coarse = None  # its memory is not needed for the rest
+        self._coarse = None
+        del cloud
+        network = mask == CLOUD_SHADOW
         shadow = _touching(network, geometric) if self.plan.mode == "combined" else geometric
-        out = mask.copy()
-        out[network & ~shadow] = CLEAR
-        out[shadow & (mask == CLEAR)] = CLOUD_SHADOW
-        return out
+        del geometric
+        # In place on the gathered mask, which is not needed again: the network's shadow
+        # is cleared, then what is kept (a part of it, or the geometry's) is marked on clear.
+        mask[network] = CLEAR
+        np.logical_and(shadow, mask == CLEAR, out=shadow)
+        mask[shadow] = CLOUD_SHADOW
+        return mask
 
     def _potential(self, valid: np.ndarray, cloud: np.ndarray) -> np.ndarray:
         """Dark pixels on the coarse grid, strip by strip with the halo the flood fill needs."""
