@@ -50,15 +50,20 @@ def _network_mask_strips(
     progress: Progress | None,
     is_canceled: IsCanceled | None,
     physics: PhysicsStage | None = None,
+    keep_probability: bool = True,
 ) -> Iterator[MaskStrip]:
     """The network's mask, strip by strip (see :func:`~.decision.classify`), the
     scene-relative physics applied to its cloud probability first where planned."""
     threshold, shadow_threshold = thresholds
+    # Where no probability is written and the steps only lower it, pixels under the
+    # threshold stay clear whatever the physics says: it need not look at them.
+    lowers_only = physics is not None and physics.plan.settings.lowers_only
+    floor = threshold if lowers_only and not keep_probability else 0.0
     for strip in iter_probability_strips(
         reader, predictor, tile_size, overlap, progress, is_canceled
     ):
         if physics is not None:
-            physics.fuse(strip.row_off, strip.layers, strip.raw, strip.valid)
+            physics.fuse(strip.row_off, strip.layers, strip.raw, strip.valid, floor)
         mask = classify(strip.layers, strip.valid, predictor.layout, threshold, shadow_threshold)
         yield MaskStrip(strip.row_off, mask, strip)
 
@@ -163,7 +168,7 @@ def detect_clouds(
         stage = ProgressStages(progress, params, outputs)
         strips = _network_mask_strips(
             reader, predictor, tile_size, overlap, (threshold, shadow_threshold),
-            stage.tiles, is_canceled, physics,
+            stage.tiles, is_canceled, physics, params.probability is not None,
         )  # fmt: skip
         descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
         shadow = open_shadow_stage(

@@ -55,6 +55,11 @@ class FusionSettings:
     local_contrast: float | None = None
     local_hot_margin: float | None = None
 
+    @property
+    def lowers_only(self) -> bool:
+        """Whether every step can only lower the probability (no cirrus or local boost)."""
+        return self.cirrus_scale is None and self.local_contrast is None
+
 
 @dataclass(frozen=True)
 class FusionResult:

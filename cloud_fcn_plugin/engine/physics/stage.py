@@ -180,15 +180,25 @@ class PhysicsStage:
         layers: np.ndarray,
         network_raw: np.ndarray | None = None,
         network_valid: np.ndarray | None = None,
+        floor: float = 0.0,
     ) -> None:
         """Apply the fusion to the cloud layer (``layers[0]``) of a strip, in place.
 
         Bands the network has read come from its strip (``network_raw`` as stored, and
-        ``network_valid``);
-        the others are read on a thread while the network predicts: after each strip,
-        the next one of the same height is read ahead. The steps are per pixel (the
-        scene's statistics are fixed), so the strip is scaled and fused in slices:
-        seven float bands of a whole strip would be 110 MB at 7,800 px.
+        ``network_valid``); the others are read on a thread while the network predicts:
+        after each strip, the next one of the same height is read ahead. The steps are
+        per pixel (the scene's statistics are fixed), so only the pixels that need them
+        are scaled and fused, in slices of rows.
+
+        Args:
+            row_off: the strip's first scene row.
+            layers: (L, rows, cols) probability layers, cloud first.
+            network_raw: the network's bands of the strip as stored, None to read them.
+            network_valid: where they hold data, None to work it out.
+            floor: pixels whose probability is below it are left as they are. Give the
+                decision threshold where nothing else reads the probability and the
+                steps only lower it (:attr:`FusionSettings.lowers_only`): the mask is
+                the same, for the work of the pixels that may be cloud.
         """
         rows = layers.shape[1]
         with stage("physics"):
@@ -198,19 +208,26 @@ class PhysicsStage:
             for start in range(0, rows, _FUSE_ROWS):
                 part = layers[0, start : start + _FUSE_ROWS]
                 window = slice(start, start + part.shape[0])
-                found = _named(
-                    self._own_reader.reflectance(raw[:, window], valid[window]), self._own
-                )
-                here = valid[window]
-                if shared is not None:
-                    network, network_valid = shared[0][:, window], shared[1][window]
-                    here = here & network_valid
-                    numbers, channels = zip(*self._shared.items(), strict=True)
-                    scaled = self._network.reflectance(network, network_valid, channels)
-                    found.update(_named(scaled, numbers))
-                strip = Bands.from_mapping(found, self.plan.temperature_kind)
-                fused = fuse(part, strip, self.statistics, self.plan.settings).probability
-                np.copyto(part, fused, where=here)
+                here = valid[window] if shared is None else valid[window] & shared[1][window]
+                if floor > 0.0:
+                    here &= part >= floor
+                if here.any():
+                    network = None if shared is None else shared[0][:, window][:, here]
+                    self._fuse_pixels(part, here, raw[:, window][:, here], network)
+
+    def _fuse_pixels(
+        self, part: np.ndarray, here: np.ndarray, raw: np.ndarray, network: np.ndarray | None
+    ) -> None:
+        """Fuse the pixels ``here`` of ``part`` from their raw bands (C, n), in place."""
+        every = np.ones((1, raw.shape[1]), bool)
+        found = _named(self._own_reader.reflectance(raw[:, None], every), self._own)
+        if network is not None:
+            numbers, channels = zip(*self._shared.items(), strict=True)
+            scaled = self._network.reflectance(network[:, None], every, channels)
+            found.update(_named(scaled, numbers))
+        bands = Bands.from_mapping(found, self.plan.temperature_kind)
+        fused = fuse(part[here][None], bands, self.statistics, self.plan.settings)
+        part[here] = fused.probability[0]
 
     def _shared_strip(
         self,

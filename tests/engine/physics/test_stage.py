@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import rasterio
@@ -90,3 +92,25 @@ class TestRuns:
         with pytest.raises(ParameterError, match="no probabilities"):
             detect_clouds(data_dir / L1_30M, tmp_path / "m.tif", params)
         assert not (tmp_path / "m.tif").exists()
+
+
+class TestOnlyWhatCanBeCloud:
+    """Without a probability output the fusion skips pixels under the threshold: same mask."""
+
+    def test_the_mask_is_the_one_of_a_run_that_fuses_every_pixel(self, data_dir, tmp_path):
+        scene = data_dir / L1_30M
+        fused_all = DetectionParams(probability=tmp_path / "p.tif")
+        detect_clouds(scene, tmp_path / "all.tif", fused_all)
+        detect_clouds(scene, tmp_path / "cloud_only.tif", DetectionParams())
+        with (
+            rasterio.open(tmp_path / "all.tif") as a,
+            rasterio.open(tmp_path / "cloud_only.tif") as b,
+        ):
+            everything, skipped = a.read(1), b.read(1)
+        assert np.isin(everything, CLOUD_CODES).any()
+        np.testing.assert_array_equal(everything, skipped)
+
+    def test_a_step_that_adds_cloud_turns_the_shortcut_off(self):
+        assert LEVEL1_FUSION["rgbn"].lowers_only and LEVEL2_FUSION.lowers_only
+        assert not replace(LEVEL2_FUSION, cirrus_scale=0.04).lowers_only
+        assert not replace(LEVEL2_FUSION, local_contrast=1.0).lowers_only
