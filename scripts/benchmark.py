@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", nargs="+", default=["auto"],
                         choices=BACKENDS,
                         help="CPU back ends to compare (auto: the engine's choice)")
+    parser.add_argument("--shadow", nargs="+", default=["auto"],
+                        choices=("auto", "geometry", "network"),
+                        help="--shadow of detect.py to compare (network: no shadow stage)")
     parser.add_argument("--model", default="auto", help="--model of detect.py")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds")
@@ -89,7 +92,8 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     from cloud_fcn_plugin.engine.pipeline import detect_clouds
 
     argv = [spec["input"], "-o", spec["mask"], "--quiet", "--overwrite",
-            "--model", spec["model"], "--device", spec["device"]]  # fmt: skip
+            "--model", spec["model"], "--device", spec["device"],
+            "--shadow", spec.get("shadow", "auto")]  # fmt: skip
     params = detect.params_from_args(detect.build_parser().parse_args(argv))
     with timing.collecting() as profile:
         result = detect_clouds(spec["input"], spec["mask"], params)
@@ -147,17 +151,17 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "profile": median_run["profile"], "table": median_run["table"]}  # fmt: skip
 
 
-def ratios(cases: list[tuple[str, str]], rounds: list[dict[str, float]]) -> dict[str, Any]:
-    """Time ratios, per round, of cases that share an input or a back end: median, range.
+def ratios(cases: list[tuple[str, ...]], rounds: list[dict[str, float]]) -> dict[str, Any]:
+    """Time ratios, per round, of cases that differ in one respect only: median, range.
 
-    ``cases`` are (input, back end) in the order given; a later case is divided by an
-    earlier one (list the 4-band stack first to get product / stack).
+    ``cases`` are (input, back end[, shadow]) in the order given; a later case is divided
+    by an earlier one (list the 4-band stack first to get product / stack).
     """
-    names = [f"{name} [{backend}]" for name, backend in cases]
+    names = [case_name(*case) for case in cases]
     out = {}
     for j, later in enumerate(cases):
         for i, earlier in enumerate(cases[:j]):
-            if later[0] != earlier[0] and later[1] != earlier[1]:
+            if sum(a != b for a, b in zip(later, earlier, strict=True)) != 1:
                 continue
             values = [r[names[j]] / r[names[i]] for r in rounds]
             out[f"{names[j]} / {names[i]}"] = {
@@ -165,6 +169,11 @@ def ratios(cases: list[tuple[str, str]], rounds: list[dict[str, float]]) -> dict
                 "min": round(min(values), 3), "max": round(max(values), 3),
             }  # fmt: skip
     return out
+
+
+def case_name(name: str, backend: str, shadow: str | None = None) -> str:
+    """``input [back end]``, with the shadow choice where several are compared."""
+    return f"{name} [{backend}]" if shadow is None else f"{name} [{backend}, shadow {shadow}]"
 
 
 def machine() -> dict[str, Any]:
@@ -181,15 +190,20 @@ def machine() -> dict[str, Any]:
 def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Build the inputs, run every case ``--repeat`` rounds interleaved; return the report."""
     inputs = prepare_inputs(args, workdir)
-    cases = [(path, backend) for path in inputs for backend in args.backend]
-    names = [f"{path.name} [{backend}]" for path, backend in cases]
+    shadows = args.shadow if len(args.shadow) > 1 else [None]
+    cases = [(path, backend, shadow) for path in inputs for backend in args.backend
+             for shadow in shadows]  # fmt: skip
+    keys = [(path.name, backend) + (() if shadow is None else (shadow,))
+            for path, backend, shadow in cases]  # fmt: skip
+    names = [case_name(*key) for key in keys]
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     rounds = []
     for attempt in range(max(args.repeat, 1)):
         times = {}
-        for index, (name, (path, backend)) in enumerate(zip(names, cases, strict=True)):
+        for index, (name, (path, backend, shadow)) in enumerate(zip(names, cases, strict=True)):
             spec = {"input": str(path), "mask": str(workdir / f"mask_{index}_{attempt}.tif"),
-                    "model": args.model, "device": args.device}  # fmt: skip
+                    "model": args.model, "device": args.device,
+                    "shadow": shadow or args.shadow[0]}  # fmt: skip
             print(f"[{attempt + 1}/{args.repeat}] {name} ...", file=sys.stderr)
             result = run_case(spec, backend)
             runs[name].append(result)
@@ -197,7 +211,7 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         rounds.append(times)
     return {"command": "python scripts/benchmark.py " + " ".join(sys.argv[1:]),
             "machine": machine(), "cases": {name: summarise(runs[name]) for name in names},
-            "ratios": ratios([(path.name, backend) for path, backend in cases], rounds),
+            "ratios": ratios(keys, rounds),
             "rounds": rounds}  # fmt: skip
 
 
