@@ -13,6 +13,7 @@ shadow, docs/shadow_eval.md); for a cloud-only model the geometry is the shadow.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ from ..classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW, NODATA, has_code
 from ..params import DetectionParams
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
-from ..timing import stage
+from ..timing import stage, timed
 from .shadow import (
     POTENTIAL_HALO,
     SunGeometry,
@@ -39,6 +40,8 @@ _STRIP_ROWS = 512
 #: Scenes larger than this are matched on a grid twice as coarse: labels, coordinates and
 #: casts of a 7,800² scene at 30 m took 1.1 GB and 5 s beside a 10 s network pass.
 _FULL_GRID_PIXELS = 4096 * 4096
+#: Threads of the stage: the reading of its own bands, then the dark-pixel strips.
+_THREADS = 2
 #: Landsat's grid, taken where the input's grid says nothing in metres.
 _LANDSAT_METRES = 30.0
 _RED, _NIR, _SWIR1 = 4, 5, 6
@@ -153,15 +156,17 @@ class ShadowStage:
         }
         self._coarse = _CoarseBands(self.mask.shape, self.factor, wanted)
         self._readers: list[SceneReader] = []
+        self._pool = ThreadPoolExecutor(_THREADS, "cloud-fcn-shadow")
         own = tuple(number for number in wanted if number not in self._from_network)
-        if own:
-            self._own = self._open(own)
+        # The bands no strip brings are read while the network runs, not after it.
+        self._own_read = self._pool.submit(self._read, self._open(own)) if own else None
         self.note = ""
 
     def __enter__(self) -> ShadowStage:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)  # before the files close
         for reader in self._readers:
             reader.close()
 
@@ -202,19 +207,23 @@ class ShadowStage:
         self._readers.append(reader)
         return reader, channels
 
-    def _read_missing(self) -> None:
-        """Read the bands no strip brought, strip by strip, onto the coarse grid."""
-        missing = self._coarse.missing()
-        if not missing:
-            return
-        own = getattr(self, "_own", None)
-        if own is None or not set(missing) <= set(own[1]):
-            own = self._open(missing)
-        reader, channels = own
+    def _read(self, opened: tuple[SceneReader, dict[int, int]]) -> None:
+        """Read bands strip by strip onto the coarse grid (``opened``: see :meth:`_open`)."""
+        reader, channels = opened
         height, width = self.mask.shape
-        for row_off in range(0, height, _STRIP_ROWS):
-            stack, _ = reader.read(row_off, 0, min(_STRIP_ROWS, height - row_off), width)
-            self._coarse.add(row_off, {number: stack[channels[number]] for number in missing})
+        with stage("shadow"):
+            for row_off in range(0, height, _STRIP_ROWS):
+                stack, _ = reader.read(row_off, 0, min(_STRIP_ROWS, height - row_off), width)
+                self._coarse.add(row_off, {n: stack[i] for n, i in channels.items()})
+
+    def _read_missing(self) -> None:
+        """Wait for the stage's own bands; read any that no strip brought."""
+        if self._own_read is not None:
+            self._own_read.result()
+        missing = self._coarse.missing()
+        if missing:
+            reader, channels = self._open(missing)
+            self._read((reader, {n: channels[n] for n in missing}))
 
     def _with_shadow(self) -> np.ndarray:
         mask = self.mask
@@ -256,7 +265,9 @@ class ShadowStage:
         coarse_valid, coarse_cloud = ~block_any(~valid, factor), block_any(cloud, factor)
         potential = np.zeros(coarse_valid.shape, bool)
         swir1 = bands.get(_SWIR1)
-        for row_off in range(0, height, _STRIP_ROWS):
+
+        @timed("shadow")
+        def strip(row_off: int) -> None:
             top = max(row_off - POTENTIAL_HALO, 0) // factor
             bottom = -(-min(row_off + _STRIP_ROWS + POTENTIAL_HALO, height) // factor)
             rows = slice(top, bottom)
@@ -267,6 +278,10 @@ class ShadowStage:
             first = row_off // factor - top
             count = -(-(min(row_off + _STRIP_ROWS, height) - row_off) // factor)
             potential[row_off // factor : row_off // factor + count] = dark[first : first + count]
+
+        # Strips write rows of their own: on both cores (numpy lets go of the GIL).
+        for done in [self._pool.submit(strip, r) for r in range(0, height, _STRIP_ROWS)]:
+            done.result()
         return potential
 
     def _pixel_size(self) -> float:

@@ -128,7 +128,9 @@ class TestBandsFromTheNetwork:
         monkeypatch.setattr(
             PhysicsStage,
             "fuse",
-            lambda self, r, layers, raw=None, valid=None: fuse(self, r, layers),
+            lambda self, r, layers, raw=None, valid=None, floor=0.0: fuse(
+                self, r, layers, floor=floor
+            ),
         )
         detect_clouds(scene, tmp_path / "read.tif", DetectionParams())
         shared, read = _read(tmp_path / "shared.tif"), _read(tmp_path / "read.tif")
