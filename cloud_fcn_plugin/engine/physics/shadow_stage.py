@@ -126,7 +126,7 @@ class ShadowStage:
 
     The dark-pixel pass works on the bands red, NIR and SWIR1 on the matching grid
     (twice as coarse above 4,096² pixels). Those the network reads come from its strips
-    as they pass (:meth:`observe`); the others are read when the mask is complete.
+    as they pass (:meth:`observe`); the others are read on a thread meanwhile.
 
     Raises:
         CloudFcnError: the bands cannot be read (as :func:`open_scene`).
@@ -294,7 +294,7 @@ class ShadowStage:
 
 
 class _CoarseBands:
-    """Bands on the coarse grid, filled strip by strip in any row order of whole strips.
+    """Bands on the coarse grid, filled strip by strip from the top, each band on its own.
 
     A strip whose row count is not a multiple of the factor leaves its last rows for the
     next strip (the strips of a run follow each other), so every block is averaged over
