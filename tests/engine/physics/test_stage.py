@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -9,7 +10,12 @@ import pytest
 import rasterio
 
 from cloud_fcn_plugin.engine.classes import CLOUD_CODES, NODATA
-from cloud_fcn_plugin.engine.errors import ParameterError, UnsupportedDataError
+from cloud_fcn_plugin.engine.errors import (
+    CanceledError,
+    InputReadError,
+    ParameterError,
+    UnsupportedDataError,
+)
 from cloud_fcn_plugin.engine.params import DetectionParams
 from cloud_fcn_plugin.engine.physics.stage import LEVEL1_FUSION, LEVEL2_FUSION, plan_fusion
 from cloud_fcn_plugin.engine.pipeline import detect_clouds
@@ -114,3 +120,29 @@ class TestOnlyWhatCanBeCloud:
         assert LEVEL1_FUSION["rgbn"].lowers_only and LEVEL2_FUSION.lowers_only
         assert not replace(LEVEL2_FUSION, cirrus_scale=0.04).lowers_only
         assert not replace(LEVEL2_FUSION, local_contrast=1.0).lowers_only
+
+
+class TestStageThreads:
+    """The physics and shadow stages read on threads: a cancel or a broken band file
+    still ends the run at once, with one error and no output."""
+
+    def test_cancel_in_a_product_run_leaves_nothing(self, data_dir, tmp_path):
+        out = tmp_path / "out"
+        out.mkdir()
+        calls = iter([False, False, True])
+        with pytest.raises(CanceledError, match="no output"):
+            detect_clouds(
+                data_dir / L1_30M, out / "mask.tif", DetectionParams(batch_size=1),
+                is_canceled=lambda: next(calls, True),
+            )  # fmt: skip
+        assert list(out.iterdir()) == []
+
+    @pytest.mark.parametrize("band", ["B6", "B7", "B10"])
+    def test_a_truncated_physics_band_is_named(self, data_dir, tmp_path, band):
+        product = tmp_path / "product"
+        shutil.copytree(data_dir / L1_30M, product)
+        broken = product / f"LC80200392015216LGN00_{band}.TIF"
+        broken.write_bytes(broken.read_bytes()[: broken.stat().st_size // 2])
+        with pytest.raises(InputReadError, match=broken.name):
+            detect_clouds(product, tmp_path / "mask.tif", DetectionParams())
+        assert [p.name for p in tmp_path.iterdir()] == ["product"]  # no mask, no partial
