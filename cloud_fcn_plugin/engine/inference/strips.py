@@ -39,9 +39,9 @@ class Strip:
         layers: (L, rows, cols) blended probabilities, laid out as the predictor's
             ``layout.layers`` (cloud first).
         valid: (rows, cols) True on pixels with data.
-        raw: (C, rows, cols) the bands the network read, as stored (see
-            :meth:`~..scene.reader.SceneReader.reflectance`), for later stages that
-            need them too; None where not kept.
+        raw: (C, rows, cols) the bands the network read, as stored, for later stages
+            that need them too (they scale copies, see
+            :meth:`~..scene.reader.SceneReader.reflectance`); None where not kept.
     """
 
     row_off: int

@@ -198,9 +198,12 @@ class SceneReader:
         """What :meth:`read` returns for values :meth:`read_raw` gave: scaled, fill 0.
 
         Args:
-            raw: (C, h, w) as :meth:`read_raw` gave them.
+            raw: (C, h, w) as :meth:`read_raw` gave them. Without ``channels`` a writable
+                float32 ``raw`` is scaled in place (see ``to_reflectance``): pass a copy
+                where another stage still reads it.
             valid: (h, w) where they hold data.
-            channels: only these of the C bands, in this order (None: all).
+            channels: only these of the C bands, in this order (None: all); they are
+                copied first.
         """
         scaling = self.scaling
         if channels is not None:
