@@ -10,10 +10,9 @@ probabilities. The physics-only model (``--model physics``) streams
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
 
 import numpy as np
 
@@ -23,13 +22,11 @@ from ..params import IsCanceled, Progress
 from ..scene.bands import THERMAL_BAND
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
-from ..timing import stage
+from ..timing import stage, timed
 from .fusion import PHYSICS_CLOUD, PHYSICS_NODATA, FusionSettings, fuse, physics_mask
 from .sampling import StatisticsSampler
 from .spectral import LANDSAT_NUMBERS, Bands
 from .statistics import SceneStatistics
-
-T = TypeVar("T")
 
 #: Landsat bands the stage reads, where the input has them.
 PHYSICS_BANDS = (2, 3, 4, 5, 6, 7, 9, 10)
@@ -137,19 +134,14 @@ class PhysicsStage:
         self.reader: SceneReader = open_scene(
             scene, product=product, model_bands=plan.bands, surface_temperature=True
         )
-        try:
-            self._shared, self._own, own_reader = _split_bands(
-                scene, plan, product, self.reader, network, network_bands
-            )
-        except BaseException:
-            self.reader.close()
-            raise
+        self._scene, self._product = scene, product
+        self._shared, self._own = _split_bands(plan, self.reader, network, network_bands)
         self._network = network
-        self._own_reader = own_reader
+        self._own_reader: SceneReader | None = None  # opened by the first strip fused
         self._ahead: tuple[tuple[int, int], Future] | None = None
         # The pre-pass runs while the model loads and the first strips are predicted.
         self._pool = ThreadPoolExecutor(1, "cloud-fcn-physics")
-        self._statistics = self._pool.submit(_timed, sample_statistics, self.reader, plan)
+        self._statistics = self._pool.submit(timed("physics")(sample_statistics), self.reader, plan)
 
     @property
     def statistics(self) -> SceneStatistics:
@@ -167,12 +159,13 @@ class PhysicsStage:
         # The pre-pass and a read ahead must end before their files close.
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.reader.close()
-        if self._own_reader is not self.reader:
+        if self._own_reader is not None and self._own_reader is not self.reader:
             self._own_reader.close()
 
     def bands(self, row_off: int, rows: int) -> tuple[Bands, np.ndarray]:
         """The physics bands of ``rows`` full-width scene rows, and where they are valid."""
-        return self._read(self.reader, self.plan.bands, row_off, rows)
+        stack, valid = self.reader.read(row_off, 0, rows, self.reader.width)
+        return Bands.from_stack(stack, self.plan.bands, self.plan.temperature_kind), valid
 
     def fuse(
         self,
@@ -220,7 +213,7 @@ class PhysicsStage:
     ) -> None:
         """Fuse the pixels ``here`` of ``part`` from their raw bands (C, n), in place."""
         every = np.ones((1, raw.shape[1]), bool)
-        found = _named(self._own_reader.reflectance(raw[:, None], every), self._own)
+        found = _named(self._fusion_reader().reflectance(raw[:, None], every), self._own)
         if network is not None:
             numbers, channels = zip(*self._shared.items(), strict=True)
             scaled = self._network.reflectance(network[:, None], every, channels)
@@ -245,6 +238,21 @@ class PhysicsStage:
             network_valid = self._network.valid(network_raw)
         return network_raw, network_valid
 
+    def _fusion_reader(self) -> SceneReader:
+        """The reader of the bands the fusion reads itself (the physics-only model needs none)."""
+        if self._own_reader is None:
+            self._own_reader = (
+                self.reader
+                if self._own == self.plan.bands
+                else open_scene(
+                    self._scene,
+                    product=self._product,
+                    model_bands=self._own,
+                    surface_temperature=True,
+                )  # fmt: skip
+            )
+        return self._own_reader
+
     def _strip(self, row_off: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
         """The raw bands of a strip and where they are valid: read ahead, or read now."""
         ahead, self._ahead = self._ahead, None
@@ -252,33 +260,27 @@ class PhysicsStage:
             return ahead[1].result()
         if ahead is not None:
             ahead[1].cancel()
-        return self._own_reader.read_raw(row_off, 0, rows, self._own_reader.width)
+        reader = self._fusion_reader()
+        return reader.read_raw(row_off, 0, rows, reader.width)
 
     def _read_ahead(self, row_off: int, rows: int) -> None:
-        rows = min(rows, self._own_reader.height - row_off)
+        reader = self._fusion_reader()
+        rows = min(rows, reader.height - row_off)
         if rows <= 0:
             return
-        width = self._own_reader.width
-        future = self._pool.submit(_timed, self._own_reader.read_raw, row_off, 0, rows, width)
+        read_raw = timed("physics")(reader.read_raw)
+        future = self._pool.submit(read_raw, row_off, 0, rows, reader.width)
         self._ahead = ((row_off, rows), future)
-
-    def _read(
-        self, reader: SceneReader, bands: tuple[int, ...], row_off: int, rows: int
-    ) -> tuple[Bands, np.ndarray]:
-        stack, valid = reader.read(row_off, 0, rows, reader.width)
-        return Bands.from_stack(stack, bands, self.plan.temperature_kind), valid
 
 
 def _split_bands(
-    scene: Scene,
     plan: PhysicsPlan,
-    product: str,
     reader: SceneReader,
     network: SceneReader | None,
     network_bands: tuple[int, ...],
-) -> tuple[dict[int, int], tuple[int, ...], SceneReader]:
-    """The fusion bands taken from the network's strips (band -> its channel there), those
-    the stage reads, and its reader for them.
+) -> tuple[dict[int, int], tuple[int, ...]]:
+    """The fusion bands taken from the network's strips (band -> its channel there), and
+    those the stage reads itself.
 
     SWIR2 (B7) serves the statistics only. A reflectance band the network reads at the
     same product level is taken from its strips rather than decompressed twice; the
@@ -291,22 +293,12 @@ def _split_bands(
         for i, b in enumerate(network_bands)
         if same_level and b in wanted and b != THERMAL_BAND
     }
-    own = tuple(b for b in wanted if b not in shared)
-    if own == plan.bands:
-        return shared, own, reader
-    own_reader = open_scene(scene, product=product, model_bands=own, surface_temperature=True)
-    return shared, own, own_reader
+    return shared, tuple(b for b in wanted if b not in shared)
 
 
 def _named(stack: np.ndarray, numbers: tuple[int, ...]) -> dict[str, np.ndarray]:
     """The bands of a (B, ...) reflectance stack by the names :class:`Bands` gives them."""
     return {LANDSAT_NUMBERS[n]: band for n, band in zip(numbers, stack, strict=True)}
-
-
-def _timed(function: Callable[..., T], *args: object) -> T:
-    """``function(*args)`` timed as the physics stage, on the stage's thread."""
-    with stage("physics"):
-        return function(*args)
 
 
 def sample_statistics(reader: SceneReader, plan: PhysicsPlan) -> SceneStatistics:
