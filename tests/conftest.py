@@ -166,3 +166,13 @@ def tiny_disk(tmp_path: Path):
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def float32_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the CPU models in float32 torch, for tests that hold a result to its arithmetic.
+
+    ``auto`` runs bfloat16 on CPUs with AMX (held to float32 within its own tolerance in
+    tests/engine/models/test_onnx_backend.py).
+    """
+    monkeypatch.setenv("CLOUD_FCN_CPU_BACKEND", "torch")

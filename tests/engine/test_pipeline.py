@@ -33,6 +33,10 @@ from tests.conftest import brightness_probability, write_geotiff
 LANDSAT_ORDER = (2, 1, 0, 3)  # B2, B3, B4, B5 stack -> red, green, blue, NIR
 
 
+# The pipeline's arithmetic is held to float32 torch's (see the fixture).
+pytestmark = pytest.mark.usefixtures("float32_torch")
+
+
 def synthetic_scene(height: int = 150, width: int = 170, seed: int = 0) -> np.ndarray:
     """A TOA stack (B2, B3, B4, B5) with bright blobs and a fill border."""
     rng = np.random.default_rng(seed)
@@ -64,13 +68,6 @@ class ArrayReader:
     def read_raw(self, row_off: int, col_off: int, height: int, width: int):
         rows, cols = slice(row_off, row_off + height), slice(col_off, col_off + width)
         return self.reflectance[:, rows, cols].copy(), self.valid[rows, cols].copy()
-
-
-@pytest.fixture(autouse=True)
-def float32_torch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests hold the pipeline's arithmetic to float32 torch's: bfloat16, which auto
-    takes on AMX CPUs, is held to it in tests/engine/models/test_onnx_backend.py."""
-    monkeypatch.setenv("CLOUD_FCN_CPU_BACKEND", "torch")
 
 
 @pytest.fixture(scope="module")

@@ -30,16 +30,10 @@ from tests.onnx_models import RGBN_WEIGHTS, SAMPLE, export_bundled, with_metadat
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
-pytestmark = pytest.mark.qgis
+# The ONNX export is held to float32 torch (see the fixture).
+pytestmark = [pytest.mark.qgis, pytest.mark.usefixtures("float32_torch")]
 
 ALG = "cloud_fcn:detectclouds"
-
-
-@pytest.fixture(autouse=True)
-def float32_torch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ONNX export is held to float32 torch; auto would run bfloat16 on AMX CPUs
-    (held to float32 in tests/engine/models/test_onnx_backend.py)."""
-    monkeypatch.setenv("CLOUD_FCN_CPU_BACKEND", "torch")
 
 
 @pytest.fixture(scope="module")

@@ -19,16 +19,13 @@ pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 
+# The ONNX export is held to float32 torch (see the fixture).
+pytestmark = pytest.mark.usefixtures("float32_torch")
+
+
 def export(*args: object) -> subprocess.CompletedProcess:
     command = [sys.executable, str(REPO_ROOT / "scripts" / "export_onnx.py"), *map(str, args)]
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture(autouse=True)
-def float32_torch(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The ONNX export is held to float32 torch; auto would run bfloat16 on AMX CPUs
-    (held to float32 in tests/engine/models/test_onnx_backend.py)."""
-    monkeypatch.setenv("CLOUD_FCN_CPU_BACKEND", "torch")
 
 
 @pytest.fixture(scope="module")

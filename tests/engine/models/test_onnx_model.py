@@ -63,10 +63,8 @@ class TestSameAsTorch:
         for field in ("bands", "mean", "std", "threshold", "tile_size", "overlap"):
             assert getattr(onnx_meta, field) == getattr(torch_meta, field), field
 
-    def test_demo_scene_mask_matches_torch(
-        self, exported: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        monkeypatch.setenv("CLOUD_FCN_CPU_BACKEND", "torch")  # float32 torch, not bfloat16
+    @pytest.mark.usefixtures("float32_torch")
+    def test_demo_scene_mask_matches_torch(self, exported: Path, tmp_path: Path) -> None:
         results = {}
         for name, weights in (("torch", RGBN_WEIGHTS), ("onnx", exported)):
             params = DetectionParams(
