@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from osgeo import ogr
 
-from cloud_fcn_plugin.engine.errors import CanceledError, OutputExistsError
+from cloud_fcn_plugin.engine.errors import CanceledError, OutputExistsError, ParameterError
 from cloud_fcn_plugin.engine.outputs.polygons import POLYGON_LAYER, AtomicPolygonWriter
-from tests.engine.outputs.test_refine import grid, write_mask
+from tests.engine.outputs.masks import grid, write_mask
 
+PIXEL = 30.0
 AUDIT = Path(__file__).resolve().parents[3].parent / "shared" / "audit" / "gpkg_wal.py"
 
 
@@ -53,6 +54,38 @@ def keep(tmp_path: Path) -> Path:
         layer.CreateFeature(feature)
     dataset = None
     return path
+
+
+class TestPolygons:
+    def test_one_polygon_per_patch_with_pixels_and_square_metres(self, tmp_path):
+        mask = write_mask(tmp_path / "mask.tif", grid("""
+            # # # . . .
+            # # # . # .
+            . . . . # #
+            x x . . . .
+        """))  # fmt: skip
+        out = tmp_path / "clouds.gpkg"
+        with AtomicPolygonWriter(out) as writer:
+            assert writer.write(mask) == 2
+            assert not out.exists()
+            writer.commit()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["clouds.gpkg", "mask.tif"]
+        dataset = ogr.Open(str(out))
+        layer = dataset.GetLayerByName(POLYGON_LAYER)
+        assert layer.GetSpatialRef().GetAuthorityCode(None) == "32618"
+        found = sorted(
+            (f.GetField("pixels"), f.GetField("area_m2"), f.GetGeometryRef().GetEnvelope())
+            for f in layer
+        )
+        x0, y0 = 600000.0, 4500000.0
+        assert found == [
+            (3, 3 * PIXEL**2, (x0 + 4 * PIXEL, x0 + 6 * PIXEL, y0 - 3 * PIXEL, y0 - PIXEL)),
+            (6, 6 * PIXEL**2, (x0, x0 + 3 * PIXEL, y0 - 2 * PIXEL, y0)),
+        ]
+
+    def test_wrong_extension_is_refused(self, tmp_path):
+        with pytest.raises(ParameterError, match="GeoPackage"):
+            AtomicPolygonWriter(tmp_path / "clouds.shp")
 
 
 class TestByLayer:
