@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="pixel size factor range (1 = 30 m, 4 = 120 m)")
     add("--mix-prob", type=float, default=aug.mix_prob,
         help="probability of cut-and-paste of real cloud/clear areas")
+    add("--synthetic-prob", type=float, default=aug.synthetic_prob,
+        help="probability of a synthetic cloud and its shadow (fractal transparency, the "
+        "spectrum of another patch's real cloud)")
     add = parser.add_argument_group("run").add_argument
     add("--out", type=Path, default=None, help="output folder (required to train)")
     add("--recalibrate", type=Path, default=None, metavar="CHECKPOINT",
@@ -211,7 +214,7 @@ def augment_config(args: argparse.Namespace) -> AugmentConfig:
     return AugmentConfig(
         gain_toa=args.gain_toa, gain_l1=args.gain_l1, band_jitter=args.band_jitter,
         noise=args.noise, scale_prob=args.scale_prob, scale_range=args.scale_range,
-        mix_prob=args.mix_prob,
+        mix_prob=args.mix_prob, synthetic_prob=args.synthetic_prob,
     )  # fmt: skip
 
 

@@ -8,6 +8,8 @@ means on a satellite: a different sun elevation or calibration. The steps:
   too, so a coarse pixel's target is its cloud fraction;
 * cut-and-paste mixing: real cloud (or real clear ground) from another patch
   is pasted through its own mask, cut by a smooth random blob;
+* synthetic clouds: real cloud spectra seen through fractal transparency maps, with
+  their cast shadows (:mod:`.synthetic_clouds`);
 * flips and 90-degree rotations (the imagery has no preferred orientation);
 * brightness gain: Level-1 reflectance without sun-angle correction is TOA
   times ``sin(sun elevation)``, so the same ground appears up to about twice as
@@ -24,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ParameterError
+from .synthetic_clouds import add_synthetic_cloud
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,8 @@ class AugmentConfig:
         scale_prob: probability of scale jitter.
         scale_range: output pixel size over input pixel size (1 = 30 m, 4 = 120 m).
         mix_prob: probability of pasting cloud or clear ground from another patch.
+        synthetic_prob: probability of a synthetic cloud (and its shadow) with the
+            spectrum of another patch's cloud.
         max_reflectance: clip after the gain (Level-1 DN saturate near 1.21).
     """
 
@@ -87,6 +92,7 @@ class AugmentConfig:
     scale_prob: float = 0.3
     scale_range: tuple[float, float] = (0.8, 4.0)
     mix_prob: float = 0.3
+    synthetic_prob: float = 0.0
     max_reflectance: float = 1.6
 
     @classmethod
@@ -101,6 +107,7 @@ class AugmentConfig:
             noise=0.0,
             scale_prob=0.0,
             mix_prob=0.0,
+            synthetic_prob=0.0,
         )
 
     def __post_init__(self) -> None:
@@ -110,7 +117,7 @@ class AugmentConfig:
                 raise ParameterError(
                     f"Augmentation {name} must be 0 < low <= high, got {low}, {high}."
                 )
-        for name in ("scale_prob", "mix_prob"):
+        for name in ("scale_prob", "mix_prob", "synthetic_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ParameterError(f"Augmentation {name} must be a probability in 0..1.")
 
@@ -257,7 +264,8 @@ def augment(
         size: output edge in pixels.
         rng: random generator.
         config: augmentation knobs.
-        donor: another patch for cut-and-paste mixing (skipped if ``None``).
+        donor: another patch for cut-and-paste mixing and the spectrum of synthetic
+            clouds (both skipped if ``None``).
     """
     scale = 1.0
     if rng.random() < config.scale_prob:
@@ -268,5 +276,8 @@ def augment(
     patch = random_crop(source, size, rng, scale)
     if donor is not None and rng.random() < config.mix_prob:
         patch = paste(patch, random_crop(donor, size, rng, scale), rng)
+    # Drawn only when asked for, so recipes without it keep their random sequence.
+    if donor is not None and config.synthetic_prob > 0 and rng.random() < config.synthetic_prob:
+        patch = add_synthetic_cloud(patch, donor, rng)
     patch = flip_rotate(patch, rng, config)
     return radiometric(patch, rng, config)
