@@ -25,6 +25,9 @@ from rasterio.transform import from_origin
 
 PATCH = 256  # side of the mosaic pieces
 BLOCK = 256  # GeoTIFF block side, as in USGS Landsat Collection 2 COGs
+#: Internal overviews of a Collection 2 COG band file (LSDS-1388): halvings down to
+#: a few hundred pixels.
+OVERVIEW_FACTORS = (2, 4, 8, 16)
 TILT_DEG = 13.0  # WRS-2 scenes are tilted by about this much at mid latitudes
 FOOTPRINT_SIDE = 0.8  # footprint side as a fraction of the grid side: ~36 % fill
 L1_GAIN, L1_OFFSET = 2.0e-5, -0.1
@@ -217,10 +220,13 @@ def _biome_product_patches(data_dir: Path, template: str) -> list[np.ndarray]:
     return patches
 
 
-def build_product(folder: Path, size: int, data_dir: Path, seed: int = 0) -> SceneInfo:
+def build_product(
+    folder: Path, size: int, data_dir: Path, seed: int = 0, overviews: bool = True
+) -> SceneInfo:
     """Write a ``size`` x ``size`` Level-1 product folder (B2-B7, B9, B10 and an MTL).
 
-    The band files are tiled (256 px blocks), DEFLATE-compressed uint16 GeoTIFFs, as in
+    The band files are tiled (256 px blocks), DEFLATE-compressed uint16 GeoTIFFs with
+    internal overviews (averaged; ``overviews=False``: none, as in Collection 1), as in
     a USGS Collection 2 product; their content is the same kind of mosaic of real L8
     Biome patches as :func:`build_scene`, inside the same tilted footprint. The MTL is
     the shared 30 m product's with this product's ID and the sun at 90 degrees, so its
@@ -263,6 +269,8 @@ def build_product(folder: Path, size: int, data_dir: Path, seed: int = 0) -> Sce
             window = rasterio.windows.Window(0, row_off, size, height)
             for dataset, band in zip(datasets, strip, strict=True):
                 dataset.write(band, 1, window=window)
+        for dataset in datasets if overviews else ():
+            dataset.build_overviews(list(OVERVIEW_FACTORS), rasterio.enums.Resampling.average)
     finally:
         for dataset in datasets:
             dataset.close()

@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
-from rasterio.enums import ColorInterp
+from rasterio.enums import ColorInterp, Resampling
 from rasterio.windows import Window
 
 from ..errors import BandMismatchError, InputReadError, ParameterError, UnsupportedDataError
@@ -213,6 +213,47 @@ class SceneReader:
         for band in reflectance:  # 2-D masks per band: 5 times faster than [:, fill]
             band[fill] = 0.0
         return reflectance
+
+    def overview_factor(self, most: int) -> int | None:
+        """The largest decimation of at most ``most`` that every band file stores as an
+        overview (USGS Collection 2 band files are Cloud Optimized GeoTIFFs with
+        internal overviews), None if they share none."""
+        with self._lock:
+            shared = set.intersection(*(set(ds.overviews(i)) for ds, i in self._sources))
+        fitting = [f for f in shared if 1 < f <= most]
+        return max(fitting) if fitting else None
+
+    def read_overview(self, factor: int) -> tuple[np.ndarray, np.ndarray]:
+        """The whole scene from the band files' overviews of ``factor`` (C, h, w), as stored,
+        and where it holds data.
+
+        An overview made by averaging mixes fill into the pixels at the footprint's edge,
+        so the pixels next to fill count as fill too.
+
+        Raises:
+            InputReadError: an overview cannot be read.
+        """
+        shape = (-(-self.height // factor), -(-self.width // factor))
+        try:
+            with self._lock, stage("read"):
+                raw = np.stack(
+                    [
+                        ds.read(i, out_shape=shape, resampling=Resampling.nearest)
+                        for ds, i in self._sources
+                    ]
+                )
+        except GDAL_ERRORS as exc:
+            raise InputReadError(
+                f"Reading the 1:{factor} overview of {self.info.path} failed: {exc}. "
+                "The file may be truncated or corrupt: download it again."
+            ) from exc
+        valid = self.valid(raw)
+        inner = valid.copy()
+        inner[1:] &= valid[:-1]
+        inner[:-1] &= valid[1:]
+        inner[:, 1:] &= valid[:, :-1]
+        inner[:, :-1] &= valid[:, 1:]
+        return raw, inner
 
     def read_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Read the whole scene; meant for small patches (training, tests)."""

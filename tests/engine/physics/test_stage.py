@@ -17,9 +17,11 @@ from cloud_fcn_plugin.engine.errors import (
     UnsupportedDataError,
 )
 from cloud_fcn_plugin.engine.params import DetectionParams
+from cloud_fcn_plugin.engine.physics import stage as physics_stage
 from cloud_fcn_plugin.engine.physics.stage import LEVEL1_FUSION, LEVEL2_FUSION, plan_fusion
 from cloud_fcn_plugin.engine.pipeline import detect_clouds
 from cloud_fcn_plugin.engine.scene.opened import open_input
+from cloud_fcn_plugin.engine.scene.reader import open_scene
 from cloud_fcn_plugin.engine.scene.scaling import scaling_for
 from tests.conftest import REPO_ROOT
 
@@ -146,3 +148,49 @@ class TestStageThreads:
         with pytest.raises(InputReadError, match=broken.name):
             detect_clouds(product, tmp_path / "mask.tif", DetectionParams())
         assert [p.name for p in tmp_path.iterdir()] == ["product"]  # no mask, no partial
+
+
+class TestPrePass:
+    """The scene's statistics from the band files' overviews where a product has them."""
+
+    @pytest.fixture
+    def products(self, data_dir, tmp_path, monkeypatch):
+        """The benchmark's Level-1 product (real Biome patches), with and without overviews."""
+        monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
+        from benchmark_scene import build_product
+
+        return tuple(
+            build_product(tmp_path / f"p{kept}", 640, data_dir, overviews=kept).path
+            for kept in (False, True)
+        )
+
+    def _statistics(self, folder, monkeypatch, spy=None):
+        # A 640-row scene stands in for a 7,800-row one: sampled, not read whole.
+        monkeypatch.setattr(physics_stage, "_SAMPLE_ROWS", 256)
+        scene = open_input(folder)
+        plan = plan_fusion(scene, "l1", "rgbn", "auto")
+        with open_scene(scene, model_bands=plan.bands, surface_temperature=True) as reader:
+            if spy is not None:
+                monkeypatch.setattr(reader, "read_raw", spy(reader.read_raw))
+            return reader.overview_factor(8), physics_stage.sample_statistics(reader, plan)
+
+    def test_overviews_give_the_statistics_of_the_full_resolution_sample(
+        self, products, monkeypatch
+    ):
+        windows_read = []
+
+        def spy(read_raw):
+            def counted(*args):
+                windows_read.append(args)
+                return read_raw(*args)
+
+            return counted
+
+        without, with_overviews = products
+        none, sampled = self._statistics(without, monkeypatch)
+        eight, from_overviews = self._statistics(with_overviews, monkeypatch, spy)
+        assert (none, eight) == (None, 8) and windows_read == []
+        assert from_overviews.t_low == pytest.approx(sampled.t_low, abs=1.0)
+        assert from_overviews.t_high == pytest.approx(sampled.t_high, abs=1.0)
+        for name in ("land_brightness", "land_brightness_low", "land_threshold"):
+            assert getattr(from_overviews, name) == pytest.approx(getattr(sampled, name), rel=0.1)

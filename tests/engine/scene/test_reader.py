@@ -381,6 +381,41 @@ class TestSceneReaderSynthetic:
             np.testing.assert_array_equal(results[0][0], reader.read_all()[0])
 
 
+class TestOverviews:
+    """The decimated view the physics pre-pass reads from Collection 2 COG overviews."""
+
+    @staticmethod
+    def with_overviews(path: Path, factors: list[int]) -> Path:
+        with rasterio.open(path, "r+") as dataset:
+            dataset.build_overviews(factors, rasterio.enums.Resampling.average)
+        return path
+
+    def test_no_overviews_none_used(self, tmp_path: Path) -> None:
+        with open_scene(write_raster(tmp_path / "x.tif", dn_stack(4, (64, 64)))) as reader:
+            assert reader.overview_factor(8) is None
+
+    def test_the_largest_factor_every_band_file_has(self, tmp_path: Path) -> None:
+        data = dn_stack(4, (64, 64))
+        folder = product_folder(tmp_path / "p", (2, 3, 4, 5), "LC08_L1TP_B{}.TIF", data)
+        for band, factors in ((2, [2, 4, 8]), (3, [2, 4, 8, 16]), (4, [2, 4]), (5, [4, 8])):
+            self.with_overviews(folder / f"LC08_L1TP_B{band}.TIF", factors)
+        with open_scene(folder) as reader:
+            assert reader.overview_factor(8) == 4
+            assert reader.overview_factor(3) is None
+
+    def test_pixels_next_to_fill_are_fill_in_an_averaged_overview(self, tmp_path: Path) -> None:
+        data = np.full((4, 64, 64), 20000, np.uint16)
+        data[:, :, :20] = 0  # fill on the left, its edge inside an overview pixel
+        path = self.with_overviews(write_raster(tmp_path / "x.tif", data), [2, 4, 8])
+        with open_scene(path, bands=(3, 2, 1, 4)) as reader:
+            raw, valid = reader.read_overview(8)
+        assert raw.shape == (4, 8, 8) and valid.shape == (8, 8)
+        # Overview column 2 averages fill and data (pixels 16-23): not 0, but next to fill.
+        assert (raw[:, :, 2] == 10000).all()
+        assert not valid[:, :3].any() and valid[:, 3:].all()
+        assert (raw[:, :, 3:] == 20000).all()
+
+
 class TestProductFolderOfBandFile:
     def test_single_band_on_the_siblings_grid_is_a_band(self, tmp_path: Path) -> None:
         from cloud_fcn_plugin.engine.scene.reader import product_folder_of
