@@ -15,7 +15,8 @@ from cloud_fcn_plugin.engine.physics.shadow import (
     match_shadows_coarse,
     potential_shadow,
 )
-from cloud_fcn_plugin.engine.physics.shadow_match import cloud_objects, offsets_along
+from cloud_fcn_plugin.engine.physics.shadow_cast import block_any, block_expand
+from cloud_fcn_plugin.engine.physics.shadow_match import _rows_cols, cloud_objects, offsets_along
 
 SIDE = 256
 
@@ -231,3 +232,23 @@ def test_real_small_cumulus_patch(data_dir):
     assert result.estimated and result.mask.any(), result.note
     assert jaccard(result.mask, truth) > 0.55, result.note
     assert not (result.mask & cloud).any()
+
+
+class TestGrids:
+    @pytest.mark.parametrize("shape", [(8, 8), (9, 7), (1, 5)])
+    @pytest.mark.parametrize("factor", [1, 2, 3])
+    def test_block_expand_repeats_each_coarse_pixel_over_its_block(self, shape, factor):
+        coarse = np.random.default_rng(0).random(block_any(np.zeros(shape), factor).shape) < 0.5
+        expected = np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)
+        np.testing.assert_array_equal(
+            block_expand(coarse, factor, shape), expected[: shape[0], : shape[1]]
+        )
+
+    def test_rows_and_columns_of_flat_indices_in_32_and_64_bits(self):
+        flat = np.array([0, 5, 7801, 7800 * 7800 - 1])
+        rows, cols = _rows_cols(flat, (7800, 7800))
+        assert rows.dtype == cols.dtype == np.int32
+        assert rows.tolist() == [0, 0, 1, 7799] and cols.tolist() == [0, 5, 1, 7799]
+        # A grid of more than 2**31 pixels: flat indices past 32 bits, rows and columns within.
+        rows, cols = _rows_cols(np.array([3 * 10**9 + 7]), (60_000, 60_000))
+        assert (rows.tolist(), cols.tolist()) == ([50_000], [7])
