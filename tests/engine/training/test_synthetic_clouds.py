@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -119,13 +121,13 @@ def test_probability_zero_tosses_no_coin_so_older_recipes_keep_their_sequence() 
     tosses = []
     for probability in (0.0, 0.5):
         rng = CountingRng(6)
-        config = AugmentConfig(**{**off.__dict__, "synthetic_prob": probability})
+        config = replace(off, synthetic_prob=probability)
         augment(clear_patch(), 64, rng, config, donor=cloudy_donor())
         tosses.append(rng.coin_tosses)
     assert tosses == [2, 3]  # scale jitter and mixing; the synthetic cloud only when asked
 
 
 def test_augment_adds_synthetic_cloud_when_asked() -> None:
-    config = AugmentConfig(**{**AugmentConfig.off().__dict__, "synthetic_prob": 1.0})
+    config = replace(AugmentConfig.off(), synthetic_prob=1.0)
     out = augment(clear_patch(), SIZE, np.random.default_rng(7), config, donor=cloudy_donor())
     assert out.target.max() == 1.0
