@@ -234,19 +234,14 @@ class SceneReader:
             InputReadError: an overview cannot be read.
         """
         shape = (-(-self.height // factor), -(-self.width // factor))
-        try:
-            with self._lock, stage("read"):
-                raw = np.stack(
-                    [
-                        ds.read(i, out_shape=shape, resampling=Resampling.nearest)
-                        for ds, i in self._sources
-                    ]
-                )
-        except GDAL_ERRORS as exc:
-            raise InputReadError(
-                f"Reading the 1:{factor} overview of {self.info.path} failed: {exc}. "
-                "The file may be truncated or corrupt: download it again."
-            ) from exc
+        bands = []
+        with self._lock, stage("read"):
+            for dataset, index in self._sources:
+                with reading(Path(dataset.name)):  # a damaged overview: one line naming the file
+                    bands.append(
+                        dataset.read(index, out_shape=shape, resampling=Resampling.nearest)
+                    )
+        raw = np.stack(bands)
         valid = self.valid(raw)
         inner = valid.copy()
         inner[1:] &= valid[:-1]

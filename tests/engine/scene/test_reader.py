@@ -416,6 +416,20 @@ class TestOverviews:
         assert (raw[:, :, 3:] == 20000).all()
 
 
+    def test_a_damaged_overview_is_one_line_naming_its_file(self, tmp_path: Path) -> None:
+        with rasterio.Env(COMPRESS_OVERVIEW="DEFLATE"):  # garbage then fails to decode
+            path = self.with_overviews(write_raster(tmp_path / "x.tif", dn_stack(4, (64, 64))), [8])
+        with rasterio.open(path) as dataset:
+            offset = int(dataset.get_tag_item("BLOCK_OFFSET_0_0", "TIFF", bidx=1, ovr=0))
+            size = int(dataset.get_tag_item("BLOCK_SIZE_0_0", "TIFF", bidx=1, ovr=0))
+        with path.open("r+b") as file:
+            file.seek(offset)
+            file.write(b"\xff" * size)
+        failure = pytest.raises(InputReadError, match=r"Reading .*x\.tif failed .*download")
+        with open_scene(path, bands=(3, 2, 1, 4)) as reader, failure:
+            reader.read_overview(8)
+
+
 class TestProductFolderOfBandFile:
     def test_single_band_on_the_siblings_grid_is_a_band(self, tmp_path: Path) -> None:
         from cloud_fcn_plugin.engine.scene.reader import product_folder_of
