@@ -108,9 +108,8 @@ def add_synthetic_cloud(
     darkening = 1.0 - rng.uniform(0.3, 0.7) * shadow
     reflectance = patch.reflectance * darkening[None]
     reflectance = (1.0 - alpha[None]) * reflectance + alpha[None] * cloud
-    for band in patch.thermal:  # cloud tops are colder than the ground
-        cooled = patch.reflectance[band] - alpha * rng.uniform(5.0, 40.0)
-        reflectance[band] = np.where(alpha > 0, cooled, patch.reflectance[band])
+    for band in patch.thermal:  # not blended: cloud tops are colder than the ground
+        reflectance[band] = patch.reflectance[band] - alpha * rng.uniform(5.0, 40.0)
     reflectance = np.where(patch.valid[None], reflectance, 0.0).astype(np.float32)
 
     labels = patch.labels()
