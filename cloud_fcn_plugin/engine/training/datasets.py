@@ -20,16 +20,17 @@ Layouts:
 from __future__ import annotations
 
 import csv
+import io
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import rasterio
 
 from ..errors import InputNotFoundError, InputReadError, ParameterError
+from ..files.gate import LIST_BYTES, read_small_text
+from ..files.gdal_read import open_raster, reading
 from ..scene.bands import MODEL_BANDS
 from ..scene.reader import SceneReader, open_scene
 from .augment import Patch
@@ -158,14 +159,14 @@ class PatchSpec:
 
 
 def read_band(path: Path) -> np.ndarray:
-    """Read the first band of a raster (labels are never georeferenced here)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            with rasterio.open(path) as src:
-                return src.read(1)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputReadError(f"Cannot read {path}: {exc}; check the file.") from exc
+    """Read the first band of a raster (a label), through the engine's file gate.
+
+    Raises:
+        InputNotFoundError, InputReadError: one line naming the file (a FIFO, a system
+            file, a truncated raster), as for any input of a run.
+    """
+    with open_raster(path) as src, reading(path):
+        return src.read(1)
 
 
 def _require_dir(path: Path, what: str) -> Path:
@@ -180,8 +181,8 @@ def _rasters(folder: Path) -> dict[str, Path]:
 
 def read_patch_list(csv_path: Path) -> list[str]:
     """Patch names listed in a 38-Cloud/95-Cloud CSV (one column, header ``name``)."""
-    with open(csv_path, newline="", encoding="utf-8") as handle:
-        rows = [row[0].strip() for row in csv.reader(handle) if row and row[0].strip()]
+    text = read_small_text(csv_path, "the patch list", LIST_BYTES)
+    rows = [row[0].strip() for row in csv.reader(io.StringIO(text)) if row and row[0].strip()]
     return [r for r in rows if r.lower() != "name"]
 
 

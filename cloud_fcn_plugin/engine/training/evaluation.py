@@ -9,16 +9,15 @@ padding is removed, and each whole scene is compared with
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import rasterio
 
 from ..errors import InputReadError
+from ..files.gdal_read import open_raster
 from ..inference.predictor import Predictor
 from ..inference.whole_scene import predict_scene
 from .datasets import PatchSpec, assemble_scene, cloud38_scene_truth, group_by_scene, read_band
@@ -103,14 +102,9 @@ def check_pairs(specs: Sequence[PatchSpec]) -> None:
 
 
 def raster_size(path: Path) -> tuple[int, int]:
-    """Width and height of a raster, from its header only."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            with rasterio.open(path) as src:
-                return src.width, src.height
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputReadError(f"Cannot read {path}: {exc}; check the file.") from None
+    """Width and height of a raster, from its header only (opened through the file gate)."""
+    with open_raster(path) as src:
+        return src.width, src.height
 
 
 def evaluate_patches(

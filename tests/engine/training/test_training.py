@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from cloud_fcn_plugin.engine.errors import OutputNotWritableError, ParameterError, WeightsError
+from cloud_fcn_plugin.engine.errors import (
+    InputReadError,
+    OutputNotWritableError,
+    ParameterError,
+    WeightsError,
+)
 from cloud_fcn_plugin.engine.inference.predictor import load_predictor
 from cloud_fcn_plugin.engine.inference.whole_scene import predict_scene
 from cloud_fcn_plugin.engine.scene.scaling import to_reflectance
@@ -32,6 +38,8 @@ from cloud_fcn_plugin.engine.training.datasets import (
     cloud38_patches,
     group_by_scene,
     parse_patch_name,
+    read_band,
+    read_patch_list,
 )
 from cloud_fcn_plugin.engine.training.losses import CloudLoss, masked_bce_loss, soft_jaccard_loss
 from cloud_fcn_plugin.engine.training.patches import PatchBank
@@ -39,6 +47,7 @@ from cloud_fcn_plugin.engine.training.schedule import LrSchedule
 from cloud_fcn_plugin.engine.training.state import load_train_state, save_train_state
 from cloud_fcn_plugin.engine.training.trainer import Trainer
 from cloud_fcn_plugin.engine.training.validation import GainReader
+from tests.conftest import write_geotiff
 
 # A Biome training patch with cloud, thin cloud, shadow and clear ground.
 MIXED_PATCH = "Shrubland_00_0614"
@@ -201,6 +210,24 @@ class TestDatasets:
     def test_missing_folder_raises(self, tmp_path):
         with pytest.raises(FileNotFoundError, match="does not exist"):
             biome_patches(tmp_path)
+
+    def test_labels_and_patch_lists_pass_the_file_gate(self, tmp_path):
+        """A FIFO where a label or a patch list should be: one line, never a hang."""
+        fifo = tmp_path / "gt_patch.tif"
+        os.mkfifo(fifo)
+        with pytest.raises(InputReadError, match="gt_patch.tif"):
+            read_band(fifo)
+        listing = tmp_path / "training_patches_38-Cloud.csv"
+        os.mkfifo(listing)
+        with pytest.raises(InputReadError, match="training_patches_38-Cloud.csv"):
+            read_patch_list(listing)
+
+    def test_a_truncated_label_is_one_line(self, tmp_path):
+        label = tmp_path / "gt.tif"
+        write_geotiff(label, np.zeros((1, 64, 64), np.uint8))
+        label.write_bytes(label.read_bytes()[:300])
+        with pytest.raises(InputReadError, match="gt.tif"):
+            read_band(label)
 
 
 class TestSceneReassembly:
