@@ -9,6 +9,8 @@ Examples:
     # A cross-validation of scripts/train.py --folds K, scored again from its
     # out-of-fold predictions (per fold, per biome; --threshold adds a fixed one)
     python scripts/evaluate.py cv:runs/unet/cv --threshold 0.5
+    # Three seeds of one recipe averaged (an ensemble, still out of fold)
+    python scripts/evaluate.py cv:runs/a_s0/cv,runs/a_s1/cv,runs/a_s2/cv
 
 Datasets: ``biome:PATH``, ``38cloud:PATH`` (training layout, per-patch truth),
 ``38cloud-test:PATH`` (test layout, whole-scene truth), ``pairs:IMAGES,MASKS``,
@@ -33,6 +35,7 @@ from one_line import run_with_one_line_errors
 from cloud_fcn_plugin.engine.errors import OutputNotWritableError, ParameterError
 from cloud_fcn_plugin.engine.inference.predictor import load_predictor
 from cloud_fcn_plugin.engine.training.crossval import (
+    average_out_of_fold,
     cv_report,
     load_cross_validation,
     report_markdown,
@@ -71,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "dataset",
         help="biome:PATH, 38cloud:PATH, 38cloud-test:PATH, pairs:IMAGES,MASKS, PATH, or "
-        "cv:FOLDER (the cv/ folder of train.py --folds)",
+        "cv:FOLDER (the cv/ folder of train.py --folds; cv:A,B,... their average)",
     )
     parser.add_argument(
         "--weights", type=Path, default=None, help="checkpoint (default: the bundled weights)"
@@ -207,10 +210,15 @@ def write_outputs(evaluation: Evaluation, title: str, args: argparse.Namespace) 
 
 
 def run_cross_validation(args: argparse.Namespace) -> None:
-    """Score a cross-validation folder's out-of-fold predictions; print and write the tables."""
-    root = Path(args.dataset.partition(":")[2])
+    """Score a cross-validation folder's out-of-fold predictions (several, comma-separated:
+    their average, an ensemble); print and write the tables."""
+    roots = [Path(p) for p in args.dataset.partition(":")[2].split(",") if p]
     check_out_dir(args.out_dir)
-    report = cv_report(*load_cross_validation(root), fixed=args.threshold)
+    loaded = [load_cross_validation(root) for root in roots]
+    results, folds = loaded[0]
+    if len(loaded) > 1:
+        results = average_out_of_fold([run for run, _ in loaded])
+    report = cv_report(results, folds, fixed=args.threshold)
     text = report_markdown(report)
     print(text)
     if args.out_dir:

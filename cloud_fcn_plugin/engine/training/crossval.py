@@ -451,6 +451,41 @@ def load_cross_validation(root: Path) -> tuple[list[OutOfFold], list[list[str]]]
     return results, folds
 
 
+def average_out_of_fold(runs: Sequence[Sequence[OutOfFold]]) -> list[OutOfFold]:
+    """An ensemble of cross-validations: each patch's probabilities averaged over ``runs``.
+
+    The runs must have predicted the same patches, at the same gains, in the same folds
+    (the same recipe with other seeds, or recipes that add groups of their own: only the
+    patches every run predicted are kept), so that every average is out of fold.
+
+    Raises:
+        ParameterError: no patch is common to the runs, or a patch was held out by
+            different folds in different runs.
+    """
+    keyed = [{(r.name, r.gain): r for r in run} for run in runs]
+    common = [key for key in keyed[0] if all(key in other for other in keyed[1:])]
+    if not common:
+        raise ParameterError("These cross-validations share no patch: nothing to average.")
+    averaged = []
+    for key in common:
+        members = [run[key] for run in keyed]
+        if len({m.fold for m in members}) > 1:
+            raise ParameterError(
+                f"{key[0]} is held out by different folds in these cross-validations: "
+                "an average would not be out of fold. Average runs with the same folds."
+            )
+        shadows = [m.shadow for m in members]
+        shadow = None if any(s is None for s in shadows) else np.mean(shadows, axis=0)
+        averaged.append(
+            replace(
+                members[0],
+                probability=np.mean([m.probability for m in members], axis=0),
+                shadow=shadow,
+            )
+        )
+    return averaged
+
+
 def stamp_checkpoint(path: Path, report: dict[str, Any]) -> None:
     """Give a checkpoint the out-of-fold threshold and the cross-validated figures.
 

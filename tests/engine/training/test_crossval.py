@@ -10,6 +10,7 @@ import pytest
 from cloud_fcn_plugin.engine.errors import ParameterError
 from cloud_fcn_plugin.engine.training.crossval import (
     OutOfFold,
+    average_out_of_fold,
     choose_threshold,
     cv_report,
     load_out_of_fold,
@@ -115,3 +116,23 @@ class TestScoring:
         np.testing.assert_array_equal(loaded[0].probability, results[0].probability)
         np.testing.assert_array_equal(loaded[0].truth, results[0].truth)
         assert not list(tmp_path.glob("*.partial*"))
+
+
+class TestEnsemble:
+    def test_seeds_averaged_patch_by_patch_on_the_patches_all_predicted(self):
+        seed0 = [_oof("a", "A", 0, [0.2, 0.8], [0, 1]), _oof("b", "B", 1, [0.4, 0.4], [0, 1])]
+        seed1 = [_oof("b", "B", 1, [0.6, 0.8], [0, 1]), _oof("a", "A", 0, [0.4, 0.6], [0, 1])]
+        seed1.append(_oof("t", "teacher_x", 1, [0.5, 0.5], [0, 1]))  # only one run has it
+        averaged = {r.name: r for r in average_out_of_fold([seed0, seed1])}
+        assert sorted(averaged) == ["a", "b"]
+        np.testing.assert_allclose(averaged["a"].probability, [[0.3, 0.7]])
+        np.testing.assert_allclose(averaged["b"].probability, [[0.5, 0.6]])
+        assert averaged["b"].fold == 1 and averaged["b"].group == "B"
+
+    def test_runs_with_other_folds_are_refused(self):
+        seed0 = [_oof("a", "A", 0, [0.2, 0.8], [0, 1])]
+        other = [_oof("a", "A", 1, [0.4, 0.6], [0, 1])]
+        with pytest.raises(ParameterError, match="different folds"):
+            average_out_of_fold([seed0, other])
+        with pytest.raises(ParameterError, match="share no patch"):
+            average_out_of_fold([seed0, [_oof("z", "Z", 0, [0.1, 0.1], [0, 1])]])
