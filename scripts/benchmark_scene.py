@@ -177,6 +177,8 @@ def build_scene(
 # The Biome patches' 8 bands, in their order, as Level-1 band files (B10 last).
 PRODUCT_BANDS = (2, 3, 4, 5, 6, 7, 9, 10)
 PRODUCT_ID = "LC80170332020153LGN00"
+#: Sun elevation and azimuth (degrees) of the benchmark product: path 17 row 33 on 1 June.
+SUN = (65.0, 127.0)
 MTL_TEMPLATE = Path("scenes/LC80200392015216LGN00_L1T_30m/LC80200392015216LGN00_MTL.txt")
 
 
@@ -193,7 +195,8 @@ def _biome_product_patches(data_dir: Path, template: str) -> list[np.ndarray]:
     """The L8 Biome patches without fill as Level-1 DN of B2-B7, B9 and B10 (8, 256, 256).
 
     As ``../shared/tools/biome_products.py`` writes them: reflective bands with the
-    standard 2e-5 / -0.1 rescaling (the MTL's SUN_ELEVATION is set to 90), B10 from
+    standard 2e-5 / -0.1 rescaling (:func:`build_product` scales the MTL's to match its
+    sun elevation), B10 from
     kelvin back to DN with the template's K1, K2 and radiance rescaling.
     """
     k1, k2 = _mtl_constant(template, "K1_CONSTANT_BAND_10"), _mtl_constant(
@@ -229,14 +232,25 @@ def build_product(
     internal overviews (averaged; ``overviews=False``: none, as in Collection 1), as in
     a USGS Collection 2 product; their content is the same kind of mosaic of real L8
     Biome patches as :func:`build_scene`, inside the same tilted footprint. The MTL is
-    the shared 30 m product's with this product's ID and the sun at 90 degrees, so its
-    rescaling gives back the patches' TOA reflectance. Written strip by strip.
+    the shared 30 m product's with this product's ID and a June morning sun at 40° N
+    (:data:`SUN`), so the shadow stage casts along the sun as on a real product; its
+    reflectance rescaling is multiplied by sin(elevation), so the engine's
+    ``(MULT * DN + ADD) / sin(elevation)`` gives back the patches' TOA reflectance.
+    Written strip by strip.
     """
     import re
 
     template = (data_dir / MTL_TEMPLATE).read_text()
     mtl = template.replace("LC80200392015216LGN00", PRODUCT_ID)
-    mtl = re.sub(r"SUN_ELEVATION = [0-9.]+", "SUN_ELEVATION = 90.00000000", mtl)
+    elevation, azimuth = SUN
+    mtl = re.sub(r"SUN_ELEVATION = [0-9.]+", f"SUN_ELEVATION = {elevation:.8f}", mtl)
+    mtl = re.sub(r"SUN_AZIMUTH = [-0-9.]+", f"SUN_AZIMUTH = {azimuth:.8f}", mtl)
+    sine = math.sin(math.radians(elevation))
+    mtl = re.sub(
+        r"(REFLECTANCE_(?:MULT|ADD)_BAND_\d+) = ([-0-9.E+]+)",
+        lambda m: f"{m.group(1)} = {float(m.group(2)) * sine:.10E}",
+        mtl,
+    )
     for key, value in (("REFLECTIVE_LINES", size), ("REFLECTIVE_SAMPLES", size),
                        ("THERMAL_LINES", size), ("THERMAL_SAMPLES", size)):  # fmt: skip
         mtl = re.sub(rf"{key} = \d+", f"{key} = {value}", mtl)

@@ -122,7 +122,13 @@ class TestProduct:
         with open_scene(info.path, model_bands=(2, 3, 4, 5, 6, 7)) as reader:
             assert reader.product == "l1" and (reader.width, reader.height) == (300, 300)
             raw, valid = reader.read_raw(0, 0, 300, 300)
+            reflectance, _ = reader.read(0, 0, 300, 300)
         assert raw.dtype == np.uint16 and valid.sum() == info.valid_pixels
+        # A real sun in the MTL, and its rescaling made to give back the patches' TOA.
+        mtl = next(info.path.glob("*_MTL.txt")).read_text()
+        assert "SUN_ELEVATION = 65.0" in mtl and "SUN_AZIMUTH = 127.0" in mtl
+        toa = raw[:, valid].astype(np.float64) * 2e-5 - 0.1
+        np.testing.assert_allclose(reflectance[:, valid], toa, atol=1e-5)
         assert 0.3 < info.fill_fraction < 0.42
 
 
