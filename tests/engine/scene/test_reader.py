@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -415,6 +416,16 @@ class TestOverviews:
         assert not valid[:, :3].any() and valid[:, 3:].all()
         assert (raw[:, :, 3:] == 20000).all()
 
+
+    @pytest.mark.timeout(60)
+    def test_a_fifo_where_gdal_looks_for_overviews_is_refused_not_opened(
+        self, tmp_path: Path
+    ) -> None:
+        path = write_raster(tmp_path / "x.tif", dn_stack(4, (64, 64)))
+        os.mkfifo(tmp_path / "x.tif.ovr")  # GDAL's open of it would block forever
+        refused = pytest.raises(InputReadError, match=r"x\.tif\.ovr .*not a regular file")
+        with open_scene(path, bands=(3, 2, 1, 4)) as reader, refused:
+            reader.overview_factor(8)
 
     def test_a_damaged_overview_is_one_line_naming_its_file(self, tmp_path: Path) -> None:
         with rasterio.Env(COMPRESS_OVERVIEW="DEFLATE"):  # garbage then fails to decode
