@@ -187,6 +187,7 @@ def gate_raster(path: str | Path, what: str = "the input") -> os.stat_result:
     """
     path = Path(path)
     info = gate_file(path, what)
+    folders: dict[Path, list[os.DirEntry]] = {}
     seen: set[str] = set()
     todo = [path]
     while todo:
@@ -208,9 +209,38 @@ def gate_raster(path: str | Path, what: str = "the input") -> os.stat_result:
                     f"{path} refers to {current}, which is missing: copy the missing file "
                     "back, or rebuild the VRT."
                 ) from None
+        _gate_sidecars(current, folders)
         if is_vrt(current):
             todo.extend(vrt_sources(current))
     return info
+
+
+def _gate_sidecars(raster: Path, folders: dict[Path, list[os.DirEntry]]) -> None:
+    """The files GDAL may open beside a raster pass the gate too.
+
+    Opening ``X.TIF`` GDAL looks for ``X.TIF.aux.xml``, ``X.TIF.msk``, ``X.TIF.ovr``,
+    ``X.aux``, ``X.tfw`` and more: a FIFO among them blocks the open forever. Every
+    entry of the raster's folder named ``X.`` or ``X_`` onwards that is no folder must
+    pass :func:`gate_file` (``folders``: the listings already read, by folder).
+    """
+    folder = raster.parent
+    if folder not in folders:
+        try:
+            with os.scandir(folder) as entries:
+                folders[folder] = list(entries)
+        except OSError:
+            folders[folder] = []  # GDAL lists nothing there either
+    stem = raster.name.split(".")[0]
+    for entry in folders[folder]:
+        name = entry.name
+        if name == raster.name or not name.startswith((f"{stem}.", f"{stem}_")):
+            continue
+        if entry.is_dir():
+            continue
+        try:
+            gate_file(Path(entry.path), f"a file GDAL reads beside {raster.name}")
+        except InputNotFoundError:
+            continue  # a dangling link: GDAL finds nothing there either
 
 
 def is_vrt(path: Path) -> bool:

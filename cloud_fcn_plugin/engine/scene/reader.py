@@ -28,7 +28,6 @@ from rasterio.enums import ColorInterp, Resampling
 from rasterio.windows import Window
 
 from ..errors import BandMismatchError, InputReadError, ParameterError, UnsupportedDataError
-from ..files.gate import gate_file
 from ..files.gdal_read import GDAL_ERRORS, open_raster, reading
 from ..timing import stage
 from .bands import LEVEL_NAMES, LEVELS, MODEL_BANDS, THERMAL_BAND
@@ -46,9 +45,6 @@ from .opened import Scene, open_input
 from .products import ROLES, is_product_folder, product_folder_of
 from .read_set import input_files
 from .scaling import Scaling, scaling_for, to_reflectance
-
-#: Files beside a raster where GDAL looks for its overviews when it has none inside.
-_EXTERNAL_OVERVIEW_SUFFIXES = (".ovr", ".OVR", ".aux")
 
 __all__ = [
     "GDAL_ERRORS",
@@ -221,17 +217,8 @@ class SceneReader:
     def overview_factor(self, most: int) -> int | None:
         """The largest decimation of at most ``most`` that every band file stores as an
         overview (USGS Collection 2 band files are Cloud Optimized GeoTIFFs with
-        internal overviews), None if they share none.
-
-        Raises:
-            InputReadError: an external overview file GDAL would open (``X.TIF.ovr``)
-                fails the file gate (a FIFO there would block GDAL forever).
-        """
-        for dataset in self._datasets:
-            for suffix in _EXTERNAL_OVERVIEW_SUFFIXES:
-                sidecar = Path(dataset.name + suffix)
-                if sidecar.exists() or sidecar.is_symlink():
-                    gate_file(sidecar, f"the overviews of {Path(dataset.name).name}")
+        internal overviews), None if they share none. (External overview files passed
+        the file gate when the band files were opened.)"""
         with self._lock:
             shared = set.intersection(*(set(ds.overviews(i)) for ds, i in self._sources))
         fitting = [f for f in shared if 1 < f <= most]

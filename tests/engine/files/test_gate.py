@@ -120,6 +120,35 @@ def vrt(path: Path, source: str, *, raw: bool = False, relative: bool = False) -
     return path
 
 
+class TestFilesBesideARaster:
+    """What GDAL opens beside a raster when it opens it (metadata, masks, overviews)."""
+
+    @posix_only
+    @pytest.mark.timeout(60)
+    @pytest.mark.parametrize("sidecar", ["s.tif.aux.xml", "s.tif.msk", "s.tif.ovr", "s.aux"])
+    def test_a_fifo_beside_it_is_refused_before_gdal_opens_it(
+        self, tmp_path: Path, sidecar: str
+    ) -> None:
+        raster = tmp_path / "s.tif"
+        shutil.copy(SAMPLE, raster)
+        os.mkfifo(tmp_path / sidecar)
+        with pytest.raises(InputReadError, match=rf"{sidecar} \(a file GDAL reads beside s.tif"):
+            gate_raster(raster)
+        with pytest.raises(InputReadError, match="not a regular file") as error:
+            open_scene(raster)  # the way every raster of a run is opened: no hang
+        one_line(error)
+
+    @posix_only
+    def test_other_files_and_names_are_left_alone(self, tmp_path: Path) -> None:
+        raster = tmp_path / "s.tif"
+        shutil.copy(SAMPLE, raster)
+        os.mkfifo(tmp_path / "s2.tif.aux.xml")  # another raster's, not this one's
+        (tmp_path / "s.tif.d").mkdir()
+        (tmp_path / "s.tif.aux.xml").symlink_to(tmp_path / "gone.xml")  # dangling
+        (tmp_path / "s.tfw").write_text("30\n0\n0\n-30\n0\n0\n")
+        gate_raster(raster)
+
+
 class TestVrtSources:
     def test_a_vrt_of_rasters_passes(self, tmp_path: Path) -> None:
         vrt(tmp_path / "inner.vrt", str(SAMPLE))
