@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.windows import Window
+from scipy import ndimage
 
 from ..errors import BandMismatchError, InputReadError, ParameterError, UnsupportedDataError
 from ..files.gdal_read import GDAL_ERRORS, open_raster, reading
@@ -243,13 +244,8 @@ class SceneReader:
                         dataset.read(index, out_shape=shape, resampling=Resampling.nearest)
                     )
         raw = np.stack(bands)
-        valid = self.valid(raw)
-        inner = valid.copy()
-        inner[1:] &= valid[:-1]
-        inner[:-1] &= valid[1:]
-        inner[:, 1:] &= valid[:, :-1]
-        inner[:, :-1] &= valid[:, 1:]
-        return raw, inner
+        # Eroded by one pixel (4-neighbours); the scene's border is no fill.
+        return raw, ndimage.binary_erosion(self.valid(raw), border_value=1)
 
     def read_all(self) -> tuple[np.ndarray, np.ndarray]:
         """Read the whole scene; meant for small patches (training, tests)."""
