@@ -13,6 +13,8 @@ the network is ``scripts/compare_qa.py``'s job.
 Example::
 
     .venv/bin/python scripts/scene_checks.py --out runs/scenes --model auto --model rgbn
+    .venv/bin/python scripts/scene_checks.py --out runs/scenes --model auto \
+        --config "candidate=--weights runs/x/last.safetensors --physics on"
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -48,9 +51,9 @@ def scenes(root: Path) -> list[Path]:
     return found
 
 
-def run_detect(scene: Path, model: str, out: Path) -> tuple[str, str]:
-    """Run detect.py on a scene; return (model sentence, error or '')."""
-    command = [sys.executable, str(DETECT), str(scene), "-o", str(out), "--model", model]
+def run_detect(scene: Path, options: str, out: Path) -> tuple[str, str]:
+    """Run detect.py with ``options`` on a scene; return (model sentence, error or '')."""
+    command = [sys.executable, str(DETECT), str(scene), "-o", str(out), *shlex.split(options)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         return "", result.stderr.strip().splitlines()[-1] if result.stderr else "failed"
@@ -153,11 +156,19 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for the tables, pictures")
-    parser.add_argument("--model", action="append", help="detect.py --model value (repeatable)")
+    parser.add_argument("--model", action="append", default=[],
+                        help="detect.py --model value (repeatable)")
+    parser.add_argument("--config", action="append", default=[], metavar="NAME=OPTIONS",
+                        help="a named set of detect.py options, e.g. "
+                        "'synthetic=--weights runs/x/last.safetensors --physics on' (repeatable)")
     parser.add_argument("--scenes", type=Path, default=DATA_DIR / "scenes")
     parser.add_argument("--match", default="", help="only scenes whose folder name has this")
     args = parser.parse_args(argv)
-    models = args.model or ["auto"]
+    configs = [(model, f"--model {shlex.quote(model)}") for model in args.model]
+    for config in args.config:
+        name, _, options = config.partition("=")
+        configs.append((name, options))
+    configs = configs or [("auto", "--model auto")]
     if not args.scenes.is_dir():
         print(f"error: {args.scenes} not found: point --scenes at the shared scenes.",
               file=sys.stderr)
@@ -168,15 +179,16 @@ def main(argv: list[str] | None = None) -> int:
         for scene in (s for s in scenes(args.scenes) if args.match in str(s)):
             name = scene.name if scene.is_dir() else scene.parent.name
             masks = {}
-            for model in models:
-                out = Path(tmp) / f"{name}_{Path(model).stem}.tif"
-                sentence, error = run_detect(scene, model, out)
+            for number, (model, options) in enumerate(configs):
+                out = Path(tmp) / f"{name}_{number}.tif"
+                sentence, error = run_detect(scene, options, out)
                 if error:
                     rows.append({"scene": name, "model": model, "error": error})
                     print(markdown(rows[-1:]).splitlines()[-1], flush=True)
                     continue
                 mask = read(out)
-                masks[f"{Path(model).stem}: {sentence[:28]}"] = mask
+                label = Path(model).stem if "/" in model else model
+                masks[f"{label}: {sentence[:28]}"] = mask
                 rows.append(scene_row(name, model, mask, sentence))
                 print(markdown(rows[-1:]).splitlines()[-1], flush=True)
             if masks:

@@ -33,9 +33,11 @@ class TestCovers:
 def test_a_real_scene_through_detect(data_dir, tmp_path):
     code = scene_checks.main(
         ["--out", str(tmp_path), "--model", "rgbn", "--scenes", str(data_dir / "scenes"),
-         "--match", "L1T_30m"]
+         "--match", "L1T_30m", "--config", "no shadow=--model rgbn --shadow network"]
     )
     assert code == 0
     table = (tmp_path / "scene_checks.md").read_text(encoding="utf-8")
     assert "LC80200392015216LGN00_L1T_30m | rgbn |" in table
+    # A named set of options: the same model without the shadow geometry.
+    assert "LC80200392015216LGN00_L1T_30m | no shadow | 4.0 | 0.0 |" in table
     assert (tmp_path / "LC80200392015216LGN00_L1T_30m.png").is_file()
