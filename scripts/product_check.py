@@ -8,17 +8,25 @@ configuration; the masks are scored against the labels (cloud = thin + thick clo
 shadow = shadow, fill left out): pooled Jaccard, precision and recall, per biome, for
 bright ground (Barren, Shrubland, Urban), and each patch against the first configuration.
 
+Options may name a cross-validation as ``@cv:RUN/cv``: each patch is then masked by the
+fold model that held it out (``--weights RUN/cv/foldK/last.safetensors``, at the run's
+out-of-fold threshold), so a recipe is scored on the product path out of fold.
+
 Usage:
     .venv/bin/python ../shared/tools/biome_products.py /tmp/products
     .venv/bin/python scripts/product_check.py /tmp/products --out docs/product_check.md \
         --config auto= --config 4-band-alone="--model rgbn --physics off" \
         --config 6-band-alone="--model sixband --physics off"
+    .venv/bin/python scripts/product_check.py /tmp/products \
+        --config "synthetic s0=@cv:runs/rgbn_synth_s0/cv --physics on"
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -36,6 +44,22 @@ from cloud_fcn_plugin.engine.classes import CLOUD_CODES, CLOUD_SHADOW  # noqa: E
 #: Label values of the Biome masks.
 LABEL_FILL, LABEL_SHADOW, LABEL_CLOUD = 0, 64, (192, 255)
 BRIGHT_GROUND = ("Barren", "Shrubland", "Urban")
+#: A cross-validation named in a configuration's options.
+CV_TOKEN = re.compile(r"@cv:(\S+)")
+
+
+def out_of_fold(options: str, patch: str) -> str:
+    """``options`` with ``@cv:RUN/cv`` replaced by the fold model that held ``patch`` out."""
+    found = CV_TOKEN.search(options)
+    if found is None:
+        return options
+    cv = Path(found.group(1))
+    threshold = json.loads((cv / "report.json").read_text(encoding="utf-8"))["threshold"]
+    for recipe in sorted(cv.glob("fold*/recipe.json")):
+        if patch in json.loads(recipe.read_text(encoding="utf-8"))["held_out"]:
+            weights = shlex.quote(str(recipe.parent / "last.safetensors"))
+            return options.replace(found.group(0), f"--weights {weights} --threshold {threshold}")
+    raise SystemExit(f"no fold of {cv} holds {patch} out: score it with the run's final model.")
 
 
 def detect(folder: Path, mask: Path, options: str) -> None:
@@ -95,7 +119,8 @@ def main() -> None:
         (args.work / name).mkdir(parents=True, exist_ok=True)
         masks = [args.work / name / f"{p.name}.tif" for p in patches]
         with ThreadPoolExecutor(2) as pool:
-            list(pool.map(detect, patches, masks, [options] * len(patches)))
+            fold_options = [out_of_fold(options, p.name) for p in patches]
+            list(pool.map(detect, patches, masks, fold_options))
         scores[name] = {
             p.name: counts(m, args.folders / f"{p.name}.labels.tif")
             for p, m in zip(patches, masks, strict=True)
