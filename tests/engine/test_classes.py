@@ -13,6 +13,7 @@ from cloud_fcn_plugin.engine.classes import (
     CODE_NAMES,
     ChannelLayout,
     describe_codes,
+    has_code,
     parse_mask_classes,
 )
 from cloud_fcn_plugin.engine.errors import ParameterError
@@ -244,3 +245,11 @@ class TestPreview:
         assert tuple(image[:, 1, 1]) == OUTLINE_RGB
         assert tuple(image[:, 7, 7]) == SHADOW_OUTLINE_RGB
         assert tuple(image[:, 0, 0]) not in (OUTLINE_RGB, SHADOW_OUTLINE_RGB)
+
+
+@pytest.mark.parametrize(
+    "codes", [(1, 2), (2, 1), (3,), (0, 1, 2, 3), (1, 3), (255,), (0, 255), ()]
+)
+def test_has_code_is_isin_for_every_value_of_a_byte(codes):
+    mask = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    np.testing.assert_array_equal(has_code(mask, codes), np.isin(mask, codes))

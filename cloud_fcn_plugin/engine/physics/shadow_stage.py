@@ -1,9 +1,10 @@
 """Cloud shadow in a run: the geometry after the network's mask, for every model.
 
 The mask strips of the network (or of any model) are gathered into the scene's mask
-(one byte a pixel); once the last strip is in, :class:`ShadowStage` finds the dark
-pixels strip by strip from its own reader (red, NIR and SWIR1 where the input has it),
-casts each cloud object along the sun (the MTL's angles, else the direction the scene
+(one byte a pixel) and onto the matching grid; while the network runs, :class:`ShadowStage`
+finds the dark pixels strip by strip (red, NIR and SWIR1 where the input has it) as soon
+as a strip and its halo are in; once the last strip is in, it casts each cloud object
+along the sun (the MTL's angles, else the direction the scene
 itself shows, :mod:`.shadow`) and returns the mask with its shadow. Where the network
 has a shadow class, ``auto`` keeps the network's shadow patches that touch the
 geometry's (out of fold on the Biome and ukis-csmask patches: the network's Jaccard
@@ -27,12 +28,13 @@ from ..scene.reader import SceneReader, open_scene
 from ..timing import stage, timed
 from .shadow import (
     POTENTIAL_HALO,
+    ShadowParams,
     SunGeometry,
+    coarse_params,
     match_shadows,
-    match_shadows_coarse,
     potential_shadow,
 )
-from .shadow_cast import block_any
+from .shadow_cast import block_any, block_expand
 from .shadow_potential import block_mean
 
 #: Rows of the dark-pixel pass (plus its halo above and below).
@@ -45,6 +47,11 @@ _THREADS = 2
 #: Landsat's grid, taken where the input's grid says nothing in metres.
 _LANDSAT_METRES = 30.0
 _RED, _NIR, _SWIR1 = 4, 5, 6
+#: The masks the stage keeps on the matching grid: any cloud, any fill in a block.
+_CLOUD, _FILL = "cloud", "fill"
+_MASKS = (_CLOUD, _FILL)
+#: Rows of the matching grid marked at a time (bounds the fine temporaries).
+_MARK_ROWS = 256
 #: Landsat's sun-synchronous morning orbit never sees the sun higher than about 76°: an
 #: MTL that says more was not written by USGS for this scene (a product rebuilt from
 #: reflectance, say), and its direction is not trusted.
@@ -126,7 +133,10 @@ class ShadowStage:
 
     The dark-pixel pass works on the bands red, NIR and SWIR1 on the matching grid
     (twice as coarse above 4,096² pixels). Those the network reads come from its strips
-    as they pass (:meth:`observe`); the others are read on a thread meanwhile.
+    as they pass (:meth:`observe`); the others are read on a thread meanwhile. Each strip
+    of dark pixels is found on the stage's threads as soon as its rows and halo are in
+    (once the scene has shown a cloud), so that little but the matching is left after
+    the last strip.
 
     Raises:
         CloudFcnError: the bands cannot be read (as :func:`open_scene`).
@@ -155,6 +165,11 @@ class ShadowStage:
             if network is not None and number in network_bands
         }
         self._coarse = _CoarseBands(self.mask.shape, self.factor, wanted)
+        # Cloud and fill on the matching grid: any cloud, any fill in a block.
+        self._masks = _CoarseBands(self.mask.shape, self.factor, _MASKS, block_any, bool)
+        self._potential = np.zeros(self._masks.bands[_CLOUD].shape, bool)
+        self._strips: list = []  # the dark-pixel strips submitted, in row order
+        self._seen_cloud = self._seen_shadow = False
         self._readers: list[SceneReader] = []
         self._pool = ThreadPoolExecutor(_THREADS, "cloud-fcn-shadow")
         own = tuple(number for number in wanted if number not in self._from_network)
@@ -181,14 +196,19 @@ class ShadowStage:
         bands as it read them (``raw`` and ``valid``, as
         :meth:`~..scene.reader.SceneReader.read_raw` gives them)."""
         self.mask[row_off : row_off + mask.shape[0]] = mask
-        if raw is None or not self._from_network:
-            return
         with stage("shadow"):
-            network = self._network
-            numbers, channels = zip(*self._from_network.items(), strict=True)
-            valid = network.valid(raw) if valid is None else valid
-            scaled = network.reflectance(raw, valid, channels)
-            self._coarse.add(row_off, dict(zip(numbers, scaled, strict=True)))
+            cloud = has_code(mask, CLOUD_CODES)
+            self._seen_cloud = self._seen_cloud or bool(cloud.any())
+            self._seen_shadow = self._seen_shadow or bool((mask == CLOUD_SHADOW).any())
+            self._masks.add(row_off, {_CLOUD: cloud, _FILL: mask == NODATA})
+            if raw is not None and self._from_network:
+                network = self._network
+                numbers, channels = zip(*self._from_network.items(), strict=True)
+                valid = network.valid(raw) if valid is None else valid
+                scaled = network.reflectance(raw, valid, channels)
+                self._coarse.add(row_off, dict(zip(numbers, scaled, strict=True)))
+            if self._seen_cloud:
+                self._submit_ready()
 
     def finish(self) -> np.ndarray:
         """The gathered mask with its cloud shadow (code 3); :attr:`note` says what was done."""
@@ -226,63 +246,61 @@ class ShadowStage:
             self._read((reader, {n: channels[n] for n in missing}))
 
     def _with_shadow(self) -> np.ndarray:
-        mask = self.mask
-        cloud = has_code(mask, CLOUD_CODES)
-        if not cloud.any():
+        mask, factor = self.mask, self.factor
+        cloud = self._masks.bands[_CLOUD]
+        if not self._seen_cloud:
             self.note = "Shadow: no cloud, so no shadow."
-            geometric = np.zeros(mask.shape, bool)
+            geometric = np.zeros(cloud.shape, bool)
         else:
-            valid = mask != NODATA
             self._read_missing()
-            potential = self._potential(valid, cloud)
+            self._submit_ready()
+            for done in self._strips:
+                done.result()
             self._coarse = None  # the bands are not needed for the matching: 61 MB each
-            if self.factor == 1:
-                result = match_shadows(cloud, potential, valid, self.plan.sun, self._pixel_size())
-            else:
-                result = match_shadows_coarse(
-                    cloud, potential, valid, self.plan.sun, self._pixel_size(), self.factor
-                )
-            del potential, valid
+            valid = ~self._masks.bands[_FILL]
+            result = match_shadows(
+                cloud, self._potential, valid, self.plan.sun, self._pixel_size() * factor,
+                params=coarse_params(ShadowParams(), factor),
+            )  # fmt: skip
             geometric = result.mask
             why = f"{self.plan.note}; " if self.plan.note else ""
-            self.note = f"Shadow by geometry: {why}{result.note}."
-        self._coarse = None
-        del cloud
-        network = mask == CLOUD_SHADOW
-        shadow = _touching(network, geometric) if self.plan.mode == "combined" else geometric
-        del geometric
-        # In place on the gathered mask, which is not needed again: the network's shadow
-        # is cleared, then what is kept (a part of it, or the geometry's) is marked on clear.
-        mask[network] = CLEAR
-        np.logical_and(shadow, mask == CLEAR, out=shadow)
-        mask[shadow] = CLOUD_SHADOW
+            grid = f" (on a {factor}x coarser grid)" if factor > 1 else ""
+            self.note = f"Shadow by geometry: {why}{result.note}{grid}."
+        self._coarse = self._masks = self._potential = None
+        if self.plan.mode == "combined":
+            _keep_touching(mask, block_expand(geometric, factor, mask.shape))
+        else:
+            if self._seen_shadow:
+                mask[mask == CLOUD_SHADOW] = CLEAR  # the network's own shadow gives way
+            _mark_clear(mask, geometric, factor)
         return mask
 
-    def _potential(self, valid: np.ndarray, cloud: np.ndarray) -> np.ndarray:
-        """Dark pixels on the coarse grid, strip by strip with the halo the flood fill needs."""
-        factor, bands = self.factor, self._coarse.bands
+    def _submit_ready(self) -> None:
+        """Submit the dark-pixel strips whose rows and halo are all in, in row order."""
         height = self.mask.shape[0]
-        coarse_valid, coarse_cloud = ~block_any(~valid, factor), block_any(cloud, factor)
-        potential = np.zeros(coarse_valid.shape, bool)
+        filled = min(self._coarse.filled(), self._masks.filled())
+        while (row_off := len(self._strips) * _STRIP_ROWS) < height:
+            if min(row_off + _STRIP_ROWS + POTENTIAL_HALO, height) > filled:
+                return
+            self._strips.append(self._pool.submit(self._potential_strip, row_off))
+
+    @timed("shadow")
+    def _potential_strip(self, row_off: int) -> None:
+        """Dark pixels of the scene rows from ``row_off``, with the halo the flood fill needs."""
+        factor, bands, masks = self.factor, self._coarse.bands, self._masks.bands
+        height = self.mask.shape[0]
+        top = max(row_off - POTENTIAL_HALO, 0) // factor
+        bottom = -(-min(row_off + _STRIP_ROWS + POTENTIAL_HALO, height) // factor)
+        rows = slice(top, bottom)
         swir1 = bands.get(_SWIR1)
-
-        @timed("shadow")
-        def strip(row_off: int) -> None:
-            top = max(row_off - POTENTIAL_HALO, 0) // factor
-            bottom = -(-min(row_off + _STRIP_ROWS + POTENTIAL_HALO, height) // factor)
-            rows = slice(top, bottom)
-            dark = potential_shadow(
-                bands[_NIR][rows], None if swir1 is None else swir1[rows], coarse_valid[rows],
-                red=bands[_RED][rows], cloud=coarse_cloud[rows],
-            )  # fmt: skip
-            first = row_off // factor - top
-            count = -(-(min(row_off + _STRIP_ROWS, height) - row_off) // factor)
-            potential[row_off // factor : row_off // factor + count] = dark[first : first + count]
-
+        dark = potential_shadow(
+            bands[_NIR][rows], None if swir1 is None else swir1[rows], ~masks[_FILL][rows],
+            red=bands[_RED][rows], cloud=masks[_CLOUD][rows],
+        )  # fmt: skip
+        first = row_off // factor - top
+        count = -(-(min(row_off + _STRIP_ROWS, height) - row_off) // factor)
         # Strips write rows of their own: on both cores (numpy lets go of the GIL).
-        for done in [self._pool.submit(strip, r) for r in range(0, height, _STRIP_ROWS)]:
-            done.result()
-        return potential
+        self._potential[row_off // factor : row_off // factor + count] = dark[first : first + count]
 
     def _pixel_size(self) -> float:
         """Metres per pixel from the grid; Landsat's 30 m where the grid is not in metres."""
@@ -297,22 +315,34 @@ class _CoarseBands:
     """Bands on the coarse grid, filled strip by strip from the top, each band on its own.
 
     A strip whose row count is not a multiple of the factor leaves its last rows for the
-    next strip (the strips of a run follow each other), so every block is averaged over
-    the same pixels as a whole-scene :func:`block_mean` would.
+    next strip (the strips of a run follow each other), so every block is reduced over
+    the same pixels as a whole-scene :func:`block_mean` (or ``reduce``) would.
     """
 
-    def __init__(self, shape: tuple[int, int], factor: int, numbers: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        factor: int,
+        numbers: tuple,
+        reduce=None,
+        dtype: type = np.float32,
+    ) -> None:
         self.shape, self.factor = shape, factor
+        self._reduce = reduce or _coarse
         coarse = (-(-shape[0] // factor), -(-shape[1] // factor))
-        self.bands = {number: np.zeros(coarse, np.float32) for number in numbers}
+        self.bands = {number: np.zeros(coarse, dtype) for number in numbers}
         self._filled = {number: 0 for number in numbers}  # scene rows done, from the top
-        self._carry: dict[int, np.ndarray] = {}
+        self._carry: dict = {}
 
-    def missing(self) -> tuple[int, ...]:
+    def missing(self) -> tuple:
         """The bands not yet filled to the bottom of the scene."""
         return tuple(n for n, rows in self._filled.items() if rows < self.shape[0])
 
-    def add(self, row_off: int, bands: dict[int, np.ndarray]) -> None:
+    def filled(self) -> int:
+        """Scene rows, from the top, that every band has."""
+        return min(self._filled.values())
+
+    def add(self, row_off: int, bands: dict) -> None:
         """Add full-width rows from ``row_off`` of some bands (reflectance, fill 0)."""
         factor, height = self.factor, self.shape[0]
         for number, band in bands.items():
@@ -326,13 +356,37 @@ class _CoarseBands:
             if whole < band.shape[0]:
                 self._carry[number] = band[whole:].copy()
             first = row_off_here // factor
-            part = _coarse(band[:whole], factor)
+            part = self._reduce(band[:whole], factor)
             self.bands[number][first : first + part.shape[0]] = part
             self._filled[number] = row_off_here + whole
 
 
 def _coarse(band: np.ndarray, factor: int) -> np.ndarray:
     return band if factor == 1 else block_mean(band, factor)
+
+
+def _mark_clear(mask: np.ndarray, coarse: np.ndarray, factor: int) -> None:
+    """Mark ``coarse`` shadow (a grid ``factor`` times coarser) on ``mask``'s clear pixels."""
+    height, width = mask.shape
+    for first in range(0, coarse.shape[0], _MARK_ROWS):
+        part = coarse[first : first + _MARK_ROWS]
+        if not part.any():
+            continue
+        top = first * factor
+        shadow = block_expand(part, factor, (min(part.shape[0] * factor, height - top), width))
+        window = mask[top : top + shadow.shape[0]]
+        shadow &= window == CLEAR
+        window[shadow] = CLOUD_SHADOW
+
+
+def _keep_touching(mask: np.ndarray, geometric: np.ndarray) -> None:
+    """Keep the network's shadow patches of ``mask`` that touch the geometry's shadow."""
+    geometric &= (mask == CLEAR) | (mask == CLOUD_SHADOW)  # never on cloud or fill
+    network = mask == CLOUD_SHADOW
+    shadow = _touching(network, geometric)
+    del geometric
+    mask[network] = CLEAR
+    mask[shadow] = CLOUD_SHADOW
 
 
 def _touching(patches: np.ndarray, reference: np.ndarray) -> np.ndarray:

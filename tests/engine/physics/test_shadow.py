@@ -252,3 +252,22 @@ class TestGrids:
         # A grid of more than 2**31 pixels: flat indices past 32 bits, rows and columns within.
         rows, cols = _rows_cols(np.array([3 * 10**9 + 7]), (60_000, 60_000))
         assert (rows.tolist(), cols.tolist()) == ([50_000], [7])
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4, 8, 16])
+@pytest.mark.parametrize("dtype", [np.float32, np.int32])
+def test_block_sums_are_those_of_a_reshape_to_the_bit(factor, dtype):
+    from cloud_fcn_plugin.engine.physics.shadow_potential import _block_sums
+
+    rng = np.random.default_rng(factor)
+    array = rng.random((factor * 7, factor * 9)).astype(np.float32)
+    if dtype is np.int32:
+        array = (array > 0.5).view(np.uint8)
+    rows, cols = array.shape
+    expected = (
+        array.reshape(rows // factor, factor, cols)
+        .sum(axis=1, dtype=dtype)
+        .reshape(rows // factor, cols // factor, factor)
+        .sum(axis=2, dtype=dtype)
+    )
+    np.testing.assert_array_equal(_block_sums(array, factor, dtype), expected)

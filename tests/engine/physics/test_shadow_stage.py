@@ -136,3 +136,40 @@ class TestBandsFromTheNetwork:
         shared, read = _read(tmp_path / "shared.tif"), _read(tmp_path / "read.tif")
         assert (shared == CLOUD_SHADOW).any()
         np.testing.assert_array_equal(shared, read)
+
+
+class TestDarkPixelsDuringThePass:
+    """Each strip of dark pixels is found once its rows and halo are in: the same mask."""
+
+    @pytest.fixture
+    def scene(self, data_dir, monkeypatch):
+        monkeypatch.setattr(shadow_stage, "_STRIP_ROWS", 128)
+        return open_input(data_dir / L1_30M)
+
+    def _mask(self, scene, cloudy: bool) -> np.ndarray:
+        mask = np.full((scene.info.height, scene.info.width), CLEAR, np.uint8)
+        if cloudy:
+            mask[20:60, 300:340] = 1
+            mask[400:430, 100:150] = 2
+        return mask
+
+    def test_strips_start_before_the_last_rows_arrive(self, scene):
+        plan = plan_shadow(scene, "geometry", has_shadow_class=False)
+        mask = self._mask(scene, cloudy=True)
+        with ShadowStage(scene, plan) as stage:
+            stage._own_read.result()  # the bands first, so only the mask strips decide
+            stage.observe(0, mask[:300])
+            assert len(stage._strips) == 1  # rows 0-127 with their 128-row halo
+            stage.observe(300, mask[300:])
+            gathered = stage.finish()
+        with ShadowStage(scene, plan) as whole:
+            whole.observe(0, mask)
+            np.testing.assert_array_equal(whole.finish(), gathered)
+        assert (gathered == CLOUD_SHADOW).any()
+
+    def test_nothing_is_computed_before_a_cloud_is_seen(self, scene):
+        plan = plan_shadow(scene, "geometry", has_shadow_class=False)
+        with ShadowStage(scene, plan) as stage:
+            stage._own_read.result()
+            stage.observe(0, self._mask(scene, cloudy=False)[:300])
+            assert stage._strips == []
