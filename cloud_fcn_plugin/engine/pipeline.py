@@ -173,7 +173,7 @@ def detect_clouds(
         descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
         shadow = open_shadow_stage(
             stack, scene, params, "shadow" in predictor.layout.layers,
-            reader, band_numbers(meta.bands),
+            reader, band_numbers(meta.bands), physics,
         )  # fmt: skip
         with recording(tile_size_used=tile_size):  # in the mask's tags: it changes the mask
             counts = write_outputs(

@@ -36,6 +36,7 @@ from .shadow import (
 )
 from .shadow_cast import block_any, block_expand
 from .shadow_potential import block_mean
+from .stage import PhysicsStage
 
 #: Rows of the dark-pixel pass (plus its halo above and below).
 _STRIP_ROWS = 512
@@ -108,6 +109,7 @@ def open_shadow_stage(
     has_shadow_class: bool,
     network: SceneReader | None = None,
     network_bands: tuple[int, ...] = (),
+    physics: PhysicsStage | None = None,
 ) -> ShadowStage | None:
     """The run's shadow stage, entered on ``stack``; None where the model's own shadow stays.
 
@@ -119,12 +121,14 @@ def open_shadow_stage(
         network: the network's reader, whose strips (given to :meth:`ShadowStage.observe`)
             hold bands the stage then need not read again.
         network_bands: the Landsat numbers of the bands ``network`` reads, in its order.
+        physics: the run's physics stage, which fuses every strip before the stage
+            observes it: the bands it reads itself (SWIR1) are taken from it.
     """
     plan = plan_shadow(scene, params.shadow, has_shadow_class)
     if plan is None:
         return None
     return stack.enter_context(
-        ShadowStage(scene, plan, params.product, params.bands, network, network_bands)
+        ShadowStage(scene, plan, params.product, params.bands, network, network_bands, physics)
     )
 
 
@@ -133,7 +137,8 @@ class ShadowStage:
 
     The dark-pixel pass works on the bands red, NIR and SWIR1 on the matching grid
     (twice as coarse above 4,096² pixels). Those the network reads come from its strips
-    as they pass (:meth:`observe`); the others are read on a thread meanwhile. Each strip
+    as they pass (:meth:`observe`), and so do those the physics stage reads for its own
+    tests (SWIR1 of a product); the others are read on a thread meanwhile. Each strip
     of dark pixels is found on the stage's threads as soon as its rows and halo are in
     (once the scene has shown a cloud), so that little but the matching is left after
     the last strip.
@@ -150,6 +155,7 @@ class ShadowStage:
         bands: tuple[int, int, int, int] | None = None,
         network: SceneReader | None = None,
         network_bands: tuple[int, ...] = (),
+        physics: PhysicsStage | None = None,
     ) -> None:
         self.plan = plan
         info = scene.info
@@ -164,6 +170,13 @@ class ShadowStage:
             for number in wanted
             if network is not None and number in network_bands
         }
+        # SWIR1 (products) from the strips the physics stage reads for its own tests.
+        self._physics = physics
+        self._from_physics = tuple(
+            number
+            for number in wanted
+            if physics is not None and number not in self._from_network and physics.reads(number)
+        )
         self._coarse = _CoarseBands(self.mask.shape, self.factor, wanted)
         # Cloud and fill on the matching grid: any cloud, any fill in a block.
         self._masks = _CoarseBands(self.mask.shape, self.factor, _MASKS, block_any, bool)
@@ -172,7 +185,8 @@ class ShadowStage:
         self._seen_cloud = self._seen_shadow = False
         self._readers: list[SceneReader] = []
         self._pool = ThreadPoolExecutor(_THREADS, "cloud-fcn-shadow")
-        own = tuple(number for number in wanted if number not in self._from_network)
+        taken = (*self._from_network, *self._from_physics)
+        own = tuple(number for number in wanted if number not in taken)
         # The bands no strip brings are read while the network runs, not after it.
         self._own_read = self._pool.submit(self._read, self._open(own)) if own else None
         self.note = ""
@@ -207,6 +221,9 @@ class ShadowStage:
                 valid = network.valid(raw) if valid is None else valid
                 scaled = network.reflectance(raw, valid, channels)
                 self._coarse.add(row_off, dict(zip(numbers, scaled, strict=True)))
+            from_physics = {n: self._physics.strip_band(row_off, n) for n in self._from_physics}
+            if from_physics and all(band is not None for band in from_physics.values()):
+                self._coarse.add(row_off, from_physics)  # else read once the pass is over
             if self._seen_cloud:
                 self._submit_ready()
 

@@ -141,6 +141,7 @@ class PhysicsStage:
         self._network = network
         self._own_reader: SceneReader | None = None  # opened by the first strip fused
         self._ahead: tuple[tuple[int, int], Future] | None = None
+        self._last: tuple[int, np.ndarray] | None = None  # the strip last fused, as read
         # The pre-pass runs while the model loads and the first strips are predicted.
         self._pool = ThreadPoolExecutor(1, "cloud-fcn-physics")
         self._statistics = self._pool.submit(timed("physics")(sample_statistics), self.reader, plan)
@@ -198,6 +199,7 @@ class PhysicsStage:
         rows = layers.shape[1]
         with stage("physics"):
             raw, valid = self._strip(row_off, rows)
+            self._last = (row_off, raw)
             self._read_ahead(row_off + rows, rows)
             shared = self._shared_strip(row_off, rows, network_raw, network_valid)
             for start in range(0, rows, _FUSE_ROWS):
@@ -212,6 +214,20 @@ class PhysicsStage:
                 if pixels.size:
                     network = None if shared is None else _gather(shared[0][:, window], pixels)
                     self._fuse_pixels(part, pixels, _gather(raw[:, window], pixels), network)
+
+    def reads(self, number: int) -> bool:
+        """Whether the stage reads Landsat band ``number`` itself (not from the network)."""
+        return number in self._own
+
+    def strip_band(self, row_off: int, number: int) -> np.ndarray | None:
+        """Band ``number`` (one the stage :meth:`reads`) of the strip last fused, if it
+        starts at ``row_off``: reflectance, 0 where that band alone is fill, as a reader
+        of that band alone would give it; None for another strip."""
+        if self._last is None or self._last[0] != row_off or not self.reads(number):
+            return None
+        raw, channel = self._last[1], self._own.index(number)
+        reader = self._fusion_reader()
+        return reader.reflectance(raw, reader.valid(raw, (channel,)), (channel,))[0]
 
     def _fuse_pixels(
         self, part: np.ndarray, pixels: np.ndarray, raw: np.ndarray, network: np.ndarray | None

@@ -274,8 +274,12 @@ class SceneReader:
             dataset.read(index, window=window, out=band)
         return out
 
-    def valid(self, raw: np.ndarray) -> np.ndarray:
-        """Where values :meth:`read_raw` gave hold data (see :meth:`read` for fill)."""
+    def valid(self, raw: np.ndarray, channels: Sequence[int] | None = None) -> np.ndarray:
+        """Where values :meth:`read_raw` gave hold data (see :meth:`read` for fill); with
+        ``channels``, where those of the C bands do (band footprints differ)."""
+        nodata = self._nodata
+        if channels is not None:
+            raw, nodata = raw[list(channels)], [nodata[c] for c in channels]
         # Landsat DN products reserve 0 for fill in each band (band footprints differ by a
         # pixel at the scene edge); in reflectance a single 0 can be a real dark value.
         # Band by band: a (bands, rows, columns) boolean temporary would cost a quarter of
@@ -285,11 +289,11 @@ class SceneReader:
         invalid = raw[0] == 0
         for band in raw[1:]:
             combine(invalid, band == 0, out=invalid)
-        for band, nodata in zip(raw, self._nodata, strict=True):
+        for band, value in zip(raw, nodata, strict=True):
             if raw.dtype.kind == "f":
                 invalid |= ~np.isfinite(band)  # NaN and +-inf: no reflectance is infinite
-            if nodata is not None and not np.isnan(nodata):
-                invalid |= band == nodata
+            if value is not None and not np.isnan(value):
+                invalid |= band == value
         return np.logical_not(invalid, out=invalid)
 
 

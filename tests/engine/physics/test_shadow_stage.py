@@ -173,3 +173,21 @@ class TestDarkPixelsDuringThePass:
             stage._own_read.result()
             stage.observe(0, self._mask(scene, cloudy=False)[:300])
             assert stage._strips == []
+
+
+def test_swir1_of_a_product_comes_from_the_physics_stage(data_dir, tmp_path, monkeypatch):
+    """The physics stage's SWIR1 strips, scaled by SWIR1's own fill: no second read, same mask."""
+    scene = data_dir / L1_30M
+    reads = []
+    read = ShadowStage._read
+    monkeypatch.setattr(
+        ShadowStage, "_read", lambda self, opened: reads.append(1) or read(self, opened)
+    )
+    detect_clouds(scene, tmp_path / "shared.tif", DetectionParams())
+    assert reads == []  # red and NIR from the network, SWIR1 from the physics
+    monkeypatch.setattr(PhysicsStage, "strip_band", lambda self, row_off, number: None)
+    detect_clouds(scene, tmp_path / "read.tif", DetectionParams())
+    assert reads == [1]  # SWIR1 read again once the pass is over
+    shared, read_again = _read(tmp_path / "shared.tif"), _read(tmp_path / "read.tif")
+    assert (shared == CLOUD_SHADOW).any()
+    np.testing.assert_array_equal(shared, read_again)
