@@ -17,12 +17,16 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX sig
 # A process that writes an output and waits, the way a Dask worker runs a scene.
 WORKER = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     import numpy as np
     from affine import Affine
     from cloud_fcn_plugin.engine.files.interrupts import clean_up_on_termination
     from cloud_fcn_plugin.engine.outputs.raster import AtomicRasterWriter
 
+    # The default action, whatever the test runner inherited (under nohup SIGHUP is
+    # ignored, and the clean-up rightly keeps ignoring it after deleting its files).
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
     clean_up_on_termination()
     clean_up_on_termination()  # twice adds nothing
     writer = AtomicRasterWriter(
