@@ -19,12 +19,14 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
+from rasterio.errors import CRSError
 from scipy import ndimage
 
 from ..classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW, NODATA, has_code
 from ..params import DetectionParams
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
+from ..scene.sun import SceneSun, scene_centre, sun_from_name
 from ..timing import stage, timed
 from .shadow import (
     POTENTIAL_HALO,
@@ -68,7 +70,8 @@ class ShadowPlan:
             network's shadow patches that touch the geometry's).
         sun: the scene's sun angles, None to estimate the direction from the scene.
         bands: Landsat bands read (red, NIR, SWIR1 where present).
-        note: why the MTL's sun angles are not used, where they are not.
+        note: why the MTL's sun angles are not used, where they are not; where the sun
+            comes from the acquisition date in the input's name, how.
     """
 
     mode: str
@@ -98,8 +101,20 @@ def plan_shadow(scene: Scene, choice: str, has_shadow_class: bool) -> ShadowPlan
                 f"the MTL's sun elevation ({mtl.sun_elevation:.0f}°) is no Landsat one, so the "
                 "shadow direction is taken from the scene"
             )
+    elif (computed := _sun_from_name(scene)) is not None:
+        sun, note = SunGeometry(computed.azimuth_deg, computed.elevation_deg), computed.note
     bands = (_RED, _NIR, _SWIR1) if _SWIR1 in scene.info.landsat_bands else (_RED, _NIR)
     return ShadowPlan(mode, sun, bands, note)
+
+
+def _sun_from_name(scene: Scene) -> SceneSun | None:
+    """The sun over an input without an MTL, from the ID in its name and its centre."""
+    info = scene.info
+    try:
+        centre = scene_centre(info.crs, info.transform, info.width, info.height)
+    except (CRSError, ValueError):  # a grid PROJ cannot take to latitudes
+        return None
+    return sun_from_name(info.path, centre)
 
 
 def open_shadow_stage(

@@ -40,9 +40,17 @@ class TestPlan:
         assert plan.sun.azimuth_deg == pytest.approx(115.872, abs=1e-3)
         assert plan.sun.elevation_deg == pytest.approx(64.744, abs=1e-3)
 
-    def test_a_stack_has_no_sun_angles(self):
-        plan = plan_shadow(open_input(SAMPLE), "auto", has_shadow_class=False)
+    def test_a_stack_without_an_id_in_its_name_has_no_sun_angles(self, tmp_path):
+        stack = tmp_path / "stack.tif"
+        stack.write_bytes(SAMPLE.read_bytes())
+        plan = plan_shadow(open_input(stack), "auto", has_shadow_class=False)
         assert plan is not None and plan.sun is None
+
+    def test_a_stack_named_by_its_scene_id_gets_the_sun_of_its_date_and_place(self):
+        plan = plan_shadow(open_input(SAMPLE), "auto", has_shadow_class=False)
+        assert plan is not None and plan.sun is not None
+        assert plan.sun.azimuth_deg == pytest.approx(161, abs=1)
+        assert "acquisition date in the name (2015-10-22)" in plan.note
 
     def test_a_shadow_class_is_combined_with_the_geometry(self, data_dir):
         scene = open_input(data_dir / L1_30M)
