@@ -172,6 +172,10 @@ SENTENCES = (
     QT_TRANSLATE_NOOP("EngineText",
                       "Shadow by geometry: the MTL's sun elevation ({elevation}°) is no Landsat "
                       "one, so the shadow direction is taken from the scene; {note}."),
+    QT_TRANSLATE_NOOP("EngineText",
+                      "Shadow by geometry: sun angles from the acquisition date in the name "
+                      "({date}) and the scene's centre ({place}): azimuth {azimuth}°, elevation "
+                      "{elevation}°; {note}."),
     QT_TRANSLATE_NOOP("EngineText", "Shadow: no cloud, so no shadow."),
     # The level, the scaling and the bands (raster_io.open_scene, inspection).
     QT_TRANSLATE_NOOP("EngineText", "Product: {reason}"),

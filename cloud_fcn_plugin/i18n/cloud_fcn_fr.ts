@@ -1490,6 +1490,11 @@
         <source>Shadow by geometry: the MTL's sun elevation ({elevation}°) is no Landsat one, so the shadow direction is taken from the scene; {note}.</source>
         <translation>Ombres par géométrie : l'élévation du soleil du MTL ({elevation}°) n'est pas celle d'une scène Landsat, la direction des ombres est donc tirée de la scène ; {note}.</translation>
     </message>
+    <message>
+        <location filename="../common/engine_text.py" line="143"/>
+        <source>Shadow by geometry: sun angles from the acquisition date in the name ({date}) and the scene's centre ({place}): azimuth {azimuth}°, elevation {elevation}°; {note}.</source>
+        <translation>Ombres par géométrie : angles du soleil tirés de la date d'acquisition du nom ({date}) et du centre de la scène ({place}) : azimut {azimuth}°, élévation {elevation}° ; {note}.</translation>
+    </message>
 </context>
 <context>
     <name>ParametersForm</name>
