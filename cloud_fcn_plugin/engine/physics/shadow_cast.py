@@ -15,10 +15,11 @@ def cast_shadows(
     """Shift every pixel of the kept objects, keep the dark ones, grow by ``buffer``."""
     rows_total, cols_total = objects.shape
     sizes = objects.sizes
-    owner_shift = np.repeat(np.where(kept[:, None], shifts, 0), sizes, axis=0)
     take = np.repeat(kept, sizes)
-    r = objects.rows[take] + owner_shift[take, 0]
-    c = objects.cols[take] + owner_shift[take, 1]
+    # Each kept object's shift repeated over its pixels, row and column apart: a 2-D
+    # repeat along axis 0 of every object's shift cost 3x as much.
+    r = objects.rows[take] + np.repeat(shifts[kept, 0], sizes[kept])
+    c = objects.cols[take] + np.repeat(shifts[kept, 1], sizes[kept])
     inside = (r >= 0) & (r < rows_total) & (c >= 0) & (c < cols_total)
     mask = np.zeros(objects.shape, bool)
     r, c = r[inside], c[inside]
