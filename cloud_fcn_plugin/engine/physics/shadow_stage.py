@@ -19,7 +19,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import numpy as np
-from rasterio.errors import CRSError
 from scipy import ndimage
 
 from ..classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW, NODATA, has_code
@@ -110,11 +109,7 @@ def plan_shadow(scene: Scene, choice: str, has_shadow_class: bool) -> ShadowPlan
 def _sun_from_name(scene: Scene) -> SceneSun | None:
     """The sun over an input without an MTL, from the ID in its name and its centre."""
     info = scene.info
-    try:
-        centre = scene_centre(info.crs, info.transform, info.width, info.height)
-    except (CRSError, ValueError):  # a grid PROJ cannot take to latitudes
-        return None
-    return sun_from_name(info.path, centre)
+    return sun_from_name(info.path, scene_centre(info.crs, info.transform, info.width, info.height))
 
 
 def open_shadow_stage(

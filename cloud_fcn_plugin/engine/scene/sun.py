@@ -22,7 +22,10 @@ from pathlib import Path
 
 from affine import Affine
 from rasterio.crs import CRS
+from rasterio.errors import CRSError
 from rasterio.warp import transform as transform_points
+
+from ..files.gdal_read import GDAL_ERRORS
 
 __all__ = [
     "SceneSun",
@@ -134,10 +137,13 @@ def scene_centre(
     if crs is None or transform == Affine.identity():
         return None
     x, y = transform * (width / 2.0, height / 2.0)
-    (longitude,), (latitude,) = transform_points(crs, "EPSG:4326", [x], [y])
-    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+    try:
+        (longitude,), (latitude,) = transform_points(crs, "EPSG:4326", [x], [y])
+    except (CRSError, ValueError, *GDAL_ERRORS):  # a grid PROJ cannot take to latitudes
         return None
-    return float(latitude), float(longitude)
+    if not (math.isfinite(latitude) and math.isfinite(longitude)) or abs(latitude) > 90.0:
+        return None
+    return float(latitude), (float(longitude) + 180.0) % 360.0 - 180.0
 
 
 def sun_from_name(path: Path, centre: tuple[float, float] | None) -> SceneSun | None:

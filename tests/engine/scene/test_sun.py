@@ -85,6 +85,15 @@ def test_a_named_georeferenced_stack_gets_the_sun_of_its_date_and_place():
 def test_no_sun_without_a_grid_or_an_id(tmp_path):
     assert scene_centre(None, Affine.identity(), 10, 10) is None
     assert scene_centre(CRS.from_epsg(32618), Affine.identity(), 10, 10) is None
+    # Grids PROJ cannot take to latitudes, or that leave the globe: no centre, no error.
+    local = CRS.from_wkt('LOCAL_CS["site",UNIT["metre",1],AXIS["x",EAST],AXIS["y",NORTH]]')
+    assert scene_centre(local, Affine(30, 0, 1000, 0, -30, 5000), 10, 10) is None
+    assert scene_centre(CRS.from_epsg(32618), Affine(30, 0, 1e12, 0, -30, 1e12), 10, 10) is None
+    assert scene_centre(CRS.from_epsg(4326), Affine(0.01, 0, 500, 0, -0.01, 300), 10, 10) is None
+    assert scene_centre(CRS.from_epsg(4326), Affine(0.01, 0, 190, 0, -0.01, 45), 10, 10) == (
+        pytest.approx(44.95),
+        pytest.approx(-169.95),
+    )
     assert sun_from_name(SAMPLE, None) is None
     assert sun_from_name(tmp_path / "stack.tif", (40.9, -72.3)) is None
     # A polar night: no daytime pass, so the name or the grid is wrong.
