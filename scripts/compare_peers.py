@@ -13,7 +13,7 @@ into its own virtual environment (``.venv-peers``) and runs this script with the
 project's Python, which reads the patches with the engine's datasets code, hands
 the reflectance to the peer environment through a temporary ``.npz``, and scores
 the answers with the cross-validation's own code
-(:func:`~cloud_fcn_plugin.engine.training.crossval.cv_report`), so the figures sit
+(:func:`~cloud_fcn_plugin.engine.training.oof_scores.cv_report`), so the figures sit
 beside ours on exactly the same patches, groups and folds. The peer's ``cloud``
 class (argmax, its own decision) is the headline; its cloud probability (softmax
 share of the cloud class, blended over its tiles) is also scored at the best pooled

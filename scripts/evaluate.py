@@ -34,12 +34,7 @@ from one_line import run_with_one_line_errors
 
 from cloud_fcn_plugin.engine.errors import OutputNotWritableError, ParameterError
 from cloud_fcn_plugin.engine.inference.predictor import load_predictor
-from cloud_fcn_plugin.engine.training.crossval import (
-    average_out_of_fold,
-    cv_report,
-    load_cross_validation,
-    report_markdown,
-)
+from cloud_fcn_plugin.engine.training.crossval import load_cross_validation
 from cloud_fcn_plugin.engine.training.datasets import (
     MaskCoding,
     cloud38_patches,
@@ -55,6 +50,11 @@ from cloud_fcn_plugin.engine.training.evaluation import (
     save_overlay,
     to_json,
     to_markdown,
+)
+from cloud_fcn_plugin.engine.training.oof_scores import (
+    average_out_of_fold,
+    cv_report,
+    report_markdown,
 )
 
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from ..errors import ParameterError
 from .config import TrainConfig
-from .crossval import cross_validate, report_markdown, stamp_checkpoint
+from .crossval import cross_validate, stamp_checkpoint
 from .datasets import PatchSpec
+from .oof_scores import report_markdown
 from .patch_sets import DataOptions, describe, load_patch_sets, split_validation
 from .run_folder import check_run_folder, remove_run
 from .trainer import Trainer

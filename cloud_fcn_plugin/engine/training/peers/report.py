@@ -20,7 +20,7 @@ def _decision_block(markdown: str, title: str) -> list[str]:
 def model_markdown(label: str, entry: dict[str, Any]) -> str:
     """Tables of one peer model in the format of the cross-validation report."""
     # Imported here: the cross-validation needs GDAL, which the peer's environment lacks.
-    from ..crossval import report_markdown
+    from ..oof_scores import report_markdown
 
     decision = report_markdown(entry["decision"])
     probability = report_markdown(entry["probability"])

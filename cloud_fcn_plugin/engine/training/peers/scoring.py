@@ -35,7 +35,7 @@ def score_peer(
         its cloud probability at the best pooled threshold and at 0.5.
     """
     # Imported here: the cross-validation needs GDAL, which the peer's environment lacks.
-    from ..crossval import OutOfFold, cv_report
+    from ..oof_scores import OutOfFold, cv_report
 
     def results(maps: dict[int, np.ndarray]) -> list[OutOfFold]:
         return [
@@ -80,7 +80,7 @@ def score_peer_shadow(
         The cross-validation report of the 0/1 shadow map (read it at 0.5); patches
         with no labelled shadow pixel are left out.
     """
-    from ..crossval import OutOfFold, cv_report
+    from ..oof_scores import OutOfFold, cv_report
 
     results = [
         OutOfFold(
