@@ -34,8 +34,8 @@ from cloud_fcn_plugin.engine.models.checkpoints import load_checkpoint
 from cloud_fcn_plugin.engine.pipeline import detect_clouds
 from cloud_fcn_plugin.engine.scene.read_set import ReadSet
 from cloud_fcn_plugin.engine.scene.reader import inspect_input, open_scene
+from tests.engine.scene.rasters import dn_stack, product_folder
 from tests.engine.scene.test_mtl import C1_PRODUCT, c1_mtl_text
-from tests.engine.scene.test_reader import dn_stack, product_folder
 from tests.onnx_models import RGBN_WEIGHTS, SAMPLE
 
 SECRET = "TOP-SECRET-LINE=hunter2"

@@ -15,14 +15,14 @@ from cloud_fcn_plugin.engine.errors import (
 )
 from cloud_fcn_plugin.engine.outputs.checks import check_output_path
 from cloud_fcn_plugin.engine.outputs.raster import MASK_COLORMAP, AtomicRasterWriter
-from tests.engine.scene.test_mtl import C1_PRODUCT, c1_mtl_text
-from tests.engine.scene.test_reader import (
+from tests.engine.scene.rasters import (
     CRS_UTM,
     TRANSFORM,
     dn_stack,
     product_folder,
     write_raster,
 )
+from tests.engine.scene.test_mtl import C1_PRODUCT, c1_mtl_text
 
 
 class TestCheckOutputPath:
