@@ -1,9 +1,7 @@
-"""Training package: losses, augmentation, datasets, 38-Cloud reassembly, trainer, resume."""
+"""Training a model: schedule, resumable state, the patch bank, the trainer."""
 
 from __future__ import annotations
 
-import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +9,6 @@ import pytest
 import torch
 
 from cloud_fcn_plugin.engine.errors import (
-    InputReadError,
     OutputNotWritableError,
     ParameterError,
     WeightsError,
@@ -19,258 +16,15 @@ from cloud_fcn_plugin.engine.errors import (
 from cloud_fcn_plugin.engine.inference.predictor import load_predictor
 from cloud_fcn_plugin.engine.inference.whole_scene import predict_scene
 from cloud_fcn_plugin.engine.scene.scaling import to_reflectance
-from cloud_fcn_plugin.engine.training.augment import (
-    AugmentConfig,
-    Patch,
-    augment,
-    flip_rotate,
-    paste,
-    radiometric,
-    random_crop,
-)
+from cloud_fcn_plugin.engine.training.augment import AugmentConfig
 from cloud_fcn_plugin.engine.training.config import TrainConfig
-from cloud_fcn_plugin.engine.training.datasets import (
-    BIOME_CODING,
-    MaskCoding,
-    PatchPosition,
-    assemble_scene,
-    biome_patches,
-    cloud38_patches,
-    group_by_scene,
-    parse_patch_name,
-    read_band,
-    read_patch_list,
-)
-from cloud_fcn_plugin.engine.training.losses import CloudLoss, masked_bce_loss, soft_jaccard_loss
+from cloud_fcn_plugin.engine.training.datasets import biome_patches
 from cloud_fcn_plugin.engine.training.patches import PatchBank
 from cloud_fcn_plugin.engine.training.schedule import LrSchedule
 from cloud_fcn_plugin.engine.training.state import load_train_state, save_train_state
 from cloud_fcn_plugin.engine.training.trainer import Trainer
 from cloud_fcn_plugin.engine.training.validation import GainReader
-from tests.conftest import write_geotiff
-
-# A Biome training patch with cloud, thin cloud, shadow and clear ground.
-MIXED_PATCH = "Shrubland_00_0614"
-
-
-def _patch(size: int = 32, seed: int = 0, product: str = "toa") -> Patch:
-    rng = np.random.default_rng(seed)
-    reflectance = rng.uniform(0.0, 0.5, (4, size, size)).astype(np.float32)
-    target = (reflectance[0] > 0.25).astype(np.float32)
-    return Patch(reflectance, target, np.ones((size, size), bool), product)
-
-
-# ---------------------------------------------------------------------- losses
-
-
-class TestLosses:
-    def test_soft_jaccard_is_zero_for_a_confident_perfect_prediction(self):
-        target = torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]]])
-        logits = (target * 2 - 1) * 50
-        assert float(soft_jaccard_loss(logits, target, torch.ones_like(target))) < 1e-6
-
-    def test_soft_jaccard_by_hand(self):
-        # p = 0.5 everywhere on 4 pixels, 2 cloud: I = 1, U = 2 + 2 - 1 = 3
-        target = torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]]])
-        loss = soft_jaccard_loss(torch.zeros_like(target), target, torch.ones_like(target), 0.0)
-        assert float(loss) == pytest.approx(1 - 1 / 3)
-
-    @pytest.mark.parametrize("kind", ["jaccard", "bce", "both"])
-    def test_nodata_pixels_do_not_count(self, kind):
-        loss_fn = CloudLoss(kind)
-        target = torch.tensor([[[[1.0, 0.0], [1.0, 0.0]]]])
-        valid = torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]]])
-        logits = torch.tensor([[[[2.0, -1.0], [0.3, 0.7]]]])
-        changed = logits.clone()
-        changed[..., 1, :] = torch.tensor([-9.0, 9.0])
-        assert float(loss_fn(logits, target, valid)) == pytest.approx(
-            float(loss_fn(changed, target, valid))
-        )
-
-    def test_bce_matches_torch_on_valid_pixels(self):
-        logits, target = torch.randn(1, 1, 4, 4), (torch.rand(1, 1, 4, 4) > 0.5).float()
-        expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
-        assert float(masked_bce_loss(logits, target, torch.ones_like(target))) == pytest.approx(
-            float(expected), rel=1e-6
-        )
-
-    def test_all_fill_batch_gives_finite_loss(self):
-        zeros = torch.zeros(1, 1, 2, 2)
-        assert math.isfinite(float(CloudLoss("both")(zeros, zeros, zeros)))
-
-    def test_label_smoothing_moves_targets_towards_half(self):
-        target = torch.ones(1, 1, 2, 2)
-        logits = torch.full_like(target, 20.0)
-        plain = float(CloudLoss("bce")(logits, target, torch.ones_like(target)))
-        smooth = float(CloudLoss("bce", 0.1)(logits, target, torch.ones_like(target)))
-        assert smooth > plain
-
-    def test_unknown_loss_raises(self):
-        with pytest.raises(ParameterError, match="Unknown loss"):
-            CloudLoss("dice")
-
-
-# ---------------------------------------------------------------- augmentation
-
-
-class TestAugment:
-    def test_flips_and_rotations_move_image_and_mask_together(self):
-        patch = _patch()
-        config = AugmentConfig()
-        for seed in range(8):
-            out = flip_rotate(patch, np.random.default_rng(seed), config)
-            assert np.array_equal(out.target, (out.reflectance[0] > 0.25).astype(np.float32))
-
-    def test_area_downsampling_keeps_cloud_fraction(self):
-        patch = _patch(64)
-        out = random_crop(patch, 32, np.random.default_rng(0), scale=2.0)
-        assert out.reflectance.shape == (4, 32, 32)
-        assert out.valid.all()
-        assert out.target.mean() == pytest.approx(patch.target.mean(), abs=1e-5)
-        assert out.reflectance.mean() == pytest.approx(patch.reflectance.mean(), abs=1e-5)
-
-    def test_small_source_is_padded_with_fill(self):
-        out = random_crop(_patch(32), 48, np.random.default_rng(0))
-        assert out.reflectance.shape == (4, 48, 48)
-        assert out.valid[:32, :32].all() and not out.valid[32:].any()
-        assert not out.reflectance[:, 32:].any()
-
-    def test_paste_copies_real_pixels_with_their_labels(self):
-        target, donor = _patch(seed=1), _patch(seed=2)
-        out = paste(target, donor, np.random.default_rng(3))
-        changed = np.any(out.reflectance != target.reflectance, axis=0)
-        assert changed.any()
-        assert np.array_equal(out.reflectance[:, changed], donor.reflectance[:, changed])
-        assert np.array_equal(out.target[changed], donor.target[changed])
-        # Only one class of the donor is pasted at a time.
-        assert len(np.unique(donor.target[changed])) == 1
-
-    def test_gain_ranges_follow_the_product(self):
-        config = AugmentConfig(gain_toa=(0.5, 0.5), gain_l1=(2.0, 2.0), band_jitter=0, noise=0)
-        toa = radiometric(_patch(product="toa"), np.random.default_rng(0), config)
-        l1 = radiometric(_patch(product="l1"), np.random.default_rng(0), config)
-        assert np.allclose(toa.reflectance, _patch().reflectance * 0.5, atol=1e-6)
-        assert np.allclose(l1.reflectance, _patch().reflectance * 2.0, atol=1e-6)
-
-    def test_radiometry_leaves_fill_at_zero(self):
-        patch = _patch()
-        valid = patch.valid.copy()
-        valid[:5] = False
-        patch = Patch(patch.reflectance * valid, patch.target, valid)
-        out = radiometric(patch, np.random.default_rng(0), AugmentConfig())
-        assert not out.reflectance[:, :5].any()
-
-    def test_off_only_crops(self):
-        patch = _patch(32)
-        out = augment(patch, 32, np.random.default_rng(0), AugmentConfig.off(), _patch(seed=5))
-        assert np.array_equal(out.reflectance, patch.reflectance)
-        assert np.array_equal(out.target, patch.target)
-
-    def test_bad_range_raises(self):
-        with pytest.raises(ParameterError, match="gain_toa"):
-            AugmentConfig(gain_toa=(1.2, 0.5))
-
-
-# -------------------------------------------------------------------- datasets
-
-
-class TestDatasets:
-    def test_biome_coding(self):
-        mask = np.array([0, 64, 128, 192, 255], np.uint8)
-        cloud, labelled = BIOME_CODING.decode(mask)
-        assert cloud.tolist() == [False, False, False, True, True]
-        assert labelled.tolist() == [False, True, True, True, True]
-
-    def test_default_coding_is_any_nonzero(self):
-        cloud, labelled = MaskCoding(fill=(7,)).decode(np.array([0, 1, 255, 7]))
-        assert cloud.tolist() == [False, True, True, False]
-        assert labelled.tolist() == [True, True, True, False]
-
-    @pytest.mark.data
-    def test_biome_patch_loads_as_toa_red_green_blue_nir(self, biome_dir):
-        spec = next(s for s in biome_patches(biome_dir / "train") if s.name == MIXED_PATCH)
-        patch = spec.load()
-        assert patch.product == "toa"
-        assert patch.reflectance.shape == (4, 256, 256)
-        import rasterio
-
-        with rasterio.open(spec.image) as src:
-            red = src.read(3)
-        assert np.allclose(patch.reflectance[0], red)
-        assert 0.5 < patch.target.mean() < 0.7  # cloud and thin cloud of this patch
-
-    @pytest.mark.data
-    def test_38cloud_patch_loads_as_level1(self, cloud38_dir):
-        (spec,) = cloud38_patches(cloud38_dir)
-        patch = spec.load()
-        assert patch.product == "l1"
-        assert patch.reflectance.shape == (4, 384, 384)
-        assert patch.target.mean() == pytest.approx(0.307, abs=0.01)
-
-    def test_missing_folder_raises(self, tmp_path):
-        with pytest.raises(FileNotFoundError, match="does not exist"):
-            biome_patches(tmp_path)
-
-    def test_labels_and_patch_lists_pass_the_file_gate(self, tmp_path):
-        """A FIFO where a label or a patch list should be: one line, never a hang."""
-        fifo = tmp_path / "gt_patch.tif"
-        os.mkfifo(fifo)
-        with pytest.raises(InputReadError, match="gt_patch.tif"):
-            read_band(fifo)
-        listing = tmp_path / "training_patches_38-Cloud.csv"
-        os.mkfifo(listing)
-        with pytest.raises(InputReadError, match="training_patches_38-Cloud.csv"):
-            read_patch_list(listing)
-
-    def test_a_truncated_label_is_one_line(self, tmp_path):
-        label = tmp_path / "gt.tif"
-        write_geotiff(label, np.zeros((1, 64, 64), np.uint8))
-        label.write_bytes(label.read_bytes()[:300])
-        with pytest.raises(InputReadError, match="gt.tif"):
-            read_band(label)
-
-
-class TestSceneReassembly:
-    def test_parse_patch_name(self):
-        name = "patch_192_10_by_12_LC08_L1TP_002053_20160520_20170324_01_T1"
-        assert parse_patch_name(name) == PatchPosition(
-            192, 10, 12, "LC08_L1TP_002053_20160520_20170324_01_T1"
-        )
-
-    def test_bad_name_raises(self):
-        with pytest.raises(ParameterError, match="patch_<n>"):
-            parse_patch_name("gt_patch_1_2_3")
-
-    @pytest.mark.parametrize("shape", [(700, 500), (384, 384), (1000, 1153)])
-    def test_synthetic_scene_cut_into_named_patches_reassembles_exactly(self, shape):
-        from cloud_fcn_plugin.engine.training.datasets import PatchSpec
-
-        size = 96  # any patch size works; 38-Cloud uses 384
-        scene = np.random.default_rng(0).integers(1, 255, size=shape).astype(np.uint8)
-        rows, cols = -(-shape[0] // size), -(-shape[1] // size)
-        padded = np.zeros((rows * size, cols * size), np.uint8)
-        top, left = (padded.shape[0] - shape[0]) // 2, (padded.shape[1] - shape[1]) // 2
-        padded[top : top + shape[0], left : left + shape[1]] = scene
-        named = {}
-        number = 0
-        for r in range(rows):
-            for c in range(cols):
-                number += 1
-                name = f"patch_{number}_{r + 1}_by_{c + 1}_LC08_SCENE"
-                named[name] = padded[r * size : (r + 1) * size, c * size : (c + 1) * size]
-        order = list(named)[::-1]  # the CSV order must not matter
-        groups = group_by_scene([PatchSpec(name) for name in order])
-        assert list(groups) == ["LC08_SCENE"]
-        patches = [(pos, named[spec.name]) for pos, spec in groups["LC08_SCENE"]]
-        assert np.array_equal(assemble_scene(patches, shape, size), scene)
-
-    def test_missing_patches_raise(self):
-        position = PatchPosition(1, 1, 1, "S")
-        with pytest.raises(ParameterError, match="missing"):
-            assemble_scene([(position, np.zeros((4, 4)))], (10, 10), 4)
-
-
-# --------------------------------------------------------------------- trainer
+from tests.engine.training.test_datasets import MIXED_PATCH
 
 
 def _tiny_config(out: Path, **overrides) -> TrainConfig:
