@@ -57,14 +57,19 @@ def _block_sums(array: np.ndarray, factor: int, dtype) -> np.ndarray:
     pairwise: those keep the reshape.
     """
     rows, cols = array.shape
-    strips = array[0::factor].astype(dtype)
-    for i in range(1, factor):
-        strips += array[i::factor]
+    strips = _strided_sum([array[i::factor] for i in range(factor)], dtype)
     if factor >= 8 and np.dtype(dtype).kind == "f":
         return strips.reshape(rows // factor, cols // factor, factor).sum(axis=2, dtype=dtype)
-    total = strips[:, 0::factor].copy()
-    for j in range(1, factor):
-        total += strips[:, j::factor]
+    return _strided_sum([strips[:, j::factor] for j in range(factor)], dtype)
+
+
+def _strided_sum(parts: list[np.ndarray], dtype) -> np.ndarray:
+    """``parts[0] + parts[1] + ...`` in that order, in ``dtype`` (a new array)."""
+    if len(parts) == 1:
+        return parts[0].astype(dtype)
+    total = np.add(parts[0], parts[1], dtype=dtype)
+    for part in parts[2:]:
+        total += part
     return total
 
 

@@ -251,24 +251,40 @@ def _with_thermal(
     )
 
 
-def to_reflectance(raw: np.ndarray, scaling: Scaling) -> np.ndarray:
+def to_reflectance(
+    raw: np.ndarray, scaling: Scaling, channels: Sequence[int] | None = None
+) -> np.ndarray:
     """Turn raw pixels (C, H, W) into float32 reflectance.
 
-    A writable float32 ``raw`` is converted in place and returned; any other dtype
-    is converted once into a new float32 array.
+    Without ``channels`` a writable float32 ``raw`` is converted in place and returned;
+    any other array is converted into a new float32 array.
+
+    Args:
+        raw: the bands as read.
+        scaling: the scaling of the bands converted (of ``channels`` where given).
+        channels: convert only these of ``raw``'s bands, in this order.
     """
-    if raw.ndim != 3 or raw.shape[0] != len(scaling.gain):
+    picked = list(range(raw.shape[0])) if channels is None else list(channels)
+    if raw.ndim != 3 or len(picked) != len(scaling.gain):
         raise ParameterError(
             f"Expected {len(scaling.gain)} bands shaped (C, H, W), got shape {raw.shape}."
         )
-    out = raw if raw.dtype == np.float32 and raw.flags.writeable else raw.astype(np.float32)
-    # Folding the sun-angle division into gain and offset keeps it one pass per band.
+    in_place = channels is None and raw.dtype == np.float32 and raw.flags.writeable
+    out = raw if in_place else np.empty((len(picked), *raw.shape[1:]), np.float32)
+    # Folding the sun-angle division into gain and offset keeps it one pass per band; the
+    # first pass reads the raw band itself (no float32 copy first: the same values, in
+    # float32 arithmetic either way).
     sun = _sun_divisor(scaling)
     thermal = {t.index: t for t in scaling.thermal}
-    for band, (gain, offset) in enumerate(zip(scaling.gain, scaling.offset, strict=True)):
+    for band, (source, gain, offset) in enumerate(
+        zip(picked, scaling.gain, scaling.offset, strict=True)
+    ):
         divisor = 1.0 if band in thermal else sun
+        first = out[band] if in_place else raw[source]
         if gain / divisor != 1.0:
-            np.multiply(out[band], np.float32(gain / divisor), out=out[band])
+            np.multiply(first, np.float32(gain / divisor), out=out[band], dtype=np.float32)
+        elif not in_place:
+            out[band] = first
         if offset != 0.0:
             np.add(out[band], np.float32(offset / divisor), out=out[band])
         if band in thermal:

@@ -206,6 +206,20 @@ def test_cloud_objects_drop_specks_and_sample():
     assert objects.sample_rows.min() == 5 and objects.sample_rows.max() == 34
 
 
+def test_cloud_objects_group_each_objects_pixels_in_raster_order():
+    from scipy import ndimage
+
+    cloud = np.random.default_rng(2).random((60, 70)) < 0.3
+    objects = cloud_objects(cloud, min_pixels=3)
+    labels, count = ndimage.label(cloud, structure=np.ones((3, 3), bool))
+    pixels = [np.nonzero(labels == j) for j in range(1, count + 1)]
+    kept = [(rows, cols) for rows, cols in pixels if len(rows) >= 3]
+    assert objects.count == len(kept) > 10
+    np.testing.assert_array_equal(objects.sizes, [len(rows) for rows, _ in kept])
+    np.testing.assert_array_equal(objects.rows, np.concatenate([rows for rows, _ in kept]))
+    np.testing.assert_array_equal(objects.cols, np.concatenate([cols for _, cols in kept]))
+
+
 def test_shadow_outside_valid_and_on_cloud_is_never_marked():
     nir, red, cloud, shadow = scene(CLOUDS, SHIFT)
     valid = VALID.copy()
@@ -243,6 +257,16 @@ class TestGrids:
         np.testing.assert_array_equal(
             block_expand(coarse, factor, shape), expected[: shape[0], : shape[1]]
         )
+
+    @pytest.mark.parametrize("shape", [(8, 8), (9, 7), (6, 9), (1, 5)])
+    @pytest.mark.parametrize("factor", [1, 2, 3])
+    def test_block_any_is_any_pixel_of_each_block(self, shape, factor):
+        mask = np.random.default_rng(1).random(shape) < 0.2
+        padded = np.zeros((-(-shape[0] // factor) * factor, -(-shape[1] // factor) * factor), bool)
+        padded[: shape[0], : shape[1]] = mask
+        rows, cols = padded.shape[0] // factor, padded.shape[1] // factor
+        expected = padded.reshape(rows, factor, cols, factor).any(axis=(1, 3))
+        np.testing.assert_array_equal(block_any(mask, factor), expected)
 
     def test_rows_and_columns_of_flat_indices_in_32_and_64_bits(self):
         flat = np.array([0, 5, 7801, 7800 * 7800 - 1])

@@ -15,7 +15,10 @@ from cloud_fcn_plugin.engine.errors import ParameterError
 from cloud_fcn_plugin.engine.scene.bands import LANDSAT_BAND_NAMES, band_number_from_text
 from cloud_fcn_plugin.engine.scene.mtl import parse_mtl
 from cloud_fcn_plugin.engine.scene.scaling import (
+    THERMAL_K1,
+    THERMAL_K2,
     Scaling,
+    ThermalBand,
     infer_level,
     input_transform,
     normalize,
@@ -114,6 +117,20 @@ class TestToReflectance:
         out = to_reflectance(raw, scaling_for("toa", dtype="int16"))
         assert out is raw
         np.testing.assert_allclose(out, 0.1, rtol=1e-6)
+
+    @pytest.mark.parametrize("dtype", [np.uint16, np.int16, np.float32, np.float64])
+    def test_channels_give_the_bits_of_a_float32_copy_scaled(self, dtype) -> None:
+        """Converting picked channels straight from the raw bands (no float32 copy first)
+        gives the bits that converting a float32 copy of them gives, thermal included."""
+        raw = np.random.default_rng(0).integers(0, 30000, (3, 9, 7)).astype(dtype)
+        thermal = ThermalBand(0, THERMAL_K1, THERMAL_K2)
+        scaling = Scaling((3.3e-4, 2e-5, 1.0), (0.1, -0.1, 0.0), 41.0, "l1", "t", (thermal,))
+        picked, before = scaling.select([2, 0]), raw.copy()
+        expected = to_reflectance(raw[[2, 0]].astype(np.float32), picked)
+        out = to_reflectance(raw, picked, channels=[2, 0])
+        assert out.dtype == np.float32
+        np.testing.assert_array_equal(out.view(np.uint32), expected.view(np.uint32))
+        np.testing.assert_array_equal(raw, before)  # left as read
 
     def test_band_count_must_match(self) -> None:
         with pytest.raises(ParameterError, match="Expected 4 bands"):
