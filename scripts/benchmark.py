@@ -7,10 +7,11 @@ Examples:
 
 Builds a realistic Level-1 4-band stack and a Level-1 product folder (B2-B7, B9, B10
 and an MTL) of ``--size`` pixels from the shared real patches (see
-``benchmark_scene.py``), or takes ``--scene`` inputs. Each case (input x CPU back end)
-runs ``detect_clouds`` as ``scripts/detect.py`` does, in a fresh process, with the
-engine's timing collector open (:mod:`cloud_fcn_plugin.engine.timing`); the cases run
-interleaved, ``--repeat`` rounds, so a burst of load on a shared machine hits them
+``benchmark_scene.py``), or takes ``--scene`` inputs. Each case (input x CPU back end
+x the ``--shadow`` and ``--physics`` choices compared) runs ``detect_clouds`` as
+``scripts/detect.py`` does, in a fresh process, with the engine's timing collector
+open (:mod:`cloud_fcn_plugin.engine.timing`); the cases run interleaved, ``--repeat``
+rounds, so a burst of load on a shared machine hits them
 alike. Reported per case: median, fastest and slowest seconds, the peak resident
 memory (``VmHWM``, what ``/usr/bin/time -v`` calls maximum resident set size), the CPU
 seconds of each stage of the median run, and the time ratios of the cases to the
@@ -22,6 +23,7 @@ and with ``--readme README.md`` between its ``<!-- benchmark:start -->`` and
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -59,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--shadow", nargs="+", default=["auto"],
                         choices=("auto", "geometry", "network"),
                         help="--shadow of detect.py to compare (network: no shadow stage)")
+    parser.add_argument("--physics", nargs="+", default=["auto"], choices=("auto", "on", "off"),
+                        help="--physics of detect.py to compare (off: the network alone)")
     parser.add_argument("--model", default="auto", help="--model of detect.py")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds")
@@ -93,7 +97,8 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 
     argv = [spec["input"], "-o", spec["mask"], "--quiet", "--overwrite",
             "--model", spec["model"], "--device", spec["device"],
-            "--shadow", spec.get("shadow", "auto")]  # fmt: skip
+            "--shadow", spec.get("shadow", "auto"),
+            "--physics", spec.get("physics", "auto")]  # fmt: skip
     params = detect.params_from_args(detect.build_parser().parse_args(argv))
     with timing.collecting() as profile:
         result = detect_clouds(spec["input"], spec["mask"], params)
@@ -154,8 +159,8 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def ratios(cases: list[tuple[str, ...]], rounds: list[dict[str, float]]) -> dict[str, Any]:
     """Time ratios, per round, of cases that differ in one respect only: median, range.
 
-    ``cases`` are (input, back end[, shadow]) in the order given; a later case is divided
-    by an earlier one (list the 4-band stack first to get product / stack).
+    ``cases`` are (input, back end, compared choices...) in the order given; a later case
+    is divided by an earlier one (list the 4-band stack first to get product / stack).
     """
     names = [case_name(*case) for case in cases]
     out = {}
@@ -171,9 +176,13 @@ def ratios(cases: list[tuple[str, ...]], rounds: list[dict[str, float]]) -> dict
     return out
 
 
-def case_name(name: str, backend: str, shadow: str | None = None) -> str:
-    """``input [back end]``, with the shadow choice where several are compared."""
-    return f"{name} [{backend}]" if shadow is None else f"{name} [{backend}, shadow {shadow}]"
+def case_name(name: str, backend: str, *choices: str) -> str:
+    """``input [back end]``, with the choices compared (``shadow auto``, ``physics off``)."""
+    return f"{name} [{', '.join((backend, *choices))}]"
+
+
+#: detect.py options a benchmark can compare, each named in the cases where several values are.
+COMPARED = ("shadow", "physics")
 
 
 def machine() -> dict[str, Any]:
@@ -190,20 +199,21 @@ def machine() -> dict[str, Any]:
 def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     """Build the inputs, run every case ``--repeat`` rounds interleaved; return the report."""
     inputs = prepare_inputs(args, workdir)
-    shadows = args.shadow if len(args.shadow) > 1 else [None]
-    cases = [(path, backend, shadow) for path in inputs for backend in args.backend
-             for shadow in shadows]  # fmt: skip
-    keys = [(path.name, backend) + (() if shadow is None else (shadow,))
-            for path, backend, shadow in cases]  # fmt: skip
+    varied = [option for option in COMPARED if len(getattr(args, option)) > 1]
+    choices = list(itertools.product(*(getattr(args, option) for option in varied)))
+    cases = [(path, backend, dict(zip(varied, values, strict=True)))
+             for path in inputs for backend in args.backend for values in choices]  # fmt: skip
+    keys = [(path.name, backend, *(f"{option} {value}" for option, value in chosen.items()))
+            for path, backend, chosen in cases]  # fmt: skip
     names = [case_name(*key) for key in keys]
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     rounds = []
     for attempt in range(max(args.repeat, 1)):
         times = {}
-        for index, (name, (path, backend, shadow)) in enumerate(zip(names, cases, strict=True)):
+        for index, (name, (path, backend, chosen)) in enumerate(zip(names, cases, strict=True)):
             spec = {"input": str(path), "mask": str(workdir / f"mask_{index}_{attempt}.tif"),
-                    "model": args.model, "device": args.device,
-                    "shadow": shadow or args.shadow[0]}  # fmt: skip
+                    "model": args.model, "device": args.device}  # fmt: skip
+            spec |= {option: chosen.get(option, getattr(args, option)[0]) for option in COMPARED}
             print(f"[{attempt + 1}/{args.repeat}] {name} ...", file=sys.stderr)
             result = run_case(spec, backend)
             runs[name].append(result)

@@ -61,21 +61,28 @@ class TestBenchmarkReport:
         assert "| network |" in text and "Machine:" in text and "Command:" in text
 
 
-def test_the_shadow_stage_is_compared_with_the_run_without_it(data_dir: Path, tmp_path: Path):
+@pytest.mark.parametrize(
+    ("option", "inputs", "stage"),
+    [("shadow", "stack", "shadow"), ("physics", "product", "physics")],
+)
+def test_a_stage_is_compared_with_the_run_without_it(
+    option: str, inputs: str, stage: str, data_dir: Path, tmp_path: Path
+) -> None:
+    without = {"shadow": "network", "physics": "off"}[option]
     command = [sys.executable, str(REPO_ROOT / "scripts" / "benchmark.py"), "--size", str(SIZE),
-               "--inputs", "stack", "--shadow", "auto", "network", "--output", str(tmp_path),
+               "--inputs", inputs, f"--{option}", "auto", without, "--output", str(tmp_path),
                "--data", str(data_dir)]  # fmt: skip
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     data = json.loads((tmp_path / "benchmark.json").read_text(encoding="utf-8"))
-    with_shadow, without = (
-        next(case for name, case in data["cases"].items() if name.endswith(f"shadow {choice}]"))
-        for choice in ("auto", "network")
+    with_stage, without_stage = (
+        next(case for name, case in data["cases"].items() if name.endswith(f"{option} {choice}]"))
+        for choice in ("auto", without)
     )
-    assert "shadow" in with_shadow["profile"]["stages"]
-    assert "shadow" not in without["profile"]["stages"]
+    assert stage in with_stage["profile"]["stages"]
+    assert stage not in without_stage["profile"]["stages"]
     [(name, ratio)] = data["ratios"].items()
-    assert "shadow network" in name and ratio["min"] <= ratio["median"] <= ratio["max"]
+    assert f"{option} {without}" in name and ratio["min"] <= ratio["median"] <= ratio["max"]
 
 
 class TestScene:
