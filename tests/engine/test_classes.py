@@ -128,6 +128,15 @@ class TestClassify:
         assert counts.cloud_cover == pytest.approx(400 / 7)
         assert counts.shadow_cover == pytest.approx(200 / 7)
 
+    def test_counts_of_a_mask_larger_than_a_chunk_are_a_bincounts(self) -> None:
+        mask = np.random.default_rng(3).choice(
+            np.array([0, 1, 2, 3, 4, 255], np.uint8), size=(700, 900)
+        )[:, ::2]  # not contiguous either
+        counts = ClassCounts()
+        counts.add(mask)
+        expected = np.bincount(mask.ravel(), minlength=256)
+        assert counts.pixels == {code: int(expected[code]) for code in (0, 1, 2, 3)}
+
 
 def four_class_checkpoint(path: Path) -> Path:
     """A pixel_linear model whose class logits are the input bands themselves.

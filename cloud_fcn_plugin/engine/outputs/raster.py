@@ -122,6 +122,10 @@ class AtomicRasterWriter(AtomicOutput):
                     height=self.height, count=self.count, dtype=self.dtype.name, crs=crs,
                     transform=transform, nodata=nodata, tiled=True, blockxsize=block,
                     blockysize=block, compress="DEFLATE", BIGTIFF="IF_SAFER",
+                    # A mask written whole after the shadow stage is compressed as the
+                    # file closes, after the pass: on two threads (not every core, which
+                    # would oversubscribe a batch's workers).
+                    NUM_THREADS=2,
                 )  # fmt: skip
         except GDAL_ERRORS as exc:
             _forget(self.temp_path)
