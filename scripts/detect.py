@@ -114,9 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
         "were measured to help: the bundled 4- and 6-band models on inputs with B10 or ST_B10), "
         "on (any model), off")
     add("--shadow", choices=SHADOW_CHOICES, default="auto",
-        help="cloud shadow: auto (by geometry, each cloud cast along the sun onto dark pixels; "
-        "a model's own shadow kept where the geometry agrees), geometry (the geometry alone), "
-        "network (the model's own shadow class only)")
+        help="cloud shadow: auto or geometry (by geometry, each cloud cast along the sun onto "
+        "dark pixels, for every model), network (the model's own shadow class only)")
     add("--weights", type=Path, help="same as --model FILE")
     add("--device", choices=DEVICES, default="auto")
     add("--tile-size", type=int,

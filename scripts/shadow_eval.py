@@ -54,7 +54,8 @@ def network(image, model: str, **open_kw) -> tuple[np.ndarray, np.ndarray, dict]
     from cloud_fcn_plugin.engine.scene.reader import open_scene
 
     torch.set_num_threads(1)
-    predictor = load_predictor(choose_model(None, model).path, "cpu", 4, None)
+    path = Path(model) if model.endswith(".safetensors") else choose_model(None, model).path
+    predictor = load_predictor(path, "cpu", 4, None)
     with open_scene(image, **open_kw) as reader:
         layers, valid = predict_layers(reader, predictor)
         transform = reader.profile().get("transform")
@@ -63,7 +64,26 @@ def network(image, model: str, **open_kw) -> tuple[np.ndarray, np.ndarray, dict]
                            "shadow_threshold": getattr(meta, "shadow_threshold", 0), "pixel": pixel}
 
 
-def load_patches(data: Path, cache: Path) -> list[dict]:
+def sixband_for(group: str, sixband: str) -> tuple[str, dict]:
+    """The 6-band model to run on a patch of ``group``, and thresholds replacing its own.
+
+    ``sixband``: the bundled model, or ``cv:RUN/cv``, the fold's model that held the group
+    out at the run's out-of-fold thresholds (the bundled model trained on every patch, so
+    its shadow class is in-sample on all of them).
+    """
+    if not sixband.startswith("cv:"):
+        return sixband, {}
+    folder = Path(sixband[3:])
+    report = json.loads((folder / "report.json").read_text())
+    names = {"landsat5": "ukis_landsat5", "sentinel2": "ukis_sentinel2"}
+    k = next(i for i, groups in enumerate(report["folds"]) if names.get(group, group) in groups)
+    thresholds = {"threshold": report["threshold"]}
+    if "shadow" in report:
+        thresholds["shadow_threshold"] = report["shadow"]["threshold"]
+    return str(folder / f"fold{k}" / "last.safetensors"), thresholds
+
+
+def load_patches(data: Path, cache: Path, sixband: str = "sixband") -> list[dict]:
     """Bands, labels and network masks of every labelled patch (cached in ``cache``)."""
     from cloud_fcn_plugin.engine.scene.bands import SIXBAND_BANDS
 
@@ -83,16 +103,18 @@ def load_patches(data: Path, cache: Path) -> list[dict]:
             truth, labelled, water = label == 64, label != 0, np.zeros(label.shape, bool)
         else:
             truth, labelled, water = label == 0, np.ones(label.shape, bool), label == 1
+        group = name.split("_")[0] if kind == "biome" else name
         stored = cache / f"{name}.npz"
         if not stored.exists():
             cloud_p, valid, meta4 = network(image, "rgbn", bands=RGBN, product="toa")
-            six, _, meta6 = network(image, "sixband", product="toa", model_bands=SIXBAND_BANDS)
+            model, thresholds = sixband_for(group, sixband)
+            six, _, meta6 = network(image, model, product="toa", model_bands=SIXBAND_BANDS)
+            meta6 |= thresholds
             np.savez_compressed(
                 stored, cloud=cloud_p[0] >= meta4["threshold"], valid=valid,
                 net_shadow=six[meta6["names"].index("shadow")] >= meta6["shadow_threshold"],
                 net_cloud=six[0] >= meta6["threshold"])
         net = dict(np.load(stored))
-        group = name.split("_")[0] if kind == "biome" else name
         patches.append({"name": name, "group": group, "split": split, "bands": bands,
                         "truth": truth & labelled, "labelled": labelled, "water": water, **net})
     return patches
@@ -140,7 +162,7 @@ def combine(geo: np.ndarray, patch: dict) -> dict[str, np.ndarray]:
 
 def run_patches(args) -> None:
     Path(args.cache).mkdir(parents=True, exist_ok=True)
-    patches = load_patches(Path(args.data), Path(args.cache))
+    patches = load_patches(Path(args.data), Path(args.cache), args.sixband)
     base = {k: v for k, v in GRID.items() if k != "min_contrast"}
     settings = [dict(zip(base, v, strict=True)) for v in itertools.product(*base.values())]
     settings = [{**s, "min_contrast": m} for s in settings for m in GRID["min_contrast"]]
@@ -288,6 +310,9 @@ def main() -> None:
     parser.add_argument("what", choices=("patches", "scenes", "timing"))
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
     parser.add_argument("--cache", default="/tmp/shadow_eval_cache")
+    parser.add_argument("--sixband", default="sixband",
+                        help="patches: the 6-band model whose shadow class is compared: "
+                             "sixband (bundled) or cv:RUN/cv (each patch by its fold's model)")
     parser.add_argument("--pictures", default="docs/shadow_eval")
     parser.add_argument("--side", type=int, default=7800)
     parser.add_argument("--factor", type=int, default=1, help="timing: stage's grid, 1 or 2")

@@ -36,7 +36,7 @@ PHYSICS_CHOICES: tuple[tuple[str, str], ...] = (
 )
 #: How cloud shadow is found (engine ``SHADOW_CHOICES``).
 SHADOW_CHOICES: tuple[tuple[str, str], ...] = (
-    ("auto", QT_TRANSLATE_NOOP("@default", "By geometry, with the model's own where they agree")),
+    ("auto", QT_TRANSLATE_NOOP("@default", "By geometry: clouds cast along the sun")),
     ("geometry", QT_TRANSLATE_NOOP("@default", "By geometry only")),
     ("network", QT_TRANSLATE_NOOP("@default", "The model's own shadow class only")),
 )

@@ -30,9 +30,9 @@ MODEL_CHOICES = ("auto", "rgbn", "fullband", QA_MODEL, "sixband", PHYSICS_MODEL)
 #: The physics stage beside a network: ``auto`` where it was measured to help (the
 #: model and input kind of engine/physics/stage.py), ``on`` for any model, ``off``.
 PHYSICS_CHOICES = ("auto", "on", "off")
-#: Cloud shadow: ``auto`` (geometry for cloud-only models; a model's own shadow kept where
-#: the geometry agrees), ``geometry`` (the geometry alone), ``network`` (the model's own
-#: shadow class, none for a cloud-only model). See engine/physics/shadow_stage.py.
+#: Cloud shadow: ``auto`` and ``geometry`` (the geometry, for every model: measured best
+#: out of fold), ``network`` (the model's own shadow class, none for a cloud-only model).
+#: See engine/physics/shadow_stage.py.
 SHADOW_CHOICES = ("auto", "geometry", "network")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PROBABILITY_DTYPES = ("float32", "uint8")

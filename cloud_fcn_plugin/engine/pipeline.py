@@ -172,9 +172,8 @@ def detect_clouds(
         )  # fmt: skip
         descriptions = tuple(LAYER_DESCRIPTIONS[name] for name in predictor.layout.layers)
         shadow = open_shadow_stage(
-            stack, scene, params, "shadow" in predictor.layout.layers,
-            reader, band_numbers(meta.bands), physics,
-        )  # fmt: skip
+            stack, scene, params, reader, band_numbers(meta.bands), physics
+        )
         with recording(tile_size_used=tile_size):  # in the mask's tags: it changes the mask
             counts = write_outputs(
                 scene, _grid(reader, params), strips, outputs, params, stage,
@@ -275,7 +274,7 @@ def _detect_from_physics(
             for row_off, mask in physics_mask_strips(physics, stage.tiles, is_canceled)
         )
         with ExitStack() as stack:
-            shadow = open_shadow_stage(stack, scene, params, has_shadow_class=False)
+            shadow = open_shadow_stage(stack, scene, params)
             counts = write_outputs(
                 scene, _grid(physics.reader, params), strips, outputs, params, stage,
                 is_canceled, (), shadow,

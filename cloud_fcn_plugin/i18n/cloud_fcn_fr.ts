@@ -740,8 +740,8 @@
     </message>
     <message>
         <location filename="../common/choices.py" line="38"/>
-        <source>By geometry, with the model&apos;s own where they agree</source>
-        <translation>Par géométrie, avec celles du modèle là où elles concordent</translation>
+        <source>By geometry: clouds cast along the sun</source>
+        <translation>Par géométrie : nuages projetés selon le soleil</translation>
     </message>
     <message>
         <location filename="../common/choices.py" line="38"/>
@@ -765,8 +765,8 @@
     </message>
     <message>
         <location filename="../processing/help_text.py" line="89"/>
-        <source>tile size and overlap in pixels (unset: the model&apos;s), tiles per batch (more is faster on a GPU and needs more memory) and the device; the device list shows which of CUDA, Apple MPS and CPU are available, and the result says which one ran; the scene-relative thermal and snow tests (where measured to help, always, or off) and how cloud shadow is found (geometry with the model&apos;s own, geometry only, or the model&apos;s own class).</source>
-        <translation>taille et recouvrement des tuiles en pixels (vides : ceux du modèle), tuiles par lot (plus est plus rapide sur un GPU et demande plus de mémoire) et le périphérique ; la liste des périphériques montre lesquels de CUDA, Apple MPS et CPU sont disponibles, et le résultat dit lequel a tourné ; les tests thermique et de neige relatifs à la scène (là où ils ont fait leurs preuves, toujours, ou désactivés) et la façon de trouver les ombres (géométrie avec celles du modèle, géométrie seule, ou la classe du modèle).</translation>
+        <source>tile size and overlap in pixels (unset: the model&apos;s), tiles per batch (more is faster on a GPU and needs more memory) and the device; the device list shows which of CUDA, Apple MPS and CPU are available, and the result says which one ran; the scene-relative thermal and snow tests (where measured to help, always, or off) and how cloud shadow is found (by geometry, for every model, or the model&apos;s own class).</source>
+        <translation>taille et recouvrement des tuiles en pixels (vides : ceux du modèle), tuiles par lot (plus est plus rapide sur un GPU et demande plus de mémoire) et le périphérique ; la liste des périphériques montre lesquels de CUDA, Apple MPS et CPU sont disponibles, et le résultat dit lequel a tourné ; les tests thermique et de neige relatifs à la scène (là où ils ont fait leurs preuves, toujours, ou désactivés) et la façon de trouver les ombres (par géométrie, pour tout modèle, ou la classe du modèle).</translation>
     </message>
 </context>
 <context>

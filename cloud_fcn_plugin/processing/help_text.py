@@ -124,8 +124,8 @@ def _parameters_section(tr: Translate, thresholds: dict[str, float | None]) -> S
                                 "MPS and CPU are available, and the result says which one "
                                 "ran; the scene-relative thermal and snow tests (where "
                                 "measured to help, always, or off) and how cloud shadow is "
-                                "found (geometry with the model's own, geometry only, or the "
-                                "model's own class).")),
+                                "found (by geometry, for every model, or the model's own "
+                                "class).")),
         ],
     ])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,16 +20,19 @@ def test_markdown_table_gives_every_class_and_the_agreement(tmp_path: Path) -> N
     row = SceneComparison(
         "LC08_X", "Collection 1 BQA", "4-band model",
         ClassCounts.of({0: 70, 1: 20, 2: 5, 3: 5}), ClassCounts.of({0: 60, 1: 30, 3: 10}),
-        90.0, 95.0, 80.0, tmp_path / "pictures" / "LC08_X.png",
+        90.0, 95.0, 80.0, tmp_path / "pictures" / "LC08_X.png", 33.3,
     )  # fmt: skip
-    table = markdown_table([row], picture_base=tmp_path)
-    header, rule, line = table.splitlines()
+    pre = replace(row, scene="LC8_Y", qa_label="pre-collection BQA", shadow_jaccard=None)
+    table = markdown_table([row, pre], picture_base=tmp_path)
+    header, rule, line, pre_line = table.splitlines()
     assert "thick cloud % (network / QA)" in header and "cloud shadow %" in header
-    assert header.count("|") == rule.count("|")
+    assert "shadow Jaccard %" in header
+    assert header.count("|") == rule.count("|") == line.count("|") == pre_line.count("|")
     assert line == (
         "| LC08_X | Collection 1 BQA | 20.0 / 30.0 | 5.0 / 0.0 | 5.0 / 10.0 | 95.0 | 80.0 | "
-        "90.0 | [png](pictures/LC08_X.png) |"
+        "33.3 | 90.0 | [png](pictures/LC08_X.png) |"
     )
+    assert "| 80.0 | no shadow field | 90.0 |" in pre_line
 
 
 @pytest.mark.data

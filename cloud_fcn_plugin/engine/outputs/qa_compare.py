@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import rasterio
 
-from ..classes import CLASS_CODES, CLOUD_CODES, CODE_NAMES, NODATA
+from ..classes import CLASS_CODES, CLOUD_CODES, CLOUD_SHADOW, CODE_NAMES, NODATA
 from ..inference.decision import ClassCounts
 from ..params import QA_MODEL, DetectionParams
-from ..scene.qa_band import agreement, require_qa_band
+from ..scene.qa_band import PRE_COLLECTION, agreement, require_qa_band
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class SceneComparison:
         cloud_agreement: percent of them both call cloud (thick or thin), or both not.
         cloud_jaccard: intersection over union of the two cloud masks, percent.
         picture: the side-by-side PNG, if one was written.
+        shadow_jaccard: the same for cloud shadow; None where the QA layout has no
+            shadow field (pre-collection BQA).
     """
 
     scene: str
@@ -46,6 +48,7 @@ class SceneComparison:
     cloud_agreement: float
     cloud_jaccard: float
     picture: Path | None = None
+    shadow_jaccard: float | None = None
 
 
 def _read(path: Path) -> np.ndarray:
@@ -53,9 +56,11 @@ def _read(path: Path) -> np.ndarray:
         return dataset.read(1)
 
 
-def _cloud_scores(ours: np.ndarray, theirs: np.ndarray) -> tuple[float, float]:
+def _scores(ours: np.ndarray, theirs: np.ndarray, codes) -> tuple[float, float]:
+    """Percent of the pixels valid in both that both call ``codes`` or both not, and the
+    Jaccard of the two ``codes`` masks (100 where neither has any)."""
     both = (ours != NODATA) & (theirs != NODATA)
-    a, b = np.isin(ours, CLOUD_CODES) & both, np.isin(theirs, CLOUD_CODES) & both
+    a, b = np.isin(ours, codes) & both, np.isin(theirs, codes) & both
     total = int(np.count_nonzero(both))
     same = 100.0 * int(np.count_nonzero((a == b) & both)) / total if total else 0.0
     union = int(np.count_nonzero(a | b))
@@ -96,7 +101,10 @@ def compare_scene(
     network, qa = ClassCounts(), ClassCounts()
     network.add(ours)
     qa.add(theirs)
-    same, jaccard = _cloud_scores(ours, theirs)
+    same, jaccard = _scores(ours, theirs, CLOUD_CODES)
+    # A pre-collection BQA has no shadow field: its "no shadow" is no answer.
+    has_shadow = qa_band.flavour != PRE_COLLECTION
+    shadow = _scores(ours, theirs, (CLOUD_SHADOW,))[1] if has_shadow else None
     written = None
     if picture is not None:
         written = side_by_side(
@@ -104,7 +112,7 @@ def compare_scene(
         )
     return SceneComparison(
         folder.name, qa_band.label, result.model, network, qa, agreement(ours, theirs), same,
-        jaccard, written,
+        jaccard, written, shadow,
     )
 
 
@@ -158,7 +166,8 @@ def markdown_table(rows: Iterable[SceneComparison], picture_base: Path | None = 
     header = (
         "| scene | QA band | "
         + " | ".join(f"{n} % (network / QA)" for n in names)
-        + " | cloud agreement % | cloud Jaccard % | class agreement % | picture |"
+        + " | cloud agreement % | cloud Jaccard % | shadow Jaccard % | class agreement % "
+        "| picture |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for row in rows:
@@ -171,9 +180,15 @@ def markdown_table(rows: Iterable[SceneComparison], picture_base: Path | None = 
             picture = f"[png]({link.as_posix()})"
         lines.append(
             f"| {row.scene} | {row.qa_label} | {covers} | {row.cloud_agreement:.1f} | "
-            f"{row.cloud_jaccard:.1f} | {row.class_agreement:.1f} | {picture} |"
+            f"{row.cloud_jaccard:.1f} | {_shadow_text(row)} | {row.class_agreement:.1f} | "
+            f"{picture} |"
         )
     return "\n".join(lines)
+
+
+def _shadow_text(row: SceneComparison) -> str:
+    """The shadow Jaccard, or why there is none."""
+    return "no shadow field" if row.shadow_jaccard is None else f"{row.shadow_jaccard:.1f}"
 
 
 def text_report(row: SceneComparison) -> str:
@@ -184,6 +199,7 @@ def text_report(row: SceneComparison) -> str:
     )
     return (
         f"{row.scene} ({row.model} / {row.qa_label}): {covers}; cloud agreement "
-        f"{row.cloud_agreement:.1f} %, cloud Jaccard {row.cloud_jaccard:.1f} %, class "
+        f"{row.cloud_agreement:.1f} %, cloud Jaccard {row.cloud_jaccard:.1f} %, shadow "
+        f"Jaccard {_shadow_text(row)}{'' if row.shadow_jaccard is None else ' %'}, class "
         f"agreement {row.class_agreement:.1f} %"
     )

@@ -97,7 +97,7 @@ def rethreshold(
     with dataset, rasterio.Env(GDAL_CACHEMAX=_BLOCK_CACHE_BYTES), ExitStack() as stack:
         layout = _layout(dataset, path)
         # The full run's shadow, so that the mask is the one a run at this threshold gives.
-        shadow_stage = open_shadow_stage(stack, scene, params, "shadow" in layout.layers)
+        shadow_stage = open_shadow_stage(stack, scene, params)
         grid = {"width": dataset.width, "height": dataset.height, "crs": dataset.crs,
                 "transform": dataset.transform, "overwrite": params.overwrite}  # fmt: skip
         shadow = params.shadow_threshold if params.shadow_threshold is not None else 0.5

@@ -16,7 +16,6 @@ from cloud_fcn_plugin.engine.physics.shadow_potential import block_mean
 from cloud_fcn_plugin.engine.physics.shadow_stage import (
     ShadowStage,
     _CoarseBands,
-    _touching,
     plan_shadow,
 )
 from cloud_fcn_plugin.engine.physics.stage import PhysicsStage
@@ -35,42 +34,31 @@ def _read(path) -> np.ndarray:
 
 class TestPlan:
     def test_sun_angles_come_from_the_mtl(self, data_dir):
-        plan = plan_shadow(open_input(data_dir / L1_30M), "auto", has_shadow_class=False)
-        assert plan is not None and plan.mode == "geometry" and plan.bands == (4, 5, 6)
+        plan = plan_shadow(open_input(data_dir / L1_30M), "auto")
+        assert plan is not None and plan.bands == (4, 5, 6)
         assert plan.sun.azimuth_deg == pytest.approx(115.872, abs=1e-3)
         assert plan.sun.elevation_deg == pytest.approx(64.744, abs=1e-3)
 
     def test_a_stack_without_an_id_in_its_name_has_no_sun_angles(self, tmp_path):
         stack = tmp_path / "stack.tif"
         stack.write_bytes(SAMPLE.read_bytes())
-        plan = plan_shadow(open_input(stack), "auto", has_shadow_class=False)
+        plan = plan_shadow(open_input(stack), "auto")
         assert plan is not None and plan.sun is None
 
     def test_a_stack_named_by_its_scene_id_gets_the_sun_of_its_date_and_place(self):
-        plan = plan_shadow(open_input(SAMPLE), "auto", has_shadow_class=False)
+        plan = plan_shadow(open_input(SAMPLE), "auto")
         assert plan is not None and plan.sun is not None
         assert plan.sun.azimuth_deg == pytest.approx(161, abs=1)
         assert "acquisition date in the name (2015-10-22)" in plan.note
 
-    def test_a_shadow_class_is_combined_with_the_geometry(self, data_dir):
+    def test_only_network_leaves_the_models_own_shadow(self, data_dir):
         scene = open_input(data_dir / L1_30M)
-        assert plan_shadow(scene, "auto", has_shadow_class=True).mode == "combined"
-        assert plan_shadow(scene, "geometry", has_shadow_class=True).mode == "geometry"
-        assert plan_shadow(scene, "network", has_shadow_class=True) is None
+        assert plan_shadow(scene, "auto") == plan_shadow(scene, "geometry") is not None
+        assert plan_shadow(scene, "network") is None
 
     def test_unknown_shadow_choice_is_refused(self):
         with pytest.raises(ParameterError, match="Unknown shadow 'sun'"):
             DetectionParams(shadow="sun")
-
-
-def test_touching_keeps_whole_patches_that_meet_the_reference():
-    patches = np.zeros((10, 10), bool)
-    patches[1:3, 1:3] = True  # touches the reference
-    patches[7:9, 7:9] = True  # far from it
-    reference = np.zeros((10, 10), bool)
-    reference[3, 3] = True
-    kept = _touching(patches, reference)
-    assert kept[1:3, 1:3].all() and not kept[7:9, 7:9].any()
 
 
 class TestRuns:
@@ -162,7 +150,7 @@ class TestDarkPixelsDuringThePass:
         return mask
 
     def test_strips_start_before_the_last_rows_arrive(self, scene):
-        plan = plan_shadow(scene, "geometry", has_shadow_class=False)
+        plan = plan_shadow(scene, "geometry")
         mask = self._mask(scene, cloudy=True)
         with ShadowStage(scene, plan) as stage:
             stage._own_read.result()  # the bands first, so only the mask strips decide
@@ -176,7 +164,7 @@ class TestDarkPixelsDuringThePass:
         assert (gathered == CLOUD_SHADOW).any()
 
     def test_nothing_is_computed_before_a_cloud_is_seen(self, scene):
-        plan = plan_shadow(scene, "geometry", has_shadow_class=False)
+        plan = plan_shadow(scene, "geometry")
         with ShadowStage(scene, plan) as stage:
             stage._own_read.result()
             stage.observe(0, self._mask(scene, cloudy=False)[:300])
