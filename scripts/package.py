@@ -41,6 +41,9 @@ UPLOAD_METADATA = ("email", "repository")
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", "tests"}
 # .ts: translation sources; .qm: what QGIS loads, compiled from them by build() itself.
 SKIPPED_SUFFIXES = {".pyc", ".pyo", ".orig", ".rej", ".swp", ".ts", ".qm"}
+#: GDAL's sidecars: QGIS writes ``X.tif.aux.xml`` (histograms) beside a raster it shows,
+#: the sample included once it has been run in QGIS or qgis_process.
+SKIPPED_ENDINGS = (".aux.xml",)
 I18N = "i18n"
 #: Names lrelease has on Debian, Fedora and Homebrew (Qt 5 or 6: the .qm format is one).
 LRELEASE_NAMES = ("lrelease", "lrelease-qt5", "lrelease-qt6", "lrelease6")
@@ -73,6 +76,7 @@ def _wanted(path: Path) -> bool:
     return (
         not any(part in SKIPPED_DIRS or part.startswith(".") for part in path.parts)
         and path.suffix not in SKIPPED_SUFFIXES
+        and not path.name.endswith(SKIPPED_ENDINGS)
     )
 
 

@@ -68,6 +68,17 @@ class TestPackage:
         assert package.upload_gaps(metadata) == ["email", "repository"]
 
 
+def test_a_sidecar_qgis_wrote_beside_the_sample_is_not_shipped(tmp_path):
+    root = _bare_tree(tmp_path / "tree")
+    sample = root / "resources" / "sample"
+    sample.mkdir(parents=True)
+    (sample / "scene.tif").write_bytes(b"II*\x00")
+    (sample / "scene.tif.aux.xml").write_text("<PAMDataset/>", encoding="utf-8")
+    names = [name for _, name in package.plugin_files(root)]
+    assert "cloud_fcn_plugin/resources/sample/scene.tif" in names
+    assert not any(name.endswith(".aux.xml") for name in names)
+
+
 def _bare_tree(root):
     """A source tree with the French .ts and no compiled .qm (a fresh clone)."""
     package_dir = root / "cloud_fcn_plugin"
