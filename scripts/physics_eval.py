@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -41,8 +42,11 @@ def engine_bands(path: Path, numbers: tuple[int, ...]) -> tuple[np.ndarray, np.n
         return reader.read(0, 0, reader.height, reader.width)
 
 
-def engine_probability(path: Path, model: str) -> tuple[np.ndarray, float]:
-    """Cloud probability of a bundled model on an input, and the model's threshold."""
+def engine_probability(
+    path: Path, model: str, fold: tuple[Path, float] | None = None
+) -> tuple[np.ndarray, float]:
+    """Cloud probability of a model on an input, and its threshold: the bundled model, or
+    ``fold`` (a cross-validation's fold checkpoint and the run's out-of-fold threshold)."""
     import torch
 
     from cloud_fcn_plugin.engine.inference.predictor import load_predictor
@@ -51,11 +55,19 @@ def engine_probability(path: Path, model: str) -> tuple[np.ndarray, float]:
     from cloud_fcn_plugin.engine.scene.reader import open_scene
 
     torch.set_num_threads(1)
-    choice = choose_model(path, model)
+    choice = choose_model(path, model, None if fold is None else fold[0])
     predictor = load_predictor(choice.path, device="cpu", batch_size=1)
     with open_scene(path, model_bands=choice.bands) as reader:
         layers, _ = predict_layers(reader, predictor)
-    return layers[0], float(predictor.metadata.threshold)
+    return layers[0], float(predictor.metadata.threshold if fold is None else fold[1])
+
+
+def fold_of(run: Path, group: str) -> tuple[Path, float]:
+    """The fold checkpoint of a cross-validation ``run`` (its ``cv`` folder) that held
+    ``group`` out, and the run's out-of-fold threshold."""
+    report = json.loads((run / "report.json").read_text(encoding="utf-8"))
+    k = next(i for i, groups in enumerate(report["folds"]) if group in groups)
+    return run / f"fold{k}" / "last.safetensors", float(report["threshold"])
 
 
 def confusion(pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -117,8 +129,13 @@ def describe(s: FusionSettings) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in vars(s).items() if v not in (None, default[k]))
 
 
-def load_patches(data: Path, work: Path) -> list[dict]:
-    """Biome patches as product folders: bands, labels, each model's probability (cached)."""
+def load_patches(data: Path, work: Path, runs: dict[str, Path] | None = None) -> list[dict]:
+    """Biome patches as product folders: bands, labels, each model's probability (cached).
+
+    ``runs``: models scored out of fold, each patch by the fold model of that
+    cross-validation which held its biome out (the bundled models trained on every patch).
+    """
+    runs = runs or {}
     products = work / "products"
     if not products.is_dir():
         tool = data.parent / "tools" / "biome_products.py"
@@ -130,8 +147,12 @@ def load_patches(data: Path, work: Path) -> list[dict]:
             bands, valid = engine_bands(folder, FULL)
             labels = read_band(products / f"{folder.name}.labels.tif")
             arrays = {"bands": bands, "valid": valid, "labels": labels}
+            group = folder.name.split("_")[0]
             for model in MODELS:
-                arrays[f"p_{model}"], arrays[f"t_{model}"] = engine_probability(folder, model)
+                fold = fold_of(runs[model], group) if model in runs else None
+                arrays[f"p_{model}"], arrays[f"t_{model}"] = engine_probability(
+                    folder, model, fold
+                )
             np.savez_compressed(cache, **arrays)
         patch = dict(np.load(cache))
         patch["name"], patch["group"] = folder.name, folder.name.split("_")[0]
@@ -284,11 +305,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data"))
     parser.add_argument("--out", type=Path, default=Path("docs/physics_eval.md"))
     parser.add_argument("--work", type=Path, help="keep product folders and predictions here")
+    parser.add_argument("--cv", action="append", default=[], metavar="MODEL=RUN/cv",
+                        help="score MODEL out of fold with this cross-validation's fold models "
+                             "(repeatable; e.g. rgbn=runs/rgbn_geo_s0/cv)")
     args = parser.parse_args()
+    runs = {model: Path(run) for model, run in (item.split("=", 1) for item in args.cv)}
     data = args.data.resolve()
     with tempfile.TemporaryDirectory() as temp:
         (work := args.work or Path(temp)).mkdir(parents=True, exist_ok=True)
-        patches = load_patches(data, work)
+        patches = load_patches(data, work, runs)
         lines = ["# Physics stage evaluation (issue 22)", "", "Made by `.venv/bin/python "
                  + " ".join(sys.argv) + "`; how to read it: `docs/physics_stage.md`.", ""]
         chosen = patch_tables(patches, lines)

@@ -41,8 +41,6 @@ def _cached_direction(objects, potential, blocked, *rest):
     return _DIRECTIONS[key]
 
 
-sh.estimate_direction = _cached_direction
-
 
 def network(image, model: str, **open_kw) -> tuple[np.ndarray, np.ndarray, dict]:
     """The engine's calls (read only): probability layers, valid, thresholds."""
@@ -161,6 +159,7 @@ def combine(geo: np.ndarray, patch: dict) -> dict[str, np.ndarray]:
 
 
 def run_patches(args) -> None:
+    sh.estimate_direction = _cached_direction  # here, not on import: tests import helpers
     Path(args.cache).mkdir(parents=True, exist_ok=True)
     patches = load_patches(Path(args.data), Path(args.cache), args.sixband)
     base = {k: v for k, v in GRID.items() if k != "min_contrast"}
