@@ -164,31 +164,29 @@ def report_markdown(report: dict[str, Any]) -> str:
         titles["fixed"] = f"threshold {report['fixed_threshold']:.3f} (given)"
     for key, title in titles.items():
         block = report[f"at_{key}"]
-        lines += [
-            f"### At {title}",
-            "",
-            "| subset | patches | Jaccard | precision | recall | OA |",
-            "|---|---|---|---|---|---|",
+        rows = [
             _row("all, pooled", block["pooled"]),
             _row("L8 Biome, pooled", block["pooled_biome"]),
         ]
-        lines += [_row(f"all, pooled, at gain {g}", v) for g, v in block["pooled_at_gain"].items()]
-        lines += [_row(f"fold {k}", v) for k, v in block["by_fold"].items()]
-        lines += [_row(g, v) for g, v in block["by_group"].items()]
-        lines.append("")
+        rows += [_row(f"all, pooled, at gain {g}", v) for g, v in block["pooled_at_gain"].items()]
+        rows += [_row(f"fold {k}", v) for k, v in block["by_fold"].items()]
+        rows += [_row(g, v) for g, v in block["by_group"].items()]
+        lines += _table(f"At {title}", rows)
     shadow = report.get("shadow")
     if shadow:
-        lines += [
-            f"### Cloud shadow, at threshold {shadow['threshold']:.3f} (out of fold)",
-            "",
-            "| subset | patches | Jaccard | precision | recall | OA |",
-            "|---|---|---|---|---|---|",
+        rows = [
             _row("shadow-labelled, pooled", shadow["pooled"]),
             _row("L8 Biome, pooled", shadow["pooled_biome"]),
         ]
-        lines += [_row(g, v) for g, v in shadow["by_group"].items()]
-        lines.append("")
+        rows += [_row(g, v) for g, v in shadow["by_group"].items()]
+        lines += _table(f"Cloud shadow, at threshold {shadow['threshold']:.3f} (out of fold)", rows)
     return "\n".join(lines)
+
+
+def _table(title: str, rows: list[str]) -> list[str]:
+    """A titled table of scores per subset, and the blank line after it."""
+    header = "| subset | patches | Jaccard | precision | recall | OA |"
+    return [f"### {title}", "", header, "|---|---|---|---|---|---|", *rows, ""]
 
 
 def average_out_of_fold(runs: Sequence[Sequence[OutOfFold]]) -> list[OutOfFold]:
