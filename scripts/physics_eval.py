@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from cloud_fcn_plugin.engine.physics import (  # the stage under test
     physics_mask,
     scene_statistics,
 )
+from cloud_fcn_plugin.engine.training.crossval import FoldModel, fold_model
 
 MODELS, FULL = ("rgbn", "sixband", "fullband"), (2, 3, 4, 5, 6, 7, 9, 10)  # B2-B7, B9, B10
 BRIGHT = ("Barren", "Shrubland", "Urban")
@@ -43,10 +43,10 @@ def engine_bands(path: Path, numbers: tuple[int, ...]) -> tuple[np.ndarray, np.n
 
 
 def engine_probability(
-    path: Path, model: str, fold: tuple[Path, float] | None = None
+    path: Path, model: str, fold: FoldModel | None = None
 ) -> tuple[np.ndarray, float]:
     """Cloud probability of a model on an input, and its threshold: the bundled model, or
-    ``fold`` (a cross-validation's fold checkpoint and the run's out-of-fold threshold)."""
+    ``fold`` (a cross-validation's model that held the input out, at its threshold)."""
     import torch
 
     from cloud_fcn_plugin.engine.inference.predictor import load_predictor
@@ -55,19 +55,11 @@ def engine_probability(
     from cloud_fcn_plugin.engine.scene.reader import open_scene
 
     torch.set_num_threads(1)
-    choice = choose_model(path, model, None if fold is None else fold[0])
+    choice = choose_model(path, model, None if fold is None else fold.checkpoint)
     predictor = load_predictor(choice.path, device="cpu", batch_size=1)
     with open_scene(path, model_bands=choice.bands) as reader:
         layers, _ = predict_layers(reader, predictor)
-    return layers[0], float(predictor.metadata.threshold if fold is None else fold[1])
-
-
-def fold_of(run: Path, group: str) -> tuple[Path, float]:
-    """The fold checkpoint of a cross-validation ``run`` (its ``cv`` folder) that held
-    ``group`` out, and the run's out-of-fold threshold."""
-    report = json.loads((run / "report.json").read_text(encoding="utf-8"))
-    k = next(i for i, groups in enumerate(report["folds"]) if group in groups)
-    return run / f"fold{k}" / "last.safetensors", float(report["threshold"])
+    return layers[0], float(predictor.metadata.threshold if fold is None else fold.threshold)
 
 
 def confusion(pred: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -133,7 +125,7 @@ def load_patches(data: Path, work: Path, runs: dict[str, Path] | None = None) ->
     """Biome patches as product folders: bands, labels, each model's probability (cached).
 
     ``runs``: models scored out of fold, each patch by the fold model of that
-    cross-validation which held its biome out (the bundled models trained on every patch).
+    cross-validation which held it out (the bundled models trained on every patch).
     """
     runs = runs or {}
     products = work / "products"
@@ -147,9 +139,8 @@ def load_patches(data: Path, work: Path, runs: dict[str, Path] | None = None) ->
             bands, valid = engine_bands(folder, FULL)
             labels = read_band(products / f"{folder.name}.labels.tif")
             arrays = {"bands": bands, "valid": valid, "labels": labels}
-            group = folder.name.split("_")[0]
             for model in MODELS:
-                fold = fold_of(runs[model], group) if model in runs else None
+                fold = fold_model(runs[model], folder.name) if model in runs else None
                 arrays[f"p_{model}"], arrays[f"t_{model}"] = engine_probability(
                     folder, model, fold
                 )

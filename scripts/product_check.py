@@ -24,7 +24,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shlex
@@ -40,6 +39,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from cloud_fcn_plugin.engine.classes import CLOUD_CODES, CLOUD_SHADOW  # noqa: E402
+from cloud_fcn_plugin.engine.errors import InputNotFoundError  # noqa: E402
+from cloud_fcn_plugin.engine.training.crossval import fold_model  # noqa: E402
 
 #: Label values of the Biome masks.
 LABEL_FILL, LABEL_SHADOW, LABEL_CLOUD = 0, 64, (192, 255)
@@ -53,13 +54,12 @@ def out_of_fold(options: str, patch: str) -> str:
     found = CV_TOKEN.search(options)
     if found is None:
         return options
-    cv = Path(found.group(1))
-    threshold = json.loads((cv / "report.json").read_text(encoding="utf-8"))["threshold"]
-    for recipe in sorted(cv.glob("fold*/recipe.json")):
-        if patch in json.loads(recipe.read_text(encoding="utf-8"))["held_out"]:
-            weights = shlex.quote(str(recipe.parent / "last.safetensors"))
-            return options.replace(found.group(0), f"--weights {weights} --threshold {threshold}")
-    raise SystemExit(f"no fold of {cv} holds {patch} out: score it with the run's final model.")
+    try:
+        fold = fold_model(Path(found.group(1)), patch)
+    except InputNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
+    weights = shlex.quote(str(fold.checkpoint))
+    return options.replace(found.group(0), f"--weights {weights} --threshold {fold.threshold}")
 
 
 def detect(folder: Path, mask: Path, options: str) -> None:

@@ -25,6 +25,7 @@ from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cloud_fcn_plugin.engine.physics import shadow as sh
+from cloud_fcn_plugin.engine.training.crossval import fold_model
 
 RGBN = (3, 2, 1, 4)  # red, green, blue, NIR in a blue-first stack
 GRID = {"darkness": (0.02,), "ratio": (0.85, 0.75, 0.65), "similarity": (0.2, 0.3, 0.4),
@@ -62,23 +63,21 @@ def network(image, model: str, **open_kw) -> tuple[np.ndarray, np.ndarray, dict]
                            "shadow_threshold": getattr(meta, "shadow_threshold", 0), "pixel": pixel}
 
 
-def sixband_for(group: str, sixband: str) -> tuple[str, dict]:
-    """The 6-band model to run on a patch of ``group``, and thresholds replacing its own.
+def sixband_for(patch: str, sixband: str) -> tuple[str, dict]:
+    """The 6-band model to run on ``patch`` (its name in the cross-validation), and
+    thresholds replacing its own.
 
-    ``sixband``: the bundled model, or ``cv:RUN/cv``, the fold's model that held the group
+    ``sixband``: the bundled model, or ``cv:RUN/cv``, the fold's model that held the patch
     out at the run's out-of-fold thresholds (the bundled model trained on every patch, so
     its shadow class is in-sample on all of them).
     """
     if not sixband.startswith("cv:"):
         return sixband, {}
-    folder = Path(sixband[3:])
-    report = json.loads((folder / "report.json").read_text())
-    names = {"landsat5": "ukis_landsat5", "sentinel2": "ukis_sentinel2"}
-    k = next(i for i, groups in enumerate(report["folds"]) if names.get(group, group) in groups)
-    thresholds = {"threshold": report["threshold"]}
-    if "shadow" in report:
-        thresholds["shadow_threshold"] = report["shadow"]["threshold"]
-    return str(folder / f"fold{k}" / "last.safetensors"), thresholds
+    fold = fold_model(Path(sixband[3:]), patch)
+    thresholds = {"threshold": fold.threshold}
+    if fold.shadow_threshold is not None:
+        thresholds["shadow_threshold"] = fold.shadow_threshold
+    return str(fold.checkpoint), thresholds
 
 
 def load_patches(data: Path, cache: Path, sixband: str = "sixband") -> list[dict]:
@@ -105,7 +104,8 @@ def load_patches(data: Path, cache: Path, sixband: str = "sixband") -> list[dict
         stored = cache / f"{name}.npz"
         if not stored.exists():
             cloud_p, valid, meta4 = network(image, "rgbn", bands=RGBN, product="toa")
-            model, thresholds = sixband_for(group, sixband)
+            held_out = name if kind == "biome" else f"ukis_{name}"  # the training's names
+            model, thresholds = sixband_for(held_out, sixband)
             six, _, meta6 = network(image, model, product="toa", model_bands=SIXBAND_BANDS)
             meta6 |= thresholds
             np.savez_compressed(

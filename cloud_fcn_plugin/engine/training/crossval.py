@@ -29,7 +29,7 @@ import multiprocessing
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -278,6 +278,46 @@ def load_cross_validation(root: Path) -> tuple[list[OutOfFold], list[list[str]]]
         r for k in range(len(folds)) for r in load_out_of_fold(root / f"fold{k}" / "oof.npz")
     ]
     return results, folds
+
+
+@dataclass(frozen=True)
+class FoldModel:
+    """The model of a cross-validation that held a patch out, and the run's thresholds.
+
+    Attributes:
+        checkpoint: the fold's ``last.safetensors``.
+        threshold: the run's out-of-fold cloud threshold.
+        shadow_threshold: its out-of-fold shadow threshold (multi-class runs), else None.
+    """
+
+    checkpoint: Path
+    threshold: float
+    shadow_threshold: float | None = None
+
+
+def fold_model(root: Path, patch: str) -> FoldModel:
+    """The fold of the finished cross-validation in ``root`` that held ``patch`` out.
+
+    Scoring a recipe out of fold on other paths (product folders, the shadow geometry)
+    takes each patch's model from here.
+
+    Raises:
+        InputNotFoundError: ``root`` has no report, or no fold held ``patch`` out.
+    """
+    report_file = root / "report.json"
+    if not report_file.is_file():
+        raise InputNotFoundError(
+            f"{root} holds no report.json: point at the cv/ folder of a finished "
+            "train.py --folds."
+        )
+    report = read_small_json(report_file, "the report", STATE_BYTES)
+    for recipe in sorted(root.glob("fold*/recipe.json")):
+        if patch in read_small_json(recipe, "the fold's recipe", STATE_BYTES)["held_out"]:
+            shadow = report.get("shadow", {}).get("threshold")
+            return FoldModel(recipe.parent / "last.safetensors", report["threshold"], shadow)
+    raise InputNotFoundError(
+        f"no fold of {root} holds {patch} out: score it with the run's final model."
+    )
 
 
 def stamp_checkpoint(path: Path, report: dict[str, Any]) -> None:

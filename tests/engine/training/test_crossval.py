@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cloud_fcn_plugin.engine.errors import ParameterError
+from cloud_fcn_plugin.engine.errors import InputNotFoundError, ParameterError
 from cloud_fcn_plugin.engine.training.crossval import (
+    FoldModel,
+    fold_model,
     load_out_of_fold,
     make_folds,
     patch_group,
@@ -88,3 +91,30 @@ class TestStoredPredictions:
         np.testing.assert_array_equal(loaded[0].probability, results[0].probability)
         np.testing.assert_array_equal(loaded[0].truth, results[0].truth)
         assert not list(tmp_path.glob("*.partial*"))
+
+
+class TestFoldModel:
+    def _run(self, root: Path, report: dict) -> Path:
+        (root / "report.json").write_text(json.dumps(report))
+        for k, held in enumerate((["Barren_00"], ["Forest_00", "ukis_sentinel2"])):
+            (root / f"fold{k}").mkdir()
+            (root / f"fold{k}" / "recipe.json").write_text(json.dumps({"held_out": held}))
+        return root
+
+    def test_the_fold_that_held_the_patch_out_at_the_runs_thresholds(self, tmp_path):
+        root = self._run(tmp_path, {"threshold": 0.622, "shadow": {"threshold": 0.134}})
+        assert fold_model(root, "ukis_sentinel2") == FoldModel(
+            root / "fold1" / "last.safetensors", 0.622, 0.134
+        )
+        assert fold_model(root, "Barren_00").checkpoint == root / "fold0" / "last.safetensors"
+
+    def test_a_cloud_only_run_has_no_shadow_threshold(self, tmp_path):
+        root = self._run(tmp_path, {"threshold": 0.3})
+        assert fold_model(root, "Forest_00").shadow_threshold is None
+
+    def test_a_patch_no_fold_held_out_or_an_unfinished_run_is_refused(self, tmp_path):
+        root = self._run(tmp_path, {"threshold": 0.3})
+        with pytest.raises(InputNotFoundError, match="no fold .* holds Urban_00 out"):
+            fold_model(root, "Urban_00")
+        with pytest.raises(InputNotFoundError, match="no report.json"):
+            fold_model(tmp_path / "fold0", "Barren_00")
