@@ -183,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--synthetic-prob", type=float, default=aug.synthetic_prob,
         help="probability of a synthetic cloud and its shadow (fractal transparency, the "
         "spectrum of another patch's real cloud)")
+    add("--synthetic-cumulus", type=float, default=aug.synthetic_cumulus,
+        help="share of the synthetic clouds that are fields of small cumulus")
     add = parser.add_argument_group("run").add_argument
     add("--out", type=Path, default=None, help="output folder (required to train)")
     add("--recalibrate", type=Path, default=None, metavar="CHECKPOINT",
@@ -215,6 +217,7 @@ def augment_config(args: argparse.Namespace) -> AugmentConfig:
         gain_toa=args.gain_toa, gain_l1=args.gain_l1, band_jitter=args.band_jitter,
         noise=args.noise, scale_prob=args.scale_prob, scale_range=args.scale_range,
         mix_prob=args.mix_prob, synthetic_prob=args.synthetic_prob,
+        synthetic_cumulus=args.synthetic_cumulus,
     )  # fmt: skip
 
 

@@ -80,6 +80,8 @@ class AugmentConfig:
         mix_prob: probability of pasting cloud or clear ground from another patch.
         synthetic_prob: probability of a synthetic cloud (and its shadow) with the
             spectrum of another patch's cloud.
+        synthetic_cumulus: share of the synthetic clouds that are fields of small
+            cumulus (many separate cells, dim to opaque) rather than fractal bodies.
         max_reflectance: clip after the gain (Level-1 DN saturate near 1.21).
     """
 
@@ -93,6 +95,7 @@ class AugmentConfig:
     scale_range: tuple[float, float] = (0.8, 4.0)
     mix_prob: float = 0.3
     synthetic_prob: float = 0.0
+    synthetic_cumulus: float = 0.0
     max_reflectance: float = 1.6
 
     @classmethod
@@ -117,7 +120,7 @@ class AugmentConfig:
                 raise ParameterError(
                     f"Augmentation {name} must be 0 < low <= high, got {low}, {high}."
                 )
-        for name in ("scale_prob", "mix_prob", "synthetic_prob"):
+        for name in ("scale_prob", "mix_prob", "synthetic_prob", "synthetic_cumulus"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ParameterError(f"Augmentation {name} must be a probability in 0..1.")
 
@@ -278,6 +281,6 @@ def augment(
         patch = paste(patch, random_crop(donor, size, rng, scale), rng)
     # Drawn only when asked for, so recipes without it keep their random sequence.
     if donor is not None and config.synthetic_prob > 0 and rng.random() < config.synthetic_prob:
-        patch = add_synthetic_cloud(patch, donor, rng)
+        patch = add_synthetic_cloud(patch, donor, rng, cumulus=config.synthetic_cumulus)
     patch = flip_rotate(patch, rng, config)
     return radiometric(patch, rng, config)

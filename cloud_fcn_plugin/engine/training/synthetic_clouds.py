@@ -10,6 +10,12 @@ along one random direction (as the sun would cast it) and darkens the ground it 
 on. Thermal bands cool under the cloud. Labels follow the map: the cloud target is
 the map's opacity ramped from thin to thick, and where shadow is labelled the cast
 shadow is shadow.
+
+A share of the synthetic clouds can be a *field of small cumulus* instead
+(:func:`cumulus_field`): hundreds of separate cells a few pixels wide, from dim veils
+to opaque, spread over part of the patch, each with its shadow cast the same way. The
+L8 Biome and 38-Cloud patches hold few such fields, and the networks trained on them
+miss the dim ones (the Gulf-coast product's eastern half, the small-cumulus patch).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 if TYPE_CHECKING:  # augment calls this module: the type only, not the import
     from .augment import Patch
@@ -62,6 +69,42 @@ def opacity_map(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return (peak * ramp ** rng.uniform(0.7, 1.5)).astype(np.float32)
 
 
+def cumulus_field(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """The transparency map of a field of small cumulus, in 0..1.
+
+    Cells are domes of radius 0.35-0.75 times their spacing (6-16 px, 180-480 m at 30 m)
+    centred inside a smooth envelope that covers 40-100 % of the patch; their edges are
+    roughened by noise at the cells' scale, and the whole field is scaled to a peak
+    opacity of 0.15 (cells seen as a faint brightening of the ground) to 0.8.
+    """
+    height, width = shape
+    envelope = fractal_field(shape, rng, base_cells=2, octaves=3)
+    cover = rng.uniform(0.4, 1.0)
+    inside = envelope >= np.quantile(envelope, 1.0 - cover)
+    spacing = rng.uniform(6.0, 16.0)
+    count = int(height * width / spacing**2)
+    rows = rng.uniform(0, height, count).astype(int)
+    cols = rng.uniform(0, width, count).astype(int)
+    keep = inside[rows, cols]
+    rows, cols = rows[keep], cols[keep]
+    if rows.size == 0:
+        return np.zeros(shape, np.float32)
+    # Each pixel belongs to its nearest cell centre (a Voronoi tiling, by the distance
+    # transform): one pass, where drawing each dome costs a Python step per cell.
+    seeds = np.ones(shape, bool)
+    seeds[rows, cols] = False
+    distance, (near_rows, near_cols) = ndimage.distance_transform_edt(seeds, return_indices=True)
+    index = np.full(shape, -1, np.int64)
+    index[rows, cols] = np.arange(rows.size)
+    cell = index[near_rows, near_cols]
+    radii = spacing * rng.uniform(0.35, 0.75, rows.size)
+    tops = rng.uniform(0.6, 1.0, rows.size)
+    field = tops[cell] * np.sqrt(np.clip(1.0 - (distance / radii[cell]) ** 2, 0.0, 1.0))
+    cells = max(4, int(min(height, width) / spacing))
+    ragged = np.clip(1.4 * field * (0.4 + fractal_field(shape, rng, cells, octaves=3)), 0.0, 1.0)
+    return (rng.uniform(0.15, 0.8) * ragged).astype(np.float32)
+
+
 def cloud_spectrum(donor: Patch) -> np.ndarray | None:
     """Median spectrum (C,) of the donor's labelled thick cloud, or None if it has little."""
     thick = (donor.target >= 0.99) & donor.valid
@@ -86,7 +129,11 @@ def _shifted(field: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.
 
 
 def add_synthetic_cloud(
-    patch: Patch, donor: Patch, rng: np.random.Generator, max_shadow_shift: int = 40
+    patch: Patch,
+    donor: Patch,
+    rng: np.random.Generator,
+    max_shadow_shift: int = 40,
+    cumulus: float = 0.0,
 ) -> Patch:
     """Blend one synthetic cloud field, and its cast shadow, onto ``patch``.
 
@@ -96,12 +143,16 @@ def add_synthetic_cloud(
             is returned unchanged if it has too little.
         rng: random generator.
         max_shadow_shift: largest offset of the shadow from its cloud, in pixels.
+        cumulus: probability that the cloud is a field of small cumulus
+            (:func:`cumulus_field`) rather than fractal bodies (:func:`opacity_map`).
     """
     spectrum = cloud_spectrum(donor)
     if spectrum is None or spectrum.shape[0] != patch.reflectance.shape[0]:
         return patch
     shape = patch.target.shape
-    alpha = opacity_map(shape, rng)
+    # Drawn only when asked for, so recipes without cumulus keep their random sequence.
+    field = cumulus > 0 and rng.random() < cumulus
+    alpha = cumulus_field(shape, rng) if field else opacity_map(shape, rng)
     texture = 0.85 + 0.3 * fractal_field(shape, rng)
     cloud = spectrum[:, None, None] * texture[None]
     shadow = _shifted(alpha, rng, max_shadow_shift) * (1.0 - alpha)

@@ -6,12 +6,14 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from cloud_fcn_plugin.engine.training.augment import AugmentConfig, Patch, augment
 from cloud_fcn_plugin.engine.training.synthetic_clouds import (
     LABEL_RAMP,
     add_synthetic_cloud,
     cloud_spectrum,
+    cumulus_field,
     fractal_field,
     opacity_map,
 )
@@ -56,6 +58,26 @@ def test_opacity_map_has_clear_ground_and_cloud() -> None:
     alpha = opacity_map((SIZE, SIZE), np.random.default_rng(2))
     assert alpha.min() >= 0.0 and alpha.max() <= 1.0
     assert (alpha == 0).mean() > 0.3 and (alpha > 0.3).any()
+
+
+def test_cumulus_field_is_many_separate_cells_over_part_of_the_patch() -> None:
+    shape = (192, 192)
+    alpha = cumulus_field(shape, np.random.default_rng(3))
+    np.testing.assert_array_equal(alpha, cumulus_field(shape, np.random.default_rng(3)))
+    assert alpha.dtype == np.float32 and alpha.min() >= 0.0 and alpha.max() <= 0.8
+    _, cells = ndimage.label(alpha > 0.5 * alpha.max())
+    assert cells >= 20  # a field of cells, not one body
+    assert 0.1 < (alpha > 0).mean() < 0.95  # ground between and around the cells
+
+
+def test_cumulus_share_zero_keeps_the_fractal_clouds_and_their_sequence() -> None:
+    patch, donor = clear_patch(), cloudy_donor()
+    before = add_synthetic_cloud(patch, donor, np.random.default_rng(4))
+    same = add_synthetic_cloud(patch, donor, np.random.default_rng(4), cumulus=0.0)
+    np.testing.assert_array_equal(before.reflectance, same.reflectance)
+    field = add_synthetic_cloud(patch, donor, np.random.default_rng(4), cumulus=1.0)
+    _, cells = ndimage.label(field.target > 0.5)
+    assert cells >= 10
 
 
 def test_donor_without_thick_cloud_changes_nothing() -> None:
