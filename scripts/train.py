@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from one_line import run_with_one_line_errors
 
-from cloud_fcn_plugin.engine.scene.bands import BAND_SETS
+from cloud_fcn_plugin.engine.scene.bands import BAND_SETS, band_set
 from cloud_fcn_plugin.engine.training.augment import AugmentConfig
 from cloud_fcn_plugin.engine.training.config import SCHEDULES, TrainConfig
 from cloud_fcn_plugin.engine.training.datasets import MaskCoding, PatchSpec
@@ -185,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
         "spectrum of another patch's real cloud)")
     add("--synthetic-cumulus", type=float, default=aug.synthetic_cumulus,
         help="share of the synthetic clouds that are fields of small cumulus")
+    add("--surface-prob", type=float, default=aug.surface_prob,
+        help="probability of taking a path radiance off blue, green and red "
+        "(surface-reflectance-like input, as Level-2 products give it)")
     add = parser.add_argument_group("run").add_argument
     add("--out", type=Path, default=None, help="output folder (required to train)")
     add("--recalibrate", type=Path, default=None, metavar="CHECKPOINT",
@@ -217,8 +220,15 @@ def augment_config(args: argparse.Namespace) -> AugmentConfig:
         gain_toa=args.gain_toa, gain_l1=args.gain_l1, band_jitter=args.band_jitter,
         noise=args.noise, scale_prob=args.scale_prob, scale_range=args.scale_range,
         mix_prob=args.mix_prob, synthetic_prob=args.synthetic_prob,
-        synthetic_cumulus=args.synthetic_cumulus,
+        synthetic_cumulus=args.synthetic_cumulus, surface_prob=args.surface_prob,
+        surface_channels=surface_channels(args.bands) if args.surface_prob > 0 else (),
     )  # fmt: skip
+
+
+def surface_channels(bands: str) -> tuple[int, ...]:
+    """The channels of blue, green and red (B2, B3, B4) in a band set's patches."""
+    numbers = band_set(bands)
+    return tuple(numbers.index(number) for number in (2, 3, 4))
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -160,6 +160,14 @@ class TestHelpers:
         assert config.augment.mix_prob == 0 and config.augment.scale_prob == 0
         assert not config.augment.flips
 
+    @pytest.mark.parametrize(("bands", "channels"), [("rgbn", (2, 1, 0)), ("sixband", (0, 1, 2))])
+    def test_surface_like_input_finds_blue_green_red_in_the_band_set(self, bands, channels) -> None:
+        base = ["--train", "x", "--out", "o", "--bands", bands]
+        args = train.build_parser().parse_args([*base, "--surface-prob", "0.5"])
+        assert train.config_from_args(args).augment.surface_channels == channels
+        args = train.build_parser().parse_args(base)  # off: the recipe is as it was
+        assert train.config_from_args(args).augment.surface_channels == ()
+
     def test_bad_range_is_rejected_by_argparse(self) -> None:
         with pytest.raises(SystemExit):
             train.build_parser().parse_args(["--train", "x", "--out", "o", "--gain-l1", "2"])

@@ -82,6 +82,10 @@ class AugmentConfig:
             spectrum of another patch's cloud.
         synthetic_cumulus: share of the synthetic clouds that are fields of small
             cumulus (many separate cells, dim to opaque) rather than fractal bodies.
+        surface_prob: probability of taking a path radiance off blue, green and red
+            (the haze an atmospheric correction removes): surface-reflectance-like
+            input, as Level-2 products give it, from TOA patches.
+        surface_channels: the channels of blue, green and red in the patches.
         max_reflectance: clip after the gain (Level-1 DN saturate near 1.21).
     """
 
@@ -96,6 +100,8 @@ class AugmentConfig:
     mix_prob: float = 0.3
     synthetic_prob: float = 0.0
     synthetic_cumulus: float = 0.0
+    surface_prob: float = 0.0
+    surface_channels: tuple[int, ...] = ()
     max_reflectance: float = 1.6
 
     @classmethod
@@ -120,9 +126,21 @@ class AugmentConfig:
                 raise ParameterError(
                     f"Augmentation {name} must be 0 < low <= high, got {low}, {high}."
                 )
-        for name in ("scale_prob", "mix_prob", "synthetic_prob", "synthetic_cumulus"):
+        for name in (
+            "scale_prob",
+            "mix_prob",
+            "synthetic_prob",
+            "synthetic_cumulus",
+            "surface_prob",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ParameterError(f"Augmentation {name} must be a probability in 0..1.")
+
+
+#: Path radiance taken off blue by ``surface_prob`` (reflectance), and green's and red's
+#: shares of it: Rayleigh scattering goes as the wavelength to the -4 (0.48, 0.56, 0.655 µm).
+SURFACE_BLUE = (0.02, 0.08)
+RAYLEIGH_SHARES = (1.0, 0.54, 0.29)
 
 
 def log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
@@ -238,12 +256,17 @@ def flip_rotate(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -
 
 
 def radiometric(patch: Patch, rng: np.random.Generator, config: AugmentConfig) -> Patch:
-    """Brightness gain, per-band gain and additive noise on the valid pixels."""
+    """Brightness gain, per-band gain, path radiance and additive noise on the valid pixels."""
     low, high = config.gain_l1 if patch.product == "l1" else config.gain_toa
     gain = log_uniform(rng, low, high)
     bands = patch.reflectance.shape[0]
     band_gain = np.exp(rng.normal(0.0, config.band_jitter, size=(bands, 1, 1)))
     reflectance = patch.reflectance * np.float32(gain) * band_gain
+    # Drawn only when asked for, so recipes without it keep their random sequence.
+    if config.surface_prob > 0 and config.surface_channels and rng.random() < config.surface_prob:
+        blue = rng.uniform(*SURFACE_BLUE)
+        for channel, share in zip(config.surface_channels, RAYLEIGH_SHARES, strict=True):
+            reflectance[channel] -= np.float32(blue * share)
     if config.noise > 0:
         sigma = rng.uniform(0.0, config.noise)
         reflectance = reflectance + rng.normal(0.0, sigma, size=reflectance.shape)

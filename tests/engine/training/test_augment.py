@@ -63,6 +63,27 @@ class TestAugment:
         assert np.allclose(toa.reflectance, _patch().reflectance * 0.5, atol=1e-6)
         assert np.allclose(l1.reflectance, _patch().reflectance * 2.0, atol=1e-6)
 
+    def test_surface_like_input_loses_a_rayleigh_path_radiance_in_the_visible(self):
+        patch = _patch()  # red, green, blue, NIR
+        config = AugmentConfig(
+            gain_toa=(1.0, 1.0), band_jitter=0, noise=0, surface_prob=1.0,
+            surface_channels=(2, 1, 0),
+        )  # fmt: skip
+        out = radiometric(patch, np.random.default_rng(0), config)
+        taken = (patch.reflectance - out.reflectance)[:, 0, 0]
+        blue = taken[2]
+        assert 0.02 <= blue <= 0.08
+        assert taken[1] == pytest.approx(0.54 * blue, abs=1e-6)  # green
+        assert taken[0] == pytest.approx(0.29 * blue, abs=1e-6)  # red
+        assert taken[3] == 0.0  # NIR keeps its light
+
+    def test_surface_prob_zero_draws_nothing_so_older_recipes_keep_their_sequence(self):
+        config = AugmentConfig()
+        with_channels = AugmentConfig(surface_channels=(2, 1, 0))
+        a = radiometric(_patch(), np.random.default_rng(4), config)
+        b = radiometric(_patch(), np.random.default_rng(4), with_channels)
+        assert np.array_equal(a.reflectance, b.reflectance)
+
     def test_radiometry_leaves_fill_at_zero(self):
         patch = _patch()
         valid = patch.valid.copy()
