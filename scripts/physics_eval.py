@@ -263,6 +263,9 @@ def scene_tables(data: Path, chosen: dict[str, FusionSettings], lines: list[str]
         phys = physics_mask(bands, stats, valid)[0] == PHYSICS_CLOUD
         lines.append(f"| {model} | {' | '.join(cells)} | {halves(phys)} |")
     lines += ["", "## Level-2 scenes (SR + ST_B10, L1 fits) against QA_PIXEL cloud (bit 3)", "",
+              "The bundled 6-band model trained on these scenes (the teacher's labels), so its "
+              "rows here", "are in-sample; out of fold see `docs/product_check_level2_cv.md` (it "
+              "keeps its lead only", "on Greenland, and loses the near-overcast 017036).", "",
               "| scene | model | QA cloud % | alone % (agree, J) | thermal + guard % (agree, J) "
               "| + snow veto % (agree, J) | physics alone % (agree, J) |",
               "|---|---|---|---|---|---|---|"]
