@@ -37,6 +37,9 @@ RUN_FILES = (
 CV_FILES = ("folds.json", "report.json", "report.md")
 #: Recipe fields that change where or how fast a run goes, not what it learns.
 _NOT_RECIPE = ("out_dir", "workers", "threads", "device")
+#: Augmentation knobs added after runs were recorded: while they are off they are left
+#: out of the record, so folds trained before they existed are still reused.
+_LATER_AUGMENT = ("synthetic_cumulus", "surface_prob", "surface_channels")
 
 
 def run_files(folder: Path) -> list[Path]:
@@ -95,6 +98,9 @@ def recipe_record(
 ) -> dict[str, Any]:
     """What decides a fold's result: the recipe and the patches, with their fingerprint."""
     learned = {k: v for k, v in recipe.items() if k not in _NOT_RECIPE}
+    augment = learned.get("augment")
+    if isinstance(augment, dict):
+        learned["augment"] = {k: v for k, v in augment.items() if v or k not in _LATER_AUGMENT}
     record = {"recipe": learned, "train": sorted(train), "held_out": sorted(held_out)}
     text = json.dumps(record, sort_keys=True, default=str)
     # Compared with what a file gives back: as JSON (tuples become lists).

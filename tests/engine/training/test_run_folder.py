@@ -73,6 +73,19 @@ class TestFoldRecipe:
         moved = recipe_record({**RECIPE, "out_dir": "b", "threads": 2}, ["a"], ["b"])
         assert check_fold_recipe(fold, moved)
 
+    def test_a_fold_recorded_before_a_knob_existed_is_reused_while_it_is_off(
+        self, tmp_path: Path
+    ) -> None:
+        fold = _run(tmp_path / "fold0")
+        before = {**RECIPE, "augment": {"flips": True, "synthetic_prob": 0.0}}
+        write_json_atomically(fold / "recipe.json", recipe_record(before, ["a"], ["b"]))
+        off = {"synthetic_cumulus": 0.0, "surface_prob": 0.0, "surface_channels": ()}
+        now = {**RECIPE, "augment": {**before["augment"], **off}}
+        assert check_fold_recipe(fold, recipe_record(now, ["a"], ["b"]))
+        on = {**RECIPE, "augment": {**now["augment"], "surface_prob": 0.5}}
+        with pytest.raises(OutputExistsError, match="differs in augment"):
+            check_fold_recipe(fold, recipe_record(on, ["a"], ["b"]))
+
     @pytest.mark.parametrize(
         ("changes", "names", "said"),
         [
