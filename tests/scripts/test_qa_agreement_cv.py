@@ -25,12 +25,13 @@ def make_cv(root: Path, held_out: list[list[str]]) -> Path:
 
 def test_a_scene_the_recipe_trained_on_gets_the_fold_that_held_it_out(tmp_path):
     cv = make_cv(tmp_path, [["Barren_00"], ["teacher_LC08_L2SP_005009", "Water_01"]])
-    options = qa_agreement_cv.fold_options(cv, Path("scenes/LC08_L2SP_005009"))
-    assert options == [["--weights", str(cv / "fold1" / "last.safetensors"), "--threshold", "0.3"]]
+    (params,) = qa_agreement_cv.fold_params(cv, Path("scenes/LC08_L2SP_005009"))
+    assert (params.weights, params.threshold) == (cv / "fold1" / "last.safetensors", 0.3)
+    assert (params.physics, params.shadow) == ("on", "network")
 
 
 def test_a_scene_the_recipe_never_saw_gets_every_fold(tmp_path):
     cv = make_cv(tmp_path, [["Barren_00"], ["Water_01"]])
-    options = qa_agreement_cv.fold_options(cv, Path("scenes/LC08_L2SP_017036"))
-    assert [o[1] for o in options] == [str(cv / f"fold{k}" / "last.safetensors") for k in (0, 1)]
-    assert all(o[3] == "0.3" for o in options)
+    params = qa_agreement_cv.fold_params(cv, Path("scenes/LC08_L2SP_017036"))
+    assert [p.weights for p in params] == [cv / f"fold{k}" / "last.safetensors" for k in (0, 1)]
+    assert all(p.threshold == 0.3 for p in params)
