@@ -15,7 +15,6 @@ Usage (from the project root):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,25 +25,18 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from cloud_fcn_plugin.engine.errors import InputNotFoundError  # noqa: E402
 from cloud_fcn_plugin.engine.outputs.qa_compare import compare_scene  # noqa: E402
 from cloud_fcn_plugin.engine.params import DetectionParams  # noqa: E402
-from cloud_fcn_plugin.engine.training.crossval import fold_model  # noqa: E402
+from cloud_fcn_plugin.engine.training.crossval import unseen_fold_models  # noqa: E402
 
 DATA_DIR = Path(os.environ.get("CLOUD_FCN_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
 def fold_params(run: Path, scene: Path) -> list[DetectionParams]:
     """The run parameters of the fold(s) that never saw ``scene``."""
-    try:
-        fold = fold_model(run, f"teacher_{scene.name}")
-        folds, threshold = [fold.checkpoint], fold.threshold
-    except InputNotFoundError:
-        folds = sorted(run.glob("fold*/last.safetensors"))
-        threshold = float(json.loads((run / "report.json").read_text())["threshold"])
     return [
-        DetectionParams(weights=f, threshold=threshold, physics="on", shadow="network")
-        for f in folds
+        DetectionParams(weights=f.checkpoint, threshold=f.threshold, physics="on", shadow="network")
+        for f in unseen_fold_models(run, f"teacher_{scene.name}")
     ]
 
 

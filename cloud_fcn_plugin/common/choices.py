@@ -27,6 +27,8 @@ MODEL_CHOICES: tuple[tuple[str, str], ...] = (
     ("sixband", QT_TRANSLATE_NOOP("@default", "6-band model (B2-B7: blue to SWIR2)")),
     ("qa", QT_TRANSLATE_NOOP("@default", "Product QA band (QA_PIXEL or BQA, no network)")),
     ("physics", QT_TRANSLATE_NOOP("@default", "Physics only (Fmask's tests, no network)")),
+    ("ensemble", QT_TRANSLATE_NOOP("@default",
+                                   "4-band + 6-band together (cloud where either finds it)")),
 )
 #: The scene-relative physics beside the network (engine ``PHYSICS_CHOICES``).
 PHYSICS_CHOICES: tuple[tuple[str, str], ...] = (

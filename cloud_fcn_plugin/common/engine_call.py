@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import deps
 from ..engine.errors import CloudFcnError, DependencyMissingError
 from ..engine.files.resources import default_weights_path
 from ..engine.params import DetectionParams, DetectionResult
+
+if TYPE_CHECKING:
+    from ..engine.models.choice import ModelChoice
 
 FALLBACK_THRESHOLD = 0.5
 #: Engine notes that deserve a warning: scaling without the MTL (no sun-angle
@@ -72,18 +76,32 @@ def run_detection(
         raise dependency_error(exc) from exc
 
 
-def model_checkpoint(model: str, input_path: Path | None) -> Path:
-    """The bundled checkpoint a run with this model choice would use on ``input_path``."""
-    from ..engine.models.choice import bundled_model_path, choose_model
+def model_choice(model: str, input_path: Path | None) -> ModelChoice:
+    """The bundled model (or ensemble) a run with this model choice would use on ``input_path``."""
+    from ..engine.models.choice import choose_model
 
     if model == "qa":  # no network: the threshold shown is the 4-band model's, unused
-        return bundled_model_path("rgbn")
+        return choose_model(None, "rgbn")
     if model != "auto" or input_path is None:
-        return bundled_model_path("rgbn" if model == "auto" else model)
+        return choose_model(None, "rgbn" if model == "auto" else model)
     try:
-        return choose_model(input_path, "auto").path
+        return choose_model(input_path, "auto")
     except CloudFcnError:
-        return bundled_model_path("rgbn")
+        return choose_model(None, "rgbn")
+
+
+def model_checkpoint(model: str, input_path: Path | None) -> Path:
+    """The bundled checkpoint a run with this model choice would use (an ensemble's base)."""
+    return model_choice(model, input_path).path
+
+
+def choice_threshold(choice: ModelChoice) -> tuple[float, str | None]:
+    """:func:`default_threshold` of a model choice; an ensemble's is its own (0.5)."""
+    if choice.also:
+        from ..engine.models.union import UNION_THRESHOLD
+
+        return UNION_THRESHOLD, None
+    return default_threshold(choice.path)
 
 
 def default_threshold(weights: Path | None = None) -> tuple[float, str | None]:

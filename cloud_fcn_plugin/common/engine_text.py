@@ -53,6 +53,8 @@ MODELS = (
     QT_TRANSLATE_NOOP("EngineText", "4-band (red, green, blue, NIR)"),
     QT_TRANSLATE_NOOP("EngineText", "6-band (B2-B7: blue to SWIR2)"),
     QT_TRANSLATE_NOOP("EngineText", "Full-band (B2-B7, cirrus, thermal)"),
+    QT_TRANSLATE_NOOP("EngineText", "4-band + 6-band ensemble"),
+    QT_TRANSLATE_NOOP("EngineText", "4-band + 6-band together (cloud where either finds it)"),
 )
 #: The QA band layouts (``qa_band.FLAVOUR_NAMES``).
 QA_LABELS = (
@@ -122,6 +124,10 @@ FRAGMENTS = (
                       "automatic: the input has its thermal band (B10), so the 4-band model "
                       "runs with the scene's own thermal and snow tests, the best measured on "
                       "Level-1 products"),
+    QT_TRANSLATE_NOOP("EngineText",
+                      "automatic: a Level-2 product with its surface temperature (ST_B10), so "
+                      "the 4-band and 6-band models run together with the scene's own thermal "
+                      "and snow tests, the best measured on Level-2 products"),
     # What the shadow geometry did (physics.shadow.match_shadows).
     QT_TRANSLATE_NOOP("EngineText",
                       "shadow direction from the sun angles: {bearing}°; {matched} of "

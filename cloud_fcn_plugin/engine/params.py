@@ -24,9 +24,11 @@ PRODUCT_LEVELS = ("auto", "l1", "toa", "sr")
 QA_MODEL = "qa"
 #: The "model" that runs Fmask's scene-relative tests alone (engine/physics), no network.
 PHYSICS_MODEL = "physics"
+#: The 4-band and 6-band models together, cloud where either finds it (engine/models/union.py).
+ENSEMBLE = "ensemble"
 #: Bundled models (``engine.models.choice`` picks among them), the product QA band and
 #: the physics alone. New entries go last: Processing stores the index.
-MODEL_CHOICES = ("auto", "rgbn", "fullband", QA_MODEL, "sixband", PHYSICS_MODEL)
+MODEL_CHOICES = ("auto", "rgbn", "fullband", QA_MODEL, "sixband", PHYSICS_MODEL, ENSEMBLE)
 #: The physics stage beside a network: ``auto`` where it was measured to help (the
 #: model and input kind of engine/physics/stage.py), ``on`` for any model, ``off``.
 PHYSICS_CHOICES = ("auto", "on", "off")

@@ -127,7 +127,9 @@ def detect_clouds(
     outputs = _check_outputs(scene, output_path, params)
     if predictor is None:
         model = choose_model(scene, params.model, params.weights, params.product)
-        predictor = load_predictor(model.path, params.device, params.batch_size, log)
+        predictor = load_predictor(
+            model.path, params.device, params.batch_size, log, also=model.also
+        )
     model_name = model.label if model else "given model"
     if model is not None:
         log(model.reason)

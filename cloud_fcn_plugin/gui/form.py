@@ -24,7 +24,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from ..common.choices import LEVEL_NAMES, MODEL_CHOICES, NO_QA_BAND_HELP, PRODUCT_CHOICES
-from ..common.engine_call import default_threshold, model_checkpoint
+from ..common.engine_call import choice_threshold, default_threshold, model_choice
 from ..common.engine_text import translate_engine
 from ..common.layer_input import LayerInput, describe_layer
 from ..compat import RASTER_FILTER
@@ -124,9 +124,11 @@ class ParametersForm(QWidget):
             self.model_combo.addItem(tr(label), code)
         describe(self.model_combo, self.tr("Model"), self.tr(
             "Automatic takes the 4-band model with the scene's own thermal and snow tests where "
-            "the input has its thermal band (Level-1 products), the 6-band model (B2-B7, with "
-            "thin cloud) where it has B2-B7 without it, else the 4-band model; the full-band "
-            "model runs only when chosen. Every model gets cloud shadow by geometry."))
+            "the input has its thermal band (Level-1 products), the 4-band and 6-band models "
+            "together on Level-2 products with ST_B10, the 6-band model (B2-B7, with thin "
+            "cloud) where the input has B2-B7 without a thermal band, else the 4-band model; "
+            "the full-band model runs only when chosen. Every model gets cloud shadow by "
+            "geometry."))
         form.addRow(self.tr("Model"), self.model_combo)
         #: Says that the model file of Advanced is used instead of the Model list.
         self.model_note = wrapping_label()
@@ -318,13 +320,24 @@ class ParametersForm(QWidget):
                 "The product QA band is decoded as it is: no threshold applies."))
             self.save_settings()
             return
-        path = self.advanced.weights() or model_checkpoint(
-            self.model_combo.currentData(), self.input.path if self.input else None
-        )
-        value, note = default_threshold(path)
-        self.threshold_row.set_model_default(
-            value, note or self.tr("Calibrated threshold of {model}.").format(model=path.name)
-        )
+        weights = self.advanced.weights()
+        if weights:
+            value, note = default_threshold(weights)
+            note = note or self.tr("Calibrated threshold of {model}.").format(model=weights.name)
+        else:
+            choice = model_choice(
+                self.model_combo.currentData(), self.input.path if self.input else None
+            )
+            value, note = choice_threshold(choice)
+            if choice.also:
+                note = note or self.tr(
+                    "Each model of the ensemble is cut at its own calibrated threshold, "
+                    "mapped onto 0.5."
+                )
+            note = note or self.tr("Calibrated threshold of {model}.").format(
+                model=choice.path.name
+            )
+        self.threshold_row.set_model_default(value, note)
         self.save_settings()
 
     def _on_layers_added(self, *_args) -> None:

@@ -194,17 +194,17 @@
         <translation>Périphérique</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>Cloud mask</source>
         <translation>Masque de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>Cloud probability</source>
         <translation>Probabilité de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>Cloud cover (%)</source>
         <translation>Couverture nuageuse (%)</translation>
     </message>
@@ -324,17 +324,17 @@
         <translation>Avancé</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="134"/>
+        <location filename="../processing/help_text.py" line="138"/>
         <source>Finishing the mask</source>
         <translation>Finition du masque</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="134"/>
+        <location filename="../processing/help_text.py" line="138"/>
         <source>Minimum cloud size</source>
         <translation>Taille minimale des nuages</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="134"/>
+        <location filename="../processing/help_text.py" line="138"/>
         <source>Cloud buffer</source>
         <translation>Zone tampon autour des nuages</translation>
     </message>
@@ -349,57 +349,57 @@
         <translation>Polygones de nuages</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>Outputs</source>
         <translation>Sorties</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>Outputs in the temporary folder are marked [temporary]: they are lost when QGIS exits; save them with Export &gt; Save As. The masked image is named &quot;... without clouds&quot;, the polygons &quot;... cloud polygons&quot;.</source>
         <translation>Les sorties du dossier temporaire sont marquées [temporary] : elles sont perdues à la fermeture de QGIS ; enregistrez-les avec Exporter &gt; Enregistrer sous. L'image masquée s'appelle &quot;... sans nuages&quot;, les polygones &quot;... polygones de nuages&quot;.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="197"/>
+        <location filename="../processing/help_text.py" line="201"/>
         <source>From a shell</source>
         <translation>Depuis un terminal</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="197"/>
+        <location filename="../processing/help_text.py" line="201"/>
         <source>On Debian and Ubuntu call qgis_process.bin: their qgis_process wrapper adds --noversioncheck, which the QGIS 3.22 binary refuses. Other installers: qgis_process.</source>
         <translation>Sous Debian et Ubuntu, appelez qgis_process.bin : leur script qgis_process ajoute --noversioncheck, que le binaire de QGIS 3.22 refuse. Autres installations : qgis_process.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="197"/>
+        <location filename="../processing/help_text.py" line="201"/>
         <source>Choices are given by name or number: MODEL_CHOICE {models}; PRODUCT {products}; DEVICE {devices}.</source>
         <translation>Les choix se donnent par nom ou par numéro : MODEL_CHOICE {models} ; PRODUCT {products} ; DEVICE {devices}.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="212"/>
+        <location filename="../processing/help_text.py" line="216"/>
         <source>Accuracy</source>
         <translation>Précision</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="221"/>
+        <location filename="../processing/help_text.py" line="225"/>
         <source>Known failure cases</source>
         <translation>Cas d'échec connus</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="228"/>
+        <location filename="../processing/help_text.py" line="232"/>
         <source>How to cite</source>
         <translation>Comment citer</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="228"/>
+        <location filename="../processing/help_text.py" line="232"/>
         <source>Long, J., Shelhamer, E. and Darrell, T. (2015): Fully convolutional networks for semantic segmentation, CVPR 2015. Mohajerani, S. and Saeedi, P. (2019): Cloud-Net: an end-to-end cloud detection algorithm for Landsat 8 imagery, IGARSS 2019.</source>
         <translation>Long, J., Shelhamer, E. et Darrell, T. (2015) : Fully convolutional networks for semantic segmentation, CVPR 2015. Mohajerani, S. et Saeedi, P. (2019) : Cloud-Net: an end-to-end cloud detection algorithm for Landsat 8 imagery, IGARSS 2019.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="234"/>
+        <location filename="../processing/help_text.py" line="238"/>
         <source>Licence</source>
         <translation>Licence</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="234"/>
+        <location filename="../processing/help_text.py" line="238"/>
         <source>The plugin and its bundled weights are GPL-2.0-or-later. The weights were trained on 38-Cloud (Mohajerani and Saeedi, Apache-2.0) and the L8 Biome cloud masks (USGS, public domain).</source>
         <translation>L'extension et ses poids fournis sont sous GPL-2.0 ou ultérieure. Les poids ont été entraînés sur 38-Cloud (Mohajerani et Saeedi, Apache-2.0) et les masques de nuages L8 Biome (USGS, domaine public).</translation>
     </message>
@@ -444,12 +444,12 @@
         <translation>Bande QA du produit (QA_PIXEL ou BQA, sans réseau)</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="48"/>
+        <location filename="../common/choices.py" line="50"/>
         <source>Thick cloud</source>
         <translation>Nuage épais</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="48"/>
+        <location filename="../common/choices.py" line="50"/>
         <source>Thin cloud</source>
         <translation>Nuage fin</translation>
     </message>
@@ -484,52 +484,52 @@
         <translation>Classes à masquer</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="134"/>
+        <location filename="../processing/help_text.py" line="138"/>
         <source>which classes the four steps below act on: thick cloud, thin cloud and cloud shadow (all three unless you choose).</source>
         <translation>les classes sur lesquelles agissent les quatre étapes ci-dessous : nuage épais, nuage fin et ombre de nuage (les trois sauf si vous choisissez).</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="134"/>
+        <location filename="../processing/help_text.py" line="138"/>
         <source>patches (4-connected) of the masked classes with fewer pixels become clear (GDAL sieve); 0 keeps every patch.</source>
         <translation>les taches (4-connexes) des classes masquées de moins de pixels deviennent dégagées (tamis GDAL) ; 0 garde toutes les taches.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="134"/>
+        <location filename="../processing/help_text.py" line="138"/>
         <source>the masked classes grow by this many pixels (every valid pixel within that distance takes the class of the nearest masked pixel), covering the fringes where masks leak; never into fill. The sieve comes first, then the buffer. Both change the cloud mask and the cloud cover; the log also gives the cover as detected.</source>
         <translation>les classes masquées s'agrandissent de ce nombre de pixels (chaque pixel valide à cette distance prend la classe du pixel masqué le plus proche), pour couvrir les bords où les masques fuient ; jamais dans les pixels de remplissage. Le tamis vient d'abord, puis la zone tampon. Tous deux changent le masque et la couverture nuageuse ; le journal donne aussi la couverture telle que détectée.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="134"/>
+        <location filename="../processing/help_text.py" line="138"/>
         <source>optional GeoTIFF: the input with the masked classes and fill pixels set to nodata: every band of a raster, or the reflective 30 m bands B1-B7 and B9 of a Landsat product as one stack with band names; the input&apos;s data type, its nodata value (else 0 for Landsat DN, NaN for reflectance).</source>
         <translation>GeoTIFF facultatif : l'entrée avec les classes masquées et les pixels de remplissage mis à nodata : toutes les bandes d'un raster, ou les bandes réfléchissantes à 30 m B1-B7 et B9 d'un produit Landsat en une seule pile avec les noms des bandes ; le type de données de l'entrée, sa valeur nodata (sinon 0 pour les DN Landsat, NaN pour la réflectance).</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="134"/>
+        <location filename="../processing/help_text.py" line="138"/>
         <source>optional GeoPackage: one polygon per patch of a masked class in the input&apos;s CRS, with its class (1, 2, 3) and class_name, its pixels and its area in square metres (area_m2; in squared map units, field area, for a CRS that is not projected).</source>
         <translation>GeoPackage facultatif : un polygone par tache d'une classe masquée dans le SCR de l'entrée, avec sa classe (1, 2, 3) et class_name, ses pixels et sa surface en mètres carrés (area_m2 ; en unités de carte au carré, champ area, pour un SCR non projeté).</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>single-band byte GeoTIFF on the input&apos;s grid, {values}; loaded with a light fill and a legend of the four classes (a cloud-only model writes 0, 1 and 255). Its name gives the model and threshold, its metadata (abstract) the device and cloud cover.</source>
         <translation>GeoTIFF d'une bande en octets sur la grille de l'entrée, {values} ; chargé avec un remplissage léger et une légende des quatre classes (un modèle limité aux nuages écrit 0, 1 et 255). Son nom donne le modèle et le seuil, ses métadonnées (résumé) le périphérique et la couverture nuageuse.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>optional float32 GeoTIFF of the network&apos;s probabilities, 0 to 1: band 1 cloud (thick + thin), then thin cloud and cloud shadow where the model has those classes.</source>
         <translation>GeoTIFF float32 facultatif des probabilités du réseau, de 0 à 1 : bande 1 nuage (épais + fin), puis nuage fin et ombre de nuage là où le modèle a ces classes.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>Product QA band</source>
         <translation>Bande QA du produit</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>Model &quot;Product QA band&quot; decodes the product&apos;s own QA_PIXEL or BQA into the same codes instead of running a network (product folders and their MTL only). After a network run on such a product, the log gives the QA band&apos;s cover beside the mask&apos;s and warns when they differ strongly.</source>
         <translation>Le modèle &quot;Bande QA du produit&quot; décode la bande QA_PIXEL ou BQA du produit dans les mêmes codes au lieu d'exécuter un réseau (dossiers de produits et leur MTL seulement). Après une exécution du réseau sur un tel produit, le journal donne la couverture de la bande QA à côté de celle du masque et avertit quand elles diffèrent fortement.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="165"/>
+        <location filename="../processing/help_text.py" line="169"/>
         <source>percentage of the valid pixels that are thick or thin cloud; Cloud shadow cover, Thick and Thin cloud cover and the product QA band&apos;s cloud cover (empty without one) are outputs too, usable by the next step of a model; the model, threshold and device used are outputs too.</source>
         <translation>pourcentage des pixels valides qui sont des nuages épais ou fins ; la couverture d'ombres de nuages, les couvertures de nuages épais et fins et la couverture nuageuse de la bande QA du produit (vide sans elle) sont aussi des sorties, utilisables par l'étape suivante d'un modèle ; le modèle, le seuil et le périphérique utilisés sont aussi des sorties.</translation>
     </message>
@@ -549,7 +549,7 @@
         <translation>un point de contrôle enregistré par le script d'entraînement, ou un modèle ONNX (.onnx) dont les métadonnées cloud_fcn.* indiquent ses bandes, sa normalisation et ses classes (il demande ONNX Runtime, que le panneau installe) ; il remplace le modèle fourni.</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="57"/>
+        <location filename="../common/choices.py" line="59"/>
         <source>0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data</source>
         <translation>0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données</translation>
     </message>
@@ -579,12 +579,12 @@
         <translation>{name} probabilité de nuage</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="212"/>
+        <location filename="../processing/help_text.py" line="216"/>
         <source>Grouped cross-validation on the 31 labelled L8 Biome patches (no biome trained on in its own fold; threshold chosen out of fold), pooled over all pixels: 6-band model cloud Jaccard 81.1 %, precision 88.9 %, recall 90.2 %, cloud shadow Jaccard 8.7 %; full-band model Jaccard 84.2 %, precision 90.1 %, recall 92.8 %; 4-band model Jaccard 74.4 %, precision 77.1 %, recall 95.4 %. For comparison ukis-csmask scores 84.8 % (4-band) and 82.1 % (6-band) on the same patches. Check the mask on your own scenes.</source>
         <translation>Validation croisée groupée sur les 31 imagettes L8 Biome étiquetées (aucun biome n'est appris dans son propre pli ; seuil choisi hors pli), sur l'ensemble des pixels : modèle à 6 bandes, indice de Jaccard des nuages 81,1 %, précision 88,9 %, rappel 90,2 %, Jaccard des ombres 8,7 % ; modèle toutes bandes, Jaccard 84,2 %, précision 90,1 %, rappel 92,8 % ; modèle à 4 bandes, Jaccard 74,4 %, précision 77,1 %, rappel 95,4 %. À titre de comparaison, ukis-csmask obtient 84,8 % (4 bandes) et 82,1 % (6 bandes) sur les mêmes imagettes. Vérifiez le masque sur vos propres scènes.</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="221"/>
+        <location filename="../processing/help_text.py" line="225"/>
         <source>Snow and sea ice are called cloud by the 4-band model; the 6-band model clears snow that is dark in SWIR1 but still errs on snow that is bright in it; fields of small, dim cumulus over dark forest are mostly missed; cloud shadow is under-detected; thin cirrus and contrails over dark water are often missed; rasters much coarser than 30 to 120 m lose small clouds.</source>
         <translation>La neige et la banquise sont classées nuage par le modèle à 4 bandes ; le modèle à 6 bandes dégage la neige sombre dans le SWIR1 mais se trompe encore sur la neige claire dans cette bande ; les champs de petits cumulus pâles sur une forêt sombre sont en grande partie manqués ; les ombres de nuages sont sous-détectées ; les cirrus fins et les traînées de condensation sur l'eau sombre sont souvent manqués ; les rasters bien plus grossiers que 30 à 120 m perdent les petits nuages.</translation>
     </message>
@@ -659,7 +659,7 @@
         <translation> ({cover:.2f} % avant tamis et tampon)</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="44"/>
+        <location filename="../common/choices.py" line="46"/>
         <source>The product QA band is only offered for a Landsat product folder or its MTL file (they hold QA_PIXEL or BQA).</source>
         <translation>La bande QA du produit n'est proposée que pour un dossier de produit Landsat ou son fichier MTL (ils contiennent QA_PIXEL ou BQA).</translation>
     </message>
@@ -704,7 +704,7 @@
         <translation>bande qa</translation>
     </message>
     <message>
-        <location filename="../processing/help_text.py" line="244"/>
+        <location filename="../processing/help_text.py" line="248"/>
         <source>Finds clouds and cloud shadows in a Landsat 8 or 9 scene (Level-1, top-of-atmosphere or Level-2 surface reflectance) with a fully convolutional network and writes a mask on the same grid as the input (clear, thick cloud, thin cloud, cloud shadow), plus the cover of each class. The Detect clouds and shadows panel (toolbar button, or Raster &gt; Cloud FCN &gt; Detect clouds and shadows) runs this algorithm: the same checks, messages and history entries; where the input has a product QA band, the panel can load its mask beside the network&apos;s with one click.</source>
         <translation>Trouve les nuages et leurs ombres dans une scène Landsat 8 ou 9 (niveau 1, réflectance au sommet de l'atmosphère ou réflectance de surface de niveau 2) avec un réseau entièrement convolutif et écrit un masque sur la même grille que l'entrée (dégagé, nuage épais, nuage fin, ombre de nuage), avec la couverture de chaque classe. Le panneau Détecter les nuages et les ombres (bouton de la barre d'outils, ou Raster &gt; Cloud FCN &gt; Détecter les nuages et les ombres) exécute cet algorithme : mêmes vérifications, messages et entrées d'historique ; quand l'entrée a une bande QA de produit, le panneau peut charger son masque à côté de celui du réseau en un clic.</translation>
     </message>
@@ -724,32 +724,32 @@
         <translation>Physique seule (tests de Fmask, sans réseau)</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="32"/>
+        <location filename="../common/choices.py" line="34"/>
         <source>Where measured to help (thermal band inputs)</source>
         <translation>Là où ils ont fait leurs preuves (entrées avec bande thermique)</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="32"/>
+        <location filename="../common/choices.py" line="34"/>
         <source>Always, for any model</source>
         <translation>Toujours, pour tout modèle</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="32"/>
+        <location filename="../common/choices.py" line="34"/>
         <source>Off</source>
         <translation>Désactivé</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="38"/>
+        <location filename="../common/choices.py" line="40"/>
         <source>By geometry: clouds cast along the sun</source>
         <translation>Par géométrie : nuages projetés selon le soleil</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="38"/>
+        <location filename="../common/choices.py" line="40"/>
         <source>By geometry only</source>
         <translation>Par géométrie seulement</translation>
     </message>
     <message>
-        <location filename="../common/choices.py" line="38"/>
+        <location filename="../common/choices.py" line="40"/>
         <source>The model&apos;s own shadow class only</source>
         <translation>La classe d'ombre du modèle seulement</translation>
     </message>
@@ -760,13 +760,23 @@
     </message>
     <message>
         <location filename="../processing/help_text.py" line="89"/>
-        <source>the 6-band model reads B2-B7 (every Landsat product, Level-1 or Level-2, and stacks whose band names say so) and marks thick cloud, thin cloud and cloud shadow; the 4-band model reads red, green, blue and NIR from any input; the full-band model reads B2-B7, cirrus B9 and thermal B10 of a Level-1 product. The last two mark cloud only. Automatic takes the 4-band model with the scene&apos;s own thermal and snow tests where the input has its thermal band B10 (Level-1 products), the 6-band model where it has B2-B7 without B10, else the 4-band model; the full-band model runs only when chosen. Physics only runs Fmask&apos;s tests relative to the scene, without a network. Every model gets cloud shadow by geometry: each cloud cast along the sun (the MTL&apos;s angles, else the direction the scene shows) onto dark pixels.</source>
-        <translation>le modèle à 6 bandes lit B2-B7 (tout produit Landsat, de niveau 1 ou 2, et les piles dont les noms de bandes le disent) et marque les nuages épais, les nuages fins et les ombres ; le modèle à 4 bandes lit le rouge, le vert, le bleu et le proche infrarouge de toute entrée ; le modèle toutes bandes lit B2-B7, le cirrus B9 et le thermique B10 d'un produit de niveau 1. Les deux derniers ne marquent que les nuages. Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l'entrée a sa bande thermique B10 (produits de niveau 1), le modèle à 6 bandes là où elle a B2-B7 sans B10, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s'il est choisi. Physique seule applique les tests de Fmask relatifs à la scène, sans réseau. Chaque modèle reçoit les ombres par géométrie : chaque nuage projeté le long du soleil (angles du MTL, sinon la direction que montre la scène) sur les pixels sombres.</translation>
+        <source>tile size and overlap in pixels (unset: the model&apos;s), tiles per batch (more is faster on a GPU and needs more memory) and the device; the device list shows which of CUDA, Apple MPS and CPU are available, and the result says which one ran; the scene-relative thermal and snow tests (where measured to help, always, or off) and how cloud shadow is found (by geometry, for every model, or the model&apos;s own class).</source>
+        <translation>taille et recouvrement des tuiles en pixels (vides : ceux du modèle), tuiles par lot (plus est plus rapide sur un GPU et demande plus de mémoire) et le périphérique ; la liste des périphériques montre lesquels de CUDA, Apple MPS et CPU sont disponibles, et le résultat dit lequel a tourné ; les tests thermique et de neige relatifs à la scène (là où ils ont fait leurs preuves, toujours, ou désactivés) et la façon de trouver les ombres (par géométrie, pour tout modèle, ou la classe du modèle).</translation>
+    </message>
+    <message>
+        <location filename="../common/choices.py" line="23"/>
+        <source>4-band + 6-band together (cloud where either finds it)</source>
+        <translation>4 bandes + 6 bandes ensemble (nuage là où l&apos;un des deux en trouve)</translation>
+    </message>
+    <message>
+        <location filename="../processing/help_text.py" line="46"/>
+        <source>the ensemble</source>
+        <translation>l&apos;ensemble</translation>
     </message>
     <message>
         <location filename="../processing/help_text.py" line="89"/>
-        <source>tile size and overlap in pixels (unset: the model&apos;s), tiles per batch (more is faster on a GPU and needs more memory) and the device; the device list shows which of CUDA, Apple MPS and CPU are available, and the result says which one ran; the scene-relative thermal and snow tests (where measured to help, always, or off) and how cloud shadow is found (by geometry, for every model, or the model&apos;s own class).</source>
-        <translation>taille et recouvrement des tuiles en pixels (vides : ceux du modèle), tuiles par lot (plus est plus rapide sur un GPU et demande plus de mémoire) et le périphérique ; la liste des périphériques montre lesquels de CUDA, Apple MPS et CPU sont disponibles, et le résultat dit lequel a tourné ; les tests thermique et de neige relatifs à la scène (là où ils ont fait leurs preuves, toujours, ou désactivés) et la façon de trouver les ombres (par géométrie, pour tout modèle, ou la classe du modèle).</translation>
+        <source>the 6-band model reads B2-B7 (every Landsat product, Level-1 or Level-2, and stacks whose band names say so) and marks thick cloud, thin cloud and cloud shadow; the 4-band model reads red, green, blue and NIR from any input; the full-band model reads B2-B7, cirrus B9 and thermal B10 of a Level-1 product. The last two mark cloud only. The ensemble runs the 4-band and 6-band models together: cloud where either finds it, each at its own threshold, with the scene&apos;s thermal and snow tests. Automatic takes the 4-band model with the scene&apos;s own thermal and snow tests where the input has its thermal band B10 (Level-1 products), the ensemble on Level-2 products with ST_B10, the 6-band model where the input has B2-B7 without a thermal band, else the 4-band model; the full-band model runs only when chosen. Physics only runs Fmask&apos;s tests relative to the scene, without a network. Every model gets cloud shadow by geometry: each cloud cast along the sun (the MTL&apos;s angles, else the direction the scene shows) onto dark pixels.</source>
+        <translation>le modèle à 6 bandes lit B2-B7 (tout produit Landsat, de niveau 1 ou 2, et les piles dont les noms de bandes le disent) et marque les nuages épais, les nuages fins et les ombres ; le modèle à 4 bandes lit le rouge, le vert, le bleu et le proche infrarouge de toute entrée ; le modèle toutes bandes lit B2-B7, le cirrus B9 et le thermique B10 d&apos;un produit de niveau 1. Les deux derniers ne marquent que les nuages. L&apos;ensemble fait tourner les modèles à 4 et à 6 bandes ensemble : nuage là où l&apos;un des deux en trouve, chacun à son propre seuil, avec les tests thermique et de neige de la scène. Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l&apos;entrée a sa bande thermique B10 (produits de niveau 1), l&apos;ensemble sur les produits de niveau 2 avec ST_B10, le modèle à 6 bandes là où l&apos;entrée a B2-B7 sans bande thermique, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s&apos;il est choisi. Physique seule applique les tests de Fmask relatifs à la scène, sans réseau. Chaque modèle reçoit les ombres par géométrie : chaque nuage projeté le long du soleil (angles du MTL, sinon la direction que montre la scène) sur les pixels sombres.</translation>
     </message>
 </context>
 <context>
@@ -1116,302 +1126,302 @@
         <translation>Toutes bandes (B2-B7, cirrus, thermique)</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="58"/>
+        <location filename="../common/engine_text.py" line="60"/>
         <source>Collection 2 QA_PIXEL</source>
         <translation>QA_PIXEL de la collection 2</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="58"/>
+        <location filename="../common/engine_text.py" line="60"/>
         <source>Collection 1 BQA</source>
         <translation>BQA de la collection 1</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="58"/>
+        <location filename="../common/engine_text.py" line="60"/>
         <source>pre-collection BQA</source>
         <translation>BQA d'avant les collections</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="64"/>
+        <location filename="../common/engine_text.py" line="66"/>
         <source>clear</source>
         <translation>dégagé</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="64"/>
+        <location filename="../common/engine_text.py" line="66"/>
         <source>thick cloud</source>
         <translation>nuage épais</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="64"/>
+        <location filename="../common/engine_text.py" line="66"/>
         <source>thin cloud</source>
         <translation>nuage fin</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="64"/>
+        <location filename="../common/engine_text.py" line="66"/>
         <source>cloud shadow</source>
         <translation>ombre de nuage</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="64"/>
+        <location filename="../common/engine_text.py" line="66"/>
         <source>cloud mask</source>
         <translation>masque de nuages</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>from the {key} of {file}</source>
         <translation>d'après le champ {key} de {file}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>from the file name {file}</source>
         <translation>d'après le nom de fichier {file}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>because the pixels are {dtype}</source>
         <translation>car les pixels sont en {dtype}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>because the pixels are {dtype} (the sample was all fill)</source>
         <translation>car les pixels sont en {dtype} (l'échantillon ne contenait que du remplissage)</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>because the {dtype} pixels peak at {top} with median {median}</source>
         <translation>car les pixels {dtype} culminent à {top} avec une médiane de {median}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>because the pixels are {dtype} with values up to {top}</source>
         <translation>car les pixels sont en {dtype} avec des valeurs jusqu'à {top}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>{why} (the file name suggests {level})</source>
         <translation>{why} (le nom de fichier suggère : {level})</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>as chosen</source>
         <translation>selon votre choix</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>as chosen (detection said {level})</source>
         <translation>selon votre choix (la détection indiquait : {level})</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>choose another product level if this is wrong</source>
         <translation>choisissez un autre niveau de produit si c'est faux</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>set the product level (l1, toa or sr) if this is wrong</source>
         <translation>indiquez le niveau de produit (l1, toa ou sr) si c'est faux</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>TOA reflectance stored as {dtype} * 10000: scaled by 1e-4</source>
         <translation>réflectance TOA stockée en {dtype} × 10000 : multipliée par 1e-4</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>TOA reflectance, used as is</source>
         <translation>réflectance TOA, utilisée telle quelle</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>Level-2 surface reflectance stored as floating point, used as is</source>
         <translation>réflectance de surface de niveau 2 en virgule flottante, utilisée telle quelle</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>Level-2 surface reflectance, scaled with the MTL&apos;s LEVEL2 REFLECTANCE_MULT/ADD</source>
         <translation>réflectance de surface de niveau 2, mise à l'échelle avec les LEVEL2 REFLECTANCE_MULT/ADD du MTL</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>Level-2 surface reflectance without MTL: standard constants 2.75e-5*DN-0.2</source>
         <translation>réflectance de surface de niveau 2 sans MTL : constantes standard 2.75e-5*DN-0.2</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>Level-1 DN, scaled with the MTL's REFLECTANCE_MULT/ADD and sun elevation {elevation}°</source>
         <translation>comptes numériques de niveau 1, mis à l'échelle avec les REFLECTANCE_MULT/ADD du MTL et une élévation solaire de {elevation}°</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>Level-1 DN without MTL: standard constants 2e-5*DN-0.1, no sun-angle correction</source>
         <translation>comptes numériques de niveau 1 sans MTL : constantes standard 2e-5*DN-0.1, sans correction de l'angle solaire</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>thermal band in degrees Celsius, turned into kelvin</source>
         <translation>bande thermique en degrés Celsius, convertie en kelvins</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>thermal band used as kelvin</source>
         <translation>bande thermique lue en kelvins</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>thermal band to kelvin with the MTL&apos;s RADIANCE_MULT/ADD and K1/K2</source>
         <translation>bande thermique convertie en kelvins avec les RADIANCE_MULT/ADD et K1/K2 du MTL</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>thermal band to kelvin with the standard Landsat 8 constants</source>
         <translation>bande thermique convertie en kelvins avec les constantes standard de Landsat 8</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>chosen</source>
         <translation>choisi</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>automatic: the input has SWIR1 and SWIR2 (B6, B7), which tell snow from cloud</source>
         <translation>automatique : l'entrée a les bandes SWIR1 et SWIR2 (B6, B7), qui distinguent la neige des nuages</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>automatic: the input has no SWIR1 and SWIR2 (B6, B7); red, green, blue, NIR only</source>
         <translation>automatique : l'entrée n'a pas les bandes SWIR1 et SWIR2 (B6, B7) ; rouge, vert, bleu et PIR seulement</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>The product&apos;s QA band ({qa_label}) flags {qa_cloud} % cloud and {qa_shadow} % shadow, this mask {mask_cloud} % cloud and {mask_shadow} % shadow.</source>
         <translation>La bande QA du produit ({qa_label}) signale {qa_cloud} % de nuages et {qa_shadow} % d'ombres, ce masque {mask_cloud} % de nuages et {mask_shadow} % d'ombres.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>The product&apos;s QA band flags {qa_cloud} % cloud, this mask {mask_cloud} %: check the mask; the probability layer shows where the network hesitated.</source>
         <translation>La bande QA du produit signale {qa_cloud} % de nuages, ce masque {mask_cloud} % : vérifiez le masque ; la couche de probabilité montre où le réseau a hésité.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Warning: {text}</source>
         <translation>Attention : {text}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>The product&apos;s QA band could not be compared with the mask ({detail}).</source>
         <translation>La bande QA du produit n'a pas pu être comparée au masque ({detail}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Model: the product&apos;s QA band ({qa_label}, {file}).</source>
         <translation>Modèle : la bande QA du produit ({qa_label}, {file}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Model: {model} ({why}).</source>
         <translation>Modèle : {model} ({why}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Model: {file} ({why}).</source>
         <translation>Modèle : {file} ({why}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Product: {reason}</source>
         <translation>Produit : {reason}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Scaling: {reason}; {thermal}.</source>
         <translation>Mise à l'échelle : {reason} ; {thermal}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Scaling: {reason}.</source>
         <translation>Mise à l'échelle : {reason}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{level}, {why}; {override}.</source>
         <translation>{level}, {why} ; {override}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{level}, {why}.</source>
         <translation>{level}, {why}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{level}, {why}</source>
         <translation>{level}, {why}</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Bands {bands} (red, green, blue, NIR) from the band names in {file}.</source>
         <translation>Bandes {bands} (rouge, vert, bleu, PIR) d'après les noms des bandes de {file}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{file} has 4 bands: taken as Landsat B2, B3, B4, B5.</source>
         <translation>{file} a 4 bandes : lues comme les bandes Landsat B2, B3, B4, B5.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{file} has 8 bands ending with a thermal band in kelvin: taken as the L8 Biome layout B2, B3, B4, B5, B6, B7, B9, B10.</source>
         <translation>{file} a 8 bandes, la dernière thermique en kelvins : lues dans l'ordre L8 Biome B2, B3, B4, B5, B6, B7, B9, B10.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{file} has {count} bands: taken as Landsat B1, B2, B3, ...</source>
         <translation>{file} a {count} bandes : lues comme les bandes Landsat B1, B2, B3, ...</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Bands (red, green, blue, NIR) = {bands}.</source>
         <translation>Bandes (rouge, vert, bleu, PIR) = {bands}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Bands {bands} ignored: the band files are known by name.</source>
         <translation>Bandes {bands} ignorées : les fichiers de bandes sont connus par leur nom.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Tile size lowered from {tile} to {size} px: {tile2} px tiles would need about {need} GB and {budget} GB can be used here; close other programs or choose a smaller --tile-size.</source>
         <translation>Taille des tuiles réduite de {tile} à {size} px : des tuiles de {tile2} px demanderaient environ {need} Go et {budget} Go sont disponibles ici ; fermez d'autres programmes ou choisissez une taille de tuile plus petite.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>GPU out of memory: retrying with batch size {count}.</source>
         <translation>Mémoire du GPU épuisée : nouvel essai avec {count} tuiles par lot.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>GPU out of memory even with batch size 1: continuing on the CPU.</source>
         <translation>Mémoire du GPU épuisée même avec 1 tuile par lot : suite sur le CPU.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{file} has no product QA band (QA_PIXEL or BQA): the product QA band can only be decoded from a Landsat product folder or its MTL file; choose a network model instead.</source>
         <translation>{file} n'a pas de bande QA de produit (QA_PIXEL ou BQA) : la bande QA ne peut être décodée que depuis un dossier de produit Landsat ou son fichier MTL ; choisissez plutôt un modèle de réseau.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{file} has {count} band(s) but cloud detection needs red, green, blue and NIR: no NIR band is available; use a raster or product folder that includes NIR (Landsat 8 B5).</source>
         <translation>{file} a {count} bande(s), mais la détection des nuages demande le rouge, le vert, le bleu et le PIR : aucune bande PIR n'est disponible ; utilisez un raster ou un dossier de produit qui contient le PIR (Landsat 8 B5).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{file} holds 8-bit values ({dtype}, 0-255), a picture rather than Landsat data: use the Landsat bands as delivered (16-bit DN) or reflectance (floating point).</source>
         <translation>{file} contient des valeurs sur 8 bits ({dtype}, 0-255), une image plutôt que des données Landsat : utilisez les bandes Landsat telles que livrées (DN sur 16 bits) ou une réflectance (virgule flottante).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>{path} is the input {file} (or one of its files): writing there would destroy it; choose another output name.</source>
         <translation>{path} est l'entrée {file} (ou l'un de ses fichiers) : y écrire la détruirait ; choisissez un autre nom de sortie.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Canceled by the user: no output was written.</source>
         <translation>Annulé par l'utilisateur : aucune sortie n'a été écrite.</translation>
     </message>
@@ -1421,79 +1431,94 @@
         <translation>physique seule</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>surface temperature (ST_B10) to kelvin: 0.00341802 * DN + 149</source>
         <translation>température de surface (ST_B10) en kelvins : 0.00341802 * DN + 149</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>automatic: the input has its thermal band (B10), so the 4-band model runs with the scene&apos;s own thermal and snow tests, the best measured on Level-1 products</source>
         <translation>automatique : l'entrée a sa bande thermique (B10), donc le modèle à 4 bandes tourne avec les tests thermique et de neige propres à la scène, le meilleur mesuré sur les produits de niveau 1</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>shadow direction from the sun angles: {bearing}°; {matched} of {objects} cloud objects matched</source>
         <translation>direction des ombres d'après les angles du soleil : {bearing}° ; {matched} objets nuageux sur {objects} appariés</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>shadow direction estimated from the scene: {bearing}° (contrast {contrast}); {matched} of {objects} cloud objects matched</source>
         <translation>direction des ombres estimée d'après la scène : {bearing}° (contraste {contrast}) ; {matched} objets nuageux sur {objects} appariés</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>no clear shadow direction (best {bearing}°, contrast {contrast} &lt; {limit}): no shadow marked</source>
         <translation>pas de direction d'ombre nette (meilleure {bearing}°, contraste {contrast} &lt; {limit}) : aucune ombre marquée</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>no cloud objects: no shadow marked</source>
         <translation>aucun objet nuageux : aucune ombre marquée</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>too few cloud objects ({count}) to estimate a shadow direction: no shadow marked</source>
         <translation>trop peu d'objets nuageux ({count}) pour estimer la direction des ombres : aucune ombre marquée</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Model: physics only (Fmask&apos;s spectral and thermal tests relative to the scene, bands {bands}).</source>
         <translation>Modèle : physique seule (tests spectraux et thermiques de Fmask relatifs à la scène, bandes {bands}).</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Physics: cloud warmer than the scene&apos;s clear land ({offset} K) taken away except on bright, not snow-like pixels; snow (NDSI &gt; {ndsi}) taken away.</source>
         <translation>Physique : nuage plus chaud que les terres dégagées de la scène ({offset} K) retiré sauf sur les pixels brillants non enneigés ; neige (NDSI &gt; {ndsi}) retirée.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Physics: cloud warmer than the scene&apos;s clear land ({offset} K) taken away except on bright, not snow-like pixels.</source>
         <translation>Physique : nuage plus chaud que les terres dégagées de la scène ({offset} K) retiré sauf sur les pixels brillants non enneigés.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Shadow by geometry: {note}.</source>
         <translation>Ombres par géométrie : {note}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Shadow: no cloud, so no shadow.</source>
         <translation>Ombres : pas de nuage, donc pas d'ombre.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="74"/>
+        <location filename="../common/engine_text.py" line="76"/>
         <source>sun {elevation}° high: shadows fall under their clouds, none marked</source>
         <translation>soleil à {elevation}° : les ombres tombent sous leurs nuages, aucune marquée</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Shadow by geometry: the MTL's sun elevation ({elevation}°) is no Landsat one, so the shadow direction is taken from the scene; {note}.</source>
         <translation>Ombres par géométrie : l'élévation du soleil du MTL ({elevation}°) n'est pas celle d'une scène Landsat, la direction des ombres est donc tirée de la scène ; {note}.</translation>
     </message>
     <message>
-        <location filename="../common/engine_text.py" line="143"/>
+        <location filename="../common/engine_text.py" line="149"/>
         <source>Shadow by geometry: sun angles from the acquisition date in the name ({date}) and the scene's centre ({place}): azimuth {azimuth}°, elevation {elevation}°; {note}.</source>
         <translation>Ombres par géométrie : angles du soleil tirés de la date d'acquisition du nom ({date}) et du centre de la scène ({place}) : azimut {azimuth}°, élévation {elevation}° ; {note}.</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>4-band + 6-band ensemble</source>
+        <translation>ensemble 4 bandes + 6 bandes</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="46"/>
+        <source>4-band + 6-band together (cloud where either finds it)</source>
+        <translation>4 bandes + 6 bandes ensemble (nuage là où l&apos;un des deux en trouve)</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="76"/>
+        <source>automatic: a Level-2 product with its surface temperature (ST_B10), so the 4-band and 6-band models run together with the scene&apos;s own thermal and snow tests, the best measured on Level-2 products</source>
+        <translation>automatique : un produit de niveau 2 avec sa température de surface (ST_B10), donc les modèles à 4 et à 6 bandes tournent ensemble avec les tests thermique et de neige propres à la scène, le meilleur mesuré sur les produits de niveau 2</translation>
     </message>
 </context>
 <context>
@@ -1534,104 +1559,109 @@
         <translation>Comment les valeurs des pixels sont converties en réflectance. La détection automatique lit le fichier MTL, les noms des bandes et les plages de valeurs, et avertit quand elle a dû deviner.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="130"/>
+        <location filename="../gui/form.py" line="132"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="146"/>
+        <location filename="../gui/form.py" line="148"/>
         <source>Temporary layer</source>
         <translation>Temporaire</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="146"/>
+        <location filename="../gui/form.py" line="148"/>
         <source>Write the mask to a temporary file: it is lost when QGIS exits.</source>
         <translation>Écrire le masque dans un fichier temporaire : il est perdu à la fermeture de QGIS.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="149"/>
+        <location filename="../gui/form.py" line="151"/>
         <source>File</source>
         <translation>Fichier</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="149"/>
+        <location filename="../gui/form.py" line="151"/>
         <source>Write the mask to a GeoTIFF file.</source>
         <translation>Écrire le masque dans un fichier GeoTIFF.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="153"/>
+        <location filename="../gui/form.py" line="155"/>
         <source>GeoTIFF (*.tif *.tiff)</source>
         <translation>GeoTIFF (*.tif *.tiff)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="155"/>
+        <location filename="../gui/form.py" line="157"/>
         <source>Output file</source>
         <translation>Fichier de sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="165"/>
+        <location filename="../gui/form.py" line="167"/>
         <source>Output</source>
         <translation>Sortie</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="325"/>
+        <location filename="../gui/form.py" line="337"/>
         <source>Calibrated threshold of {model}.</source>
         <translation>Seuil calibré de {model}.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="346"/>
+        <location filename="../gui/form.py" line="359"/>
         <source>Choose a raster layer.</source>
         <translation>Choisissez une couche raster.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="414"/>
+        <location filename="../gui/form.py" line="427"/>
         <source> (a guess: choose the product level if it is wrong)</source>
         <translation> (une supposition : choisissez le niveau de produit s'il est faux)</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="155"/>
+        <location filename="../gui/form.py" line="157"/>
         <source>GeoTIFF file for the mask (0 = clear, 1 = thick cloud, 2 = thin cloud, 3 = cloud shadow, 255 = no data).</source>
         <translation>Fichier GeoTIFF du masque (0 = dégagé, 1 = nuage épais, 2 = nuage fin, 3 = ombre de nuage, 255 = sans données).</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="317"/>
+        <location filename="../gui/form.py" line="319"/>
         <source>The product QA band is decoded as it is: no threshold applies.</source>
         <translation>La bande QA du produit est décodée telle quelle : aucun seuil ne s'applique.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="133"/>
+        <location filename="../gui/form.py" line="135"/>
         <source>Model file used</source>
         <translation>Fichier de modèle utilisé</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="364"/>
+        <location filename="../gui/form.py" line="377"/>
         <source>Tick at least one class to mask (Mask finishing): with none, the sieve, the buffer, the masked image and the polygons would have nothing to act on.</source>
         <translation>Cochez au moins une classe à masquer (Finitions) : sans aucune, le tamis, le tampon, l'image masquée et les polygones n'auraient rien sur quoi agir.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="374"/>
+        <location filename="../gui/form.py" line="387"/>
         <source>The model file {name} is used (Advanced &gt; Model file); clear it to choose a model here.</source>
         <translation>Le fichier de modèle {name} est utilisé (Avancé &gt; Fichier de modèle) ; videz-le pour choisir un modèle ici.</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="137"/>
+        <location filename="../gui/form.py" line="139"/>
         <source>Also load the product QA band&apos;s mask</source>
         <translation>Charger aussi le masque de la bande QA du produit</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="138"/>
+        <location filename="../gui/form.py" line="140"/>
         <source>Product QA band beside</source>
         <translation>Bande QA du produit à côté</translation>
     </message>
     <message>
-        <location filename="../gui/form.py" line="138"/>
+        <location filename="../gui/form.py" line="140"/>
         <source>Where the input has a product QA band (QA_PIXEL or BQA), also decode it after the run and load its mask, styled like this one, into the run&apos;s group: compare the two without a second run.</source>
         <translation>Si l'entrée a une bande QA de produit (QA_PIXEL ou BQA), la décoder aussi après l'exécution et charger son masque, avec le même style, dans le groupe de l'exécution : comparez les deux sans seconde exécution.</translation>
     </message>
     <message>
         <location filename="../gui/form.py" line="125"/>
-        <source>Automatic takes the 4-band model with the scene&apos;s own thermal and snow tests where the input has its thermal band (Level-1 products), the 6-band model (B2-B7, with thin cloud) where it has B2-B7 without it, else the 4-band model; the full-band model runs only when chosen. Every model gets cloud shadow by geometry.</source>
-        <translation>Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l'entrée a sa bande thermique (produits de niveau 1), le modèle à 6 bandes (B2-B7, avec les nuages fins) là où elle a B2-B7 sans elle, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s'il est choisi. Chaque modèle reçoit les ombres par géométrie.</translation>
+        <source>Automatic takes the 4-band model with the scene&apos;s own thermal and snow tests where the input has its thermal band (Level-1 products), the 4-band and 6-band models together on Level-2 products with ST_B10, the 6-band model (B2-B7, with thin cloud) where the input has B2-B7 without a thermal band, else the 4-band model; the full-band model runs only when chosen. Every model gets cloud shadow by geometry.</source>
+        <translation>Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l&apos;entrée a sa bande thermique (produits de niveau 1), les modèles à 4 et à 6 bandes ensemble sur les produits de niveau 2 avec ST_B10, le modèle à 6 bandes (B2-B7, avec les nuages fins) là où l&apos;entrée a B2-B7 sans bande thermique, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s&apos;il est choisi. Chaque modèle reçoit les ombres par géométrie.</translation>
+    </message>
+    <message>
+        <location filename="../gui/form.py" line="333"/>
+        <source>Each model of the ensemble is cut at its own calibrated threshold, mapped onto 0.5.</source>
+        <translation>Chaque modèle de l&apos;ensemble est coupé à son propre seuil calibré, ramené à 0,5.</translation>
     </message>
 </context>
 <context>

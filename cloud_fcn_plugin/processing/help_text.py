@@ -43,7 +43,7 @@ def bundled_thresholds() -> dict[str, float | None]:
 
 def _model_names(tr: Translate) -> dict[str, str]:
     return {"rgbn": tr("the 4-band model"), "fullband": tr("the full-band model"),
-            "sixband": tr("the 6-band model")}
+            "sixband": tr("the 6-band model"), "ensemble": tr("the ensemble")}
 
 
 def _threshold_text(tr: Translate, thresholds: dict[str, float | None]) -> str:
@@ -104,11 +104,15 @@ def _parameters_section(tr: Translate, thresholds: dict[str, float | None]) -> S
                              "cloud, thin cloud and cloud shadow; the 4-band model reads red, "
                              "green, blue and NIR from any input; the full-band model reads "
                              "B2-B7, cirrus B9 and thermal B10 of a Level-1 product. The last "
-                             "two mark cloud only. Automatic takes the 4-band model with the "
-                             "scene's own thermal and snow tests where the input has its "
-                             "thermal band B10 (Level-1 products), the 6-band model where it "
-                             "has B2-B7 without B10, else the 4-band model; the full-band "
-                             "model runs only when chosen. Physics only runs Fmask's tests "
+                             "two mark cloud only. The ensemble runs the 4-band and 6-band "
+                             "models together: cloud where either finds it, each at its own "
+                             "threshold, with the scene's thermal and snow tests. Automatic "
+                             "takes the 4-band model with the scene's own thermal and snow "
+                             "tests where the input has its thermal band B10 (Level-1 "
+                             "products), the ensemble on Level-2 products with ST_B10, the "
+                             "6-band model where the input has B2-B7 without a thermal band, "
+                             "else the 4-band model; the full-band model runs only when "
+                             "chosen. Physics only runs Fmask's tests "
                              "relative to the scene, without a network. Every model gets "
                              "cloud shadow by geometry: each cloud cast along the sun (the "
                              "MTL's angles, else the direction the scene shows) onto dark "

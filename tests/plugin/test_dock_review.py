@@ -159,6 +159,14 @@ class TestForm:
         dock.form.model_combo.setCurrentIndex(dock.form.model_combo.findData("auto"))
         assert row.isEnabled()
 
+    def test_the_ensemble_shows_its_own_threshold_and_says_why(self, qtbot, dock):
+        row = dock.form.threshold_row
+        dock.form.model_combo.setCurrentIndex(dock.form.model_combo.findData("ensemble"))
+        assert row.isEnabled() and row.value() == 0.5
+        assert "its own calibrated threshold" in _text(row.note)
+        dock.form.model_combo.setCurrentIndex(dock.form.model_combo.findData("sixband"))
+        assert row.value() == 0.369 and "cloudfcn_sixband.safetensors" in _text(row.note)
+
     def test_a_model_file_disables_the_model_list_and_says_it_is_used(
         self, qtbot, dock, tiny_weights
     ):

@@ -17,6 +17,7 @@ import pytest
 from cloud_fcn_plugin import translation
 from cloud_fcn_plugin.common.engine_call import qgis_wording
 from cloud_fcn_plugin.common.engine_text import templates, translate_engine
+from tests.conftest import DATA_DIR
 from tests.plugin.english import english_words
 
 pytestmark = pytest.mark.qgis
@@ -48,11 +49,15 @@ def _qa_sentences() -> list[str]:
 
 
 def _model_sentences(sample: Path) -> list[str]:
-    from cloud_fcn_plugin.engine.models.choice import BUNDLED, choose_model
+    from cloud_fcn_plugin.engine.models.choice import BUNDLED, ENSEMBLE_SHORT, choose_model
 
     sentences = [choose_model(sample, "auto").reason]
     for name, model in BUNDLED.items():
         sentences += [choose_model(sample, name).reason, model.short, model.label]
+    sentences += [choose_model(sample, "ensemble").reason, ENSEMBLE_SHORT]
+    level2 = DATA_DIR / "scenes" / "LC08_L2SP_005009_20150710_C2_500m"
+    if level2.is_dir():  # why auto runs the ensemble there
+        sentences.append(choose_model(level2, "auto").reason)
     return [*sentences, "product QA band"]
 
 

@@ -38,7 +38,7 @@ class TestChoiceIndex:
     def test_an_unknown_name_says_which_exist(self):
         with pytest.raises(TypedValueError, match=r"MODEL_CHOICE=full is not one of the "
                            r"choices: use one of auto \(0\), rgbn \(1\), fullband \(2\), "
-                           r"sixband \(3\), qa \(4\), physics \(5\)\."):
+                           r"sixband \(3\), qa \(4\), physics \(5\), ensemble \(6\)\."):
             choice_index("MODEL_CHOICE", "full", MODEL_CHOICES)
 
 

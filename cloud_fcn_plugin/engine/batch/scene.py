@@ -18,26 +18,36 @@ _PREDICTORS: dict[tuple, Any] = {}
 _PREDICTORS_LOCK = threading.Lock()
 
 
-def cached_predictor(params: DetectionParams, weights: Path | None = None) -> Any:
+def cached_predictor(
+    params: DetectionParams, weights: Path | None = None, also: tuple[Path, ...] = ()
+) -> Any:
     """Return this process's predictor for the weights, device and batch size, loading it once.
 
-    ``weights`` (the checkpoint chosen for a scene) overrides ``params.weights``. The
-    key includes the checkpoint's size and modification time, so a long-lived worker
-    picks up re-saved weights instead of serving stale ones.
+    ``weights`` (the checkpoint chosen for a scene) overrides ``params.weights``; ``also``
+    names an ensemble's other members. The key includes each checkpoint's size and
+    modification time, so a long-lived worker picks up re-saved weights instead of
+    serving stale ones.
     """
     from ..inference.predictor import load_predictor
 
     weights = weights or params.weights
     weights = Path(weights).expanduser().absolute() if weights else None
-    stamp = None
-    if weights is not None and weights.is_file():
-        stat = weights.stat()
-        stamp = (stat.st_size, stat.st_mtime_ns)
-    key = (str(weights), stamp, params.device, params.batch_size)
+    key = (_stamp(weights), *(_stamp(Path(p).absolute()) for p in also), params.device,
+           params.batch_size)  # fmt: skip
     with _PREDICTORS_LOCK:
         if key not in _PREDICTORS:
-            _PREDICTORS[key] = load_predictor(weights, params.device, params.batch_size)
+            _PREDICTORS[key] = load_predictor(
+                weights, params.device, params.batch_size, also=also
+            )
         return _PREDICTORS[key]
+
+
+def _stamp(path: Path | None) -> tuple:
+    """A checkpoint's path, size and modification time (None for the bundled default)."""
+    if path is None or not path.is_file():
+        return (str(path), None)
+    stat = path.stat()
+    return (str(path), stat.st_size, stat.st_mtime_ns)
 
 
 def class_columns(result: Any) -> dict[str, float | None]:
@@ -79,7 +89,7 @@ def run_scene(
             result = detect_clouds(scene, job.output, params)
         else:
             model = choose_model(scene, params.model, params.weights, params.product)
-            predictor = cached_predictor(params, model.path)
+            predictor = cached_predictor(params, model.path, model.also)
             result = detect_clouds(scene, job.output, params, predictor=predictor, model=model)
     except CanceledError:
         raise

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from ..models.checkpoint_metadata import CheckpointMetadata
 from ..models.checkpoints import load_checkpoint
 from ..models.onnx_backend import cpu_model
 from ..models.onnx_model import is_onnx, load_onnx_model
+from ..models.union import CloudUnion, union_metadata
 from ..timing import stage
 from .answers import check_layers, check_output
 from .tiling import ALL_SIDES, Sides
@@ -287,8 +289,17 @@ def load_predictor(
     device: str = "auto",
     batch_size: int = 4,
     log: Log | None = None,
+    also: Sequence[str | Path] = (),
 ) -> Predictor:
     """Load a checkpoint (the bundled one by default) or an ONNX model onto a device.
+
+    Args:
+        weights: the checkpoint or ONNX file; None for the bundled default.
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        batch_size: tiles per forward pass on a GPU.
+        log: receives warnings.
+        also: more models run with it as one ensemble (:mod:`~..models.union`), each
+            at its own threshold; ``weights`` is the base (its bands and classes).
 
     Raises:
         WeightsError: the checkpoint is missing, corrupt or does not match its model.
@@ -300,14 +311,47 @@ def load_predictor(
             f"The bundled weights are missing ({path}): reinstall the plugin or pass a "
             "checkpoint with --weights."
         )
+    if also:
+        members = [(path, None), *((Path(other), None) for other in also)]
+        return load_union_predictor(members, device, batch_size, log)
     with stage("model load"):
-        if is_onnx(path):
-            model, metadata = load_onnx_model(path)
-        else:
-            model, metadata = load_checkpoint(path, device="cpu")
-            if select_device(device).type == "cpu":  # ONNX Runtime where the twin runs
-                model = cpu_model(path, model, metadata, log)
+        model, metadata = _load_model(path, device, log)
         return Predictor(model, metadata, device=device, batch_size=batch_size, log=log)
+
+
+def load_union_predictor(
+    members: Sequence[tuple[str | Path, float | None]],
+    device: str = "auto",
+    batch_size: int = 4,
+    log: Log | None = None,
+) -> Predictor:
+    """Load several models as one :class:`~..models.union.CloudUnion`, the base first.
+
+    Args:
+        members: ``(file, threshold)`` per model; None takes the file's own threshold.
+
+    Raises:
+        WeightsError: a file is missing or corrupt, or a member reads a band the base
+            does not.
+    """
+    with stage("model load"):
+        loaded = []
+        for path, threshold in members:
+            model, metadata = _load_model(Path(path), device, log)
+            loaded.append((model, metadata, metadata.threshold if threshold is None else threshold))
+        union = CloudUnion(loaded)
+        metadata = union_metadata(loaded[0][1], [Path(path).name for path, _ in members])
+        return Predictor(union, metadata, device=device, batch_size=batch_size, log=log)
+
+
+def _load_model(path: Path, device: str, log: Log | None) -> tuple[Any, CheckpointMetadata]:
+    """A checkpoint's model (its CPU twin where one runs) or an ONNX model, and metadata."""
+    if is_onnx(path):
+        return load_onnx_model(path)
+    model, metadata = load_checkpoint(path, device="cpu")
+    if select_device(device).type == "cpu":  # ONNX Runtime where the twin runs
+        model = cpu_model(path, model, metadata, log)
+    return model, metadata
 
 
 def _single_thread_pool(workers: int) -> ThreadPoolExecutor:

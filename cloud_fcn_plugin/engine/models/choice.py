@@ -9,7 +9,11 @@ Three models are bundled, each reading a band set some products carry:
 * ``fullband`` reads B2-B7, cirrus B9 and thermal B10 (Level-1 products, L8 Biome
   stacks). It is offered by name only.
 
-``auto`` runs the first model of :data:`AUTO_ORDER` the input supports. The order is
+The ``ensemble`` runs ``sixband`` and ``rgbn`` together (engine/models/union.py).
+
+``auto`` runs the 4-band model on Level-1 products, the ensemble on Level-2 products
+(both with the physics stage, which needs their thermal band), and otherwise the first
+model of :data:`AUTO_ORDER` the input supports. The order is
 the README's decision ("Accuracy and the bundled models"), taken on the grouped
 cross-validation *and* on the whole real scenes, not on a CV difference smaller than
 the spread between seeds.
@@ -22,7 +26,7 @@ from pathlib import Path
 
 from ..errors import ParameterError, UnsupportedDataError
 from ..files.resources import resource_path
-from ..params import MODEL_CHOICES
+from ..params import ENSEMBLE, MODEL_CHOICES
 from ..scene.bands import FULLBAND_BANDS, MODEL_BANDS, SIXBAND_BANDS, THERMAL_BAND, band_numbers
 from ..scene.opened import Scene, open_input
 from ..scene.reader import InputInfo
@@ -61,9 +65,14 @@ BUNDLED: dict[str, BundledModel] = {
 }
 #: What ``auto`` tries, best first: the first model whose bands the input has runs.
 AUTO_ORDER: tuple[str, ...] = ("sixband", "rgbn")
-MODEL_LABELS = {"auto": "Automatic (chosen by the input's bands)"} | {
-    name: model.label for name, model in BUNDLED.items()
-}
+#: Ensembles of bundled models (engine/models/union.py): the base first.
+ENSEMBLES: dict[str, tuple[str, ...]] = {ENSEMBLE: ("sixband", "rgbn")}
+ENSEMBLE_SHORT = "4-band + 6-band ensemble"
+MODEL_LABELS = (
+    {"auto": "Automatic (chosen by the input's bands)"}
+    | {name: model.label for name, model in BUNDLED.items()}
+    | {ENSEMBLE: "4-band + 6-band together (cloud where either finds it)"}
+)
 
 __all__ = ["MODEL_CHOICES", "ModelChoice", "choose_model"]
 
@@ -77,16 +86,20 @@ class ModelChoice:
         path: the checkpoint.
         bands: Landsat band numbers the checkpoint reads, in its order.
         reason: one sentence saying which model runs and why.
+        also: the other members where the choice is an ensemble (``path`` is its base).
     """
 
     name: str
     path: Path
     bands: tuple[int, ...]
     reason: str
+    also: tuple[Path, ...] = ()
 
     @property
     def label(self) -> str:
         """Short name for summaries and layer names: ``4-band model``, or the file's name."""
+        if self.name in ENSEMBLES:
+            return ENSEMBLE_SHORT
         bundled = BUNDLED.get(self.name)
         return bundled.short if bundled is not None else self.path.name
 
@@ -106,12 +119,15 @@ def checkpoint_bands(path: Path) -> tuple[int, ...]:
 
 
 def readable(name: str, info: InputInfo, product: str = "auto") -> bool:
-    """Whether a bundled model can read this input: its bands, at a level it scales.
+    """Whether a bundled model (or every member of an ensemble) can read this input: its
+    bands, at a level it scales.
 
     The levels are the ones :func:`~..scene.scaling.scaling_for` can turn into the model's input
     (the full-band model's thermal band rules out surface reflectance, for instance),
     asked of it rather than repeated here.
     """
+    if name in ENSEMBLES:
+        return all(readable(member, info, product) for member in ENSEMBLES[name])
     bands = BUNDLED[name].bands
     if not info.has_bands(bands):
         return False
@@ -129,7 +145,10 @@ def _automatic(source: str | Path | Scene | None, product: str) -> tuple[str, st
     A Level-1 (or TOA) input with its thermal band runs the 4-band model with the
     scene-relative physics (engine/physics/stage.py): on the Biome patches as product
     folders it scored 89.2 pooled cloud Jaccard against the 6-band model's 84.9, with 5
-    patches more than 3 points below the 4-band one (docs/physics_eval.md).
+    patches more than 3 points below the 4-band one (docs/physics_eval.md). A Level-2
+    product with ST_B10 runs the ensemble: out of fold it beat the 6-band model by 7-8
+    points on the Biome patches as Level-2 folders, every seed, and matched or beat it on
+    the shared scenes' QA_PIXEL (docs/ensemble_cv.md).
     """
     info = open_input(source).info if source is not None else None
     if info is not None and _thermal_level_one(info, product) and readable("rgbn", info, product):
@@ -137,14 +156,14 @@ def _automatic(source: str | Path | Scene | None, product: str) -> tuple[str, st
             "automatic: the input has its thermal band (B10), so the 4-band model runs with "
             "the scene's own thermal and snow tests, the best measured on Level-1 products"
         )
+    if info is not None and _thermal_level_two(info, product) and _bundled(ENSEMBLE, info, product):
+        return ENSEMBLE, (
+            "automatic: a Level-2 product with its surface temperature (ST_B10), so the 4-band "
+            "and 6-band models run together with the scene's own thermal and snow tests, the "
+            "best measured on Level-2 products"
+        )
     name = next(
-        (
-            candidate
-            for candidate in AUTO_ORDER
-            if info is not None
-            and readable(candidate, info, product)
-            and bundled_model_path(candidate).is_file()
-        ),
+        (c for c in AUTO_ORDER if info is not None and _bundled(c, info, product)),
         AUTO_ORDER[-1],
     )
     if name == "sixband":
@@ -155,6 +174,17 @@ def _automatic(source: str | Path | Scene | None, product: str) -> tuple[str, st
 def _thermal_level_one(info: InputInfo, product: str) -> bool:
     level = info.level if product == "auto" else product
     return level in ("l1", "toa") and info.has_bands((THERMAL_BAND,))
+
+
+def _thermal_level_two(info: InputInfo, product: str) -> bool:
+    level = info.level if product == "auto" else product
+    return level == "sr" and info.has_bands((THERMAL_BAND,))
+
+
+def _bundled(name: str, info: InputInfo, product: str) -> bool:
+    """Whether ``name`` (a model or an ensemble) reads the input and its weights are here."""
+    members = ENSEMBLES.get(name, (name,))
+    return readable(name, info, product) and all(bundled_model_path(m).is_file() for m in members)
 
 
 def choose_model(
@@ -184,5 +214,9 @@ def choose_model(
             f"Unknown model {model!r}: choose {', '.join(MODEL_CHOICES)} or a .safetensors file."
         )
     name, why = _automatic(source, product) if model == "auto" else (model, "chosen")
-    path = bundled_model_path(name)
-    return ModelChoice(name, path, BUNDLED[name].bands, f"Model: {MODEL_LABELS[name]} ({why}).")
+    reason = f"Model: {MODEL_LABELS[name]} ({why})."
+    if name in ENSEMBLES:
+        base, *others = ENSEMBLES[name]
+        paths = tuple(bundled_model_path(member) for member in others)
+        return ModelChoice(name, bundled_model_path(base), BUNDLED[base].bands, reason, paths)
+    return ModelChoice(name, bundled_model_path(name), BUNDLED[name].bands, reason)

@@ -36,6 +36,8 @@ class FusionSettings:
             :func:`thermal_veto`); None: no guard.
         snow_ndsi: snow veto: the snow test with this NDSI limit clears the pixel.
         snow_cirrus: where B9 is present, the snow veto spares pixels above this.
+        snow_swir1: the snow veto spares pixels whose SWIR1 is above this (ice cloud);
+            None: no such limit.
         water_brightness: water veto: over water, a pixel whose water cloud probability
             is below this is cleared (dark in SWIR1: clear water, not cloud).
         cirrus_scale: cirrus boost: probability at least B9 / ``cirrus_scale``.
@@ -50,6 +52,7 @@ class FusionSettings:
     thermal_bright_guard: float | None = None
     snow_ndsi: float | None = None
     snow_cirrus: float | None = 0.01
+    snow_swir1: float | None = None
     water_brightness: float | None = None
     cirrus_scale: float | None = None
     local_contrast: float | None = None
@@ -102,6 +105,7 @@ def thermal_veto(
     if stats.t_low is None:
         return prob, "thermal veto skipped: too little clear land to know its temperature"
     keep = _sigmoid((stats.t_low + offset - bands.temperature) / max(width, 1e-3))
+    keep = np.where(np.isnan(bands.temperature), np.float32(1.0), keep)  # no temperature
     note = f"thermal veto above {stats.t_low + offset:.1f} K (width {width:g} K)"
     if bright_guard is not None and stats.land_brightness_low is not None:
         spared = visible_mean(bands) > stats.land_brightness_low * (1.0 + bright_guard)
@@ -114,13 +118,20 @@ def thermal_veto(
 
 
 def snow_veto(
-    prob: np.ndarray, bands: Bands, ndsi_min: float = 0.4, cirrus_max: float | None = 0.01
+    prob: np.ndarray,
+    bands: Bands,
+    ndsi_min: float = 0.4,
+    cirrus_max: float | None = 0.01,
+    swir1_max: float | None = None,
 ) -> tuple[np.ndarray, str]:
     """Clear the pixels Fmask's snow test calls snow (needs SWIR1; thermal if present).
 
     High ice cloud has an NDSI like snow's (0.4-0.7 on the Biome patches), so NDSI alone
     would clear it; it also reflects in the cirrus band, where snow on the ground is
     black (below 0.005). Where B9 is present a pixel above ``cirrus_max`` is kept.
+    Without B9, ``swir1_max`` keeps ice cloud instead: its small crystals reflect SWIR1
+    (0.13-0.25 on the Biome patches and the shared Level-2 scenes) more than snow's
+    large grains do (0.01-0.10).
     """
     snow = snow_test(bands, ndsi_min)
     if not snow.ran:
@@ -129,6 +140,9 @@ def snow_veto(
     if bands.cirrus is not None and cirrus_max is not None:
         mask = mask & (bands.cirrus < cirrus_max)
         ran.append(f"cirrus<{cirrus_max:g}")
+    if swir1_max is not None:
+        mask = mask & (bands.swir1 < swir1_max)
+        ran.append(f"swir1<{swir1_max:g}")
     return np.where(mask, 0.0, prob).astype(np.float32), f"snow veto ({', '.join(ran)})"
 
 
@@ -205,7 +219,9 @@ def fuse(
                                  settings.thermal_width, settings.thermal_bright_guard)
         notes.append(note)
     if settings.snow_ndsi is not None:
-        out, note = snow_veto(out, bands, settings.snow_ndsi, settings.snow_cirrus)
+        out, note = snow_veto(
+            out, bands, settings.snow_ndsi, settings.snow_cirrus, settings.snow_swir1
+        )
         notes.append(note)
     if settings.water_brightness is not None:
         out, note = water_veto(out, bands, stats, settings.water_brightness)

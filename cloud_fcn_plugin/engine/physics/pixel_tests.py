@@ -103,7 +103,8 @@ def snow_test(bands: Bands, ndsi_min: float = 0.15) -> TestResult:
         (f"ndsi>{ndsi_min:g}", snow > ndsi_min),
         ("nir>0.11", bands.nir > 0.11),
         ("green>0.1", bands.green > 0.1),
-        ("bt<3.8C", None if bands.temperature is None else bands.temperature < SNOW_MAX_KELVIN),
+        # A pixel without a temperature (thermal fill) passes, as a scene without B10 does.
+        ("bt<3.8C", None if bands.temperature is None else ~(bands.temperature >= SNOW_MAX_KELVIN)),
     ]
     return _combine(parts, shape, "and")
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..classes import CLEAR, NODATA, THICK_CLOUD
 from ..errors import CanceledError, UnsupportedDataError
-from ..params import IsCanceled, Progress
+from ..params import ENSEMBLE, IsCanceled, Progress
 from ..scene.bands import THERMAL_BAND
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
@@ -43,9 +43,15 @@ LEVEL1_FUSION: dict[str, FusionSettings] = {
         snow_cirrus=0.01,
     ),
 }  # fmt: skip
+#: The ensemble leads with the 4-band model's Level-1 settings.
+LEVEL1_FUSION[ENSEMBLE] = LEVEL1_FUSION["rgbn"]
 #: Level-2 (ST_B10): the thermal veto and its bright guard only. Without a cirrus band to
 #: spare ice cloud the snow veto took an overcast scene from 99 % to 37 % cloud.
 LEVEL2_FUSION = FusionSettings(thermal_offset=-2, thermal_width=1, thermal_bright_guard=0.3)
+#: Level-2 with the 4-band + 6-band ensemble (the 4-band model calls snow cloud): the
+#: snow veto too, sparing ice cloud by its SWIR1 instead of the cirrus band it lacks
+#: (docs/ensemble_cv.md).
+LEVEL2_ENSEMBLE_FUSION = replace(LEVEL2_FUSION, snow_ndsi=0.45, snow_cirrus=None, snow_swir1=0.11)
 #: A scene of at most this many rows is sampled whole; a taller one in
 #: :data:`_SAMPLE_WINDOWS` windows of at least :data:`_SAMPLE_WINDOW` rows.
 _SAMPLE_ROWS = 2048
@@ -110,6 +116,8 @@ def plan_fusion(scene: Scene, level: str, model: str, choice: str) -> PhysicsPla
     if level == "sr":
         measured = model in LEVEL1_FUSION
         settings = LEVEL2_FUSION if measured or choice == "on" else None
+        if model == ENSEMBLE:
+            settings = LEVEL2_ENSEMBLE_FUSION
         kind = "surface"
     else:
         fallback = LEVEL1_FUSION["rgbn"] if choice == "on" else None
@@ -199,6 +207,7 @@ class PhysicsStage:
         rows = layers.shape[1]
         with stage("physics"):
             raw, valid = self._strip(row_off, rows)
+            valid = self._reflective_valid(raw, valid)
             self._last = (row_off, raw)
             self._read_ahead(row_off + rows, rows)
             shared = self._shared_strip(row_off, rows, network_raw, network_valid)
@@ -234,7 +243,15 @@ class PhysicsStage:
     ) -> None:
         """Fuse the flat ``pixels`` of ``part`` from their raw bands (C, n), in place."""
         every = np.ones((1, raw.shape[1]), bool)
-        found = _named(self._fusion_reader().reflectance(raw[:, None], every), self._own)
+        reader = self._fusion_reader()
+        found = _named(reader.reflectance(raw[:, None], every), self._own)
+        if THERMAL_BAND in self._own:
+            # Thermal fill (no surface temperature retrieved, TIRS's footprint) is no
+            # evidence: the steps that need a temperature leave those pixels alone.
+            thermal = self._own.index(THERMAL_BAND)
+            missing = ~reader.valid(raw[:, None], (thermal,))[0]
+            if missing.any():
+                found["temperature"] = np.where(missing, np.nan, found["temperature"])
         if network is not None:
             numbers, channels = zip(*self._shared.items(), strict=True)
             scaled = self._network.reflectance(network[:, None], every, channels)
@@ -242,6 +259,17 @@ class PhysicsStage:
         bands = Bands.from_mapping(found, self.plan.temperature_kind)
         fused = fuse(part.take(pixels)[None], bands, self.statistics, self.plan.settings)
         part.put(pixels, fused.probability[0])
+
+    def _reflective_valid(self, raw: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Where the stage's own reflective bands hold data (``valid`` counts thermal fill
+        too); everywhere when it reads only the thermal band (the network's strip says
+        where the reflective bands hold data)."""
+        if THERMAL_BAND not in self._own:
+            return valid
+        reflective = [i for i, b in enumerate(self._own) if b != THERMAL_BAND]
+        if not reflective:
+            return np.ones_like(valid)
+        return self._fusion_reader().valid(raw, reflective)
 
     def _shared_strip(
         self,

@@ -320,6 +320,26 @@ def fold_model(root: Path, patch: str) -> FoldModel:
     )
 
 
+def unseen_fold_models(root: Path, patch: str) -> list[FoldModel]:
+    """The fold models of ``root`` that never saw ``patch``: the fold that held it out,
+    or every fold when the recipe never trained on it (another source's patch or scene).
+
+    Raises:
+        InputNotFoundError: ``root`` has no report.
+    """
+    try:
+        return [fold_model(root, patch)]
+    except InputNotFoundError:
+        if not (root / "report.json").is_file():
+            raise
+    report = read_small_json(root / "report.json", "the report", STATE_BYTES)
+    shadow = report.get("shadow", {}).get("threshold")
+    return [
+        FoldModel(checkpoint, report["threshold"], shadow)
+        for checkpoint in sorted(root.glob("fold*/last.safetensors"))
+    ]
+
+
 def stamp_checkpoint(path: Path, report: dict[str, Any]) -> None:
     """Give a checkpoint the out-of-fold threshold and the cross-validated figures.
 

@@ -222,10 +222,23 @@ class TestModelChoice:
         assert choice.name == "sixband" and choice.bands == SIXBAND_BANDS
         assert "automatic" in choice.reason and "SWIR" in choice.reason
 
-    def test_auto_takes_the_six_band_model_on_a_level2_product(self, data_dir, bundled):
+    def test_auto_takes_the_ensemble_on_a_level2_product(self, data_dir, bundled):
         bundled()
         choice = model_choice.choose_model(data_dir / "scenes" / L2_500M)
-        assert choice.name == "sixband"
+        assert choice.name == "ensemble" and choice.bands == SIXBAND_BANDS
+        assert choice.also == (model_choice.bundled_model_path("rgbn"),)
+        assert "surface temperature (ST_B10)" in choice.reason
+
+    def test_auto_takes_the_six_band_model_on_a_level2_product_without_st_b10(
+        self, data_dir, bundled, tmp_path
+    ):
+        bundled()
+        folder = tmp_path / "no_thermal"
+        folder.mkdir()
+        for file in (data_dir / "scenes" / L2_500M).iterdir():
+            if "_ST_" not in file.name:
+                (folder / file.name).symlink_to(file)
+        assert model_choice.choose_model(folder).name == "sixband"
 
     def test_auto_takes_the_four_band_model_without_swir(self, bundled):
         bundled()
@@ -248,5 +261,5 @@ class TestModelChoice:
         assert choice.label == "mine.safetensors"
 
     def test_unknown_choice_is_refused(self):
-        with pytest.raises(ParameterError, match="choose auto, .*sixband, physics or a .safet"):
+        with pytest.raises(ParameterError, match="choose auto, .*physics, ensemble or a .safet"):
             model_choice.choose_model(None, model="best")

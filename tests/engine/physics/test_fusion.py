@@ -67,6 +67,25 @@ def test_snow_veto_clears_snow_and_spares_ice_cloud_bright_in_cirrus():
     assert out[0, 1] == 0.0  # without the guard, ice cloud looks like snow
 
 
+def test_without_cirrus_the_snow_veto_spares_ice_cloud_bright_in_swir1():
+    with_b9 = pixels("snow", "ice_cloud", "cloud")
+    bands = Bands.from_mapping({n: getattr(with_b9, n) for n in with_b9.present if n != "cirrus"})
+    prob = np.full((1, 3), 0.9, np.float32)
+    out, note = snow_veto(prob, bands, ndsi_min=0.4, cirrus_max=None, swir1_max=0.11)
+    assert out[0].tolist() == [0.0, np.float32(0.9), np.float32(0.9)] and "swir1<0.11" in note
+
+
+def test_a_pixel_without_a_temperature_is_left_to_the_other_tests():
+    bands = pixels("snow", "desert")
+    known = {n: getattr(bands, n) for n in bands.present}
+    missing = Bands.from_mapping({**known, "temperature": np.full((1, 2), np.nan, np.float32)})
+    prob = np.full((1, 2), 0.9, np.float32)
+    vetoed, _ = thermal_veto(prob, missing, reference(), offset=0.0, width=1.0)
+    assert vetoed.tolist() == prob.tolist()  # no temperature, no thermal evidence
+    cleared, _ = snow_veto(prob, missing, ndsi_min=0.4, cirrus_max=None)
+    assert cleared[0].tolist() == [0.0, np.float32(0.9)]  # snow by its reflectance alone
+
+
 def test_cirrus_boost_raises_probability_to_b9_over_scale():
     out, _ = cirrus_boost(np.zeros((1, 2), np.float32), pixels("ice_cloud", "vegetation"), 0.04)
     assert out[0, 0] == 1.0 and out[0, 1] < 0.05

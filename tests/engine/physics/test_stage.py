@@ -18,7 +18,12 @@ from cloud_fcn_plugin.engine.errors import (
 )
 from cloud_fcn_plugin.engine.params import DetectionParams
 from cloud_fcn_plugin.engine.physics import stage as physics_stage
-from cloud_fcn_plugin.engine.physics.stage import LEVEL1_FUSION, LEVEL2_FUSION, plan_fusion
+from cloud_fcn_plugin.engine.physics.stage import (
+    LEVEL1_FUSION,
+    LEVEL2_ENSEMBLE_FUSION,
+    LEVEL2_FUSION,
+    plan_fusion,
+)
 from cloud_fcn_plugin.engine.pipeline import detect_clouds
 from cloud_fcn_plugin.engine.scene.opened import open_input
 from cloud_fcn_plugin.engine.scene.reader import open_scene
@@ -57,6 +62,14 @@ class TestPlan:
         assert plan is not None and plan.settings == LEVEL2_FUSION
         assert plan.settings.snow_ndsi is None and plan.temperature_kind == "surface"
 
+    def test_the_ensemble_gets_the_snow_veto_guarded_by_swir1_on_level2(self, data_dir):
+        plan = plan_fusion(open_input(data_dir / GREENLAND_L2), "sr", "ensemble", "auto")
+        assert plan is not None and plan.settings == LEVEL2_ENSEMBLE_FUSION
+        assert plan.settings.snow_ndsi is not None and plan.settings.snow_swir1 is not None
+        assert "snow (NDSI > 0.45) taken away" in plan.reason
+        level1 = plan_fusion(open_input(data_dir / L1_30M), "l1", "ensemble", "auto")
+        assert level1 is not None and level1.settings == LEVEL1_FUSION["rgbn"]
+
     def test_surface_temperature_only_when_asked(self):
         with pytest.raises(UnsupportedDataError, match="4-band model"):
             scaling_for("sr", (2, 3, 4, 5, 10), dtype="uint16")
@@ -86,6 +99,25 @@ class TestRuns:
             scene, tmp_path / "off.tif", DetectionParams(model="rgbn", physics="off")
         )
         assert on.cloud_cover < off.cloud_cover - 20.0
+
+    def test_snow_without_a_surface_temperature_is_still_vetoed(self, data_dir, tmp_path):
+        """ST_B10 is fill on 2.5 % of Greenland's pixels: the snow test runs on their
+        reflectance there (no step ran on them before: 2.4 % of the scene false cloud)."""
+        folder = data_dir / GREENLAND_L2
+        with (
+            rasterio.open(next(folder.glob("*_SR_B3.TIF"))) as green_file,
+            rasterio.open(next(folder.glob("*_SR_B6.TIF"))) as swir_file,
+            rasterio.open(next(folder.glob("*_ST_B10.TIF"))) as st_file,
+        ):
+            green_dn = green_file.read(1)
+            green, swir1 = green_dn * 2.75e-5 - 0.2, swir_file.read(1) * 2.75e-5 - 0.2
+            no_temperature = (st_file.read(1) == 0) & (green_dn != 0)
+        snow = no_temperature & ((green - swir1) / (green + swir1) > 0.8) & (swir1 < 0.05)
+        assert snow.sum() > 1000
+        detect_clouds(folder, tmp_path / "m.tif", DetectionParams(model="ensemble"))
+        with rasterio.open(tmp_path / "m.tif") as dataset:
+            cloud = np.isin(dataset.read(1), CLOUD_CODES)
+        assert cloud[snow].mean() < 0.01
 
     def test_the_physics_only_model_writes_a_mask(self, data_dir, tmp_path):
         result = detect_clouds(

@@ -16,6 +16,7 @@ from cloud_fcn_plugin.engine.training.crossval import (
     make_folds,
     patch_group,
     save_out_of_fold,
+    unseen_fold_models,
 )
 from cloud_fcn_plugin.engine.training.datasets import PatchSpec, biome_patches, cloud38_patches
 from cloud_fcn_plugin.engine.training.oof_scores import OutOfFold
@@ -118,3 +119,13 @@ class TestFoldModel:
             fold_model(root, "Urban_00")
         with pytest.raises(InputNotFoundError, match="no report.json"):
             fold_model(tmp_path / "fold0", "Barren_00")
+
+    def test_a_patch_the_recipe_never_saw_gets_every_fold(self, tmp_path):
+        root = self._run(tmp_path, {"threshold": 0.3})
+        for k in (0, 1):
+            (root / f"fold{k}" / "last.safetensors").write_bytes(b"")
+        unseen = unseen_fold_models(root, "teacher_LC08_L2SP_017036")
+        assert unseen == [FoldModel(root / f"fold{k}" / "last.safetensors", 0.3) for k in (0, 1)]
+        assert unseen_fold_models(root, "Forest_00") == [fold_model(root, "Forest_00")]
+        with pytest.raises(InputNotFoundError, match="no report.json"):
+            unseen_fold_models(tmp_path / "fold0", "Barren_00")
