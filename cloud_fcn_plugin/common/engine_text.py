@@ -173,6 +173,10 @@ SENTENCES = (
                       "away."),
     QT_TRANSLATE_NOOP("EngineText",
                       "Physics: cloud warmer than the scene's clear land ({offset} K) taken "
+                      "away except on bright, not snow-like pixels; snow (NDSI > {ndsi}, SWIR1 "
+                      "< {swir1}) taken away."),
+    QT_TRANSLATE_NOOP("EngineText",
+                      "Physics: cloud warmer than the scene's clear land ({offset} K) taken "
                       "away except on bright, not snow-like pixels."),
     QT_TRANSLATE_NOOP("EngineText", "Shadow by geometry: {note}."),
     QT_TRANSLATE_NOOP("EngineText",

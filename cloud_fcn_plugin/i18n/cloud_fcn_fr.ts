@@ -766,17 +766,17 @@
     <message>
         <location filename="../common/choices.py" line="23"/>
         <source>4-band + 6-band together (cloud where either finds it)</source>
-        <translation>4 bandes + 6 bandes ensemble (nuage là où l&apos;un des deux en trouve)</translation>
+        <translation>4 bandes + 6 bandes ensemble (nuage là où l'un des deux en trouve)</translation>
     </message>
     <message>
         <location filename="../processing/help_text.py" line="46"/>
         <source>the ensemble</source>
-        <translation>l&apos;ensemble</translation>
+        <translation>l'ensemble</translation>
     </message>
     <message>
         <location filename="../processing/help_text.py" line="89"/>
         <source>the 6-band model reads B2-B7 (every Landsat product, Level-1 or Level-2, and stacks whose band names say so) and marks thick cloud, thin cloud and cloud shadow; the 4-band model reads red, green, blue and NIR from any input; the full-band model reads B2-B7, cirrus B9 and thermal B10 of a Level-1 product. The last two mark cloud only. The ensemble runs the 4-band and 6-band models together: cloud where either finds it, each at its own threshold, with the scene&apos;s thermal and snow tests. Automatic takes the 4-band model with the scene&apos;s own thermal and snow tests where the input has its thermal band B10 (Level-1 products), the ensemble on Level-2 products with ST_B10, the 6-band model where the input has B2-B7 without a thermal band, else the 4-band model; the full-band model runs only when chosen. Physics only runs Fmask&apos;s tests relative to the scene, without a network. Every model gets cloud shadow by geometry: each cloud cast along the sun (the MTL&apos;s angles, else the direction the scene shows) onto dark pixels.</source>
-        <translation>le modèle à 6 bandes lit B2-B7 (tout produit Landsat, de niveau 1 ou 2, et les piles dont les noms de bandes le disent) et marque les nuages épais, les nuages fins et les ombres ; le modèle à 4 bandes lit le rouge, le vert, le bleu et le proche infrarouge de toute entrée ; le modèle toutes bandes lit B2-B7, le cirrus B9 et le thermique B10 d&apos;un produit de niveau 1. Les deux derniers ne marquent que les nuages. L&apos;ensemble fait tourner les modèles à 4 et à 6 bandes ensemble : nuage là où l&apos;un des deux en trouve, chacun à son propre seuil, avec les tests thermique et de neige de la scène. Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l&apos;entrée a sa bande thermique B10 (produits de niveau 1), l&apos;ensemble sur les produits de niveau 2 avec ST_B10, le modèle à 6 bandes là où l&apos;entrée a B2-B7 sans bande thermique, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s&apos;il est choisi. Physique seule applique les tests de Fmask relatifs à la scène, sans réseau. Chaque modèle reçoit les ombres par géométrie : chaque nuage projeté le long du soleil (angles du MTL, sinon la direction que montre la scène) sur les pixels sombres.</translation>
+        <translation>le modèle à 6 bandes lit B2-B7 (tout produit Landsat, de niveau 1 ou 2, et les piles dont les noms de bandes le disent) et marque les nuages épais, les nuages fins et les ombres ; le modèle à 4 bandes lit le rouge, le vert, le bleu et le proche infrarouge de toute entrée ; le modèle toutes bandes lit B2-B7, le cirrus B9 et le thermique B10 d'un produit de niveau 1. Les deux derniers ne marquent que les nuages. L'ensemble fait tourner les modèles à 4 et à 6 bandes ensemble : nuage là où l'un des deux en trouve, chacun à son propre seuil, avec les tests thermique et de neige de la scène. Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l'entrée a sa bande thermique B10 (produits de niveau 1), l'ensemble sur les produits de niveau 2 avec ST_B10, le modèle à 6 bandes là où l'entrée a B2-B7 sans bande thermique, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s'il est choisi. Physique seule applique les tests de Fmask relatifs à la scène, sans réseau. Chaque modèle reçoit les ombres par géométrie : chaque nuage projeté le long du soleil (angles du MTL, sinon la direction que montre la scène) sur les pixels sombres.</translation>
     </message>
 </context>
 <context>
@@ -1513,12 +1513,17 @@
     <message>
         <location filename="../common/engine_text.py" line="46"/>
         <source>4-band + 6-band together (cloud where either finds it)</source>
-        <translation>4 bandes + 6 bandes ensemble (nuage là où l&apos;un des deux en trouve)</translation>
+        <translation>4 bandes + 6 bandes ensemble (nuage là où l'un des deux en trouve)</translation>
     </message>
     <message>
         <location filename="../common/engine_text.py" line="76"/>
         <source>automatic: a Level-2 product with its surface temperature (ST_B10), so the 4-band and 6-band models run together with the scene&apos;s own thermal and snow tests, the best measured on Level-2 products</source>
         <translation>automatique : un produit de niveau 2 avec sa température de surface (ST_B10), donc les modèles à 4 et à 6 bandes tournent ensemble avec les tests thermique et de neige propres à la scène, le meilleur mesuré sur les produits de niveau 2</translation>
+    </message>
+    <message>
+        <location filename="../common/engine_text.py" line="149"/>
+        <source>Physics: cloud warmer than the scene&apos;s clear land ({offset} K) taken away except on bright, not snow-like pixels; snow (NDSI &gt; {ndsi}, SWIR1 &lt; {swir1}) taken away.</source>
+        <translation>Physique : nuage plus chaud que les terres dégagées de la scène ({offset} K) retiré sauf sur les pixels brillants non enneigés ; neige (NDSI &gt; {ndsi}, SWIR1 &lt; {swir1}) retirée.</translation>
     </message>
 </context>
 <context>
@@ -1656,12 +1661,12 @@
     <message>
         <location filename="../gui/form.py" line="125"/>
         <source>Automatic takes the 4-band model with the scene&apos;s own thermal and snow tests where the input has its thermal band (Level-1 products), the 4-band and 6-band models together on Level-2 products with ST_B10, the 6-band model (B2-B7, with thin cloud) where the input has B2-B7 without a thermal band, else the 4-band model; the full-band model runs only when chosen. Every model gets cloud shadow by geometry.</source>
-        <translation>Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l&apos;entrée a sa bande thermique (produits de niveau 1), les modèles à 4 et à 6 bandes ensemble sur les produits de niveau 2 avec ST_B10, le modèle à 6 bandes (B2-B7, avec les nuages fins) là où l&apos;entrée a B2-B7 sans bande thermique, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s&apos;il est choisi. Chaque modèle reçoit les ombres par géométrie.</translation>
+        <translation>Automatique prend le modèle à 4 bandes avec les tests thermique et de neige propres à la scène là où l'entrée a sa bande thermique (produits de niveau 1), les modèles à 4 et à 6 bandes ensemble sur les produits de niveau 2 avec ST_B10, le modèle à 6 bandes (B2-B7, avec les nuages fins) là où l'entrée a B2-B7 sans bande thermique, sinon le modèle à 4 bandes ; le modèle toutes bandes ne tourne que s'il est choisi. Chaque modèle reçoit les ombres par géométrie.</translation>
     </message>
     <message>
         <location filename="../gui/form.py" line="333"/>
         <source>Each model of the ensemble is cut at its own calibrated threshold, mapped onto 0.5.</source>
-        <translation>Chaque modèle de l&apos;ensemble est coupé à son propre seuil calibré, ramené à 0,5.</translation>
+        <translation>Chaque modèle de l'ensemble est coupé à son propre seuil calibré, ramené à 0,5.</translation>
     </message>
 </context>
 <context>

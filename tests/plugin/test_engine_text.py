@@ -56,8 +56,12 @@ def _model_sentences(sample: Path) -> list[str]:
         sentences += [choose_model(sample, name).reason, model.short, model.label]
     sentences += [choose_model(sample, "ensemble").reason, ENSEMBLE_SHORT]
     level2 = DATA_DIR / "scenes" / "LC08_L2SP_005009_20150710_C2_500m"
-    if level2.is_dir():  # why auto runs the ensemble there
+    if level2.is_dir():  # why auto runs the ensemble there, and what its physics does
+        from cloud_fcn_plugin.engine.physics.stage import plan_fusion
+        from cloud_fcn_plugin.engine.scene.opened import open_input
+
         sentences.append(choose_model(level2, "auto").reason)
+        sentences.append(plan_fusion(open_input(level2), "sr", "ensemble", "auto").reason)
     return [*sentences, "product QA band"]
 
 

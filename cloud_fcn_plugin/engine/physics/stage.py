@@ -90,7 +90,9 @@ class PhysicsPlan:
                 f"cloud warmer than the scene's clear land ({s.thermal_offset:+g} K) taken away"
                 + (" except on bright, not snow-like pixels" if s.thermal_bright_guard else "")
             )
-        if s.snow_ndsi is not None:
+        if s.snow_ndsi is not None and s.snow_swir1 is not None:
+            steps.append(f"snow (NDSI > {s.snow_ndsi:g}, SWIR1 < {s.snow_swir1:g}) taken away")
+        elif s.snow_ndsi is not None:
             steps.append(f"snow (NDSI > {s.snow_ndsi:g}) taken away")
         return "Physics: " + "; ".join(steps) + "."
 

@@ -66,7 +66,7 @@ class TestPlan:
         plan = plan_fusion(open_input(data_dir / GREENLAND_L2), "sr", "ensemble", "auto")
         assert plan is not None and plan.settings == LEVEL2_ENSEMBLE_FUSION
         assert plan.settings.snow_ndsi is not None and plan.settings.snow_swir1 is not None
-        assert "snow (NDSI > 0.45) taken away" in plan.reason
+        assert "snow (NDSI > 0.45, SWIR1 < 0.11) taken away" in plan.reason
         level1 = plan_fusion(open_input(data_dir / L1_30M), "l1", "ensemble", "auto")
         assert level1 is not None and level1.settings == LEVEL1_FUSION["rgbn"]
 
