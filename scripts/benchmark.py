@@ -6,9 +6,10 @@ Examples:
     python scripts/benchmark.py --size 2048 --inputs product --backend torch onnxruntime
 
 Builds a realistic Level-1 4-band stack and a Level-1 product folder (B2-B7, B9, B10
-and an MTL) of ``--size`` pixels from the shared real patches (see
+and an MTL) of ``--size`` pixels (``--inputs level2``: a Level-2 one, SR_B2-SR_B7 and
+ST_B10) from the shared real patches (see
 ``benchmark_scene.py``), or takes ``--scene`` inputs. Each case (input x CPU back end
-x the ``--shadow`` and ``--physics`` choices compared) runs ``detect_clouds`` as
+x the ``--shadow``, ``--physics`` and ``--model`` choices compared) runs ``detect_clouds`` as
 ``scripts/detect.py`` does, in a fresh process, with the engine's timing collector
 open (:mod:`cloud_fcn_plugin.engine.timing`); the cases run interleaved, ``--repeat``
 rounds, so a burst of load on a shared machine hits them
@@ -44,15 +45,18 @@ sys.path.insert(0, str(SCRIPTS))
 from cloud_fcn_plugin.engine.models.onnx_backend import BACKEND_VARIABLE, BACKENDS  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("CLOUD_FCN_DATA", REPO.parent / "shared" / "data"))
-INPUTS = ("stack", "product")
+INPUTS = ("stack", "product", "level2")
+#: What is built unless ``--inputs`` says otherwise.
+DEFAULT_INPUTS = ("stack", "product")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the command line parser."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=4096, help="side of the built inputs, px")
-    parser.add_argument("--inputs", nargs="+", choices=INPUTS, default=list(INPUTS),
-                        help="inputs to build: a 4-band stack, a product folder")
+    parser.add_argument("--inputs", nargs="+", choices=INPUTS, default=list(DEFAULT_INPUTS),
+                        help="inputs to build: a 4-band stack, a Level-1 product folder, a "
+                             "Level-2 one")
     parser.add_argument("--scene", type=Path, action="append", default=[],
                         help="benchmark this input (repeatable) instead of building any")
     parser.add_argument("--backend", nargs="+", default=["auto"],
@@ -63,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--shadow of detect.py to compare (network: no shadow stage)")
     parser.add_argument("--physics", nargs="+", default=["auto"], choices=("auto", "on", "off"),
                         help="--physics of detect.py to compare (off: the network alone)")
-    parser.add_argument("--model", default="auto", help="--model of detect.py")
+    parser.add_argument("--model", nargs="+", default=["auto"],
+                        help="--model of detect.py to compare (e.g. sixband ensemble)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     parser.add_argument("--repeat", type=int, default=1, help="interleaved rounds")
     parser.add_argument("--output", type=Path, default=Path("bench_output"),
@@ -115,7 +120,7 @@ def prepare_inputs(args: argparse.Namespace, workdir: Path) -> list[Path]:
     """The inputs to measure: ``--scene`` ones, else those built in ``workdir``."""
     if args.scene:
         return list(args.scene)
-    from benchmark_scene import build_product, build_scene
+    from benchmark_scene import build_level2_product, build_product, build_scene
 
     built = []
     for kind in args.inputs:
@@ -123,6 +128,8 @@ def prepare_inputs(args: argparse.Namespace, workdir: Path) -> list[Path]:
         if kind == "stack":
             name = f"LC08_L1TP_017033_20200601_20200608_02_T1_B2-B5_{args.size}.tif"
             info = build_scene(workdir / name, args.size, args.data)
+        elif kind == "level2":
+            info = build_level2_product(workdir / f"level2_{args.size}", args.size, args.data)
         else:
             info = build_product(workdir / f"product{args.size}", args.size, args.data)
         print(f"built {info.path.name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -182,7 +189,7 @@ def case_name(name: str, backend: str, *choices: str) -> str:
 
 
 #: detect.py options a benchmark can compare, each named in the cases where several values are.
-COMPARED = ("shadow", "physics")
+COMPARED = ("shadow", "physics", "model")
 
 
 def machine() -> dict[str, Any]:
@@ -212,7 +219,7 @@ def run_benchmark(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         times = {}
         for index, (name, (path, backend, chosen)) in enumerate(zip(names, cases, strict=True)):
             spec = {"input": str(path), "mask": str(workdir / f"mask_{index}_{attempt}.tif"),
-                    "model": args.model, "device": args.device}  # fmt: skip
+                    "device": args.device}  # fmt: skip
             spec |= {option: chosen.get(option, getattr(args, option)[0]) for option in COMPARED}
             print(f"[{attempt + 1}/{args.repeat}] {name} ...", file=sys.stderr)
             result = run_case(spec, backend)

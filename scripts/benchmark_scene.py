@@ -180,6 +180,10 @@ PRODUCT_ID = "LC80170332020153LGN00"
 #: Sun elevation and azimuth (degrees) of the benchmark product: path 17 row 33 on 1 June.
 SUN = (65.0, 127.0)
 MTL_TEMPLATE = Path("scenes/LC80200392015216LGN00_L1T_30m/LC80200392015216LGN00_MTL.txt")
+#: The shared Level-2 scene whose MTL :func:`build_level2_product` takes.
+LEVEL2_MTL_FOLDER = Path("scenes/LC08_L2SP_005009_20150710_C2_500m")
+#: Collection 2 Level-2 scaling: reflectance = SR_GAIN * DN + SR_OFFSET, kelvin likewise.
+SR_GAIN, SR_OFFSET, ST_GAIN, ST_OFFSET = 2.75e-5, -0.2, 0.00341802, 149.0
 
 
 def _mtl_constant(text: str, key: str) -> float:
@@ -255,6 +259,55 @@ def build_product(
                        ("THERMAL_LINES", size), ("THERMAL_SAMPLES", size)):  # fmt: skip
         mtl = re.sub(rf"{key} = \d+", f"{key} = {value}", mtl)
     patches = _biome_product_patches(data_dir, template)
+    names = [f"{PRODUCT_ID}_B{band}.TIF" for band in PRODUCT_BANDS]
+    return _write_product(folder, size, patches, names, (f"{PRODUCT_ID}_MTL.txt", mtl), seed,
+                          overviews)  # fmt: skip
+
+
+def build_level2_product(folder: Path, size: int, data_dir: Path, seed: int = 0) -> SceneInfo:
+    """Write a ``size`` x ``size`` Level-2 product folder (SR_B2-SR_B7, ST_B10 and an MTL).
+
+    The same mosaic as :func:`build_product`, as ``scripts/biome_level2_products.py``
+    writes the patches (TOA taken as surface reflectance, brightness temperature as
+    surface temperature, Collection 2 scaling), with the MTL of the shared Level-2 scene
+    ``005009`` given this size and :data:`SUN`.
+    """
+    import re
+
+    template = next((data_dir / LEVEL2_MTL_FOLDER).glob("*_MTL.txt"))
+    product_id = template.name.removesuffix("_MTL.txt")
+    mtl = template.read_text()
+    elevation, azimuth = SUN
+    mtl = re.sub(r"SUN_ELEVATION = [0-9.]+", f"SUN_ELEVATION = {elevation:.8f}", mtl)
+    mtl = re.sub(r"SUN_AZIMUTH = [-0-9.]+", f"SUN_AZIMUTH = {azimuth:.8f}", mtl)
+    for key in ("REFLECTIVE_LINES", "REFLECTIVE_SAMPLES", "THERMAL_LINES", "THERMAL_SAMPLES"):
+        mtl = re.sub(rf"{key} = \d+", f"{key} = {size}", mtl)
+    patches = []
+    for image in sorted((data_dir / "l8biome_patches").glob("*/Images/*.tif")):
+        with _quiet_open(image.parent.parent / "Masks" / image.name) as dataset:
+            if (dataset.read(1) == 0).any():
+                continue
+        with _quiet_open(image) as dataset:
+            values = dataset.read()[:, :PATCH, :PATCH].astype(np.float64)
+        dn = np.empty((7, PATCH, PATCH), np.uint16)
+        dn[:6] = np.clip(np.rint((values[:6] - SR_OFFSET) / SR_GAIN), 1, 65535)
+        dn[6] = np.clip(np.rint((values[7] - ST_OFFSET) / ST_GAIN), 1, 65535)
+        patches.append(dn)
+    names = [f"{product_id}_SR_B{band}.TIF" for band in range(2, 8)]
+    names.append(f"{product_id}_ST_B10.TIF")
+    return _write_product(folder, size, patches, names, (template.name, mtl), seed, True)
+
+
+def _write_product(
+    folder: Path,
+    size: int,
+    patches: list[np.ndarray],
+    names: list[str],
+    mtl: tuple[str, str],
+    seed: int,
+    overviews: bool,
+) -> SceneInfo:
+    """Write the mosaic of ``patches`` (one band file per name) and the MTL, strip by strip."""
     rng = np.random.default_rng(seed)
     cells = math.ceil(size / PATCH)
     choice = rng.integers(0, len(patches), (cells, cells))
@@ -268,10 +321,7 @@ def build_product(
     }  # fmt: skip
     valid_pixels = 0
     cols = np.arange(size)
-    datasets = [
-        rasterio.open(folder / f"{PRODUCT_ID}_B{band}.TIF", "w", **profile)
-        for band in PRODUCT_BANDS
-    ]
+    datasets = [rasterio.open(folder / name, "w", **profile) for name in names]
     try:
         for grid_row in range(cells):
             row_off = grid_row * PATCH
@@ -288,5 +338,5 @@ def build_product(
     finally:
         for dataset in datasets:
             dataset.close()
-    (folder / f"{PRODUCT_ID}_MTL.txt").write_text(mtl)
+    (folder / mtl[0]).write_text(mtl[1])
     return SceneInfo(path=folder, size=size, valid_pixels=valid_pixels, patches=len(patches))

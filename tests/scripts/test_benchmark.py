@@ -139,6 +139,25 @@ class TestProduct:
         assert 0.3 < info.fill_fraction < 0.42
 
 
+    def test_a_level2_product_folder_auto_runs_the_ensemble_on(
+        self, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.syspath_prepend(str(REPO_ROOT / "scripts"))
+        scene = importlib.import_module("benchmark_scene")
+        info = scene.build_level2_product(tmp_path / "level2", 300, data_dir)
+        names = sorted(p.name for p in info.path.iterdir())
+        assert len(names) == 8 and any(n.endswith("_ST_B10.TIF") for n in names)
+        from cloud_fcn_plugin.engine.models.choice import choose_model
+        from cloud_fcn_plugin.engine.scene.reader import open_scene
+
+        assert choose_model(info.path).name == "ensemble"
+        with open_scene(info.path, model_bands=(2, 3, 4, 5, 6, 7)) as reader:
+            assert reader.product == "sr" and (reader.width, reader.height) == (300, 300)
+            reflectance, valid = reader.read(0, 0, 300, 300)
+        assert valid.sum() == info.valid_pixels
+        assert 0.05 < np.median(reflectance[:, valid]) < 0.6  # reflectance, not DN
+
+
 class TestReadme:
     def test_the_report_goes_between_the_markers_only(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
