@@ -124,6 +124,13 @@ class TestRun:
         assert 0.0 <= result["CLOUD_COVER"] <= 100.0
         _assert_same_grid(output, source)
 
+    def test_the_ensemble_by_name_on_a_level2_product(self, qgis_processing, scene_dirs, tmp_path):
+        band_file = scene_dirs["sr_600m"] / BAND_FILES["sr_600m"]
+        output = tmp_path / "mask.tif"
+        result = _run({"INPUT": str(band_file), "MODEL_CHOICE": "ensemble", "OUTPUT": str(output)})
+        assert result["USED_MODEL"] == "4-band + 6-band ensemble"
+        _assert_same_grid(output, QgsRasterLayer(str(band_file), "sr", "gdal"))
+
     def test_stack_temporary_output_with_probability(
         self, qgis_processing, toa_stack, tiny_weights, tmp_path
     ):
