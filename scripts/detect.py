@@ -101,10 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
         "and cloud shadow where the model has those classes")
     add("--probability-dtype", choices=("float32", "uint8"), default="float32",
         help="float32 0..1, or uint8 percent with 255 nodata")
-    add("--model", default="auto", metavar="auto|rgbn|sixband|fullband|qa|physics|FILE",
+    add("--model", default="auto",
+        metavar="auto|rgbn|sixband|fullband|ensemble|qa|physics|FILE",
         help="auto: the 4-band model with the scene's thermal and snow tests where the input "
-        "has its thermal band B10 (Level-1 products), the 6-band model where it has B2-B7 "
-        "without B10, else the 4-band model; rgbn, sixband, fullband: that bundled model; qa: "
+        "has its thermal band B10 (Level-1 products), the ensemble on Level-2 products with "
+        "ST_B10, the 6-band model where it has B2-B7 without a thermal band, else the 4-band "
+        "model; rgbn, sixband, fullband: that bundled model; ensemble: the 4-band and 6-band "
+        "models together, cloud where either finds it; qa: "
         "decode the product's own QA band (QA_PIXEL or BQA: product folders and their MTL "
         "only); physics: Fmask's scene-relative tests alone, no network; FILE: "
         "a checkpoint (.safetensors), or an ONNX model (.onnx, needs onnxruntime) whose "
