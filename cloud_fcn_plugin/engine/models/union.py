@@ -68,13 +68,17 @@ class _Member:
         mean, std = torch.tensor(metadata.mean), torch.tensor(metadata.std)
         self.scale = (base_std / std).view(1, -1, 1, 1)
         self.shift = ((base_mean - mean) / std).view(1, -1, 1, 1)
+        self.same_input = (
+            self.channels == list(range(len(base.bands)))
+            and bool((self.scale == 1).all())
+            and not self.shift.any()
+        )
 
     def probabilities(self, batch: torch.Tensor) -> torch.Tensor:
         """Per-channel probabilities (N, K, H, W) of this member's classes."""
-        if self.channels != list(range(batch.shape[1])) or self.shift.any():
-            batch = batch[:, self.channels] * self.scale.to(batch.device) + self.shift.to(
-                batch.device
-            )
+        if not self.same_input:
+            scale, shift = self.scale.to(batch.device), self.shift.to(batch.device)
+            batch = batch[:, self.channels] * scale + shift
         output = self.model(batch).float().to(batch.device)
         if getattr(self.model, "outputs_probabilities", False):
             return output.clamp(0.0, 1.0)

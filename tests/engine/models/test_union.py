@@ -84,6 +84,14 @@ def test_the_other_member_gets_its_own_bands_normalised_its_own_way():
     assert seen.tolist() == pytest.approx(expected.tolist(), abs=1e-5)
 
 
+def test_a_member_with_the_same_bands_but_another_spread_is_rescaled():
+    base = meta(SIX, std=(0.5,) * 6)
+    other_model = ReadsOneChannel(0)
+    union = CloudUnion([(ReadsOneChannel(0), base, 0.5), (other_model, meta(SIX), 0.5)])
+    union(torch.full((1, 6, 1, 1), 2.0))  # reflectance 1.0 in the base's normalisation
+    assert other_model.seen.flatten().tolist() == pytest.approx([1.0] * 6)
+
+
 def test_the_base_classes_stay_a_distribution_with_thin_and_shadow_kept():
     classes = ("clear", "thick_cloud", "thin_cloud", "cloud_shadow")
     base = meta(SIX, classes=classes, threshold=0.4)
