@@ -14,6 +14,7 @@ thirds of the grid, as in a WRS-2 scene. The file is written strip by strip, so 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,17 +183,29 @@ SUN = (65.0, 127.0)
 MTL_TEMPLATE = Path("scenes/LC80200392015216LGN00_L1T_30m/LC80200392015216LGN00_MTL.txt")
 #: The shared Level-2 scene whose MTL :func:`build_level2_product` takes.
 LEVEL2_MTL_FOLDER = Path("scenes/LC08_L2SP_005009_20150710_C2_500m")
-#: Collection 2 Level-2 scaling: reflectance = SR_GAIN * DN + SR_OFFSET, kelvin likewise.
-SR_GAIN, SR_OFFSET, ST_GAIN, ST_OFFSET = 2.75e-5, -0.2, 0.00341802, 149.0
 
 
 def _mtl_constant(text: str, key: str) -> float:
-    import re
-
     found = re.search(rf"{key} = ([0-9.E+-]+)", text)
     if found is None:
         raise ValueError(f"The MTL template lacks {key}.")
     return float(found.group(1))
+
+
+def _full_biome_patches(data_dir: Path) -> list[np.ndarray]:
+    """The L8 Biome patches without fill (8, 256, 256): TOA reflectance of B2-B7 and B9,
+    B10 in kelvin."""
+    patches = []
+    for image in sorted((data_dir / "l8biome_patches").glob("*/Images/*.tif")):
+        mask_file = image.parent.parent / "Masks" / image.name
+        with _quiet_open(mask_file) as dataset:
+            if (dataset.read(1) == 0).any():
+                continue
+        with _quiet_open(image) as dataset:
+            patches.append(dataset.read()[:, :PATCH, :PATCH].astype(np.float64))
+    if not patches:
+        raise FileNotFoundError(f"No L8 Biome patches under {data_dir}: pass --data.")
+    return patches
 
 
 def _biome_product_patches(data_dir: Path, template: str) -> list[np.ndarray]:
@@ -209,22 +222,24 @@ def _biome_product_patches(data_dir: Path, template: str) -> list[np.ndarray]:
     mult = _mtl_constant(template, "RADIANCE_MULT_BAND_10")
     add = _mtl_constant(template, "RADIANCE_ADD_BAND_10")
     patches = []
-    for image in sorted((data_dir / "l8biome_patches").glob("*/Images/*.tif")):
-        mask_file = image.parent.parent / "Masks" / image.name
-        with _quiet_open(mask_file) as dataset:
-            if (dataset.read(1) == 0).any():
-                continue
-        with _quiet_open(image) as dataset:
-            values = dataset.read()[:, :PATCH, :PATCH].astype(np.float64)
+    for values in _full_biome_patches(data_dir):
         dn = np.empty(values.shape, np.uint16)
         dn[:7] = np.clip(np.rint((values[:7] - L1_OFFSET) / L1_GAIN), 1, 65535)
         kelvin = np.maximum(values[7], 150.0)
         radiance = k1 / (np.exp(k2 / kelvin) - 1.0)
         dn[7] = np.clip(np.rint((radiance - add) / mult), 1, 65535)
         patches.append(dn)
-    if not patches:
-        raise FileNotFoundError(f"No L8 Biome patches under {data_dir}: pass --data.")
     return patches
+
+
+def _sized_mtl(mtl: str, size: int) -> str:
+    """An MTL's text with the benchmark's sun (:data:`SUN`) and a ``size`` x ``size`` grid."""
+    elevation, azimuth = SUN
+    mtl = re.sub(r"SUN_ELEVATION = [0-9.]+", f"SUN_ELEVATION = {elevation:.8f}", mtl)
+    mtl = re.sub(r"SUN_AZIMUTH = [-0-9.]+", f"SUN_AZIMUTH = {azimuth:.8f}", mtl)
+    for key in ("REFLECTIVE_LINES", "REFLECTIVE_SAMPLES", "THERMAL_LINES", "THERMAL_SAMPLES"):
+        mtl = re.sub(rf"{key} = \d+", f"{key} = {size}", mtl)
+    return mtl
 
 
 def build_product(
@@ -242,22 +257,14 @@ def build_product(
     ``(MULT * DN + ADD) / sin(elevation)`` gives back the patches' TOA reflectance.
     Written strip by strip.
     """
-    import re
-
     template = (data_dir / MTL_TEMPLATE).read_text()
-    mtl = template.replace("LC80200392015216LGN00", PRODUCT_ID)
-    elevation, azimuth = SUN
-    mtl = re.sub(r"SUN_ELEVATION = [0-9.]+", f"SUN_ELEVATION = {elevation:.8f}", mtl)
-    mtl = re.sub(r"SUN_AZIMUTH = [-0-9.]+", f"SUN_AZIMUTH = {azimuth:.8f}", mtl)
-    sine = math.sin(math.radians(elevation))
+    mtl = _sized_mtl(template.replace("LC80200392015216LGN00", PRODUCT_ID), size)
+    sine = math.sin(math.radians(SUN[0]))
     mtl = re.sub(
         r"(REFLECTANCE_(?:MULT|ADD)_BAND_\d+) = ([-0-9.E+]+)",
         lambda m: f"{m.group(1)} = {float(m.group(2)) * sine:.10E}",
         mtl,
     )
-    for key, value in (("REFLECTIVE_LINES", size), ("REFLECTIVE_SAMPLES", size),
-                       ("THERMAL_LINES", size), ("THERMAL_SAMPLES", size)):  # fmt: skip
-        mtl = re.sub(rf"{key} = \d+", f"{key} = {value}", mtl)
     patches = _biome_product_patches(data_dir, template)
     names = [f"{PRODUCT_ID}_B{band}.TIF" for band in PRODUCT_BANDS]
     return _write_product(folder, size, patches, names, (f"{PRODUCT_ID}_MTL.txt", mtl), seed,
@@ -272,26 +279,16 @@ def build_level2_product(folder: Path, size: int, data_dir: Path, seed: int = 0)
     surface temperature, Collection 2 scaling), with the MTL of the shared Level-2 scene
     ``005009`` given this size and :data:`SUN`.
     """
-    import re
+    from biome_level2_products import SR_OFFSET, SR_SCALE, ST_OFFSET, ST_SCALE
 
     template = next((data_dir / LEVEL2_MTL_FOLDER).glob("*_MTL.txt"))
     product_id = template.name.removesuffix("_MTL.txt")
-    mtl = template.read_text()
-    elevation, azimuth = SUN
-    mtl = re.sub(r"SUN_ELEVATION = [0-9.]+", f"SUN_ELEVATION = {elevation:.8f}", mtl)
-    mtl = re.sub(r"SUN_AZIMUTH = [-0-9.]+", f"SUN_AZIMUTH = {azimuth:.8f}", mtl)
-    for key in ("REFLECTIVE_LINES", "REFLECTIVE_SAMPLES", "THERMAL_LINES", "THERMAL_SAMPLES"):
-        mtl = re.sub(rf"{key} = \d+", f"{key} = {size}", mtl)
+    mtl = _sized_mtl(template.read_text(), size)
     patches = []
-    for image in sorted((data_dir / "l8biome_patches").glob("*/Images/*.tif")):
-        with _quiet_open(image.parent.parent / "Masks" / image.name) as dataset:
-            if (dataset.read(1) == 0).any():
-                continue
-        with _quiet_open(image) as dataset:
-            values = dataset.read()[:, :PATCH, :PATCH].astype(np.float64)
+    for values in _full_biome_patches(data_dir):
         dn = np.empty((7, PATCH, PATCH), np.uint16)
-        dn[:6] = np.clip(np.rint((values[:6] - SR_OFFSET) / SR_GAIN), 1, 65535)
-        dn[6] = np.clip(np.rint((values[7] - ST_OFFSET) / ST_GAIN), 1, 65535)
+        dn[:6] = np.clip(np.rint((values[:6] - SR_OFFSET) / SR_SCALE), 1, 65535)
+        dn[6] = np.clip(np.rint((values[7] - ST_OFFSET) / ST_SCALE), 1, 65535)
         patches.append(dn)
     names = [f"{product_id}_SR_B{band}.TIF" for band in range(2, 8)]
     names.append(f"{product_id}_ST_B10.TIF")
