@@ -36,13 +36,14 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from product_check import BRIGHT_GROUND, biome, counts, jaccard  # noqa: E402
 
-from cloud_fcn_plugin.engine.classes import CLOUD_CODES  # noqa: E402
 from cloud_fcn_plugin.engine.inference.predictor import (  # noqa: E402
     Predictor,
+    load_predictor,
     load_union_predictor,
 )
 from cloud_fcn_plugin.engine.models.choice import ModelChoice  # noqa: E402
-from cloud_fcn_plugin.engine.params import ENSEMBLE, QA_MODEL, DetectionParams  # noqa: E402
+from cloud_fcn_plugin.engine.outputs.qa_compare import compare_scene  # noqa: E402
+from cloud_fcn_plugin.engine.params import ENSEMBLE, DetectionParams  # noqa: E402
 from cloud_fcn_plugin.engine.pipeline import detect_clouds  # noqa: E402
 from cloud_fcn_plugin.engine.training.crossval import fold_model, unseen_fold_models  # noqa: E402
 
@@ -56,25 +57,26 @@ Fold = tuple[Path, float]
 @cache
 def _predictor(members: tuple[Fold, ...]) -> Predictor:
     if len(members) == 1:
-        from cloud_fcn_plugin.engine.inference.predictor import load_predictor
-
         return load_predictor(members[0][0], device="cpu")
     return load_union_predictor(list(members), device="cpu")
 
 
-def run(folder: Path, mask: Path, config: str, six: Fold, four: Fold) -> None:
-    """Mask ``folder`` with one configuration (each model at its fold's threshold)."""
+def _members(config: str, six: Fold, four: Fold) -> tuple[tuple[Fold, ...], ModelChoice]:
+    """The fold models a configuration runs, and the model choice the pipeline gets."""
     members = {"6-band": (six,), "4-band": (four,), "ensemble": (six, four)}[config]
     name = {"6-band": "sixband", "4-band": "rgbn", "ensemble": ENSEMBLE}[config]
-    threshold = None if config == "ensemble" else members[0][1]
-    choice = ModelChoice(name, members[0][0], (), f"{config} fold model")
-    params = DetectionParams(threshold=threshold, overwrite=True)
-    detect_clouds(folder, mask, params, predictor=_predictor(members), model=choice)
+    return members, ModelChoice(name, members[0][0], (), f"{config} fold model")
 
 
-def cloud(path: Path) -> np.ndarray:
-    with rasterio.open(path) as src:
-        return np.isin(src.read(1), CLOUD_CODES)
+def _params(members: tuple[Fold, ...]) -> DetectionParams:
+    """One model at its fold's threshold; an ensemble at its own (each member at its fold's)."""
+    return DetectionParams(threshold=members[0][1] if len(members) == 1 else None, overwrite=True)
+
+
+def run(folder: Path, mask: Path, config: str, six: Fold, four: Fold) -> None:
+    """Mask ``folder`` with one configuration (each model at its fold's threshold)."""
+    members, choice = _members(config, six, four)
+    detect_clouds(folder, mask, _params(members), predictor=_predictor(members), model=choice)
 
 
 def product_rows(folders: Path, six_runs: list[Path], four_runs: list[Path], work: Path) -> list:
@@ -97,27 +99,21 @@ def product_rows(folders: Path, six_runs: list[Path], four_runs: list[Path], wor
 
 
 def qa_rows(six_runs: list[Path], four_runs: list[Path], work: Path) -> dict:
-    """Cloud Jaccard against QA_PIXEL per configuration, scene and seed (mean over folds)."""
+    """Cloud Jaccard against QA_PIXEL per configuration, scene and seed (mean over folds),
+    as ``compare_qa.py`` scores it (the engine's ``compare_scene``)."""
     scenes = sorted((DATA_DIR / "scenes").glob("LC08_L2SP_*"))
     table: dict[str, dict[str, list[float]]] = {c: {s.name: [] for s in scenes} for c in CONFIGS}
     for scene in scenes:
-        qa_mask = work / f"{scene.name}_qa.tif"
-        detect_clouds(scene, qa_mask, DetectionParams(model=QA_MODEL, overwrite=True))
-        with rasterio.open(qa_mask) as src:
-            valid = src.read(1) != 255
-        truth = cloud(qa_mask)[valid]
         for six_run, four_run in zip(six_runs, four_runs, strict=True):
             six = _unseen(six_run, f"teacher_{scene.name}")[0]
             seed: dict[str, list[float]] = {c: [] for c in CONFIGS}
             for four in _unseen(four_run, f"teacher_{scene.name}"):
                 for config in CONFIGS:
-                    mask = work / f"{scene.name}_{config}.tif"
-                    run(scene, mask, config, six, four)
-                    ours = cloud(mask)[valid]
-                    c = np.array(
-                        [np.sum(ours & truth), np.sum(ours & ~truth), np.sum(~ours & truth)]
+                    members, choice = _members(config, six, four)
+                    compared = compare_scene(
+                        scene, work, _params(members), predictor=_predictor(members), model=choice
                     )
-                    seed[config].append(jaccard(c)[0])
+                    seed[config].append(compared.cloud_jaccard)
             for config in CONFIGS:
                 table[config][scene.name].append(float(np.mean(seed[config])))
     return table

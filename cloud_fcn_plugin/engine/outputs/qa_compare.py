@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -73,6 +74,7 @@ def compare_scene(
     workdir: str | Path,
     params: DetectionParams | None = None,
     picture: str | Path | None = None,
+    **run: Any,
 ) -> SceneComparison:
     """Run the network and decode the QA band of one product folder; compare the masks.
 
@@ -81,6 +83,8 @@ def compare_scene(
         workdir: where the two masks are written (``<scene>_network.tif``, ``_qa.tif``).
         params: the network run's parameters (the bundled automatic model by default).
         picture: PNG path for the side-by-side picture, None for none.
+        run: more keywords of the network's ``detect_clouds`` (an already loaded
+            ``predictor`` and its ``model``).
 
     Raises:
         UnsupportedDataError: the folder has no QA band.
@@ -94,7 +98,7 @@ def compare_scene(
     network_path = workdir / f"{folder.name}_network.tif"
     qa_path = workdir / f"{folder.name}_qa.tif"
     network_params = DetectionParams(**{**params.__dict__, "overwrite": True})
-    result = detect_clouds(folder, network_path, network_params)
+    result = detect_clouds(folder, network_path, network_params, **run)
     qa_params = DetectionParams(model=QA_MODEL, overwrite=True)
     detect_clouds(folder, qa_path, qa_params)
     ours, theirs = _read(network_path), _read(qa_path)
