@@ -20,11 +20,20 @@ the L8 Biome mask coding (255 cloud, 128 clear, 64 cloud shadow, 0 no label), so
   reflectance as float32 (``2.75e-5 * DN - 0.2``), what the engine reads from a
   Level-2 product.
 
+With ``--soft`` the masks hold the teacher's cloud share instead (issue 22's soft
+scores): the mean of the 4-band and 6-band models' shares, each averaged over the eight
+flips and quarter turns of the image (every view predicted, then turned back), written
+as ``1 + 200 * share`` (0: no data), for ``train.py --pairs-soft 200``. The Sentinel-2
+Level-2A tile (``extra_unlabelled/s2_l2a_T29UNU_60m``: B02, B03, B04, B8A, B11, B12
+as surface reflectance) is labelled too, and the hand-labelled patches are written as
+shares of 0 and 1 (their shadow and water count as not cloud).
+
 The Gulf-coast Level-1 product and the Long Island scenes are never touched: they are
 the whole-scene checks. Example::
 
     make peers   # once: ukis-csmask in .venv-peers
     .venv/bin/python scripts/prepare_training_data.py --out runs/data
+    .venv/bin/python scripts/prepare_training_data.py --soft --out runs/data_soft
 """
 
 from __future__ import annotations
@@ -50,6 +59,12 @@ CLOUD, CLEAR, SHADOW, UNLABELLED = 255, 128, 64, 0
 UKIS_LABELS = {0: SHADOW, 1: CLEAR, 3: CLEAR, 4: CLOUD}
 TEACHER_CLASSES = (CLEAR, CLOUD, SHADOW)
 SR_SCALE, SR_OFFSET = 2.75e-5, -0.2
+#: Soft masks: ``1 + SOFT_SCALE * share``, 0 no data (``train.py --pairs-soft 200``).
+SOFT_SCALE = 200
+S2_TILE = "extra_unlabelled/s2_l2a_T29UNU_60m"
+#: Sentinel-2 bands standing in for Landsat B2-B7, and their L2A scaling (0: no data).
+S2_BANDS = ("B02", "B03", "B04", "B8A", "B11", "B12")
+S2_OFFSET, S2_SCALE = 1000.0, 1e-4
 
 
 def write_pair(out: Path, stem: str, image: np.ndarray, mask: np.ndarray, profile: dict) -> None:
@@ -76,8 +91,14 @@ def write_pair(out: Path, stem: str, image: np.ndarray, mask: np.ndarray, profil
         dst.write(mask[np.newaxis])
 
 
-def ukis_patches(out: Path) -> None:
-    """The two hand-labelled ukis-csmask patches, recoded."""
+def soft_mask(share: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """A cloud share (0..1) as a soft mask: ``1 + 200 * share``, 0 where not valid."""
+    coded = 1 + np.rint(np.clip(share, 0.0, 1.0) * SOFT_SCALE)
+    return np.where(valid, coded, 0).astype(np.uint8)
+
+
+def ukis_patches(out: Path, soft: bool = False) -> None:
+    """The two hand-labelled ukis-csmask patches, recoded (as shares 0 and 1 if ``soft``)."""
     import rasterio
     folder = DATA_DIR / "extra_labelled" / "ukis_csmask_patches"
     for sensor in ("landsat5", "sentinel2"):
@@ -89,9 +110,11 @@ def ukis_patches(out: Path) -> None:
         for value, code in UKIS_LABELS.items():
             mask[labels == value] = code
         mask[~np.isfinite(image).all(axis=0)] = UNLABELLED
-        write_pair(out, f"ukis_{sensor}", image, mask, {})
         cloud, shadow = np.mean(mask == CLOUD), np.mean(mask == SHADOW)
         print(f"ukis_{sensor}: {cloud:.1%} cloud, {shadow:.1%} shadow")
+        if soft:
+            mask = soft_mask((mask == CLOUD).astype(np.float32), mask != UNLABELLED)
+        write_pair(out, f"ukis_{sensor}", image, mask, {})
 
 
 def level2_scene(folder: Path) -> tuple[np.ndarray, np.ndarray, dict]:
@@ -108,25 +131,52 @@ def level2_scene(folder: Path) -> tuple[np.ndarray, np.ndarray, dict]:
     return image, np.isfinite(image).all(axis=0), profile
 
 
+def sentinel2_tile(folder: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The Sentinel-2 L2A tile's six bands as surface reflectance (NaN fill), validity."""
+    import rasterio
+    planes, profile = [], {}
+    for band in S2_BANDS:
+        (path,) = folder.glob(f"*_{band}_60m.jp2")
+        with rasterio.open(path) as src:
+            dn = src.read(1).astype(np.float32)
+            profile = {"crs": src.crs, "transform": src.transform}
+        planes.append(np.where(dn == 0, np.nan, (dn - S2_OFFSET) * S2_SCALE).astype(np.float32))
+    image = np.stack(planes)
+    return image, np.isfinite(image).all(axis=0), profile
+
+
 def run_teacher(
-    peer_python: Path, images: dict[str, np.ndarray]
+    peer_python: Path, images: dict[str, np.ndarray], views: int = 1
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The 4-band and 6-band teachers' class shares (H, W, 3) for each (6, H, W) image."""
+    """The 4-band and 6-band teachers' class shares (H, W, 3) for each (6, H, W) image,
+    averaged over the first ``views`` of the eight flips and quarter turns."""
     with tempfile.TemporaryDirectory() as tmp:
         inputs, outputs = Path(tmp) / "in.npz", Path(tmp) / "out.npz"
         np.savez(inputs, **{k: np.nan_to_num(v).transpose(1, 2, 0) for k, v in images.items()})
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
         subprocess.run(
-            [str(peer_python), __file__, "--peer", str(inputs), str(outputs)], check=True, env=env
-        )
+            [str(peer_python), __file__, "--peer", str(inputs), str(outputs), str(views)],
+            check=True, env=env,
+        )  # fmt: skip
         with np.load(outputs, allow_pickle=False) as data:
             return {k: (data[f"{k}.4"], data[f"{k}.6"]) for k in images}
 
 
-def peer_main(inputs: Path, outputs: Path) -> None:
+def dihedral(image: np.ndarray, view: int, inverse: bool = False) -> np.ndarray:
+    """View ``view`` (0-7: a quarter-turn count, then a flip) of an (H, W, ...) array."""
+    turns, flip = view % 4, view >= 4
+    if inverse:
+        image = image[:, ::-1] if flip else image
+        return np.rot90(image, -turns, axes=(0, 1))
+    image = np.rot90(image, turns, axes=(0, 1))
+    return image[:, ::-1] if flip else image
+
+
+def peer_main(inputs: Path, outputs: Path, views: int = 1) -> None:
     """Run in the peers' environment: ukis-csmask's Level-2 4- and 6-band models on each image.
 
-    Writes ``KEY.4`` and ``KEY.6``: each model's blended class shares (H, W, 3).
+    Writes ``KEY.4`` and ``KEY.6``: each model's blended class shares (H, W, 3), the
+    mean over the first ``views`` of the eight flips and quarter turns.
     """
     import ukis_csmask.mask as peer
 
@@ -142,16 +192,18 @@ def peer_main(inputs: Path, outputs: Path) -> None:
     with np.load(inputs, allow_pickle=False) as data:
         for key in data.files:
             for bands in (4, 6):
-                peer.CSmask(
-                    np.ascontiguousarray(data[key][..., :bands], dtype=np.float32),
-                    list(PEER_BANDS[:bands]), product_level="l2a", intra_op_num_threads=1,
-                    inter_op_num_threads=1, providers=["CPUExecutionProvider"],
-                )
-                scores = captured.pop("scores")
-                total = scores.sum(axis=-1, keepdims=True)
-                results[f"{key}.{bands}"] = np.divide(
-                    scores, total, out=np.zeros_like(scores), where=total > 0
-                )
+                mean = 0.0
+                for view in range(views):
+                    peer.CSmask(
+                        np.ascontiguousarray(dihedral(data[key][..., :bands], view), np.float32),
+                        list(PEER_BANDS[:bands]), product_level="l2a", intra_op_num_threads=1,
+                        inter_op_num_threads=1, providers=["CPUExecutionProvider"],
+                    )
+                    scores = captured.pop("scores")
+                    total = scores.sum(axis=-1, keepdims=True)
+                    shares = np.divide(scores, total, out=np.zeros_like(scores), where=total > 0)
+                    mean = mean + dihedral(shares, view, inverse=True) / views
+                results[f"{key}.{bands}"] = np.ascontiguousarray(mean)
     np.savez(outputs, **results)
 
 
@@ -169,12 +221,23 @@ def teacher_mask(
     return mask
 
 
-def teacher_scenes(out: Path, peer_python: Path, confidence: float) -> None:
-    """The Level-2 scenes labelled by the teacher."""
+def teacher_scenes(out: Path, peer_python: Path, confidence: float, soft: bool = False) -> None:
+    """The Level-2 scenes (and with ``soft`` the Sentinel-2 tile) labelled by the teacher."""
     folders = sorted((DATA_DIR / "scenes").glob("LC08_L2SP_*"))
     scenes = {f.name: level2_scene(f) for f in folders}
-    shares = run_teacher(peer_python, {name: image for name, (image, _, _) in scenes.items()})
+    if soft:
+        scenes[Path(S2_TILE).name] = sentinel2_tile(DATA_DIR / S2_TILE)
+    images = {name: image for name, (image, _, _) in scenes.items()}
+    shares = run_teacher(peer_python, images, views=8 if soft else 1)
     for name, (image, valid, profile) in scenes.items():
+        if soft:
+            four, six = shares[name]
+            mask = soft_mask((four[..., 1] + six[..., 1]) / 2, valid)
+            write_pair(out, f"teacher_{name}", image, mask, profile)
+            share = (mask[valid].astype(np.float32) - 1) / SOFT_SCALE
+            print(f"teacher_{name}: mean cloud share {share.mean():.1%}, "
+                  f"uncertain (0.2-0.8) {np.mean((share > 0.2) & (share < 0.8)):.1%}")
+            continue
         mask = teacher_mask(shares[name], valid, confidence)
         write_pair(out, f"teacher_{name}", image, mask, profile)
         labelled = max(int(np.count_nonzero(mask)), 1)
@@ -189,20 +252,22 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--peer"]:
-        peer_main(Path(argv[1]), Path(argv[2]))
+        peer_main(Path(argv[1]), Path(argv[2]), int(argv[3]) if len(argv) > 3 else 1)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="folder for images/ and masks/")
     parser.add_argument("--peer-python", type=Path, default=DEFAULT_PEER_PYTHON)
     parser.add_argument("--confidence", type=float, default=0.8, help="teacher share to label")
     parser.add_argument("--no-teacher", action="store_true", help="only the hand-labelled patches")
+    parser.add_argument("--soft", action="store_true",
+                        help="masks of cloud shares over 8 views, the Sentinel-2 tile too")
     args = parser.parse_args(argv)
-    ukis_patches(args.out)
+    ukis_patches(args.out, soft=args.soft)
     if not args.no_teacher:
         if not args.peer_python.exists():
             print(f"error: {args.peer_python} not found: run `make peers` first.", file=sys.stderr)
             return 1
-        teacher_scenes(args.out, args.peer_python, args.confidence)
+        teacher_scenes(args.out, args.peer_python, args.confidence, soft=args.soft)
     return 0
 
 

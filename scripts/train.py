@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="pairs: mask values meaning cloud shadow (default: shadow not labelled)")
     add("--pairs-thin-values", type=_ints, default=None,
         help="pairs: cloud values meaning thin cloud (default: thick and thin not told apart)")
+    add("--pairs-soft", type=int, default=None, metavar="N",
+        help="pairs: the masks hold a teacher's cloud share, value v meaning (v - 1) / N, "
+        "0 no label (prepare_training_data.py --soft writes them with N = 200)")
     add = parser.add_argument_group("model and optimisation").add_argument
     add("--arch", default=defaults.architecture, help="model registry name")
     add("--bands", choices=tuple(BAND_SETS), default=defaults.bands,
@@ -245,7 +248,7 @@ def data_options(args: argparse.Namespace) -> DataOptions:
     """How the dataset strings are read, from the arguments."""
     coding = MaskCoding(
         cloud=args.pairs_cloud_values, fill=tuple(args.pairs_fill_values),
-        shadow=args.pairs_shadow_values, thin=args.pairs_thin_values,
+        shadow=args.pairs_shadow_values, thin=args.pairs_thin_values, soft=args.pairs_soft,
     )  # fmt: skip
     return DataOptions(args.bands, args.nonempty, args.pairs_bands, args.pairs_product, coding)
 

@@ -40,6 +40,23 @@ class TestTeacherMask:
         assert prepare.teacher_mask((sure, sure), np.zeros((1, 1), bool), 0.8)[0, 0] == 0
 
 
+class TestSoftTeacher:
+    def test_every_view_turns_back_onto_the_image(self):
+        image = np.arange(2 * 3 * 2).reshape(2, 3, 2)
+        for view in range(8):
+            seen = prepare.dihedral(image, view)
+            assert np.array_equal(prepare.dihedral(seen, view, inverse=True), image)
+        assert len({prepare.dihedral(image, v).tobytes() for v in range(8)}) == 8
+
+    def test_soft_mask_reads_back_as_the_share(self):
+        share = np.array([[0.0, 0.25, 1.0, 0.5]], np.float32)
+        valid = np.array([[True, True, True, False]])
+        mask = prepare.soft_mask(share, valid)
+        decoded, labelled = MaskCoding(soft=prepare.SOFT_SCALE).decode_share(mask)
+        assert decoded[labelled].tolist() == [0.0, 0.25, 1.0]
+        assert labelled.tolist() == [[True, True, True, False]]
+
+
 class TestUkisPatches:
     def test_recoded_as_pairs_the_trainer_reads(self, data_dir, tmp_path, monkeypatch):
         monkeypatch.setattr(prepare, "DATA_DIR", data_dir)

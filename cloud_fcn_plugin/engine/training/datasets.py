@@ -53,19 +53,36 @@ class MaskCoding:
             shadow (then only its cloud pixels are known not to be shadow).
         thin: values among ``cloud`` that mean thin cloud (the others are thick);
             ``None`` when the source does not tell thick from thin.
+        soft: the mask holds a teacher's cloud share, not classes: value ``v`` in
+            ``1 .. soft + 1`` means ``(v - 1) / soft`` and 0 means no label (``cloud``,
+            ``fill``, ``shadow`` and ``thin`` are then not used). Training learns the
+            share itself; metrics count a share of at least one half as cloud.
     """
 
     cloud: tuple[int, ...] | None = None
     fill: tuple[int, ...] = ()
     shadow: tuple[int, ...] | None = None
     thin: tuple[int, ...] | None = None
+    soft: int | None = None
 
     def decode(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return ``(cloud bool, labelled bool)`` for a label raster."""
+        if self.soft is not None:
+            share, labelled = self.decode_share(mask)
+            return (share >= 0.5) & labelled, labelled
         labelled = ~np.isin(mask, self.fill) if self.fill else np.ones(mask.shape, bool)
         if self.cloud is None:
             return (mask != 0) & labelled, labelled
         return np.isin(mask, self.cloud), labelled
+
+    def decode_share(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(cloud share float32 in 0..1, labelled bool)``: the training target."""
+        if self.soft is None:
+            cloud, labelled = self.decode(mask)
+            return cloud.astype(np.float32), labelled
+        labelled = mask != 0
+        share = (mask.astype(np.float32) - 1.0) / np.float32(self.soft)
+        return np.clip(np.where(labelled, share, 0.0), 0.0, 1.0).astype(np.float32), labelled
 
     def decode_classes(self, mask: np.ndarray) -> np.ndarray:
         """Shadow and thin-cloud targets with where each is known: float32 (4, H, W).
@@ -144,7 +161,7 @@ class PatchSpec:
             reflectance, valid = reader.read_all()
             product = reader.product
             thermal = tuple(t.index for t in reader.scaling.thermal)
-        cloud, labelled = self.read_truth()
+        cloud, labelled = self.coding.decode_share(self._read_mask())
         if cloud.shape != valid.shape:
             raise InputReadError(
                 f"Mask {self.mask} is {cloud.shape[1]}x{cloud.shape[0]} but its image is "
@@ -153,9 +170,7 @@ class PatchSpec:
         valid = valid & labelled
         reflectance = np.where(valid, reflectance, 0.0).astype(np.float32)
         classes = self.read_class_truth() * valid
-        return Patch(
-            reflectance, cloud.astype(np.float32) * valid, valid, product, thermal, classes
-        )
+        return Patch(reflectance, cloud * valid, valid, product, thermal, classes)
 
 
 def read_band(path: Path) -> np.ndarray:

@@ -38,6 +38,19 @@ class TestDatasets:
         assert cloud.tolist() == [False, True, True, False]
         assert labelled.tolist() == [True, True, True, False]
 
+    def test_soft_coding_is_a_share_for_training_and_a_half_for_metrics(self):
+        coding = MaskCoding(soft=200)
+        mask = np.array([0, 1, 101, 140, 201], np.uint8)
+        share, labelled = coding.decode_share(mask)
+        assert share.tolist() == pytest.approx([0.0, 0.0, 0.5, 0.695, 1.0])
+        assert labelled.tolist() == [False, True, True, True, True]
+        cloud, _ = coding.decode(mask)
+        assert cloud.tolist() == [False, False, True, True, True]
+
+    def test_hard_codings_train_on_zero_and_one(self):
+        share, _ = BIOME_CODING.decode_share(np.array([0, 128, 192, 255], np.uint8))
+        assert share.dtype == np.float32 and share.tolist() == [0.0, 0.0, 1.0, 1.0]
+
     @pytest.mark.data
     def test_biome_patch_loads_as_toa_red_green_blue_nir(self, biome_dir):
         spec = next(s for s in biome_patches(biome_dir / "train") if s.name == MIXED_PATCH)
