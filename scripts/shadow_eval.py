@@ -3,7 +3,8 @@
 patches: shadow Jaccard on the Biome patches (4-band stacks, no sun angles, cloud from the
 4-band model) and the ukis-csmask patches, geometry vs. the 6-band model's shadow class and
 combinations, parameters out of fold; scenes: two scenes with their MTL's sun angles, QA
-agreement, PNGs; timing: the stage on a synthetic 7,800² scene, time and peak memory.
+agreement, PNGs; sentinel2: the Sentinel-2 tile of extra_unlabelled against its SCL shadow;
+timing: the stage on a synthetic 7,800² scene, time and peak memory.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from cloud_fcn_plugin.engine.training.crossval import fold_model
 RGBN = (3, 2, 1, 4)  # red, green, blue, NIR in a blue-first stack
 GRID = {"darkness": (0.02,), "ratio": (0.85, 0.75, 0.65), "similarity": (0.2, 0.3, 0.4),
         "min_contrast": (0.1, 0.15, 0.2, 0.25, 0.3), "tolerance": (0, 4, 8),
-        "sweep": (8, 16, 24, 32), "max_distance_m": (1800.0, 3000.0), "buffer": (0,)}
+        "sweep": (8, 16, 24, 32), "max_distance_m": (1800.0, 3000.0), "buffer": (0,),
+        "piece_px": (0, 32)}
 POTENTIAL_KEYS, _ESTIMATE, _DIRECTIONS = ("darkness", "ratio"), sh.estimate_direction, {}
 
 
@@ -122,7 +124,7 @@ def geometry(patch: dict, setting: dict, swir: bool):
     b, valid = patch["bands"], patch["valid"] & patch["labelled"]
     key = ("pot", setting["darkness"], setting["ratio"], swir)
     if key not in patch:
-        patch[key] = sh.potential_shadow(
+        patch[key] = sh.scene_potential(
             b[3], b[4] if swir else None, valid, red=b[2], cloud=patch["cloud"],
             darkness=setting["darkness"], ratio=setting["ratio"])
     params = sh.ShadowParams(**{k: v for k, v in setting.items() if k not in POTENTIAL_KEYS})
@@ -242,7 +244,7 @@ def run_scenes(args) -> None:
         for source, cloud in (("4-band model", cloud_p[0] >= meta["threshold"]),
                               (f"{qa_name} cloud", qa_cloud)):
             cloud = cloud & valid
-            pot = sh.potential_shadow(nir, swir1, valid, red=red, cloud=cloud)
+            pot = sh.scene_potential(nir, swir1, valid, red=red, cloud=cloud)
             res = sh.match_shadows(cloud, pot, valid, sun, meta["pixel"])
             line = (f"{folder.name}, cloud from the {source}: sun {sun.azimuth_deg:.1f}°/"
                     f"{sun.elevation_deg:.1f}°, pixel {meta['pixel']:.0f} m, cloud "
@@ -257,6 +259,61 @@ def run_scenes(args) -> None:
             tag = "model" if source.startswith("4") else "qa"
             picture(np.stack([red, green, blue]), valid, cloud, res.mask,
                     out / f"{folder.name[:25]}_{tag}.png")
+
+
+def tile_sun(folder: Path) -> sh.SunGeometry:
+    """The Sentinel-2 tile's mean sun (``MTD_TL.xml``: zenith and azimuth)."""
+    text = (folder / "MTD_TL.xml").read_text()
+    block = re.search(r"<Mean_Sun_Angle>(.*?)</Mean_Sun_Angle>", text, re.S).group(1)
+    zenith, azimuth = (float(re.search(rf"<{k}_ANGLE[^>]*>([-\d.]+)<", block).group(1))
+                       for k in ("ZENITH", "AZIMUTH"))
+    return sh.SunGeometry(azimuth, 90.0 - zenith)
+
+
+def run_sentinel2(args) -> None:
+    """The Sentinel-2 L2A tile (large cumulus, 60 m) against its SCL shadow (class 3):
+    whole objects or pieces, the tile's sun angles or the direction estimated."""
+    import tempfile
+
+    from prepare_training_data import BAND_DESCRIPTIONS, S2_TILE, sentinel2_tile
+
+    folder = Path(args.data) / S2_TILE
+    image, valid, profile = sentinel2_tile(folder)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tile.tif"
+        meta = {"driver": "GTiff", "count": 6, "dtype": "float32", "nodata": float("nan"),
+                "height": image.shape[1], "width": image.shape[2], **profile}
+        with rasterio.open(path, "w", **meta) as dst:
+            dst.write(image)
+            dst.descriptions = BAND_DESCRIPTIONS
+        from cloud_fcn_plugin.engine.scene.bands import SIXBAND_BANDS
+
+        layers, _, meta = network(path, "sixband", product="sr", model_bands=SIXBAND_BANDS)
+    with rasterio.open(next(folder.glob("*_SCL_60m.jp2"))) as src:
+        scl = src.read(1)
+    valid &= scl != 0
+    cloud = (layers[0] >= meta["threshold"]) & valid
+    scl_cloud, scl_shadow = np.isin(scl, (8, 9)) & valid, (scl == 3) & valid
+    blue, green, red, nir, swir1 = np.nan_to_num(image[:5])
+    pot = sh.scene_potential(nir, swir1, valid, red=red, cloud=cloud)
+    both = (cloud & scl_cloud).sum() / max((cloud | scl_cloud).sum(), 1)
+    print(f"T29UNU: cloud {100 * cloud[valid].mean():.1f} % (SCL 8-9: "
+          f"{100 * scl_cloud[valid].mean():.1f} %, Jaccard {100 * both:.1f}); SCL shadow "
+          f"{100 * scl_shadow[valid].mean():.1f} %", flush=True)
+    for piece in (0, sh.ShadowParams().piece_px):
+        for label, sun in (("the tile's sun angles", tile_sun(folder)), ("estimated", None)):
+            res = sh.match_shadows(cloud, pot, valid, sun, meta["pixel"],
+                                   params=sh.ShadowParams(piece_px=piece))
+            hit = (res.mask & scl_shadow).sum()
+            jac = 100 * hit / max((res.mask | scl_shadow).sum(), 1)
+            print(f"  pieces {piece or 'off'}, {label}: shadow {100 * res.mask[valid].mean():.1f} "
+                  f"%, Jaccard with SCL shadow {jac:.1f}, share of ours in it "
+                  f"{100 * hit / max(res.mask.sum(), 1):.0f} %; {res.note}", flush=True)
+            if piece and sun is not None:
+                half = np.s_[::2, ::2]  # 120 m: the picture a quarter of the size
+                picture(np.stack([red[half], green[half], blue[half]]), valid[half],
+                        cloud[half], res.mask[half],
+                        Path(args.pictures) / "T29UNU_20221005_sentinel2.png")
 
 
 def picture(rgb: np.ndarray, valid, cloud, shadow, path: Path) -> None:
@@ -306,7 +363,7 @@ def run_timing(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("patches", "scenes", "timing"))
+    parser.add_argument("what", choices=("patches", "scenes", "sentinel2", "timing"))
     parser.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data"))
     parser.add_argument("--cache", default="/tmp/shadow_eval_cache")
     parser.add_argument("--sixband", default="sixband",
@@ -316,7 +373,9 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=7800)
     parser.add_argument("--factor", type=int, default=1, help="timing: stage's grid, 1 or 2")
     args = parser.parse_args()
-    {"patches": run_patches, "scenes": run_scenes, "timing": run_timing}[args.what](args)
+    runs = {"patches": run_patches, "scenes": run_scenes, "sentinel2": run_sentinel2,
+            "timing": run_timing}
+    runs[args.what](args)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,19 @@ After Fmask (Zhu & Woodcock 2012; Zhu, Wang & Woodcock 2015; Qiu, Zhu & He 2019)
 
 1. cloud objects: 8-connected objects of the cloud mask, tiny ones dropped;
 2. potential shadow: pixels darker in NIR (and SWIR1) than their surroundings
-   (:mod:`.shadow_potential`: a coarse closing in place of Fmask's flood fill);
+   (:mod:`.shadow_potential`: a coarse closing strip by strip, and Fmask's flood fill
+   on a coarse grid once the scene is in, for the basins wider than the closing);
 3. each object is shifted away from the sun over a range of cloud heights
    (``height / tan(elevation)`` metres along the azimuth + 180°); the height range is
    200-12,000 m, narrowed per object by its temperature against the clear land's with
    the dry (9.8 K/km) and moist (6.5 K/km) adiabatic lapse rates when a thermal band is
    given; without one, the heights are profiled for the scene's dominant shadow
    distance (all objects together) and each object searched within ``spread`` (2x) of
-   it. The height whose shifted shape lands best on dark pixels wins (similarity =
-   dark / seen, the first height within 2 % of the best, as Fmask stops at its first
-   peak), and is kept only at a similarity of at least ``similarity`` (Fmask ~0.3);
+   it. Objects of more than ``piece_px``² pixels are matched in ``piece_px`` squares,
+   each at its own height. The height whose shifted shape lands best on dark pixels
+   wins (similarity = dark / seen, the first height within 2 % of the best, as Fmask
+   stops at its first peak), and is kept only at a similarity of at least
+   ``similarity`` (Fmask ~0.3);
 4. shadow = the shifted shape, swept ``sweep`` pixels both ways along the shadow
    direction and grown by ``tolerance`` (height and shape uncertainty), ∩ potential
    shadow, grown by ``buffer``; never on cloud or fill.
@@ -39,13 +42,23 @@ import numpy as np
 
 from .shadow_cast import block_any, block_expand, cast_shadows
 from .shadow_direction import estimate_direction, pooled_profile, thin_objects
-from .shadow_match import CloudObjects, cloud_objects, offsets_along, similarities
-from .shadow_potential import POTENTIAL_HALO, block_mean, potential_shadow, water_mask
+from .shadow_match import CloudObjects, cloud_objects, offsets_along, similarities, split_objects
+from .shadow_potential import (
+    POTENTIAL_HALO,
+    basin_shadow,
+    block_mean,
+    potential_shadow,
+    scene_potential,
+    water_mask,
+)
 
 __all__ = [
     "POTENTIAL_HALO",
     "ShadowParams",
+    "basin_shadow",
     "block_mean",
+    "CloudPieces",
+    "cloud_pieces",
     "coarse_params",
     "ShadowResult",
     "SunGeometry",
@@ -53,6 +66,7 @@ __all__ = [
     "match_shadows_coarse",
     "object_temperatures",
     "potential_shadow",
+    "scene_potential",
     "water_mask",
 ]
 
@@ -89,11 +103,11 @@ class ShadowParams:
     max_samples: int = 100
     min_height_m: float = 200.0
     max_height_m: float = 12000.0
-    similarity: float = 0.3
+    similarity: float = 0.2
     first_peak: float = 0.98
     buffer: int = 0
     #: Without sun angles: shadows searched up to this distance from their cloud.
-    max_distance_m: float = 1800.0
+    max_distance_m: float = 3000.0
     #: Without sun angles: share of the gap from chance to a perfect match (see
     #: :mod:`.shadow_direction`) the best direction must close.
     min_contrast: float = 0.1
@@ -115,6 +129,37 @@ class ShadowParams:
     #: The cast shape is also swept this many pixels both ways along the shadow
     #: direction before it meets potential shadow (the uncertainty of the height).
     sweep: int = 16
+    #: Once the direction is known, objects of more than ``piece_px``² pixels are matched
+    #: and cast in ``piece_px`` squares, each at its own height
+    #: (:func:`~.shadow_match.split_objects`); 0: whole. A cloud mass larger than its
+    #: shadow distance is otherwise never matched (docs/shadow_eval.md, 2026-12-06).
+    piece_px: int = 64
+
+
+@dataclass(frozen=True)
+class CloudPieces:
+    """A cloud mask's objects, and the same cut into pieces (see ``ShadowParams.piece_px``).
+
+    Attributes:
+        objects: the 8-connected objects (the direction is estimated from these).
+        pieces: the objects, the large ones cut (matched and cast).
+        owner: the object each piece comes from.
+    """
+
+    objects: CloudObjects
+    pieces: CloudObjects
+    owner: np.ndarray
+
+
+def cloud_pieces(cloud: np.ndarray, params: ShadowParams | None = None) -> CloudPieces:
+    """The objects and pieces :func:`match_shadows` works on (``cloud``: bool, fill off)."""
+    params = params or ShadowParams()
+    objects = cloud_objects(cloud, params.min_pixels, params.max_samples)
+    pieces, owner = split_objects(objects, params.piece_px, params.min_pixels, params.max_samples)
+    if pieces is not objects:  # the whole objects' samples only: their pixels are the pieces'
+        empty = np.zeros(0, np.int32)
+        objects = replace(objects, rows=empty, cols=empty)
+    return CloudPieces(objects, pieces, owner)
 
 
 @dataclass(frozen=True)
@@ -127,7 +172,8 @@ class ShadowResult:
         bearing_deg: direction shadows fall (clockwise from north), None when unknown.
         estimated: the direction was estimated from the scene, not the sun angles.
         objects: cloud objects considered; matched: those given a shadow.
-        distances_px: each matched object's shadow distance (pixels).
+        distances_px: each matched object's (or piece's, see ``piece_px``) shadow
+            distance (pixels).
         contrast: without sun angles, the direction test's contrast.
     """
 
@@ -215,7 +261,9 @@ def match_shadows(
     cloud = np.asarray(cloud, bool) & valid
     blocked = cloud | ~np.asarray(valid, bool)
     empty = np.zeros(cloud.shape, bool)
-    objects = cloud_objects(cloud, params.min_pixels, params.max_samples)
+    # The direction comes from whole objects; distances, matching and casts from pieces.
+    prepared = cloud_pieces(cloud, params)
+    objects, pieces, owner = prepared.objects, prepared.pieces, prepared.owner
     if objects.count == 0:
         return ShadowResult(empty, "no cloud objects: no shadow marked")
     contrast = None
@@ -231,15 +279,10 @@ def match_shadows(
                 "clouds, none marked", objects=objects.count,
             )  # fmt: skip
         note = f"shadow direction from the sun angles: {bearing:.0f}°"
-        if temperature is not None:
-            low, high = _height_ranges(objects, temperature, valid & ~cloud, params)
-            height = distance / per_m
-            allowed = (height[None, :] >= low[:, None] - 1e-6) & (height[None, :] <= high[:, None])
-        else:
-            profile = pooled_profile(thin_objects(objects), shifts, potential, blocked)
+        if temperature is None:
+            profile = pooled_profile(thin_objects(pieces), shifts, potential, blocked)
             dominant = float(distance[int(np.argmax(profile))])
             shifts, distance = _window(shifts, distance, dominant, params)
-            allowed = np.ones((objects.count, len(shifts)), bool)
     else:
         if objects.count < params.min_objects:
             return ShadowResult(
@@ -259,22 +302,32 @@ def match_shadows(
                 objects=objects.count, contrast=contrast,
             )
         bearing = found.bearing_deg
-        shifts, distance = _window(*offsets_along(bearing, 1.0, max_px), found.distance_px, params)
-        allowed = np.ones((objects.count, len(shifts)), bool)
+        dominant = found.distance_px
+        shifts, distance = offsets_along(bearing, 1.0, max_px)
+        if pieces is not objects:
+            profile = pooled_profile(thin_objects(pieces), shifts, potential, blocked)
+            dominant = float(distance[int(np.argmax(profile))])
+        shifts, distance = _window(shifts, distance, dominant, params)
         note = (
             f"shadow direction estimated from the scene: {bearing:.0f}° "
             f"(contrast {contrast:.2f})"
         )
-    sims = similarities(objects, shifts, potential, blocked)
+    allowed = np.ones((pieces.count, len(shifts)), bool)
+    if geometry is not None and temperature is not None:
+        low, high = _height_ranges(pieces, temperature, valid & ~cloud, params)
+        height = distance / geometry.pixels_per_metre(pixel_size)
+        allowed = (height[None, :] >= low[:, None] - 1e-6) & (height[None, :] <= high[:, None])
+    sims = similarities(pieces, shifts, potential, blocked)
     choice, best = _pick(sims, allowed, params.first_peak)
     kept = best >= params.similarity
     mask = cast_shadows(
-        objects, shifts[choice], kept, potential if params.intersect else None, blocked,
+        pieces, shifts[choice], kept, potential if params.intersect else None, blocked,
         params.buffer, params.tolerance, bearing, params.sweep,
     )
+    matched = len(np.unique(owner[kept]))
     return ShadowResult(
-        mask, f"{note}; {int(kept.sum())} of {objects.count} cloud objects matched",
-        bearing, geometry is None, objects.count, int(kept.sum()),
+        mask, f"{note}; {matched} of {objects.count} cloud objects matched",
+        bearing, geometry is None, objects.count, matched,
         distance[choice][kept].astype(np.float32), contrast,
     )
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["CloudObjects", "cloud_objects", "offsets_along", "similarities"]
+__all__ = ["CloudObjects", "cloud_objects", "offsets_along", "similarities", "split_objects"]
 
 _EIGHT = np.ones((3, 3), bool)
 #: Elements (samples × offsets) scored at once; bounds the matching's memory (~100 MB).
@@ -105,18 +105,99 @@ def cloud_objects(cloud: np.ndarray, min_pixels: int = 3, max_samples: int = 200
     keep = sizes >= min_pixels
     if not keep.all():
         flat = flat[np.repeat(keep, sizes)]
-    sizes = sizes[keep]
-    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     rows, cols = _rows_cols(flat, cloud.shape)
+    return _grouped((int(cloud.shape[0]), int(width)), rows, cols, sizes[keep], max_samples)
+
+
+def _grouped(
+    shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray, sizes: np.ndarray,
+    max_samples: int,
+) -> CloudObjects:
+    """Objects of ``sizes`` consecutive pixels each, with their evenly spread samples."""
+    starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     taken = np.minimum(sizes, max_samples)
     sample_starts = np.concatenate([[0], np.cumsum(taken)]).astype(np.int64)
     owner = np.repeat(np.arange(len(sizes)), taken)
     rank = np.arange(int(taken.sum())) - sample_starts[owner]
     picks = starts[owner] + (rank * sizes[owner]) // np.maximum(taken[owner], 1)
-    return CloudObjects(
-        (int(cloud.shape[0]), int(width)), rows, cols, starts,
-        rows[picks], cols[picks], sample_starts,
-    )
+    return CloudObjects(shape, rows, cols, starts, rows[picks], cols[picks], sample_starts)
+
+
+def _small_key(values: np.ndarray, bound: int) -> np.ndarray:
+    """``values`` (all below ``bound``) in 16 bits where they fit: numpy radix-sorts those."""
+    return values.astype(np.uint16) if bound <= 2**16 else values
+
+
+def split_objects(
+    objects: CloudObjects, piece_px: int, min_pixels: int = 1, max_samples: int = 100
+) -> tuple[CloudObjects, np.ndarray]:
+    """Objects of more than ``piece_px``² pixels cut along a grid of ``piece_px`` squares,
+    and the object each piece comes from.
+
+    A cloud mass much larger than its shadow distance casts most of its shifted
+    pixels onto itself, where nothing is seen: as one object it is never matched,
+    and its shadow, which falls along its sunward-far edge, is lost. Cut into
+    pieces, the pieces along that edge match (each at its own height), and those
+    inside, which cast onto cloud, do not. Pieces under ``min_pixels`` are dropped.
+    """
+    sizes = objects.sizes
+    big = sizes > piece_px * piece_px
+    if piece_px <= 0 or not big.any():
+        return objects, np.arange(objects.count)
+    rows, cols = np.empty_like(objects.rows), np.empty_like(objects.cols)
+    piece_sizes, owners = [], []
+    # A batch of whole objects at a time: the sort's temporaries stay small.
+    for first, last in _batches(sizes, _SPLIT_PIXELS):
+        span = slice(int(objects.starts[first]), int(objects.starts[last]))
+        order, local_sizes, local_owner = _pieces_order(
+            objects.rows[span], objects.cols[span], sizes[first:last], big[first:last],
+            piece_px, objects.shape,
+        )  # fmt: skip
+        rows[span], cols[span] = objects.rows[span][order], objects.cols[span][order]
+        piece_sizes.append(local_sizes)
+        owners.append(local_owner + first)
+    piece_sizes, owner = np.concatenate(piece_sizes), np.concatenate(owners)
+    keep = piece_sizes >= min_pixels
+    if not keep.all():
+        taken = np.repeat(keep, piece_sizes)
+        rows, cols = rows[taken], cols[taken]
+    return _grouped(objects.shape, rows, cols, piece_sizes[keep], max_samples), owner[keep]
+
+
+#: Cloud pixels :func:`split_objects` orders at a time.
+_SPLIT_PIXELS = 1 << 21
+
+
+def _batches(sizes: np.ndarray, budget: int) -> list[tuple[int, int]]:
+    """Runs of consecutive objects of at most ``budget`` pixels (or one larger object)."""
+    ends = np.cumsum(sizes)
+    batches, first = [], 0
+    while first < len(sizes):
+        done = ends[first - 1] if first else 0
+        last = max(first + 1, int(np.searchsorted(ends, done + budget, side="right")))
+        batches.append((first, last))
+        first = last
+    return batches
+
+
+def _pieces_order(
+    rows: np.ndarray, cols: np.ndarray, sizes: np.ndarray, big: np.ndarray, piece_px: int,
+    shape: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the pixels of some whole objects: the order that groups them by piece, each
+    piece's size and object (counted from the first of these objects)."""
+    across = -(-shape[1] // piece_px)
+    cells = across * -(-shape[0] // piece_px)
+    owner = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
+    cell = (rows // piece_px) * across + cols // piece_px
+    cell[~np.repeat(big, sizes)] = 0
+    # By cell, then (stable) by object: pixels grouped by object, then by piece.
+    order = np.argsort(_small_key(cell, cells), kind="stable")
+    order = order[np.argsort(_small_key(owner[order], len(sizes)), kind="stable")]
+    owner, cell = owner[order], cell[order]
+    cut = np.flatnonzero((owner[1:] != owner[:-1]) | (cell[1:] != cell[:-1])) + 1
+    first = np.concatenate([[0], cut])
+    return order, np.diff(np.concatenate([first, [owner.size]])), owner[first]
 
 
 def offsets_along(

@@ -20,6 +20,13 @@ wider closings (64-130 px) raise the level to the brightest land around and flag
 too much (shadow Jaccard on ukis-csmask 38-47 against 56-80 with 40 px).
 Water (Fmask's NDVI/NIR water test, where red is given) is not potential shadow:
 it is the darkness that geometry would otherwise match by chance.
+
+The closing misses the inside of shadows wider than itself, which the shadows of large
+cloud masses are (kilometres). :func:`basin_shadow` adds Fmask's fill for those, once
+the whole scene is in: the level of each block is the lowest rim over which it drains
+to the edge of the scene (clouds are walls), found level by level with a labelling of
+the blocks at or below it, on a grid of at most :data:`BASIN_CELLS`² blocks so that it
+costs a few tens of milliseconds at any scene size.
 """
 
 from __future__ import annotations
@@ -27,7 +34,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["POTENTIAL_HALO", "block_mean", "potential_shadow", "water_mask"]
+__all__ = [
+    "POTENTIAL_HALO", "basin_shadow", "block_mean", "filled_level", "potential_shadow",
+    "scene_potential", "water_mask",
+]
 
 #: Rows of context a strip needs above and below for :func:`potential_shadow`.
 POTENTIAL_HALO = 128
@@ -35,6 +45,11 @@ POTENTIAL_HALO = 128
 BACKGROUND_PERCENTILE = 17.5
 #: Basins narrower than this (pixels) are filled: the closing's width.
 CLOSING_PX = 16
+#: :func:`basin_shadow` works on a grid of at most this many blocks a side.
+BASIN_CELLS = 256
+#: Levels (quantiles of the blocks) at which :func:`filled_level` floods the grid.
+BASIN_LEVELS = 64
+_EIGHT = ndimage.generate_binary_structure(2, 2)
 
 
 def water_mask(red: np.ndarray, nir: np.ndarray) -> np.ndarray:
@@ -125,7 +140,7 @@ def potential_shadow(
     red: np.ndarray | None = None,
     cloud: np.ndarray | None = None,
     darkness: float = 0.02,
-    ratio: float = 0.85,
+    ratio: float = 0.75,
     factor: int = 8,
     closing_px: int = CLOSING_PX,
 ) -> np.ndarray:
@@ -167,3 +182,129 @@ def potential_shadow(
         water = water_mask(np.asarray(red).ravel()[index], nir.ravel()[index])
         dark.ravel()[index[water]] = False
     return dark
+
+
+def filled_level(level: np.ndarray, steps: int = BASIN_LEVELS) -> np.ndarray:
+    """Fmask's fill of a grid: each cell raised to the lowest rim it drains over to the edge.
+
+    The fill of a cell is the smallest value ``t`` such that it reaches the grid's edge
+    through cells (8-connected) no higher than ``t``: always one of the grid's values.
+    Each level tried is a labelling of the cells at or below it. With at most ``steps``
+    distinct values below the top every one is tried and the fill is exact; otherwise
+    ``steps`` of them (evenly by rank) are, and a cell first reached at one gets the
+    level tried before it (never above its fill: the rounding cannot add a shadow).
+    """
+    level = np.asarray(level, np.float32)
+    top = level.max()
+    values = np.unique(level[level < top])  # the walls (cloud, at the top) take no level
+    exact = values.size <= steps
+    if not exact:
+        values = values[np.linspace(0, values.size - 1, steps).round().astype(int)]
+    filled = level.copy()
+    done = np.zeros(level.shape, bool)
+    below = -np.inf
+    for t in (*values, top):
+        labels, count = ndimage.label(level <= t, structure=_EIGHT)
+        edge = np.zeros(count + 1, bool)
+        for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+            edge[side] = True
+        edge[0] = False
+        reached = edge[labels] & ~done
+        filled[reached] = np.maximum(level[reached], t if exact else below)
+        done |= reached
+        below = t
+    return filled
+
+
+def basin_shadow(
+    nir: np.ndarray,
+    swir1: np.ndarray | None,
+    valid: np.ndarray,
+    *,
+    red: np.ndarray | None = None,
+    cloud: np.ndarray | None = None,
+    darkness: float = 0.02,
+    ratio: float = 0.75,
+    factor: int = 8,
+) -> np.ndarray:
+    """Pixels at the bottom of basins of any size (Fmask's fill), on the whole scene.
+
+    The same tests as :func:`potential_shadow` against the filled level of blocks of at
+    least ``factor`` pixels (coarser where the scene is more than :data:`BASIN_CELLS`
+    blocks across), cloud blocks standing as walls at the brightest clear level. The
+    scene is gone through in bands of rows, twice (block sums, then the tests), so no
+    float temporary of the whole scene is made.
+    """
+    valid = np.asarray(valid, bool)
+    cloud = np.zeros(valid.shape, bool) if cloud is None else np.asarray(cloud, bool)
+    factor = max(factor, -(-max(valid.shape) // BASIN_CELLS))
+    bands = [np.asarray(nir, np.float32)]
+    if swir1 is not None:
+        bands.append(np.asarray(swir1, np.float32))
+    rows = factor * max(1, _BASIN_ROWS // factor)
+    chunks = [np.s_[top : top + rows] for top in range(0, valid.shape[0], rows)]
+    sums = [_basin_sums([band[c] for band in bands], valid[c], cloud[c], factor) for c in chunks]
+    n_clear = np.concatenate([n for n, _, _ in sums])
+    if not n_clear.any():
+        return np.zeros(valid.shape, bool)
+    wall = np.concatenate([w for _, w, _ in sums])
+    levels = []
+    for i, band in enumerate(bands):
+        total = np.concatenate([t[i] for _, _, t in sums])
+        levels.append(filled_level(_walled_level(band, valid & ~cloud, total, n_clear, wall)))
+    dark = np.zeros(valid.shape, bool)
+    for c in chunks:
+        blocks = np.s_[c.start // factor : -(-c.stop // factor)]
+        clear = valid[c] & ~cloud[c]
+        level = levels[0][blocks]
+        part = _below(bands[0][c], np.minimum(level - darkness, ratio * level), factor) & clear
+        if len(bands) > 1:
+            part &= _below(bands[1][c], levels[1][blocks] - darkness, factor)
+        if red is not None:
+            index = np.flatnonzero(part)
+            water = water_mask(np.asarray(red[c]).ravel()[index], bands[0][c].ravel()[index])
+            part.ravel()[index[water]] = False
+        dark[c] = part
+    return dark
+
+
+#: Rows of the scene :func:`basin_shadow` takes at a time.
+_BASIN_ROWS = 256
+
+
+def _basin_sums(
+    bands: list[np.ndarray], valid: np.ndarray, cloud: np.ndarray, factor: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Per block of a band of rows: clear pixels, whether any valid one is not, band sums."""
+    clear = valid & ~cloud
+    n_clear = _block_sums(_padded(clear, factor).view(np.uint8), factor, np.int32)
+    wall = _block_sums(_padded(valid, factor).view(np.uint8), factor, np.int32) > n_clear
+    totals = [_block_sums(_padded(band * clear, factor), factor, np.float32) for band in bands]
+    return n_clear, wall, totals
+
+
+def _walled_level(
+    band: np.ndarray, clear: np.ndarray, total: np.ndarray, n_clear: np.ndarray,
+    wall: np.ndarray,
+) -> np.ndarray:
+    """Block means of the clear pixels; blocks with none: walls at the brightest clear
+    level where they hold cloud, the clear pixels' 17.5th percentile where only fill."""
+    sample = band[::4, ::4][clear[::4, ::4]]
+    if sample.size == 0:
+        sample = band[::4, ::4].ravel()
+    background = float(np.percentile(sample, BACKGROUND_PERCENTILE))
+    top = max(float(sample.max()), background)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / n_clear
+    return np.where(n_clear > 0, mean, np.where(wall, top, background)).astype(np.float32)
+
+
+def scene_potential(
+    nir: np.ndarray, swir1: np.ndarray | None, valid: np.ndarray, **tests: object
+) -> np.ndarray:
+    """Potential shadow of a whole scene: :func:`potential_shadow` or :func:`basin_shadow`.
+
+    What a run's shadow stage finds strip by strip, then once the scene is in; ``tests``
+    (``red``, ``cloud``, ``darkness``, ``ratio``, ``factor``) go to both.
+    """
+    return potential_shadow(nir, swir1, valid, **tests) | basin_shadow(nir, swir1, valid, **tests)

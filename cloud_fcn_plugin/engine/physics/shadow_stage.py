@@ -35,7 +35,7 @@ from .shadow import (
     potential_shadow,
 )
 from .shadow_cast import block_any, block_expand
-from .shadow_potential import block_mean
+from .shadow_potential import basin_shadow, block_mean
 from .stage import PhysicsStage
 
 #: Rows of the dark-pixel pass (plus its halo above and below).
@@ -276,8 +276,9 @@ class ShadowStage:
             self._submit_ready()
             for done in self._strips:
                 done.result()
-            self._coarse = None  # the bands are not needed for the matching: 61 MB each
             valid = ~self._masks.bands[_FILL]
+            self._potential |= self._basins(cloud, valid)
+            self._coarse = None  # the bands are not needed for the matching: 61 MB each
             result = match_shadows(
                 cloud, self._potential, valid, self.plan.sun, self._pixel_size() * factor,
                 params=coarse_params(ShadowParams(), factor),
@@ -318,6 +319,13 @@ class ShadowStage:
         count = -(-(min(row_off + _STRIP_ROWS, height) - row_off) // factor)
         # Strips write rows of their own: on both cores (numpy lets go of the GIL).
         self._potential[row_off // factor : row_off // factor + count] = dark[first : first + count]
+
+    def _basins(self, cloud: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Dark pixels of basins wider than the strips' closing (Fmask's fill), whole scene."""
+        bands = self._coarse.bands
+        return basin_shadow(
+            bands[_NIR], bands.get(_SWIR1), valid, red=bands[_RED], cloud=cloud
+        )  # fmt: skip
 
     def _pixel_size(self) -> float:
         """Metres per pixel from the grid; Landsat's 30 m where the grid is not in metres."""

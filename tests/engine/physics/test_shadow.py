@@ -10,13 +10,21 @@ import pytest
 from cloud_fcn_plugin.engine.physics.shadow import (
     ShadowParams,
     SunGeometry,
+    basin_shadow,
     block_mean,
     match_shadows,
     match_shadows_coarse,
     potential_shadow,
+    scene_potential,
 )
 from cloud_fcn_plugin.engine.physics.shadow_cast import block_any, block_expand
-from cloud_fcn_plugin.engine.physics.shadow_match import _rows_cols, cloud_objects, offsets_along
+from cloud_fcn_plugin.engine.physics.shadow_match import (
+    _rows_cols,
+    cloud_objects,
+    offsets_along,
+    split_objects,
+)
+from cloud_fcn_plugin.engine.physics.shadow_potential import filled_level
 
 SIDE = 256
 
@@ -295,3 +303,94 @@ def test_block_sums_are_those_of_a_reshape_to_the_bit(factor, dtype):
         .sum(axis=2, dtype=dtype)
     )
     np.testing.assert_array_equal(_block_sums(array, factor, dtype), expected)
+
+
+# --------------------------------------------------------------- large clouds (pieces, fill)
+def _exact_fill(level):
+    """Fmask's fill by its definition: reconstruction by erosion, 8-connected."""
+    from scipy import ndimage
+
+    marker = np.full_like(level, level.max())
+    for edge in (np.s_[0, :], np.s_[-1, :], np.s_[:, 0], np.s_[:, -1]):
+        marker[edge] = level[edge]
+    while True:
+        grown = np.maximum(ndimage.grey_erosion(marker, size=(3, 3)), level)
+        if np.array_equal(grown, marker):
+            return grown
+        marker = grown
+
+
+def test_filled_level_is_the_fill_and_never_above_it():
+    from scipy import ndimage
+
+    level = ndimage.uniform_filter(np.random.default_rng(3).random((40, 50)), 5)
+    level = np.round(level.astype(np.float32), 3)  # few distinct values: every one a step
+    exact = _exact_fill(level)
+    assert np.allclose(filled_level(level, steps=1000), exact, atol=1e-6)
+    coarse = filled_level(level, steps=8)
+    assert (coarse <= exact + 1e-6).all() and (coarse >= level).all()
+
+
+def big_cloud_scene(depth, top=40, size=120):
+    """A cloud mass ``size`` px wide with its shadow ``depth`` px deep along its south edge."""
+    rng = np.random.default_rng(1)
+    nir = (0.30 + 0.005 * rng.standard_normal((SIDE, SIDE))).astype(np.float32)
+    cloud = np.zeros((SIDE, SIDE), bool)
+    cloud[top : top + size, 28 : 28 + size] = True
+    shadow = np.zeros((SIDE, SIDE), bool)
+    shadow[top + size : top + size + depth, 28 : 28 + size] = True
+    nir[shadow], nir[cloud] = 0.10, 0.60
+    return nir, np.full_like(nir, 0.06), cloud, shadow
+
+
+def test_basin_shadow_finds_the_inside_of_a_wide_shadow():
+    nir, red, cloud, shadow = big_cloud_scene(70)  # the closing fills 40 px
+    closing = potential_shadow(nir, None, VALID, red=red, cloud=cloud)
+    basins = basin_shadow(nir, None, VALID, red=red, cloud=cloud)
+    assert basins[shadow].mean() > 0.95 > closing[shadow].mean()
+    assert basins[~shadow & ~cloud].mean() < 0.01
+    both = scene_potential(nir, None, VALID, red=red, cloud=cloud)
+    assert np.array_equal(both, closing | basins)
+
+
+def test_split_objects_cuts_only_large_objects_into_grid_squares():
+    cloud = np.zeros((SIDE, SIDE), bool)
+    cloud[10:110, 10:110] = True  # 100² px: cut
+    cloud[200:210, 200:210] = True  # 10² px: whole
+    objects = cloud_objects(cloud)
+    pieces, owner = split_objects(objects, 32)
+    assert objects.count == 2 and pieces.count == 16 + 1
+    assert pieces.sizes.sum() == objects.sizes.sum()
+    big = owner == np.argmax(objects.sizes)
+    assert big.sum() == 16 and pieces.sizes[big].max() <= 32 * 32
+    for j in range(pieces.count):  # every piece inside one grid square
+        rows = pieces.rows[pieces.starts[j] : pieces.starts[j + 1]] // 32
+        cols = pieces.cols[pieces.starts[j] : pieces.starts[j + 1]] // 32
+        assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == 1
+    whole, same = split_objects(objects, 0)
+    assert whole is objects and same.tolist() == [0, 1]
+
+
+def test_split_objects_in_batches_is_the_same(monkeypatch):
+    from cloud_fcn_plugin.engine.physics import shadow_match
+
+    nir, red, cloud, shadow = scene(CLOUDS, SHIFT)
+    cloud[100:230, 100:250] = True
+    objects = cloud_objects(cloud)
+    at_once, owner = split_objects(objects, 16)
+    monkeypatch.setattr(shadow_match, "_SPLIT_PIXELS", 500)  # one object a batch, or two
+    batched, batched_owner = split_objects(objects, 16)
+    assert np.array_equal(batched.rows, at_once.rows) and np.array_equal(batched.cols, at_once.cols)
+    assert np.array_equal(batched.starts, at_once.starts)
+    assert np.array_equal(batched_owner, owner)
+
+
+def test_a_cloud_mass_wider_than_its_shadow_distance_casts_its_shadow():
+    # Shifted 24 px, 9/10 of it lands on itself; a quarter is free only past the shadow.
+    nir, red, cloud, shadow = big_cloud_scene(24, top=20, size=200)
+    pot = scene_potential(nir, None, VALID, red=red, cloud=cloud)
+    sun = SunGeometry(0.0, 45.0)  # shadows fall south
+    whole = match_shadows(cloud, pot, VALID, sun, 30.0, params=ShadowParams(piece_px=0))
+    pieces = match_shadows(cloud, pot, VALID, sun, 30.0)
+    assert whole.matched == 0  # its shifted samples land on itself: nothing seen
+    assert pieces.matched == 1 and jaccard(pieces.mask, shadow) > 0.8

@@ -142,16 +142,18 @@ class TestDarkPixelsDuringThePass:
         monkeypatch.setattr(shadow_stage, "_STRIP_ROWS", 128)
         return open_input(data_dir / L1_30M)
 
-    def _mask(self, scene, cloudy: bool) -> np.ndarray:
-        mask = np.full((scene.info.height, scene.info.width), CLEAR, np.uint8)
-        if cloudy:
-            mask[20:60, 300:340] = 1
-            mask[400:430, 100:150] = 2
+    def _mask(self, scene, cloudy: bool, tmp_path=None) -> np.ndarray:
+        if not cloudy:
+            return np.full((scene.info.height, scene.info.width), CLEAR, np.uint8)
+        # The scene's own cloud, as the network finds it (no shadow stage).
+        detect_clouds(scene.info.path, tmp_path / "cloud.tif", DetectionParams(shadow="network"))
+        mask = _read(tmp_path / "cloud.tif")
+        mask[mask == CLOUD_SHADOW] = CLEAR
         return mask
 
-    def test_strips_start_before_the_last_rows_arrive(self, scene):
+    def test_strips_start_before_the_last_rows_arrive(self, scene, tmp_path):
         plan = plan_shadow(scene, "geometry")
-        mask = self._mask(scene, cloudy=True)
+        mask = self._mask(scene, cloudy=True, tmp_path=tmp_path)
         with ShadowStage(scene, plan) as stage:
             stage._own_read.result()  # the bands first, so only the mask strips decide
             stage.observe(0, mask[:300])
