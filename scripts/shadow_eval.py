@@ -32,7 +32,7 @@ RGBN = (3, 2, 1, 4)  # red, green, blue, NIR in a blue-first stack
 GRID = {"darkness": (0.02,), "ratio": (0.85, 0.75, 0.65), "similarity": (0.2, 0.3, 0.4),
         "min_contrast": (0.1, 0.15, 0.2, 0.25, 0.3), "tolerance": (0, 4, 8),
         "sweep": (8, 16, 24, 32), "max_distance_m": (1800.0, 3000.0), "buffer": (0,),
-        "piece_px": (0, 32)}
+        "piece_px": (0, 64)}
 POTENTIAL_KEYS, _ESTIMATE, _DIRECTIONS = ("darkness", "ratio"), sh.estimate_direction, {}
 
 

@@ -144,7 +144,8 @@ class ShadowStage:
     tests (SWIR1 of a product); the others are read on a thread meanwhile. Each strip
     of dark pixels is found on the stage's threads as soon as its rows and halo are in
     (once the scene has shown a cloud), so that little but the matching is left after
-    the last strip.
+    the last strip: with it, the dark bottoms of basins wider than the strips' closing
+    (Fmask's fill, :func:`~.shadow_potential.basin_shadow`), which need the whole scene.
 
     Raises:
         CloudFcnError: the bands cannot be read (as :func:`open_scene`).
