@@ -101,25 +101,42 @@ def _padded(array: np.ndarray, factor: int) -> np.ndarray:
     return np.pad(array, ((0, -rows % factor), (0, -cols % factor)), mode="edge")
 
 
-def _background(
-    band: np.ndarray, clear: np.ndarray, n_clear: np.ndarray, wall: np.ndarray, factor: int,
-    size: int, walls: bool = False,
-) -> np.ndarray:
-    """The coarse grid's surroundings level: block means of clear pixels, closed.
+def _clear_blocks(
+    clear: np.ndarray, valid: np.ndarray, factor: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per block: its clear pixels, and whether it holds a valid pixel that is not clear."""
+    n_clear = _block_sums(_padded(clear, factor).view(np.uint8), factor, np.int32)
+    wall = _block_sums(_padded(valid, factor).view(np.uint8), factor, np.int32) > n_clear
+    return n_clear, wall
 
-    Blocks without clear pixels are the brightest clear level where they hold cloud
-    (clouds are the bright rims of their shadows' basins) and the background (17.5th
-    percentile of the clear pixels) where they hold only fill.
+
+def _block_level(
+    band: np.ndarray, clear: np.ndarray, total: np.ndarray, n_clear: np.ndarray,
+    wall: np.ndarray, walls: bool,
+) -> np.ndarray:
+    """Block means of the clear pixels (``total`` / ``n_clear``).
+
+    Blocks without clear pixels are the brightest clear level where they hold cloud and
+    ``walls`` is set (clouds are the bright rims of their shadows' basins), else the
+    background (17.5th percentile of the clear pixels).
     """
     sample = band[::4, ::4][clear[::4, ::4]]
     if sample.size == 0:
         sample = band[::4, ::4].ravel()
     background = float(np.percentile(sample, BACKGROUND_PERCENTILE))
     top = max(float(sample.max()), background)
-    total = _block_sums(_padded(band * clear, factor), factor, np.float32)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / n_clear
-    coarse = np.where(n_clear > 0, mean, np.where(wall, top if walls else background, background))
+    return np.where(n_clear > 0, mean, np.where(wall, top if walls else background, background))
+
+
+def _background(
+    band: np.ndarray, clear: np.ndarray, n_clear: np.ndarray, wall: np.ndarray, factor: int,
+    size: int,
+) -> np.ndarray:
+    """The coarse grid's surroundings level: block means of clear pixels, closed."""
+    total = _block_sums(_padded(band * clear, factor), factor, np.float32)
+    coarse = _block_level(band, clear, total, n_clear, wall, walls=False)
     return ndimage.grey_closing(coarse, size=(size, size), mode="nearest")
 
 
@@ -167,15 +184,25 @@ def potential_shadow(
     if not clear.any():
         return np.zeros(valid.shape, bool)
     nir = np.asarray(nir, np.float32)
-    n_clear = _block_sums(_padded(clear, factor).view(np.uint8), factor, np.int32)
-    wall = _block_sums(_padded(valid, factor).view(np.uint8), factor, np.int32) > n_clear
+    n_clear, wall = _clear_blocks(clear, valid, factor)
     size = max(3, 2 * (closing_px // factor) + 1)
-    level = _background(nir, clear, n_clear, wall, factor, size)
-    dark = _below(nir, np.minimum(level - darkness, ratio * level), factor)
+    levels = [_background(nir, clear, n_clear, wall, factor, size)]
     if swir1 is not None:
         swir1 = np.asarray(swir1, np.float32)
-        level = _background(swir1, clear, n_clear, wall, factor, size)
-        dark &= _below(swir1, level - darkness, factor)
+        levels.append(_background(swir1, clear, n_clear, wall, factor, size))
+    return _darker(nir, swir1, levels, clear, red, darkness, ratio, factor)
+
+
+def _darker(
+    nir: np.ndarray, swir1: np.ndarray | None, levels: list[np.ndarray], clear: np.ndarray,
+    red: np.ndarray | None, darkness: float, ratio: float, factor: int,
+) -> np.ndarray:
+    """Clear pixels below their blocks' ``levels`` (NIR's, then SWIR1's) by ``darkness``
+    in every band, and below ``ratio`` of the NIR level; Fmask's water taken out."""
+    level = levels[0]
+    dark = _below(nir, np.minimum(level - darkness, ratio * level), factor)
+    if swir1 is not None:
+        dark &= _below(swir1, levels[1] - darkness, factor)
     dark &= clear
     if red is not None:
         index = np.flatnonzero(dark)
@@ -251,20 +278,16 @@ def basin_shadow(
     levels = []
     for i, band in enumerate(bands):
         total = np.concatenate([t[i] for _, _, t in sums])
-        levels.append(filled_level(_walled_level(band, valid & ~cloud, total, n_clear, wall)))
+        walled = _block_level(band, valid & ~cloud, total, n_clear, wall, walls=True)
+        levels.append(filled_level(walled))
     dark = np.zeros(valid.shape, bool)
     for c in chunks:
         blocks = np.s_[c.start // factor : -(-c.stop // factor)]
-        clear = valid[c] & ~cloud[c]
-        level = levels[0][blocks]
-        part = _below(bands[0][c], np.minimum(level - darkness, ratio * level), factor) & clear
-        if len(bands) > 1:
-            part &= _below(bands[1][c], levels[1][blocks] - darkness, factor)
-        if red is not None:
-            index = np.flatnonzero(part)
-            water = water_mask(np.asarray(red[c]).ravel()[index], bands[0][c].ravel()[index])
-            part.ravel()[index[water]] = False
-        dark[c] = part
+        dark[c] = _darker(
+            bands[0][c], bands[1][c] if len(bands) > 1 else None,
+            [level[blocks] for level in levels], valid[c] & ~cloud[c],
+            None if red is None else red[c], darkness, ratio, factor,
+        )  # fmt: skip
     return dark
 
 
@@ -277,26 +300,8 @@ def _basin_sums(
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Per block of a band of rows: clear pixels, whether any valid one is not, band sums."""
     clear = valid & ~cloud
-    n_clear = _block_sums(_padded(clear, factor).view(np.uint8), factor, np.int32)
-    wall = _block_sums(_padded(valid, factor).view(np.uint8), factor, np.int32) > n_clear
     totals = [_block_sums(_padded(band * clear, factor), factor, np.float32) for band in bands]
-    return n_clear, wall, totals
-
-
-def _walled_level(
-    band: np.ndarray, clear: np.ndarray, total: np.ndarray, n_clear: np.ndarray,
-    wall: np.ndarray,
-) -> np.ndarray:
-    """Block means of the clear pixels; blocks with none: walls at the brightest clear
-    level where they hold cloud, the clear pixels' 17.5th percentile where only fill."""
-    sample = band[::4, ::4][clear[::4, ::4]]
-    if sample.size == 0:
-        sample = band[::4, ::4].ravel()
-    background = float(np.percentile(sample, BACKGROUND_PERCENTILE))
-    top = max(float(sample.max()), background)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / n_clear
-    return np.where(n_clear > 0, mean, np.where(wall, top, background)).astype(np.float32)
+    return (*_clear_blocks(clear, valid, factor), totals)
 
 
 def scene_potential(
