@@ -213,6 +213,15 @@ def _height_ranges(
     return low, high
 
 
+def _dominant(
+    objects: CloudObjects, shifts: np.ndarray, distance: np.ndarray, potential: np.ndarray,
+    blocked: np.ndarray,
+) -> float:
+    """The scene's dominant shadow distance: where all objects together match best."""
+    profile = pooled_profile(thin_objects(objects), shifts, potential, blocked)
+    return float(distance[int(np.argmax(profile))])
+
+
 def _window(
     shifts: np.ndarray, distance: np.ndarray, dominant: float, params: ShadowParams
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -280,8 +289,7 @@ def match_shadows(
             )  # fmt: skip
         note = f"shadow direction from the sun angles: {bearing:.0f}°"
         if temperature is None:
-            profile = pooled_profile(thin_objects(pieces), shifts, potential, blocked)
-            dominant = float(distance[int(np.argmax(profile))])
+            dominant = _dominant(pieces, shifts, distance, potential, blocked)
             shifts, distance = _window(shifts, distance, dominant, params)
     else:
         if objects.count < params.min_objects:
@@ -305,8 +313,7 @@ def match_shadows(
         dominant = found.distance_px
         shifts, distance = offsets_along(bearing, 1.0, max_px)
         if pieces is not objects:
-            profile = pooled_profile(thin_objects(pieces), shifts, potential, blocked)
-            dominant = float(distance[int(np.argmax(profile))])
+            dominant = _dominant(pieces, shifts, distance, potential, blocked)
         shifts, distance = _window(shifts, distance, dominant, params)
         note = (
             f"shadow direction estimated from the scene: {bearing:.0f}° "
