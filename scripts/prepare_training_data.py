@@ -119,28 +119,34 @@ def ukis_patches(out: Path, soft: bool = False) -> None:
 
 def level2_scene(folder: Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """Surface reflectance B2-B7 (float32, NaN fill) and the validity of a Level-2 scene."""
-    import rasterio
-    planes, profile = [], {}
-    for band in range(2, 8):
-        (path,) = folder.glob(f"*_SR_B{band}.TIF")
-        with rasterio.open(path) as src:
-            dn = src.read(1)
-            profile = {"crs": src.crs, "transform": src.transform}
-        planes.append(np.where(dn == 0, np.nan, dn * SR_SCALE + SR_OFFSET).astype(np.float32))
-    image = np.stack(planes)
-    return image, np.isfinite(image).all(axis=0), profile
+    paths = [_one(folder, f"*_SR_B{band}.TIF") for band in range(2, 8)]
+    return _reflectance_stack(paths, lambda dn: dn * SR_SCALE + SR_OFFSET)
 
 
 def sentinel2_tile(folder: Path) -> tuple[np.ndarray, np.ndarray, dict]:
     """The Sentinel-2 L2A tile's six bands as surface reflectance (NaN fill), validity."""
+    paths = [_one(folder, f"*_{band}_60m.jp2") for band in S2_BANDS]
+    return _reflectance_stack(
+        paths, lambda dn: (dn.astype(np.float32) - S2_OFFSET) * S2_SCALE
+    )  # fmt: skip
+
+
+def _one(folder: Path, pattern: str) -> Path:
+    """The one file of ``folder`` that matches ``pattern`` (ValueError if not one)."""
+    (path,) = folder.glob(pattern)
+    return path
+
+
+def _reflectance_stack(paths: list[Path], scale) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Single-band files as one float32 stack (``scale``: DN to reflectance, 0: NaN), the
+    pixels valid in every band, and the grid of the last."""
     import rasterio
     planes, profile = [], {}
-    for band in S2_BANDS:
-        (path,) = folder.glob(f"*_{band}_60m.jp2")
+    for path in paths:
         with rasterio.open(path) as src:
-            dn = src.read(1).astype(np.float32)
+            dn = src.read(1)
             profile = {"crs": src.crs, "transform": src.transform}
-        planes.append(np.where(dn == 0, np.nan, (dn - S2_OFFSET) * S2_SCALE).astype(np.float32))
+        planes.append(np.where(dn == 0, np.nan, scale(dn)).astype(np.float32))
     image = np.stack(planes)
     return image, np.isfinite(image).all(axis=0), profile
 
