@@ -70,9 +70,28 @@ S2_OFFSET, S2_SCALE = 1000.0, 1e-4
 def write_pair(out: Path, stem: str, image: np.ndarray, mask: np.ndarray, profile: dict) -> None:
     """Write ``images/STEM.tif`` (float32, band descriptions) and ``masks/STEM.tif``."""
     import rasterio  # here: the peers' environment, which runs this file too, has none
-    for sub in ("images", "masks"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    meta = {
+    write_image(out / "images" / f"{stem}.tif", image, profile)
+    (out / "masks").mkdir(parents=True, exist_ok=True)
+    meta = _grid_meta(image, profile)
+    with rasterio.open(out / "masks" / f"{stem}.tif", "w", count=1, dtype="uint8", **meta) as dst:
+        dst.write(mask[np.newaxis])
+
+
+def write_image(path: Path, image: np.ndarray, profile: dict) -> None:
+    """Write a (6, H, W) image as float32 GeoTIFF, NaN fill, bands described B2..B7."""
+    import rasterio
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(
+        path, "w", count=image.shape[0], dtype="float32", nodata=float("nan"),
+        **_grid_meta(image, profile),
+    ) as dst:
+        dst.write(image.astype(np.float32))
+        for index, name in enumerate(BAND_DESCRIPTIONS, start=1):
+            dst.set_band_description(index, name)
+
+
+def _grid_meta(image: np.ndarray, profile: dict) -> dict:
+    return {
         "driver": "GTiff",
         "height": image.shape[1],
         "width": image.shape[2],
@@ -80,15 +99,6 @@ def write_pair(out: Path, stem: str, image: np.ndarray, mask: np.ndarray, profil
         "transform": profile.get("transform"),
         "compress": "deflate",
     }
-    with rasterio.open(
-        out / "images" / f"{stem}.tif", "w", count=image.shape[0], dtype="float32",
-        nodata=float("nan"), **meta,
-    ) as dst:
-        dst.write(image.astype(np.float32))
-        for index, name in enumerate(BAND_DESCRIPTIONS, start=1):
-            dst.set_band_description(index, name)
-    with rasterio.open(out / "masks" / f"{stem}.tif", "w", count=1, dtype="uint8", **meta) as dst:
-        dst.write(mask[np.newaxis])
 
 
 def soft_mask(share: np.ndarray, valid: np.ndarray) -> np.ndarray:

@@ -275,17 +275,13 @@ def run_sentinel2(args) -> None:
     whole objects or pieces, the tile's sun angles or the direction estimated."""
     import tempfile
 
-    from prepare_training_data import BAND_DESCRIPTIONS, S2_TILE, sentinel2_tile
+    from prepare_training_data import S2_TILE, sentinel2_tile, write_image
 
     folder = Path(args.data) / S2_TILE
     image, valid, profile = sentinel2_tile(folder)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tile.tif"
-        meta = {"driver": "GTiff", "count": 6, "dtype": "float32", "nodata": float("nan"),
-                "height": image.shape[1], "width": image.shape[2], **profile}
-        with rasterio.open(path, "w", **meta) as dst:
-            dst.write(image)
-            dst.descriptions = BAND_DESCRIPTIONS
+        write_image(path, image, profile)
         from cloud_fcn_plugin.engine.scene.bands import SIXBAND_BANDS
 
         layers, _, meta = network(path, "sixband", product="sr", model_bands=SIXBAND_BANDS)
