@@ -278,6 +278,7 @@ def run_sentinel2(args) -> None:
     from prepare_training_data import S2_TILE, sentinel2_tile, write_image
 
     folder = Path(args.data) / S2_TILE
+    Path(args.pictures).mkdir(parents=True, exist_ok=True)
     image, valid, profile = sentinel2_tile(folder)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "tile.tif"
