@@ -57,8 +57,6 @@ __all__ = [
     "ShadowParams",
     "basin_shadow",
     "block_mean",
-    "CloudPieces",
-    "cloud_pieces",
     "coarse_params",
     "ShadowResult",
     "SunGeometry",
@@ -136,30 +134,17 @@ class ShadowParams:
     piece_px: int = 64
 
 
-@dataclass(frozen=True)
-class CloudPieces:
-    """A cloud mask's objects, and the same cut into pieces (see ``ShadowParams.piece_px``).
-
-    Attributes:
-        objects: the 8-connected objects (the direction is estimated from these).
-        pieces: the objects, the large ones cut (matched and cast).
-        owner: the object each piece comes from.
-    """
-
-    objects: CloudObjects
-    pieces: CloudObjects
-    owner: np.ndarray
-
-
-def cloud_pieces(cloud: np.ndarray, params: ShadowParams | None = None) -> CloudPieces:
-    """The objects and pieces :func:`match_shadows` works on (``cloud``: bool, fill off)."""
-    params = params or ShadowParams()
+def _cloud_pieces(
+    cloud: np.ndarray, params: ShadowParams
+) -> tuple[CloudObjects, CloudObjects, np.ndarray]:
+    """The cloud objects (the direction is estimated from these), the same with the large
+    ones cut into pieces (matched and cast), and the object each piece comes from."""
     objects = cloud_objects(cloud, params.min_pixels, params.max_samples)
     pieces, owner = split_objects(objects, params.piece_px, params.min_pixels, params.max_samples)
     if pieces is not objects:  # the whole objects' samples only: their pixels are the pieces'
         empty = np.zeros(0, np.int32)
         objects = replace(objects, rows=empty, cols=empty)
-    return CloudPieces(objects, pieces, owner)
+    return objects, pieces, owner
 
 
 @dataclass(frozen=True)
@@ -271,8 +256,7 @@ def match_shadows(
     blocked = cloud | ~np.asarray(valid, bool)
     empty = np.zeros(cloud.shape, bool)
     # The direction comes from whole objects; distances, matching and casts from pieces.
-    prepared = cloud_pieces(cloud, params)
-    objects, pieces, owner = prepared.objects, prepared.pieces, prepared.owner
+    objects, pieces, owner = _cloud_pieces(cloud, params)
     if objects.count == 0:
         return ShadowResult(empty, "no cloud objects: no shadow marked")
     contrast = None
