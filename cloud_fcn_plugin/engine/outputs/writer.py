@@ -140,7 +140,7 @@ def write_outputs(
                 if network is None:
                     shadow.observe(strip.row_off, strip.mask)
                 else:
-                    shadow.observe(strip.row_off, strip.mask, network.raw, network.valid)
+                    shadow.observe(strip.row_off, strip.mask, network.raw)
             # Only what is written stays alive while the next strip is computed.
             probability = strip.probabilities if len(writers) > 1 else None
             row_off, strip_mask = strip.row_off, None if shadow else strip.mask

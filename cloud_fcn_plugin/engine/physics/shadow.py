@@ -42,7 +42,7 @@ import numpy as np
 
 from .shadow_cast import block_any, block_expand, cast_shadows
 from .shadow_direction import estimate_direction, pooled_profile, thin_objects
-from .shadow_match import CloudObjects, cloud_objects, offsets_along, similarities, split_objects
+from .shadow_match import CloudObjects, cloud_pieces, offsets_along, similarities
 from .shadow_potential import (
     POTENTIAL_HALO,
     basin_shadow,
@@ -129,22 +129,9 @@ class ShadowParams:
     sweep: int = 16
     #: Once the direction is known, objects of more than ``piece_px``² pixels are matched
     #: and cast in ``piece_px`` squares, each at its own height
-    #: (:func:`~.shadow_match.split_objects`); 0: whole. A cloud mass larger than its
+    #: (:func:`~.shadow_match.cloud_pieces`); 0: whole. A cloud mass larger than its
     #: shadow distance is otherwise never matched (docs/shadow_eval.md, 2026-12-06).
     piece_px: int = 64
-
-
-def _cloud_pieces(
-    cloud: np.ndarray, params: ShadowParams
-) -> tuple[CloudObjects, CloudObjects, np.ndarray]:
-    """The cloud objects (the direction is estimated from these), the same with the large
-    ones cut into pieces (matched and cast), and the object each piece comes from."""
-    objects = cloud_objects(cloud, params.min_pixels, params.max_samples)
-    pieces, owner = split_objects(objects, params.piece_px, params.min_pixels, params.max_samples)
-    if pieces is not objects:  # the whole objects' samples only: their pixels are the pieces'
-        empty = np.zeros(0, np.int32)
-        objects = replace(objects, rows=empty, cols=empty)
-    return objects, pieces, owner
 
 
 @dataclass(frozen=True)
@@ -238,6 +225,7 @@ def match_shadows(
     pixel_size: float = 30.0,
     temperature: np.ndarray | None = None,
     params: ShadowParams | None = None,
+    pieces: tuple[CloudObjects, CloudObjects, np.ndarray] | None = None,
 ) -> ShadowResult:
     """Cast each cloud object onto the dark pixels it best explains.
 
@@ -250,13 +238,18 @@ def match_shadows(
         temperature: brightness temperature (K, H × W) to narrow each object's height
             range, or None (200-12,000 m searched).
         params: settings (defaults: :class:`ShadowParams`).
+        pieces: what :func:`~.shadow_match.cloud_pieces` gives for ``cloud`` (within
+            ``valid``) and ``params``, where the caller has it already (a run's stage
+            finds it while the basins are filled).
     """
     params = params or ShadowParams()
     cloud = np.asarray(cloud, bool) & valid
     blocked = cloud | ~np.asarray(valid, bool)
     empty = np.zeros(cloud.shape, bool)
     # The direction comes from whole objects; distances, matching and casts from pieces.
-    objects, pieces, owner = _cloud_pieces(cloud, params)
+    objects, pieces, owner = pieces or cloud_pieces(
+        cloud, params.piece_px, params.min_pixels, params.max_samples
+    )
     if objects.count == 0:
         return ShadowResult(empty, "no cloud objects: no shadow marked")
     contrast = None

@@ -11,16 +11,16 @@ offset of a chunk is scored at once with numpy (no loop over objects).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["CloudObjects", "cloud_objects", "offsets_along", "similarities", "split_objects"]
+__all__ = ["CloudObjects", "cloud_objects", "cloud_pieces", "offsets_along", "similarities"]
 
 _EIGHT = np.ones((3, 3), bool)
 #: Elements (samples × offsets) scored at once; bounds the matching's memory (~100 MB).
-_CHUNK = 4_000_000
+_CHUNK = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -87,26 +87,111 @@ def _rows_cols(flat: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np
 
 def cloud_objects(cloud: np.ndarray, min_pixels: int = 3, max_samples: int = 200) -> CloudObjects:
     """Label the 8-connected objects of ``cloud``, drop those under ``min_pixels``."""
+    return cloud_pieces(cloud, 0, min_pixels, max_samples)[0]
+
+
+def cloud_pieces(
+    cloud: np.ndarray, piece_px: int, min_pixels: int = 3, max_samples: int = 100
+) -> tuple[CloudObjects, CloudObjects, np.ndarray]:
+    """The 8-connected objects of ``cloud`` (of at least ``min_pixels``), the same with
+    those of more than ``piece_px``² pixels cut along a grid of ``piece_px`` squares, and
+    the object each piece comes from.
+
+    A cloud mass much larger than its shadow distance casts most of its shifted pixels
+    onto itself, where nothing is seen: as one object it is never matched, and its
+    shadow, which falls along its sunward-far edge, is lost. Cut into pieces, the
+    pieces along that edge match (each at its own height), and those inside, which cast
+    onto cloud, do not. Where an object is cut, the objects carry their samples only
+    (their pixels are the pieces'); where none is (or ``piece_px`` is 0), the pieces
+    are the objects. A piece's pixels come in raster order, an object's pieces in the
+    raster order of their squares.
+    """
     labels, count = ndimage.label(cloud, structure=_EIGHT)
-    width = cloud.shape[1]
     flat = np.flatnonzero(cloud)  # the labelled pixels: 2x faster on bools than on labels
     if flat.size and flat[-1] < 2**31:  # 32-bit positions move in half the time
         flat = flat.astype(np.int32)
-    label = labels.ravel()[flat]
-    del labels
-    # Under 65,536 objects the labels fit 16 bits, which numpy sorts stably by radix (2x).
-    key = label.astype(np.uint16) if count < 2**16 else label
-    del label
-    order = np.argsort(key, kind="stable")
-    flat, key = flat[order], key[order]
-    del order
-    sizes = np.diff(np.searchsorted(key, np.arange(1, count + 2)))  # 3x a bincount
-    del key
-    keep = sizes >= min_pixels
-    if not keep.all():
-        flat = flat[np.repeat(keep, sizes)]
+    owner = labels.ravel()[flat] - 1  # each pixel's object
     rows, cols = _rows_cols(flat, cloud.shape)
-    return _grouped((int(cloud.shape[0]), int(width)), rows, cols, sizes[keep], max_samples)
+    del flat
+    sizes = np.bincount(owner, minlength=count)
+    keep = sizes >= min_pixels
+    cut = keep & (sizes > piece_px * piece_px) if piece_px > 0 else np.zeros(count, bool)
+    table = _SquareTable.of(labels, cut, piece_px)
+    del labels
+    # Each pixel's piece: the squares its object covers, counted over all objects' tables.
+    square = table.square(owner, rows, cols)
+    del owner
+    covered = np.zeros(table.size, bool)
+    covered[square] = True
+    covered[table.base[~keep]] = False  # too small: their pixels go after every piece
+    piece = (np.cumsum(covered, dtype=np.int32) - covered)[square]
+    total = int(covered.sum())
+    piece[~covered[square]] = total
+    del square
+    # Under 65,536 pieces the keys fit 16 bits, which numpy sorts stably by radix (2x).
+    order = np.argsort(piece.astype(np.uint16) if total < 2**16 else piece, kind="stable")
+    piece_sizes = np.bincount(piece, minlength=total + 1)[:total]
+    del piece
+    order = order[: int(piece_sizes.sum())]
+    rows, cols = rows[order], cols[order]
+    del order
+    per_object = np.add.reduceat(covered, table.base, dtype=np.int64) if count else sizes
+    shape = (int(cloud.shape[0]), int(cloud.shape[1]))
+    pieces = _grouped(shape, rows, cols, piece_sizes, max_samples)
+    owners = np.repeat(np.arange(int(keep.sum())), per_object[keep])
+    if not cut.any():
+        return pieces, pieces, owners
+    objects = _grouped(shape, rows, cols, sizes[keep], max_samples)
+    empty = np.zeros(0, np.int32)
+    return replace(objects, rows=empty, cols=empty), pieces, owners
+
+
+@dataclass(frozen=True)
+class _SquareTable:
+    """One entry per grid square of each cut object's bounding box, one per other object.
+
+    Object ``j``'s entries start at ``base[j]``; a pixel at (row, col) of it is entry
+    ``start[j] + (row // piece) * across[j] + (col // piece) * cut[j]``. Marking the
+    entries the pixels fall on and counting along the table numbers every piece without
+    a sort.
+    """
+
+    base: np.ndarray
+    start: np.ndarray
+    across: np.ndarray
+    cut: np.ndarray
+    piece: int
+    size: int
+
+    @classmethod
+    def of(cls, labels: np.ndarray, cut: np.ndarray, piece_px: int) -> _SquareTable:
+        """The table of the objects of ``labels``, those ``cut`` into ``piece_px`` squares."""
+        count = len(cut)
+        top, left, across, down = (np.zeros(count, np.int64) for _ in range(4))
+        down[:] = 1
+        if cut.any():
+            boxes = ndimage.find_objects(labels)
+            for j in np.flatnonzero(cut):  # one per object larger than a piece: dozens
+                rows, cols = boxes[j]
+                top[j], left[j] = rows.start // piece_px, cols.start // piece_px
+                down[j] = (rows.stop - 1) // piece_px + 1 - top[j]
+                across[j] = (cols.stop - 1) // piece_px + 1 - left[j]
+        entries = np.where(cut, down * across, 1)
+        base = np.cumsum(entries) - entries
+        start = base - top * across - left * cut
+        dtype = np.int32 if int(entries.sum()) < 2**31 else np.int64
+        return cls(
+            base, start.astype(dtype), across.astype(dtype), cut.astype(dtype),
+            max(piece_px, 1), int(entries.sum()),
+        )  # fmt: skip
+
+    def square(self, owner: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The table entry of each pixel (of object ``owner``, at ``rows``, ``cols``)."""
+        entry = self.start[owner]
+        if self.cut.any():
+            entry += (rows // self.piece) * self.across[owner]
+            entry += (cols // self.piece) * self.cut[owner]
+        return entry
 
 
 def _grouped(
@@ -121,83 +206,6 @@ def _grouped(
     rank = np.arange(int(taken.sum())) - sample_starts[owner]
     picks = starts[owner] + (rank * sizes[owner]) // np.maximum(taken[owner], 1)
     return CloudObjects(shape, rows, cols, starts, rows[picks], cols[picks], sample_starts)
-
-
-def _small_key(values: np.ndarray, bound: int) -> np.ndarray:
-    """``values`` (all below ``bound``) in 16 bits where they fit: numpy radix-sorts those."""
-    return values.astype(np.uint16) if bound <= 2**16 else values
-
-
-def split_objects(
-    objects: CloudObjects, piece_px: int, min_pixels: int = 1, max_samples: int = 100
-) -> tuple[CloudObjects, np.ndarray]:
-    """Objects of more than ``piece_px``² pixels cut along a grid of ``piece_px`` squares,
-    and the object each piece comes from.
-
-    A cloud mass much larger than its shadow distance casts most of its shifted
-    pixels onto itself, where nothing is seen: as one object it is never matched,
-    and its shadow, which falls along its sunward-far edge, is lost. Cut into
-    pieces, the pieces along that edge match (each at its own height), and those
-    inside, which cast onto cloud, do not. Pieces under ``min_pixels`` are dropped.
-    """
-    sizes = objects.sizes
-    big = sizes > piece_px * piece_px
-    if piece_px <= 0 or not big.any():
-        return objects, np.arange(objects.count)
-    rows, cols = np.empty_like(objects.rows), np.empty_like(objects.cols)
-    piece_sizes, owners = [], []
-    # A batch of whole objects at a time: the sort's temporaries stay small.
-    for first, last in _batches(sizes, _SPLIT_PIXELS):
-        span = slice(int(objects.starts[first]), int(objects.starts[last]))
-        order, local_sizes, local_owner = _pieces_order(
-            objects.rows[span], objects.cols[span], sizes[first:last], big[first:last],
-            piece_px, objects.shape,
-        )  # fmt: skip
-        rows[span], cols[span] = objects.rows[span][order], objects.cols[span][order]
-        piece_sizes.append(local_sizes)
-        owners.append(local_owner + first)
-    piece_sizes, owner = np.concatenate(piece_sizes), np.concatenate(owners)
-    keep = piece_sizes >= min_pixels
-    if not keep.all():
-        taken = np.repeat(keep, piece_sizes)
-        rows, cols = rows[taken], cols[taken]
-    return _grouped(objects.shape, rows, cols, piece_sizes[keep], max_samples), owner[keep]
-
-
-#: Cloud pixels :func:`split_objects` orders at a time.
-_SPLIT_PIXELS = 1 << 21
-
-
-def _batches(sizes: np.ndarray, budget: int) -> list[tuple[int, int]]:
-    """Runs of consecutive objects of at most ``budget`` pixels (or one larger object)."""
-    ends = np.cumsum(sizes)
-    batches, first = [], 0
-    while first < len(sizes):
-        done = ends[first - 1] if first else 0
-        last = max(first + 1, int(np.searchsorted(ends, done + budget, side="right")))
-        batches.append((first, last))
-        first = last
-    return batches
-
-
-def _pieces_order(
-    rows: np.ndarray, cols: np.ndarray, sizes: np.ndarray, big: np.ndarray, piece_px: int,
-    shape: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For the pixels of some whole objects: the order that groups them by piece, each
-    piece's size and object (counted from the first of these objects)."""
-    across = -(-shape[1] // piece_px)
-    cells = across * -(-shape[0] // piece_px)
-    owner = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
-    cell = (rows // piece_px) * across + cols // piece_px
-    cell[~np.repeat(big, sizes)] = 0
-    # By cell, then (stable) by object: pixels grouped by object, then by piece.
-    order = np.argsort(_small_key(cell, cells), kind="stable")
-    order = order[np.argsort(_small_key(owner[order], len(sizes)), kind="stable")]
-    owner, cell = owner[order], cell[order]
-    cut = np.flatnonzero((owner[1:] != owner[:-1]) | (cell[1:] != cell[:-1])) + 1
-    first = np.concatenate([[0], cut])
-    return order, np.diff(np.concatenate([first, [owner.size]])), owner[first]
 
 
 def offsets_along(

@@ -24,6 +24,7 @@ from ..classes import CLEAR, CLOUD_CODES, CLOUD_SHADOW, NODATA, has_code
 from ..params import DetectionParams
 from ..scene.opened import Scene
 from ..scene.reader import SceneReader, open_scene
+from ..scene.scaling import to_reflectance
 from ..scene.sun import SceneSun, scene_centre, sun_from_name
 from ..timing import stage, timed
 from .shadow import (
@@ -35,6 +36,7 @@ from .shadow import (
     potential_shadow,
 )
 from .shadow_cast import block_any, block_expand
+from .shadow_match import cloud_pieces
 from .shadow_potential import basin_shadow, block_mean
 from .stage import PhysicsStage
 
@@ -168,12 +170,16 @@ class ShadowStage:
         self.mask = np.full((info.height, info.width), NODATA, np.uint8)
         self.factor = 1 if self.mask.size <= _FULL_GRID_PIXELS else 2
         wanted = plan.bands if len(plan.bands) == 3 else (_RED, _NIR)
-        self._network = network
         self._from_network = {
             number: network_bands.index(number)
             for number in wanted
             if network is not None and number in network_bands
         }
+        self._network_scaling = {
+            number: network.scaling.select([channel])
+            for number, channel in self._from_network.items()
+        }
+        self._scaled_rows = 0  # rows of the matching grid whose network bands are scaled
         # SWIR1 (products) from the strips the physics stage reads for its own tests.
         self._physics = physics
         self._from_physics = tuple(
@@ -203,16 +209,10 @@ class ShadowStage:
         for reader in self._readers:
             reader.close()
 
-    def observe(
-        self,
-        row_off: int,
-        mask: np.ndarray,
-        raw: np.ndarray | None = None,
-        valid: np.ndarray | None = None,
-    ) -> None:
+    def observe(self, row_off: int, mask: np.ndarray, raw: np.ndarray | None = None) -> None:
         """Take one strip of the mask (codes of :mod:`~..classes`), and of the network's
-        bands as it read them (``raw`` and ``valid``, as
-        :meth:`~..scene.reader.SceneReader.read_raw` gives them)."""
+        bands as it read them (``raw``, as :meth:`~..scene.reader.SceneReader.read_raw`
+        gives them)."""
         self.mask[row_off : row_off + mask.shape[0]] = mask
         with stage("shadow"):
             cloud = has_code(mask, CLOUD_CODES)
@@ -220,16 +220,29 @@ class ShadowStage:
             self._seen_shadow = self._seen_shadow or bool((mask == CLOUD_SHADOW).any())
             self._masks.add(row_off, {_CLOUD: cloud, _FILL: mask == NODATA})
             if raw is not None and self._from_network:
-                network = self._network
-                numbers, channels = zip(*self._from_network.items(), strict=True)
-                valid = network.valid(raw) if valid is None else valid
-                scaled = network.reflectance(raw, valid, channels)
-                self._coarse.add(row_off, dict(zip(numbers, scaled, strict=True)))
+                self._coarse.add(row_off, {n: raw[c] for n, c in self._from_network.items()})
+                self._scale_network_rows()
             from_physics = {n: self._physics.strip_band(row_off, n) for n in self._from_physics}
             if from_physics and all(band is not None for band in from_physics.values()):
                 self._coarse.add(row_off, from_physics)  # else read once the pass is over
             if self._seen_cloud:
                 self._submit_ready()
+
+    def _scale_network_rows(self) -> None:
+        """Scale the network's bands on the matching grid as far as their rows are in.
+
+        They are reduced as read (block means of the stored values) and scaled once on
+        the coarse grid, a quarter of the pixels: the scaling is linear, so the scaled
+        mean is the mean of the scaled pixels wherever a block holds no fill. Blocks that
+        do are 0, as fill is in a read (and the dark-pixel tests leave them out).
+        """
+        first, last = self._scaled_rows, self._coarse.coarse_rows(tuple(self._from_network))
+        fill = self._masks.bands[_FILL][first:last]
+        for number, scaling in self._network_scaling.items():
+            rows = self._coarse.bands[number][first:last]
+            to_reflectance(rows[None], scaling)  # in place: float32 and writable
+            rows[fill] = 0.0
+        self._scaled_rows = last
 
     def finish(self) -> np.ndarray:
         """The gathered mask with its cloud shadow (code 3); :attr:`note` says what was done."""
@@ -278,12 +291,18 @@ class ShadowStage:
             for done in self._strips:
                 done.result()
             valid = ~self._masks.bands[_FILL]
-            self._potential |= self._basins(cloud, valid)
+            cloud &= valid
+            params = coarse_params(ShadowParams(), factor)
+            # The basins on the stage's thread while this one finds the cloud objects.
+            basins = self._pool.submit(self._basins, cloud, valid)
+            pieces = cloud_pieces(cloud, params.piece_px, params.min_pixels, params.max_samples)
+            self._potential |= basins.result()
             self._coarse = None  # the bands are not needed for the matching: 61 MB each
             result = match_shadows(
                 cloud, self._potential, valid, self.plan.sun, self._pixel_size() * factor,
-                params=coarse_params(ShadowParams(), factor),
+                params=params, pieces=pieces,
             )  # fmt: skip
+            del pieces
             geometric = result.mask
             why = f"{self.plan.note}; " if self.plan.note else ""
             grid = f" (on a {factor}x coarser grid)" if factor > 1 else ""
@@ -321,6 +340,7 @@ class ShadowStage:
         # Strips write rows of their own: on both cores (numpy lets go of the GIL).
         self._potential[row_off // factor : row_off // factor + count] = dark[first : first + count]
 
+    @timed("shadow")
     def _basins(self, cloud: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Dark pixels of basins wider than the strips' closing (Fmask's fill), whole scene."""
         bands = self._coarse.bands
@@ -359,6 +379,11 @@ class _CoarseBands:
         self.bands = {number: np.zeros(coarse, dtype) for number in numbers}
         self._filled = {number: 0 for number in numbers}  # scene rows done, from the top
         self._carry: dict = {}
+
+    def coarse_rows(self, numbers: tuple) -> int:
+        """Rows of the coarse grid, from the top, that bands ``numbers`` all have."""
+        filled = min(self._filled[n] for n in numbers)
+        return -(-filled // self.factor) if filled >= self.shape[0] else filled // self.factor
 
     def missing(self) -> tuple:
         """The bands not yet filled to the bottom of the scene."""

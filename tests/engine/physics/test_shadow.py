@@ -21,8 +21,8 @@ from cloud_fcn_plugin.engine.physics.shadow_cast import block_any, block_expand
 from cloud_fcn_plugin.engine.physics.shadow_match import (
     _rows_cols,
     cloud_objects,
+    cloud_pieces,
     offsets_along,
-    split_objects,
 )
 from cloud_fcn_plugin.engine.physics.shadow_potential import filled_level
 
@@ -353,36 +353,45 @@ def test_basin_shadow_finds_the_inside_of_a_wide_shadow():
     assert np.array_equal(both, closing | basins)
 
 
-def test_split_objects_cuts_only_large_objects_into_grid_squares():
+def test_cloud_pieces_cut_only_large_objects_into_grid_squares():
     cloud = np.zeros((SIDE, SIDE), bool)
     cloud[10:110, 10:110] = True  # 100² px: cut
     cloud[200:210, 200:210] = True  # 10² px: whole
-    objects = cloud_objects(cloud)
-    pieces, owner = split_objects(objects, 32)
+    cloud[250, 250] = True  # a speck: dropped
+    objects, pieces, owner = cloud_pieces(cloud, 32)
     assert objects.count == 2 and pieces.count == 16 + 1
-    assert pieces.sizes.sum() == objects.sizes.sum()
-    big = owner == np.argmax(objects.sizes)
-    assert big.sum() == 16 and pieces.sizes[big].max() <= 32 * 32
+    assert pieces.sizes.sum() == 100 * 100 + 10 * 10
+    assert objects.rows.size == 0 and objects.sample_sizes.tolist() == [100, 100]
+    assert owner.tolist() == [0] * 16 + [1] and pieces.sizes[:16].max() <= 32 * 32
     for j in range(pieces.count):  # every piece inside one grid square
         rows = pieces.rows[pieces.starts[j] : pieces.starts[j + 1]] // 32
         cols = pieces.cols[pieces.starts[j] : pieces.starts[j + 1]] // 32
         assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == 1
-    whole, same = split_objects(objects, 0)
-    assert whole is objects and same.tolist() == [0, 1]
+    whole, same, owner = cloud_pieces(cloud, 0)
+    assert whole is same and whole.count == 2 and owner.tolist() == [0, 1]
 
 
-def test_split_objects_in_batches_is_the_same(monkeypatch):
-    from cloud_fcn_plugin.engine.physics import shadow_match
+def test_cloud_pieces_are_each_objects_pixels_by_square_in_raster_order():
+    from scipy import ndimage
 
-    nir, red, cloud, shadow = scene(CLOUDS, SHIFT)
-    cloud[100:230, 100:250] = True
-    objects = cloud_objects(cloud)
-    at_once, owner = split_objects(objects, 16)
-    monkeypatch.setattr(shadow_match, "_SPLIT_PIXELS", 500)  # one object a batch, or two
-    batched, batched_owner = split_objects(objects, 16)
-    assert np.array_equal(batched.rows, at_once.rows) and np.array_equal(batched.cols, at_once.cols)
-    assert np.array_equal(batched.starts, at_once.starts)
-    assert np.array_equal(batched_owner, owner)
+    cloud = np.random.default_rng(3).random((120, 150)) < 0.55  # large tangled objects
+    objects, pieces, owner = cloud_pieces(cloud, 8, min_pixels=3)
+    labels, count = ndimage.label(cloud, structure=np.ones((3, 3), bool))
+    expected = []
+    for j in range(1, count + 1):
+        rows, cols = np.nonzero(labels == j)
+        if len(rows) < 3:
+            continue
+        if len(rows) <= 8 * 8:
+            expected.append((rows, cols))
+            continue
+        square = (rows // 8) * 1000 + cols // 8
+        expected += [(rows[square == s], cols[square == s]) for s in np.unique(square)]
+    assert pieces.count == len(expected) > objects.count > 1
+    np.testing.assert_array_equal(pieces.rows, np.concatenate([r for r, _ in expected]))
+    np.testing.assert_array_equal(pieces.cols, np.concatenate([c for _, c in expected]))
+    np.testing.assert_array_equal(pieces.sizes, [len(r) for r, _ in expected])
+    assert np.bincount(owner).sum() == pieces.count and np.all(np.diff(owner) >= 0)
 
 
 def test_a_cloud_mass_wider_than_its_shadow_distance_casts_its_shadow():

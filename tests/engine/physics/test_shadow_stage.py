@@ -119,7 +119,7 @@ class TestBandsFromTheNetwork:
         detect_clouds(scene, tmp_path / "shared.tif", DetectionParams())
         observe, fuse = ShadowStage.observe, PhysicsStage.fuse
         monkeypatch.setattr(
-            ShadowStage, "observe", lambda self, r, m, raw=None, valid=None: observe(self, r, m)
+            ShadowStage, "observe", lambda self, r, m, raw=None: observe(self, r, m)
         )
         monkeypatch.setattr(
             PhysicsStage,
