@@ -11,7 +11,9 @@ offset of a chunk is scored at once with numpy (no loop over objects).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 from scipy import ndimage
@@ -19,8 +21,11 @@ from scipy import ndimage
 __all__ = ["CloudObjects", "cloud_objects", "cloud_pieces", "offsets_along", "similarities"]
 
 _EIGHT = np.ones((3, 3), bool)
-#: Elements (samples × offsets) scored at once; bounds the matching's memory (~100 MB).
+#: Elements (samples × offsets) a thread scores at once (~25 MB of temporaries: under
+#: glibc's mmap threshold, so they are reused, not page-faulted afresh).
 _CHUNK = 1_000_000
+#: Threads scoring chunks at once.
+_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -242,32 +247,44 @@ def similarities(
     Where fewer than ``min_free`` of the shifted samples land inside the scene and off
     ``blocked`` (cloud, fill), the similarity is 0: too little is seen to tell.
     """
-    rows_total, cols_total = objects.shape
-    pot = potential.ravel()
-    blk = blocked.ravel()
     result = np.zeros((objects.count, len(offsets)), np.float32)
     if objects.count == 0 or len(offsets) == 0:
         return result
-    d_row = offsets[:, 0][None, :]
-    d_col = offsets[:, 1][None, :]
-    per_object = objects.sample_sizes
     budget = max(1, _CHUNK // len(offsets))
-    first = 0
+    spans, first = [], 0
     while first < objects.count:
         # Objects first..last-1, at most ``budget`` samples (at least one object).
         ends = objects.sample_starts[first + 1 :] - objects.sample_starts[first]
         last = first + max(1, int(np.searchsorted(ends, budget, side="right")))
-        a, b = objects.sample_starts[first], objects.sample_starts[last]
-        r = objects.sample_rows[a:b, None] + d_row
-        c = objects.sample_cols[a:b, None] + d_col
-        inside = (r >= 0) & (r < rows_total) & (c >= 0) & (c < cols_total)
-        index = np.where(inside, r.astype(np.int64) * cols_total + c, 0)
-        free = inside & ~blk[index]
-        hit = free & pot[index]
-        bounds = (objects.sample_starts[first:last] - a).astype(np.int64)
-        n_free = np.add.reduceat(free, bounds, axis=0, dtype=np.int32)
-        n_hit = np.add.reduceat(hit, bounds, axis=0, dtype=np.int32)
-        enough = n_free >= np.maximum(1, min_free * per_object[first:last])[:, None]
-        result[first:last] = np.where(enough, n_hit / np.maximum(n_free, 1), 0.0)
+        spans.append((first, last))
         first = last
+    score = partial(_score, objects, offsets, potential.ravel(), blocked.ravel(), min_free)
+    if len(spans) == 1:
+        result[:] = score(*spans[0])
+        return result
+    # Two threads: numpy lets go of the GIL for the gathers and sums (once the network is
+    # done, the matching has the cores to itself).
+    with ThreadPoolExecutor(_THREADS, "cloud-fcn-similarity") as pool:
+        for (first, last), part in zip(spans, pool.map(lambda s: score(*s), spans), strict=True):
+            result[first:last] = part
     return result
+
+
+def _score(
+    objects: CloudObjects, offsets: np.ndarray, pot: np.ndarray, blk: np.ndarray,
+    min_free: float, first: int, last: int,
+) -> np.ndarray:
+    """:func:`similarities` of objects ``first`` to ``last - 1`` (flat masks)."""
+    rows_total, cols_total = objects.shape
+    a, b = objects.sample_starts[first], objects.sample_starts[last]
+    r = objects.sample_rows[a:b, None] + offsets[:, 0][None, :]
+    c = objects.sample_cols[a:b, None] + offsets[:, 1][None, :]
+    inside = (r >= 0) & (r < rows_total) & (c >= 0) & (c < cols_total)
+    index = np.where(inside, r.astype(np.int64) * cols_total + c, 0)
+    free = inside & ~blk[index]
+    hit = free & pot[index]
+    bounds = (objects.sample_starts[first:last] - a).astype(np.int64)
+    n_free = np.add.reduceat(free, bounds, axis=0, dtype=np.int32)
+    n_hit = np.add.reduceat(hit, bounds, axis=0, dtype=np.int32)
+    enough = n_free >= np.maximum(1, min_free * objects.sample_sizes[first:last])[:, None]
+    return np.where(enough, n_hit / np.maximum(n_free, 1), 0.0).astype(np.float32)
