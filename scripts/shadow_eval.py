@@ -160,10 +160,39 @@ def combine(geo: np.ndarray, patch: dict) -> dict[str, np.ndarray]:
             "network on patches where geometry marks any": net if geo.any() else geo & False}
 
 
+def peer_shadow(patches: list[dict], peer_python: Path, cache: Path) -> dict[str, dict]:
+    """ukis-csmask's shadow class (its argmax) on every patch, by model ("4b", "6b").
+
+    The peer runs in its own environment (``make peers``) on the same reflectance, fill 0,
+    in its band order; its class maps are cached in ``cache``.
+    """
+    from cloud_fcn_plugin.engine.training.peers.compare import PeerRun, call_peer
+    from cloud_fcn_plugin.engine.training.peers.inputs import mosaic_for_timing
+    from cloud_fcn_plugin.engine.training.peers.peer import PEER_MODELS, SHADOW_CLASS
+
+    stored = cache / "ukis_csmask_classes.npz"
+    if not stored.exists():
+        arrays = [np.ascontiguousarray(np.where(p["valid"], p["bands"][:6], 0.0).transpose(1, 2, 0))
+                  for p in patches]
+        inputs, outputs = cache / "peer_inputs.npz", cache / "peer_outputs.npz"
+        np.savez(inputs, count=len(arrays), mosaic=mosaic_for_timing(arrays, 256),
+                 **{str(i): a for i, a in enumerate(arrays)})
+        worker = Path(__file__).resolve().parent / "compare_peers.py"
+        call_peer(PeerRun(peer_python, worker), inputs, outputs)
+        with np.load(outputs) as data:
+            np.savez_compressed(stored, **{k: data[k] for k in data.files if k.endswith(".class")})
+    with np.load(stored) as data:
+        return {key: {p["name"]: data[f"{key}.{i}.class"] == SHADOW_CLASS
+                      for i, p in enumerate(patches)} for key, _, _ in PEER_MODELS}
+
+
 def run_patches(args) -> None:
     sh.estimate_direction = _cached_direction  # here, not on import: tests import helpers
     Path(args.cache).mkdir(parents=True, exist_ok=True)
     patches = load_patches(Path(args.data), Path(args.cache), args.sixband)
+    peer = {}
+    if args.peer_python:
+        peer = peer_shadow(patches, Path(args.peer_python), Path(args.cache))
     base = {k: v for k, v in GRID.items() if k != "min_contrast"}
     settings = [dict(zip(base, v, strict=True)) for v in itertools.product(*base.values())]
     settings = [{**s, "min_contrast": m} for s in settings for m in GRID["min_contrast"]]
@@ -185,6 +214,9 @@ def run_patches(args) -> None:
                 res = geometry(p, settings[best], swir)
                 for name, pred in combine(res.mask, p).items():
                     rows.setdefault(name, {})[p["name"]] = (counts(pred, p), res.note)
+                for key, shadow in peer.items():  # the same patches, as published
+                    rows.setdefault(f"ukis-csmask {key[0]}-band (its shadow class)", {})[
+                        p["name"]] = (counts(shadow[p["name"]] & p["valid"], p), "")
         print(f"[{variant}] out-of-fold settings: {json.dumps(chosen)}", flush=True)
         report(patches, rows, variant)
 
@@ -210,9 +242,11 @@ def report(patches: list[dict], rows: dict, variant: str) -> None:
     print("\nper patch (geometry):", flush=True)
     for p in patches:
         c, note = rows["geometry"][p["name"]]
+        peers = "".join(f"; {name.split(' (')[0]} J {jaccard(per[p['name']][0]):.1f}"
+                        for name, per in rows.items() if name.startswith("ukis-csmask"))
         if p["truth"].any() or c[2]:
             print(f"  {p['name']}: J {jaccard(c):.1f}, shadow {100 * c[2] / c[3]:.1f} % "
-                  f"(truth {100 * p['truth'].mean():.1f} %): {note}")
+                  f"(truth {100 * p['truth'].mean():.1f} %): {note}{peers}")
 
 
 def mtl_sun(folder: Path) -> sh.SunGeometry:
@@ -366,6 +400,9 @@ def main() -> None:
     parser.add_argument("--sixband", default="sixband",
                         help="patches: the 6-band model whose shadow class is compared: "
                              "sixband (bundled) or cv:RUN/cv (each patch by its fold's model)")
+    parser.add_argument("--peer-python", default="",
+                        help="patches: the Python of `make peers` (.venv-peers/bin/python): "
+                             "ukis-csmask's shadow on the same patches too")
     parser.add_argument("--pictures", default="docs/shadow_eval")
     parser.add_argument("--side", type=int, default=7800)
     parser.add_argument("--factor", type=int, default=1, help="timing: stage's grid, 1 or 2")
