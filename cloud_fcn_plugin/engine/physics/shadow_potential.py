@@ -24,9 +24,10 @@ it is the darkness that geometry would otherwise match by chance.
 The closing misses the inside of shadows wider than itself, which the shadows of large
 cloud masses are (kilometres). :func:`basin_shadow` adds Fmask's fill for those, once
 the whole scene is in: the level of each block is the lowest rim over which it drains
-to the edge of the scene (clouds are walls), found level by level with a labelling of
-the blocks at or below it, on a grid of at most :data:`BASIN_CELLS`² blocks so that it
-costs a few tens of milliseconds at any scene size.
+to the edge of the scene (clouds are walls), bracketed level by level with a labelling
+of the blocks at or below it, then found exactly by a reconstruction by erosion, on a
+grid of at most :data:`BASIN_CELLS`² blocks so that it costs less than a tenth of a
+second at any scene size.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ BACKGROUND_PERCENTILE = 17.5
 CLOSING_PX = 16
 #: :func:`basin_shadow` works on a grid of at most this many blocks a side.
 BASIN_CELLS = 256
-#: Levels (quantiles of the blocks) at which :func:`filled_level` floods the grid.
+#: Levels (quantiles of the blocks) at which :func:`filled_level` brackets the fill.
 BASIN_LEVELS = 64
 _EIGHT = ndimage.generate_binary_structure(2, 2)
 
@@ -212,30 +213,48 @@ def _darker(
     return dark
 
 
-def filled_level(level: np.ndarray, steps: int = BASIN_LEVELS) -> np.ndarray:
+def filled_level(
+    level: np.ndarray, steps: int = BASIN_LEVELS, max_rounds: int | None = None
+) -> np.ndarray:
     """Fmask's fill of a grid: each cell raised to the lowest rim it drains over to the edge.
 
     The fill of a cell is the smallest value ``t`` such that it reaches the grid's edge
-    through cells (8-connected) no higher than ``t``: always one of the grid's values.
-    Each level tried is a labelling of the cells at or below it. With at most ``steps``
-    distinct values below the top every one is tried and the fill is exact; otherwise
-    ``steps`` levels are, evenly spaced percentiles of the cells, and a cell first
-    reached at one gets the level tried before it (never above its fill: the rounding
-    cannot add a shadow).
+    through cells (8-connected) no higher than ``t``. A labelling of the cells at or
+    below each of ``steps`` levels (evenly spaced percentiles of the cells) brackets it:
+    a cell first reached at one level lies above the level before. From the upper
+    bound, a reconstruction by erosion (a 3×3 erosion a round, never below the level,
+    the edge fixed) lowers every cell to its fill exactly; it takes about the grid's
+    diameter in rounds (150 on the 244² grid of a 7,800² scene, 0.06 s). A grid that has
+    not settled after ``max_rounds`` (default: four times its rows and columns) gets the
+    lower bound, which is never above the fill: the shortcut cannot add a shadow.
     """
     level = np.asarray(level, np.float32)
+    lower, upper = _fill_bounds(level, steps)
+    edge = np.zeros(level.shape, bool)
+    edge[[0, -1], :] = edge[:, [0, -1]] = True
+    upper[edge] = level[edge]
+    for _ in range(max_rounds if max_rounds is not None else 4 * sum(level.shape)):
+        eroded = ndimage.grey_erosion(upper, size=(3, 3), mode="nearest")
+        np.maximum(eroded, level, out=eroded)
+        eroded[edge] = level[edge]
+        if np.array_equal(eroded, upper):
+            return upper
+        upper = eroded
+    return lower
+
+
+def _fill_bounds(level: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """A lower and an upper bound of the fill of each cell, from ``steps`` labellings."""
     top = level.max()
-    lower = level[level < top]  # the walls (cloud, at the top) take no level
-    values = np.unique(lower)
-    exact = values.size <= steps
-    if not exact:
+    below_top = level[level < top]  # the walls (cloud, at the top) take no level
+    values = np.unique(below_top)
+    if values.size > steps:
         # Percentiles of the cells, not ranks among the distinct values: those move by a
-        # whole step wherever rounding noise makes or breaks a tie, and with them the
-        # fill of every cell near a step (3 % of a scene's basin pixels for noise of 1e-7).
-        values = np.unique(np.percentile(lower, np.linspace(0, 100, steps)).astype(np.float32))
-    filled = level.copy()
+        # whole step wherever rounding noise makes or breaks a tie.
+        values = np.unique(np.percentile(below_top, np.linspace(0, 100, steps)).astype(np.float32))
+    lower, upper = level.copy(), level.copy()
     done = np.zeros(level.shape, bool)
-    below = -np.inf
+    before = -np.inf
     for t in (*values, top):
         labels, count = ndimage.label(level <= t, structure=_EIGHT)
         edge = np.zeros(count + 1, bool)
@@ -243,10 +262,11 @@ def filled_level(level: np.ndarray, steps: int = BASIN_LEVELS) -> np.ndarray:
             edge[side] = True
         edge[0] = False
         reached = edge[labels] & ~done
-        filled[reached] = np.maximum(level[reached], t if exact else below)
+        lower[reached] = np.maximum(level[reached], before)
+        upper[reached] = np.maximum(level[reached], t)
         done |= reached
-        below = t
-    return filled
+        before = t
+    return lower, upper
 
 
 def basin_shadow(

@@ -327,8 +327,19 @@ def test_filled_level_is_the_fill_and_never_above_it():
     level = np.round(level.astype(np.float32), 3)  # few distinct values: every one a step
     exact = _exact_fill(level)
     assert np.allclose(filled_level(level, steps=1000), exact, atol=1e-6)
-    coarse = filled_level(level, steps=8)
-    assert (coarse <= exact + 1e-6).all() and (coarse >= level).all()
+    assert np.allclose(filled_level(level, steps=8), exact, atol=1e-6)  # bracketed, then exact
+    unsettled = filled_level(level, steps=8, max_rounds=1)  # the lower bound
+    assert (unsettled <= exact + 1e-6).all() and (unsettled >= level).all()
+    assert not np.allclose(unsettled, exact, atol=1e-6)
+
+
+def test_filled_level_is_exact_on_many_distinct_levels():
+    from scipy import ndimage
+
+    level = ndimage.uniform_filter(np.random.default_rng(4).random((60, 70)), 7).astype(np.float32)
+    level[20:40, 30] = 1.0  # a wall
+    assert np.unique(level).size > 1000
+    np.testing.assert_allclose(filled_level(level), _exact_fill(level), atol=1e-6)
 
 
 def big_cloud_scene(depth, top=40, size=120):
