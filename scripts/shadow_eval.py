@@ -227,13 +227,17 @@ def report(patches: list[dict], rows: dict, variant: str) -> None:
             "ukis landsat5": lambda p: p["name"] == "landsat5",
             "ukis sentinel2": lambda p: p["name"] == "sentinel2"}
     print(f"\n### {variant}\n\n| method | " + " | ".join(sets) +
-          " | false shadow, Biome cloud patches w/o shadow (%) | on ukis water (%) |")
-    print("|---" * (len(sets) + 3) + "|")
+          " | precision / recall, Biome all 31 | false shadow, Biome cloud patches w/o shadow (%)"
+          " | on ukis water (%) |")
+    print("|---" * (len(sets) + 4) + "|")
     for name, per in rows.items():
         cells = []
         for pick in sets.values():
             c = sum((per[p["name"]][0] for p in patches if pick(p)), np.zeros(6, np.int64))
             cells.append(f"{jaccard(c):.1f}")
+        c = sum((per[p["name"]][0] for p in patches if p["split"] != "ukis"), np.zeros(6, np.int64))
+        truth = c[1] - c[2] + c[0]  # union - marked + both
+        cells.append(f"{100 * c[0] / max(c[2], 1):.1f} / {100 * c[0] / max(truth, 1):.1f}")
         nos = [p for p in patches if p["split"] != "ukis" and p["cloud"].any() > p["truth"].any()]
         c = sum((per[p["name"]][0] for p in nos), np.zeros(6, np.int64))
         w = sum((per[p["name"]][0] for p in patches if p["split"] == "ukis"), np.zeros(6, np.int64))

@@ -23,6 +23,7 @@ from cloud_fcn_plugin.engine.physics.shadow_match import (
     cloud_objects,
     cloud_pieces,
     offsets_along,
+    similarities,
 )
 from cloud_fcn_plugin.engine.physics.shadow_potential import filled_level
 
@@ -362,6 +363,19 @@ def test_basin_shadow_finds_the_inside_of_a_wide_shadow():
     assert basins[~shadow & ~cloud].mean() < 0.01
     both = scene_potential(nir, None, VALID, red=red, cloud=cloud)
     assert np.array_equal(both, closing | basins)
+
+
+def test_similarities_in_chunks_on_two_threads_are_the_same(monkeypatch):
+    from cloud_fcn_plugin.engine.physics import shadow_match
+
+    nir, red, cloud, shadow = scene(CLOUDS, SHIFT)
+    objects = cloud_objects(cloud)
+    offsets, _ = offsets_along(217.0, 1.0, 60.0)
+    dark = scene_potential(nir, None, VALID, red=red, cloud=cloud)
+    whole = similarities(objects, offsets, dark, cloud)
+    monkeypatch.setattr(shadow_match, "_CHUNK", 150)  # an object or two a chunk
+    np.testing.assert_array_equal(similarities(objects, offsets, dark, cloud), whole)
+    assert whole.max() > 0.5
 
 
 def test_cloud_pieces_cut_only_large_objects_into_grid_squares():
