@@ -225,7 +225,7 @@ def match_shadows(
     pixel_size: float = 30.0,
     temperature: np.ndarray | None = None,
     params: ShadowParams | None = None,
-    pieces: tuple[CloudObjects, CloudObjects, np.ndarray] | None = None,
+    parts: tuple[CloudObjects, CloudObjects, np.ndarray] | None = None,
 ) -> ShadowResult:
     """Cast each cloud object onto the dark pixels it best explains.
 
@@ -238,16 +238,16 @@ def match_shadows(
         temperature: brightness temperature (K, H × W) to narrow each object's height
             range, or None (200-12,000 m searched).
         params: settings (defaults: :class:`ShadowParams`).
-        pieces: what :func:`~.shadow_match.cloud_pieces` gives for ``cloud`` (within
-            ``valid``) and ``params``, where the caller has it already (a run's stage
-            finds it while the basins are filled).
+        parts: what :func:`~.shadow_match.cloud_pieces` gives for ``cloud`` (within
+            ``valid``) and ``params``, where the caller has found it already (a run's
+            stage does, while the basins are filled).
     """
     params = params or ShadowParams()
     cloud = np.asarray(cloud, bool) & valid
     blocked = cloud | ~np.asarray(valid, bool)
     empty = np.zeros(cloud.shape, bool)
     # The direction comes from whole objects; distances, matching and casts from pieces.
-    objects, pieces, owner = pieces or cloud_pieces(
+    objects, pieces, owner = parts or cloud_pieces(
         cloud, params.piece_px, params.min_pixels, params.max_samples
     )
     if objects.count == 0:

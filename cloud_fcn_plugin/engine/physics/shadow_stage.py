@@ -295,13 +295,13 @@ class ShadowStage:
             params = coarse_params(ShadowParams(), factor)
             # The basins on the stage's thread while this one finds the cloud objects.
             basins = self._pool.submit(self._basins, cloud, valid)
-            pieces = cloud_pieces(cloud, params.piece_px, params.min_pixels, params.max_samples)
+            parts = cloud_pieces(cloud, params.piece_px, params.min_pixels, params.max_samples)
             self._potential |= basins.result()
             result = match_shadows(
                 cloud, self._potential, valid, self.plan.sun, self._pixel_size() * factor,
-                params=params, pieces=pieces,
+                params=params, parts=parts,
             )  # fmt: skip
-            del pieces
+            del parts
             geometric = result.mask
             why = f"{self.plan.note}; " if self.plan.note else ""
             grid = f" (on a {factor}x coarser grid)" if factor > 1 else ""
