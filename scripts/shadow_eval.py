@@ -161,16 +161,19 @@ def combine(geo: np.ndarray, patch: dict) -> dict[str, np.ndarray]:
 
 
 def peer_shadow(patches: list[dict], peer_python: Path, cache: Path) -> dict[str, dict]:
-    """ukis-csmask's shadow class (its argmax) on every patch, by model ("4b", "6b").
+    """ukis-csmask's shadow class (its argmax) on the Biome patches, by model ("4b", "6b").
 
-    The peer runs in its own environment (``make peers``) on the same reflectance, fill 0,
-    in its band order; its class maps are cached in ``cache``.
+    Not on the ukis-csmask patches: they may be its own training data, so the data's
+    README forbids scoring it with them. The peer runs in its own environment (``make
+    peers``) on the same reflectance, fill 0, in its band order; its class maps are
+    cached in ``cache``.
     """
     from cloud_fcn_plugin.engine.training.peers.compare import PeerRun, call_peer
     from cloud_fcn_plugin.engine.training.peers.inputs import mosaic_for_timing
     from cloud_fcn_plugin.engine.training.peers.peer import PEER_MODELS, SHADOW_CLASS
 
-    stored = cache / "ukis_csmask_classes.npz"
+    patches = [p for p in patches if p["split"] != "ukis"]
+    stored = cache / "ukis_csmask_biome_classes.npz"
     if not stored.exists():
         arrays = [np.ascontiguousarray(np.where(p["valid"], p["bands"][:6], 0.0).transpose(1, 2, 0))
                   for p in patches]
@@ -214,9 +217,10 @@ def run_patches(args) -> None:
                 res = geometry(p, settings[best], swir)
                 for name, pred in combine(res.mask, p).items():
                     rows.setdefault(name, {})[p["name"]] = (counts(pred, p), res.note)
-                for key, shadow in peer.items():  # the same patches, as published
-                    rows.setdefault(f"ukis-csmask {key[0]}-band (its shadow class)", {})[
-                        p["name"]] = (counts(shadow[p["name"]] & p["valid"], p), "")
+                for key, shadow in peer.items():  # the same Biome patches, as published
+                    if p["name"] in shadow:
+                        rows.setdefault(f"ukis-csmask {key[0]}-band (its shadow class)", {})[
+                            p["name"]] = (counts(shadow[p["name"]] & p["valid"], p), "")
         print(f"[{variant}] out-of-fold settings: {json.dumps(chosen)}", flush=True)
         report(patches, rows, variant)
 
@@ -230,24 +234,29 @@ def report(patches: list[dict], rows: dict, variant: str) -> None:
           " | precision / recall, Biome all 31 | false shadow, Biome cloud patches w/o shadow (%)"
           " | on ukis water (%) |")
     print("|---" * (len(sets) + 4) + "|")
+    def pooled(per: dict, pick) -> np.ndarray | None:  # None: no patch scored
+        scored = [per[p["name"]][0] for p in patches if pick(p) and p["name"] in per]
+        return sum(scored, np.zeros(6, np.int64)) if scored else None
+
     for name, per in rows.items():
         cells = []
         for pick in sets.values():
-            c = sum((per[p["name"]][0] for p in patches if pick(p)), np.zeros(6, np.int64))
-            cells.append(f"{jaccard(c):.1f}")
-        c = sum((per[p["name"]][0] for p in patches if p["split"] != "ukis"), np.zeros(6, np.int64))
+            c = pooled(per, pick)
+            cells.append("-" if c is None else f"{jaccard(c):.1f}")
+        c = pooled(per, lambda p: p["split"] != "ukis")
         truth = c[1] - c[2] + c[0]  # union - marked + both
         cells.append(f"{100 * c[0] / max(c[2], 1):.1f} / {100 * c[0] / max(truth, 1):.1f}")
-        nos = [p for p in patches if p["split"] != "ukis" and p["cloud"].any() > p["truth"].any()]
-        c = sum((per[p["name"]][0] for p in nos), np.zeros(6, np.int64))
-        w = sum((per[p["name"]][0] for p in patches if p["split"] == "ukis"), np.zeros(6, np.int64))
-        cells += [f"{100 * c[2] / c[3]:.2f}", f"{100 * w[4] / max(w[5], 1):.1f}"]
+        c = pooled(per, lambda p: p["split"] != "ukis" and p["cloud"].any() > p["truth"].any())
+        w = pooled(per, lambda p: p["split"] == "ukis")
+        water = "-" if w is None else f"{100 * w[4] / max(w[5], 1):.1f}"
+        cells += [f"{100 * c[2] / c[3]:.2f}", water]
         print(f"| {name} | " + " | ".join(cells) + " |")
     print("\nper patch (geometry):", flush=True)
     for p in patches:
         c, note = rows["geometry"][p["name"]]
         peers = "".join(f"; {name.split(' (')[0]} J {jaccard(per[p['name']][0]):.1f}"
-                        for name, per in rows.items() if name.startswith("ukis-csmask"))
+                        for name, per in rows.items()
+                        if name.startswith("ukis-csmask") and p["name"] in per)
         if p["truth"].any() or c[2]:
             print(f"  {p['name']}: J {jaccard(c):.1f}, shadow {100 * c[2] / c[3]:.1f} % "
                   f"(truth {100 * p['truth'].mean():.1f} %): {note}{peers}")
@@ -406,7 +415,7 @@ def main() -> None:
                              "sixband (bundled) or cv:RUN/cv (each patch by its fold's model)")
     parser.add_argument("--peer-python", default="",
                         help="patches: the Python of `make peers` (.venv-peers/bin/python): "
-                             "ukis-csmask's shadow on the same patches too")
+                             "ukis-csmask's shadow on the same Biome patches too")
     parser.add_argument("--pictures", default="docs/shadow_eval")
     parser.add_argument("--side", type=int, default=7800)
     parser.add_argument("--factor", type=int, default=1, help="timing: stage's grid, 1 or 2")
