@@ -21,6 +21,7 @@ from cloud_fcn_plugin.engine.physics.shadow_stage import (
 from cloud_fcn_plugin.engine.physics.stage import PhysicsStage
 from cloud_fcn_plugin.engine.pipeline import detect_clouds
 from cloud_fcn_plugin.engine.scene.opened import open_input
+from cloud_fcn_plugin.engine.scene.reader import open_scene
 from tests.conftest import REPO_ROOT
 
 L1_30M = "scenes/LC80200392015216LGN00_L1T_30m"
@@ -132,6 +133,50 @@ class TestBandsFromTheNetwork:
         shared, read = _read(tmp_path / "shared.tif"), _read(tmp_path / "read.tif")
         assert (shared == CLOUD_SHADOW).any()
         np.testing.assert_array_equal(shared, read)
+
+
+    @pytest.mark.parametrize("grid", [None, 1000])  # full grid, and twice as coarse
+    @pytest.mark.parametrize("stored", ["dn", "nan"])
+    def test_strips_block_averaged_as_stored_then_scaled(
+        self, tmp_path, monkeypatch, grid, stored
+    ):
+        # The bundled sample as Level-1 DN (2e-5 * DN - 0.1, fill 0), or as reflectance
+        # with NaN fill: the network's red and NIR reach the stage as stored and are
+        # scaled on the matching grid. They must be the block means of the reflectance
+        # a read gives, and 0 (not NaN) where a block holds fill.
+        if grid is not None:
+            monkeypatch.setattr(shadow_stage, "_FULL_GRID_PIXELS", grid)
+        with rasterio.open(SAMPLE) as source:
+            toa, profile = source.read(), source.profile
+        if stored == "dn":
+            bands = np.where(toa > 0, np.rint((toa + 0.1) / 2e-5), 0).astype(np.uint16)
+            profile.update(dtype="uint16", nodata=0)
+        else:
+            bands = np.where(toa > 0, toa, np.nan).astype(np.float32)
+            profile.update(nodata=np.nan)
+        stack = tmp_path / "LC08_L1TP_013031_20151022_20170403_01_T1_B2-B5.tif"
+        with rasterio.open(stack, "w", **profile) as target:
+            target.write(bands)
+            target.descriptions = ("B2 blue", "B3 green", "B4 red", "B5 NIR")
+        params = DetectionParams(product="l1" if stored == "dn" else "toa")
+        seen = {}
+        basins = shadow_stage.basin_shadow
+
+        def keep(nir, swir1, valid, *, red, cloud):
+            seen.update(nir=nir.copy(), red=red.copy(), valid=valid.copy())
+            return basins(nir, swir1, valid, red=red, cloud=cloud)
+
+        monkeypatch.setattr(shadow_stage, "basin_shadow", keep)
+        detect_clouds(stack, tmp_path / "mask.tif", params)
+        with open_scene(open_input(stack), product=params.product) as reader:
+            reflectance, _ = reader.read_all()  # red, green, blue, NIR; fill 0
+        factor = 1 if grid is None else 2
+        valid = seen["valid"]
+        for name, band in (("red", reflectance[0]), ("nir", reflectance[3])):
+            assert np.isfinite(seen[name]).all() and (seen[name][~valid] == 0).all()
+            expected = block_mean(band, factor)
+            np.testing.assert_allclose(seen[name][valid], expected[valid], atol=1e-6)
+        assert (~valid).any() and valid.any()
 
 
 class TestDarkPixelsDuringThePass:
