@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .shadow_match import CloudObjects
+from .shadow_match import CloudObjects, Windows
 
 __all__ = ["block_any", "block_expand", "cast_shadows"]
 
@@ -14,23 +14,18 @@ def cast_shadows(
 ) -> np.ndarray:
     """Shift every pixel of the kept objects, keep the dark ones, grow by ``buffer``."""
     rows_total, cols_total = objects.shape
-    sizes = objects.sizes
-    take = np.repeat(kept, sizes)
-    # Each kept object's shift repeated over its pixels, row and column apart: a 2-D
-    # repeat along axis 0 of every object's shift cost 3x as much.
-    r = objects.rows[take] + np.repeat(shifts[kept, 0], sizes[kept])
-    c = objects.cols[take] + np.repeat(shifts[kept, 1], sizes[kept])
-    inside = (r >= 0) & (r < rows_total) & (c >= 0) & (c < cols_total)
     mask = np.zeros(objects.shape, bool)
-    r, c = r[inside], c[inside]
-    if r.size == 0:
+    box = _cast_listed(objects, shifts, kept, mask)
+    if objects.windows is not None:
+        box = _cast_windows(objects.windows, shifts, kept, mask, box)
+    if box is None:
         return mask
-    mask[r, c] = True
     # All the growing happens within the cast's bounding box and its reach.
     reach = sweep + tolerance + buffer
+    (top, bottom), (left, right) = box
     box = (
-        slice(max(0, int(r.min()) - reach), min(rows_total, int(r.max()) + 1 + reach)),
-        slice(max(0, int(c.min()) - reach), min(cols_total, int(c.max()) + 1 + reach)),
+        slice(max(0, top - reach), min(rows_total, bottom + reach)),
+        slice(max(0, left - reach), min(cols_total, right + reach)),
     )
     part = mask[box]
     if potential is not None:
@@ -40,6 +35,50 @@ def cast_shadows(
     _grow(part, buffer)
     part[blocked[box]] = False
     return mask
+
+
+_Box = tuple[tuple[int, int], tuple[int, int]]  # (first row, row past), (first col, col past)
+
+
+def _cast_listed(
+    objects: CloudObjects, shifts: np.ndarray, kept: np.ndarray, mask: np.ndarray
+) -> _Box | None:
+    """Mark the listed objects' shifted pixels on ``mask``; the box they span."""
+    rows_total, cols_total = objects.shape
+    listed = np.arange(objects.count) if objects.listed is None else objects.listed
+    sizes, kept = objects.sizes[listed], kept[listed]
+    take = np.repeat(kept, sizes)
+    # Each kept object's shift repeated over its pixels, row and column apart: a 2-D
+    # repeat along axis 0 of every object's shift cost 3x as much.
+    r = objects.rows[take] + np.repeat(shifts[listed][kept, 0], sizes[kept])
+    c = objects.cols[take] + np.repeat(shifts[listed][kept, 1], sizes[kept])
+    inside = (r >= 0) & (r < rows_total) & (c >= 0) & (c < cols_total)
+    r, c = r[inside], c[inside]
+    if r.size == 0:
+        return None
+    mask[r, c] = True
+    return (int(r.min()), int(r.max()) + 1), (int(c.min()), int(c.max()) + 1)
+
+
+def _cast_windows(
+    windows: Windows, shifts: np.ndarray, kept: np.ndarray, mask: np.ndarray, box: _Box | None
+) -> _Box | None:
+    """Mark the kept windows' pixels, shifted, on ``mask``; ``box`` grown to span them."""
+    rows_total, cols_total = mask.shape
+    for k in np.flatnonzero(kept[windows.index]):
+        top, left, pixels = windows.block(k)
+        d_row, d_col = (int(v) for v in shifts[windows.index[k]])
+        top, left = top + d_row, left + d_col
+        # The part of the shifted square inside the scene, and the same part of the square.
+        r0, c0 = max(top, 0), max(left, 0)
+        r1 = min(top + pixels.shape[0], rows_total)
+        c1 = min(left + pixels.shape[1], cols_total)
+        if r0 >= r1 or c0 >= c1:
+            continue
+        mask[r0:r1, c0:c1] |= pixels[r0 - top : r1 - top, c0 - left : c1 - left]
+        (b_top, b_bottom), (b_left, b_right) = box or ((r0, r1), (c0, c1))
+        box = (min(b_top, r0), max(b_bottom, r1)), (min(b_left, c0), max(b_right, c1))
+    return box
 
 
 def block_any(mask: np.ndarray, factor: int) -> np.ndarray:

@@ -57,10 +57,7 @@ def thin_objects(objects: CloudObjects) -> CloudObjects:
     owner = np.repeat(np.arange(len(sizes)), taken)
     rank = np.arange(int(taken.sum())) - starts[owner]
     picks = subset.sample_starts[owner] + (rank * sizes[owner]) // np.maximum(taken[owner], 1)
-    return CloudObjects(
-        subset.shape, subset.rows, subset.cols, subset.starts,
-        subset.sample_rows[picks], subset.sample_cols[picks], starts,
-    )
+    return subset.samples_only(subset.sizes, picks, starts)
 
 
 def pooled_profile(

@@ -12,13 +12,15 @@ offset of a chunk is scored at once with numpy (no loop over objects).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["CloudObjects", "cloud_objects", "cloud_pieces", "offsets_along", "similarities"]
+__all__ = [
+    "CloudObjects", "Windows", "cloud_objects", "cloud_pieces", "offsets_along", "similarities",
+]
 
 _EIGHT = np.ones((3, 3), bool)
 #: Elements (samples × offsets) a thread scores at once (~25 MB of temporaries: under
@@ -29,46 +31,97 @@ _THREADS = 2
 
 
 @dataclass(frozen=True)
+class Windows:
+    """Pieces of large cloud objects, each the pixels of one label within one grid square
+    of the label image: described, not listed (they hold most of a cloudy scene's pixels).
+
+    Attributes:
+        labels: the label image (int32; 0 is no cloud).
+        index: which pieces of their :class:`CloudObjects` these are.
+        label: each one's label in ``labels``.
+        top, left: each one's square's first row and column; ``side`` its side.
+    """
+
+    labels: np.ndarray
+    index: np.ndarray
+    label: np.ndarray
+    top: np.ndarray
+    left: np.ndarray
+    side: int
+
+    def block(self, k: int) -> tuple[int, int, np.ndarray]:
+        """Window ``k``: its square's first row and column, and its pixels there (bool)."""
+        top, left = int(self.top[k]), int(self.left[k])
+        square = self.labels[top : top + self.side, left : left + self.side]
+        return top, left, square == self.label[k]
+
+
+@dataclass(frozen=True)
 class CloudObjects:
-    """The 8-connected cloud objects of a mask, their pixels grouped by object.
+    """The 8-connected cloud objects of a mask (or their pieces): pixels and samples.
 
     Attributes:
         shape: the mask's (rows, cols).
-        rows, cols: every pixel of every kept object (int32), grouped by object.
-        starts: object ``j`` owns pixels ``starts[j]:starts[j + 1]``.
-        sample_rows, sample_cols, sample_starts: the same for the evenly spread samples.
+        sizes: each object's pixels.
+        rows, cols: every pixel (int32) of the listed objects (all, unless ``listed``
+            says which), grouped by object, in raster order within each.
+        starts: listed object ``k`` owns pixels ``starts[k]:starts[k + 1]``.
+        sample_rows, sample_cols, sample_starts: the same for at most ``max_samples``
+            evenly spread samples of every object.
+        listed: the objects whose pixels ``rows`` and ``cols`` hold, where not all are.
+        windows: the others (pieces of large objects), described by the label image.
     """
 
     shape: tuple[int, int]
+    sizes: np.ndarray
     rows: np.ndarray
     cols: np.ndarray
     starts: np.ndarray
     sample_rows: np.ndarray
     sample_cols: np.ndarray
     sample_starts: np.ndarray
+    listed: np.ndarray | None = None
+    windows: Windows | None = None
 
     @property
     def count(self) -> int:
-        return len(self.starts) - 1
-
-    @property
-    def sizes(self) -> np.ndarray:
-        return np.diff(self.starts)
+        return len(self.sizes)
 
     @property
     def sample_sizes(self) -> np.ndarray:
         return np.diff(self.sample_starts)
+
+    def pixels(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and columns of object ``j``'s pixels, in raster order."""
+        windows = self.windows
+        if windows is not None:
+            k = int(np.searchsorted(windows.index, j))
+            if k < len(windows.index) and windows.index[k] == j:
+                top, left, pixels = windows.block(k)
+                rows, cols = np.nonzero(pixels)
+                return (rows + top).astype(np.int32), (cols + left).astype(np.int32)
+        k = j if self.listed is None else int(np.searchsorted(self.listed, j))
+        if self.listed is not None and (k >= len(self.listed) or self.listed[k] != j):
+            raise IndexError(f"object {j} carries no pixels")
+        span = slice(int(self.starts[k]), int(self.starts[k + 1]))
+        return self.rows[span], self.cols[span]
 
     def subset(self, index: np.ndarray) -> CloudObjects:
         """The objects ``index`` only (their samples; pixels are not carried)."""
         sizes = self.sample_sizes[index]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         picks = _segment_positions(self.sample_starts[index], sizes)
+        return self.samples_only(self.sizes[index], picks, starts)
+
+    def samples_only(
+        self, sizes: np.ndarray, picks: np.ndarray, sample_starts: np.ndarray
+    ) -> CloudObjects:
+        """Objects of ``sizes`` with the samples ``picks`` of these, and no pixels."""
         empty = np.zeros(0, np.int32)
         return CloudObjects(
-            self.shape, empty, empty, np.zeros(len(index) + 1, np.int64),
-            self.sample_rows[picks], self.sample_cols[picks], starts,
-        )
+            self.shape, sizes, empty, empty, np.zeros(1, np.int64), self.sample_rows[picks],
+            self.sample_cols[picks], sample_starts, listed=np.zeros(0, np.int64),
+        )  # fmt: skip
 
 
 def _segment_positions(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -106,97 +159,154 @@ def cloud_pieces(
     onto itself, where nothing is seen: as one object it is never matched, and its
     shadow, which falls along its sunward-far edge, is lost. Cut into pieces, the
     pieces along that edge match (each at its own height), and those inside, which cast
-    onto cloud, do not. Where an object is cut, the objects carry their samples only
-    (their pixels are the pieces'); where none is (or ``piece_px`` is 0), the pieces
-    are the objects. A piece's pixels come in raster order, an object's pieces in the
-    raster order of their squares.
+    onto cloud, do not. Pieces come object by object, an object's pieces in the raster
+    order of their squares; the pixels of the pieces are :class:`Windows` of the label
+    image, the other objects' are listed. Where an object is cut, the objects carry
+    their samples only; where none is (or ``piece_px`` is 0), the pieces are the objects.
     """
     labels, count = ndimage.label(cloud, structure=_EIGHT)
     flat = np.flatnonzero(cloud)  # the labelled pixels: 2x faster on bools than on labels
     if flat.size and flat[-1] < 2**31:  # 32-bit positions move in half the time
         flat = flat.astype(np.int32)
-    owner = labels.ravel()[flat] - 1  # each pixel's object
-    rows, cols = _rows_cols(flat, cloud.shape)
-    del flat
+    owner = labels.ravel()[flat]
+    owner -= 1  # each pixel's object
     sizes = np.bincount(owner, minlength=count)
     keep = sizes >= min_pixels
     cut = keep & (sizes > piece_px * piece_px) if piece_px > 0 else np.zeros(count, bool)
-    table = _SquareTable.of(labels, cut, piece_px)
-    del labels
-    # Each pixel's piece: the squares its object covers, counted over all objects' tables.
-    square = table.square(owner, rows, cols)
+    # The listed objects' pixels, grouped by object; the raster order stays within each.
+    listed = keep & ~cut
+    chosen = listed[owner]
+    if not chosen.all():
+        flat, owner = flat[chosen], owner[chosen]
+    del chosen
+    # Under 65,536 objects the labels fit 16 bits, which numpy sorts stably by radix (2x).
+    order = np.argsort(owner.astype(np.uint16) if count < 2**16 else owner, kind="stable")
     del owner
-    covered = np.zeros(table.size, bool)
-    covered[square] = True
-    covered[table.base[~keep]] = False  # too small: their pixels go after every piece
-    piece = (np.cumsum(covered, dtype=np.int32) - covered)[square]
-    total = int(covered.sum())
-    piece[~covered[square]] = total
-    del square
-    # Under 65,536 pieces the keys fit 16 bits, which numpy sorts stably by radix (2x).
-    order = np.argsort(piece.astype(np.uint16) if total < 2**16 else piece, kind="stable")
-    piece_sizes = np.bincount(piece, minlength=total + 1)[:total]
-    del piece
-    order = order[: int(piece_sizes.sum())]
-    rows, cols = rows[order], cols[order]
-    del order
-    per_object = np.add.reduceat(covered, table.base, dtype=np.int64) if count else sizes
+    rows, cols = _rows_cols(flat[order], cloud.shape)
+    del flat, order
     shape = (int(cloud.shape[0]), int(cloud.shape[1]))
-    pieces = _grouped(shape, rows, cols, piece_sizes, max_samples)
-    owners = np.repeat(np.arange(int(keep.sum())), per_object[keep])
+    plain = _grouped(shape, rows, cols, sizes[listed], max_samples)
     if not cut.any():
-        return pieces, pieces, owners
-    objects = _grouped(shape, rows, cols, sizes[keep], max_samples)
-    empty = np.zeros(0, np.int32)
-    return replace(objects, rows=empty, cols=empty), pieces, owners
+        return plain, plain, np.arange(plain.count)
+    return _with_windows(plain, labels, sizes, keep, cut, piece_px, max_samples)
 
 
-@dataclass(frozen=True)
-class _SquareTable:
-    """One entry per grid square of each cut object's bounding box, one per other object.
+def _with_windows(
+    plain: CloudObjects, labels: np.ndarray, sizes: np.ndarray, keep: np.ndarray,
+    cut: np.ndarray, piece_px: int, max_samples: int,
+) -> tuple[CloudObjects, CloudObjects, np.ndarray]:
+    """:func:`cloud_pieces` where objects are cut: ``plain`` holds the others."""
+    boxes = ndimage.find_objects(labels)
+    pieces = _Assembly()  # the pieces, object by object
+    objects = _Assembly()  # the objects' own samples
+    listed = 0
+    for number, j in enumerate(np.flatnonzero(keep)):
+        if not cut[j]:
+            a, b = plain.sample_starts[listed], plain.sample_starts[listed + 1]
+            samples = plain.sample_rows[a:b], plain.sample_cols[a:b]
+            pieces.add(sizes[j], *samples, owner=number, listed=True)
+            objects.add(sizes[j], *samples)
+            listed += 1
+            continue
+        spread = _ObjectSamples(int(sizes[j]), max_samples)
+        for top, left, rows, cols in _squares(labels, boxes[j], j + 1, piece_px):
+            picks = _evenly(rows.size, max_samples)
+            pieces.add(rows.size, rows[picks], cols[picks], owner=number, window=(j + 1, top, left))
+            spread.add(rows, cols)
+        objects.add(sizes[j], *spread.samples())
+    shape = plain.shape
+    windows = Windows(labels, *pieces.windows(), piece_px)
+    cut_pieces = pieces.build(shape, plain.rows, plain.cols, plain.starts, windows)
+    whole = objects.build(shape, *(np.zeros(0, np.int32),) * 2, np.zeros(1, np.int64), None)
+    return whole, cut_pieces, pieces.owners()
 
-    Object ``j``'s entries start at ``base[j]``; a pixel at (row, col) of it is entry
-    ``start[j] + (row // piece) * across[j] + (col // piece) * cut[j]``. Marking the
-    entries the pixels fall on and counting along the table numbers every piece without
-    a sort.
-    """
 
-    base: np.ndarray
-    start: np.ndarray
-    across: np.ndarray
-    cut: np.ndarray
-    piece: int
-    size: int
+def _squares(labels: np.ndarray, box: tuple[slice, slice], label: int, side: int):
+    """Each grid square of ``side`` that object ``label`` (within ``box``) touches, in
+    raster order: its first row and column, and the object's pixels in it."""
+    rows, cols = box
+    for top in range(rows.start // side * side, rows.stop, side):
+        for left in range(cols.start // side * side, cols.stop, side):
+            square = labels[top : top + side, left : left + side]
+            inside = np.flatnonzero(square == label)
+            if inside.size:
+                width = square.shape[1]
+                yield top, left, (top + inside // width).astype(np.int32), (
+                    left + inside % width
+                ).astype(np.int32)
 
-    @classmethod
-    def of(cls, labels: np.ndarray, cut: np.ndarray, piece_px: int) -> _SquareTable:
-        """The table of the objects of ``labels``, those ``cut`` into ``piece_px`` squares."""
-        count = len(cut)
-        top, left, across, down = (np.zeros(count, np.int64) for _ in range(4))
-        down[:] = 1
-        if cut.any():
-            boxes = ndimage.find_objects(labels)
-            for j in np.flatnonzero(cut):  # one per object larger than a piece: dozens
-                rows, cols = boxes[j]
-                top[j], left[j] = rows.start // piece_px, cols.start // piece_px
-                down[j] = (rows.stop - 1) // piece_px + 1 - top[j]
-                across[j] = (cols.stop - 1) // piece_px + 1 - left[j]
-        entries = np.where(cut, down * across, 1)
-        base = np.cumsum(entries) - entries
-        start = base - top * across - left * cut
-        dtype = np.int32 if int(entries.sum()) < 2**31 else np.int64
-        return cls(
-            base, start.astype(dtype), across.astype(dtype), cut.astype(dtype),
-            max(piece_px, 1), int(entries.sum()),
+
+def _evenly(size: int, most: int) -> np.ndarray:
+    """Positions of at most ``most`` evenly spread samples among ``size`` (as _grouped)."""
+    taken = min(size, most)
+    return (np.arange(taken) * size) // max(taken, 1)
+
+
+class _ObjectSamples:
+    """The samples of a cut object, picked from its pieces' pixels as they come: the same
+    as evenly spread over its pixels in the order of its pieces."""
+
+    def __init__(self, size: int, most: int) -> None:
+        self._wanted = _evenly(size, most)
+        self._seen = 0
+        self._rows: list[np.ndarray] = []
+        self._cols: list[np.ndarray] = []
+
+    def add(self, rows: np.ndarray, cols: np.ndarray) -> None:
+        lo, hi = np.searchsorted(self._wanted, [self._seen, self._seen + rows.size])
+        local = self._wanted[lo:hi] - self._seen
+        self._rows.append(rows[local])
+        self._cols.append(cols[local])
+        self._seen += rows.size
+
+    def samples(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.concatenate(self._rows), np.concatenate(self._cols)
+
+
+class _Assembly:
+    """Objects (or pieces) gathered one by one: their sizes, samples, owners, windows."""
+
+    def __init__(self) -> None:
+        self._sizes: list[int] = []
+        self._rows: list[np.ndarray] = []
+        self._cols: list[np.ndarray] = []
+        self._owners: list[int] = []
+        self._listed: list[int] = []
+        self._windows: list[tuple[int, int, int, int]] = []  # index, label, top, left
+
+    def add(
+        self, size: int, rows: np.ndarray, cols: np.ndarray, owner: int = 0,
+        listed: bool = False, window: tuple[int, int, int] | None = None,
+    ) -> None:
+        index = len(self._sizes)
+        self._sizes.append(int(size))
+        self._rows.append(rows)
+        self._cols.append(cols)
+        self._owners.append(owner)
+        if listed:
+            self._listed.append(index)
+        if window is not None:
+            self._windows.append((index, *window))
+
+    def owners(self) -> np.ndarray:
+        return np.asarray(self._owners, np.int64)
+
+    def windows(self) -> tuple[np.ndarray, ...]:
+        table = np.asarray(self._windows, np.int64).reshape(-1, 4)
+        return tuple(table[:, k] for k in range(4))
+
+    def build(self, shape, rows, cols, starts, windows: Windows | None) -> CloudObjects:
+        counts = np.asarray([r.size for r in self._rows], np.int64)
+        sample_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return CloudObjects(
+            shape, np.asarray(self._sizes, np.int64), rows, cols, starts,
+            _joined(self._rows), _joined(self._cols), sample_starts,
+            listed=np.asarray(self._listed, np.int64), windows=windows,
         )  # fmt: skip
 
-    def square(self, owner: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """The table entry of each pixel (of object ``owner``, at ``rows``, ``cols``)."""
-        entry = self.start[owner]
-        if self.cut.any():
-            entry += (rows // self.piece) * self.across[owner]
-            entry += (cols // self.piece) * self.cut[owner]
-        return entry
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
 
 
 def _grouped(
@@ -210,7 +320,10 @@ def _grouped(
     owner = np.repeat(np.arange(len(sizes)), taken)
     rank = np.arange(int(taken.sum())) - sample_starts[owner]
     picks = starts[owner] + (rank * sizes[owner]) // np.maximum(taken[owner], 1)
-    return CloudObjects(shape, rows, cols, starts, rows[picks], cols[picks], sample_starts)
+    return CloudObjects(
+        shape, np.asarray(sizes, np.int64), rows, cols, starts, rows[picks], cols[picks],
+        sample_starts,
+    )  # fmt: skip
 
 
 def offsets_along(

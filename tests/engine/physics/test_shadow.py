@@ -389,9 +389,9 @@ def test_cloud_pieces_cut_only_large_objects_into_grid_squares():
     assert objects.rows.size == 0 and objects.sample_sizes.tolist() == [100, 100]
     assert owner.tolist() == [0] * 16 + [1] and pieces.sizes[:16].max() <= 32 * 32
     for j in range(pieces.count):  # every piece inside one grid square
-        rows = pieces.rows[pieces.starts[j] : pieces.starts[j + 1]] // 32
-        cols = pieces.cols[pieces.starts[j] : pieces.starts[j + 1]] // 32
-        assert len(set(zip(rows.tolist(), cols.tolist(), strict=True))) == 1
+        rows, cols = pieces.pixels(j)
+        assert rows.size == pieces.sizes[j]
+        assert len(set(zip((rows // 32).tolist(), (cols // 32).tolist(), strict=True))) == 1
     whole, same, owner = cloud_pieces(cloud, 0)
     assert whole is same and whole.count == 2 and owner.tolist() == [0, 1]
 
@@ -413,10 +413,28 @@ def test_cloud_pieces_are_each_objects_pixels_by_square_in_raster_order():
         square = (rows // 8) * 1000 + cols // 8
         expected += [(rows[square == s], cols[square == s]) for s in np.unique(square)]
     assert pieces.count == len(expected) > objects.count > 1
-    np.testing.assert_array_equal(pieces.rows, np.concatenate([r for r, _ in expected]))
-    np.testing.assert_array_equal(pieces.cols, np.concatenate([c for _, c in expected]))
+    for j, (rows, cols) in enumerate(expected):
+        np.testing.assert_array_equal(np.stack(pieces.pixels(j)), np.stack([rows, cols]))
     np.testing.assert_array_equal(pieces.sizes, [len(r) for r, _ in expected])
     assert np.bincount(owner).sum() == pieces.count and np.all(np.diff(owner) >= 0)
+    # Samples evenly spread over each piece, and over each object's pixels piece by piece.
+    def evenly(rows, cols, most=100):
+        taken = min(len(rows), most)
+        picks = (np.arange(taken) * len(rows)) // max(taken, 1)
+        return np.stack([rows[picks], cols[picks]])
+
+    for j, (rows, cols) in enumerate(expected):
+        a, b = pieces.sample_starts[j], pieces.sample_starts[j + 1]
+        np.testing.assert_array_equal(
+            np.stack([pieces.sample_rows[a:b], pieces.sample_cols[a:b]]), evenly(rows, cols)
+        )
+    for k in range(objects.count):
+        mine = [expected[j] for j in np.flatnonzero(owner == k)]
+        rows, cols = (np.concatenate(part) for part in zip(*mine, strict=True))
+        a, b = objects.sample_starts[k], objects.sample_starts[k + 1]
+        np.testing.assert_array_equal(
+            np.stack([objects.sample_rows[a:b], objects.sample_cols[a:b]]), evenly(rows, cols)
+        )
 
 
 def test_a_cloud_mass_wider_than_its_shadow_distance_casts_its_shadow():
