@@ -11,6 +11,7 @@ offset of a chunk is scored at once with numpy (no loop over objects).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -216,24 +217,24 @@ def _with_windows(
         objects.add(sizes[j], *spread.samples())
     shape = plain.shape
     windows = Windows(labels, *pieces.windows(), piece_px)
-    cut_pieces = pieces.build(shape, plain.rows, plain.cols, plain.starts, windows)
-    whole = objects.build(shape, *(np.zeros(0, np.int32),) * 2, np.zeros(1, np.int64), None)
-    return whole, cut_pieces, pieces.owners()
+    cut_pieces = pieces.build(shape, (plain.rows, plain.cols, plain.starts), windows)
+    return objects.build(shape), cut_pieces, pieces.owners()
 
 
-def _squares(labels: np.ndarray, box: tuple[slice, slice], label: int, side: int):
+def _squares(
+    labels: np.ndarray, box: tuple[slice, slice], label: int, side: int
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """Each grid square of ``side`` that object ``label`` (within ``box``) touches, in
-    raster order: its first row and column, and the object's pixels in it."""
+    raster order: its first row and column, and the rows and columns of the object's
+    pixels in it (raster order)."""
     rows, cols = box
     for top in range(rows.start // side * side, rows.stop, side):
         for left in range(cols.start // side * side, cols.stop, side):
             square = labels[top : top + side, left : left + side]
             inside = np.flatnonzero(square == label)
             if inside.size:
-                width = square.shape[1]
-                yield top, left, (top + inside // width).astype(np.int32), (
-                    left + inside % width
-                ).astype(np.int32)
+                row, col = np.divmod(inside, square.shape[1])
+                yield top, left, (row + top).astype(np.int32), (col + left).astype(np.int32)
 
 
 def _evenly(size: int, most: int) -> np.ndarray:
@@ -295,13 +296,21 @@ class _Assembly:
         table = np.asarray(self._windows, np.int64).reshape(-1, 4)
         return tuple(table[:, k] for k in range(4))
 
-    def build(self, shape, rows, cols, starts, windows: Windows | None) -> CloudObjects:
+    def build(
+        self, shape: tuple[int, int], pixels: tuple[np.ndarray, ...] | None = None,
+        windows: Windows | None = None,
+    ) -> CloudObjects:
+        """The objects gathered, with the listed ones' ``pixels`` (rows, cols, starts), if
+        any, and ``windows``."""
+        if pixels is None:
+            empty = np.zeros(0, np.int32)
+            pixels = (empty, empty, np.zeros(1, np.int64))
         counts = np.asarray([r.size for r in self._rows], np.int64)
         sample_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return CloudObjects(
-            shape, np.asarray(self._sizes, np.int64), rows, cols, starts,
-            _joined(self._rows), _joined(self._cols), sample_starts,
-            listed=np.asarray(self._listed, np.int64), windows=windows,
+            shape, np.asarray(self._sizes, np.int64), *pixels, _joined(self._rows),
+            _joined(self._cols), sample_starts, listed=np.asarray(self._listed, np.int64),
+            windows=windows,
         )  # fmt: skip
 
 
