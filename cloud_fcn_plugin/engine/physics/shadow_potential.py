@@ -301,11 +301,13 @@ def basin_shadow(
     if not n_clear.any():
         return np.zeros(valid.shape, bool)
     wall = np.concatenate([w for _, w, _ in sums])
+    clear = valid & ~cloud
     levels = []
     for i, band in enumerate(bands):
         total = np.concatenate([t[i] for _, _, t in sums])
-        walled = _block_level(band, valid & ~cloud, total, n_clear, wall, walls=True)
+        walled = _block_level(band, clear, total, n_clear, wall, walls=True)
         levels.append(filled_level(walled))
+    del clear
     dark = np.zeros(valid.shape, bool)
     for c in chunks:
         blocks = np.s_[c.start // factor : -(-c.stop // factor)]
