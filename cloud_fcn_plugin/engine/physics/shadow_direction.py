@@ -25,7 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .shadow_match import CloudObjects, offsets_along, similarities
+from .shadow_match import (
+    CloudObjects,
+    ShiftGrid,
+    offsets_along,
+    similarities,
+    spread_samples,
+)
 
 __all__ = [
     "DirectionEstimate", "direction_scores", "estimate_direction", "pooled_profile", "thin_objects",
@@ -51,21 +57,18 @@ def thin_objects(objects: CloudObjects) -> CloudObjects:
     """The largest ``MAX_OBJECTS`` objects, each with at most ``MAX_SAMPLES`` samples."""
     index = np.argsort(-objects.sizes, kind="stable")[:MAX_OBJECTS]
     subset = objects.subset(np.sort(index))
-    sizes = subset.sample_sizes
-    taken = np.minimum(sizes, MAX_SAMPLES)
+    picks, taken = spread_samples(subset.sample_sizes, MAX_SAMPLES)
     starts = np.concatenate([[0], np.cumsum(taken)]).astype(np.int64)
-    owner = np.repeat(np.arange(len(sizes)), taken)
-    rank = np.arange(int(taken.sum())) - starts[owner]
-    picks = subset.sample_starts[owner] + (rank * sizes[owner]) // np.maximum(taken[owner], 1)
     return subset.samples_only(subset.sizes, picks, starts)
 
 
 def pooled_profile(
-    objects: CloudObjects, shifts: np.ndarray, potential: np.ndarray, blocked: np.ndarray
+    objects: CloudObjects, shifts: np.ndarray, potential: np.ndarray, blocked: np.ndarray,
+    grid: ShiftGrid | None = None,
 ) -> np.ndarray:
     """Similarity of all objects together at each shift (weighted by their samples)."""
     weights = objects.sample_sizes.astype(np.float64)
-    sims = similarities(objects, shifts, potential, blocked)
+    sims = similarities(objects, shifts, potential, blocked, grid=grid)
     return (weights @ sims) / max(weights.sum(), 1.0)
 
 
@@ -79,9 +82,10 @@ def direction_scores(
     """Per bearing: the best pooled similarity over distances, and that distance (px)."""
     scores = np.zeros(len(bearings))
     where = np.zeros(len(bearings))
-    for k, bearing in enumerate(bearings):
-        shifts, distance = offsets_along(float(bearing), 1.0, max_px)
-        profile = pooled_profile(objects, shifts, potential, blocked)
+    along = [offsets_along(float(bearing), 1.0, max_px) for bearing in bearings]
+    grid = ShiftGrid(potential, blocked, np.concatenate([shifts for shifts, _ in along]))
+    for k, (shifts, distance) in enumerate(along):
+        profile = pooled_profile(objects, shifts, potential, blocked, grid)
         best = int(np.argmax(profile))
         scores[k], where[k] = profile[best], distance[best]
     return scores, where

@@ -20,7 +20,8 @@ import numpy as np
 from scipy import ndimage
 
 __all__ = [
-    "CloudObjects", "Windows", "cloud_objects", "cloud_pieces", "offsets_along", "similarities",
+    "CloudObjects", "ShiftGrid", "Windows", "cloud_objects", "cloud_pieces", "offsets_along",
+    "similarities", "spread_samples",
 ]
 
 _EIGHT = np.ones((3, 3), bool)
@@ -166,20 +167,15 @@ def cloud_pieces(
     their samples only; where none is (or ``piece_px`` is 0), the pieces are the objects.
     """
     labels, count = ndimage.label(cloud, structure=_EIGHT)
-    flat = np.flatnonzero(cloud)  # the labelled pixels: 2x faster on bools than on labels
-    if flat.size and flat[-1] < 2**31:  # 32-bit positions move in half the time
-        flat = flat.astype(np.int32)
-    owner = labels.ravel()[flat]
-    owner -= 1  # each pixel's object
-    sizes = np.bincount(owner, minlength=count)
+    bands = _row_bands(cloud.shape)
+    sizes = np.zeros(count, np.int64)
+    for band in bands:
+        sizes += np.bincount(labels[band][cloud[band]], minlength=count + 1)[1:]
     keep = sizes >= min_pixels
     cut = keep & (sizes > piece_px * piece_px) if piece_px > 0 else np.zeros(count, bool)
     # The listed objects' pixels, grouped by object; the raster order stays within each.
     listed = keep & ~cut
-    chosen = listed[owner]
-    if not chosen.all():
-        flat, owner = flat[chosen], owner[chosen]
-    del chosen
+    flat, owner = _pixels_of(cloud, labels, listed, bands)
     # Under 65,536 objects the labels fit 16 bits, which numpy sorts stably by radix (2x).
     order = np.argsort(owner.astype(np.uint16) if count < 2**16 else owner, kind="stable")
     del owner
@@ -190,6 +186,33 @@ def cloud_pieces(
     if not cut.any():
         return plain, plain, np.arange(plain.count)
     return _with_windows(plain, labels, sizes, keep, cut, piece_px, max_samples)
+
+
+#: Pixels of the label image gone through at a time: temporaries of a few MB, which the
+#: allocator reuses, where whole-scene ones (43 MB of positions on a 7,800² scene's grid)
+#: are page-faulted afresh on every run.
+_BAND_PIXELS = 1 << 20
+
+
+def _row_bands(shape: tuple[int, int]) -> list[slice]:
+    rows = max(1, _BAND_PIXELS // max(shape[1], 1))
+    return [np.s_[top : top + rows] for top in range(0, max(shape[0], 1), rows)]
+
+
+def _pixels_of(
+    cloud: np.ndarray, labels: np.ndarray, chosen: np.ndarray, bands: list[slice]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat positions (raster order) and objects of the pixels of the ``chosen`` objects."""
+    width = cloud.shape[1]
+    by_label = np.concatenate([[False], chosen])
+    flats, owners = [], []
+    for band in bands:
+        flat = np.flatnonzero(cloud[band])  # 2x faster on bools than on labels
+        owner = labels[band].ravel()[flat]
+        mine = by_label[owner]
+        flats.append(flat[mine] + band.start * width)
+        owners.append(owner[mine] - 1)
+    return np.concatenate(flats), np.concatenate(owners)
 
 
 def _with_windows(
@@ -210,10 +233,10 @@ def _with_windows(
             listed += 1
             continue
         spread = _ObjectSamples(int(sizes[j]), max_samples)
-        for top, left, rows, cols in _squares(labels, boxes[j], j + 1, piece_px):
-            picks = _evenly(rows.size, max_samples)
-            pieces.add(rows.size, rows[picks], cols[picks], owner=number, window=(j + 1, top, left))
-            spread.add(rows, cols)
+        for row in _square_rows(labels, boxes[j], j + 1, piece_px):
+            picks, taken = spread_samples(row.sizes, max_samples)
+            pieces.add_windows(row, row.rows[picks], row.cols[picks], taken, owner=number)
+            spread.add(row.rows, row.cols)
         objects.add(sizes[j], *spread.samples())
     shape = plain.shape
     windows = Windows(labels, *pieces.windows(), piece_px)
@@ -221,20 +244,55 @@ def _with_windows(
     return objects.build(shape), cut_pieces, pieces.owners()
 
 
-def _squares(
+@dataclass(frozen=True)
+class _SquareRow:
+    """An object's pixels in one row of grid squares, square by square (raster order in
+    each): the squares' first row and columns, and the object's pixels in each."""
+
+    label: int
+    top: int
+    lefts: np.ndarray
+    sizes: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+
+
+def _square_rows(
     labels: np.ndarray, box: tuple[slice, slice], label: int, side: int
-) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
-    """Each grid square of ``side`` that object ``label`` (within ``box``) touches, in
-    raster order: its first row and column, and the rows and columns of the object's
-    pixels in it (raster order)."""
+) -> Iterator[_SquareRow]:
+    """Each row of grid squares of ``side`` that object ``label`` (within ``box``) touches,
+    top to bottom, with the squares it touches in it, left to right."""
     rows, cols = box
+    first = cols.start // side * side
+    across = -(-(cols.stop - first) // side)  # squares across the box
+    area = side * side
     for top in range(rows.start // side * side, rows.stop, side):
-        for left in range(cols.start // side * side, cols.stop, side):
-            square = labels[top : top + side, left : left + side]
-            inside = np.flatnonzero(square == label)
-            if inside.size:
-                row, col = np.divmod(inside, square.shape[1])
-                yield top, left, (row + top).astype(np.int32), (col + left).astype(np.int32)
+        strip = labels[top : top + side, first : cols.stop] == label
+        if strip.shape != (side, across * side):  # squares cut by the box or the scene
+            whole = np.zeros((side, across * side), bool)
+            whole[: strip.shape[0], : strip.shape[1]] = strip
+            strip = whole
+        # Square by square, each in raster order: the order of the pixels of a piece.
+        inside = np.flatnonzero(strip.reshape(side, across, side).transpose(1, 0, 2))
+        square = inside // area
+        within = inside - square * area
+        counts = np.bincount(square, minlength=across)
+        present = np.flatnonzero(counts)
+        yield _SquareRow(
+            label, top, first + present * side, counts[present],
+            (top + within // side).astype(np.int32),
+            (first + square * side + within % side).astype(np.int32),
+        )  # fmt: skip
+
+
+def spread_samples(sizes: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of at most ``most`` evenly spread samples of each of consecutive groups of
+    ``sizes`` (among all their members), and how many each group gives."""
+    starts = np.cumsum(sizes) - sizes
+    taken = np.minimum(sizes, most)
+    owner = np.repeat(np.arange(len(sizes)), taken)
+    rank = np.arange(int(taken.sum())) - (np.cumsum(taken) - taken)[owner]
+    return starts[owner] + (rank * sizes[owner]) // np.maximum(taken[owner], 1), taken
 
 
 def _evenly(size: int, most: int) -> np.ndarray:
@@ -265,35 +323,53 @@ class _ObjectSamples:
 
 
 class _Assembly:
-    """Objects (or pieces) gathered one by one: their sizes, samples, owners, windows."""
+    """Objects (or pieces) gathered in order: their sizes, samples, owners, windows."""
 
     def __init__(self) -> None:
-        self._sizes: list[int] = []
+        self._sizes: list[np.ndarray] = []
+        self._taken: list[np.ndarray] = []  # samples of each
         self._rows: list[np.ndarray] = []
         self._cols: list[np.ndarray] = []
-        self._owners: list[int] = []
+        self._owners: list[np.ndarray] = []
         self._listed: list[int] = []
-        self._windows: list[tuple[int, int, int, int]] = []  # index, label, top, left
+        self._windows: list[np.ndarray] = []  # rows of index, label, top, left
+        self._count = 0
 
     def add(
-        self, size: int, rows: np.ndarray, cols: np.ndarray, owner: int = 0,
-        listed: bool = False, window: tuple[int, int, int] | None = None,
+        self, size: int, rows: np.ndarray, cols: np.ndarray, owner: int = 0, listed: bool = False
     ) -> None:
-        index = len(self._sizes)
-        self._sizes.append(int(size))
+        """One object (or piece) of ``size`` pixels and its samples."""
+        if listed:
+            self._listed.append(self._count)
+        self._gather(np.array([size], np.int64), np.array([rows.size], np.int64), rows, cols, owner)
+
+    def add_windows(
+        self, row: _SquareRow, rows: np.ndarray, cols: np.ndarray, taken: np.ndarray, owner: int
+    ) -> None:
+        """The pieces of one row of squares; ``taken`` samples each, in ``rows``, ``cols``."""
+        count = len(row.sizes)
+        table = np.empty((count, 4), np.int64)
+        table[:, 0] = self._count + np.arange(count)
+        table[:, 1], table[:, 2], table[:, 3] = row.label, row.top, row.lefts
+        self._windows.append(table)
+        self._gather(row.sizes.astype(np.int64), taken.astype(np.int64), rows, cols, owner)
+
+    def _gather(
+        self, sizes: np.ndarray, taken: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+        owner: int,
+    ) -> None:
+        self._sizes.append(sizes)
+        self._taken.append(taken)
         self._rows.append(rows)
         self._cols.append(cols)
-        self._owners.append(owner)
-        if listed:
-            self._listed.append(index)
-        if window is not None:
-            self._windows.append((index, *window))
+        self._owners.append(np.full(len(sizes), owner, np.int64))
+        self._count += len(sizes)
 
     def owners(self) -> np.ndarray:
-        return np.asarray(self._owners, np.int64)
+        return _joined(self._owners, np.int64)
 
     def windows(self) -> tuple[np.ndarray, ...]:
-        table = np.asarray(self._windows, np.int64).reshape(-1, 4)
+        table = np.concatenate(self._windows) if self._windows else np.zeros((0, 4), np.int64)
         return tuple(table[:, k] for k in range(4))
 
     def build(
@@ -305,17 +381,16 @@ class _Assembly:
         if pixels is None:
             empty = np.zeros(0, np.int32)
             pixels = (empty, empty, np.zeros(1, np.int64))
-        counts = np.asarray([r.size for r in self._rows], np.int64)
-        sample_starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        sample_starts = np.concatenate([[0], np.cumsum(_joined(self._taken, np.int64))])
         return CloudObjects(
-            shape, np.asarray(self._sizes, np.int64), *pixels, _joined(self._rows),
-            _joined(self._cols), sample_starts, listed=np.asarray(self._listed, np.int64),
-            windows=windows,
+            shape, _joined(self._sizes, np.int64), *pixels, _joined(self._rows),
+            _joined(self._cols), sample_starts.astype(np.int64),
+            listed=np.asarray(self._listed, np.int64), windows=windows,
         )  # fmt: skip
 
 
-def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
+def _joined(parts: list[np.ndarray], dtype: type = np.int32) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
 
 def _grouped(
@@ -324,11 +399,8 @@ def _grouped(
 ) -> CloudObjects:
     """Objects of ``sizes`` consecutive pixels each, with their evenly spread samples."""
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    taken = np.minimum(sizes, max_samples)
+    picks, taken = spread_samples(sizes, max_samples)
     sample_starts = np.concatenate([[0], np.cumsum(taken)]).astype(np.int64)
-    owner = np.repeat(np.arange(len(sizes)), taken)
-    rank = np.arange(int(taken.sum())) - sample_starts[owner]
-    picks = starts[owner] + (rank * sizes[owner]) // np.maximum(taken[owner], 1)
     return CloudObjects(
         shape, np.asarray(sizes, np.int64), rows, cols, starts, rows[picks], cols[picks],
         sample_starts,
@@ -363,11 +435,14 @@ def similarities(
     potential: np.ndarray,
     blocked: np.ndarray,
     min_free: float = 0.25,
+    *,
+    grid: ShiftGrid | None = None,
 ) -> np.ndarray:
     """Similarity (float32, objects × offsets) of each object's samples shifted by each offset.
 
     Where fewer than ``min_free`` of the shifted samples land inside the scene and off
-    ``blocked`` (cloud, fill), the similarity is 0: too little is seen to tell.
+    ``blocked`` (cloud, fill), the similarity is 0: too little is seen to tell. ``grid``:
+    ``potential`` and ``blocked`` as a :class:`ShiftGrid`, made once for many calls.
     """
     result = np.zeros((objects.count, len(offsets)), np.float32)
     if objects.count == 0 or len(offsets) == 0:
@@ -380,7 +455,9 @@ def similarities(
         last = first + max(1, int(np.searchsorted(ends, budget, side="right")))
         spans.append((first, last))
         first = last
-    score = partial(_score, objects, offsets, potential.ravel(), blocked.ravel(), min_free)
+    if grid is None or not grid.covers(offsets):
+        grid = ShiftGrid(potential, blocked, offsets)
+    score = partial(_score, objects, grid, grid.steps(offsets), min_free)
     if len(spans) == 1:
         result[:] = score(*spans[0])
         return result
@@ -392,19 +469,52 @@ def similarities(
     return result
 
 
+class ShiftGrid:
+    """What a shifted sample lands on, one byte a pixel: 1 blocked (or off the scene: the
+    grid is padded as far as ``offsets`` reach), 2 potential shadow, else 0. One gather
+    per sample and offset, at a flat index that is a sum: the sample's plus the offset's."""
+
+    def __init__(self, potential: np.ndarray, blocked: np.ndarray, offsets: np.ndarray) -> None:
+        rows, cols = blocked.shape
+        reach = offsets if len(offsets) else np.zeros((1, 2), np.int32)
+        self.top, self.left = (max(0, -int(reach[:, k].min())) for k in (0, 1))
+        self.bottom, self.right = (max(0, int(reach[:, k].max())) for k in (0, 1))
+        self.width = self.left + cols + self.right
+        height = self.top + rows + self.bottom
+        state = np.ones((height, self.width), np.uint8)
+        inner = state[self.top : self.top + rows, self.left : self.left + cols]
+        inner[:] = 0
+        np.copyto(inner, np.uint8(2), where=potential)
+        np.copyto(inner, np.uint8(1), where=blocked)
+        self.state = state.ravel()
+        self.dtype = np.int32 if height * self.width < 2**31 else np.int64
+
+    def covers(self, offsets: np.ndarray) -> bool:
+        """Whether every offset stays within the padding."""
+        return len(offsets) == 0 or (
+            -offsets[:, 0].min() <= self.top and offsets[:, 0].max() <= self.bottom
+            and -offsets[:, 1].min() <= self.left and offsets[:, 1].max() <= self.right
+        )  # fmt: skip
+
+    def steps(self, offsets: np.ndarray) -> np.ndarray:
+        """Each offset as a step in the flat grid."""
+        return offsets[:, 0].astype(self.dtype) * self.width + offsets[:, 1]
+
+    def flat(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Flat positions of scene pixels in the padded grid."""
+        return (rows.astype(self.dtype) + self.top) * self.width + (cols + self.left)
+
+
 def _score(
-    objects: CloudObjects, offsets: np.ndarray, pot: np.ndarray, blk: np.ndarray,
-    min_free: float, first: int, last: int,
+    objects: CloudObjects, grid: ShiftGrid, steps: np.ndarray, min_free: float, first: int,
+    last: int,
 ) -> np.ndarray:
-    """:func:`similarities` of objects ``first`` to ``last - 1`` (flat masks)."""
-    rows_total, cols_total = objects.shape
+    """:func:`similarities` of objects ``first`` to ``last - 1``."""
     a, b = objects.sample_starts[first], objects.sample_starts[last]
-    r = objects.sample_rows[a:b, None] + offsets[:, 0][None, :]
-    c = objects.sample_cols[a:b, None] + offsets[:, 1][None, :]
-    inside = (r >= 0) & (r < rows_total) & (c >= 0) & (c < cols_total)
-    index = np.where(inside, r.astype(np.int64) * cols_total + c, 0)
-    free = inside & ~blk[index]
-    hit = free & pot[index]
+    start = grid.flat(objects.sample_rows[a:b], objects.sample_cols[a:b])
+    landed = grid.state[start[:, None] + steps]
+    free = landed != 1
+    hit = landed == 2
     bounds = (objects.sample_starts[first:last] - a).astype(np.int64)
     n_free = np.add.reduceat(free, bounds, axis=0, dtype=np.int32)
     n_hit = np.add.reduceat(hit, bounds, axis=0, dtype=np.int32)

@@ -224,23 +224,47 @@ def filled_level(
     a cell first reached at one level lies above the level before. From the upper
     bound, a reconstruction by erosion (a 3×3 erosion a round, never below the level,
     the edge fixed) lowers every cell to its fill exactly; it takes about the grid's
-    diameter in rounds (150 on the 244² grid of a 7,800² scene, 0.06 s). A grid that has
-    not settled after ``max_rounds`` (default: four times its rows and columns) gets the
-    lower bound, which is never above the fill: the shortcut cannot add a shadow.
+    diameter in rounds (150 on the 244² grid of a 7,800² scene, 0.012 s on the cells that
+    can still move). A grid that has not settled after ``max_rounds`` (default: four
+    times its rows and columns) gets the lower bound, which is never above the fill: the
+    shortcut cannot add a shadow.
     """
     level = np.asarray(level, np.float32)
     lower, upper = _fill_bounds(level, steps)
     edge = np.zeros(level.shape, bool)
     edge[[0, -1], :] = edge[:, [0, -1]] = True
     upper[edge] = level[edge]
-    for _ in range(max_rounds if max_rounds is not None else 4 * sum(level.shape)):
-        eroded = ndimage.grey_erosion(upper, size=(3, 3), mode="nearest")
-        np.maximum(eroded, level, out=eroded)
-        eroded[edge] = level[edge]
-        if np.array_equal(eroded, upper):
-            return upper
-        upper = eroded
-    return lower
+    rounds = max_rounds if max_rounds is not None else 4 * sum(level.shape)
+    settled = _erode_down(level, upper, (upper > lower) & ~edge, rounds)
+    return lower if settled is None else settled
+
+
+def _erode_down(
+    level: np.ndarray, upper: np.ndarray, movable: np.ndarray, rounds: int
+) -> np.ndarray | None:
+    """The reconstruction by erosion of ``level`` from ``upper``, None if it takes more
+    than ``rounds`` rounds.
+
+    Only the ``movable`` cells (interior, their bounds apart) can move, and in a round
+    only those next to a cell that moved in the one before: each round works on those
+    alone, a front that thins as the grid settles, and gives the same as a whole-grid
+    3×3 erosion would.
+    """
+    width = level.shape[1]
+    fill, floor, movable = upper.ravel().copy(), level.ravel(), movable.ravel()
+    around = np.array([d * width + e for d in (-1, 0, 1) for e in (-1, 0, 1)])
+    active = np.flatnonzero(movable)
+    for _ in range(rounds):
+        lowered = np.maximum(floor[active], fill[active[:, None] + around].min(axis=1))
+        moved = lowered != fill[active]
+        if not moved.any():
+            return fill.reshape(level.shape)
+        changed = active[moved]
+        fill[changed] = lowered[moved]
+        near = np.zeros(fill.size, bool)
+        near[(changed[:, None] + around).ravel()] = True
+        active = np.flatnonzero(near & movable)
+    return None
 
 
 def _fill_bounds(level: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:

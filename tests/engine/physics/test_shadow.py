@@ -378,6 +378,49 @@ def test_similarities_in_chunks_on_two_threads_are_the_same(monkeypatch):
     assert whole.max() > 0.5
 
 
+def test_similarities_are_the_share_of_free_shifted_samples_on_dark_pixels():
+    from cloud_fcn_plugin.engine.physics.shadow_match import ShiftGrid
+
+    rng = np.random.default_rng(5)
+    cloud = rng.random((60, 80)) < 0.3
+    dark = rng.random((60, 80)) < 0.4
+    blocked = cloud | (rng.random((60, 80)) < 0.05)
+    objects = cloud_objects(cloud, 1, 30)
+    offsets, _ = offsets_along(300.0, 1.0, 70.0)  # far past the scene's edge
+    expected = np.zeros((objects.count, len(offsets)), np.float32)
+    for j in range(objects.count):
+        a, b = objects.sample_starts[j], objects.sample_starts[j + 1]
+        for k, (dr, dc) in enumerate(offsets):
+            r, c = objects.sample_rows[a:b] + dr, objects.sample_cols[a:b] + dc
+            inside = (r >= 0) & (r < 60) & (c >= 0) & (c < 80)
+            free = ~blocked[r[inside], c[inside]]
+            hits = dark[r[inside], c[inside]] & free
+            if free.sum() >= max(1, 0.25 * (b - a)):
+                expected[j, k] = hits.sum() / free.sum()
+    np.testing.assert_array_equal(similarities(objects, offsets, dark, blocked), expected)
+    # A grid made once for a wider reach serves; one that falls short is made again.
+    wide = ShiftGrid(dark, blocked, np.array([[-90, -90], [90, 90]]))
+    narrow = ShiftGrid(dark, blocked, offsets[:3])
+    assert wide.covers(offsets) and not narrow.covers(offsets)
+    for grid in (wide, narrow):
+        np.testing.assert_array_equal(
+            similarities(objects, offsets, dark, blocked, grid=grid), expected
+        )
+
+
+def test_cloud_pieces_are_the_same_in_bands_of_any_height(monkeypatch):
+    from cloud_fcn_plugin.engine.physics import shadow_match
+
+    cloud = np.random.default_rng(6).random((90, 70)) < 0.5
+    whole = cloud_pieces(cloud, 8, min_pixels=3)
+    monkeypatch.setattr(shadow_match, "_BAND_PIXELS", 150)  # two rows a band
+    banded = cloud_pieces(cloud, 8, min_pixels=3)
+    for one, other in zip(whole[:2], banded[:2], strict=True):
+        for field in ("sizes", "rows", "cols", "starts", "sample_rows", "sample_cols"):
+            np.testing.assert_array_equal(getattr(one, field), getattr(other, field))
+    np.testing.assert_array_equal(whole[2], banded[2])
+
+
 def test_cloud_pieces_cut_only_large_objects_into_grid_squares():
     cloud = np.zeros((SIDE, SIDE), bool)
     cloud[10:110, 10:110] = True  # 100² px: cut
