@@ -42,7 +42,8 @@ import numpy as np
 
 from .shadow_cast import block_any, block_expand, cast_shadows
 from .shadow_direction import estimate_direction, pooled_profile, thin_objects
-from .shadow_match import CloudObjects, cloud_pieces, offsets_along, similarities
+from .shadow_match import offsets_along, similarities
+from .shadow_objects import CloudObjects, cloud_pieces
 from .shadow_potential import (
     POTENTIAL_HALO,
     basin_shadow,
@@ -129,7 +130,7 @@ class ShadowParams:
     sweep: int = 16
     #: Once the direction is known, objects of more than ``piece_px``² pixels are matched
     #: and cast in ``piece_px`` squares, each at its own height
-    #: (:func:`~.shadow_match.cloud_pieces`); 0: whole. A cloud mass larger than its
+    #: (:func:`~.shadow_objects.cloud_pieces`); 0: whole. A cloud mass larger than its
     #: shadow distance is otherwise never matched (docs/shadow_eval.md, 2026-12-06).
     piece_px: int = 64
 
@@ -238,7 +239,7 @@ def match_shadows(
         temperature: brightness temperature (K, H × W) to narrow each object's height
             range, or None (200-12,000 m searched).
         params: settings (defaults: :class:`ShadowParams`).
-        parts: what :func:`~.shadow_match.cloud_pieces` gives for ``cloud`` (within
+        parts: what :func:`~.shadow_objects.cloud_pieces` gives for ``cloud`` (within
             ``valid``) and ``params``, where the caller has found it already (a run's
             stage does, while the basins are filled).
     """

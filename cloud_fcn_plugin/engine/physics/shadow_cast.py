@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .shadow_match import CloudObjects, Windows
+from .shadow_objects import CloudObjects, Windows
 
 __all__ = ["block_any", "block_expand", "cast_shadows"]
 

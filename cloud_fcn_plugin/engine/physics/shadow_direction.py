@@ -25,13 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .shadow_match import (
-    CloudObjects,
-    ShiftGrid,
-    offsets_along,
-    similarities,
-    spread_samples,
-)
+from .shadow_match import ShiftGrid, offsets_along, similarities
+from .shadow_objects import CloudObjects, spread_samples
 
 __all__ = [
     "DirectionEstimate", "direction_scores", "estimate_direction", "pooled_profile", "thin_objects",

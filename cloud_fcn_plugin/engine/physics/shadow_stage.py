@@ -36,7 +36,7 @@ from .shadow import (
     potential_shadow,
 )
 from .shadow_cast import block_any, block_expand
-from .shadow_match import cloud_pieces
+from .shadow_objects import cloud_pieces
 from .shadow_potential import basin_shadow, block_mean
 from .stage import PhysicsStage
 

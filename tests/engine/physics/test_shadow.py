@@ -18,13 +18,8 @@ from cloud_fcn_plugin.engine.physics.shadow import (
     scene_potential,
 )
 from cloud_fcn_plugin.engine.physics.shadow_cast import block_any, block_expand
-from cloud_fcn_plugin.engine.physics.shadow_match import (
-    _rows_cols,
-    cloud_objects,
-    cloud_pieces,
-    offsets_along,
-    similarities,
-)
+from cloud_fcn_plugin.engine.physics.shadow_match import offsets_along, similarities
+from cloud_fcn_plugin.engine.physics.shadow_objects import _rows_cols, cloud_objects, cloud_pieces
 from cloud_fcn_plugin.engine.physics.shadow_potential import filled_level
 
 SIDE = 256
@@ -409,11 +404,11 @@ def test_similarities_are_the_share_of_free_shifted_samples_on_dark_pixels():
 
 
 def test_cloud_pieces_are_the_same_in_bands_of_any_height(monkeypatch):
-    from cloud_fcn_plugin.engine.physics import shadow_match
+    from cloud_fcn_plugin.engine.physics import shadow_objects
 
     cloud = np.random.default_rng(6).random((90, 70)) < 0.5
     whole = cloud_pieces(cloud, 8, min_pixels=3)
-    monkeypatch.setattr(shadow_match, "_BAND_PIXELS", 150)  # two rows a band
+    monkeypatch.setattr(shadow_objects, "_BAND_PIXELS", 150)  # two rows a band
     banded = cloud_pieces(cloud, 8, min_pixels=3)
     for one, other in zip(whole[:2], banded[:2], strict=True):
         for field in ("sizes", "rows", "cols", "starts", "sample_rows", "sample_cols"):
