@@ -36,11 +36,11 @@ GRID = {"darkness": (0.02,), "ratio": (0.85, 0.75, 0.65), "similarity": (0.2, 0.
 POTENTIAL_KEYS, _ESTIMATE, _DIRECTIONS = ("darkness", "ratio"), sh.estimate_direction, {}
 
 
-def _cached_direction(objects, potential, blocked, *rest):
+def _cached_direction(objects, potential, blocked, *rest, grid=None):
     """The direction estimate depends on the potential shadow and distance only: computed once."""
-    key = (id(potential), objects.count, *rest)
+    key = (id(potential), objects.count, *rest)  # the grid is made of potential and blocked
     if key not in _DIRECTIONS:
-        _DIRECTIONS[key] = _ESTIMATE(objects, potential, blocked, *rest)
+        _DIRECTIONS[key] = _ESTIMATE(objects, potential, blocked, *rest, grid=grid)
     return _DIRECTIONS[key]
 
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from .shadow_cast import block_any, block_expand, cast_shadows
 from .shadow_direction import estimate_direction, pooled_profile, thin_objects
-from .shadow_match import offsets_along, similarities
+from .shadow_match import ShiftGrid, offsets_along, similarities
 from .shadow_objects import CloudObjects, cloud_pieces
 from .shadow_potential import (
     POTENTIAL_HALO,
@@ -188,10 +188,10 @@ def _height_ranges(
 
 def _dominant(
     objects: CloudObjects, shifts: np.ndarray, distance: np.ndarray, potential: np.ndarray,
-    blocked: np.ndarray,
+    blocked: np.ndarray, grid: ShiftGrid,
 ) -> float:
     """The scene's dominant shadow distance: where all objects together match best."""
-    profile = pooled_profile(thin_objects(objects), shifts, potential, blocked)
+    profile = pooled_profile(thin_objects(objects), shifts, potential, blocked, grid)
     return float(distance[int(np.argmax(profile))])
 
 
@@ -266,8 +266,10 @@ def match_shadows(
                 "clouds, none marked", objects=objects.count,
             )  # fmt: skip
         note = f"shadow direction from the sun angles: {bearing:.0f}°"
+        # What shifted samples land on, made once for every score of this match.
+        grid = ShiftGrid(potential, blocked, shifts)
         if temperature is None:
-            dominant = _dominant(pieces, shifts, distance, potential, blocked)
+            dominant = _dominant(pieces, shifts, distance, potential, blocked, grid)
             shifts, distance = _window(shifts, distance, dominant, params)
     else:
         if objects.count < params.min_objects:
@@ -276,8 +278,10 @@ def match_shadows(
                 "direction: no shadow marked", objects=objects.count,
             )
         max_px = params.max_distance_m / pixel_size
+        grid = ShiftGrid.within(potential, blocked, max_px)
         found = estimate_direction(
-            objects, potential, blocked, max_px, params.min_contrast, params.westward
+            objects, potential, blocked, max_px, params.min_contrast, params.westward,
+            grid=grid,
         )
         contrast = found.contrast
         if not found.clear:
@@ -291,7 +295,7 @@ def match_shadows(
         dominant = found.distance_px
         shifts, distance = offsets_along(bearing, 1.0, max_px)
         if pieces is not objects:
-            dominant = _dominant(pieces, shifts, distance, potential, blocked)
+            dominant = _dominant(pieces, shifts, distance, potential, blocked, grid)
         shifts, distance = _window(shifts, distance, dominant, params)
         note = (
             f"shadow direction estimated from the scene: {bearing:.0f}° "
@@ -302,7 +306,7 @@ def match_shadows(
         low, high = _height_ranges(pieces, temperature, valid & ~cloud, params)
         height = distance / geometry.pixels_per_metre(pixel_size)
         allowed = (height[None, :] >= low[:, None] - 1e-6) & (height[None, :] <= high[:, None])
-    sims = similarities(pieces, shifts, potential, blocked)
+    sims = similarities(pieces, shifts, potential, blocked, grid=grid)
     choice, best = _pick(sims, allowed, params.first_peak)
     kept = best >= params.similarity
     mask = cast_shadows(

@@ -73,13 +73,18 @@ def direction_scores(
     blocked: np.ndarray,
     bearings: np.ndarray,
     max_px: float,
+    grid: ShiftGrid | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per bearing: the best pooled similarity over distances, and that distance (px)."""
+    """Per bearing: the best pooled similarity over distances, and that distance (px).
+
+    ``grid``: ``potential`` and ``blocked`` as a :class:`~.shadow_match.ShiftGrid` that
+    reaches ``max_px``, made once for many calls.
+    """
     scores = np.zeros(len(bearings))
     where = np.zeros(len(bearings))
-    along = [offsets_along(float(bearing), 1.0, max_px) for bearing in bearings]
-    grid = ShiftGrid(potential, blocked, np.concatenate([shifts for shifts, _ in along]))
-    for k, (shifts, distance) in enumerate(along):
+    grid = grid or ShiftGrid.within(potential, blocked, max_px)
+    for k, bearing in enumerate(bearings):
+        shifts, distance = offsets_along(float(bearing), 1.0, max_px)
         profile = pooled_profile(objects, shifts, potential, blocked, grid)
         best = int(np.argmax(profile))
         scores[k], where[k] = profile[best], distance[best]
@@ -93,6 +98,7 @@ def estimate_direction(
     max_px: float,
     min_contrast: float,
     westward: bool = True,
+    grid: ShiftGrid | None = None,
 ) -> DirectionEstimate:
     """The bearing that best casts all objects onto dark pixels, if clearly above chance.
 
@@ -106,15 +112,16 @@ def estimate_direction(
     much dark ground (a high median) needs a larger absolute margin.
     """
     thin = thin_objects(objects)
+    grid = grid or ShiftGrid.within(potential, blocked, max_px)  # one for both searches
     coarse = np.arange(0.0, 360.0, 10.0)
-    scores, _ = direction_scores(thin, potential, blocked, coarse, max_px)
+    scores, _ = direction_scores(thin, potential, blocked, coarse, max_px, grid)
     chance = float(np.median(scores))
     allowed = ((coarse - 170.0) % 360.0 <= 200.0) if westward else np.ones(len(coarse), bool)
     top = float(coarse[allowed][int(np.argmax(scores[allowed]))])
     fine = (top + np.arange(-8.0, 9.0, 2.0)) % 360.0
     if westward:
         fine = fine[(fine - 170.0) % 360.0 <= 200.0]
-    fine_scores, fine_where = direction_scores(thin, potential, blocked, fine, max_px)
+    fine_scores, fine_where = direction_scores(thin, potential, blocked, fine, max_px, grid)
     k = int(np.argmax(fine_scores))
     best = float(fine_scores[k])
     contrast = (best - chance) / max(1.0 - chance, 1e-6)

@@ -10,6 +10,7 @@ chunk is scored at once with numpy (no loop over objects).
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -107,6 +108,12 @@ class ShiftGrid:
         np.copyto(inner, np.uint8(1), where=blocked)
         self.state = state.ravel()
         self.dtype = np.int32 if height * self.width < 2**31 else np.int64
+
+    @classmethod
+    def within(cls, potential: np.ndarray, blocked: np.ndarray, reach_px: float) -> ShiftGrid:
+        """A grid for every offset of at most ``reach_px`` pixels, in any direction."""
+        reach = math.ceil(reach_px)
+        return cls(potential, blocked, np.array([[-reach, -reach], [reach, reach]]))
 
     def covers(self, offsets: np.ndarray) -> bool:
         """Whether every offset stays within the padding."""
